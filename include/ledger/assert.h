@@ -1,0 +1,14 @@
+// Always-on assertions for programmer errors (kept in release builds, see STYLE.md).
+#pragma once
+
+namespace ledger {
+// Writes "assertion failed" with the location to stderr, flushes, aborts. Never returns.
+[[noreturn]] void assert_fail(const char* expression, const char* file, int line) noexcept;
+}  // namespace ledger
+
+#define LEDGER_ASSERT(condition)                             \
+  do {                                                       \
+    if (!(condition)) [[unlikely]] {                         \
+      ::ledger::assert_fail(#condition, __FILE__, __LINE__); \
+    }                                                        \
+  } while (false)

@@ -1,0 +1,258 @@
+#include "config.h"
+
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+#include "ledger/limits.h"
+
+namespace ledger::app {
+namespace {
+
+struct Setting {
+  const char* flag;  // without the leading "--"
+  const char* env;
+  const char* help;
+  Status (*apply)(const std::string& value, Config* config);
+};
+
+Status parse_u32(const std::string& value, std::uint32_t min, std::uint32_t max,
+                 std::uint32_t* out) {
+  std::uint32_t parsed = 0;
+  const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+  if (error != std::errc() || end != value.data() + value.size() || parsed < min || parsed > max) {
+    return Status::error("expected a whole number from " + std::to_string(min) + " to " +
+                         std::to_string(max) + ", got \"" + value + "\"");
+  }
+  *out = parsed;
+  return Status();
+}
+
+const Setting settings[] = {
+    {"database-url", "LEDGER_DATABASE_URL", "PostgreSQL libpq URI (postgresql://user@host:port/db)",
+     [](const std::string& v, Config* c) {
+       c->database_url = v;
+       return Status();
+     }},
+    {"http-listen", "LEDGER_HTTP_LISTEN", "REST listener HOST:PORT (default 127.0.0.1:8080)",
+     [](const std::string& v, Config* c) { return parse_endpoint(v, &c->http_listen); }},
+    {"iso8583-listen", "LEDGER_ISO8583_LISTEN",
+     "ISO 8583 listener HOST:PORT (default 127.0.0.1:8583)",
+     [](const std::string& v, Config* c) { return parse_endpoint(v, &c->iso8583_listen); }},
+    {"log-level", "LEDGER_LOG_LEVEL", "trace|debug|info|warn|error|critical|off (default info)",
+     [](const std::string& v, Config* c) {
+       for (const char* level : {"trace", "debug", "info", "warn", "error", "critical", "off"}) {
+         if (v == level) {
+           c->log_level = v;
+           return Status();
+         }
+       }
+       return Status::error("unknown log level \"" + v + "\"");
+     }},
+    {"migrations-dir", "LEDGER_MIGRATIONS_DIR", "folder of NNNN_name.sql migrations",
+     [](const std::string& v, Config* c) {
+       c->migrations_dir = v;
+       return Status();
+     }},
+    {"io-threads", "LEDGER_IO_THREADS", "network I/O threads (default 1)",
+     [](const std::string& v, Config* c) { return parse_u32(v, 1, 64, &c->io_threads); }},
+    {"shutdown-grace-ms", "LEDGER_SHUTDOWN_GRACE_MS",
+     "how long shutdown waits for in-flight requests (default 10000)",
+     [](const std::string& v, Config* c) {
+       return parse_u32(v, 0, 600'000, &c->shutdown_grace_ms);
+     }},
+};
+
+const Setting* find_flag(const std::string& name) {
+  for (const Setting& setting : settings) {
+    if (name == setting.flag) return &setting;
+  }
+  return nullptr;
+}
+
+const Setting* find_env(const std::string& name) {
+  for (const Setting& setting : settings) {
+    if (name == setting.env) return &setting;
+  }
+  return nullptr;
+}
+
+Status with_context(const Status& status, const std::string& where) {
+  return status.ok() ? status : Status::error(where + ": " + status.message());
+}
+
+std::string trim(const std::string& text) {
+  const auto begin = text.find_first_not_of(" \t\r");
+  if (begin == std::string::npos) return "";
+  const auto end = text.find_last_not_of(" \t\r");
+  return text.substr(begin, end - begin + 1);
+}
+
+// File format: one NAME=value per line with the environment names; '#' starts a comment.
+Status apply_file(const std::string& path, Config* config) {
+  std::ifstream in(path);
+  if (!in) return Status::error("cannot read config file " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (text.str().size() > limits::config_file_bytes_max) {
+    return Status::error("config file " + path + " is larger than " +
+                         std::to_string(limits::config_file_bytes_max) + " bytes");
+  }
+  std::istringstream lines(text.str());
+  std::string line;
+  for (int number = 1; std::getline(lines, line); ++number) {
+    const std::string where = path + ":" + std::to_string(number);
+    line = trim(line);
+    if (line.empty() || line[0] == '#') continue;
+    const auto equals = line.find('=');
+    if (equals == std::string::npos) return Status::error(where + ": expected NAME=value");
+    const std::string name = trim(line.substr(0, equals));
+    const Setting* setting = find_env(name);
+    if (setting == nullptr) return Status::error(where + ": unknown setting " + name);
+    if (Status s = setting->apply(trim(line.substr(equals + 1)), config); !s.ok()) {
+      return with_context(s, where + " " + name);
+    }
+  }
+  return Status();
+}
+
+struct FlagValue {
+  const Setting* setting;
+  std::string value;
+};
+
+// Splits args into the command and flag values; --config is taken out separately.
+Status scan_args(const std::vector<std::string>& args, Config* config,
+                 std::vector<FlagValue>* flags) {
+  bool command_seen = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      config->command = Command::help;
+      return Status();
+    }
+    if (arg == "--version") {
+      config->command = Command::version;
+      return Status();
+    }
+    if (arg.rfind("--", 0) == 0) {
+      std::string name = arg.substr(2);
+      std::string value;
+      const auto equals = name.find('=');
+      if (equals != std::string::npos) {
+        value = name.substr(equals + 1);
+        name = name.substr(0, equals);
+      } else if (i + 1 < args.size()) {
+        value = args[++i];
+      } else {
+        return Status::error("flag --" + name + " needs a value");
+      }
+      if (name == "config") {
+        config->config_file = value;
+        continue;
+      }
+      const Setting* setting = find_flag(name);
+      if (setting == nullptr) return Status::error("unknown flag --" + name);
+      flags->push_back({setting, value});
+      continue;
+    }
+    if (command_seen) return Status::error("unexpected argument \"" + arg + "\"");
+    command_seen = true;
+    if (arg == "serve") {
+      config->command = Command::serve;
+    } else if (arg == "migrate") {
+      config->command = Command::migrate;
+    } else {
+      return Status::error("unknown command \"" + arg + "\" (expected serve or migrate)");
+    }
+  }
+  return Status();
+}
+
+}  // namespace
+
+std::string Endpoint::text() const {
+  return host.find(':') != std::string::npos ? "[" + host + "]:" + std::to_string(port)
+                                             : host + ":" + std::to_string(port);
+}
+
+Status parse_endpoint(const std::string& text, Endpoint* out) {
+  std::string host;
+  std::string port_text;
+  if (!text.empty() && text[0] == '[') {
+    const auto close = text.find("]:");
+    if (close == std::string::npos)
+      return Status::error("expected [IPv6]:PORT, got \"" + text + "\"");
+    host = text.substr(1, close - 1);
+    port_text = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos || text.find(':') != colon) {
+      return Status::error("expected HOST:PORT, got \"" + text + "\"");
+    }
+    host = text.substr(0, colon);
+    port_text = text.substr(colon + 1);
+  }
+  if (host == "localhost") host = "127.0.0.1";
+  if (host.empty()) return Status::error("missing host in \"" + text + "\"");
+  std::uint32_t port = 0;
+  if (Status s = parse_u32(port_text, 0, 65535, &port); !s.ok()) {
+    return Status::error("bad port in \"" + text + "\": " + s.message());
+  }
+  out->host = host;
+  out->port = static_cast<std::uint16_t>(port);
+  return Status();
+}
+
+Status parse_config(const std::vector<std::string>& args, const EnvLookup& env,
+                    const std::string& default_migrations_dir, Config* out) {
+  Config config;
+  config.migrations_dir = default_migrations_dir;
+  std::vector<FlagValue> flags;
+  if (Status s = scan_args(args, &config, &flags); !s.ok()) return s;
+  if (config.command == Command::help || config.command == Command::version) {
+    *out = config;
+    return Status();
+  }
+  if (config.config_file.empty()) config.config_file = env("LEDGER_CONFIG").value_or("");
+  if (!config.config_file.empty()) {
+    if (Status s = apply_file(config.config_file, &config); !s.ok()) return s;
+  }
+  for (const Setting& setting : settings) {
+    if (const auto value = env(setting.env)) {
+      if (Status s = setting.apply(*value, &config); !s.ok()) return with_context(s, setting.env);
+    }
+  }
+  for (const FlagValue& flag : flags) {
+    if (Status s = flag.setting->apply(flag.value, &config); !s.ok()) {
+      return with_context(s, std::string("--") + flag.setting->flag);
+    }
+  }
+  *out = config;
+  return Status();
+}
+
+std::string usage_text() {
+  std::string text =
+      "usage: ledgerd [serve|migrate] [--flag value ...]\n"
+      "       ledgerd --help | --version\n\n"
+      "commands:\n"
+      "  serve        apply migrations, load state, serve REST and ISO 8583 (default)\n"
+      "  migrate      apply pending migrations and exit\n\n"
+      "settings (flag, environment variable; flags win over environment over --config file):\n"
+      "  --config FILE, LEDGER_CONFIG: file of NAME=value lines using the environment names\n";
+  for (const Setting& setting : settings) {
+    text += std::string("  --") + setting.flag + ", " + setting.env + ": " + setting.help + "\n";
+  }
+  return text;
+}
+
+std::string Config::describe() const {
+  return "http_listen=" + http_listen.text() + " iso8583_listen=" + iso8583_listen.text() +
+         " log_level=" + log_level + " migrations_dir=\"" + migrations_dir +
+         "\" io_threads=" + std::to_string(io_threads) +
+         " shutdown_grace_ms=" + std::to_string(shutdown_grace_ms) +
+         (config_file.empty() ? "" : " config_file=\"" + config_file + "\"");
+}
+
+}  // namespace ledger::app

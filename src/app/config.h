@@ -1,0 +1,46 @@
+// ledgerd configuration: flags, then environment, then an optional file, then defaults.
+// Parsing is pure (the environment comes in as a function) so it is unit-tested alone.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ledger/status.h"
+
+namespace ledger::app {
+
+struct Endpoint {
+  std::string host;  // an IP literal (IPv6 without brackets)
+  std::uint16_t port = 0;
+  std::string text() const;
+};
+
+enum class Command { serve, migrate, help, version };
+
+struct Config {
+  Command command = Command::serve;
+  std::string database_url;
+  Endpoint http_listen{"127.0.0.1", 8080};
+  Endpoint iso8583_listen{"127.0.0.1", 8583};
+  std::string log_level = "info";
+  std::string migrations_dir;
+  std::string config_file;
+  std::uint32_t io_threads = 1;
+  std::uint32_t shutdown_grace_ms = 10'000;
+  std::string describe() const;  // one log line of the effective settings, no secrets
+};
+
+using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+
+// Parses argv (without argv[0]). Errors name the flag, variable or file line at fault.
+Status parse_config(const std::vector<std::string>& args, const EnvLookup& env,
+                    const std::string& default_migrations_dir, Config* out);
+
+Status parse_endpoint(const std::string& text, Endpoint* out);
+
+std::string usage_text();
+
+}  // namespace ledger::app

@@ -1,0 +1,38 @@
+// ledgerd: the ledger server. Subcommands: serve (default), migrate; --help, --version.
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+
+#include "config.h"
+#include "logging.h"
+#include "serve.h"
+
+int main(int argc, char** argv) {
+  using namespace ledger::app;
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  Config config;
+  const auto env = [](const std::string& name) -> std::optional<std::string> {
+    const char* value = std::getenv(name.c_str());
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  };
+  if (ledger::Status s = parse_config(args, env, LEDGER_DEFAULT_MIGRATIONS_DIR, &config); !s.ok()) {
+    print_error(s.message() + " (see ledgerd --help)");
+    return exit_usage;
+  }
+  if (config.command == Command::help) {
+    std::fputs(usage_text().c_str(), stdout);
+    return exit_ok;
+  }
+  if (config.command == Command::version) {
+    std::printf("ledgerd %s\n", LEDGERD_VERSION);
+    return exit_ok;
+  }
+  try {
+    setup_logging(config.log_level);
+    return config.command == Command::migrate ? run_migrate(config) : run_serve(config);
+  } catch (const std::exception& error) {
+    print_error(std::string("fatal: ") + error.what());
+    return exit_failure;
+  }
+}

@@ -1,0 +1,33 @@
+#include "health.h"
+
+#include <nlohmann/json.hpp>
+
+namespace ledger::http {
+
+std::optional<Response> handle_health(const Request& request, const Readiness& readiness) {
+  const std::string_view target(request.target().data(), request.target().size());
+  const bool is_health = target == "/health";
+  const bool is_ready = target == "/ready";
+  if (!is_health && !is_ready) return std::nullopt;
+  if (request.method() != bhttp::verb::get && request.method() != bhttp::verb::head) {
+    Response response = make_problem(bhttp::status::method_not_allowed, "method_not_allowed",
+                                     "use GET", request.version());
+    response.set(bhttp::field::allow, "GET, HEAD");
+    return response;
+  }
+  if (is_health) {
+    return make_json(bhttp::status::ok, R"({"status":"ok"})", request.version());
+  }
+  const bool ready = readiness.ready();
+  nlohmann::json body = {{"ready", ready},
+                         {"database_reachable", readiness.database_reachable.load()},
+                         {"migrations_applied", readiness.migrations_applied.load()},
+                         {"state_loaded", readiness.state_loaded.load()},
+                         {"stopping", readiness.stopping.load()}};
+  Response response = make_json(ready ? bhttp::status::ok : bhttp::status::service_unavailable,
+                                body.dump(), request.version());
+  if (!ready) response.set(bhttp::field::retry_after, "1");
+  return response;
+}
+
+}  // namespace ledger::http

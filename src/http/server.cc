@@ -1,0 +1,219 @@
+#include "server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <tuple>
+
+namespace ledger::http {
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+using std::chrono::milliseconds;
+
+std::string_view status_title(bhttp::status status) {
+  const auto reason = bhttp::obsolete_reason(status);
+  return {reason.data(), reason.size()};
+}
+
+}  // namespace
+
+Response make_json(bhttp::status status, std::string body, unsigned version) {
+  Response response{status, version};
+  response.set(bhttp::field::content_type, "application/json");
+  response.set(bhttp::field::cache_control, "no-store");
+  response.body() = std::move(body);
+  response.prepare_payload();
+  return response;
+}
+
+Response make_problem(bhttp::status status, std::string_view code, std::string_view detail,
+                      unsigned version) {
+  nlohmann::json body = {{"type", "urn:ledgerd:problem:" + std::string(code)},
+                         {"title", std::string(status_title(status))},
+                         {"status", static_cast<unsigned>(status)},
+                         {"detail", std::string(detail)},
+                         {"code", std::string(code)}};
+  Response response = make_json(status, body.dump(), version);
+  response.set(bhttp::field::content_type, "application/problem+json");
+  return response;
+}
+
+struct Server::Session {
+  explicit Session(asio::ip::tcp::socket socket) : stream(std::move(socket)) {}
+  beast::tcp_stream stream;
+  bool busy = false;     // a request is being read, handled or answered (strand-owned)
+  bool closing = false;  // stop() asked: close after the current response (strand-owned)
+  bool linger = false;   // answered before reading the whole request: drain before closing
+};
+
+namespace {
+// After answering a request we did not read whole (413, 431, 400), the client may still be
+// sending. Closing at once would reset the connection and destroy our answer in its receive
+// buffer, so half-close and discard what arrives for a bounded time and size first.
+asio::awaitable<void> lingering_close(beast::tcp_stream& stream, std::size_t bytes_max) {
+  boost::system::error_code error;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, error);
+  std::array<char, 16 * 1024> sink;
+  std::size_t drained = 0;
+  stream.expires_after(std::chrono::milliseconds(limits::http_linger_ms));
+  while (!error && drained < bytes_max) {
+    std::size_t n = 0;
+    std::tie(error, n) = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
+    drained += n;
+  }
+}
+}  // namespace
+
+Server::Server(asio::io_context& io, Handler handler, ServerOptions options)
+    : io_(io), handler_(std::move(handler)), options_(options), acceptor_(io) {}
+
+Status Server::listen(const asio::ip::tcp::endpoint& endpoint) {
+  boost::system::error_code error;
+  acceptor_.open(endpoint.protocol(), error);
+  if (!error) acceptor_.set_option(asio::socket_base::reuse_address(true), error);
+  if (!error) acceptor_.bind(endpoint, error);
+  if (!error) acceptor_.listen(asio::socket_base::max_listen_connections, error);
+  if (error) {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    return Status::error("cannot listen on " + endpoint.address().to_string() + ":" +
+                         std::to_string(endpoint.port()) + ": " + error.message());
+  }
+  return Status();
+}
+
+asio::ip::tcp::endpoint Server::local_endpoint() const { return acceptor_.local_endpoint(); }
+
+void Server::start() { asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached); }
+
+void Server::stop() {
+  stopping_ = true;
+  asio::post(acceptor_.get_executor(), [this] {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+  });
+  std::lock_guard lock(sessions_mutex_);
+  for (const auto& weak : sessions_) {
+    if (auto session = weak.lock()) {
+      asio::post(session->stream.get_executor(), [session] {
+        session->closing = true;
+        if (!session->busy) session->stream.socket().close();
+      });
+    }
+  }
+}
+
+void Server::forget(const std::shared_ptr<Session>& session) {
+  std::lock_guard lock(sessions_mutex_);
+  sessions_.remove_if([&](const std::weak_ptr<Session>& weak) {
+    auto locked = weak.lock();
+    return !locked || locked == session;
+  });
+}
+
+asio::awaitable<void> Server::accept_loop() {
+  while (!stopping_) {
+    auto [error, socket] = co_await acceptor_.async_accept(asio::make_strand(io_), use_tuple);
+    if (error) {
+      if (error == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
+      spdlog::warn("event=http_accept_failed error=\"{}\"", error.message());
+      asio::steady_timer pause(acceptor_.get_executor(), milliseconds(50));  // e.g. EMFILE
+      co_await pause.async_wait(use_tuple);
+      continue;
+    }
+    if (open_connections_.load() >= options_.connections_max) {
+      spdlog::warn("event=http_connection_refused reason=connections_max limit={}",
+                   options_.connections_max);
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
+    auto session = std::make_shared<Session>(std::move(socket));
+    {
+      std::lock_guard lock(sessions_mutex_);
+      sessions_.push_back(session);
+    }
+    ++open_connections_;
+    asio::co_spawn(session->stream.get_executor(), run_session(session), asio::detached);
+  }
+}
+
+asio::awaitable<void> Server::run_session(std::shared_ptr<Session> session) {
+  beast::flat_buffer buffer(options_.header_bytes_max + options_.body_bytes_max);
+  try {
+    while (!session->closing && co_await serve_one(*session, buffer)) {
+    }
+  } catch (const std::exception& error) {
+    spdlog::error("event=http_session_failed error=\"{}\"", error.what());
+  }
+  if (session->linger) co_await lingering_close(session->stream, options_.body_bytes_max * 2);
+  boost::system::error_code ignored;
+  session->stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  session->stream.socket().close(ignored);
+  forget(session);
+  --open_connections_;
+}
+
+// Reads, handles and answers one request. Returns false when the connection should close.
+asio::awaitable<bool> Server::serve_one(Session& session, beast::flat_buffer& buffer) {
+  if (buffer.size() == 0) {  // idle keep-alive: wait for the first byte of the next request
+    session.stream.expires_after(milliseconds(options_.idle_timeout_ms));
+    auto [error, bytes] = co_await session.stream.async_read_some(buffer.prepare(4096), use_tuple);
+    if (error) co_return false;
+    buffer.commit(bytes);
+  }
+  session.busy = true;
+  bhttp::request_parser<bhttp::string_body> parser;
+  parser.header_limit(static_cast<std::uint32_t>(options_.header_bytes_max));
+  parser.body_limit(options_.body_bytes_max);
+  session.stream.expires_after(milliseconds(options_.read_timeout_ms));
+  auto [read_error, read_bytes] =
+      co_await bhttp::async_read(session.stream, buffer, parser, use_tuple);
+  Response response;
+  bool keep_alive = false;
+  if (read_error == bhttp::error::body_limit) {
+    response =
+        make_problem(bhttp::status::payload_too_large, "body_too_large",
+                     "request body exceeds " + std::to_string(options_.body_bytes_max) + " bytes");
+  } else if (read_error == bhttp::error::header_limit) {
+    response = make_problem(
+        bhttp::status::request_header_fields_too_large, "header_too_large",
+        "request header exceeds " + std::to_string(options_.header_bytes_max) + " bytes");
+  } else if (read_error == beast::error::timeout || read_error == bhttp::error::end_of_stream ||
+             read_error == asio::error::operation_aborted || read_error == asio::error::eof ||
+             read_error == asio::error::connection_reset) {
+    co_return false;
+  } else if (read_error) {
+    response = make_problem(bhttp::status::bad_request, "malformed_http", read_error.message());
+  }
+  if (read_error) {
+    session.linger = true;
+  } else {
+    Request request = parser.release();
+    response = co_await call_handler(request);
+    keep_alive = request.keep_alive();
+  }
+  response.keep_alive(keep_alive && !session.closing);
+  response.prepare_payload();
+  session.stream.expires_after(milliseconds(options_.write_timeout_ms));
+  auto [write_error, written] = co_await bhttp::async_write(session.stream, response, use_tuple);
+  session.busy = false;
+  co_return !write_error && response.keep_alive();
+}
+
+asio::awaitable<Response> Server::call_handler(Request& request) {
+  try {
+    co_return co_await handler_(request);
+  } catch (const std::exception& error) {
+    spdlog::error("event=http_handler_failed target=\"{}\" error=\"{}\"",
+                  std::string(request.target()), error.what());
+  }
+  co_return make_problem(bhttp::status::internal_server_error, "internal_error",
+                         "the server failed to handle this request", request.version());
+}
+
+}  // namespace ledger::http

@@ -1,0 +1,79 @@
+// HTTP/1.1 server on Boost.Beast: one coroutine per connection on its own strand, a timeout
+// on every read and write, header and body limits, a connection cap, graceful stop.
+// Requests of one connection are handled in order (pipelined requests queue in the buffer).
+//
+// Threads: constructed on the main thread; accept loop and sessions run on the io_context's
+// threads; stop() may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "ledger/limits.h"
+#include "ledger/status.h"
+
+namespace ledger::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+
+using Request = bhttp::request<bhttp::string_body>;
+using Response = bhttp::response<bhttp::string_body>;
+// Produces the answer to one request. May suspend (e.g. until a journal batch commits).
+using Handler = std::function<asio::awaitable<Response>(Request&)>;
+
+struct ServerOptions {
+  std::uint32_t connections_max = limits::http_connections_max;
+  std::uint32_t read_timeout_ms = limits::http_read_timeout_ms;
+  std::uint32_t idle_timeout_ms = limits::http_idle_timeout_ms;
+  std::uint32_t write_timeout_ms = limits::http_write_timeout_ms;
+  std::size_t header_bytes_max = limits::http_header_bytes_max;
+  std::size_t body_bytes_max = limits::http_body_bytes_max;
+};
+
+// An RFC 9457 application/problem+json answer with a stable machine-readable "code".
+Response make_problem(bhttp::status status, std::string_view code, std::string_view detail,
+                      unsigned version = 11);
+Response make_json(bhttp::status status, std::string body, unsigned version = 11);
+
+class Server {
+ public:
+  Server(asio::io_context& io, Handler handler, ServerOptions options = {});
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens; the error names the endpoint and the reason ("Address already in use").
+  Status listen(const asio::ip::tcp::endpoint& endpoint);
+  asio::ip::tcp::endpoint local_endpoint() const;
+  void start();
+  // Stops accepting; idle connections close now, busy ones after their current response.
+  void stop();
+  std::size_t open_connections() const { return open_connections_.load(); }
+
+ private:
+  struct Session;
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> run_session(std::shared_ptr<Session> session);
+  asio::awaitable<bool> serve_one(Session& session, beast::flat_buffer& buffer);
+  asio::awaitable<Response> call_handler(Request& request);
+  void forget(const std::shared_ptr<Session>& session);
+
+  asio::io_context& io_;
+  Handler handler_;
+  ServerOptions options_;
+  asio::ip::tcp::acceptor acceptor_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<std::size_t> open_connections_{0};
+  std::mutex sessions_mutex_;  // guards sessions_ (accept and stop run on different threads)
+  std::list<std::weak_ptr<Session>> sessions_;
+};
+
+}  // namespace ledger::http

@@ -1,0 +1,112 @@
+#include "pg.h"
+
+#include <spdlog/spdlog.h>
+
+#include <string_view>
+
+#include "ledger/limits.h"
+
+namespace ledger::pg {
+
+std::string one_line(std::string text) {
+  for (char& c : text) {
+    if (c == '\n' || c == '\t' || c == '\r') c = ' ';
+  }
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  std::string folded;
+  folded.reserve(text.size());
+  for (char c : text) {
+    if (c == ' ' && !folded.empty() && folded.back() == ' ') continue;
+    folded.push_back(c);
+  }
+  return folded;
+}
+
+std::string last_error(PGconn* conn) { return one_line(PQerrorMessage(conn)); }
+
+Status validate_url(const std::string& url) {
+  if (url.empty()) return Status::error("database URL is empty (set LEDGER_DATABASE_URL)");
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(url.c_str(), &error);
+  if (options == nullptr) {
+    std::string message = error != nullptr ? one_line(error) : "out of memory";
+    PQfreemem(error);
+    return Status::error("malformed database URL: " + message);
+  }
+  PQconninfoFree(options);
+  return Status();
+}
+
+std::string describe_url(const std::string& url) {
+  PQconninfoOption* options = PQconninfoParse(url.c_str(), nullptr);
+  if (options == nullptr) return "(malformed)";
+  std::string text;
+  for (PQconninfoOption* option = options; option->keyword != nullptr; ++option) {
+    const std::string_view key = option->keyword;
+    if (option->val == nullptr || key == "password") continue;
+    if (key != "host" && key != "hostaddr" && key != "port" && key != "dbname" && key != "user" &&
+        key != "sslmode") {
+      continue;
+    }
+    if (!text.empty()) text += ' ';
+    text += std::string(key) + "=" + option->val;
+  }
+  PQconninfoFree(options);
+  return text.empty() ? "(libpq defaults)" : text;
+}
+
+Status connect(const std::string& url, Conn* out) {
+  if (Status status = validate_url(url); !status.ok()) return status;
+  const std::string timeout = std::to_string(limits::db_connect_timeout_s);
+  // Keywords before "dbname" are defaults; the expanded URL overrides them.
+  const char* keywords[] = {
+      "connect_timeout",     "application_name", "keepalives", "keepalives_idle",
+      "keepalives_interval", "keepalives_count", "dbname",     nullptr};
+  const char* values[] = {timeout.c_str(), "ledgerd", "1", "5", "2", "3", url.c_str(), nullptr};
+  Conn conn(PQconnectdbParams(keywords, values, /*expand_dbname=*/1));
+  if (!conn) return Status::error("cannot allocate a database connection");
+  if (PQstatus(conn.get()) != CONNECTION_OK) {
+    return Status::error("cannot connect to database (" + describe_url(url) +
+                         "): " + last_error(conn.get()));
+  }
+  // Server notices ("relation already exists, skipping") go to the log, not to stderr.
+  PQsetNoticeProcessor(
+      conn.get(),
+      [](void*, const char* message) {
+        spdlog::debug("event=pg_notice message=\"{}\"", one_line(message));
+      },
+      nullptr);
+  *out = std::move(conn);
+  return Status();
+}
+
+Status exec(PGconn* conn, const std::string& sql) {
+  if (PQsendQuery(conn, sql.c_str()) == 0) return Status::error(last_error(conn));
+  Status status;
+  while (PGresult* raw = PQgetResult(conn)) {
+    Result result(raw);
+    const ExecStatusType code = PQresultStatus(raw);
+    if (code != PGRES_COMMAND_OK && code != PGRES_TUPLES_OK && status.ok()) {
+      status = Status::error(one_line(PQresultErrorMessage(raw)));
+    }
+  }
+  return status;
+}
+
+Status exec_params(PGconn* conn, const std::string& sql, const std::vector<std::string>& params,
+                   Result* out) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const std::string& param : params) values.push_back(param.c_str());
+  Result result(PQexecParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                             values.data(), nullptr, nullptr, 0));
+  if (!result) return Status::error(last_error(conn));
+  const ExecStatusType code = PQresultStatus(result.get());
+  if (code != PGRES_COMMAND_OK && code != PGRES_TUPLES_OK) {
+    return Status::error(one_line(PQresultErrorMessage(result.get())));
+  }
+  if (out != nullptr) *out = std::move(result);
+  return Status();
+}
+
+}  // namespace ledger::pg

@@ -1,0 +1,44 @@
+// Thin RAII layer over libpq. The journal component is the only user of libpq.
+// Thread ownership: a PGconn belongs to one thread at a time; nothing here is shared.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ledger/status.h"
+
+namespace ledger::pg {
+
+struct ConnDeleter {
+  void operator()(PGconn* conn) const { PQfinish(conn); }
+};
+struct ResultDeleter {
+  void operator()(PGresult* result) const { PQclear(result); }
+};
+using Conn = std::unique_ptr<PGconn, ConnDeleter>;
+using Result = std::unique_ptr<PGresult, ResultDeleter>;
+
+// Checks that `url` is a well-formed libpq URI or key=value string, without connecting.
+Status validate_url(const std::string& url);
+
+// The URL without its password, for logs: "host=... port=... dbname=... user=...".
+std::string describe_url(const std::string& url);
+
+// Connects with a connect timeout and TCP keepalives; the URL's own settings win.
+Status connect(const std::string& url, Conn* out);
+
+// Runs one or more statements with no parameters; fails unless every one succeeded.
+Status exec(PGconn* conn, const std::string& sql);
+
+// Runs one statement with text parameters; *out holds the rows (may be null for commands).
+Status exec_params(PGconn* conn, const std::string& sql, const std::vector<std::string>& params,
+                   Result* out);
+
+// libpq's message for the last failure on `conn`, folded into one line.
+std::string last_error(PGconn* conn);
+std::string one_line(std::string text);
+
+}  // namespace ledger::pg

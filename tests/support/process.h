@@ -1,0 +1,53 @@
+// Runs the real ledgerd binary as a child process: one-shot commands with captured output,
+// or a server whose bound ports are read from its "event=listening" log lines.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ledger::testing {
+
+struct RunResult {
+  int exit_code = -1;  // -1: killed by a signal or timed out
+  bool timed_out = false;
+  std::string out;
+  std::string err;
+};
+
+using Env = std::map<std::string, std::string>;
+
+// Runs ledgerd with args and extra environment (LEDGER_* from the parent are removed first).
+RunResult run_ledgerd(const std::vector<std::string>& args, const Env& env, int timeout_ms);
+
+class ServerProcess {
+ public:
+  ServerProcess() = default;
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  // Starts `ledgerd serve` with ports 0 unless env says otherwise; waits until it listens.
+  // Returns false (with output()) if it exits or does not listen within timeout_ms.
+  bool start(const Env& env, int timeout_ms = 20'000);
+  int http_port() const { return http_port_; }
+  int iso_port() const { return iso_port_; }
+  // Sends `signal_number` and waits for exit; returns the exit code (-signal if killed).
+  int stop(int signal_number, int timeout_ms = 15'000);
+  bool running() const { return pid_ > 0; }
+  // Everything the server has printed so far (stdout and stderr).
+  std::string output() const;
+
+ private:
+  pid_t pid_ = -1;
+  int http_port_ = 0;
+  int iso_port_ = 0;
+  std::string log_path_;
+};
+
+std::string ledgerd_path();
+std::string migrations_dir();
+
+}  // namespace ledger::testing

@@ -1,0 +1,79 @@
+#include "test_db.h"
+
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <memory>
+#include <stdexcept>
+
+namespace ledger::testing {
+namespace {
+
+using Conn = std::unique_ptr<PGconn, decltype(&PQfinish)>;
+
+Conn connect_or_throw(const std::string& url) {
+  Conn conn(PQconnectdb(url.c_str()), &PQfinish);
+  if (PQstatus(conn.get()) != CONNECTION_OK) {
+    throw std::runtime_error("cannot connect to test database: " +
+                             std::string(PQerrorMessage(conn.get())));
+  }
+  return conn;
+}
+
+std::string option(PQconninfoOption* options, const char* keyword, const char* fallback) {
+  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    if (std::string(o->keyword) == keyword && o->val != nullptr) return o->val;
+  }
+  return fallback;
+}
+
+}  // namespace
+
+std::string admin_url() {
+  const char* url = std::getenv("LEDGER_TEST_DATABASE_URL");
+  if (url == nullptr || *url == '\0') {
+    throw std::runtime_error(
+        "LEDGER_TEST_DATABASE_URL is not set: run the tests through ./scripts/test, which starts "
+        "a throwaway PostgreSQL");
+  }
+  return url;
+}
+
+std::string create_database(const std::string& prefix) {
+  static std::atomic<int> counter{0};
+  const std::string name =
+      "ledger_" + prefix + "_" + std::to_string(getpid()) + "_" + std::to_string(counter++);
+  exec_sql(admin_url(), "DROP DATABASE IF EXISTS " + name);
+  exec_sql(admin_url(), "CREATE DATABASE " + name);
+  PQconninfoOption* options = PQconninfoParse(admin_url().c_str(), nullptr);
+  if (options == nullptr) throw std::runtime_error("malformed LEDGER_TEST_DATABASE_URL");
+  const std::string url = "postgresql://" + option(options, "user", "postgres") + "@" +
+                          option(options, "host", "127.0.0.1") + ":" +
+                          option(options, "port", "5432") + "/" + name;
+  PQconninfoFree(options);
+  return url;
+}
+
+void exec_sql(const std::string& url, const std::string& sql) {
+  Conn conn = connect_or_throw(url);
+  std::unique_ptr<PGresult, decltype(&PQclear)> result(PQexec(conn.get(), sql.c_str()), &PQclear);
+  const auto status = PQresultStatus(result.get());
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    throw std::runtime_error("SQL failed: " + sql + ": " + PQerrorMessage(conn.get()));
+  }
+}
+
+std::string query_value(const std::string& url, const std::string& sql) {
+  Conn conn = connect_or_throw(url);
+  std::unique_ptr<PGresult, decltype(&PQclear)> result(PQexec(conn.get(), sql.c_str()), &PQclear);
+  if (PQresultStatus(result.get()) != PGRES_TUPLES_OK) {
+    throw std::runtime_error("query failed: " + sql + ": " + PQerrorMessage(conn.get()));
+  }
+  if (PQntuples(result.get()) == 0) return "";
+  return PQgetvalue(result.get(), 0, 0);
+}
+
+}  // namespace ledger::testing
