@@ -1,0 +1,84 @@
+// Business outcomes of the engine, one value per reason (STYLE.md rule 4). They are mapped to
+// HTTP statuses and ISO 8583 DE39 only at the edges. Names are stable API ("code" in REST).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace ledger {
+
+#define LEDGER_TRANSFER_RESULTS(X)           \
+  X(ok)                                      \
+  X(exists)                                  \
+  X(exists_with_different_flags)             \
+  X(exists_with_different_debit_account_id)  \
+  X(exists_with_different_credit_account_id) \
+  X(exists_with_different_amount)            \
+  X(exists_with_different_currency)          \
+  X(exists_with_different_pending_id)        \
+  X(exists_with_different_timeout)           \
+  X(exists_with_different_code)              \
+  X(exists_with_different_reference_a)       \
+  X(exists_with_different_reference_b)       \
+  X(exists_with_different_reference_32)      \
+  X(id_must_not_be_zero)                     \
+  X(flags_are_mutually_exclusive)            \
+  X(over_capture_requires_post_pending)      \
+  X(amount_must_be_positive)                 \
+  X(pending_id_must_be_zero)                 \
+  X(pending_id_required)                     \
+  X(pending_id_must_differ)                  \
+  X(timeout_reserved_for_pending)            \
+  X(accounts_must_be_different)              \
+  X(debit_account_not_found)                 \
+  X(credit_account_not_found)                \
+  X(currency_mismatch)                       \
+  X(account_closed)                          \
+  X(account_frozen)                          \
+  X(pending_not_found)                       \
+  X(pending_is_not_pending)                  \
+  X(pending_has_different_debit_account_id)  \
+  X(pending_has_different_credit_account_id) \
+  X(pending_already_posted)                  \
+  X(pending_already_voided)                  \
+  X(pending_expired)                         \
+  X(amount_exceeds_pending)                  \
+  X(overflow)                                \
+  X(exceeds_available)                       \
+  X(linked_event_failed)                     \
+  X(linked_event_chain_open)                 \
+  X(transfer_capacity_exhausted)
+
+#define LEDGER_ACCOUNT_RESULTS(X)          \
+  X(ok)                                    \
+  X(exists)                                \
+  X(exists_with_different_holder_id)       \
+  X(exists_with_different_currency)        \
+  X(exists_with_different_kind)            \
+  X(exists_with_different_flags)           \
+  X(exists_with_different_overdraft_limit) \
+  X(exists_with_different_reference)       \
+  X(id_must_not_be_zero)                   \
+  X(flags_are_mutually_exclusive)          \
+  X(currency_required)                     \
+  X(overdraft_limit_must_not_be_negative)  \
+  X(account_not_found)                     \
+  X(account_closed)                        \
+  X(account_balance_not_zero)              \
+  X(account_has_pending_transfers)         \
+  X(account_capacity_exhausted)
+
+#define LEDGER_ENUM_VALUE(name) name,
+enum class TransferResult : std::uint8_t { LEDGER_TRANSFER_RESULTS(LEDGER_ENUM_VALUE) };
+enum class AccountResult : std::uint8_t { LEDGER_ACCOUNT_RESULTS(LEDGER_ENUM_VALUE) };
+#undef LEDGER_ENUM_VALUE
+
+std::string_view to_string(TransferResult result);
+std::string_view to_string(AccountResult result);
+
+inline constexpr int transfer_result_count =
+    static_cast<int>(TransferResult::transfer_capacity_exhausted) + 1;
+inline constexpr int account_result_count =
+    static_cast<int>(AccountResult::account_capacity_exhausted) + 1;
+
+}  // namespace ledger

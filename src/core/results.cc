@@ -1,0 +1,20 @@
+#include "ledger/results.h"
+
+namespace ledger {
+namespace {
+#define LEDGER_ENUM_NAME(name) #name,
+constexpr std::string_view transfer_names[] = {LEDGER_TRANSFER_RESULTS(LEDGER_ENUM_NAME)};
+constexpr std::string_view account_names[] = {LEDGER_ACCOUNT_RESULTS(LEDGER_ENUM_NAME)};
+#undef LEDGER_ENUM_NAME
+static_assert(std::size(transfer_names) == transfer_result_count);
+static_assert(std::size(account_names) == account_result_count);
+}  // namespace
+
+std::string_view to_string(TransferResult result) {
+  return transfer_names[static_cast<std::size_t>(result)];
+}
+std::string_view to_string(AccountResult result) {
+  return account_names[static_cast<std::size_t>(result)];
+}
+
+}  // namespace ledger

@@ -1,0 +1,169 @@
+// Engine: the single-writer, in-memory double-entry state machine. It owns every account,
+// transfer, hold and remembered transfer id. Pure: no I/O, no clock, no locks; time enters as
+// the batch timestamp, so the same state and the same batches always give the same results.
+//
+// Thread: one engine thread owns an Engine; nothing here is safe to share.
+//
+// Checks for create_transfer run in this order and the first failure is the result:
+//   id_must_not_be_zero (not remembered); the id exists -> exists (original was accepted),
+//   the original rejection, or exists_with_different_<field> in the order flags,
+//   debit_account_id, credit_account_id, amount, currency, pending_id, timeout, code,
+//   reference_a, reference_b, reference_32 (for post/void, zero debit/credit/currency in the
+//   retry are not compared); transfer_capacity_exhausted (not remembered);
+//   flags_are_mutually_exclusive (more than one of pending/post/void, or unknown flags);
+//   over_capture_requires_post_pending; pending_id_required / pending_id_must_differ (post,
+//   void) or pending_id_must_be_zero (others); timeout_reserved_for_pending;
+//   amount_must_be_positive (> 0 for single-phase and pending, >= 0 for post and void).
+//   Single-phase and pending: accounts_must_be_different, debit_account_not_found,
+//   credit_account_not_found, currency_mismatch, account_closed, account_frozen (debit side,
+//   unless force), overflow, exceeds_available (unless force).
+//   Post and void: pending_not_found, pending_is_not_pending,
+//   pending_has_different_debit_account_id, pending_has_different_credit_account_id,
+//   currency_mismatch, pending_already_posted / pending_already_voided / pending_expired,
+//   amount_exceeds_pending (post above the hold without allow_over_capture), overflow,
+//   exceeds_available (over-capture beyond the balance, unless force).
+// Every rejection past the capacity check is remembered: a retry gets the same answer.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "fixed_vector.h"
+#include "id_index.h"
+#include "types.h"
+
+namespace ledger::engine {
+
+struct EngineOptions {
+  std::size_t accounts_max = 1u << 16;
+  std::size_t transfers_max = 1u << 20;  // remembered transfer ids, accepted or rejected
+};
+
+struct BatchOutput {
+  std::vector<CommandResult> results;  // one per command, in order
+  std::vector<JournalRecord> records;  // every change, in order (incl. expiry voids)
+  void reserve(std::size_t commands) {
+    results.reserve(commands);
+    records.reserve(commands * 2);
+  }
+};
+
+struct CurrencyTotals {
+  __int128 debits_posted = 0;
+  __int128 credits_posted = 0;
+  __int128 debits_pending = 0;
+  __int128 credits_pending = 0;
+  bool balanced() const {
+    return debits_posted == credits_posted && debits_pending == credits_pending;
+  }
+};
+
+class Engine {
+ public:
+  explicit Engine(const EngineOptions& options);
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Expires holds due at `now_ns`, then applies the commands in order. Clears `out` first.
+  // Logical time: each change gets max(now_ns, previous + 1), so timestamps strictly increase.
+  void apply(const Command* commands, std::size_t count, std::uint64_t now_ns, BatchOutput* out);
+
+  // Recovery: re-applies a journaled record's effects (no validation, invariants asserted).
+  void replay(const JournalRecord& record);
+
+  const Account* find_account(AccountId id) const;
+  const Transfer* find_transfer(TransferId id) const;
+  std::size_t account_count() const { return accounts_.size(); }
+  std::size_t transfer_count() const { return transfers_.size(); }
+  std::size_t open_pending_count() const { return open_pending_total_; }
+  std::uint64_t last_timestamp() const { return last_timestamp_; }
+  const EngineOptions& options() const { return options_; }
+
+  std::map<std::uint32_t, CurrencyTotals> totals_by_currency() const;
+  std::uint64_t state_hash() const;
+  // Bytes preallocated per account and per remembered transfer id (arrays plus index slots).
+  static std::size_t bytes_per_account();
+  static std::size_t bytes_per_transfer();
+
+  // The id of the engine-made void that releases an expired hold (deterministic).
+  static TransferId expiry_id(TransferId pending_id, std::uint32_t attempt);
+
+ private:
+  struct Undo {
+    bool is_account;
+    std::uint32_t position;
+    Account account;             // is_account: the account before the change
+    PendingState pending_state;  // otherwise: the hold's state before the change
+  };
+
+  void expire_due(std::uint64_t now_ns, BatchOutput* out);
+  void apply_one(const Command& command, BatchOutput* out);
+  std::size_t apply_chain(const Command* commands, std::size_t count, BatchOutput* out);
+  void reject_open_chain(const Command* commands, std::size_t count, BatchOutput* out);
+
+  void create_account(const Command& command, CommandResult* result, BatchOutput* out);
+  void update_account(const Command& command, CommandResult* result, BatchOutput* out);
+  AccountResult check_account(const Account& input) const;
+  AccountResult check_account_update(const AccountUpdate& update, const Account& account) const;
+
+  // Array positions found while checking a transfer, reused to apply it.
+  struct Positions {
+    std::uint32_t debit = IdIndex::not_found;
+    std::uint32_t credit = IdIndex::not_found;
+    std::uint32_t hold = IdIndex::not_found;
+  };
+
+  // Returns the result; on ok the transfer is stored, indexed, applied and journaled. A
+  // rejection is remembered only if `remember` (a chain remembers its rejections after the
+  // rollback, so that rolled-back attempts use no logical time).
+  // *position is the stored transfer's (new or existing), or not_found.
+  TransferResult execute_transfer(const Transfer& input, bool remember, BatchOutput* out,
+                                  std::uint32_t* position);
+  TransferResult check_transfer(const Transfer& input, Transfer* stored, Positions* at) const;
+  TransferResult check_single(const Transfer& input, Transfer* stored, Positions* at) const;
+  TransferResult check_resolution(const Transfer& input, Transfer* stored, Positions* at) const;
+  // Loads a command's index slots, then its records, ahead of applying it (see apply()).
+  void touch_slots(const Command& command);
+  void touch_records(const Command& command);
+  TransferResult check_existing(const Transfer& input, const Transfer& existing) const;
+  std::uint32_t remember_rejection(const Transfer& input, TransferResult result, BatchOutput* out);
+  bool has_room(const Transfer& input) const;
+
+  std::uint32_t store_transfer(const Transfer& transfer);
+  void apply_effects(const Transfer& transfer, const Positions& at);
+  Positions positions_of(const Transfer& transfer) const;
+  Account& account_at(std::uint32_t position);
+  void touch_account(std::uint32_t position);
+  void set_pending_state(std::uint32_t position, PendingState state);
+  void rollback(std::size_t transfers_before, std::size_t open_pending_before);
+
+  std::uint32_t account_position(AccountId id) const;
+  std::uint32_t transfer_position(TransferId id) const;
+  std::uint64_t next_timestamp();
+
+  EngineOptions options_;
+  FixedVector<Account> accounts_;
+  FixedVector<Transfer> transfers_;
+  IdIndex account_index_;
+  IdIndex transfer_index_;
+  struct Expiry {
+    std::uint64_t expires_at;
+    std::uint64_t timestamp;  // of the hold: identifies it even if its slot was rolled back
+    std::uint32_t position;
+    bool operator>(const Expiry& other) const {
+      return expires_at != other.expires_at ? expires_at > other.expires_at
+                                            : timestamp > other.timestamp;
+    }
+  };
+  FixedVector<Expiry> expiries_;  // min-heap by expiry time
+  std::vector<Undo> undo_;        // active while a linked chain is applied
+  std::vector<TransferResult> chain_codes_;
+  bool undo_active_ = false;
+  std::size_t open_pending_total_ = 0;
+  std::uint64_t now_ns_ = 0;
+  std::uint64_t touch_sink_ = 0;  // keeps the touching loads from being optimized away
+  std::uint64_t last_timestamp_ = 0;
+};
+
+}  // namespace ledger::engine

@@ -1,0 +1,148 @@
+// The engine's records. Fixed-size and trivially copyable: they cross the ingress queue and
+// the journal hand-off by value, and live in preallocated arrays.
+#pragma once
+
+#include <cstdint>
+#include <type_traits>
+
+#include "ledger/ids.h"
+#include "ledger/money.h"
+#include "ledger/results.h"
+
+namespace ledger::engine {
+
+enum class AccountKind : std::uint16_t { customer, settlement, fees, suspense, revenue, internal };
+enum class AccountStatus : std::uint8_t { active, frozen, closed };
+
+// Account flags (bit set).
+inline constexpr std::uint16_t debits_must_not_exceed_credits = 1u << 0;  // no overdraft
+inline constexpr std::uint16_t credits_must_not_exceed_debits = 1u << 1;
+inline constexpr std::uint16_t account_flags_known = 0x3;
+
+// Transfer flags (bit set).
+inline constexpr std::uint16_t flag_linked = 1u << 0;              // chain with the next transfer
+inline constexpr std::uint16_t flag_pending = 1u << 1;             // place a hold
+inline constexpr std::uint16_t flag_post_pending = 1u << 2;        // post a hold (fully or partly)
+inline constexpr std::uint16_t flag_void_pending = 1u << 3;        // release a hold
+inline constexpr std::uint16_t flag_force = 1u << 4;               // network advice: past limits
+inline constexpr std::uint16_t flag_allow_over_capture = 1u << 5;  // post more than held
+inline constexpr std::uint16_t flag_expiry = 1u << 6;         // engine-made void of an expired hold
+inline constexpr std::uint16_t transfer_flags_client = 0x3F;  // flags a client may set
+
+// What kind of money movement a transfer is, for reporting (code in the API).
+enum class TransferCode : std::uint16_t {
+  internal,
+  card_authorization,
+  card_capture,
+  card_refund,
+  card_reversal,
+  card_financial,
+  fee,
+  deposit,
+  withdrawal,
+  expiry,
+};
+
+enum class PendingState : std::uint8_t { none, open, posted, voided, expired };
+
+struct Account {
+  AccountId id;
+  HolderId holder_id;
+  std::int64_t debits_pending = 0;
+  std::int64_t debits_posted = 0;
+  std::int64_t credits_pending = 0;
+  std::int64_t credits_posted = 0;
+  std::int64_t overdraft_limit = 0;          // minor units the account may go below zero
+  std::int64_t overdraft_limit_created = 0;  // as created (idempotent create compares it)
+  std::uint64_t reference = 0;               // caller's own key
+  std::uint64_t timestamp = 0;               // logical time of creation
+  Currency currency;
+  AccountKind kind = AccountKind::customer;
+  std::uint16_t flags = 0;
+  AccountStatus status = AccountStatus::active;
+  std::uint32_t open_pending = 0;  // holds not yet posted, voided or expired
+};
+
+// One transfer as stored: the body the client sent, the result, and its effect.
+struct Transfer {
+  TransferId id;
+  AccountId debit_account_id;  // for post/void: filled from the pending transfer
+  AccountId credit_account_id;
+  TransferId pending_id;              // post/void: the hold this resolves
+  std::int64_t amount = 0;            // as requested (post: 0 means the full held amount)
+  std::int64_t amount_effective = 0;  // what moved: the posted or released amount; 0 if rejected
+  std::uint64_t reference_a = 0;
+  std::uint64_t reference_b = 0;
+  std::uint64_t timestamp = 0;  // logical time, unique and strictly increasing
+  std::uint32_t reference_32 = 0;
+  std::uint32_t timeout_s = 0;  // pending: seconds until the hold expires (0: never)
+  Currency currency;
+  std::uint16_t flags = 0;
+  TransferCode code = TransferCode::internal;
+  TransferResult result = TransferResult::ok;
+  PendingState pending_state = PendingState::none;  // for holds: open until resolved
+};
+
+struct AccountUpdate {
+  AccountId id;
+  bool set_overdraft_limit = false;
+  bool set_status = false;
+  std::int64_t overdraft_limit = 0;
+  AccountStatus status = AccountStatus::active;  // active, frozen or closed
+};
+
+enum class CommandKind : std::uint8_t {
+  create_account,
+  update_account,
+  create_transfer,
+  lookup_account,
+  lookup_transfer,
+};
+
+// One request to the engine. `tag` is opaque to the engine and comes back with the result
+// (the network layer uses it to find the waiting session).
+struct Command {
+  CommandKind kind = CommandKind::lookup_account;
+  std::uint64_t tag = 0;
+  union Body {
+    Account account;  // create_account: id, holder_id, currency, kind, flags, overdraft, ref
+    AccountUpdate update;
+    Transfer transfer;  // create_transfer: the client-settable fields
+    AccountId account_id;
+    TransferId transfer_id;
+    Body() : transfer() {}
+  } body;
+};
+
+struct CommandResult {
+  CommandKind kind = CommandKind::lookup_account;
+  std::uint64_t tag = 0;
+  std::uint8_t code = 0;          // TransferResult or AccountResult; lookups: 0 found, 1 not found
+  std::uint32_t failed_link = 0;  // linked chains: index in the chain of the failing transfer
+  union Value {
+    Account account;    // account commands: the account after the command
+    Transfer transfer;  // transfer commands: the stored transfer (original on exists)
+    Value() : transfer() {}
+  } value;
+  TransferResult transfer_result() const { return static_cast<TransferResult>(code); }
+  AccountResult account_result() const { return static_cast<AccountResult>(code); }
+};
+
+// What the journal must write so that recovery can rebuild the exact state.
+enum class RecordKind : std::uint8_t { account, transfer };
+struct JournalRecord {
+  RecordKind kind = RecordKind::transfer;
+  union Value {
+    Account account;    // account created or updated: its settings (balances are derived)
+    Transfer transfer;  // every transfer with its result, accepted or rejected
+    Value() : transfer() {}
+  } value;
+};
+
+static_assert(std::is_trivially_copyable_v<Account>);
+static_assert(std::is_trivially_copyable_v<Transfer>);
+static_assert(std::is_trivially_copyable_v<Command>);
+static_assert(std::is_trivially_copyable_v<CommandResult>);
+static_assert(sizeof(Transfer) <= 160);
+
+}  // namespace ledger::engine
