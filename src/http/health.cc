@@ -23,6 +23,7 @@ std::optional<Response> handle_health(const Request& request, const Readiness& r
                          {"database_reachable", readiness.database_reachable.load()},
                          {"migrations_applied", readiness.migrations_applied.load()},
                          {"state_loaded", readiness.state_loaded.load()},
+                         {"ledger_running", readiness.ledger_running.load()},
                          {"stopping", readiness.stopping.load()}};
   Response response = make_json(ready ? bhttp::status::ok : bhttp::status::service_unavailable,
                                 body.dump(), request.version());

@@ -13,10 +13,11 @@ struct Readiness {
   std::atomic<bool> database_reachable{false};
   std::atomic<bool> migrations_applied{false};
   std::atomic<bool> state_loaded{false};
+  std::atomic<bool> ledger_running{true};  // false while the ledger reloads after a failure
   std::atomic<bool> stopping{false};
 
   bool ready() const {
-    return database_reachable && migrations_applied && state_loaded && !stopping;
+    return database_reachable && migrations_applied && state_loaded && ledger_running && !stopping;
   }
 };
 

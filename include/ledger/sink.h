@@ -1,0 +1,36 @@
+// How the network edges hand commands to the ledger and get their durable answers back,
+// without depending on how the ledger is built (app::Pipeline implements CommandSink).
+#pragma once
+
+#include <cstdint>
+
+#include "ledger/types.h"
+
+namespace ledger {
+
+enum class Outcome : std::uint8_t {
+  durable,      // the result is committed in PostgreSQL
+  unavailable,  // not answered: PostgreSQL failed or the ledger is reloading; retry later
+};
+
+// A waiting request. complete() is called exactly once per accepted command, from a ledger
+// thread; implementations hand the result to their own executor and return quickly.
+class Completion {
+ public:
+  virtual void complete(const CommandResult& result, Outcome outcome) = 0;
+
+ protected:
+  ~Completion() = default;
+};
+
+class CommandSink {
+ public:
+  // Never waits. false: queue full or ledger not running; answer "busy" now (no completion).
+  [[nodiscard]] virtual bool submit(const Command& command, Completion* completion) = 0;
+  virtual bool running() const = 0;
+
+ protected:
+  ~CommandSink() = default;
+};
+
+}  // namespace ledger

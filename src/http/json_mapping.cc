@@ -1,0 +1,250 @@
+#include "json_mapping.h"
+
+#include <algorithm>
+#include <ctime>
+#include <limits>
+
+namespace ledger::http {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kind_names[] = {"customer", "settlement", "fees",
+                                           "suspense", "revenue",    "internal"};
+constexpr std::string_view status_names[] = {"active", "frozen", "closed"};
+constexpr std::string_view code_names[] = {"internal",      "card_authorization",
+                                           "card_capture",  "card_refund",
+                                           "card_reversal", "card_financial",
+                                           "fee",           "deposit",
+                                           "withdrawal",    "expiry"};
+
+template <typename Enum, std::size_t N>
+std::optional<Enum> parse_name(std::string_view name, const std::string_view (&names)[N]) {
+  for (std::size_t i = 0; i < N; ++i) {
+    if (names[i] == name) return static_cast<Enum>(i);
+  }
+  return std::nullopt;
+}
+
+const char* type_name(const json& value) { return value.type_name(); }
+
+// Signed 128-bit difference clamped into JSON: balances of real accounts always fit int64.
+json balance(__int128 value) {
+  if (value > std::numeric_limits<std::int64_t>::max() ||
+      value < std::numeric_limits<std::int64_t>::min()) {
+    return nullptr;
+  }
+  return static_cast<std::int64_t>(value);
+}
+
+}  // namespace
+
+void FieldReader::fail(std::string code, std::string field, std::string detail) {
+  if (!error_) error_ = BadRequest{std::move(code), std::move(field), std::move(detail)};
+}
+
+const json* FieldReader::find(const char* name, bool required) {
+  known_.emplace_back(name);
+  const auto it = object_.find(name);
+  if (it == object_.end() || it->is_null()) {
+    if (required) fail("missing_field", name, std::string(name) + " is required");
+    return nullptr;
+  }
+  return &*it;
+}
+
+std::optional<Uint128> FieldReader::uuid(const char* name, bool required) {
+  const json* value = find(name, required);
+  if (value == nullptr) return std::nullopt;
+  if (!value->is_string()) {
+    fail("invalid_field", name,
+         std::string(name) + " must be a UUID string, not " + type_name(*value));
+    return std::nullopt;
+  }
+  const auto parsed = parse_uuid(value->get_ref<const std::string&>());
+  if (!parsed || parsed->is_zero()) {
+    fail("invalid_field", name, std::string(name) + " must be a non-zero UUID (8-4-4-4-12 hex)");
+    return std::nullopt;
+  }
+  return parsed;
+}
+
+std::optional<std::int64_t> FieldReader::amount(const char* name, bool required, bool allow_zero) {
+  const json* value = find(name, required);
+  if (value == nullptr) return std::nullopt;
+  const std::string rule = std::string(name) + " must be an integer count of minor units" +
+                           (allow_zero ? ", zero or more" : ", greater than zero") +
+                           " and at most 9223372036854775807";
+  if (value->is_number_unsigned()) {
+    const auto v = value->get<std::uint64_t>();
+    if (v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) ||
+        (v == 0 && !allow_zero)) {
+      fail("invalid_field", name, rule);
+      return std::nullopt;
+    }
+    return static_cast<std::int64_t>(v);
+  }
+  if (value->is_number_integer()) {  // negative (non-negative integers parse as unsigned)
+    fail("invalid_field", name, rule);
+    return std::nullopt;
+  }
+  fail("invalid_field", name, rule + ", not " + type_name(*value));
+  return std::nullopt;
+}
+
+std::optional<std::uint64_t> FieldReader::unsigned_integer(const char* name, std::uint64_t max) {
+  const json* value = find(name, false);
+  if (value == nullptr) return std::nullopt;
+  if (!value->is_number_unsigned() || value->get<std::uint64_t>() > max) {
+    fail("invalid_field", name,
+         std::string(name) + " must be an integer from 0 to " + std::to_string(max));
+    return std::nullopt;
+  }
+  return value->get<std::uint64_t>();
+}
+
+std::optional<bool> FieldReader::boolean(const char* name) {
+  const json* value = find(name, false);
+  if (value == nullptr) return std::nullopt;
+  if (!value->is_boolean()) {
+    fail("invalid_field", name, std::string(name) + " must be true or false");
+    return std::nullopt;
+  }
+  return value->get<bool>();
+}
+
+std::optional<Currency> FieldReader::currency(const char* name, bool required) {
+  const json* value = find(name, required);
+  if (value == nullptr) return std::nullopt;
+  const auto parsed =
+      value->is_string() ? currency_from_alpha(value->get_ref<const std::string&>()) : std::nullopt;
+  if (!parsed) {
+    fail("invalid_field", name, std::string(name) + " must be an ISO 4217 code such as \"EUR\"");
+    return std::nullopt;
+  }
+  return parsed;
+}
+
+std::optional<std::string> FieldReader::text(const char* name, bool required,
+                                             std::size_t max_bytes) {
+  const json* value = find(name, required);
+  if (value == nullptr) return std::nullopt;
+  if (!value->is_string() || value->get_ref<const std::string&>().size() > max_bytes) {
+    fail(
+        "invalid_field", name,
+        std::string(name) + " must be a string of at most " + std::to_string(max_bytes) + " bytes");
+    return std::nullopt;
+  }
+  return value->get<std::string>();
+}
+
+void FieldReader::reject_unknown_fields() {
+  for (const auto& [key, value] : object_.items()) {
+    if (std::find(known_.begin(), known_.end(), key) == known_.end()) {
+      fail("unknown_field", key, "unknown field \"" + key + "\"");
+      return;
+    }
+  }
+}
+
+std::optional<json> parse_object(std::string_view body, BadRequest* error) {
+  json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) {
+    *error = {"malformed_json", "", "the body is not valid JSON"};
+    return std::nullopt;
+  }
+  if (!parsed.is_object()) {
+    *error = {"malformed_json", "", "the body must be a JSON object"};
+    return std::nullopt;
+  }
+  return parsed;
+}
+
+std::string_view kind_name(AccountKind kind) { return kind_names[static_cast<std::size_t>(kind)]; }
+std::optional<AccountKind> parse_kind(std::string_view name) {
+  return parse_name<AccountKind>(name, kind_names);
+}
+std::string_view status_name(AccountStatus status) {
+  return status_names[static_cast<std::size_t>(status)];
+}
+std::optional<AccountStatus> parse_status(std::string_view name) {
+  return parse_name<AccountStatus>(name, status_names);
+}
+std::string_view code_name(TransferCode code) { return code_names[static_cast<std::size_t>(code)]; }
+std::optional<TransferCode> parse_code(std::string_view name) {
+  return parse_name<TransferCode>(name, code_names);
+}
+
+std::string format_time(std::uint64_t timestamp_ns) {
+  const auto seconds = static_cast<std::time_t>(timestamp_ns / 1'000'000'000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[40];
+  const std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+  char fraction[16];
+  std::snprintf(fraction, sizeof fraction, ".%09lluZ",
+                static_cast<unsigned long long>(timestamp_ns % 1'000'000'000));
+  return std::string(text, n) + fraction;
+}
+
+json account_json(const Account& a) {
+  const auto wide = [](std::int64_t v) { return static_cast<__int128>(v); };
+  const bool credit_normal = (a.flags & credits_must_not_exceed_debits) != 0;
+  const __int128 posted = credit_normal ? wide(a.debits_posted) - wide(a.credits_posted)
+                                        : wide(a.credits_posted) - wide(a.debits_posted);
+  const __int128 pending = credit_normal ? wide(a.credits_pending) : wide(a.debits_pending);
+  return json{{"id", format_uuid(a.id.value)},
+              {"holder_id", format_uuid(a.holder_id.value)},
+              {"currency", std::string(currency_alpha(a.currency))},
+              {"kind", std::string(kind_name(a.kind))},
+              {"no_overdraft", (a.flags & debits_must_not_exceed_credits) != 0},
+              {"credits_must_not_exceed_debits", credit_normal},
+              {"overdraft_limit", a.overdraft_limit},
+              {"status", std::string(status_name(a.status))},
+              {"reference", a.reference},
+              {"balances",
+               {{"posted", balance(posted)},
+                {"pending", balance(pending)},
+                {"available", balance(posted - pending + wide(a.overdraft_limit))},
+                {"debits_posted", a.debits_posted},
+                {"credits_posted", a.credits_posted},
+                {"debits_pending", a.debits_pending},
+                {"credits_pending", a.credits_pending}}},
+              {"created_at", format_time(a.created_timestamp)},
+              {"updated_at", format_time(a.timestamp)}};
+}
+
+json transfer_json(const Transfer& t) {
+  std::string status = "posted";
+  if (t.result != TransferResult::ok) {
+    status = "rejected";
+  } else if ((t.flags & flag_pending) != 0) {
+    static constexpr const char* names[] = {"pending", "pending", "posted", "voided", "expired"};
+    status = names[static_cast<std::size_t>(t.pending_state)];
+  } else if ((t.flags & (flag_void_pending)) != 0) {
+    status = "voided";
+  }
+  json body{{"id", format_uuid(t.id.value)},
+            {"debit_account_id", format_uuid(t.debit_account_id.value)},
+            {"credit_account_id", format_uuid(t.credit_account_id.value)},
+            {"amount", t.amount},
+            {"amount_effective", t.amount_effective},
+            {"currency",
+             t.currency.code == 0 ? json(nullptr) : json(std::string(currency_alpha(t.currency)))},
+            {"code", std::string(code_name(t.code))},
+            {"pending", (t.flags & flag_pending) != 0},
+            {"status", status},
+            {"result", std::string(to_string(t.result))},
+            {"reference", t.reference_a},
+            {"reference_b", t.reference_b},
+            {"reference_32", t.reference_32},
+            {"timestamp", t.timestamp},
+            {"created_at", format_time(t.timestamp)}};
+  if (!t.pending_id.is_zero()) body["pending_id"] = format_uuid(t.pending_id.value);
+  if ((t.flags & flag_post_pending) != 0) body["kind"] = "post";
+  if ((t.flags & flag_void_pending) != 0) body["kind"] = "void";
+  if ((t.flags & flag_pending) != 0) body["timeout_seconds"] = t.timeout_s;
+  return body;
+}
+
+}  // namespace ledger::http
