@@ -1,5 +1,6 @@
-// The engine's records. Fixed-size and trivially copyable: they cross the ingress queue and
-// the journal hand-off by value, and live in preallocated arrays.
+// The ledger's records, shared by the engine, the journal and the network edges. Fixed-size
+// and trivially copyable: they cross the ingress queue and the journal hand-off by value,
+// and live in preallocated arrays.
 #pragma once
 
 #include <cstdint>
@@ -9,7 +10,7 @@
 #include "ledger/money.h"
 #include "ledger/results.h"
 
-namespace ledger::engine {
+namespace ledger {
 
 enum class AccountKind : std::uint16_t { customer, settlement, fees, suspense, revenue, internal };
 enum class AccountStatus : std::uint8_t { active, frozen, closed };
@@ -55,7 +56,8 @@ struct Account {
   std::int64_t overdraft_limit = 0;          // minor units the account may go below zero
   std::int64_t overdraft_limit_created = 0;  // as created (idempotent create compares it)
   std::uint64_t reference = 0;               // caller's own key
-  std::uint64_t timestamp = 0;               // logical time of creation
+  std::uint64_t timestamp = 0;               // logical time of the last change (creation or update)
+  std::uint64_t created_timestamp = 0;       // logical time of creation
   Currency currency;
   AccountKind kind = AccountKind::customer;
   std::uint16_t flags = 0;
@@ -145,4 +147,4 @@ static_assert(std::is_trivially_copyable_v<Command>);
 static_assert(std::is_trivially_copyable_v<CommandResult>);
 static_assert(sizeof(Transfer) <= 160);
 
-}  // namespace ledger::engine
+}  // namespace ledger

@@ -41,7 +41,7 @@ pg_start() {
     options="-p $port -k $datadir -c listen_addresses=127.0.0.1 -c max_connections=300"
     for s in "${settings[@]}"; do options+=" -c $s"; done
     if pg_as_owner "$PG_BIN/pg_ctl" -D "$datadir" -l "$logfile" -w -t 60 -o "$options" start \
-      >/dev/null; then
+      >/dev/null 2>&1; then
       export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres
       return 0
     fi

@@ -61,6 +61,24 @@ const Setting settings[] = {
      [](const std::string& v, Config* c) {
        return parse_u32(v, 0, 600'000, &c->shutdown_grace_ms);
      }},
+    {"accounts-max", "LEDGER_ACCOUNTS_MAX", "account capacity, preallocated (default 1000000)",
+     [](const std::string& v, Config* c) {
+       return parse_u32(v, 1, 1'000'000'000, &c->accounts_max);
+     }},
+    {"transfers-max", "LEDGER_TRANSFERS_MAX",
+     "remembered transfer ids, preallocated at 168 bytes each (default 4000000)",
+     [](const std::string& v, Config* c) {
+       return parse_u32(v, 16, 2'000'000'000, &c->transfers_max);
+     }},
+    {"batch-max", "LEDGER_BATCH_MAX", "commands per engine batch (default 8192)",
+     [](const std::string& v, Config* c) { return parse_u32(v, 1, 1'000'000, &c->batch_max); }},
+    {"ingress-max", "LEDGER_INGRESS_MAX", "commands waiting for the engine (default 65536)",
+     [](const std::string& v, Config* c) { return parse_u32(v, 2, 16'777'216, &c->ingress_max); }},
+    {"ledger-timeout-ms", "LEDGER_LEDGER_TIMEOUT_MS",
+     "how long a REST request waits for its durable answer before 503 (default 5000)",
+     [](const std::string& v, Config* c) {
+       return parse_u32(v, 1, 600'000, &c->ledger_timeout_ms);
+     }},
 };
 
 const Setting* find_flag(const std::string& name) {
@@ -128,11 +146,11 @@ Status scan_args(const std::vector<std::string>& args, Config* config,
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "--help" || arg == "-h") {
-      config->command = Command::help;
+      config->command = Subcommand::help;
       return Status();
     }
     if (arg == "--version") {
-      config->command = Command::version;
+      config->command = Subcommand::version;
       return Status();
     }
     if (arg.rfind("--", 0) == 0) {
@@ -159,9 +177,9 @@ Status scan_args(const std::vector<std::string>& args, Config* config,
     if (command_seen) return Status::error("unexpected argument \"" + arg + "\"");
     command_seen = true;
     if (arg == "serve") {
-      config->command = Command::serve;
+      config->command = Subcommand::serve;
     } else if (arg == "migrate") {
-      config->command = Command::migrate;
+      config->command = Subcommand::migrate;
     } else {
       return Status::error("unknown command \"" + arg + "\" (expected serve or migrate)");
     }
@@ -210,7 +228,7 @@ Status parse_config(const std::vector<std::string>& args, const EnvLookup& env,
   config.migrations_dir = default_migrations_dir;
   std::vector<FlagValue> flags;
   if (Status s = scan_args(args, &config, &flags); !s.ok()) return s;
-  if (config.command == Command::help || config.command == Command::version) {
+  if (config.command == Subcommand::help || config.command == Subcommand::version) {
     *out = config;
     return Status();
   }
@@ -252,6 +270,10 @@ std::string Config::describe() const {
          " log_level=" + log_level + " migrations_dir=\"" + migrations_dir +
          "\" io_threads=" + std::to_string(io_threads) +
          " shutdown_grace_ms=" + std::to_string(shutdown_grace_ms) +
+         " accounts_max=" + std::to_string(accounts_max) +
+         " transfers_max=" + std::to_string(transfers_max) +
+         " batch_max=" + std::to_string(batch_max) + " ingress_max=" + std::to_string(ingress_max) +
+         " ledger_timeout_ms=" + std::to_string(ledger_timeout_ms) +
          (config_file.empty() ? "" : " config_file=\"" + config_file + "\"");
 }
 

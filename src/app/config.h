@@ -18,10 +18,10 @@ struct Endpoint {
   std::string text() const;
 };
 
-enum class Command { serve, migrate, help, version };
+enum class Subcommand { serve, migrate, help, version };
 
 struct Config {
-  Command command = Command::serve;
+  Subcommand command = Subcommand::serve;
   std::string database_url;
   Endpoint http_listen{"127.0.0.1", 8080};
   Endpoint iso8583_listen{"127.0.0.1", 8583};
@@ -30,6 +30,11 @@ struct Config {
   std::string config_file;
   std::uint32_t io_threads = 1;
   std::uint32_t shutdown_grace_ms = 10'000;
+  std::uint32_t accounts_max = 1'000'000;
+  std::uint32_t transfers_max = 4'000'000;
+  std::uint32_t batch_max = 8'192;
+  std::uint32_t ingress_max = 65'536;
+  std::uint32_t ledger_timeout_ms = 5'000;
   std::string describe() const;  // one log line of the effective settings, no secrets
 };
 

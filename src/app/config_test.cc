@@ -36,7 +36,7 @@ std::string write_temp(const std::string& text) {
 TEST(ConfigTest, DefaultsAreServeOnLoopback) {
   const Parsed p = parse({});
   ASSERT_TRUE(p.status.ok()) << p.status.message();
-  EXPECT_EQ(p.config.command, Command::serve);
+  EXPECT_EQ(p.config.command, Subcommand::serve);
   EXPECT_EQ(p.config.http_listen.text(), "127.0.0.1:8080");
   EXPECT_EQ(p.config.iso8583_listen.text(), "127.0.0.1:8583");
   EXPECT_EQ(p.config.log_level, "info");
@@ -61,7 +61,7 @@ TEST(ConfigTest, ConfigFileFromEnvironment) {
   const std::string file = write_temp("LEDGER_DATABASE_URL=postgresql://u@h:1/d\n");
   const Parsed p = parse({"migrate"}, {{"LEDGER_CONFIG", file}});
   ASSERT_TRUE(p.status.ok());
-  EXPECT_EQ(p.config.command, Command::migrate);
+  EXPECT_EQ(p.config.command, Subcommand::migrate);
   EXPECT_EQ(p.config.database_url, "postgresql://u@h:1/d");
 }
 
@@ -104,9 +104,9 @@ TEST(ConfigTest, ParsesEndpoints) {
 }
 
 TEST(ConfigTest, HelpAndVersion) {
-  EXPECT_EQ(parse({"--help"}).config.command, Command::help);
-  EXPECT_EQ(parse({"serve", "-h"}).config.command, Command::help);
-  EXPECT_EQ(parse({"--version"}).config.command, Command::version);
+  EXPECT_EQ(parse({"--help"}).config.command, Subcommand::help);
+  EXPECT_EQ(parse({"serve", "-h"}).config.command, Subcommand::help);
+  EXPECT_EQ(parse({"--version"}).config.command, Subcommand::version);
   EXPECT_NE(usage_text().find("LEDGER_ISO8583_LISTEN"), std::string::npos);
 }
 

@@ -20,17 +20,17 @@ int main(int argc, char** argv) {
     print_error(s.message() + " (see ledgerd --help)");
     return exit_usage;
   }
-  if (config.command == Command::help) {
+  if (config.command == Subcommand::help) {
     std::fputs(usage_text().c_str(), stdout);
     return exit_ok;
   }
-  if (config.command == Command::version) {
+  if (config.command == Subcommand::version) {
     std::printf("ledgerd %s\n", LEDGERD_VERSION);
     return exit_ok;
   }
   try {
     setup_logging(config.log_level);
-    return config.command == Command::migrate ? run_migrate(config) : run_serve(config);
+    return config.command == Subcommand::migrate ? run_migrate(config) : run_serve(config);
   } catch (const std::exception& error) {
     print_error(std::string("fatal: ") + error.what());
     return exit_failure;

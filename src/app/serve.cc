@@ -7,10 +7,12 @@
 #include <thread>
 #include <vector>
 
+#include "api.h"
 #include "health.h"
 #include "logging.h"
 #include "migrator.h"
 #include "pg.h"
+#include "pipeline.h"
 #include "probe.h"
 #include "server.h"
 
@@ -97,14 +99,24 @@ int run_serve(const Config& config) {
   }
   readiness.migrations_applied = true;
   readiness.database_reachable = true;
+
+  PipelineOptions pipeline_options;
+  pipeline_options.database_url = config.database_url;
+  pipeline_options.engine = engine::EngineOptions{config.accounts_max, config.transfers_max};
+  pipeline_options.batch_commands_max = config.batch_max;
+  pipeline_options.ingress_capacity = config.ingress_max;
+  Pipeline pipeline(pipeline_options);
+  if (Status s = pipeline.start(); !s.ok())
+    return fail(exit_failure, "cannot load the ledger: " + s.message());
   readiness.state_loaded = true;
 
   asio::io_context io(static_cast<int>(config.io_threads));
-  http::Handler handler = [&readiness](http::Request& request) -> asio::awaitable<http::Response> {
-    if (auto response = http::handle_health(request, readiness)) co_return std::move(*response);
-    co_return http::make_problem(http::bhttp::status::not_found, "route_not_found",
-                                 "no route for " + std::string(request.target()),
-                                 request.version());
+  http::Api api(pipeline, readiness,
+                http::ApiOptions{std::chrono::milliseconds(config.ledger_timeout_ms)});
+  http::Handler handler = [&api, &readiness,
+                           &pipeline](http::Request& request) -> asio::awaitable<http::Response> {
+    readiness.ledger_running = pipeline.running();
+    co_return co_await api.handle(request);
   };
   http::Server server(io, handler);
   if (Status s = server.listen(http_endpoint); !s.ok())
@@ -131,6 +143,7 @@ int run_serve(const Config& config) {
   for (std::uint32_t i = 1; i < config.io_threads; ++i) threads.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& thread : threads) thread.join();
+  pipeline.stop();  // after the HTTP drain: in-flight requests needed it
   probe.stop();
   spdlog::info("event=stopped");
   return exit_ok;

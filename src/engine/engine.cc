@@ -346,6 +346,7 @@ void Engine::create_account(const Command& command, CommandResult* result, Batch
     account.overdraft_limit_created = input.overdraft_limit;
     account.reference = input.reference;
     account.timestamp = next_timestamp();
+    account.created_timestamp = account.timestamp;
     account_index_.insert(account.id.value, static_cast<std::uint32_t>(accounts_.size()));
     accounts_.push_back(account);
     JournalRecord& record = out->records.emplace_back();
@@ -709,6 +710,18 @@ void Engine::replay(const JournalRecord& record) {
   if (t.result == TransferResult::ok) apply_effects(t, positions_of(t));
   last_timestamp_ = std::max(last_timestamp_, t.timestamp);
   now_ns_ = std::max(now_ns_, t.timestamp);
+}
+
+void Engine::clear() {
+  accounts_.truncate(0);
+  transfers_.truncate(0);
+  expiries_.truncate(0);
+  account_index_.clear();
+  transfer_index_.clear();
+  undo_.clear();
+  open_pending_total_ = 0;
+  now_ns_ = 0;
+  last_timestamp_ = 0;
 }
 
 std::map<std::uint32_t, CurrencyTotals> Engine::totals_by_currency() const {

@@ -31,7 +31,7 @@
 
 #include "fixed_vector.h"
 #include "id_index.h"
-#include "types.h"
+#include "ledger/types.h"
 
 namespace ledger::engine {
 
@@ -71,6 +71,8 @@ class Engine {
 
   // Recovery: re-applies a journaled record's effects (no validation, invariants asserted).
   void replay(const JournalRecord& record);
+  // Forgets everything (before a reload from PostgreSQL); capacity stays allocated.
+  void clear();
 
   const Account* find_account(AccountId id) const;
   const Transfer* find_transfer(TransferId id) const;

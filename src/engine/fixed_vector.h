@@ -56,6 +56,7 @@ class FixedVector {
   const T& operator[](std::size_t i) const { return data_[i]; }
   T* begin() { return data_; }
   T* end() { return data_ + size_; }
+  T* storage_end() { return data_ + capacity_; }
   const T* begin() const { return data_; }
   const T* end() const { return data_ + size_; }
   T& front() { return data_[0]; }

@@ -43,6 +43,11 @@ class IdIndex {
     }
   }
 
+  void clear() {
+    for (Slot* slot = slots_.begin(); slot != slots_.storage_end(); ++slot) *slot = Slot{};
+    size_ = 0;
+  }
+
   // Loads the key's home slot (into cache and TLB) ahead of a find or insert.
   std::uint32_t touch(Uint128 key) const { return slots_[hash32(key) & mask_].position_plus_one; }
 

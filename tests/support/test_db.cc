@@ -77,3 +77,22 @@ std::string query_value(const std::string& url, const std::string& sql) {
 }
 
 }  // namespace ledger::testing
+
+namespace ledger::testing {
+
+std::vector<std::vector<std::string>> query_rows(const std::string& url, const std::string& sql) {
+  std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdb(url.c_str()), &PQfinish);
+  std::unique_ptr<PGresult, decltype(&PQclear)> result(PQexec(conn.get(), sql.c_str()), &PQclear);
+  if (PQresultStatus(result.get()) != PGRES_TUPLES_OK) {
+    throw std::runtime_error("query failed: " + sql + ": " + PQerrorMessage(conn.get()));
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (int r = 0; r < PQntuples(result.get()); ++r) {
+    auto& row = rows.emplace_back();
+    for (int c = 0; c < PQnfields(result.get()); ++c)
+      row.emplace_back(PQgetvalue(result.get(), r, c));
+  }
+  return rows;
+}
+
+}  // namespace ledger::testing

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace ledger::testing {
 
@@ -12,5 +13,7 @@ std::string create_database(const std::string& prefix = "t");
 // Runs SQL on `url` and returns the first column of the first row ("" if none).
 std::string query_value(const std::string& url, const std::string& sql);
 void exec_sql(const std::string& url, const std::string& sql);
+// Every row of a query, as text.
+std::vector<std::vector<std::string>> query_rows(const std::string& url, const std::string& sql);
 
 }  // namespace ledger::testing

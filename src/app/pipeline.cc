@@ -1,0 +1,378 @@
+#include "pipeline.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "loader.h"
+#include "pg.h"
+
+namespace ledger::app {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::size_t power_of_two_at_least(std::size_t n) {
+  std::size_t p = 2;
+  while (p < n) p *= 2;
+  return p;
+}
+
+std::uint64_t wall_clock_ns() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+const char* outcome_name(CommitOutcome outcome) {
+  switch (outcome) {
+    case CommitOutcome::committed:
+      return "committed";
+    case CommitOutcome::rolled_back:
+      return "rolled_back";
+    case CommitOutcome::unknown:
+      return "unknown";
+  }
+  return "?";
+}
+
+}  // namespace
+
+Pipeline::Pipeline(PipelineOptions options)
+    : options_(std::move(options)),
+      engine_(options_.engine),
+      ingress_(power_of_two_at_least(options_.ingress_capacity)),
+      slots_(options_.batches_in_flight_max),
+      writer_(options_.database_url) {
+  for (Slot& slot : slots_) {
+    slot.commands.reserve(options_.batch_commands_max);
+    slot.output.reserve(options_.batch_commands_max);
+  }
+}
+
+Pipeline::~Pipeline() { stop(); }
+
+Status Pipeline::load(engine::Engine* engine) {
+  const auto started = Clock::now();
+  pg::Conn conn;
+  if (Status s = pg::connect(options_.database_url, &conn); !s.ok()) return s;
+  pg::Result counts;
+  if (Status s = pg::exec_params(conn.get(),
+                                 "SELECT (SELECT count(*) FROM accounts), "
+                                 "(SELECT count(*) FROM transfers)",
+                                 {}, &counts);
+      !s.ok()) {
+    return s;
+  }
+  const auto accounts = std::stoull(PQgetvalue(counts.get(), 0, 0));
+  const auto transfers = std::stoull(PQgetvalue(counts.get(), 0, 1));
+  if (accounts > options_.engine.accounts_max || transfers > options_.engine.transfers_max) {
+    return Status::error("the journal holds " + std::to_string(accounts) + " accounts and " +
+                         std::to_string(transfers) + " transfers; capacity is " +
+                         std::to_string(options_.engine.accounts_max) + " and " +
+                         std::to_string(options_.engine.transfers_max) +
+                         " (raise LEDGER_ACCOUNTS_MAX / LEDGER_TRANSFERS_MAX)");
+  }
+  engine->clear();
+  LoadStats stats;
+  if (Status s = load_journal(
+          conn.get(), [engine](const JournalRecord& r) { engine->replay(r); }, &stats);
+      !s.ok()) {
+    engine->clear();
+    return s;
+  }
+  for (const auto& [currency, totals] : engine->totals_by_currency()) {
+    if (!totals.balanced()) {
+      engine->clear();
+      return Status::error("the journal does not balance: debits != credits in currency " +
+                           std::to_string(currency));
+    }
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  last_load_seconds_ = seconds;
+  spdlog::info("event=state_loaded accounts={} transfers={} open_holds={} seconds={:.3f}",
+               stats.accounts, stats.transfers, engine->open_pending_count(), seconds);
+  return Status();
+}
+
+Status Pipeline::start() {
+  state_ = PipelineState::loading;
+  if (Status s = load(&engine_); !s.ok()) {
+    state_ = PipelineState::stopped;
+    return s;
+  }
+  if (Status s = writer_.connect(); !s.ok()) {
+    state_ = PipelineState::stopped;
+    return s;
+  }
+  stop_requested_ = false;
+  engine_done_ = false;
+  state_ = PipelineState::running;
+  engine_thread_ = std::thread([this] { engine_loop(); });
+  journal_thread_ = std::thread([this] { journal_loop(); });
+  return Status();
+}
+
+void Pipeline::stop() {
+  if (!engine_thread_.joinable()) return;
+  stop_requested_ = true;
+  {
+    std::lock_guard lock(wake_mutex_);
+    wake_cv_.notify_all();
+  }
+  ring_cv_.notify_all();
+  engine_thread_.join();
+  journal_thread_.join();
+  std::vector<Command> leftover;  // pushed after the engine's last look: answer them too
+  while (drain_ingress(&leftover)) {
+    refuse(leftover);
+    leftover.clear();
+  }
+  state_ = PipelineState::stopped;
+  spdlog::info("event=pipeline_stopped batches_committed={} records_committed={}",
+               counters_.batches_committed.load(), counters_.records_committed.load());
+}
+
+bool Pipeline::submit(const Command& command, Completion* completion) {
+  if (state_.load(std::memory_order_acquire) != PipelineState::running || stop_requested_) {
+    return false;
+  }
+  Command queued = command;
+  queued.tag = reinterpret_cast<std::uintptr_t>(completion);
+  if (!ingress_.try_push(queued)) {
+    counters_.refused_full.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (engine_sleeping_.load(std::memory_order_relaxed)) {
+    std::lock_guard lock(wake_mutex_);
+    wake_cv_.notify_one();
+  }
+  return true;
+}
+
+// --- Engine thread -----------------------------------------------------------------------
+
+bool Pipeline::drain_ingress(std::vector<Command>* commands) {
+  Command command;
+  while (commands->size() < options_.batch_commands_max && ingress_.try_pop(&command)) {
+    commands->push_back(command);
+  }
+  return !commands->empty();
+}
+
+void Pipeline::refuse(const std::vector<Command>& commands) {
+  for (const Command& command : commands) {
+    CommandResult result;
+    result.kind = command.kind;
+    result.tag = command.tag;
+    if (auto* completion = reinterpret_cast<Completion*>(command.tag)) {
+      completion->complete(result, Outcome::unavailable);
+    }
+  }
+}
+
+void Pipeline::wait_for_work(bool tick) {
+  std::unique_lock lock(wake_mutex_);
+  engine_sleeping_.store(true, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (ingress_.empty() && !stop_requested_) {
+    wake_cv_.wait_for(lock, std::chrono::milliseconds(tick ? options_.idle_tick_ms : 1'000));
+  }
+  engine_sleeping_.store(false, std::memory_order_relaxed);
+}
+
+Pipeline::Slot* Pipeline::acquire_slot() {
+  std::unique_lock lock(ring_mutex_);
+  ring_cv_.wait(lock, [this] { return published_ - released_ < slots_.size(); });
+  return &slots_[published_ % slots_.size()];
+}
+
+void Pipeline::publish_slot() {
+  {
+    std::lock_guard lock(ring_mutex_);
+    ++published_;
+  }
+  ring_cv_.notify_all();
+}
+
+void Pipeline::engine_loop() {
+  std::vector<Command> refused;
+  refused.reserve(options_.batch_commands_max);
+  auto last_apply = Clock::now();
+  for (;;) {
+    if (state_.load(std::memory_order_acquire) == PipelineState::recovering) {
+      refused.clear();
+      if (drain_ingress(&refused)) refuse(refused);
+      bool reload = false;
+      {
+        std::lock_guard lock(ring_mutex_);
+        reload = reload_requested_ && published_ == released_;
+      }
+      if (reload) {
+        reload_on_engine_thread();
+      } else if (stop_requested_ && ingress_.empty()) {
+        break;
+      } else {
+        wait_for_work(true);
+      }
+      continue;
+    }
+    Slot* slot = acquire_slot();
+    slot->commands.clear();
+    drain_ingress(&slot->commands);
+    const bool tick_due =
+        engine_.open_pending_count() > 0 &&
+        Clock::now() - last_apply >= std::chrono::milliseconds(options_.idle_tick_ms);
+    if (slot->commands.empty() && !tick_due) {
+      if (stop_requested_) break;
+      wait_for_work(engine_.open_pending_count() > 0);
+      continue;
+    }
+    if (state_.load(std::memory_order_acquire) != PipelineState::running) {
+      refuse(slot->commands);
+      continue;
+    }
+    engine_.apply(slot->commands.data(), slot->commands.size(), wall_clock_ns(), &slot->output);
+    last_apply = Clock::now();
+    if (slot->output.results.empty() && slot->output.records.empty()) continue;  // idle tick
+    publish_slot();
+  }
+  {
+    std::lock_guard lock(ring_mutex_);
+    engine_done_ = true;
+  }
+  ring_cv_.notify_all();
+}
+
+void Pipeline::reload_on_engine_thread() {
+  {
+    std::lock_guard lock(ring_mutex_);
+    reload_requested_ = false;
+  }
+  spdlog::info("event=reload_started");
+  if (Status s = load(&engine_); !s.ok()) {
+    spdlog::error("event=reload_failed error=\"{}\"", s.message());
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::lock_guard lock(ring_mutex_);
+    reload_requested_ = true;  // try again; PostgreSQL may be flapping
+    return;
+  }
+  counters_.reloads.fetch_add(1);
+  state_.store(PipelineState::running, std::memory_order_release);
+  spdlog::info("event=recovered reloads={}", counters_.reloads.load());
+}
+
+// --- Journal thread ----------------------------------------------------------------------
+
+bool Pipeline::take_slots(std::size_t* first, std::size_t* count) {
+  std::unique_lock lock(ring_mutex_);
+  ring_cv_.wait(lock, [this] { return published_ > released_ || engine_done_; });
+  if (published_ == released_) return false;  // engine done and nothing left
+  *first = released_;
+  *count = published_ - released_;
+  return true;
+}
+
+void Pipeline::release_slots(std::size_t count) {
+  {
+    std::lock_guard lock(ring_mutex_);
+    released_ += count;
+  }
+  ring_cv_.notify_all();
+  std::lock_guard lock(wake_mutex_);  // a recovering engine thread may wait for an empty ring
+  wake_cv_.notify_all();
+}
+
+void Pipeline::complete_slots(std::size_t first, std::size_t count, Outcome outcome) {
+  for (std::size_t i = 0; i < count; ++i) {
+    const Slot& slot = slots_[(first + i) % slots_.size()];
+    for (const CommandResult& result : slot.output.results) {
+      if (auto* completion = reinterpret_cast<Completion*>(result.tag)) {
+        completion->complete(result, outcome);
+      }
+    }
+  }
+}
+
+bool Pipeline::commit_slots(std::size_t first, std::size_t count) {
+  std::uint64_t last_ts = 0;
+  std::size_t records = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    for (const JournalRecord& record : slots_[(first + i) % slots_.size()].output.records) {
+      writer_.add(record);
+      last_ts = record.kind == RecordKind::account ? record.value.account.timestamp
+                                                   : record.value.transfer.timestamp;
+      ++records;
+    }
+  }
+  if (inject_failure_.exchange(false)) writer_.inject_failure_before_commit();
+  Status error;
+  const CommitOutcome outcome = writer_.flush(&error);
+  if (outcome == CommitOutcome::committed) {
+    counters_.batches_committed.fetch_add(count, std::memory_order_relaxed);
+    counters_.records_committed.fetch_add(records, std::memory_order_relaxed);
+    complete_slots(first, count, Outcome::durable);
+    release_slots(count);
+    return true;
+  }
+  counters_.commit_failures.fetch_add(1);
+  spdlog::error("event=commit_failed outcome={} records={} error=\"{}\"", outcome_name(outcome),
+                records, error.message());
+  state_.store(PipelineState::recovering, std::memory_order_release);
+  complete_slots(first, count, Outcome::unavailable);
+  release_slots(count);
+  recover_connection(outcome, last_ts);
+  return false;
+}
+
+// Reconnects with exponential backoff (answering anything the engine still publishes as
+// unavailable), resolves an unknown outcome by reading back, then asks for a reload.
+void Pipeline::recover_connection(CommitOutcome outcome, std::uint64_t last_ts) {
+  std::uint32_t backoff_ms = 50;
+  for (;;) {
+    {
+      std::unique_lock lock(ring_mutex_);
+      const std::size_t first = released_;
+      const std::size_t count = published_ - released_;
+      lock.unlock();
+      if (count > 0) {
+        complete_slots(first, count, Outcome::unavailable);
+        release_slots(count);
+      }
+    }
+    if (stop_requested_) return;
+    Status status = writer_.connect();
+    if (status.ok()) break;
+    spdlog::warn("event=reconnect_failed backoff_ms={} error=\"{}\"", backoff_ms, status.message());
+    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+    backoff_ms = std::min(backoff_ms * 2, options_.reconnect_backoff_max_ms);
+  }
+  if (outcome == CommitOutcome::unknown && last_ts != 0) {
+    bool found = false;
+    if (writer_.contains_timestamp(last_ts, &found).ok()) {
+      spdlog::warn("event=commit_outcome_resolved committed={} last_ts={}", found, last_ts);
+    }
+  }
+  {
+    std::lock_guard lock(ring_mutex_);
+    reload_requested_ = true;
+  }
+  std::lock_guard lock(wake_mutex_);
+  wake_cv_.notify_all();
+}
+
+void Pipeline::journal_loop() {
+  std::size_t first = 0;
+  std::size_t count = 0;
+  while (take_slots(&first, &count)) {
+    if (state_.load(std::memory_order_acquire) == PipelineState::recovering) {
+      complete_slots(first, count, Outcome::unavailable);
+      release_slots(count);
+      continue;
+    }
+    commit_slots(first, count);
+  }
+}
+
+}  // namespace ledger::app

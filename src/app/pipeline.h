@@ -1,0 +1,125 @@
+// Pipeline: the durability protocol (docs/durability.md). Network threads submit commands to
+// a bounded lock-free queue; the engine thread applies them in batches; the journal thread
+// writes each group of batches to PostgreSQL in one transaction and only after its COMMIT
+// completes the requests of those batches. If a COMMIT fails or its outcome is unknown, the
+// pipeline stops acknowledging, answers "unavailable", reconnects with backoff, reloads the
+// engine from PostgreSQL and resumes by itself.
+//
+// Threads: submit() from any thread; one engine thread and one journal thread inside;
+// completions run on the journal thread (durable or unavailable answers) or on the engine
+// thread (unavailable answers while recovering). start()/stop() from the main thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine.h"
+#include "ledger/sink.h"
+#include "ledger/status.h"
+#include "ledger/types.h"
+#include "mpsc_queue.h"
+#include "writer.h"
+
+namespace ledger::app {
+
+struct PipelineOptions {
+  std::string database_url;
+  engine::EngineOptions engine;
+  std::size_t ingress_capacity = 1u << 16;  // commands waiting for the engine
+  std::size_t batch_commands_max = 8'192;   // commands per engine batch
+  std::size_t batches_in_flight_max = 8;    // engine batches waiting for or in a COMMIT
+  std::uint32_t idle_tick_ms = 100;         // engine wake-up for hold expiry when idle
+  std::uint32_t reconnect_backoff_max_ms = 2'000;
+};
+
+enum class PipelineState : std::uint8_t { stopped, loading, running, recovering };
+
+struct PipelineCounters {
+  std::atomic<std::uint64_t> batches_committed{0};
+  std::atomic<std::uint64_t> records_committed{0};
+  std::atomic<std::uint64_t> commit_failures{0};
+  std::atomic<std::uint64_t> reloads{0};
+  std::atomic<std::uint64_t> refused_full{0};
+};
+
+class Pipeline final : public CommandSink {
+ public:
+  explicit Pipeline(PipelineOptions options);
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  // Loads the engine from PostgreSQL (blocking), then starts the threads.
+  Status start();
+  // Answers everything already submitted (flushing the last batch), then stops the threads.
+  void stop();
+
+  // Never waits. false: the queue is full or the ledger is not running; answer "busy" now
+  // (completion is not called).
+  [[nodiscard]] bool submit(const Command& command, Completion* completion) override;
+  bool running() const override { return state() == PipelineState::running; }
+
+  PipelineState state() const { return state_.load(std::memory_order_acquire); }
+  const PipelineCounters& counters() const { return counters_; }
+  std::size_t queue_depth() const { return ingress_.size_approx(); }
+  // Seconds and records of the last load from PostgreSQL.
+  double last_load_seconds() const { return last_load_seconds_.load(); }
+
+  // Tests: the next COMMIT loses its connection (unknown outcome).
+  void inject_commit_failure() { inject_failure_.store(true); }
+
+ private:
+  struct Slot {
+    std::vector<Command> commands;
+    engine::BatchOutput output;
+  };
+
+  Status load(engine::Engine* engine);
+  void engine_loop();
+  void journal_loop();
+  bool drain_ingress(std::vector<Command>* commands);
+  void refuse(const std::vector<Command>& commands);
+  void wait_for_work(bool tick);
+  Slot* acquire_slot();
+  void publish_slot();
+  bool take_slots(std::size_t* first, std::size_t* count);
+  void release_slots(std::size_t count);
+  void complete_slots(std::size_t first, std::size_t count, Outcome outcome);
+  bool commit_slots(std::size_t first, std::size_t count);
+  void recover_connection(CommitOutcome outcome, std::uint64_t last_ts);
+  void reload_on_engine_thread();
+
+  PipelineOptions options_;
+  engine::Engine engine_;  // owned by the engine thread once started
+  engine::MpscQueue<Command> ingress_;
+  std::atomic<PipelineState> state_{PipelineState::stopped};
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> inject_failure_{false};
+  std::atomic<double> last_load_seconds_{0};
+  PipelineCounters counters_;
+
+  // Engine thread sleep/wake (producers notify only when it sleeps).
+  std::mutex wake_mutex_;
+  std::condition_variable wake_cv_;
+  std::atomic<bool> engine_sleeping_{false};
+
+  // Ring of batch slots between the engine and journal threads; guarded by ring_mutex_.
+  std::mutex ring_mutex_;
+  std::condition_variable ring_cv_;
+  std::vector<Slot> slots_;
+  std::size_t published_ = 0;  // slots filled by the engine thread (monotonic)
+  std::size_t released_ = 0;   // slots completed by the journal thread (monotonic)
+  bool engine_done_ = false;
+  bool reload_requested_ = false;
+
+  JournalWriter writer_;  // journal thread
+  std::thread engine_thread_;
+  std::thread journal_thread_;
+};
+
+}  // namespace ledger::app

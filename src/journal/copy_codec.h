@@ -1,0 +1,54 @@
+// PostgreSQL binary COPY encoding of journal records, and decoding of the rows recovery reads.
+// Pure functions (no libpq), unit-tested alone. Format: PostgreSQL docs, "COPY ... Binary
+// Format": an 11-byte signature, flags and extension length, then per row a 16-bit field
+// count and per field a 32-bit length (-1 for NULL) and the value in network byte order.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "ledger/status.h"
+#include "ledger/types.h"
+
+namespace ledger::copy {
+
+// Column lists, in the order the encoder writes and the decoder reads.
+inline constexpr const char* transfer_columns =
+    "id, ts, debit_account_id, credit_account_id, pending_id, amount, amount_effective, "
+    "currency, flags, code, result, timeout_s, reference_a, reference_b, reference_32";
+inline constexpr const char* account_event_columns =
+    "ts, account_id, holder_id, currency, kind, flags, overdraft_limit, "
+    "overdraft_limit_created, reference, status, created_ts";
+inline constexpr const char* account_columns =
+    "updated_ts, id, holder_id, currency, kind, flags, overdraft_limit, "
+    "overdraft_limit_created, reference, status, created_ts";
+
+void begin(std::string* buffer);  // signature, flags, extension
+void end(std::string* buffer);    // trailer
+void append_transfer(const Transfer& transfer, std::string* buffer);
+// An account event row; the same layout decodes an `accounts` row (account_columns).
+void append_account(const Account& account, std::string* buffer);
+
+// Incremental reader over the bytes of a binary COPY TO STDOUT.
+class Reader {
+ public:
+  // Checks and skips the header at the start of the first CopyData message.
+  Status begin(std::string_view data);
+  // Continues with the next CopyData message (PostgreSQL sends one row per message).
+  void feed(std::string_view data) {
+    data_ = data;
+    offset_ = 0;
+  }
+  // Returns false at the trailer. Sets *error on malformed data.
+  bool next_transfer(Transfer* out, Status* error);
+  bool next_account(Account* out, Status* error);
+
+ private:
+  bool next_row(int expected_fields, Status* error);
+  bool field(std::string_view* value);  // false for NULL
+  std::string_view data_;
+  std::size_t offset_ = 0;
+  bool failed_ = false;
+};
+
+}  // namespace ledger::copy

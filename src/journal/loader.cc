@@ -1,0 +1,72 @@
+#include "loader.h"
+
+#include "copy_codec.h"
+
+namespace ledger {
+namespace {
+
+// Runs COPY (query) TO STDOUT in binary and calls on_row with a reader positioned at each row.
+template <typename OnRow>
+Status copy_out(PGconn* conn, const std::string& query, OnRow&& on_row) {
+  pg::Result start(PQexec(conn, ("COPY (" + query + ") TO STDOUT (FORMAT binary)").c_str()));
+  if (!start || PQresultStatus(start.get()) != PGRES_COPY_OUT) {
+    return Status::error("cannot read the journal: " + pg::last_error(conn));
+  }
+  copy::Reader reader;
+  bool first = true;
+  Status status;
+  for (;;) {
+    char* buffer = nullptr;
+    const int length = PQgetCopyData(conn, &buffer, 0);
+    if (length < 0) break;  // -1 done, -2 error (reported by PQgetResult below)
+    const std::string_view message(buffer, static_cast<std::size_t>(length));
+    if (first) {
+      status = reader.begin(message);
+      first = false;
+    } else {
+      reader.feed(message);
+    }
+    if (status.ok()) status = on_row(reader);
+    PQfreemem(buffer);
+  }
+  while (PGresult* raw = PQgetResult(conn)) {
+    pg::Result result(raw);
+    if (PQresultStatus(raw) != PGRES_COMMAND_OK && status.ok()) {
+      status = Status::error("cannot read the journal: " + pg::one_line(PQresultErrorMessage(raw)));
+    }
+  }
+  return status;
+}
+
+}  // namespace
+
+Status load_journal(PGconn* conn, const std::function<void(const JournalRecord&)>& visit,
+                    LoadStats* stats) {
+  *stats = LoadStats{};
+  JournalRecord record;
+  record.kind = RecordKind::account;
+  Status status = copy_out(
+      conn, "SELECT " + std::string(copy::account_columns) + " FROM accounts ORDER BY created_ts",
+      [&](copy::Reader& reader) {
+        Status error;
+        while (reader.next_account(&record.value.account, &error)) {
+          visit(record);
+          ++stats->accounts;
+        }
+        return error;
+      });
+  if (!status.ok()) return status;
+  record.kind = RecordKind::transfer;
+  return copy_out(conn,
+                  "SELECT " + std::string(copy::transfer_columns) + " FROM transfers ORDER BY ts",
+                  [&](copy::Reader& reader) {
+                    Status error;
+                    while (reader.next_transfer(&record.value.transfer, &error)) {
+                      visit(record);
+                      ++stats->transfers;
+                    }
+                    return error;
+                  });
+}
+
+}  // namespace ledger

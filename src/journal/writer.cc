@@ -1,0 +1,142 @@
+#include "writer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "copy_codec.h"
+
+namespace ledger {
+namespace {
+
+const std::string fold_accounts_sql =
+    "INSERT INTO accounts (id, holder_id, currency, kind, flags, overdraft_limit, "
+    "overdraft_limit_created, reference, status, created_ts, updated_ts) "
+    "SELECT DISTINCT ON (account_id) account_id, holder_id, currency, kind, flags, "
+    "overdraft_limit, overdraft_limit_created, reference, status, created_ts, ts "
+    "FROM account_events WHERE ts BETWEEN $1 AND $2 ORDER BY account_id, ts DESC "
+    "ON CONFLICT (id) DO UPDATE SET overdraft_limit = EXCLUDED.overdraft_limit, "
+    "status = EXCLUDED.status, updated_ts = EXCLUDED.updated_ts";
+
+}  // namespace
+
+Status JournalWriter::connect() {
+  conn_.reset();
+  return pg::connect(url_, &conn_);
+}
+
+bool JournalWriter::connected() const { return conn_ && PQstatus(conn_.get()) == CONNECTION_OK; }
+
+void JournalWriter::add(const JournalRecord& record) {
+  if (record.kind == RecordKind::account) {
+    if (accounts_ == 0) copy::begin(&account_rows_);
+    const std::uint64_t ts = record.value.account.timestamp;
+    account_ts_min_ = accounts_ == 0 ? ts : std::min(account_ts_min_, ts);
+    account_ts_max_ = accounts_ == 0 ? ts : std::max(account_ts_max_, ts);
+    copy::append_account(record.value.account, &account_rows_);
+    ++accounts_;
+  } else {
+    if (transfers_ == 0) copy::begin(&transfer_rows_);
+    copy::append_transfer(record.value.transfer, &transfer_rows_);
+    ++transfers_;
+  }
+}
+
+void JournalWriter::reset_buffers() {
+  account_rows_.clear();
+  transfer_rows_.clear();
+  accounts_ = transfers_ = 0;
+}
+
+Status JournalWriter::copy_in(const char* sql, const std::string& data) {
+  pg::Result start(PQexec(conn_.get(), sql));
+  if (!start || PQresultStatus(start.get()) != PGRES_COPY_IN) {
+    return Status::error(pg::last_error(conn_.get()));
+  }
+  constexpr std::size_t chunk_bytes = 1 << 20;
+  for (std::size_t offset = 0; offset < data.size(); offset += chunk_bytes) {
+    const auto n = static_cast<int>(std::min(chunk_bytes, data.size() - offset));
+    if (PQputCopyData(conn_.get(), data.data() + offset, n) != 1) {
+      return Status::error(pg::last_error(conn_.get()));
+    }
+  }
+  if (PQputCopyEnd(conn_.get(), nullptr) != 1) return Status::error(pg::last_error(conn_.get()));
+  Status status;
+  while (PGresult* raw = PQgetResult(conn_.get())) {
+    pg::Result result(raw);
+    if (PQresultStatus(raw) != PGRES_COMMAND_OK && status.ok()) {
+      status = Status::error(pg::one_line(PQresultErrorMessage(raw)));
+    }
+  }
+  return status;
+}
+
+CommitOutcome JournalWriter::flush(Status* error) {
+  if (pending_records() == 0) return CommitOutcome::committed;
+  if (!connected()) {
+    reset_buffers();
+    *error = Status::error("not connected to PostgreSQL");
+    return CommitOutcome::rolled_back;
+  }
+  Status status = pg::exec(conn_.get(), "BEGIN");
+  if (status.ok() && accounts_ > 0) {
+    copy::end(&account_rows_);
+    status = copy_in(("COPY account_events (" + std::string(copy::account_event_columns) +
+                      ") FROM STDIN (FORMAT binary)")
+                         .c_str(),
+                     account_rows_);
+    if (status.ok()) {
+      status = pg::exec_params(conn_.get(), fold_accounts_sql,
+                               {std::to_string(static_cast<std::int64_t>(account_ts_min_)),
+                                std::to_string(static_cast<std::int64_t>(account_ts_max_))},
+                               nullptr);
+    }
+  }
+  if (status.ok() && transfers_ > 0) {
+    copy::end(&transfer_rows_);
+    status = copy_in(
+        ("COPY transfers (" + std::string(copy::transfer_columns) + ") FROM STDIN (FORMAT binary)")
+            .c_str(),
+        transfer_rows_);
+  }
+  reset_buffers();
+  if (!status.ok()) {
+    // No COMMIT was sent: the transaction cannot commit, whatever happens to the connection.
+    *error = status;
+    if (connected()) (void)pg::exec(conn_.get(), "ROLLBACK");
+    return CommitOutcome::rolled_back;
+  }
+  if (fail_before_commit_) {
+    fail_before_commit_ = false;
+    conn_.reset();  // the server rolls back; to us the outcome looks unknown
+    *error = Status::error("injected failure: connection lost during COMMIT");
+    return CommitOutcome::unknown;
+  }
+  pg::Result commit(PQexec(conn_.get(), "COMMIT"));
+  if (commit && PQresultStatus(commit.get()) == PGRES_COMMAND_OK &&
+      std::string_view(PQcmdStatus(commit.get())) == "COMMIT") {
+    return CommitOutcome::committed;
+  }
+  *error = Status::error(commit ? pg::one_line(PQresultErrorMessage(commit.get()))
+                                : pg::last_error(conn_.get()));
+  if (error->message().empty()) *error = Status::error("COMMIT did not complete");
+  // A COMMIT answered with an error (or ROLLBACK) did not commit; no answer at all is unknown.
+  if (commit && connected()) return CommitOutcome::rolled_back;
+  return CommitOutcome::unknown;
+}
+
+Status JournalWriter::contains_timestamp(std::uint64_t ts, bool* found) {
+  pg::Result rows;
+  const std::string value = std::to_string(static_cast<std::int64_t>(ts));
+  if (Status s = pg::exec_params(conn_.get(),
+                                 "SELECT (SELECT count(*) FROM transfers WHERE ts = $1) + "
+                                 "(SELECT count(*) FROM account_events WHERE ts = $1)",
+                                 {value}, &rows);
+      !s.ok()) {
+    return s;
+  }
+  *found = std::string_view(PQgetvalue(rows.get(), 0, 0)) != "0";
+  return Status();
+}
+
+}  // namespace ledger

@@ -1,0 +1,56 @@
+// JournalWriter: writes a group of journal records to PostgreSQL in one transaction (binary
+// COPY into account_events and transfers, one statement folding account events into
+// accounts) and reports whether COMMIT succeeded, failed, or has an unknown outcome.
+// Thread: the journal thread owns it (one connection).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "ledger/status.h"
+#include "ledger/types.h"
+#include "pg.h"
+
+namespace ledger {
+
+enum class CommitOutcome : std::uint8_t {
+  committed,    // durable: answers may be released
+  rolled_back,  // certainly not committed
+  unknown,      // the connection broke during COMMIT: read back to know
+};
+
+class JournalWriter {
+ public:
+  explicit JournalWriter(std::string url) : url_(std::move(url)) {}
+
+  Status connect();
+  bool connected() const;
+  void disconnect() { conn_.reset(); }
+
+  void add(const JournalRecord& record);
+  std::size_t pending_records() const { return accounts_ + transfers_; }
+  // Writes everything added since the last flush in one transaction, then forgets it.
+  CommitOutcome flush(Status* error);
+  // After an unknown outcome: is the record with this timestamp in PostgreSQL?
+  Status contains_timestamp(std::uint64_t ts, bool* found);
+
+  // Fault injection for tests: the next flush loses its connection just before COMMIT
+  // returns (the outcome is then unknown, the transaction is rolled back by the server).
+  void inject_failure_before_commit() { fail_before_commit_ = true; }
+
+ private:
+  Status copy_in(const char* sql, const std::string& data);
+  void reset_buffers();
+
+  std::string url_;
+  pg::Conn conn_;
+  std::string account_rows_;
+  std::string transfer_rows_;
+  std::size_t accounts_ = 0;
+  std::size_t transfers_ = 0;
+  std::uint64_t account_ts_min_ = 0;
+  std::uint64_t account_ts_max_ = 0;
+  bool fail_before_commit_ = false;
+};
+
+}  // namespace ledger
