@@ -76,11 +76,16 @@ class CrashTest : public ::testing::Test {
   }
 
   void start(testing::ServerProcess* server) {
+    if (auth_.empty())
+      auth_ = {{"Authorization", "Bearer " + testing::create_api_key(env(), "backoffice")}};
     ASSERT_TRUE(server->start(env())) << server->output();
   }
 
-  static testing::HttpReply post(int port, const std::string& path, const std::string& body) {
-    return testing::http_call(port, "POST", path, body, {}, 5'000);
+  testing::HttpReply post(int port, const std::string& path, const std::string& body) const {
+    return testing::http_call(port, "POST", path, body, auth_, 5'000);
+  }
+  testing::HttpReply get(int port, const std::string& path) const {
+    return testing::http_call(port, "GET", path, "", auth_, 5'000);
   }
 
   // One client thread: fund, spend, hold and post, with deterministic ids per round.
@@ -149,7 +154,7 @@ class CrashTest : public ::testing::Test {
     std::int64_t credits_total = 0;
     for (int n = 0; n <= customers; ++n) {
       const std::string id = account_uuid(n);
-      const auto reply = testing::http_call(port, "GET", "/v1/accounts/" + id);
+      const auto reply = get(port, "/v1/accounts/" + id);
       ASSERT_EQ(reply.status, 200) << reply.body;
       const json balances = json::parse(reply.body)["balances"];
       EXPECT_EQ(balances["debits_posted"].get<std::int64_t>(),
@@ -168,6 +173,7 @@ class CrashTest : public ::testing::Test {
   }
 
   std::string url_;
+  std::map<std::string, std::string> auth_;
 };
 
 bool acknowledged(const Sent& s) {
@@ -287,7 +293,7 @@ TEST_F(CrashTest, DatabaseOutageAnswersUnavailableThenResumesWithoutRestart) {
         {"amount", 1},
         {"currency",
          "EUR"}}.dump();
-    const auto reply = testing::http_call(port, "POST", s.path, s.body, {}, 10'000);
+    const auto reply = testing::http_call(port, "POST", s.path, s.body, auth_, 10'000);
     s.status = reply.status;
     if (seq >= 5) {  // the first few may still race the failing COMMIT
       EXPECT_EQ(reply.status, 503) << "during the outage: " << reply.body;

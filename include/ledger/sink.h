@@ -27,6 +27,10 @@ class CommandSink {
  public:
   // Never waits. false: queue full or ledger not running; answer "busy" now (no completion).
   [[nodiscard]] virtual bool submit(const Command& command, Completion* completion) = 0;
+  // All or none, consecutively: a linked chain reaches the engine unbroken. Each command
+  // carries its own completion.
+  [[nodiscard]] virtual bool submit_all(const Command* commands, Completion* const* completions,
+                                        std::size_t count) = 0;
   virtual bool running() const = 0;
 
  protected:

@@ -169,6 +169,19 @@ Status scan_args(const std::vector<std::string>& args, Config* config,
         config->config_file = value;
         continue;
       }
+      if (name == "scopes" || name == "name" || name == "expires-in-days") {
+        if (config->command != Subcommand::keys_create) {
+          return Status::error("--" + name + " belongs to \"ledgerd keys create\"");
+        }
+        if (name == "scopes") config->key_scope = value;
+        if (name == "name") config->key_name = value;
+        if (name == "expires-in-days") {
+          if (Status s = parse_u32(value, 1, 3650, &config->key_expires_days); !s.ok()) {
+            return Status::error("--expires-in-days: " + s.message());
+          }
+        }
+        continue;
+      }
       const Setting* setting = find_flag(name);
       if (setting == nullptr) return Status::error("unknown flag --" + name);
       flags->push_back({setting, value});
@@ -180,8 +193,15 @@ Status scan_args(const std::vector<std::string>& args, Config* config,
       config->command = Subcommand::serve;
     } else if (arg == "migrate") {
       config->command = Subcommand::migrate;
+    } else if (arg == "keys") {
+      if (i + 1 >= args.size() || args[i + 1] != "create") {
+        return Status::error("expected \"keys create\"");
+      }
+      ++i;
+      config->command = Subcommand::keys_create;
     } else {
-      return Status::error("unknown command \"" + arg + "\" (expected serve or migrate)");
+      return Status::error("unknown command \"" + arg +
+                           "\" (expected serve, migrate or keys create)");
     }
   }
   return Status();
@@ -253,10 +273,13 @@ Status parse_config(const std::vector<std::string>& args, const EnvLookup& env,
 std::string usage_text() {
   std::string text =
       "usage: ledgerd [serve|migrate] [--flag value ...]\n"
+      "       ledgerd keys create --scopes admin|backoffice|read --name NAME [--expires-in-days "
+      "N]\n"
       "       ledgerd --help | --version\n\n"
       "commands:\n"
       "  serve        apply migrations, load state, serve REST and ISO 8583 (default)\n"
-      "  migrate      apply pending migrations and exit\n\n"
+      "  migrate      apply pending migrations and exit\n"
+      "  keys create  print a new API key once (only its hash is stored)\n\n"
       "settings (flag, environment variable; flags win over environment over --config file):\n"
       "  --config FILE, LEDGER_CONFIG: file of NAME=value lines using the environment names\n";
   for (const Setting& setting : settings) {

@@ -18,7 +18,7 @@ struct Endpoint {
   std::string text() const;
 };
 
-enum class Subcommand { serve, migrate, help, version };
+enum class Subcommand { serve, migrate, keys_create, help, version };
 
 struct Config {
   Subcommand command = Subcommand::serve;
@@ -35,7 +35,11 @@ struct Config {
   std::uint32_t batch_max = 8'192;
   std::uint32_t ingress_max = 65'536;
   std::uint32_t ledger_timeout_ms = 5'000;
-  std::string describe() const;  // one log line of the effective settings, no secrets
+  // keys create
+  std::string key_scope;
+  std::string key_name;
+  std::uint32_t key_expires_days = 0;  // 0: never
+  std::string describe() const;        // one log line of the effective settings, no secrets
 };
 
 using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;

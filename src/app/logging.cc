@@ -7,8 +7,9 @@
 
 namespace ledger::app {
 
-void setup_logging(const std::string& level) {
-  auto logger = spdlog::stdout_logger_mt("ledgerd");
+void setup_logging(const std::string& level, bool to_stderr) {
+  auto logger =
+      to_stderr ? spdlog::stderr_logger_mt("ledgerd") : spdlog::stdout_logger_mt("ledgerd");
   logger->set_pattern("ts=%Y-%m-%dT%H:%M:%S.%fZ level=%l %v", spdlog::pattern_time_type::utc);
   logger->set_level(spdlog::level::from_str(level));
   logger->flush_on(spdlog::level::info);

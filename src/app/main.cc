@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "config.h"
+#include "keys.h"
 #include "logging.h"
 #include "serve.h"
 
@@ -29,6 +30,11 @@ int main(int argc, char** argv) {
     return exit_ok;
   }
   try {
+    if (config.command == Subcommand::keys_create) {
+      // The key goes to stdout alone; logs go to stderr so that `KEY=$(ledgerd keys create)` works.
+      setup_logging(config.log_level, /*to_stderr=*/true);
+      return run_keys_create(config);
+    }
     setup_logging(config.log_level);
     return config.command == Subcommand::migrate ? run_migrate(config) : run_serve(config);
   } catch (const std::exception& error) {

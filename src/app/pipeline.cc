@@ -45,7 +45,7 @@ Pipeline::Pipeline(PipelineOptions options)
       slots_(options_.batches_in_flight_max),
       writer_(options_.database_url) {
   for (Slot& slot : slots_) {
-    slot.commands.reserve(options_.batch_commands_max);
+    slot.commands.reserve(options_.batch_commands_max + submit_all_max);  // + one whole chain
     slot.output.reserve(options_.batch_commands_max);
   }
 }
@@ -143,12 +143,34 @@ bool Pipeline::submit(const Command& command, Completion* completion) {
     counters_.refused_full.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
+  wake_engine();
+  return true;
+}
+
+bool Pipeline::submit_all(const Command* commands, Completion* const* completions,
+                          std::size_t count) {
+  if (state_.load(std::memory_order_acquire) != PipelineState::running || stop_requested_ ||
+      count > submit_all_max) {
+    return false;
+  }
+  thread_local std::vector<Command> tagged;
+  tagged.assign(commands, commands + count);
+  for (std::size_t i = 0; i < count; ++i)
+    tagged[i].tag = reinterpret_cast<std::uintptr_t>(completions[i]);
+  if (!ingress_.try_push_n(tagged.data(), count)) {
+    counters_.refused_full.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  wake_engine();
+  return true;
+}
+
+void Pipeline::wake_engine() {
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (engine_sleeping_.load(std::memory_order_relaxed)) {
     std::lock_guard lock(wake_mutex_);
     wake_cv_.notify_one();
   }
-  return true;
 }
 
 // --- Engine thread -----------------------------------------------------------------------
@@ -157,6 +179,16 @@ bool Pipeline::drain_ingress(std::vector<Command>* commands) {
   Command command;
   while (commands->size() < options_.batch_commands_max && ingress_.try_pop(&command)) {
     commands->push_back(command);
+  }
+  // Never end a batch inside a linked chain: its rest was pushed with it (submit_all) and is
+  // being published right now.
+  while (!commands->empty() && commands->back().kind == CommandKind::create_transfer &&
+         (commands->back().body.transfer.flags & flag_linked) != 0) {
+    if (ingress_.try_pop(&command)) {
+      commands->push_back(command);
+    } else {
+      std::this_thread::yield();
+    }
   }
   return !commands->empty();
 }

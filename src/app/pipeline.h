@@ -62,7 +62,10 @@ class Pipeline final : public CommandSink {
   // Never waits. false: the queue is full or the ledger is not running; answer "busy" now
   // (completion is not called).
   [[nodiscard]] bool submit(const Command& command, Completion* completion) override;
+  [[nodiscard]] bool submit_all(const Command* commands, Completion* const* completions,
+                                std::size_t count) override;
   bool running() const override { return state() == PipelineState::running; }
+  static constexpr std::size_t submit_all_max = 8'192;
 
   PipelineState state() const { return state_.load(std::memory_order_acquire); }
   const PipelineCounters& counters() const { return counters_; }
@@ -93,6 +96,8 @@ class Pipeline final : public CommandSink {
   bool commit_slots(std::size_t first, std::size_t count);
   void recover_connection(CommitOutcome outcome, std::uint64_t last_ts);
   void reload_on_engine_thread();
+
+  void wake_engine();
 
   PipelineOptions options_;
   engine::Engine engine_;  // owned by the engine thread once started

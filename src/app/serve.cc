@@ -9,11 +9,13 @@
 
 #include "api.h"
 #include "health.h"
+#include "keys.h"
 #include "logging.h"
 #include "migrator.h"
 #include "pg.h"
 #include "pipeline.h"
 #include "probe.h"
+#include "read_pool.h"
 #include "server.h"
 
 namespace ledger::app {
@@ -26,7 +28,8 @@ int fail(int code, const std::string& message) {
   return code;
 }
 
-// Validates the URL, reads the migrations folder, connects and applies what is pending.
+}  // namespace
+
 int prepare_database(const Config& config, pg::Conn* conn) {
   if (Status s = pg::validate_url(config.database_url); !s.ok())
     return fail(exit_usage, s.message());
@@ -51,6 +54,8 @@ int prepare_database(const Config& config, pg::Conn* conn) {
       named ? PQgetvalue(instance.get(), 0, 0) : "unknown");
   return exit_ok;
 }
+
+namespace {
 
 bool resolve(const Endpoint& endpoint, const char* flag, asio::ip::tcp::endpoint* out) {
   boost::system::error_code error;
@@ -110,8 +115,14 @@ int run_serve(const Config& config) {
     return fail(exit_failure, "cannot load the ledger: " + s.message());
   readiness.state_loaded = true;
 
+  http::KeyRing keys;
+  KeyRefresher key_refresher(config.database_url, keys, 1'000);
+  if (Status s = key_refresher.start(); !s.ok())
+    return fail(exit_failure, "cannot load API keys: " + s.message());
+  ReadPool reader(config.database_url, 2, 1'024);
+
   asio::io_context io(static_cast<int>(config.io_threads));
-  http::Api api(pipeline, readiness,
+  http::Api api(pipeline, reader, keys, readiness,
                 http::ApiOptions{std::chrono::milliseconds(config.ledger_timeout_ms)});
   http::Handler handler = [&api, &readiness,
                            &pipeline](http::Request& request) -> asio::awaitable<http::Response> {
@@ -144,6 +155,7 @@ int run_serve(const Config& config) {
   io.run();
   for (auto& thread : threads) thread.join();
   pipeline.stop();  // after the HTTP drain: in-flight requests needed it
+  key_refresher.stop();
   probe.stop();
   spdlog::info("event=stopped");
   return exit_ok;

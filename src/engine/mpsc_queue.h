@@ -56,6 +56,35 @@ class MpscQueue {
     }
   }
 
+  // Pushes `count` values into consecutive positions, all or none, so that the consumer sees
+  // them together and in order (a linked chain must reach the engine unbroken). Checking the
+  // last cell suffices: the consumer frees cells in order, so if the last is free, all are.
+  [[nodiscard]] bool try_push_n(const T* values, std::size_t count) {
+    if (count == 0) return true;
+    if (count > capacity()) return false;
+    std::size_t position = tail_.load(std::memory_order_relaxed);
+    for (;;) {
+      const std::size_t last = position + count - 1;
+      const std::size_t sequence = cells_[last & mask_].sequence.load(std::memory_order_acquire);
+      const auto difference =
+          static_cast<std::intptr_t>(sequence) - static_cast<std::intptr_t>(last);
+      if (difference == 0) {
+        if (tail_.compare_exchange_weak(position, position + count, std::memory_order_relaxed)) {
+          for (std::size_t i = 0; i < count; ++i) {
+            Cell& cell = cells_[(position + i) & mask_];
+            cell.value = values[i];
+            cell.sequence.store(position + i + 1, std::memory_order_release);
+          }
+          return true;
+        }
+      } else if (difference < 0) {
+        return false;  // not enough room
+      } else {
+        position = tail_.load(std::memory_order_relaxed);
+      }
+    }
+  }
+
   // Consumer only.
   [[nodiscard]] bool try_pop(T* out) {
     const std::size_t head = head_.load(std::memory_order_relaxed);

@@ -101,6 +101,110 @@ bool is_conflict(AccountResult r) {
          r <= AccountResult::exists_with_different_reference;
 }
 
+Response invalid_query(const std::string& name, const std::string& detail, unsigned version) {
+  return bad_request({"invalid_query", name, detail}, version);
+}
+
+Response read_failed(unsigned version) {
+  Response response = make_problem(status::service_unavailable, "ledger_unavailable",
+                                   "the history store did not answer; retry shortly", version);
+  response.set(bhttp::field::retry_after, "1");
+  return response;
+}
+
+Response unauthorized(AuthResult auth, unsigned version) {
+  if (auth == AuthResult::insufficient_scope) {
+    return make_problem(status::forbidden, "insufficient_scope",
+                        "this API key's scope does not allow this request", version);
+  }
+  Response response = make_problem(
+      status::unauthorized, auth == AuthResult::expired ? "key_expired" : "unauthorized",
+      auth == AuthResult::missing   ? "send Authorization: Bearer <API key>"
+      : auth == AuthResult::expired ? "this API key has expired"
+                                    : "the API key is not valid",
+      version);
+  response.set(bhttp::field::www_authenticate, "Bearer realm=\"ledgerd\"");
+  return response;
+}
+
+bool only_known(const Query& query, std::initializer_list<const char*> known,
+                std::string* unknown) {
+  for (const auto& [key, value] : query) {
+    bool found = false;
+    for (const char* k : known) found = found || key == k;
+    if (!found) {
+      *unknown = key;
+      return false;
+    }
+  }
+  return true;
+}
+
+// limit: 1..max, default `fallback`.
+bool read_limit(const Query& query, std::uint32_t fallback, std::uint32_t max, std::uint32_t* out) {
+  const auto it = query.find("limit");
+  if (it == query.end()) {
+    *out = fallback;
+    return true;
+  }
+  std::uint32_t v = 0;
+  for (char c : it->second) {
+    if (c < '0' || c > '9' || v > 100'000) return false;
+    v = v * 10 + static_cast<std::uint32_t>(c - '0');
+  }
+  if (it->second.empty() || v < 1 || v > max) return false;
+  *out = v;
+  return true;
+}
+
+std::optional<std::uint64_t> parse_cursor(const std::string& text) {
+  if (text.size() < 2 || text[0] != 'c' || text.size() > 17) return std::nullopt;
+  std::uint64_t v = 0;
+  for (std::size_t i = 1; i < text.size(); ++i) {
+    const char c = text[i];
+    const int d = c >= '0' && c <= '9' ? c - '0' : (c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1);
+    if (d < 0) return std::nullopt;
+    v = v * 16 + static_cast<std::uint64_t>(d);
+  }
+  return v;
+}
+
+std::string format_cursor(std::uint64_t ts) {
+  char text[24];
+  std::snprintf(text, sizeof text, "c%llx", static_cast<unsigned long long>(ts));
+  return text;
+}
+
+std::string money_text(__int128 value) {
+  if (value == 0) return "0";
+  const bool negative = value < 0;
+  unsigned __int128 magnitude =
+      negative ? static_cast<unsigned __int128>(-value) : static_cast<unsigned __int128>(value);
+  std::string digits;
+  while (magnitude > 0) {
+    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(magnitude % 10)));
+    magnitude /= 10;
+  }
+  return negative ? "-" + digits : digits;
+}
+
+json balance_json(__int128 value) {
+  if (value > INT64_MAX || value < INT64_MIN) return money_text(value);  // never in practice
+  return static_cast<std::int64_t>(value);
+}
+
+std::string csv_field(std::string text) {
+  // RFC 4180 quoting; a leading =,+,-,@ is prefixed with ' so spreadsheets do not run it.
+  if (!text.empty() && (text[0] == '=' || text[0] == '+' || text[0] == '@')) text = "'" + text;
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
 }  // namespace
 
 Uint128 id_from_key(std::string_view key) {
@@ -114,6 +218,49 @@ Uint128 id_from_key(std::string_view key) {
   return as_version8(mix(hi), mix(lo ^ hi));
 }
 
+bool parse_query(std::string_view target, Query* out) {
+  const auto mark = target.find('?');
+  if (mark == std::string_view::npos) return true;
+  std::string_view rest = target.substr(mark + 1);
+  const auto decode = [](std::string_view in, std::string* decoded) {
+    for (std::size_t i = 0; i < in.size(); ++i) {
+      if (in[i] == '+') {
+        *decoded += ' ';
+      } else if (in[i] == '%') {
+        if (i + 2 >= in.size()) return false;
+        const auto hex = [](char c) {
+          return c >= '0' && c <= '9'   ? c - '0'
+                 : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                 : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                        : -1;
+        };
+        const int hi = hex(in[i + 1]);
+        const int lo = hex(in[i + 2]);
+        if (hi < 0 || lo < 0) return false;
+        *decoded += static_cast<char>(hi * 16 + lo);
+        i += 2;
+      } else {
+        *decoded += in[i];
+      }
+    }
+    return true;
+  };
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+    if (pair.empty()) continue;
+    const auto equals = pair.find('=');
+    std::string key;
+    std::string value;
+    if (!decode(pair.substr(0, equals), &key)) return false;
+    if (equals != std::string_view::npos && !decode(pair.substr(equals + 1), &value)) return false;
+    if (out->count(key) != 0) return false;
+    (*out)[key] = value;
+  }
+  return true;
+}
+
 Uint128 derived_id(Uint128 source, std::string_view purpose) {
   std::uint64_t salt = 0;
   for (char c : purpose) salt = salt * 131 + static_cast<unsigned char>(c);
@@ -124,6 +271,27 @@ asio::awaitable<Response> Api::handle(Request& request) {
   if (auto health = handle_health(request, readiness_)) co_return std::move(*health);
   const std::string_view target(request.target().data(), request.target().size());
   const auto parts = split_path(target);
+  if (parts.empty() || parts[0] != "v1") {
+    co_return make_problem(status::not_found, "route_not_found",
+                           "no route for " + std::string(target), request.version());
+  }
+  const bool reading =
+      request.method() == bhttp::verb::get || request.method() == bhttp::verb::head;
+  const auto authorization = request[bhttp::field::authorization];
+  const AuthResult auth = authenticate(std::string_view(authorization.data(), authorization.size()),
+                                       keys_, reading ? Scope::read : Scope::backoffice, nullptr);
+  if (auth != AuthResult::ok) co_return unauthorized(auth, request.version());
+  Query query;
+  if (!parse_query(target, &query)) {
+    co_return invalid_query("", "the query string is malformed or repeats a parameter",
+                            request.version());
+  }
+  co_return co_await route(request, parts, query);
+}
+
+asio::awaitable<Response> Api::route(const Request& request,
+                                     const std::vector<std::string_view>& parts,
+                                     const Query& query) {
   const auto method = request.method();
   const auto not_allowed = [&](const char* allow) {
     Response response = make_problem(status::method_not_allowed, "method_not_allowed",
@@ -131,30 +299,47 @@ asio::awaitable<Response> Api::handle(Request& request) {
     response.set(bhttp::field::allow, allow);
     return response;
   };
-  if (parts.size() >= 2 && parts[0] == "v1" && parts[1] == "accounts") {
-    if (parts.size() == 2) {
-      if (method != bhttp::verb::post) co_return not_allowed("POST");
-      co_return co_await create_account(request);
+  const std::size_t n = parts.size();
+  if (n >= 2 && parts[1] == "accounts") {
+    if (n == 2) {
+      if (method == bhttp::verb::post) co_return co_await create_account(request);
+      if (method == bhttp::verb::get) co_return co_await list_accounts(request, query);
+      co_return not_allowed("GET, POST");
     }
-    if (parts.size() == 3) {
+    if (n == 3) {
+      if (method == bhttp::verb::get) co_return co_await get_account(request, parts[2]);
+      if (method == bhttp::verb::patch) co_return co_await update_account(request, parts[2], false);
+      co_return not_allowed("GET, PATCH");
+    }
+    if (n == 4 && parts[3] == "close") {
+      if (method != bhttp::verb::post) co_return not_allowed("POST");
+      co_return co_await update_account(request, parts[2], true);
+    }
+    if (n == 4 && (parts[3] == "transfers" || parts[3] == "statement")) {
       if (method != bhttp::verb::get) co_return not_allowed("GET");
-      co_return co_await get_account(request, parts[2]);
+      if (parts[3] == "transfers") co_return co_await account_history(request, parts[2], query);
+      co_return co_await account_statement(request, parts[2], query);
     }
   }
-  if (parts.size() >= 2 && parts[0] == "v1" && parts[1] == "transfers") {
-    if (parts.size() == 2) {
+  if (n >= 2 && parts[1] == "transfers") {
+    if (n == 2) {
       if (method != bhttp::verb::post) co_return not_allowed("POST");
       co_return co_await create_transfer(request);
     }
-    if (parts.size() == 3) {
+    if (n == 3 && parts[2] == "batch") {
+      if (method != bhttp::verb::post) co_return not_allowed("POST");
+      co_return co_await create_batch(request);
+    }
+    if (n == 3) {
       if (method != bhttp::verb::get) co_return not_allowed("GET");
       co_return co_await get_transfer(request, parts[2]);
     }
-    if (parts.size() == 4 && (parts[3] == "post" || parts[3] == "void")) {
+    if (n == 4 && (parts[3] == "post" || parts[3] == "void")) {
       if (method != bhttp::verb::post) co_return not_allowed("POST");
       co_return co_await resolve_transfer(request, parts[2], parts[3] == "post");
     }
   }
+  const std::string_view target(request.target().data(), request.target().size());
   co_return make_problem(status::not_found, "route_not_found",
                          "no route for " + std::string(target), request.version());
 }
@@ -252,45 +437,75 @@ asio::awaitable<Response> Api::create_transfer(const Request& request) {
   BadRequest error;
   const auto body = parse_object(request.body(), &error);
   if (!body) co_return bad_request(error, version);
-  FieldReader fields(*body);
-  const auto id = fields.uuid("id", true);
-  const auto debit = fields.uuid("debit_account_id", true);
-  const auto credit = fields.uuid("credit_account_id", true);
-  const auto amount = fields.amount("amount", true, false);
-  const auto currency = fields.currency("currency", true);
-  const auto code_text = fields.text("code", false, 32);
-  const auto pending = fields.boolean("pending");
-  const auto timeout = fields.unsigned_integer("timeout_seconds", timeout_seconds_max);
-  const auto reference = fields.unsigned_integer("reference", UINT64_MAX);
-  const auto reference_b = fields.unsigned_integer("reference_b", UINT64_MAX);
-  const auto reference_32 = fields.unsigned_integer("reference_32", UINT32_MAX);
-  fields.reject_unknown_fields();
-  std::optional<TransferCode> code = TransferCode::internal;
-  if (fields.ok() && code_text &&
-      (!(code = parse_code(*code_text)) || *code == TransferCode::expiry)) {
-    fields.fail("invalid_field", "code", "unknown transfer code \"" + *code_text + "\"");
-  }
-  if (fields.ok() && timeout && !pending.value_or(false)) {
-    fields.fail("invalid_field", "timeout_seconds",
-                "timeout_seconds applies to pending transfers only");
-  }
-  if (!fields.ok()) co_return bad_request(fields.error(), version);
+  const auto transfer = parse_transfer(*body, "", &error);
+  if (!transfer) co_return bad_request(error, version);
   Command command;
   command.kind = CommandKind::create_transfer;
-  Transfer& t = command.body.transfer;
-  t = Transfer{};
-  t.id.value = *id;
-  t.debit_account_id.value = *debit;
-  t.credit_account_id.value = *credit;
-  t.amount = *amount;
-  t.currency = *currency;
-  t.code = *code;
-  t.flags = pending.value_or(false) ? flag_pending : 0;
-  t.timeout_s = static_cast<std::uint32_t>(timeout.value_or(0));
-  t.reference_a = reference.value_or(0);
-  t.reference_b = reference_b.value_or(0);
-  t.reference_32 = static_cast<std::uint32_t>(reference_32.value_or(0));
+  command.body.transfer = *transfer;
   co_return co_await answer_transfer(request, command, false);
+}
+
+// Up to 8,000 transfers in one request. atomic: all or none (a linked chain), the answer is
+// 201 or 422 naming the failing index; otherwise each is applied on its own, answer 200.
+asio::awaitable<Response> Api::create_batch(const Request& request) {
+  constexpr std::size_t batch_max = 8'000;
+  const unsigned version = request.version();
+  if (!is_json(request)) {
+    co_return make_problem(status::unsupported_media_type, "unsupported_media_type",
+                           "send Content-Type: application/json", version);
+  }
+  BadRequest error;
+  const auto body = parse_object(request.body(), &error);
+  if (!body) co_return bad_request(error, version);
+  FieldReader fields(*body);
+  const auto atomic = fields.boolean("atomic");
+  const auto it = body->find("transfers");
+  if (it == body->end() || !it->is_array() || it->empty() || it->size() > batch_max) {
+    co_return bad_request(
+        {"invalid_field", "transfers", "transfers must be an array of 1 to 8000 transfers"},
+        version);
+  }
+  fields.allow("transfers");
+  fields.reject_unknown_fields();
+  if (!fields.ok()) co_return bad_request(fields.error(), version);
+  std::vector<Command> commands(it->size());
+  for (std::size_t i = 0; i < it->size(); ++i) {
+    const auto transfer = parse_transfer((*it)[i], "transfers[" + std::to_string(i) + "].", &error);
+    if (!transfer) co_return bad_request(error, version);
+    commands[i].kind = CommandKind::create_transfer;
+    commands[i].body.transfer = *transfer;
+    if (atomic.value_or(false) && i + 1 < it->size())
+      commands[i].body.transfer.flags |= flag_linked;
+  }
+  const BatchCallResult call = co_await call_ledger_all(sink_, commands, options_.ledger_timeout);
+  if (call.status != CallStatus::durable) co_return unavailable(call.status, version);
+  json results = json::array();
+  std::optional<std::size_t> failed;
+  for (std::size_t i = 0; i < call.results.size(); ++i) {
+    const TransferResult r = call.results[i].transfer_result();
+    if (r != TransferResult::ok && r != TransferResult::exists && !failed) failed = i;
+    results.push_back({{"index", i},
+                       {"result", std::string(to_string(r))},
+                       {"transfer", transfer_json(call.results[i].value.transfer)}});
+  }
+  if (atomic.value_or(false) && failed) {
+    const std::size_t index = call.results[*failed].failed_link;
+    const std::string name(to_string(call.results[index].transfer_result()));
+    Response response =
+        make_problem(status::unprocessable_entity, name,
+                     "the atomic batch was rejected at transfers[" + std::to_string(index) +
+                         "]: " + name + "; nothing was applied",
+                     version);
+    json problem = json::parse(response.body());
+    problem["failed_index"] = index;
+    problem["results"] = std::move(results);
+    response.body() = problem.dump();
+    response.prepare_payload();
+    co_return response;
+  }
+  co_return make_json(
+      atomic.value_or(false) ? status::created : status::ok,
+      json{{"atomic", atomic.value_or(false)}, {"results", std::move(results)}}.dump(), version);
 }
 
 asio::awaitable<Response> Api::resolve_transfer(const Request& request, std::string_view id_text,
@@ -370,6 +585,255 @@ asio::awaitable<Response> Api::get_transfer(const Request& request, std::string_
   }
   co_return make_json(status::ok, transfer_json(call.result.value.transfer).dump(),
                       request.version());
+}
+
+asio::awaitable<std::optional<Account>> Api::lookup_account(AccountId id, Response* error,
+                                                            unsigned version) {
+  Command command;
+  command.kind = CommandKind::lookup_account;
+  command.body.account_id = id;
+  const CallResult call = co_await call_ledger(sink_, command, options_.ledger_timeout);
+  if (call.status != CallStatus::durable) {
+    *error = unavailable(call.status, version);
+    co_return std::nullopt;
+  }
+  if (call.result.code != 0) {
+    *error = make_problem(status::not_found, "account_not_found",
+                          "no account " + format_uuid(id.value), version);
+    co_return std::nullopt;
+  }
+  co_return call.result.value.account;
+}
+
+asio::awaitable<Response> Api::list_accounts(const Request& request, const Query& query) {
+  const unsigned version = request.version();
+  std::string unknown;
+  if (!only_known(query, {"holder_id", "cursor", "limit"}, &unknown)) {
+    co_return invalid_query(unknown, "unknown query parameter " + unknown, version);
+  }
+  const auto holder_it = query.find("holder_id");
+  const auto holder = holder_it == query.end() ? std::nullopt : parse_uuid(holder_it->second);
+  if (!holder) co_return invalid_query("holder_id", "holder_id (a UUID) is required", version);
+  AccountListQuery list_query;
+  list_query.holder = HolderId{*holder};
+  if (const auto cursor = query.find("cursor"); cursor != query.end()) {
+    const auto after = parse_uuid(cursor->second);
+    if (!after)
+      co_return invalid_query("cursor", "cursor must be the next_cursor of a previous page",
+                              version);
+    list_query.after = *after;
+  }
+  if (!read_limit(query, 50, 200, &list_query.limit)) {
+    co_return invalid_query("limit", "limit must be an integer from 1 to 200", version);
+  }
+  auto answer = co_await await_read<AccountList>(
+      [&](auto done) { return reader_.accounts(list_query, std::move(done)); },
+      options_.ledger_timeout);
+  if (!answer || !answer->first.ok()) co_return read_failed(version);
+  std::vector<Command> lookups(answer->second.ids.size());
+  for (std::size_t i = 0; i < lookups.size(); ++i) {
+    lookups[i].kind = CommandKind::lookup_account;
+    lookups[i].body.account_id = answer->second.ids[i];
+  }
+  json accounts = json::array();
+  if (!lookups.empty()) {
+    const BatchCallResult call = co_await call_ledger_all(sink_, lookups, options_.ledger_timeout);
+    if (call.status != CallStatus::durable) co_return unavailable(call.status, version);
+    for (const CommandResult& r : call.results) {
+      if (r.code == 0) accounts.push_back(account_json(r.value.account));
+    }
+  }
+  json body{{"accounts", std::move(accounts)}, {"next_cursor", nullptr}};
+  if (answer->second.more) body["next_cursor"] = format_uuid(answer->second.ids.back().value);
+  co_return make_json(status::ok, body.dump(), version);
+}
+
+asio::awaitable<Response> Api::update_account(const Request& request, std::string_view id_text,
+                                              bool close) {
+  const unsigned version = request.version();
+  const auto id = parse_uuid(id_text);
+  if (!id || id->is_zero()) {
+    co_return bad_request({"invalid_field", "id", "the account id in the path must be a UUID"},
+                          version);
+  }
+  Command command;
+  command.kind = CommandKind::update_account;
+  AccountUpdate& update = command.body.update;
+  update = AccountUpdate{};
+  update.id = AccountId{*id};
+  if (close) {
+    update.set_status = true;
+    update.status = AccountStatus::closed;
+  } else {
+    if (!is_json(request)) {
+      co_return make_problem(status::unsupported_media_type, "unsupported_media_type",
+                             "send Content-Type: application/json", version);
+    }
+    BadRequest error;
+    const auto body = parse_object(request.body(), &error);
+    if (!body) co_return bad_request(error, version);
+    FieldReader fields(*body);
+    const auto overdraft = fields.amount("overdraft_limit", false, true);
+    const auto status_text = fields.text("status", false, 16);
+    fields.reject_unknown_fields();
+    std::optional<AccountStatus> new_status;
+    if (fields.ok() && status_text &&
+        (!(new_status = parse_status(*status_text)) || *new_status == AccountStatus::closed)) {
+      fields.fail("invalid_field", "status",
+                  "status must be active or frozen (close with POST .../close)");
+    }
+    if (fields.ok() && !overdraft && !status_text) {
+      fields.fail("missing_field", "", "send overdraft_limit and/or status");
+    }
+    if (!fields.ok()) co_return bad_request(fields.error(), version);
+    update.set_overdraft_limit = overdraft.has_value();
+    update.overdraft_limit = overdraft.value_or(0);
+    update.set_status = new_status.has_value();
+    update.status = new_status.value_or(AccountStatus::active);
+  }
+  const CallResult call = co_await call_ledger(sink_, command, options_.ledger_timeout);
+  if (call.status != CallStatus::durable) co_return unavailable(call.status, version);
+  const AccountResult result = call.result.account_result();
+  if (result == AccountResult::ok) {
+    co_return make_json(status::ok, account_json(call.result.value.account).dump(), version);
+  }
+  const std::string name(to_string(result));
+  const status code = result == AccountResult::account_not_found ? status::not_found
+                      : result == AccountResult::account_closed  ? status::conflict
+                                                                 : status::unprocessable_entity;
+  co_return make_problem(code, name, "the account was not changed: " + name, version);
+}
+
+asio::awaitable<Response> Api::account_history(const Request& request, std::string_view id_text,
+                                               const Query& query) {
+  const unsigned version = request.version();
+  const auto id = parse_uuid(id_text);
+  if (!id || id->is_zero()) {
+    co_return bad_request({"invalid_field", "id", "the account id in the path must be a UUID"},
+                          version);
+  }
+  std::string unknown;
+  if (!only_known(query, {"from", "to", "cursor", "limit"}, &unknown)) {
+    co_return invalid_query(unknown, "unknown query parameter " + unknown, version);
+  }
+  HistoryQuery history;
+  history.account = AccountId{*id};
+  for (const char* name : {"from", "to"}) {
+    if (const auto it = query.find(name); it != query.end()) {
+      const auto ts = parse_time(it->second);
+      if (!ts)
+        co_return invalid_query(name, std::string(name) + " must be an RFC 3339 date-time",
+                                version);
+      (std::string_view(name) == "from" ? history.from_ts : history.to_ts) = *ts;
+    }
+  }
+  if (const auto it = query.find("cursor"); it != query.end()) {
+    const auto ts = parse_cursor(it->second);
+    if (!ts)
+      co_return invalid_query("cursor", "cursor must be the next_cursor of a previous page",
+                              version);
+    history.before_ts = *ts;
+  }
+  if (!read_limit(query, 50, 500, &history.limit)) {
+    co_return invalid_query("limit", "limit must be an integer from 1 to 500", version);
+  }
+  Response missing;
+  if (!co_await lookup_account(history.account, &missing, version)) co_return missing;
+  auto answer = co_await await_read<HistoryPage>(
+      [&](auto done) { return reader_.history(history, std::move(done)); },
+      options_.ledger_timeout);
+  if (!answer || !answer->first.ok()) co_return read_failed(version);
+  json transfers = json::array();
+  for (const Transfer& t : answer->second.transfers) transfers.push_back(transfer_json(t));
+  json body{{"transfers", std::move(transfers)}, {"next_cursor", nullptr}};
+  if (answer->second.more)
+    body["next_cursor"] = format_cursor(answer->second.transfers.back().timestamp);
+  co_return make_json(status::ok, body.dump(), version);
+}
+
+asio::awaitable<Response> Api::account_statement(const Request& request, std::string_view id_text,
+                                                 const Query& query) {
+  const unsigned version = request.version();
+  const auto id = parse_uuid(id_text);
+  if (!id || id->is_zero()) {
+    co_return bad_request({"invalid_field", "id", "the account id in the path must be a UUID"},
+                          version);
+  }
+  std::string unknown;
+  if (!only_known(query, {"from", "to", "format"}, &unknown)) {
+    co_return invalid_query(unknown, "unknown query parameter " + unknown, version);
+  }
+  const std::string format = query.count("format") ? query.at("format") : "json";
+  if (format != "json" && format != "csv")
+    co_return invalid_query("format", "format must be json or csv", version);
+  StatementQuery statement_query;
+  statement_query.account = AccountId{*id};
+  for (const char* name : {"from", "to"}) {
+    if (const auto it = query.find(name); it != query.end()) {
+      const auto ts = parse_time(it->second);
+      if (!ts)
+        co_return invalid_query(name, std::string(name) + " must be an RFC 3339 date-time",
+                                version);
+      (std::string_view(name) == "from" ? statement_query.from_ts : statement_query.to_ts) = *ts;
+    }
+  }
+  if (statement_query.from_ts > statement_query.to_ts) {
+    co_return invalid_query("from", "from must not be after to", version);
+  }
+  Response missing;
+  const auto account = co_await lookup_account(statement_query.account, &missing, version);
+  if (!account) co_return missing;
+  statement_query.credit_normal = (account->flags & credits_must_not_exceed_debits) != 0;
+  auto answer = co_await await_read<Statement>(
+      [&](auto done) { return reader_.statement(statement_query, std::move(done)); },
+      options_.ledger_timeout);
+  if (!answer || !answer->first.ok()) co_return read_failed(version);
+  const Statement& statement = answer->second;
+  if (statement.truncated) {
+    co_return make_problem(status::unprocessable_entity, "statement_too_large",
+                           "more than 50000 postings in the range; ask for a shorter period",
+                           version);
+  }
+  const std::string currency(currency_alpha(account->currency));
+  __int128 running = statement.opening;
+  json lines = json::array();
+  std::string csv =
+      "date,transfer_id,code,debit_account_id,credit_account_id,debit,credit,balance,currency\r\n";
+  for (const Transfer& t : statement.lines) {
+    const bool credit =
+        (t.credit_account_id == statement_query.account) != statement_query.credit_normal;
+    running += credit ? t.amount_effective : -static_cast<__int128>(t.amount_effective);
+    lines.push_back({{"transfer_id", format_uuid(t.id.value)},
+                     {"at", format_time(t.timestamp)},
+                     {"code", std::string(code_name(t.code))},
+                     {"amount", credit ? t.amount_effective : -t.amount_effective},
+                     {"balance", balance_json(running)}});
+    csv += format_time(t.timestamp) + "," + format_uuid(t.id.value) + "," +
+           std::string(code_name(t.code)) + "," + format_uuid(t.debit_account_id.value) + "," +
+           format_uuid(t.credit_account_id.value) + "," +
+           (credit ? "" : std::to_string(t.amount_effective)) + "," +
+           (credit ? std::to_string(t.amount_effective) : "") + "," + money_text(running) + "," +
+           csv_field(currency) + "\r\n";
+  }
+  if (format == "csv") {
+    Response response{status::ok, version};
+    response.set(bhttp::field::content_type, "text/csv; charset=utf-8");
+    response.set(bhttp::field::content_disposition,
+                 "attachment; filename=\"statement-" + format_uuid(*id) + ".csv\"");
+    response.body() = "\xEF\xBB\xBF" + csv;  // UTF-8 BOM: spreadsheets pick the right encoding
+    response.prepare_payload();
+    co_return response;
+  }
+  json body{{"account_id", format_uuid(*id)},
+            {"currency", currency},
+            {"from", statement_query.from_ts == 0 ? json(nullptr)
+                                                  : json(format_time(statement_query.from_ts))},
+            {"to", statement_query.to_ts == UINT64_MAX ? json(nullptr)
+                                                       : json(format_time(statement_query.to_ts))},
+            {"opening_balance", balance_json(statement.opening)},
+            {"closing_balance", balance_json(statement.closing)},
+            {"lines", std::move(lines)}};
+  co_return make_json(status::ok, body.dump(), version);
 }
 
 }  // namespace ledger::http

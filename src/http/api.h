@@ -1,11 +1,16 @@
-// The REST API (v1): routes, request validation, result-to-status mapping. Every write and
-// every balance read goes through the ledger (CommandSink) and is answered only when durable.
+// The REST API (v1): routes, authentication and scopes, request validation, result-to-status
+// mapping. Every write and every balance read goes through the ledger (CommandSink) and is
+// answered only when durable; history and statements come from PostgreSQL (LedgerReader).
 // Thread: handle() runs on a session's strand; Api itself is immutable after construction.
 #pragma once
 
 #include <chrono>
+#include <map>
+#include <string>
 
+#include "auth.h"
 #include "health.h"
+#include "ledger/reader.h"
 #include "ledger/sink.h"
 #include "server.h"
 
@@ -15,24 +20,40 @@ struct ApiOptions {
   std::chrono::milliseconds ledger_timeout{5'000};  // wait for a durable answer, then 503
 };
 
+using Query = std::map<std::string, std::string>;
+
 class Api {
  public:
-  Api(CommandSink& sink, const Readiness& readiness, ApiOptions options = {})
-      : sink_(sink), readiness_(readiness), options_(options) {}
+  Api(CommandSink& sink, LedgerReader& reader, const KeyRing& keys, const Readiness& readiness,
+      ApiOptions options = {})
+      : sink_(sink), reader_(reader), keys_(keys), readiness_(readiness), options_(options) {}
 
   asio::awaitable<Response> handle(Request& request);
 
  private:
+  asio::awaitable<Response> route(const Request& request,
+                                  const std::vector<std::string_view>& parts, const Query& query);
   asio::awaitable<Response> create_account(const Request& request);
   asio::awaitable<Response> get_account(const Request& request, std::string_view id);
+  asio::awaitable<Response> list_accounts(const Request& request, const Query& query);
+  asio::awaitable<Response> update_account(const Request& request, std::string_view id, bool close);
+  asio::awaitable<Response> account_history(const Request& request, std::string_view id,
+                                            const Query& query);
+  asio::awaitable<Response> account_statement(const Request& request, std::string_view id,
+                                              const Query& query);
   asio::awaitable<Response> create_transfer(const Request& request);
+  asio::awaitable<Response> create_batch(const Request& request);
   asio::awaitable<Response> resolve_transfer(const Request& request, std::string_view id,
                                              bool post);
   asio::awaitable<Response> get_transfer(const Request& request, std::string_view id);
   asio::awaitable<Response> answer_transfer(const Request& request, const Command& command,
                                             bool resolution);
+  asio::awaitable<std::optional<Account>> lookup_account(AccountId id, Response* error,
+                                                         unsigned version);
 
   CommandSink& sink_;
+  LedgerReader& reader_;
+  const KeyRing& keys_;
   const Readiness& readiness_;
   ApiOptions options_;
 };
@@ -40,5 +61,8 @@ class Api {
 // Ids the API derives when a client omits them, so that blind retries stay idempotent.
 Uint128 id_from_key(std::string_view idempotency_key);
 Uint128 derived_id(Uint128 source, std::string_view purpose);
+
+// "a=1&b=x%20y" -> {a: "1", b: "x y"}; false on malformed percent-encoding or a repeated key.
+bool parse_query(std::string_view target, Query* out);
 
 }  // namespace ledger::http

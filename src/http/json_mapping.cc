@@ -40,7 +40,7 @@ json balance(__int128 value) {
 }  // namespace
 
 void FieldReader::fail(std::string code, std::string field, std::string detail) {
-  if (!error_) error_ = BadRequest{std::move(code), std::move(field), std::move(detail)};
+  if (!error_) error_ = BadRequest{std::move(code), prefix_ + field, prefix_ + detail};
 }
 
 const json* FieldReader::find(const char* name, bool required) {
@@ -245,6 +245,117 @@ json transfer_json(const Transfer& t) {
   if ((t.flags & flag_void_pending) != 0) body["kind"] = "void";
   if ((t.flags & flag_pending) != 0) body["timeout_seconds"] = t.timeout_s;
   return body;
+}
+
+std::optional<std::uint64_t> parse_time(std::string_view text) {
+  // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+hh:mm|-hh:mm)
+  const auto digits = [&](std::size_t at, std::size_t n, int* out) {
+    if (at + n > text.size()) return false;
+    int v = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (text[i] < '0' || text[i] > '9') return false;
+      v = v * 10 + (text[i] - '0');
+    }
+    *out = v;
+    return true;
+  };
+  int year, month, day, hour, minute, second;
+  if (!digits(0, 4, &year) || text.size() < 20 || text[4] != '-' || !digits(5, 2, &month) ||
+      text[7] != '-' || !digits(8, 2, &day) || (text[10] != 'T' && text[10] != 't') ||
+      !digits(11, 2, &hour) || text[13] != ':' || !digits(14, 2, &minute) || text[16] != ':' ||
+      !digits(17, 2, &second)) {
+    return std::nullopt;
+  }
+  if (year < 1970 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 ||
+      second > 60) {
+    return std::nullopt;
+  }
+  std::size_t at = 19;
+  std::uint64_t fraction_ns = 0;
+  if (at < text.size() && text[at] == '.') {
+    std::uint64_t scale = 100'000'000;
+    ++at;
+    const std::size_t start = at;
+    while (at < text.size() && text[at] >= '0' && text[at] <= '9') {
+      fraction_ns += static_cast<std::uint64_t>(text[at] - '0') * scale;
+      scale /= 10;
+      ++at;
+    }
+    if (at == start || at - start > 9) return std::nullopt;
+  }
+  long offset_s = 0;
+  if (at < text.size() && (text[at] == 'Z' || text[at] == 'z')) {
+    ++at;
+  } else if (at < text.size() && (text[at] == '+' || text[at] == '-')) {
+    int oh, om;
+    if (!digits(at + 1, 2, &oh) || at + 3 >= text.size() || text[at + 3] != ':' ||
+        !digits(at + 4, 2, &om) || oh > 23 || om > 59) {
+      return std::nullopt;
+    }
+    offset_s = (text[at] == '+' ? 1 : -1) * (oh * 3600L + om * 60L);
+    at += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (at != text.size()) return std::nullopt;
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  const std::time_t seconds = timegm(&tm) - offset_s;
+  if (seconds < 0) return std::nullopt;
+  return static_cast<std::uint64_t>(seconds) * 1'000'000'000ULL + fraction_ns;
+}
+
+std::optional<Transfer> parse_transfer(const json& body, const std::string& prefix,
+                                       BadRequest* error) {
+  if (!body.is_object()) {
+    *error = {"invalid_field", prefix.empty() ? "" : prefix.substr(0, prefix.size() - 1),
+              prefix + " must be a JSON object"};
+    return std::nullopt;
+  }
+  FieldReader fields(body, prefix);
+  const auto id = fields.uuid("id", true);
+  const auto debit = fields.uuid("debit_account_id", true);
+  const auto credit = fields.uuid("credit_account_id", true);
+  const auto amount = fields.amount("amount", true, false);
+  const auto currency = fields.currency("currency", true);
+  const auto code_text = fields.text("code", false, 32);
+  const auto pending = fields.boolean("pending");
+  const auto timeout = fields.unsigned_integer("timeout_seconds", 60 * 24 * 3600);
+  const auto reference = fields.unsigned_integer("reference", UINT64_MAX);
+  const auto reference_b = fields.unsigned_integer("reference_b", UINT64_MAX);
+  const auto reference_32 = fields.unsigned_integer("reference_32", UINT32_MAX);
+  fields.reject_unknown_fields();
+  std::optional<TransferCode> code = TransferCode::internal;
+  if (fields.ok() && code_text &&
+      (!(code = parse_code(*code_text)) || *code == TransferCode::expiry)) {
+    fields.fail("invalid_field", "code", "unknown transfer code \"" + *code_text + "\"");
+  }
+  if (fields.ok() && timeout && !pending.value_or(false)) {
+    fields.fail("invalid_field", "timeout_seconds",
+                "timeout_seconds applies to pending transfers only");
+  }
+  if (!fields.ok()) {
+    *error = fields.error();
+    return std::nullopt;
+  }
+  Transfer t;
+  t.id.value = *id;
+  t.debit_account_id.value = *debit;
+  t.credit_account_id.value = *credit;
+  t.amount = *amount;
+  t.currency = *currency;
+  t.code = *code;
+  t.flags = pending.value_or(false) ? flag_pending : 0;
+  t.timeout_s = static_cast<std::uint32_t>(timeout.value_or(0));
+  t.reference_a = reference.value_or(0);
+  t.reference_b = reference_b.value_or(0);
+  t.reference_32 = static_cast<std::uint32_t>(reference_32.value_or(0));
+  return t;
 }
 
 }  // namespace ledger::http

@@ -21,7 +21,9 @@ struct BadRequest {
 // Reads typed fields out of one JSON object and remembers the first error.
 class FieldReader {
  public:
-  explicit FieldReader(const nlohmann::json& object) : object_(object) {}
+  // `prefix` names the object in errors ("transfers[3]." for an item of a batch).
+  explicit FieldReader(const nlohmann::json& object, std::string prefix = "")
+      : object_(object), prefix_(std::move(prefix)) {}
 
   std::optional<Uint128> uuid(const char* name, bool required);
   std::optional<std::int64_t> amount(const char* name, bool required, bool allow_zero);
@@ -29,6 +31,8 @@ class FieldReader {
   std::optional<bool> boolean(const char* name);
   std::optional<Currency> currency(const char* name, bool required);
   std::optional<std::string> text(const char* name, bool required, std::size_t max_bytes);
+  // Marks a field as known without reading it (the caller checks it).
+  void allow(const char* name) { known_.emplace_back(name); }
   // Fails on any field not read so far.
   void reject_unknown_fields();
 
@@ -39,6 +43,7 @@ class FieldReader {
  private:
   const nlohmann::json* find(const char* name, bool required);
   const nlohmann::json& object_;
+  std::string prefix_;
   std::vector<std::string> known_;
   std::optional<BadRequest> error_;
 };
@@ -55,6 +60,12 @@ std::optional<TransferCode> parse_code(std::string_view name);
 
 // RFC 3339 UTC text of a logical timestamp (nanoseconds since the Unix epoch).
 std::string format_time(std::uint64_t timestamp_ns);
+// RFC 3339 date-time ("2026-11-23T12:00:00Z", fraction and offset allowed) to nanoseconds.
+std::optional<std::uint64_t> parse_time(std::string_view text);
+
+// The body of POST /v1/transfers (also each item of a batch). nullopt with *error set.
+std::optional<Transfer> parse_transfer(const nlohmann::json& body, const std::string& prefix,
+                                       BadRequest* error);
 
 nlohmann::json account_json(const Account& account);
 nlohmann::json transfer_json(const Transfer& transfer);

@@ -3,12 +3,17 @@
 // "unavailable": the outcome is unknown to the client, and a retry with the same id is safe).
 #pragma once
 
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include "ledger/sink.h"
+#include "ledger/status.h"
 
 namespace ledger::http {
 
@@ -61,6 +66,105 @@ inline boost::asio::awaitable<CallResult> call_ledger(CommandSink& sink, const C
   co_return CallResult{
       call->outcome_ == Outcome::durable ? CallStatus::durable : CallStatus::unavailable,
       call->result_};
+}
+
+namespace detail {
+// N completions, one wake-up: the last complete() posts to the session's executor.
+class PendingBatch {
+ public:
+  struct Entry final : Completion {
+    PendingBatch* batch = nullptr;
+    std::size_t index = 0;
+    void complete(const CommandResult& result, Outcome outcome) override {
+      batch->results_[index] = result;
+      if (outcome != Outcome::durable) batch->failed_.store(true);
+      if (batch->remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) batch->finish();
+    }
+  };
+
+  PendingBatch(boost::asio::any_io_executor executor, std::size_t count)
+      : timer_(std::move(executor)), entries_(count), results_(count), remaining_(count) {
+    for (std::size_t i = 0; i < count; ++i) {
+      entries_[i].batch = this;
+      entries_[i].index = i;
+    }
+  }
+  void finish() {
+    std::shared_ptr<PendingBatch> keep = std::move(self_);
+    boost::asio::post(timer_.get_executor(), [keep] {
+      keep->done_ = true;
+      keep->timer_.cancel();
+    });
+  }
+
+  std::shared_ptr<PendingBatch> self_;
+  boost::asio::steady_timer timer_;
+  std::vector<Entry> entries_;
+  std::vector<CommandResult> results_;
+  std::atomic<std::size_t> remaining_;
+  std::atomic<bool> failed_{false};
+  bool done_ = false;
+};
+
+// A reader answer of type T, delivered from a reader thread to the session's executor.
+template <typename T>
+struct PendingRead {
+  explicit PendingRead(boost::asio::any_io_executor executor) : timer(std::move(executor)) {}
+  boost::asio::steady_timer timer;
+  std::optional<std::pair<Status, T>> answer;
+};
+}  // namespace detail
+
+struct BatchCallResult {
+  CallStatus status = CallStatus::unavailable;
+  std::vector<CommandResult> results;
+};
+
+// Submits all commands consecutively (see CommandSink::submit_all) and waits for all answers.
+inline boost::asio::awaitable<BatchCallResult> call_ledger_all(CommandSink& sink,
+                                                               const std::vector<Command>& commands,
+                                                               std::chrono::milliseconds timeout) {
+  auto executor = co_await boost::asio::this_coro::executor;
+  auto call = std::make_shared<detail::PendingBatch>(executor, commands.size());
+  call->self_ = call;
+  std::vector<Completion*> completions(commands.size());
+  for (std::size_t i = 0; i < commands.size(); ++i) completions[i] = &call->entries_[i];
+  if (!sink.submit_all(commands.data(), completions.data(), commands.size())) {
+    call->self_.reset();
+    co_return BatchCallResult{CallStatus::busy, {}};
+  }
+  call->timer_.expires_after(timeout);
+  while (!call->done_) {
+    auto [error] =
+        co_await call->timer_.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    if (!error && !call->done_) co_return BatchCallResult{CallStatus::timeout, {}};
+  }
+  if (call->failed_.load()) co_return BatchCallResult{CallStatus::unavailable, {}};
+  co_return BatchCallResult{CallStatus::durable, call->results_};
+}
+
+// Runs start(done) where done(Status, T) is called later from another thread; waits for it.
+// nullopt: refused (busy) or timed out.
+template <typename T, typename Start>
+boost::asio::awaitable<std::optional<std::pair<Status, T>>> await_read(
+    Start start, std::chrono::milliseconds timeout) {
+  auto executor = co_await boost::asio::this_coro::executor;
+  auto read = std::make_shared<detail::PendingRead<T>>(executor);
+  const bool accepted = start([read](Status status, T value) {
+    boost::asio::post(read->timer.get_executor(),
+                      [read, status = std::move(status), value = std::move(value)]() mutable {
+                        read->answer.emplace(std::move(status), std::move(value));
+                        read->timer.cancel();
+                      });
+  });
+  if (!accepted) co_return std::nullopt;
+  read->timer.expires_after(timeout);
+  while (!read->answer) {
+    auto [error] =
+        co_await read->timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    if (!error && !read->answer) co_return std::nullopt;
+  }
+  co_return std::move(read->answer);
 }
 
 }  // namespace ledger::http

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 
 extern char** environ;
@@ -117,6 +118,19 @@ RunResult run_ledgerd(const std::vector<std::string>& args, const Env& env, int 
   result.exit_code =
       wait_exit(pid, static_cast<int>(std::max<long>(left_ms.count(), 1)), &result.timed_out);
   return result;
+}
+
+std::string create_api_key(const Env& env, const std::string& scope) {
+  Env full = env;
+  full["LEDGER_MIGRATIONS_DIR"] = migrations_dir();
+  const RunResult result =
+      run_ledgerd({"keys", "create", "--scopes", scope, "--name", "test " + scope}, full, 30'000);
+  std::string key = result.out;
+  while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
+  if (result.exit_code != 0 || key.rfind("ldg_", 0) != 0) {
+    throw std::runtime_error("ledgerd keys create failed: " + result.err);
+  }
+  return key;
 }
 
 ServerProcess::~ServerProcess() {

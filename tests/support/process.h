@@ -47,6 +47,9 @@ class ServerProcess {
   std::string log_path_;
 };
 
+// Runs `ledgerd keys create` against env's database and returns the printed key.
+std::string create_api_key(const Env& env, const std::string& scope);
+
 std::string ledgerd_path();
 std::string migrations_dir();
 

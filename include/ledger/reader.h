@@ -1,0 +1,66 @@
+// Reads served from PostgreSQL rather than the engine: account history, statements, accounts
+// of a holder. Committed data only, so they never show an unacknowledged change. The network
+// edge depends on this interface; the journal component implements it (journal/read_pool).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "ledger/status.h"
+#include "ledger/types.h"
+
+namespace ledger {
+
+struct HistoryQuery {
+  AccountId account;
+  std::uint64_t from_ts = 0;             // inclusive
+  std::uint64_t to_ts = UINT64_MAX;      // exclusive
+  std::uint64_t before_ts = UINT64_MAX;  // cursor: only transfers older than this
+  std::uint32_t limit = 50;
+};
+struct HistoryPage {
+  std::vector<Transfer> transfers;  // newest first
+  bool more = false;
+};
+
+struct StatementQuery {
+  AccountId account;
+  bool credit_normal = false;  // credits_must_not_exceed_debits: balance = debits - credits
+  std::uint64_t from_ts = 0;
+  std::uint64_t to_ts = UINT64_MAX;
+  std::uint32_t lines_max = 50'000;
+};
+struct Statement {
+  __int128 opening = 0;
+  __int128 closing = 0;
+  std::vector<Transfer> lines;  // postings (single-phase transfers and posts), oldest first
+  bool truncated = false;       // more than lines_max postings in the range
+};
+
+struct AccountListQuery {
+  HolderId holder;
+  Uint128 after{};  // cursor: ids greater than this
+  std::uint32_t limit = 50;
+};
+struct AccountList {
+  std::vector<AccountId> ids;  // ascending
+  bool more = false;
+};
+
+// Each call returns at once; `done` runs later on a reader thread. false: too busy (answer 503).
+class LedgerReader {
+ public:
+  virtual bool history(const HistoryQuery& query,
+                       std::function<void(Status, HistoryPage)> done) = 0;
+  virtual bool statement(const StatementQuery& query,
+                         std::function<void(Status, Statement)> done) = 0;
+  virtual bool accounts(const AccountListQuery& query,
+                        std::function<void(Status, AccountList)> done) = 0;
+
+ protected:
+  ~LedgerReader() = default;
+};
+
+}  // namespace ledger

@@ -1,0 +1,46 @@
+// ReadPool: LedgerReader on PostgreSQL. A few threads, each with its own connection, take
+// queries from a bounded queue (full: the caller answers 503). Queries carry a statement
+// timeout so a slow read cannot hold a thread forever.
+// Thread: calls from any thread; `done` callbacks run on the pool's threads.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ledger/reader.h"
+#include "pg.h"
+
+namespace ledger {
+
+class ReadPool final : public LedgerReader {
+ public:
+  ReadPool(std::string url, std::size_t threads, std::size_t queue_max);
+  ~ReadPool();
+  ReadPool(const ReadPool&) = delete;
+  ReadPool& operator=(const ReadPool&) = delete;
+
+  bool history(const HistoryQuery& query, std::function<void(Status, HistoryPage)> done) override;
+  bool statement(const StatementQuery& query, std::function<void(Status, Statement)> done) override;
+  bool accounts(const AccountListQuery& query,
+                std::function<void(Status, AccountList)> done) override;
+
+ private:
+  using Job = std::function<void(PGconn*)>;
+  bool enqueue(Job job);
+  void run();
+
+  std::string url_;
+  std::size_t queue_max_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Job> jobs_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace ledger
