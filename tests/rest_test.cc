@@ -2,6 +2,7 @@
 // error status, idempotent retries, atomic batches failing at one link, pagination while
 // writing, statement totals equal to balances, and scope enforcement.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -30,7 +31,9 @@ class RestTest : public ::testing::Test {
     url_ = testing::create_database("rest");
     env_ = {{"LEDGER_DATABASE_URL", url_},
             {"LEDGER_ACCOUNTS_MAX", "1000"},
-            {"LEDGER_TRANSFERS_MAX", "20000"}};
+            {"LEDGER_TRANSFERS_MAX", "20000"},
+            {"LEDGER_CARDS_MAX", "1000"},
+            {"LEDGER_PAN_SECRET", "test-secret-test-secret-test-secret-0123"}};
     admin_ = testing::create_api_key(env_, "admin");
     backoffice_ = testing::create_api_key(env_, "backoffice");
     read_ = testing::create_api_key(env_, "read");
@@ -370,6 +373,84 @@ TEST_F(RestTest, StatementTotalsEqualTheBalance) {
   EXPECT_EQ(std::count(csv.body.begin(), csv.body.end(), '\n'), 5);
   EXPECT_NE(csv.body.find(",575,EUR\r\n"), std::string::npos) << csv.body;
   EXPECT_EQ(call("GET", "/v1/accounts/" + uuid(1, 2) + "/statement?format=pdf").status, 400);
+}
+
+TEST_F(RestTest, CardsKeepOnlyAKeyedHashOfThePan) {
+  account(1);
+  const std::string pan = "4111111111111111";
+  const json body{
+      {"id", uuid(3, 1)},
+      {"account_id", uuid(1, 1)},
+      {"pan", pan},
+      {"expiry", "2812"},
+      {"controls", {{"daily_limit", 50000}, {"abroad", false}, {"blocked_mccs", {"7995"}}}}};
+  const auto created = call("POST", "/v1/cards", body);
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(created.body.find(pan), std::string::npos);
+  const json card = json::parse(created.body);
+  EXPECT_EQ(card["bin"], "41111111");
+  EXPECT_EQ(card["last4"], "1111");
+  EXPECT_EQ(card["expiry"], "2812");
+  EXPECT_EQ(card["controls"]["daily_limit"], 50000);
+  EXPECT_EQ(card["controls"]["abroad"], false);
+  EXPECT_EQ(card["controls"]["online"], true);
+  EXPECT_EQ(card["controls"]["blocked_mccs"][0], "7995");
+  EXPECT_EQ(call("POST", "/v1/cards", body).status, 200);  // retry
+  json other = body;
+  other["id"] = uuid(3, 2);
+  const auto duplicate = call("POST", "/v1/cards", other);
+  EXPECT_EQ(duplicate.status, 409);
+  EXPECT_EQ(json::parse(duplicate.body)["code"], "card_pan_exists");
+  other["pan"] = "4111111111111112";  // bad check digit
+  EXPECT_EQ(json::parse(call("POST", "/v1/cards", other).body)["field"], "pan");
+  other["pan"] = "5500005555555559";
+  other["expiry"] = "2813";
+  EXPECT_EQ(json::parse(call("POST", "/v1/cards", other).body)["field"], "expiry");
+  other["expiry"] = "2701";
+  other["account_id"] = uuid(1, 99);
+  EXPECT_EQ(json::parse(call("POST", "/v1/cards", other).body)["code"], "card_account_not_found");
+  // Nothing stored anywhere holds the full number.
+  for (const char* table : {"cards", "card_events"}) {
+    EXPECT_EQ(testing::query_value(url_, std::string("SELECT count(*) FROM ") + table +
+                                             " t WHERE t::text LIKE '%" + pan + "%'"),
+              "0");
+  }
+  testing::exec_sql(url_, "CREATE EXTENSION IF NOT EXISTS pgcrypto");  // hmac() for the check
+  EXPECT_EQ(
+      testing::query_value(
+          url_, "SELECT encode(pan_hash, 'hex') = encode(hmac('" + pan +
+                    "', 'test-secret-test-secret-test-secret-0123', 'sha256'), 'hex') FROM cards"),
+      "t");
+  // PATCH merges controls, freezes, and blocked is final.
+  const json patched =
+      ok("PATCH", "/v1/cards/" + uuid(3, 1), {{"controls", {{"per_authorization_limit", 2000}}}});
+  EXPECT_EQ(patched["controls"]["per_authorization_limit"], 2000);
+  EXPECT_EQ(patched["controls"]["daily_limit"], 50000);
+  EXPECT_EQ(ok("PATCH", "/v1/cards/" + uuid(3, 1), {{"status", "frozen"}})["status"], "frozen");
+  EXPECT_EQ(ok("PATCH", "/v1/cards/" + uuid(3, 1), {{"status", "blocked"}})["status"], "blocked");
+  const auto final_state = call("PATCH", "/v1/cards/" + uuid(3, 1), {{"status", "active"}});
+  EXPECT_EQ(final_state.status, 409);
+  EXPECT_EQ(json::parse(final_state.body)["code"], "card_blocked");
+  EXPECT_EQ(call("PATCH", "/v1/cards/" + uuid(3, 1), {{"controls", {{"color", "red"}}}}).status,
+            400);
+  EXPECT_EQ(call("GET", "/v1/cards/" + uuid(3, 42)).status, 404);
+  // Cards survive a restart.
+  server_.stop(SIGTERM);
+  ASSERT_TRUE(server_.start(env_)) << server_.output();
+  EXPECT_EQ(ok("GET", "/v1/cards/" + uuid(3, 1))["status"], "blocked");
+}
+
+TEST_F(RestTest, CardsNeedAPanSecret) {
+  server_.stop(SIGTERM);
+  testing::Env without = env_;
+  without.erase("LEDGER_PAN_SECRET");
+  ASSERT_TRUE(server_.start(without)) << server_.output();
+  account(1);
+  const auto reply =
+      call("POST", "/v1/cards",
+           {{"account_id", uuid(1, 1)}, {"pan", "4111111111111111"}, {"expiry", "2812"}});
+  EXPECT_EQ(reply.status, 503);
+  EXPECT_EQ(json::parse(reply.body)["code"], "pan_secret_not_configured");
 }
 
 }  // namespace

@@ -68,13 +68,29 @@ namespace ledger {
   X(account_has_pending_transfers)         \
   X(account_capacity_exhausted)
 
+#define LEDGER_CARD_RESULTS(X)        \
+  X(ok)                               \
+  X(exists)                           \
+  X(exists_with_different_account_id) \
+  X(exists_with_different_pan)        \
+  X(exists_with_different_expiry)     \
+  X(id_must_not_be_zero)              \
+  X(card_pan_exists)                  \
+  X(card_account_not_found)           \
+  X(card_account_closed)              \
+  X(card_not_found)                   \
+  X(card_blocked)                     \
+  X(card_capacity_exhausted)
+
 #define LEDGER_ENUM_VALUE(name) name,
 enum class TransferResult : std::uint8_t { LEDGER_TRANSFER_RESULTS(LEDGER_ENUM_VALUE) };
 enum class AccountResult : std::uint8_t { LEDGER_ACCOUNT_RESULTS(LEDGER_ENUM_VALUE) };
+enum class CardResult : std::uint8_t { LEDGER_CARD_RESULTS(LEDGER_ENUM_VALUE) };
 #undef LEDGER_ENUM_VALUE
 
 std::string_view to_string(TransferResult result);
 std::string_view to_string(AccountResult result);
+std::string_view to_string(CardResult result);
 
 inline constexpr int transfer_result_count =
     static_cast<int>(TransferResult::transfer_capacity_exhausted) + 1;

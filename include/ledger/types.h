@@ -46,6 +46,50 @@ enum class TransferCode : std::uint16_t {
 
 enum class PendingState : std::uint8_t { none, open, posted, voided, expired };
 
+enum class CardStatus : std::uint8_t { active, frozen, blocked };  // blocked is final
+
+// Channel switches of a card (bit set; a set bit means allowed).
+inline constexpr std::uint8_t channel_online = 1u << 0;
+inline constexpr std::uint8_t channel_atm = 1u << 1;
+inline constexpr std::uint8_t channel_contactless = 1u << 2;
+inline constexpr std::uint8_t channel_abroad = 1u << 3;
+inline constexpr std::uint8_t channels_all = 0xF;
+
+inline constexpr std::size_t card_blocked_mccs_max = 16;
+
+struct CardControls {
+  std::int64_t per_authorization_limit = 0;  // minor units; 0: no limit
+  std::int64_t daily_limit = 0;              // rolling 24 hours; 0: no limit
+  std::int64_t monthly_limit = 0;            // rolling 30 days; 0: no limit
+  std::uint32_t daily_count_limit = 0;       // authorizations per rolling 24 hours; 0: none
+  std::uint8_t channels = channels_all;
+  std::uint8_t blocked_mcc_count = 0;
+  std::uint16_t blocked_mccs[card_blocked_mccs_max] = {};
+};
+
+// A payment card. The PAN itself is never stored: only its keyed hash (HMAC-SHA256 with the
+// configured secret), its BIN and its last four digits.
+struct Card {
+  CardId id;
+  AccountId account_id;
+  std::uint8_t pan_hash[32] = {};
+  char bin[8] = {};  // first 6 to 8 digits, NUL padded
+  char last4[4] = {};
+  std::uint16_t expiry_yymm = 0;  // e.g. 2812 for December 2028
+  CardStatus status = CardStatus::active;
+  CardControls controls;
+  std::uint64_t timestamp = 0;  // last change
+  std::uint64_t created_timestamp = 0;
+};
+
+struct CardUpdate {
+  CardId id;
+  bool set_status = false;
+  bool set_controls = false;
+  CardStatus status = CardStatus::active;
+  CardControls controls;
+};
+
 struct Account {
   AccountId id;
   HolderId holder_id;
@@ -99,6 +143,9 @@ enum class CommandKind : std::uint8_t {
   create_transfer,
   lookup_account,
   lookup_transfer,
+  create_card,
+  update_card,
+  lookup_card,
 };
 
 // One request to the engine. `tag` is opaque to the engine and comes back with the result
@@ -109,6 +156,9 @@ struct Command {
   union Body {
     Account account;  // create_account: id, holder_id, currency, kind, flags, overdraft, ref
     AccountUpdate update;
+    Card card;  // create_card
+    CardUpdate card_update;
+    CardId card_id;
     Transfer transfer;  // create_transfer: the client-settable fields
     AccountId account_id;
     TransferId transfer_id;
@@ -124,24 +174,28 @@ struct CommandResult {
   union Value {
     Account account;    // account commands: the account after the command
     Transfer transfer;  // transfer commands: the stored transfer (original on exists)
+    Card card;          // card commands: the card after the command
     Value() : transfer() {}
   } value;
   TransferResult transfer_result() const { return static_cast<TransferResult>(code); }
+  CardResult card_result() const { return static_cast<CardResult>(code); }
   AccountResult account_result() const { return static_cast<AccountResult>(code); }
 };
 
 // What the journal must write so that recovery can rebuild the exact state.
-enum class RecordKind : std::uint8_t { account, transfer };
+enum class RecordKind : std::uint8_t { account, transfer, card };
 struct JournalRecord {
   RecordKind kind = RecordKind::transfer;
   union Value {
     Account account;    // account created or updated: its settings (balances are derived)
     Transfer transfer;  // every transfer with its result, accepted or rejected
+    Card card;          // card created or updated
     Value() : transfer() {}
   } value;
 };
 
 static_assert(std::is_trivially_copyable_v<Account>);
+static_assert(std::is_trivially_copyable_v<Card>);
 static_assert(std::is_trivially_copyable_v<Transfer>);
 static_assert(std::is_trivially_copyable_v<Command>);
 static_assert(std::is_trivially_copyable_v<CommandResult>);

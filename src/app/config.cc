@@ -74,6 +74,15 @@ const Setting settings[] = {
      [](const std::string& v, Config* c) { return parse_u32(v, 1, 1'000'000, &c->batch_max); }},
     {"ingress-max", "LEDGER_INGRESS_MAX", "commands waiting for the engine (default 65536)",
      [](const std::string& v, Config* c) { return parse_u32(v, 2, 16'777'216, &c->ingress_max); }},
+    {"cards-max", "LEDGER_CARDS_MAX", "card capacity, preallocated (default 1000000)",
+     [](const std::string& v, Config* c) { return parse_u32(v, 1, 100'000'000, &c->cards_max); }},
+    {"pan-secret", "LEDGER_PAN_SECRET",
+     "HMAC key (at least 32 characters) for storing card numbers; never logged",
+     [](const std::string& v, Config* c) {
+       if (v.size() < 32) return Status::error("the PAN secret must be at least 32 characters");
+       c->pan_secret = v;
+       return Status();
+     }},
     {"ledger-timeout-ms", "LEDGER_LEDGER_TIMEOUT_MS",
      "how long a REST request waits for its durable answer before 503 (default 5000)",
      [](const std::string& v, Config* c) {
@@ -297,6 +306,8 @@ std::string Config::describe() const {
          " transfers_max=" + std::to_string(transfers_max) +
          " batch_max=" + std::to_string(batch_max) + " ingress_max=" + std::to_string(ingress_max) +
          " ledger_timeout_ms=" + std::to_string(ledger_timeout_ms) +
+         " cards_max=" + std::to_string(cards_max) +
+         " pan_secret=" + (pan_secret.empty() ? "unset" : "set") +
          (config_file.empty() ? "" : " config_file=\"" + config_file + "\"");
 }
 

@@ -35,6 +35,8 @@ struct Config {
   std::uint32_t batch_max = 8'192;
   std::uint32_t ingress_max = 65'536;
   std::uint32_t ledger_timeout_ms = 5'000;
+  std::uint32_t cards_max = 1'000'000;
+  std::string pan_secret;  // never logged
   // keys create
   std::string key_scope;
   std::string key_name;

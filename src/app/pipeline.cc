@@ -59,13 +59,18 @@ Status Pipeline::load(engine::Engine* engine) {
   pg::Result counts;
   if (Status s = pg::exec_params(conn.get(),
                                  "SELECT (SELECT count(*) FROM accounts), "
-                                 "(SELECT count(*) FROM transfers)",
+                                 "(SELECT count(*) FROM transfers), (SELECT count(*) FROM cards)",
                                  {}, &counts);
       !s.ok()) {
     return s;
   }
   const auto accounts = std::stoull(PQgetvalue(counts.get(), 0, 0));
   const auto transfers = std::stoull(PQgetvalue(counts.get(), 0, 1));
+  const auto cards = std::stoull(PQgetvalue(counts.get(), 0, 2));
+  if (cards > options_.engine.cards_max) {
+    return Status::error("the journal holds " + std::to_string(cards) + " cards; capacity is " +
+                         std::to_string(options_.engine.cards_max) + " (raise LEDGER_CARDS_MAX)");
+  }
   if (accounts > options_.engine.accounts_max || transfers > options_.engine.transfers_max) {
     return Status::error("the journal holds " + std::to_string(accounts) + " accounts and " +
                          std::to_string(transfers) + " transfers; capacity is " +
@@ -90,8 +95,8 @@ Status Pipeline::load(engine::Engine* engine) {
   }
   const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
   last_load_seconds_ = seconds;
-  spdlog::info("event=state_loaded accounts={} transfers={} open_holds={} seconds={:.3f}",
-               stats.accounts, stats.transfers, engine->open_pending_count(), seconds);
+  spdlog::info("event=state_loaded accounts={} cards={} transfers={} open_holds={} seconds={:.3f}",
+               stats.accounts, stats.cards, stats.transfers, engine->open_pending_count(), seconds);
   return Status();
 }
 
@@ -334,6 +339,7 @@ bool Pipeline::commit_slots(std::size_t first, std::size_t count) {
     for (const JournalRecord& record : slots_[(first + i) % slots_.size()].output.records) {
       writer_.add(record);
       last_ts = record.kind == RecordKind::account ? record.value.account.timestamp
+                : record.kind == RecordKind::card  ? record.value.card.timestamp
                                                    : record.value.transfer.timestamp;
       ++records;
     }

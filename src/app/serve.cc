@@ -107,7 +107,8 @@ int run_serve(const Config& config) {
 
   PipelineOptions pipeline_options;
   pipeline_options.database_url = config.database_url;
-  pipeline_options.engine = engine::EngineOptions{config.accounts_max, config.transfers_max};
+  pipeline_options.engine =
+      engine::EngineOptions{config.accounts_max, config.transfers_max, config.cards_max};
   pipeline_options.batch_commands_max = config.batch_max;
   pipeline_options.ingress_capacity = config.ingress_max;
   Pipeline pipeline(pipeline_options);
@@ -122,8 +123,13 @@ int run_serve(const Config& config) {
   ReadPool reader(config.database_url, 2, 1'024);
 
   asio::io_context io(static_cast<int>(config.io_threads));
-  http::Api api(pipeline, reader, keys, readiness,
-                http::ApiOptions{std::chrono::milliseconds(config.ledger_timeout_ms)});
+  http::Api api(
+      pipeline, reader, keys, readiness,
+      http::ApiOptions{std::chrono::milliseconds(config.ledger_timeout_ms), config.pan_secret});
+  if (config.pan_secret.empty()) {
+    spdlog::warn(
+        "event=pan_secret_unset detail=\"cards cannot be created until LEDGER_PAN_SECRET is set\"");
+  }
   http::Handler handler = [&api, &readiness,
                            &pipeline](http::Request& request) -> asio::awaitable<http::Response> {
     readiness.ledger_running = pipeline.running();

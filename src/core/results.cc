@@ -5,6 +5,7 @@ namespace {
 #define LEDGER_ENUM_NAME(name) #name,
 constexpr std::string_view transfer_names[] = {LEDGER_TRANSFER_RESULTS(LEDGER_ENUM_NAME)};
 constexpr std::string_view account_names[] = {LEDGER_ACCOUNT_RESULTS(LEDGER_ENUM_NAME)};
+constexpr std::string_view card_names[] = {LEDGER_CARD_RESULTS(LEDGER_ENUM_NAME)};
 #undef LEDGER_ENUM_NAME
 static_assert(std::size(transfer_names) == transfer_result_count);
 static_assert(std::size(account_names) == account_result_count);
@@ -13,6 +14,10 @@ static_assert(std::size(account_names) == account_result_count);
 std::string_view to_string(TransferResult result) {
   return transfer_names[static_cast<std::size_t>(result)];
 }
+std::string_view to_string(CardResult result) {
+  return card_names[static_cast<std::size_t>(result)];
+}
+
 std::string_view to_string(AccountResult result) {
   return account_names[static_cast<std::size_t>(result)];
 }

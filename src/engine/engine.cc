@@ -39,6 +39,13 @@ bool exceeds_limits(const Account& debit, const Account& credit) {
              wide(credit.debits_posted) + wide(credit.overdraft_limit);
 }
 
+Uint128 pan_key(const std::uint8_t (&hash)[32]) {
+  Uint128 key;
+  for (int i = 0; i < 8; ++i) key.hi = (key.hi << 8) | hash[i];
+  for (int i = 8; i < 16; ++i) key.lo = (key.lo << 8) | hash[i];
+  return key;
+}
+
 // Adds `delta` to *field if the result fits in int64; returns false on overflow.
 bool add_into(std::int64_t* field, std::int64_t delta) { return checked_add(*field, delta, field); }
 
@@ -50,6 +57,9 @@ Engine::Engine(const EngineOptions& options)
       transfers_(options.transfers_max),
       account_index_(options.accounts_max),
       transfer_index_(options.transfers_max),
+      cards_(options.cards_max),
+      card_index_(options.cards_max),
+      pan_index_(options.cards_max),
       expiries_(options.transfers_max) {
   LEDGER_ASSERT(options.accounts_max > 0 && options.accounts_max < 0xFFFFFFFFu);
   LEDGER_ASSERT(options.transfers_max > 0 && options.transfers_max < 0xFFFFFFFFu);
@@ -205,6 +215,18 @@ void Engine::apply_one(const Command& command, BatchOutput* out) {
       if (account != nullptr) result.value.account = *account;
       return;
     }
+    case CommandKind::create_card:
+      create_card(command, &result, out);
+      return;
+    case CommandKind::update_card:
+      update_card(command, &result, out);
+      return;
+    case CommandKind::lookup_card: {
+      const Card* card = find_card(command.body.card_id);
+      result.code = card == nullptr ? 1 : 0;
+      if (card != nullptr) result.value.card = *card;
+      return;
+    }
     case CommandKind::lookup_transfer: {
       const Transfer* transfer = find_transfer(command.body.transfer_id);
       result.code = transfer == nullptr ? 1 : 0;
@@ -302,6 +324,83 @@ void Engine::rollback(std::size_t transfers_before, std::size_t open_pending_bef
   }
   transfers_.truncate(transfers_before);
   open_pending_total_ = open_pending_before;
+}
+
+// --- Cards -------------------------------------------------------------------------------
+
+const Card* Engine::find_card(CardId id) const {
+  const std::uint32_t p =
+      card_index_.find(id.value, [this](std::uint32_t q) { return cards_[q].id.value; });
+  return p == IdIndex::not_found ? nullptr : &cards_[p];
+}
+
+const Card* Engine::find_card_by_pan(const std::uint8_t (&pan_hash)[32]) const {
+  const std::uint32_t p = pan_index_.find(
+      pan_key(pan_hash), [this](std::uint32_t q) { return pan_key(cards_[q].pan_hash); });
+  if (p == IdIndex::not_found || std::memcmp(cards_[p].pan_hash, pan_hash, 32) != 0) return nullptr;
+  return &cards_[p];
+}
+
+CardResult Engine::check_card(const Card& input) const {
+  if (input.id.is_zero()) return CardResult::id_must_not_be_zero;
+  if (const Card* existing = find_card(input.id)) {
+    if (existing->account_id != input.account_id)
+      return CardResult::exists_with_different_account_id;
+    if (std::memcmp(existing->pan_hash, input.pan_hash, 32) != 0)
+      return CardResult::exists_with_different_pan;
+    if (existing->expiry_yymm != input.expiry_yymm) return CardResult::exists_with_different_expiry;
+    return CardResult::exists;
+  }
+  if (find_card_by_pan(input.pan_hash) != nullptr) return CardResult::card_pan_exists;
+  const Account* account = find_account(input.account_id);
+  if (account == nullptr) return CardResult::card_account_not_found;
+  if (account->status == AccountStatus::closed) return CardResult::card_account_closed;
+  if (cards_.size() >= cards_.capacity()) return CardResult::card_capacity_exhausted;
+  return CardResult::ok;
+}
+
+void Engine::create_card(const Command& command, CommandResult* result, BatchOutput* out) {
+  const Card& input = command.body.card;
+  const CardResult code = check_card(input);
+  result->code = static_cast<std::uint8_t>(code);
+  if (code == CardResult::ok) {
+    Card card = input;
+    card.timestamp = card.created_timestamp = next_timestamp();
+    const auto at = static_cast<std::uint32_t>(cards_.size());
+    cards_.push_back(card);
+    card_index_.insert(card.id.value, at);
+    pan_index_.insert(pan_key(card.pan_hash), at);
+    JournalRecord& record = out->records.emplace_back();
+    record.kind = RecordKind::card;
+    record.value.card = card;
+  }
+  const Card* stored = find_card(input.id);
+  result->value.card = stored != nullptr ? *stored : input;
+}
+
+void Engine::update_card(const Command& command, CommandResult* result, BatchOutput* out) {
+  const CardUpdate& update = command.body.card_update;
+  const std::uint32_t p =
+      card_index_.find(update.id.value, [this](std::uint32_t q) { return cards_[q].id.value; });
+  if (p == IdIndex::not_found) {
+    result->code = static_cast<std::uint8_t>(CardResult::card_not_found);
+    result->value.card = Card{};
+    result->value.card.id = update.id;
+    return;
+  }
+  Card& card = cards_[p];
+  if (card.status == CardStatus::blocked) {
+    result->code = static_cast<std::uint8_t>(CardResult::card_blocked);
+  } else {
+    if (update.set_status) card.status = update.status;
+    if (update.set_controls) card.controls = update.controls;
+    card.timestamp = next_timestamp();
+    result->code = static_cast<std::uint8_t>(CardResult::ok);
+    JournalRecord& record = out->records.emplace_back();
+    record.kind = RecordKind::card;
+    record.value.card = card;
+  }
+  result->value.card = card;
 }
 
 // --- Accounts ----------------------------------------------------------------------------
@@ -681,6 +780,21 @@ void Engine::apply_effects(const Transfer& t, const Positions& at) {
 // --- Recovery and invariants -------------------------------------------------------------
 
 void Engine::replay(const JournalRecord& record) {
+  if (record.kind == RecordKind::card) {
+    const Card& c = record.value.card;
+    const std::uint32_t position =
+        card_index_.find(c.id.value, [this](std::uint32_t p) { return cards_[p].id.value; });
+    if (position == IdIndex::not_found) {
+      const auto at = static_cast<std::uint32_t>(cards_.size());
+      cards_.push_back(c);
+      card_index_.insert(c.id.value, at);
+      pan_index_.insert(pan_key(c.pan_hash), at);
+    } else {
+      cards_[position] = c;
+    }
+    last_timestamp_ = std::max(last_timestamp_, c.timestamp);
+    return;
+  }
   if (record.kind == RecordKind::account) {
     const Account& a = record.value.account;
     const std::uint32_t position = account_position(a.id);
@@ -713,6 +827,9 @@ void Engine::replay(const JournalRecord& record) {
 }
 
 void Engine::clear() {
+  cards_.truncate(0);
+  card_index_.clear();
+  pan_index_.clear();
   accounts_.truncate(0);
   transfers_.truncate(0);
   expiries_.truncate(0);

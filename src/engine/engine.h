@@ -38,6 +38,7 @@ namespace ledger::engine {
 struct EngineOptions {
   std::size_t accounts_max = 1u << 16;
   std::size_t transfers_max = 1u << 20;  // remembered transfer ids, accepted or rejected
+  std::size_t cards_max = 1u << 10;
 };
 
 struct BatchOutput {
@@ -75,6 +76,10 @@ class Engine {
   void clear();
 
   const Account* find_account(AccountId id) const;
+  const Card* find_card(CardId id) const;
+  // Cards are found by the keyed hash of their PAN (HMAC-SHA256, 32 bytes).
+  const Card* find_card_by_pan(const std::uint8_t (&pan_hash)[32]) const;
+  std::size_t card_count() const { return cards_.size(); }
   const Transfer* find_transfer(TransferId id) const;
   std::size_t account_count() const { return accounts_.size(); }
   std::size_t transfer_count() const { return transfers_.size(); }
@@ -104,6 +109,9 @@ class Engine {
   std::size_t apply_chain(const Command* commands, std::size_t count, BatchOutput* out);
   void reject_open_chain(const Command* commands, std::size_t count, BatchOutput* out);
 
+  void create_card(const Command& command, CommandResult* result, BatchOutput* out);
+  void update_card(const Command& command, CommandResult* result, BatchOutput* out);
+  CardResult check_card(const Card& input) const;
   void create_account(const Command& command, CommandResult* result, BatchOutput* out);
   void update_account(const Command& command, CommandResult* result, BatchOutput* out);
   AccountResult check_account(const Account& input) const;
@@ -149,6 +157,9 @@ class Engine {
   FixedVector<Transfer> transfers_;
   IdIndex account_index_;
   IdIndex transfer_index_;
+  FixedVector<Card> cards_;
+  IdIndex card_index_;
+  IdIndex pan_index_;  // first 16 bytes of the PAN hash -> card
   struct Expiry {
     std::uint64_t expires_at;
     std::uint64_t timestamp;  // of the hold: identifies it even if its slot was rolled back

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -576,6 +577,59 @@ TEST_F(EngineTest, ReplayingTheJournalRebuildsTheSameState) {
   Command c = command(retry);
   rebuilt.apply(&c, 1, now_, &out_);
   EXPECT_EQ(out_.results[0].transfer_result(), R::exceeds_available);
+}
+
+TEST_F(EngineTest, CardsAreCreatedOnceFoundByPanAndBlockedForGood) {
+  SetUpAccounts();
+  const auto card_command = [](std::uint64_t id, std::uint64_t account, std::uint8_t pan_byte) {
+    Command c;
+    c.kind = CommandKind::create_card;
+    c.body.card = Card{};
+    c.body.card.id = id == 0 ? CardId{} : CardId{{0xCA, id}};
+    c.body.card.account_id = acct(account);
+    std::memset(c.body.card.pan_hash, pan_byte, 32);
+    c.body.card.expiry_yymm = 2812;
+    return c;
+  };
+  const auto code = [this](const Command& c) {
+    run({c});
+    return out_.results[0].card_result();
+  };
+  EXPECT_EQ(code(card_command(1, 2, 0x11)), CardResult::ok);
+  EXPECT_EQ(code(card_command(1, 2, 0x11)), CardResult::exists);
+  EXPECT_EQ(code(card_command(1, 3, 0x11)), CardResult::exists_with_different_account_id);
+  EXPECT_EQ(code(card_command(1, 2, 0x12)), CardResult::exists_with_different_pan);
+  EXPECT_EQ(code(card_command(2, 3, 0x11)), CardResult::card_pan_exists);
+  EXPECT_EQ(code(card_command(3, 9, 0x13)), CardResult::card_account_not_found);
+  EXPECT_EQ(code(card_command(0, 2, 0x14)), CardResult::id_must_not_be_zero);
+  std::uint8_t pan[32];
+  std::memset(pan, 0x11, 32);
+  ASSERT_NE(engine_.find_card_by_pan(pan), nullptr);
+  EXPECT_EQ(engine_.find_card_by_pan(pan)->id, (CardId{{0xCA, 1}}));
+  std::memset(pan, 0x99, 32);
+  EXPECT_EQ(engine_.find_card_by_pan(pan), nullptr);
+  Command update;
+  update.kind = CommandKind::update_card;
+  update.body.card_update = CardUpdate{};
+  update.body.card_update.id = CardId{{0xCA, 1}};
+  update.body.card_update.set_controls = true;
+  update.body.card_update.controls.daily_limit = 500;
+  EXPECT_EQ(code(update), CardResult::ok);
+  update.body.card_update.set_status = true;
+  update.body.card_update.status = CardStatus::blocked;
+  EXPECT_EQ(code(update), CardResult::ok);
+  update.body.card_update.status = CardStatus::active;
+  EXPECT_EQ(code(update), CardResult::card_blocked);
+  update.body.card_update.id = CardId{{0xCA, 7}};
+  EXPECT_EQ(code(update), CardResult::card_not_found);
+  Engine rebuilt(EngineOptions{64, 256, 16});
+  for (const JournalRecord& record : journal_) rebuilt.replay(record);
+  const Card* card = rebuilt.find_card(CardId{{0xCA, 1}});
+  ASSERT_NE(card, nullptr);
+  EXPECT_EQ(card->status, CardStatus::blocked);
+  EXPECT_EQ(card->controls.daily_limit, 500);
+  std::memset(pan, 0x11, 32);
+  EXPECT_EQ(rebuilt.find_card_by_pan(pan), card);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "api.h"
 
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -319,6 +320,17 @@ asio::awaitable<Response> Api::route(const Request& request,
       if (method != bhttp::verb::get) co_return not_allowed("GET");
       if (parts[3] == "transfers") co_return co_await account_history(request, parts[2], query);
       co_return co_await account_statement(request, parts[2], query);
+    }
+  }
+  if (n >= 2 && parts[1] == "cards") {
+    if (n == 2) {
+      if (method != bhttp::verb::post) co_return not_allowed("POST");
+      co_return co_await create_card(request);
+    }
+    if (n == 3) {
+      if (method == bhttp::verb::get) co_return co_await get_card(request, parts[2]);
+      if (method == bhttp::verb::patch) co_return co_await update_card(request, parts[2]);
+      co_return not_allowed("GET, PATCH");
     }
   }
   if (n >= 2 && parts[1] == "transfers") {
@@ -834,6 +846,150 @@ asio::awaitable<Response> Api::account_statement(const Request& request, std::st
             {"closing_balance", balance_json(statement.closing)},
             {"lines", std::move(lines)}};
   co_return make_json(status::ok, body.dump(), version);
+}
+
+asio::awaitable<Response> Api::create_card(const Request& request) {
+  const unsigned version = request.version();
+  if (!is_json(request)) {
+    co_return make_problem(status::unsupported_media_type, "unsupported_media_type",
+                           "send Content-Type: application/json", version);
+  }
+  if (options_.pan_secret.empty()) {
+    Response response = make_problem(status::service_unavailable, "pan_secret_not_configured",
+                                     "set LEDGER_PAN_SECRET to store card numbers", version);
+    co_return response;
+  }
+  BadRequest error;
+  const auto body = parse_object(request.body(), &error);
+  if (!body) co_return bad_request(error, version);
+  FieldReader fields(*body);
+  const auto id = fields.uuid("id", false);
+  const auto account = fields.uuid("account_id", true);
+  const auto pan = fields.text("pan", true, 19);
+  const auto expiry = fields.text("expiry", true, 4);
+  fields.allow("controls");
+  fields.reject_unknown_fields();
+  if (fields.ok() && !valid_pan(*pan)) {
+    fields.fail("invalid_field", "pan", "pan must be 12 to 19 digits with a valid check digit");
+  }
+  if (fields.ok() &&
+      (expiry->size() != 4 || expiry->find_first_not_of("0123456789") != std::string::npos ||
+       std::stoi(expiry->substr(2)) < 1 || std::stoi(expiry->substr(2)) > 12)) {
+    fields.fail("invalid_field", "expiry", "expiry must be YYMM, e.g. \"2812\"");
+  }
+  if (!fields.ok()) co_return bad_request(fields.error(), version);
+  Command command;
+  command.kind = CommandKind::create_card;
+  Card& card = command.body.card;
+  card = Card{};
+  if (const auto it = body->find("controls"); it != body->end() && !it->is_null()) {
+    if (!parse_controls(*it, "", &card.controls, &error)) co_return bad_request(error, version);
+  }
+  const auto key = request["Idempotency-Key"];
+  card.id.value = id             ? *id
+                  : !key.empty() ? id_from_key(std::string_view(key.data(), key.size()))
+                                 : random_uuid();
+  card.account_id.value = *account;
+  hmac_sha256(options_.pan_secret, *pan, card.pan_hash);
+  const std::size_t bin_length = pan->size() >= 16 ? 8 : 6;
+  std::memcpy(card.bin, pan->data(), bin_length);
+  std::memcpy(card.last4, pan->data() + pan->size() - 4, 4);
+  card.expiry_yymm = static_cast<std::uint16_t>(std::stoi(*expiry));
+  co_return co_await answer_card(command, version, true);
+}
+
+asio::awaitable<Response> Api::answer_card(const Command& command, unsigned version,
+                                           bool creating) {
+  const CallResult call = co_await call_ledger(sink_, command, options_.ledger_timeout);
+  if (call.status != CallStatus::durable) co_return unavailable(call.status, version);
+  const CardResult result = call.result.card_result();
+  if (result == CardResult::ok || result == CardResult::exists) {
+    const bool created = creating && result == CardResult::ok;
+    Response response = make_json(created ? status::created : status::ok,
+                                  card_json(call.result.value.card).dump(), version);
+    response.set(bhttp::field::location,
+                 "/v1/cards/" + format_uuid(call.result.value.card.id.value));
+    co_return response;
+  }
+  const std::string name(to_string(result));
+  status code = status::unprocessable_entity;
+  if (result == CardResult::card_not_found) code = status::not_found;
+  if (result == CardResult::card_pan_exists || result == CardResult::card_blocked ||
+      (result >= CardResult::exists_with_different_account_id &&
+       result <= CardResult::exists_with_different_expiry)) {
+    code = status::conflict;
+  }
+  co_return make_problem(code, name, "the card was not changed: " + name, version);
+}
+
+asio::awaitable<Response> Api::get_card(const Request& request, std::string_view id_text) {
+  const auto id = parse_uuid(id_text);
+  if (!id || id->is_zero()) {
+    co_return bad_request({"invalid_field", "id", "the card id in the path must be a UUID"},
+                          request.version());
+  }
+  Command command;
+  command.kind = CommandKind::lookup_card;
+  command.body.card_id = CardId{*id};
+  const CallResult call = co_await call_ledger(sink_, command, options_.ledger_timeout);
+  if (call.status != CallStatus::durable) co_return unavailable(call.status, request.version());
+  if (call.result.code != 0) {
+    co_return make_problem(status::not_found, "card_not_found", "no card " + std::string(id_text),
+                           request.version());
+  }
+  co_return make_json(status::ok, card_json(call.result.value.card).dump(), request.version());
+}
+
+asio::awaitable<Response> Api::update_card(const Request& request, std::string_view id_text) {
+  const unsigned version = request.version();
+  const auto id = parse_uuid(id_text);
+  if (!id || id->is_zero()) {
+    co_return bad_request({"invalid_field", "id", "the card id in the path must be a UUID"},
+                          version);
+  }
+  if (!is_json(request)) {
+    co_return make_problem(status::unsupported_media_type, "unsupported_media_type",
+                           "send Content-Type: application/json", version);
+  }
+  BadRequest error;
+  const auto body = parse_object(request.body(), &error);
+  if (!body) co_return bad_request(error, version);
+  FieldReader fields(*body);
+  const auto status_text = fields.text("status", false, 16);
+  fields.allow("controls");
+  fields.reject_unknown_fields();
+  std::optional<CardStatus> new_status;
+  if (fields.ok() && status_text && !(new_status = parse_card_status(*status_text))) {
+    fields.fail("invalid_field", "status", "status must be active, frozen or blocked");
+  }
+  const auto controls = body->find("controls");
+  if (fields.ok() && !status_text && (controls == body->end() || controls->is_null())) {
+    fields.fail("missing_field", "", "send status and/or controls");
+  }
+  if (!fields.ok()) co_return bad_request(fields.error(), version);
+  Command lookup;
+  lookup.kind = CommandKind::lookup_card;
+  lookup.body.card_id = CardId{*id};
+  const CallResult current = co_await call_ledger(sink_, lookup, options_.ledger_timeout);
+  if (current.status != CallStatus::durable) co_return unavailable(current.status, version);
+  if (current.result.code != 0) {
+    co_return make_problem(status::not_found, "card_not_found", "no card " + std::string(id_text),
+                           version);
+  }
+  Command command;
+  command.kind = CommandKind::update_card;
+  CardUpdate& update = command.body.card_update;
+  update = CardUpdate{};
+  update.id = CardId{*id};
+  update.set_status = new_status.has_value();
+  update.status = new_status.value_or(CardStatus::active);
+  update.controls = current.result.value.card.controls;  // merge: absent fields keep their value
+  if (controls != body->end() && !controls->is_null()) {
+    if (!parse_controls(*controls, "", &update.controls, &error))
+      co_return bad_request(error, version);
+    update.set_controls = true;
+  }
+  co_return co_await answer_card(command, version, false);
 }
 
 }  // namespace ledger::http

@@ -18,6 +18,7 @@ namespace ledger::http {
 
 struct ApiOptions {
   std::chrono::milliseconds ledger_timeout{5'000};  // wait for a durable answer, then 503
+  std::string pan_secret;  // HMAC key for card numbers; empty: cards cannot be created
 };
 
 using Query = std::map<std::string, std::string>;
@@ -41,6 +42,10 @@ class Api {
                                             const Query& query);
   asio::awaitable<Response> account_statement(const Request& request, std::string_view id,
                                               const Query& query);
+  asio::awaitable<Response> create_card(const Request& request);
+  asio::awaitable<Response> get_card(const Request& request, std::string_view id);
+  asio::awaitable<Response> update_card(const Request& request, std::string_view id);
+  asio::awaitable<Response> answer_card(const Command& command, unsigned version, bool creating);
   asio::awaitable<Response> create_transfer(const Request& request);
   asio::awaitable<Response> create_batch(const Request& request);
   asio::awaitable<Response> resolve_transfer(const Request& request, std::string_view id,

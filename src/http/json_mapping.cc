@@ -1,6 +1,7 @@
 #include "json_mapping.h"
 
 #include <algorithm>
+#include <cstring>
 #include <ctime>
 #include <limits>
 
@@ -356,6 +357,113 @@ std::optional<Transfer> parse_transfer(const json& body, const std::string& pref
   t.reference_b = reference_b.value_or(0);
   t.reference_32 = static_cast<std::uint32_t>(reference_32.value_or(0));
   return t;
+}
+
+std::string_view card_status_name(CardStatus status) {
+  static constexpr std::string_view names[] = {"active", "frozen", "blocked"};
+  return names[static_cast<std::size_t>(status)];
+}
+
+std::optional<CardStatus> parse_card_status(std::string_view name) {
+  static constexpr std::string_view names[] = {"active", "frozen", "blocked"};
+  return parse_name<CardStatus>(name, names);
+}
+
+bool valid_pan(std::string_view pan) {
+  if (pan.size() < 12 || pan.size() > 19) return false;
+  int sum = 0;
+  bool twice = false;
+  for (auto it = pan.rbegin(); it != pan.rend(); ++it) {
+    if (*it < '0' || *it > '9') return false;
+    int d = *it - '0';
+    if (twice && (d *= 2) > 9) d -= 9;
+    sum += d;
+    twice = !twice;
+  }
+  return sum % 10 == 0;
+}
+
+bool parse_controls(const json& object, const std::string& prefix, CardControls* c,
+                    BadRequest* error) {
+  if (!object.is_object()) {
+    *error = {"invalid_field", prefix + "controls", prefix + "controls must be an object"};
+    return false;
+  }
+  FieldReader fields(object, prefix + "controls.");
+  const auto per_authorization = fields.amount("per_authorization_limit", false, true);
+  const auto daily = fields.amount("daily_limit", false, true);
+  const auto monthly = fields.amount("monthly_limit", false, true);
+  const auto count = fields.unsigned_integer("daily_count_limit", 1'000'000);
+  const char* channel_names[] = {"online", "atm", "contactless", "abroad"};
+  const std::uint8_t channel_bits[] = {channel_online, channel_atm, channel_contactless,
+                                       channel_abroad};
+  std::optional<bool> channels[4];
+  for (int i = 0; i < 4; ++i) channels[i] = fields.boolean(channel_names[i]);
+  fields.allow("blocked_mccs");
+  fields.reject_unknown_fields();
+  if (!fields.ok()) {
+    *error = fields.error();
+    return false;
+  }
+  if (per_authorization) c->per_authorization_limit = *per_authorization;
+  if (daily) c->daily_limit = *daily;
+  if (monthly) c->monthly_limit = *monthly;
+  if (count) c->daily_count_limit = static_cast<std::uint32_t>(*count);
+  for (int i = 0; i < 4; ++i) {
+    if (!channels[i]) continue;
+    c->channels = static_cast<std::uint8_t>(*channels[i] ? (c->channels | channel_bits[i])
+                                                         : (c->channels & ~channel_bits[i]));
+  }
+  if (const auto it = object.find("blocked_mccs"); it != object.end() && !it->is_null()) {
+    const std::string field = prefix + "controls.blocked_mccs";
+    if (!it->is_array() || it->size() > card_blocked_mccs_max) {
+      *error = {"invalid_field", field, field + " must be an array of at most 16 four-digit codes"};
+      return false;
+    }
+    c->blocked_mcc_count = 0;
+    for (const auto& mcc : *it) {
+      const std::string text = mcc.is_string() ? mcc.get<std::string>() : "";
+      if (text.size() != 4 || text.find_first_not_of("0123456789") != std::string::npos) {
+        *error = {"invalid_field", field,
+                  field + " entries must be four-digit strings such as \"5411\""};
+        return false;
+      }
+      c->blocked_mccs[c->blocked_mcc_count++] = static_cast<std::uint16_t>(std::stoi(text));
+    }
+  }
+  return true;
+}
+
+json card_json(const Card& c) {
+  json mccs = json::array();
+  for (std::uint8_t i = 0; i < c.controls.blocked_mcc_count; ++i) {
+    char text[8];
+    std::snprintf(text, sizeof text, "%04u", c.controls.blocked_mccs[i]);
+    mccs.push_back(text);
+  }
+  const auto limit = [](std::int64_t v) { return v == 0 ? json(nullptr) : json(v); };
+  char expiry[8];
+  std::snprintf(expiry, sizeof expiry, "%04u", c.expiry_yymm);
+  return json{
+      {"id", format_uuid(c.id.value)},
+      {"account_id", format_uuid(c.account_id.value)},
+      {"bin", std::string(c.bin, strnlen(c.bin, sizeof c.bin))},
+      {"last4", std::string(c.last4, sizeof c.last4)},
+      {"expiry", expiry},
+      {"status", std::string(card_status_name(c.status))},
+      {"controls",
+       {{"per_authorization_limit", limit(c.controls.per_authorization_limit)},
+        {"daily_limit", limit(c.controls.daily_limit)},
+        {"monthly_limit", limit(c.controls.monthly_limit)},
+        {"daily_count_limit",
+         c.controls.daily_count_limit == 0 ? json(nullptr) : json(c.controls.daily_count_limit)},
+        {"online", (c.controls.channels & channel_online) != 0},
+        {"atm", (c.controls.channels & channel_atm) != 0},
+        {"contactless", (c.controls.channels & channel_contactless) != 0},
+        {"abroad", (c.controls.channels & channel_abroad) != 0},
+        {"blocked_mccs", std::move(mccs)}}},
+      {"created_at", format_time(c.created_timestamp)},
+      {"updated_at", format_time(c.timestamp)}};
 }
 
 }  // namespace ledger::http

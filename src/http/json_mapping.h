@@ -68,6 +68,14 @@ std::optional<Transfer> parse_transfer(const nlohmann::json& body, const std::st
                                        BadRequest* error);
 
 nlohmann::json account_json(const Account& account);
+nlohmann::json card_json(const Card& card);
+std::string_view card_status_name(CardStatus status);
+std::optional<CardStatus> parse_card_status(std::string_view name);
+// Applies the fields present in a "controls" object onto *controls (others keep their value).
+bool parse_controls(const nlohmann::json& object, const std::string& prefix, CardControls* controls,
+                    BadRequest* error);
+// 12 to 19 digits with a valid Luhn check digit.
+bool valid_pan(std::string_view pan);
 nlohmann::json transfer_json(const Transfer& transfer);
 
 }  // namespace ledger::http

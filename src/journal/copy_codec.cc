@@ -1,5 +1,7 @@
 #include "copy_codec.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "ledger/money.h"
@@ -93,6 +95,37 @@ void append_account(const Account& a, std::string* b) {
   field_i64(a.reference, b);
   field_i16(static_cast<std::int64_t>(a.status), b);
   field_i64(a.created_timestamp, b);
+}
+
+void append_card(const Card& c, std::string* b) {
+  put_u16(15, b);
+  field_i64(c.timestamp, b);
+  field_uuid(c.id.value, b);
+  field_uuid(c.account_id.value, b);
+  put_u32(32, b);
+  b->append(reinterpret_cast<const char*>(c.pan_hash), 32);
+  const std::string_view bin(c.bin, strnlen(c.bin, sizeof c.bin));
+  put_u32(static_cast<std::uint32_t>(bin.size()), b);
+  b->append(bin);
+  put_u32(4, b);
+  b->append(c.last4, 4);
+  field_i16(c.expiry_yymm, b);
+  field_i16(static_cast<std::int64_t>(c.status), b);
+  field_i64(static_cast<std::uint64_t>(c.controls.per_authorization_limit), b);
+  field_i64(static_cast<std::uint64_t>(c.controls.daily_limit), b);
+  field_i64(static_cast<std::uint64_t>(c.controls.monthly_limit), b);
+  field_i64(c.controls.daily_count_limit, b);
+  field_i16(c.controls.channels, b);
+  std::string mccs;
+  for (std::uint8_t i = 0; i < c.controls.blocked_mcc_count; ++i) {
+    if (!mccs.empty()) mccs += ',';
+    char text[8];
+    std::snprintf(text, sizeof text, "%04u", c.controls.blocked_mccs[i]);
+    mccs += text;
+  }
+  put_u32(static_cast<std::uint32_t>(mccs.size()), b);
+  b->append(mccs);
+  field_i64(c.created_timestamp, b);
 }
 
 Status Reader::begin(std::string_view data) {
@@ -200,6 +233,41 @@ bool Reader::next_account(Account* out, Status* error) {
     return false;
   }
   *out = a;
+  return true;
+}
+
+bool Reader::next_card(Card* out, Status* error) {
+  if (!next_row(15, error)) return false;
+  std::string_view v;
+  Card c;
+  field(&v), c.timestamp = get_u64(v);
+  field(&v), c.id.value = as_uuid(v);
+  field(&v), c.account_id.value = as_uuid(v);
+  field(&v);
+  if (v.size() == 32) std::memcpy(c.pan_hash, v.data(), 32);
+  field(&v), std::memcpy(c.bin, v.data(), std::min(v.size(), sizeof c.bin));
+  field(&v), std::memcpy(c.last4, v.data(), std::min(v.size(), sizeof c.last4));
+  field(&v), c.expiry_yymm = static_cast<std::uint16_t>(get_u64(v));
+  field(&v), c.status = static_cast<CardStatus>(get_u64(v));
+  field(&v), c.controls.per_authorization_limit = static_cast<std::int64_t>(get_u64(v));
+  field(&v), c.controls.daily_limit = static_cast<std::int64_t>(get_u64(v));
+  field(&v), c.controls.monthly_limit = static_cast<std::int64_t>(get_u64(v));
+  field(&v), c.controls.daily_count_limit = static_cast<std::uint32_t>(get_u64(v));
+  field(&v), c.controls.channels = static_cast<std::uint8_t>(get_u64(v));
+  field(&v);
+  for (std::size_t at = 0; at < v.size() && c.controls.blocked_mcc_count < card_blocked_mccs_max;) {
+    std::uint16_t mcc = 0;
+    while (at < v.size() && v[at] >= '0' && v[at] <= '9')
+      mcc = static_cast<std::uint16_t>(mcc * 10 + (v[at++] - '0'));
+    c.controls.blocked_mccs[c.controls.blocked_mcc_count++] = mcc;
+    ++at;  // comma
+  }
+  field(&v), c.created_timestamp = get_u64(v);
+  if (failed_) {
+    *error = Status::error("binary COPY card row is truncated");
+    return false;
+  }
+  *out = c;
   return true;
 }
 

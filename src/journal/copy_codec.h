@@ -23,11 +23,21 @@ inline constexpr const char* account_columns =
     "updated_ts, id, holder_id, currency, kind, flags, overdraft_limit, "
     "overdraft_limit_created, reference, status, created_ts";
 
+inline constexpr const char* card_event_columns =
+    "ts, card_id, account_id, pan_hash, bin, last4, expiry_yymm, status, per_authorization_limit, "
+    "daily_limit, monthly_limit, daily_count_limit, channels, blocked_mccs, created_ts";
+inline constexpr const char* card_columns =
+    "updated_ts, id, account_id, pan_hash, bin, last4, expiry_yymm, status, "
+    "per_authorization_limit, daily_limit, monthly_limit, daily_count_limit, channels, "
+    "blocked_mccs, created_ts";
+
 void begin(std::string* buffer);  // signature, flags, extension
 void end(std::string* buffer);    // trailer
 void append_transfer(const Transfer& transfer, std::string* buffer);
 // An account event row; the same layout decodes an `accounts` row (account_columns).
 void append_account(const Account& account, std::string* buffer);
+// A card event row; the same layout decodes a `cards` row (card_columns).
+void append_card(const Card& card, std::string* buffer);
 
 // Incremental reader over the bytes of a binary COPY TO STDOUT.
 class Reader {
@@ -42,6 +52,7 @@ class Reader {
   // Returns false at the trailer. Sets *error on malformed data.
   bool next_transfer(Transfer* out, Status* error);
   bool next_account(Account* out, Status* error);
+  bool next_card(Card* out, Status* error);
 
  private:
   bool next_row(int expected_fields, Status* error);

@@ -56,6 +56,18 @@ Status load_journal(PGconn* conn, const std::function<void(const JournalRecord&)
         return error;
       });
   if (!status.ok()) return status;
+  record.kind = RecordKind::card;
+  status = copy_out(conn,
+                    "SELECT " + std::string(copy::card_columns) + " FROM cards ORDER BY created_ts",
+                    [&](copy::Reader& reader) {
+                      Status error;
+                      while (reader.next_card(&record.value.card, &error)) {
+                        visit(record);
+                        ++stats->cards;
+                      }
+                      return error;
+                    });
+  if (!status.ok()) return status;
   record.kind = RecordKind::transfer;
   return copy_out(conn,
                   "SELECT " + std::string(copy::transfer_columns) + " FROM transfers ORDER BY ts",

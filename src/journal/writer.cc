@@ -18,6 +18,20 @@ const std::string fold_accounts_sql =
     "ON CONFLICT (id) DO UPDATE SET overdraft_limit = EXCLUDED.overdraft_limit, "
     "status = EXCLUDED.status, updated_ts = EXCLUDED.updated_ts";
 
+const std::string fold_cards_sql =
+    "INSERT INTO cards (id, account_id, pan_hash, bin, last4, expiry_yymm, status, "
+    "per_authorization_limit, daily_limit, monthly_limit, daily_count_limit, channels, "
+    "blocked_mccs, created_ts, updated_ts) "
+    "SELECT DISTINCT ON (card_id) card_id, account_id, pan_hash, bin, last4, expiry_yymm, status, "
+    "per_authorization_limit, daily_limit, monthly_limit, daily_count_limit, channels, "
+    "blocked_mccs, created_ts, ts FROM card_events WHERE ts BETWEEN $1 AND $2 "
+    "ORDER BY card_id, ts DESC "
+    "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, "
+    "per_authorization_limit = EXCLUDED.per_authorization_limit, "
+    "daily_limit = EXCLUDED.daily_limit, monthly_limit = EXCLUDED.monthly_limit, "
+    "daily_count_limit = EXCLUDED.daily_count_limit, channels = EXCLUDED.channels, "
+    "blocked_mccs = EXCLUDED.blocked_mccs, updated_ts = EXCLUDED.updated_ts";
+
 }  // namespace
 
 Status JournalWriter::connect() {
@@ -28,7 +42,14 @@ Status JournalWriter::connect() {
 bool JournalWriter::connected() const { return conn_ && PQstatus(conn_.get()) == CONNECTION_OK; }
 
 void JournalWriter::add(const JournalRecord& record) {
-  if (record.kind == RecordKind::account) {
+  if (record.kind == RecordKind::card) {
+    if (cards_ == 0) copy::begin(&card_rows_);
+    const std::uint64_t ts = record.value.card.timestamp;
+    card_ts_min_ = cards_ == 0 ? ts : std::min(card_ts_min_, ts);
+    card_ts_max_ = cards_ == 0 ? ts : std::max(card_ts_max_, ts);
+    copy::append_card(record.value.card, &card_rows_);
+    ++cards_;
+  } else if (record.kind == RecordKind::account) {
     if (accounts_ == 0) copy::begin(&account_rows_);
     const std::uint64_t ts = record.value.account.timestamp;
     account_ts_min_ = accounts_ == 0 ? ts : std::min(account_ts_min_, ts);
@@ -45,7 +66,8 @@ void JournalWriter::add(const JournalRecord& record) {
 void JournalWriter::reset_buffers() {
   account_rows_.clear();
   transfer_rows_.clear();
-  accounts_ = transfers_ = 0;
+  card_rows_.clear();
+  accounts_ = transfers_ = cards_ = 0;
 }
 
 Status JournalWriter::copy_in(const char* sql, const std::string& data) {
@@ -92,6 +114,19 @@ CommitOutcome JournalWriter::flush(Status* error) {
                                nullptr);
     }
   }
+  if (status.ok() && cards_ > 0) {  // after accounts: a card names its account
+    copy::end(&card_rows_);
+    status = copy_in(("COPY card_events (" + std::string(copy::card_event_columns) +
+                      ") FROM STDIN (FORMAT binary)")
+                         .c_str(),
+                     card_rows_);
+    if (status.ok()) {
+      status = pg::exec_params(conn_.get(), fold_cards_sql,
+                               {std::to_string(static_cast<std::int64_t>(card_ts_min_)),
+                                std::to_string(static_cast<std::int64_t>(card_ts_max_))},
+                               nullptr);
+    }
+  }
   if (status.ok() && transfers_ > 0) {
     copy::end(&transfer_rows_);
     status = copy_in(
@@ -130,7 +165,8 @@ Status JournalWriter::contains_timestamp(std::uint64_t ts, bool* found) {
   const std::string value = std::to_string(static_cast<std::int64_t>(ts));
   if (Status s = pg::exec_params(conn_.get(),
                                  "SELECT (SELECT count(*) FROM transfers WHERE ts = $1) + "
-                                 "(SELECT count(*) FROM account_events WHERE ts = $1)",
+                                 "(SELECT count(*) FROM account_events WHERE ts = $1) + "
+                                 "(SELECT count(*) FROM card_events WHERE ts = $1)",
                                  {value}, &rows);
       !s.ok()) {
     return s;

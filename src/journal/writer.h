@@ -28,7 +28,7 @@ class JournalWriter {
   void disconnect() { conn_.reset(); }
 
   void add(const JournalRecord& record);
-  std::size_t pending_records() const { return accounts_ + transfers_; }
+  std::size_t pending_records() const { return accounts_ + transfers_ + cards_; }
   // Writes everything added since the last flush in one transaction, then forgets it.
   CommitOutcome flush(Status* error);
   // After an unknown outcome: is the record with this timestamp in PostgreSQL?
@@ -46,8 +46,12 @@ class JournalWriter {
   pg::Conn conn_;
   std::string account_rows_;
   std::string transfer_rows_;
+  std::string card_rows_;
   std::size_t accounts_ = 0;
   std::size_t transfers_ = 0;
+  std::size_t cards_ = 0;
+  std::uint64_t card_ts_min_ = 0;
+  std::uint64_t card_ts_max_ = 0;
   std::uint64_t account_ts_min_ = 0;
   std::uint64_t account_ts_max_ = 0;
   bool fail_before_commit_ = false;
