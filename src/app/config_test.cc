@@ -110,9 +110,14 @@ TEST(ConfigTest, HelpAndVersion) {
   EXPECT_NE(usage_text().find("LEDGER_ISO8583_LISTEN"), std::string::npos);
 }
 
-TEST(ConfigTest, DescribeNeverShowsTheDatabaseUrl) {
-  const Parsed p = parse({"--database-url", "postgresql://u:secret@h/d"});
-  EXPECT_EQ(p.config.describe().find("secret"), std::string::npos);
+TEST(ConfigTest, DescribeNeverShowsSecrets) {
+  const Parsed p = parse({"--database-url", "postgresql://u:hunter2pw@h/d", "--pan-secret",
+                          "0123456789abcdef0123456789abcdef-pan"});
+  ASSERT_TRUE(p.status.ok()) << p.status.message();
+  EXPECT_EQ(p.config.describe().find("hunter2pw"), std::string::npos);
+  EXPECT_EQ(p.config.describe().find("0123456789abcdef"), std::string::npos);
+  EXPECT_NE(p.config.describe().find("pan_secret=set"), std::string::npos);
+  EXPECT_FALSE(parse({"--pan-secret", "short"}).status.ok());
 }
 
 }  // namespace
