@@ -1,0 +1,117 @@
+// Drives a running ledgerd through every route of docs/openapi.yaml and checks each live
+// response against the schema documented for its operation and status (Ajv, JSON Schema
+// 2020-12 as used by OpenAPI 3.1). An undocumented status is a failure too.
+// Usage: LEDGERD_URL=http://127.0.0.1:PORT LEDGERD_KEY=<backoffice key> node check_live.mjs
+import fs from 'node:fs';
+import yaml from 'js-yaml';
+import Ajv2020 from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+
+const base = process.env.LEDGERD_URL;
+const key = process.env.LEDGERD_KEY;
+const spec = yaml.load(fs.readFileSync(new URL('../../docs/openapi.yaml', import.meta.url), 'utf8'));
+
+// Make '#/components/...' references absolute so inline schemas compile on their own.
+const absolute = (node) => {
+  if (Array.isArray(node)) return node.forEach(absolute);
+  if (node && typeof node === 'object') {
+    for (const [k, v] of Object.entries(node)) {
+      if (k === '$ref' && typeof v === 'string' && v.startsWith('#/')) node[k] = 'openapi.json' + v;
+      else absolute(v);
+    }
+  }
+};
+absolute(spec);
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+addFormats(ajv);
+ajv.addFormat('int64', true);
+ajv.addSchema(spec, 'openapi.json');
+
+const resolve = (node) => {
+  while (node && node.$ref) {
+    const path = node.$ref.replace('openapi.json#/', '').split('/');
+    node = path.reduce((n, p) => n[p], spec);
+  }
+  return node;
+};
+
+let passed = 0;
+let failed = 0;
+const fail = (what, detail) => {
+  failed++;
+  console.log(`FAIL ${what}: ${detail}`);
+};
+
+async function call(method, template, path, body, { auth = true, expect } = {}) {
+  const headers = {};
+  if (auth) headers.authorization = `Bearer ${key}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await response.text();
+  const what = `${method} ${path} -> ${response.status}`;
+  if (expect !== undefined && response.status !== expect) fail(what, `expected ${expect}: ${text}`);
+  const operation = spec.paths[template]?.[method.toLowerCase()];
+  if (!operation) return fail(what, `no operation ${method} ${template} in the document`);
+  const documented = resolve(operation.responses[String(response.status)]);
+  if (!documented) return fail(what, 'status not documented');
+  const type = (response.headers.get('content-type') || '').split(';')[0];
+  const media = documented.content?.[type];
+  if (!media) return fail(what, `content type ${type} not documented`);
+  if (type.endsWith('json')) {
+    const validate = ajv.compile(media.schema);
+    const json = JSON.parse(text);
+    if (!validate(json)) return fail(what, JSON.stringify(validate.errors.slice(0, 3)) + ' body=' + text.slice(0, 300));
+    passed++;
+    return json;
+  }
+  passed++;
+  return text;
+}
+
+const id = (group, n) => `${String(group).padStart(8, '0')}-0000-4000-8000-${String(n).padStart(12, '0')}`;
+const holder = id(9, 1);
+
+await call('GET', '/health', '/health', undefined, { auth: false, expect: 200 });
+await call('GET', '/ready', '/ready', undefined, { auth: false, expect: 200 });
+await call('POST', '/v1/accounts', '/v1/accounts', { id: id(1, 1), holder_id: holder, currency: 'EUR', kind: 'settlement' }, { expect: 201 });
+await call('POST', '/v1/accounts', '/v1/accounts', { id: id(1, 2), holder_id: holder, currency: 'EUR', kind: 'customer', overdraft_limit: 100 }, { expect: 201 });
+await call('POST', '/v1/accounts', '/v1/accounts', { id: id(1, 2), holder_id: holder, currency: 'EUR', kind: 'customer', overdraft_limit: 100 }, { expect: 200 });
+await call('POST', '/v1/accounts', '/v1/accounts', { id: id(1, 2), holder_id: holder, currency: 'USD', kind: 'customer' }, { expect: 409 });
+await call('POST', '/v1/accounts', '/v1/accounts', { holder_id: holder, currency: 'EURO', kind: 'customer' }, { expect: 400 });
+await call('POST', '/v1/accounts', '/v1/accounts', { holder_id: holder, currency: 'EUR', kind: 'customer' }, { auth: false, expect: 401 });
+await call('POST', '/v1/accounts', '/v1/accounts', { id: id(1, 3), holder_id: holder, currency: 'EUR', kind: 'customer' }, { expect: 201 });
+await call('GET', '/v1/accounts/{id}', `/v1/accounts/${id(1, 2)}`, undefined, { expect: 200 });
+await call('GET', '/v1/accounts/{id}', `/v1/accounts/${id(1, 99)}`, undefined, { expect: 404 });
+await call('GET', '/v1/accounts', `/v1/accounts?holder_id=${holder}&limit=2`, undefined, { expect: 200 });
+await call('PATCH', '/v1/accounts/{id}', `/v1/accounts/${id(1, 2)}`, { overdraft_limit: 200 }, { expect: 200 });
+const t = (n, debit, credit, amount, extra = {}) => ({ id: id(2, n), debit_account_id: id(1, debit), credit_account_id: id(1, credit), amount, currency: 'EUR', ...extra });
+await call('POST', '/v1/transfers', '/v1/transfers', t(1, 1, 2, 1000), { expect: 201 });
+await call('POST', '/v1/transfers', '/v1/transfers', t(1, 1, 2, 1000), { expect: 200 });
+await call('POST', '/v1/transfers', '/v1/transfers', t(1, 1, 2, 999), { expect: 409 });
+await call('POST', '/v1/transfers', '/v1/transfers', t(2, 2, 3, 100000), { expect: 422 });
+await call('POST', '/v1/transfers', '/v1/transfers', t(3, 2, 3, 1.5), { expect: 400 });
+await call('POST', '/v1/transfers', '/v1/transfers', t(4, 2, 3, 300, { pending: true, timeout_seconds: 3600 }), { expect: 201 });
+await call('POST', '/v1/transfers/{id}/post', `/v1/transfers/${id(2, 4)}/post`, { amount: 200 }, { expect: 201 });
+await call('POST', '/v1/transfers/{id}/void', `/v1/transfers/${id(2, 4)}/void`, {}, { expect: 422 });
+await call('POST', '/v1/transfers', '/v1/transfers', t(5, 2, 3, 50, { pending: true }), { expect: 201 });
+await call('POST', '/v1/transfers/{id}/void', `/v1/transfers/${id(2, 5)}/void`, undefined, { expect: 201 });
+await call('POST', '/v1/transfers/{id}/post', `/v1/transfers/${id(2, 77)}/post`, undefined, { expect: 404 });
+await call('GET', '/v1/transfers/{id}', `/v1/transfers/${id(2, 4)}`, undefined, { expect: 200 });
+await call('GET', '/v1/transfers/{id}', `/v1/transfers/${id(2, 78)}`, undefined, { expect: 404 });
+await call('POST', '/v1/transfers/batch', '/v1/transfers/batch', { atomic: true, transfers: [t(10, 1, 2, 5), t(11, 1, 3, 5)] }, { expect: 201 });
+await call('POST', '/v1/transfers/batch', '/v1/transfers/batch', { atomic: true, transfers: [t(12, 1, 2, 5), t(13, 2, 3, 10 ** 9)] }, { expect: 422 });
+await call('POST', '/v1/transfers/batch', '/v1/transfers/batch', { transfers: [t(14, 1, 2, 5), t(15, 2, 3, 10 ** 9)] }, { expect: 200 });
+await call('GET', '/v1/accounts/{id}/transfers', `/v1/accounts/${id(1, 2)}/transfers?limit=3`, undefined, { expect: 200 });
+await call('GET', '/v1/accounts/{id}/statement', `/v1/accounts/${id(1, 2)}/statement`, undefined, { expect: 200 });
+await call('GET', '/v1/accounts/{id}/statement', `/v1/accounts/${id(1, 2)}/statement?format=csv`, undefined, { expect: 200 });
+await call('POST', '/v1/cards', '/v1/cards', { id: id(3, 1), account_id: id(1, 2), pan: '4111111111111111', expiry: '2812', controls: { daily_limit: 5000 } }, { expect: 201 });
+await call('POST', '/v1/cards', '/v1/cards', { id: id(3, 2), account_id: id(1, 2), pan: '4111111111111111', expiry: '2812' }, { expect: 409 });
+await call('GET', '/v1/cards/{id}', `/v1/cards/${id(3, 1)}`, undefined, { expect: 200 });
+await call('PATCH', '/v1/cards/{id}', `/v1/cards/${id(3, 1)}`, { status: 'frozen', controls: { abroad: false } }, { expect: 200 });
+await call('GET', '/v1/cards/{id}', `/v1/cards/${id(3, 9)}`, undefined, { expect: 404 });
+await call('POST', '/v1/accounts', '/v1/accounts', { id: id(1, 4), holder_id: holder, currency: 'EUR', kind: 'customer' }, { expect: 201 });
+await call('POST', '/v1/accounts/{id}/close', `/v1/accounts/${id(1, 4)}/close`, undefined, { expect: 200 });
+await call('POST', '/v1/accounts/{id}/close', `/v1/accounts/${id(1, 2)}/close`, undefined, { expect: 422 });
+
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
