@@ -1,0 +1,73 @@
+// ISO 8583:1987 codec in the common ASCII dialect (field formats of jPOS's ISO87APackager:
+// numerics as ASCII digits, LLVAR/LLLVAR with ASCII length prefixes, binary fields as ASCII
+// hex), MTI as 4 ASCII digits, and a binary bitmap (primary, optional secondary) or, as a
+// listener option, an ASCII-hex bitmap. Frames carry a 2-byte big-endian length prefix; this
+// codec handles the body after it. Pure (no I/O), fuzzed and unit-tested. docs/iso8583.md.
+#pragma once
+
+#include <array>
+#include <bitset>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace ledger::iso8583 {
+
+enum class FieldKind : std::uint8_t {
+  numeric,     // fixed length, ASCII digits
+  chars,       // fixed length, printable ASCII
+  amount,      // fixed length: 'C' or 'D' then digits
+  binary_hex,  // fixed number of bytes, sent as twice as many ASCII hex digits
+  llnum,       // 2-digit length, then up to max digits
+  llchar,      // 2-digit length, then up to max printable characters
+  lllchar,     // 3-digit length, then up to max printable characters
+};
+
+struct FieldSpec {
+  FieldKind kind;
+  std::uint16_t length;  // fixed length, or the maximum for variable fields (bytes for binary)
+};
+
+// REQUIRES: 2 <= field <= 128.
+const FieldSpec& field_spec(int field);
+
+enum class BitmapEncoding : std::uint8_t { binary, ascii_hex };
+
+inline constexpr std::size_t frame_bytes_max = 8'192;
+
+struct Message {
+  std::string mti;  // 4 digits, e.g. "0100"
+  std::bitset<129> present;
+  std::array<std::string, 129> fields;  // fields[n] is DE n as text (binary fields: hex)
+
+  bool has(int field) const { return present[static_cast<std::size_t>(field)]; }
+  const std::string& get(int field) const { return fields[static_cast<std::size_t>(field)]; }
+  void set(int field, std::string value) {
+    present[static_cast<std::size_t>(field)] = true;
+    fields[static_cast<std::size_t>(field)] = std::move(value);
+  }
+  void clear(int field) {
+    present[static_cast<std::size_t>(field)] = false;
+    fields[static_cast<std::size_t>(field)].clear();
+  }
+};
+
+struct DecodeError {
+  int field = 0;  // 0: MTI or bitmap
+  std::string reason;
+};
+
+// Decodes a frame body. On failure *error says where and why, and *out keeps the MTI (if
+// readable) and the fields decoded before the failure, so a reply can still echo DE11.
+bool decode(std::string_view body, BitmapEncoding bitmap, Message* out, DecodeError* error);
+
+// Checks a field value against its format (what decode accepts). false with a reason.
+bool valid_field(int field, std::string_view value, std::string* reason);
+
+// Encodes a message (every present field must be valid). Returns false with a reason.
+bool encode(const Message& message, BitmapEncoding bitmap, std::string* body, std::string* error);
+
+// A PAN shown in logs: BIN (first 6) and last 4 only, e.g. "411111******1111".
+std::string mask_pan(std::string_view pan);
+
+}  // namespace ledger::iso8583

@@ -1,0 +1,144 @@
+#include "codec.h"
+
+#include <gtest/gtest.h>
+
+namespace ledger::iso8583 {
+namespace {
+
+Message authorization() {
+  Message m;
+  m.mti = "0100";
+  m.set(2, "4111111111111111");
+  m.set(3, "000000");
+  m.set(4, "000000001234");
+  m.set(7, "1123120000");
+  m.set(11, "000042");
+  m.set(14, "2812");
+  m.set(18, "5411");
+  m.set(22, "071");
+  m.set(32, "123456");
+  m.set(37, "RRN000000042");
+  m.set(41, "TERM0001");
+  std::string location = "CORNER SHOP BERLIN DE";
+  location.resize(40, ' ');
+  m.set(43, location);
+  m.set(49, "978");
+  return m;
+}
+
+std::string encode_ok(const Message& m, BitmapEncoding e = BitmapEncoding::binary) {
+  std::string body;
+  std::string error;
+  EXPECT_TRUE(encode(m, e, &body, &error)) << error;
+  return body;
+}
+
+TEST(Iso8583CodecTest, RoundTripsWithABinaryBitmap) {
+  const Message m = authorization();
+  const std::string body = encode_ok(m);
+  EXPECT_EQ(body.substr(0, 4), "0100");
+  // DE2, DE3, DE4, DE7 -> first byte 0111 0010 = 0x72
+  EXPECT_EQ(static_cast<unsigned char>(body[4]), 0x72);
+  EXPECT_EQ(body.substr(12, 2), "16");  // LLVAR length of DE2
+  Message out;
+  DecodeError error;
+  ASSERT_TRUE(decode(body, BitmapEncoding::binary, &out, &error)) << error.field << " " << error.reason;
+  EXPECT_EQ(out.mti, "0100");
+  for (int f = 2; f <= 128; ++f) {
+    EXPECT_EQ(out.has(f), m.has(f)) << f;
+    if (m.has(f)) {
+      EXPECT_EQ(out.get(f), m.get(f)) << f;
+    }
+  }
+  EXPECT_FALSE(out.present[1]);
+}
+
+TEST(Iso8583CodecTest, RoundTripsWithAnAsciiHexBitmapAndASecondaryBitmap) {
+  Message m = authorization();
+  m.set(70, "301");
+  m.set(90, std::string(42, '0'));
+  m.set(95, std::string(42, '0'));
+  const std::string body = encode_ok(m, BitmapEncoding::ascii_hex);
+  EXPECT_EQ(body.substr(4, 2), "F2");  // secondary present + DE2, DE3, DE4, DE7
+  Message out;
+  DecodeError error;
+  ASSERT_TRUE(decode(body, BitmapEncoding::ascii_hex, &out, &error)) << error.reason;
+  EXPECT_TRUE(out.present[1]);
+  EXPECT_EQ(out.get(70), "301");
+  EXPECT_EQ(out.get(90), std::string(42, '0'));
+}
+
+TEST(Iso8583CodecTest, AnAllZeroSecondaryBitmapIsValid) {
+  Message m;
+  m.mti = "0800";
+  std::string body = "0800";
+  body += std::string("\x82\x20\x00\x00\x00\x00\x00\x00", 8);  // DE1, DE7, DE11
+  body += std::string(8, '\0');                                  // secondary, all zero
+  body += "1123120000000001";
+  Message out;
+  DecodeError error;
+  ASSERT_TRUE(decode(body, BitmapEncoding::binary, &out, &error)) << error.reason;
+  EXPECT_EQ(out.get(11), "000001");
+}
+
+TEST(Iso8583CodecTest, RejectsMalformedInputNamingTheField) {
+  const std::string good = encode_ok(authorization());
+  Message out;
+  DecodeError error;
+  EXPECT_FALSE(decode("01", BitmapEncoding::binary, &out, &error));
+  EXPECT_EQ(error.field, 0);
+  EXPECT_FALSE(decode("01X0" + good.substr(4), BitmapEncoding::binary, &out, &error));  // MTI
+  EXPECT_FALSE(decode(good.substr(0, 8), BitmapEncoding::binary, &out, &error));        // bitmap cut
+  EXPECT_EQ(out.mti, "0100");
+  EXPECT_FALSE(decode(good.substr(0, good.size() - 3), BitmapEncoding::binary, &out, &error));
+  EXPECT_EQ(error.field, 49);
+  EXPECT_EQ(out.get(11), "000042");  // decoded before the failure: a 30 answer can echo it
+  std::string letters = good;
+  letters[letters.find("000000001234")] = 'A';  // letter in DE4
+  EXPECT_FALSE(decode(letters, BitmapEncoding::binary, &out, &error));
+  EXPECT_EQ(error.field, 4);
+  std::string long_pan = good;
+  long_pan.replace(12, 2, "25");  // DE2 LLVAR length above 19
+  EXPECT_FALSE(decode(long_pan, BitmapEncoding::binary, &out, &error));
+  EXPECT_EQ(error.field, 2);
+  EXPECT_NE(error.reason.find("maximum 19"), std::string::npos);
+  EXPECT_FALSE(decode(good + "X", BitmapEncoding::binary, &out, &error));  // trailing bytes
+  std::string hex_bitmap = encode_ok(authorization(), BitmapEncoding::ascii_hex);
+  hex_bitmap[6] = 'Z';
+  EXPECT_FALSE(decode(hex_bitmap, BitmapEncoding::ascii_hex, &out, &error));
+  EXPECT_NE(error.reason.find("bitmap"), std::string::npos);
+}
+
+TEST(Iso8583CodecTest, EncodeRefusesInvalidFields) {
+  Message m = authorization();
+  m.set(4, "12");  // must be 12 digits
+  std::string body;
+  std::string error;
+  EXPECT_FALSE(encode(m, BitmapEncoding::binary, &body, &error));
+  EXPECT_NE(error.find("DE4"), std::string::npos);
+  m = authorization();
+  m.set(39, "0");
+  EXPECT_FALSE(encode(m, BitmapEncoding::binary, &body, &error));
+  m = authorization();
+  m.mti = "01A0";
+  EXPECT_FALSE(encode(m, BitmapEncoding::binary, &body, &error));
+}
+
+TEST(Iso8583CodecTest, FieldFormatsFollowTheAsciiPackager) {
+  std::string reason;
+  EXPECT_TRUE(valid_field(28, "C00000150", &reason));
+  EXPECT_FALSE(valid_field(28, "X00000150", &reason));
+  EXPECT_TRUE(valid_field(35, "4111111111111111=28121010000000000", &reason));
+  EXPECT_TRUE(valid_field(52, "0123456789ABCDEF", &reason));
+  EXPECT_FALSE(valid_field(52, "0123456789ABCDEG", &reason));
+  EXPECT_TRUE(valid_field(54, "0001978C000000001000", &reason));
+  EXPECT_FALSE(valid_field(41, "TERM\x01\x02\x03\x04", &reason));
+}
+
+TEST(Iso8583CodecTest, MasksPans) {
+  EXPECT_EQ(mask_pan("4111111111111111"), "411111******1111");
+  EXPECT_EQ(mask_pan("12345"), "*****");
+}
+
+}  // namespace
+}  // namespace ledger::iso8583
