@@ -47,7 +47,14 @@ namespace ledger {
   X(exceeds_available)                       \
   X(linked_event_failed)                     \
   X(linked_event_chain_open)                 \
-  X(transfer_capacity_exhausted)
+  X(transfer_capacity_exhausted) \
+  X(card_unknown)                \
+  X(card_expired)                \
+  X(card_not_active)             \
+  X(card_channel_not_allowed)    \
+  X(card_mcc_blocked)            \
+  X(card_limit_exceeded)         \
+  X(card_count_limit_exceeded)
 
 #define LEDGER_ACCOUNT_RESULTS(X)          \
   X(ok)                                    \
@@ -93,7 +100,9 @@ std::string_view to_string(AccountResult result);
 std::string_view to_string(CardResult result);
 
 inline constexpr int transfer_result_count =
-    static_cast<int>(TransferResult::transfer_capacity_exhausted) + 1;
+    static_cast<int>(TransferResult::card_count_limit_exceeded) + 1;
+// Results of card authorizations only (the plain transfer API never produces them).
+inline constexpr int transfer_result_card_first = static_cast<int>(TransferResult::card_unknown);
 inline constexpr int account_result_count =
     static_cast<int>(AccountResult::account_capacity_exhausted) + 1;
 

@@ -82,6 +82,27 @@ struct Card {
   std::uint64_t created_timestamp = 0;
 };
 
+// Authorization kinds (ISO 8583 DE3 processing code, first two digits).
+enum class AuthorizationKind : std::uint8_t { purchase, cash, refund, balance_inquiry };
+
+// A card authorization from the card network (ISO 8583 0100/0120/0200). The edge has checked
+// the message and hashed the PAN; the engine decides with the card's controls and balance.
+struct Authorization {
+  TransferId id;                     // derived from the network's keys: repeats find it again
+  std::uint8_t pan_hash[32] = {};
+  std::int64_t amount = 0;           // in the card account's currency (DE6 if present, else DE4)
+  Currency currency;
+  std::uint16_t mcc = 0;             // DE18
+  std::uint16_t expiry_yymm = 0;     // DE14 (0: not sent)
+  std::uint16_t today_yymm = 0;      // the edge's date (the engine reads no clock)
+  std::uint8_t channels = 0;         // channel_* bits this authorization uses
+  AuthorizationKind kind = AuthorizationKind::purchase;
+  bool partial_allowed = false;      // the acquirer supports partial approval
+  bool force = false;                // an advice: the network already decided to approve
+  bool post_now = false;             // single message (0200): post at once, no hold
+  std::uint32_t hold_timeout_s = 0;  // how long an approved hold lives
+};
+
 struct CardUpdate {
   CardId id;
   bool set_status = false;
@@ -146,6 +167,7 @@ enum class CommandKind : std::uint8_t {
   create_card,
   update_card,
   lookup_card,
+  authorize,
 };
 
 // One request to the engine. `tag` is opaque to the engine and comes back with the result
@@ -159,6 +181,7 @@ struct Command {
     Card card;  // create_card
     CardUpdate card_update;
     CardId card_id;
+    Authorization authorization;
     Transfer transfer;  // create_transfer: the client-settable fields
     AccountId account_id;
     TransferId transfer_id;

@@ -58,6 +58,7 @@ Engine::Engine(const EngineOptions& options)
       account_index_(options.accounts_max),
       transfer_index_(options.transfers_max),
       cards_(options.cards_max),
+      velocity_(options.cards_max),
       card_index_(options.cards_max),
       pan_index_(options.cards_max),
       expiries_(options.transfers_max) {
@@ -221,6 +222,9 @@ void Engine::apply_one(const Command& command, BatchOutput* out) {
     case CommandKind::update_card:
       update_card(command, &result, out);
       return;
+    case CommandKind::authorize:
+      authorize(command, &result, out);
+      return;
     case CommandKind::lookup_card: {
       const Card* card = find_card(command.body.card_id);
       result.code = card == nullptr ? 1 : 0;
@@ -324,6 +328,203 @@ void Engine::rollback(std::size_t transfers_before, std::size_t open_pending_bef
   }
   transfers_.truncate(transfers_before);
   open_pending_total_ = open_pending_before;
+}
+
+// --- Card authorizations -----------------------------------------------------------------
+
+namespace {
+constexpr std::uint64_t ns_per_day = 86'400ULL * 1'000'000'000ULL;
+std::uint32_t day_of(std::uint64_t ts) { return static_cast<std::uint32_t>(ts / ns_per_day); }
+bool is_card_spending(const Transfer& t) {
+  return t.result == TransferResult::ok &&
+         (t.code == TransferCode::card_authorization || t.code == TransferCode::card_financial);
+}
+}  // namespace
+
+AccountId Engine::settlement_account_id(Currency currency) {
+  return AccountId{{0x5E771E0000000000ULL | 0x0000008000000000ULL, 0xC0DE000000000000ULL | currency.code}};
+}
+
+std::uint32_t Engine::ensure_settlement_account(Currency currency, BatchOutput* out) {
+  const AccountId id = settlement_account_id(currency);
+  const std::uint32_t existing = account_position(id);
+  if (existing != IdIndex::not_found || accounts_.size() >= options_.accounts_max) return existing;
+  Account account;
+  account.id = id;
+  account.currency = currency;
+  account.kind = AccountKind::settlement;
+  account.timestamp = account.created_timestamp = next_timestamp();
+  const auto at = static_cast<std::uint32_t>(accounts_.size());
+  account_index_.insert(id.value, at);
+  accounts_.push_back(account);
+  JournalRecord& record = out->records.emplace_back();
+  record.kind = RecordKind::account;
+  record.value.account = account;
+  return at;
+}
+
+// Card spending is counted by the UTC day of the transfer: +1 when a card hold or financial
+// posting is approved, -1 when the hold is voided (reversal, or an answer sent too late).
+void Engine::velocity_add(const Transfer& t, std::int64_t sign) {
+  if (!is_card_spending(t)) return;
+  const std::uint32_t card = card_index_.find(Uint128{t.reference_a, t.reference_b},
+                                              [this](std::uint32_t q) { return cards_[q].id.value; });
+  if (card == IdIndex::not_found) return;
+  Velocity& v = velocity_[card];
+  const std::uint32_t day = day_of(t.timestamp);
+  const std::uint32_t slot = day % 31;
+  if (v.day[slot] != day) {
+    if (sign < 0) return;  // that day has left the window
+    v.day[slot] = day;
+    v.amount[slot] = 0;
+    v.count[slot] = 0;
+  }
+  std::int64_t updated = 0;
+  if (checked_add(v.amount[slot], sign * t.amount_effective, &updated)) v.amount[slot] = updated;
+  v.count[slot] = static_cast<std::uint16_t>(std::max<std::int64_t>(0, v.count[slot] + sign));
+}
+
+Engine::Spending Engine::card_spending(CardId id, std::uint64_t now_ns) const {
+  Spending spending;
+  const std::uint32_t card = card_index_.find(id.value, [this](std::uint32_t q) { return cards_[q].id.value; });
+  if (card == IdIndex::not_found) return spending;
+  const Velocity& v = velocity_[card];
+  const std::uint32_t today = day_of(now_ns);
+  for (std::uint32_t slot = 0; slot < 31; ++slot) {
+    if (v.day[slot] + 30 <= today || v.day[slot] > today || v.count[slot] == 0) continue;
+    spending.last_30_days += v.amount[slot];
+    if (v.day[slot] == today) {
+      spending.today += v.amount[slot];
+      spending.count_today += v.count[slot];
+    }
+  }
+  return spending;
+}
+
+// The decision order of the card network issue: card, expiry, status, channel and MCC,
+// limits, then funds. *approved is the amount to hold or post (less than asked: partial).
+TransferResult Engine::decide(const Authorization& a, const Card* card, const Account* account,
+                              std::uint32_t card_position, std::int64_t* approved) const {
+  if (card == nullptr) return TransferResult::card_unknown;
+  if (card->expiry_yymm < a.today_yymm || (a.expiry_yymm != 0 && a.expiry_yymm != card->expiry_yymm)) {
+    return TransferResult::card_expired;
+  }
+  if (card->status != CardStatus::active || account->status != AccountStatus::active) {
+    return TransferResult::card_not_active;
+  }
+  if ((a.channels & ~card->controls.channels) != 0) return TransferResult::card_channel_not_allowed;
+  for (std::uint8_t i = 0; i < card->controls.blocked_mcc_count; ++i) {
+    if (card->controls.blocked_mccs[i] == a.mcc) return TransferResult::card_mcc_blocked;
+  }
+  if (a.currency != account->currency) return TransferResult::currency_mismatch;
+  *approved = a.amount;
+  if (a.force || a.kind == AuthorizationKind::refund) return TransferResult::ok;
+  const CardControls& c = card->controls;
+  const Spending spent = card_spending(card->id, now_ns_);
+  (void)card_position;
+  const auto over = [](std::int64_t used, std::int64_t more, std::int64_t limit) {
+    return limit != 0 && static_cast<__int128>(used) + more > limit;
+  };
+  if (over(0, a.amount, c.per_authorization_limit) || over(spent.today, a.amount, c.daily_limit) ||
+      over(spent.last_30_days, a.amount, c.monthly_limit)) {
+    return TransferResult::card_limit_exceeded;
+  }
+  if (c.daily_count_limit != 0 && spent.count_today + 1 > c.daily_count_limit) {
+    return TransferResult::card_count_limit_exceeded;
+  }
+  if ((account->flags & debits_must_not_exceed_credits) != 0) {
+    const __int128 available = static_cast<__int128>(account->credits_posted) - account->debits_posted -
+                               account->debits_pending + account->overdraft_limit;
+    if (available < a.amount) {
+      if (!a.partial_allowed || available <= 0) return TransferResult::exceeds_available;
+      *approved = static_cast<std::int64_t>(available);
+    }
+  }
+  return TransferResult::ok;
+}
+
+void Engine::authorize(const Command& command, CommandResult* result, BatchOutput* out) {
+  const Authorization& a = command.body.authorization;
+  const Card* card = find_card_by_pan(a.pan_hash);
+  const Account* account = card != nullptr ? find_account(card->account_id) : nullptr;
+  if (a.kind == AuthorizationKind::balance_inquiry) {  // nothing moves, nothing is journaled
+    std::int64_t unused = 0;
+    Authorization probe = a;
+    probe.amount = 0;
+    probe.force = true;
+    TransferResult code = decide(probe, card, account, 0, &unused);
+    if (code == TransferResult::currency_mismatch) code = TransferResult::ok;
+    result->code = static_cast<std::uint8_t>(code);
+    if (account != nullptr) result->value.account = *account;
+    return;
+  }
+  Transfer t;
+  t.id = a.id;
+  t.amount = a.amount;
+  t.currency = a.currency;
+  if (card != nullptr) {
+    t.reference_a = card->id.value.hi;
+    t.reference_b = card->id.value.lo;
+  }
+  const bool refund = a.kind == AuthorizationKind::refund;
+  t.code = refund ? TransferCode::card_refund
+                  : (a.post_now ? TransferCode::card_financial : TransferCode::card_authorization);
+  t.flags = a.post_now || refund ? 0 : flag_pending;
+  if (a.force) t.flags |= flag_force;
+  t.timeout_s = (t.flags & flag_pending) != 0 ? a.hold_timeout_s : 0;
+  const AccountId settlement = settlement_account_id(a.currency);
+  t.debit_account_id = refund ? settlement : (account != nullptr ? account->id : AccountId{});
+  t.credit_account_id = refund ? (account != nullptr ? account->id : AccountId{}) : settlement;
+  std::uint32_t position = transfer_position(a.id);
+  if (position != IdIndex::not_found) {  // a repeat: the original answer
+    const Transfer& original = transfers_[position];
+    result->code = static_cast<std::uint8_t>(original.result == TransferResult::ok ? TransferResult::exists
+                                                                                  : original.result);
+    result->value.transfer = original;
+    return;
+  }
+  if (a.id.is_zero() || !has_room(t) || a.amount <= 0 || a.currency.code == 0) {
+    result->code = static_cast<std::uint8_t>(a.id.is_zero() ? TransferResult::id_must_not_be_zero
+                                             : a.amount <= 0 ? TransferResult::amount_must_be_positive
+                                             : a.currency.code == 0 ? TransferResult::currency_mismatch
+                                                                    : TransferResult::transfer_capacity_exhausted);
+    result->value.transfer = t;
+    return;
+  }
+  std::int64_t approved = 0;
+  TransferResult code = decide(a, card, account, 0, &approved);
+  if (code == TransferResult::ok && ensure_settlement_account(a.currency, out) == IdIndex::not_found) {
+    code = TransferResult::transfer_capacity_exhausted;  // no room for the settlement account
+  }
+  if (code == TransferResult::ok) {
+    // Balances must stay inside int64 on both sides.
+    Positions at = positions_of(t);
+    const Account& d = accounts_[at.debit];
+    const Account& c = accounts_[at.credit];
+    const bool pending = (t.flags & flag_pending) != 0;
+    const auto wide = [](std::int64_t v) { return static_cast<__int128>(v); };
+    const __int128 debits = wide(d.debits_pending) + d.debits_posted + approved;
+    const __int128 credits = wide(c.credits_pending) + c.credits_posted + approved;
+    if (debits > INT64_MAX || credits > INT64_MAX) {
+      code = TransferResult::overflow;
+    } else {
+      t.amount_effective = approved;
+      t.result = TransferResult::ok;
+      t.timestamp = next_timestamp();
+      t.pending_state = pending ? PendingState::open : PendingState::none;
+      position = store_transfer(t);
+      apply_effects(t, at);
+      JournalRecord& record = out->records.emplace_back();
+      record.kind = RecordKind::transfer;
+      record.value.transfer = t;
+      result->code = static_cast<std::uint8_t>(TransferResult::ok);
+      result->value.transfer = transfers_[position];
+      return;
+    }
+  }
+  position = remember_rejection(t, code, out);
+  result->code = static_cast<std::uint8_t>(code);
+  result->value.transfer = transfers_[position];
 }
 
 // --- Cards -------------------------------------------------------------------------------
@@ -749,11 +950,13 @@ void Engine::apply_effects(const Transfer& t, const Positions& at) {
     ++debit.open_pending;
     ++credit.open_pending;
     ++open_pending_total_;
+    velocity_add(t, +1);
     return;
   }
   if (!is_resolution(t)) {
     LEDGER_ASSERT(add_into(&debit.debits_posted, amount) &&
                   add_into(&credit.credits_posted, amount));
+    velocity_add(t, +1);
     return;
   }
   const std::uint32_t hold_position = at.hold;
@@ -763,6 +966,7 @@ void Engine::apply_effects(const Transfer& t, const Positions& at) {
   const std::int64_t held = hold.amount_effective;
   LEDGER_ASSERT(add_into(&debit.debits_pending, -held) && add_into(&credit.credits_pending, -held));
   PendingState state = PendingState::voided;
+  if ((t.flags & (flag_post_pending | flag_expiry)) == 0) velocity_add(hold, -1);  // reversed
   if ((t.flags & flag_post_pending) != 0) {
     LEDGER_ASSERT(add_into(&debit.debits_posted, amount) &&
                   add_into(&credit.credits_posted, amount));
@@ -827,6 +1031,7 @@ void Engine::replay(const JournalRecord& record) {
 }
 
 void Engine::clear() {
+  for (Velocity* v = velocity_.begin(); v != velocity_.begin() + cards_.size(); ++v) *v = Velocity{};
   cards_.truncate(0);
   card_index_.clear();
   pan_index_.clear();

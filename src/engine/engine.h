@@ -38,7 +38,7 @@ namespace ledger::engine {
 struct EngineOptions {
   std::size_t accounts_max = 1u << 16;
   std::size_t transfers_max = 1u << 20;  // remembered transfer ids, accepted or rejected
-  std::size_t cards_max = 1u << 10;
+  std::size_t cards_max = 1u << 10;  // each card also keeps 434 bytes of velocity state
 };
 
 struct BatchOutput {
@@ -95,6 +95,15 @@ class Engine {
 
   // The id of the engine-made void that releases an expired hold (deterministic).
   static TransferId expiry_id(TransferId pending_id, std::uint32_t attempt);
+  // The card network's settlement account for a currency (created on first use).
+  static AccountId settlement_account_id(Currency currency);
+  // Approved card spending of a card: today (UTC day of `now_ns`) and the last 30 days.
+  struct Spending {
+    std::int64_t today = 0;
+    std::int64_t last_30_days = 0;
+    std::uint32_t count_today = 0;
+  };
+  Spending card_spending(CardId id, std::uint64_t now_ns) const;
 
  private:
   struct Undo {
@@ -109,6 +118,11 @@ class Engine {
   std::size_t apply_chain(const Command* commands, std::size_t count, BatchOutput* out);
   void reject_open_chain(const Command* commands, std::size_t count, BatchOutput* out);
 
+  void authorize(const Command& command, CommandResult* result, BatchOutput* out);
+  TransferResult decide(const Authorization& a, const Card* card, const Account* account,
+                        std::uint32_t card_position, std::int64_t* approved) const;
+  std::uint32_t ensure_settlement_account(Currency currency, BatchOutput* out);
+  void velocity_add(const Transfer& t, std::int64_t sign);
   void create_card(const Command& command, CommandResult* result, BatchOutput* out);
   void update_card(const Command& command, CommandResult* result, BatchOutput* out);
   CardResult check_card(const Card& input) const;
@@ -158,6 +172,13 @@ class Engine {
   IdIndex account_index_;
   IdIndex transfer_index_;
   FixedVector<Card> cards_;
+  // Per card (same position): approved amounts and counts per UTC day, 31 days in a ring.
+  struct Velocity {
+    std::uint32_t day[31];
+    std::int64_t amount[31];
+    std::uint16_t count[31];
+  };
+  FixedVector<Velocity> velocity_;
   IdIndex card_index_;
   IdIndex pan_index_;  // first 16 bytes of the PAN hash -> card
   struct Expiry {

@@ -632,5 +632,133 @@ TEST_F(EngineTest, CardsAreCreatedOnceFoundByPanAndBlockedForGood) {
   EXPECT_EQ(rebuilt.find_card_by_pan(pan), card);
 }
 
+class AuthorizationTest : public EngineTest {
+ protected:
+  void SetUp() override {
+    SetUpAccounts();
+    fund(2, 1000, 1);
+    Command c;
+    c.kind = CommandKind::create_card;
+    c.body.card = Card{};
+    c.body.card.id = CardId{{0xCA, 1}};
+    c.body.card.account_id = acct(2);
+    std::memset(c.body.card.pan_hash, 0x42, 32);
+    c.body.card.expiry_yymm = 2812;
+    c.body.card.controls.per_authorization_limit = 500;
+    c.body.card.controls.daily_limit = 800;
+    c.body.card.controls.daily_count_limit = 3;
+    c.body.card.controls.channels = channels_all & ~channel_abroad;
+    c.body.card.controls.blocked_mccs[0] = 7995;
+    c.body.card.controls.blocked_mcc_count = 1;
+    run({c});
+    ASSERT_EQ(out_.results[0].card_result(), CardResult::ok);
+  }
+  Authorization auth(std::uint64_t id, std::int64_t amount) {
+    Authorization a;
+    a.id = tid(1000 + id);
+    std::memset(a.pan_hash, 0x42, 32);
+    a.amount = amount;
+    a.currency = eur_;
+    a.mcc = 5411;
+    a.today_yymm = 2611;
+    a.channels = channel_contactless;
+    a.hold_timeout_s = 7 * 24 * 3600;
+    return a;
+  }
+  CommandResult authorize(const Authorization& a) {
+    Command c;
+    c.kind = CommandKind::authorize;
+    c.body.authorization = a;
+    run({c});
+    return out_.results[0];
+  }
+  R decision(const Authorization& a) { return authorize(a).transfer_result(); }
+};
+
+TEST_F(AuthorizationTest, DecidesInTheDocumentedOrder) {
+  Authorization a = auth(1, 100);
+  std::memset(a.pan_hash, 0x43, 32);
+  EXPECT_EQ(decision(a), R::card_unknown);
+  a = auth(2, 100);
+  a.today_yymm = 2901;
+  EXPECT_EQ(decision(a), R::card_expired);
+  a = auth(3, 100);
+  a.expiry_yymm = 2811;  // DE14 does not match the card
+  EXPECT_EQ(decision(a), R::card_expired);
+  a = auth(4, 100);
+  a.channels = channel_online | channel_abroad;
+  EXPECT_EQ(decision(a), R::card_channel_not_allowed);
+  a = auth(5, 100);
+  a.mcc = 7995;
+  EXPECT_EQ(decision(a), R::card_mcc_blocked);
+  EXPECT_EQ(decision(auth(6, 501)), R::card_limit_exceeded);  // per authorization
+  a = auth(7, 100);
+  a.currency = usd_;
+  EXPECT_EQ(decision(a), R::currency_mismatch);
+  EXPECT_EQ(account(2).debits_pending, 0);  // nothing held by any decline
+}
+
+TEST_F(AuthorizationTest, ApprovesWithAHoldAndAnswersRepeatsWithTheOriginal) {
+  const CommandResult approved = authorize(auth(1, 300));
+  ASSERT_EQ(approved.transfer_result(), R::ok);
+  EXPECT_EQ(approved.value.transfer.amount_effective, 300);
+  EXPECT_EQ(approved.value.transfer.code, TransferCode::card_authorization);
+  EXPECT_EQ(approved.value.transfer.credit_account_id, Engine::settlement_account_id(eur_));
+  EXPECT_EQ(account(2).debits_pending, 300);
+  EXPECT_NE(engine_.find_account(Engine::settlement_account_id(eur_)), nullptr);
+  EXPECT_EQ(decision(auth(1, 300)), R::exists);  // a repeat: no second hold
+  EXPECT_EQ(account(2).debits_pending, 300);
+  Authorization other_card = auth(9, 10);
+  std::memset(other_card.pan_hash, 0x43, 32);
+  EXPECT_EQ(decision(other_card), R::card_unknown);
+  EXPECT_EQ(decision(other_card), R::card_unknown);  // declines are remembered too
+  expect_balanced();
+}
+
+TEST_F(AuthorizationTest, DailyAmountAndCountLimitsAndPartialApproval) {
+  ASSERT_EQ(decision(auth(1, 400)), R::ok);
+  ASSERT_EQ(decision(auth(2, 400)), R::ok);
+  EXPECT_EQ(decision(auth(3, 100)), R::card_limit_exceeded);  // 900 > 800 today
+  // A reversal (void) gives the amount back to the daily limit.
+  ASSERT_EQ(apply(resolve(50, 1002, flag_void_pending)), R::ok);
+  EXPECT_EQ(engine_.card_spending(CardId{{0xCA, 1}}, now_).today, 400);
+  ASSERT_EQ(decision(auth(4, 100)), R::ok);  // 2 approvals stand today (the void took one back)
+  ASSERT_EQ(decision(auth(5, 10)), R::ok);   // the 3rd of 3 allowed
+  EXPECT_EQ(decision(auth(6, 10)), R::card_count_limit_exceeded);
+  EXPECT_EQ(decision(auth(4, 100)), R::exists);
+}
+
+TEST_F(AuthorizationTest, InsufficientFundsOrAPartialApproval) {
+  Command lift;
+  lift.kind = CommandKind::update_card;
+  lift.body.card_update = CardUpdate{};
+  lift.body.card_update.id = CardId{{0xCA, 1}};
+  lift.body.card_update.set_controls = true;  // no limits
+  run({lift});
+  EXPECT_EQ(decision(auth(1, 1500)), R::exceeds_available);
+  Authorization partial = auth(2, 1500);
+  partial.partial_allowed = true;
+  const CommandResult r = authorize(partial);
+  ASSERT_EQ(r.transfer_result(), R::ok);
+  EXPECT_EQ(r.value.transfer.amount, 1500);
+  EXPECT_EQ(r.value.transfer.amount_effective, 1000);  // all that was available
+  EXPECT_EQ(available(2), 0);
+  Authorization advice = auth(3, 50);
+  advice.force = true;  // the network approved in our place: recorded past the balance
+  EXPECT_EQ(decision(advice), R::ok);
+  EXPECT_EQ(available(2), -50);
+  expect_balanced();
+}
+
+TEST_F(AuthorizationTest, ReplayRebuildsVelocity) {
+  ASSERT_EQ(decision(auth(1, 400)), R::ok);
+  ASSERT_EQ(decision(auth(2, 300)), R::ok);
+  Engine rebuilt(EngineOptions{64, 256, 16});
+  for (const JournalRecord& record : journal_) rebuilt.replay(record);
+  EXPECT_EQ(rebuilt.card_spending(CardId{{0xCA, 1}}, now_).today, 700);
+  EXPECT_EQ(rebuilt.card_spending(CardId{{0xCA, 1}}, now_).count_today, 2u);
+  EXPECT_EQ(rebuilt.state_hash(), engine_.state_hash());
+}
+
 }  // namespace
 }  // namespace ledger::engine
