@@ -47,13 +47,13 @@ namespace ledger {
   X(exceeds_available)                       \
   X(linked_event_failed)                     \
   X(linked_event_chain_open)                 \
-  X(transfer_capacity_exhausted) \
-  X(card_unknown)                \
-  X(card_expired)                \
-  X(card_not_active)             \
-  X(card_channel_not_allowed)    \
-  X(card_mcc_blocked)            \
-  X(card_limit_exceeded)         \
+  X(transfer_capacity_exhausted)             \
+  X(card_unknown)                            \
+  X(card_expired)                            \
+  X(card_not_active)                         \
+  X(card_channel_not_allowed)                \
+  X(card_mcc_blocked)                        \
+  X(card_limit_exceeded)                     \
   X(card_count_limit_exceeded)
 
 #define LEDGER_ACCOUNT_RESULTS(X)          \

@@ -27,6 +27,9 @@ class CommandSink {
  public:
   // Never waits. false: queue full or ledger not running; answer "busy" now (no completion).
   [[nodiscard]] virtual bool submit(const Command& command, Completion* completion) = 0;
+  // Card-network traffic: a separate queue the engine drains first, so authorizations are
+  // never queued behind back-office bulk work.
+  [[nodiscard]] virtual bool submit_priority(const Command& command, Completion* completion) = 0;
   // All or none, consecutively: a linked chain reaches the engine unbroken. Each command
   // carries its own completion.
   [[nodiscard]] virtual bool submit_all(const Command* commands, Completion* const* completions,

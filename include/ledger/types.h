@@ -88,14 +88,14 @@ enum class AuthorizationKind : std::uint8_t { purchase, cash, refund, balance_in
 // A card authorization from the card network (ISO 8583 0100/0120/0200). The edge has checked
 // the message and hashed the PAN; the engine decides with the card's controls and balance.
 struct Authorization {
-  TransferId id;                     // derived from the network's keys: repeats find it again
+  TransferId id;  // derived from the network's keys: repeats find it again
   std::uint8_t pan_hash[32] = {};
-  std::int64_t amount = 0;           // in the card account's currency (DE6 if present, else DE4)
+  std::int64_t amount = 0;  // in the card account's currency (DE6 if present, else DE4)
   Currency currency;
-  std::uint16_t mcc = 0;             // DE18
-  std::uint16_t expiry_yymm = 0;     // DE14 (0: not sent)
-  std::uint16_t today_yymm = 0;      // the edge's date (the engine reads no clock)
-  std::uint8_t channels = 0;         // channel_* bits this authorization uses
+  std::uint16_t mcc = 0;          // DE18
+  std::uint16_t expiry_yymm = 0;  // DE14 (0: not sent)
+  std::uint16_t today_yymm = 0;   // the edge's date (the engine reads no clock)
+  std::uint8_t channels = 0;      // channel_* bits this authorization uses
   AuthorizationKind kind = AuthorizationKind::purchase;
   bool partial_allowed = false;      // the acquirer supports partial approval
   bool force = false;                // an advice: the network already decided to approve

@@ -74,7 +74,37 @@ const Setting settings[] = {
      [](const std::string& v, Config* c) { return parse_u32(v, 1, 1'000'000, &c->batch_max); }},
     {"ingress-max", "LEDGER_INGRESS_MAX", "commands waiting for the engine (default 65536)",
      [](const std::string& v, Config* c) { return parse_u32(v, 2, 16'777'216, &c->ingress_max); }},
-    {"cards-max", "LEDGER_CARDS_MAX", "card capacity, preallocated (default 1000000)",
+    {"iso8583-bitmap", "LEDGER_ISO8583_BITMAP",
+     "binary (default) or hex: how the ISO 8583 bitmap is sent",
+     [](const std::string& v, Config* c) {
+       if (v != "binary" && v != "hex") return Status::error("expected binary or hex");
+       c->iso8583_hex_bitmap = v == "hex";
+       return Status();
+     }},
+    {"auth-deadline-ms", "LEDGER_AUTH_DEADLINE_MS",
+     "every card authorization is answered within this (default 2000); else 91",
+     [](const std::string& v, Config* c) { return parse_u32(v, 1, 60'000, &c->auth_deadline_ms); }},
+    {"iso8583-read-timeout-ms", "LEDGER_ISO8583_READ_TIMEOUT_MS",
+     "a started ISO 8583 frame must arrive whole within this (default 5000)",
+     [](const std::string& v, Config* c) {
+       return parse_u32(v, 10, 600'000, &c->iso8583_read_timeout_ms);
+     }},
+    {"iso8583-allowlist", "LEDGER_ISO8583_ALLOWLIST",
+     "comma-separated source IP addresses (default: any)",
+     [](const std::string& v, Config* c) {
+       c->iso8583_allowlist = v;
+       return Status();
+     }},
+    {"home-country", "LEDGER_HOME_COUNTRY",
+     "ISO 3166 numeric country of the issuer (DE19 elsewhere = abroad); default: none",
+     [](const std::string& v, Config* c) {
+       if (v.size() != 3 || v.find_first_not_of("0123456789") != std::string::npos) {
+         return Status::error("expected a 3-digit ISO 3166 numeric code, e.g. 276");
+       }
+       c->home_country = v;
+       return Status();
+     }},
+    {"cards-max", "LEDGER_CARDS_MAX", "card capacity, preallocated (default 100000)",
      [](const std::string& v, Config* c) { return parse_u32(v, 1, 100'000'000, &c->cards_max); }},
     {"pan-secret", "LEDGER_PAN_SECRET",
      "HMAC key (at least 32 characters) for storing card numbers; never logged",

@@ -35,8 +35,13 @@ struct Config {
   std::uint32_t batch_max = 8'192;
   std::uint32_t ingress_max = 65'536;
   std::uint32_t ledger_timeout_ms = 5'000;
-  std::uint32_t cards_max = 1'000'000;
-  std::string pan_secret;  // never logged
+  std::uint32_t cards_max = 100'000;
+  bool iso8583_hex_bitmap = false;
+  std::uint32_t auth_deadline_ms = 2'000;
+  std::uint32_t iso8583_read_timeout_ms = 5'000;
+  std::string iso8583_allowlist;  // comma-separated IP addresses; empty: any
+  std::string home_country;       // ISO 3166 numeric, for the "abroad" control
+  std::string pan_secret;         // never logged
   // keys create
   std::string key_scope;
   std::string key_name;

@@ -42,6 +42,7 @@ Pipeline::Pipeline(PipelineOptions options)
     : options_(std::move(options)),
       engine_(options_.engine),
       ingress_(power_of_two_at_least(options_.ingress_capacity)),
+      priority_ingress_(power_of_two_at_least(options_.ingress_capacity)),
       slots_(options_.batches_in_flight_max),
       writer_(options_.database_url) {
   for (Slot& slot : slots_) {
@@ -152,6 +153,20 @@ bool Pipeline::submit(const Command& command, Completion* completion) {
   return true;
 }
 
+bool Pipeline::submit_priority(const Command& command, Completion* completion) {
+  if (state_.load(std::memory_order_acquire) != PipelineState::running || stop_requested_) {
+    return false;
+  }
+  Command queued = command;
+  queued.tag = reinterpret_cast<std::uintptr_t>(completion);
+  if (!priority_ingress_.try_push(queued)) {
+    counters_.refused_full.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  wake_engine();
+  return true;
+}
+
 bool Pipeline::submit_all(const Command* commands, Completion* const* completions,
                           std::size_t count) {
   if (state_.load(std::memory_order_acquire) != PipelineState::running || stop_requested_ ||
@@ -182,6 +197,9 @@ void Pipeline::wake_engine() {
 
 bool Pipeline::drain_ingress(std::vector<Command>* commands) {
   Command command;
+  while (commands->size() < options_.batch_commands_max && priority_ingress_.try_pop(&command)) {
+    commands->push_back(command);
+  }
   while (commands->size() < options_.batch_commands_max && ingress_.try_pop(&command)) {
     commands->push_back(command);
   }
@@ -213,7 +231,7 @@ void Pipeline::wait_for_work(bool tick) {
   std::unique_lock lock(wake_mutex_);
   engine_sleeping_.store(true, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (ingress_.empty() && !stop_requested_) {
+  if (ingress_.empty() && priority_ingress_.empty() && !stop_requested_) {
     wake_cv_.wait_for(lock, std::chrono::milliseconds(tick ? options_.idle_tick_ms : 1'000));
   }
   engine_sleeping_.store(false, std::memory_order_relaxed);
@@ -248,7 +266,7 @@ void Pipeline::engine_loop() {
       }
       if (reload) {
         reload_on_engine_thread();
-      } else if (stop_requested_ && ingress_.empty()) {
+      } else if (stop_requested_ && ingress_.empty() && priority_ingress_.empty()) {
         break;
       } else {
         wait_for_work(true);

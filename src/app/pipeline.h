@@ -62,6 +62,7 @@ class Pipeline final : public CommandSink {
   // Never waits. false: the queue is full or the ledger is not running; answer "busy" now
   // (completion is not called).
   [[nodiscard]] bool submit(const Command& command, Completion* completion) override;
+  [[nodiscard]] bool submit_priority(const Command& command, Completion* completion) override;
   [[nodiscard]] bool submit_all(const Command* commands, Completion* const* completions,
                                 std::size_t count) override;
   bool running() const override { return state() == PipelineState::running; }
@@ -69,7 +70,9 @@ class Pipeline final : public CommandSink {
 
   PipelineState state() const { return state_.load(std::memory_order_acquire); }
   const PipelineCounters& counters() const { return counters_; }
-  std::size_t queue_depth() const { return ingress_.size_approx(); }
+  std::size_t queue_depth() const {
+    return ingress_.size_approx() + priority_ingress_.size_approx();
+  }
   // Seconds and records of the last load from PostgreSQL.
   double last_load_seconds() const { return last_load_seconds_.load(); }
 
@@ -102,6 +105,7 @@ class Pipeline final : public CommandSink {
   PipelineOptions options_;
   engine::Engine engine_;  // owned by the engine thread once started
   engine::MpscQueue<Command> ingress_;
+  engine::MpscQueue<Command> priority_ingress_;  // card network: drained first
   std::atomic<PipelineState> state_{PipelineState::stopped};
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> inject_failure_{false};

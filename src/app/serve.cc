@@ -9,6 +9,7 @@
 
 #include "api.h"
 #include "health.h"
+#include "iso8583/server.h"
 #include "keys.h"
 #include "logging.h"
 #include "migrator.h"
@@ -97,6 +98,18 @@ int run_serve(const Config& config) {
                pg::describe_url(config.database_url));
   asio::ip::tcp::endpoint http_endpoint;
   if (!resolve(config.http_listen, "http-listen", &http_endpoint)) return exit_usage;
+  asio::ip::tcp::endpoint iso_endpoint;
+  if (!resolve(config.iso8583_listen, "iso8583-listen", &iso_endpoint)) return exit_usage;
+  iso8583::ServerOptions iso_options;
+  for (std::size_t start = 0; start < config.iso8583_allowlist.size();) {
+    const auto comma = config.iso8583_allowlist.find(',', start);
+    const std::string text = config.iso8583_allowlist.substr(start, comma - start);
+    boost::system::error_code error;
+    iso_options.allowlist.push_back(asio::ip::make_address(text, error));
+    if (error)
+      return fail(exit_usage, "--iso8583-allowlist: \"" + text + "\" is not an IP address");
+    start = comma == std::string::npos ? config.iso8583_allowlist.size() : comma + 1;
+  }
   http::Readiness readiness;
   {
     pg::Conn conn;
@@ -138,6 +151,18 @@ int run_serve(const Config& config) {
   http::Server server(io, handler);
   if (Status s = server.listen(http_endpoint); !s.ok())
     return fail(exit_failure, "http: " + s.message());
+  iso_options.bitmap = config.iso8583_hex_bitmap ? iso8583::BitmapEncoding::ascii_hex
+                                                 : iso8583::BitmapEncoding::binary;
+  iso_options.deadline = std::chrono::milliseconds(config.auth_deadline_ms);
+  iso_options.read_timeout = std::chrono::milliseconds(config.iso8583_read_timeout_ms);
+  iso_options.pan_secret = config.pan_secret;
+  iso_options.home_country = config.home_country;
+  iso_options.preauthorization_mccs = iso8583::default_preauthorization_mccs();
+  iso_options.over_capture_mccs = iso8583::default_over_capture_mccs();
+  iso8583::Server iso_server(io, pipeline, iso_options);
+  if (Status s = iso_server.listen(iso_endpoint); !s.ok()) {
+    return fail(exit_failure, "iso8583: " + s.message());
+  }
 
   DatabaseProbe probe(config.database_url, limits::ready_probe_interval_ms,
                       [&readiness](bool reachable) { readiness.database_reachable = reachable; });
@@ -148,12 +173,18 @@ int run_serve(const Config& config) {
     spdlog::info("event=shutdown_requested signal={}", signal_number);
     readiness.stopping = true;
     server.stop();
+    iso_server.stop();
     asio::co_spawn(io, drain_then_stop(io, server, config.shutdown_grace_ms), asio::detached);
   });
   server.start();
+  iso_server.start();
   const auto bound = server.local_endpoint();
   spdlog::info("event=listening interface=http address={}:{}", bound.address().to_string(),
                bound.port());
+  const auto iso_bound = iso_server.local_endpoint();
+  spdlog::info("event=listening interface=iso8583 address={}:{} bitmap={} deadline_ms={}",
+               iso_bound.address().to_string(), iso_bound.port(),
+               config.iso8583_hex_bitmap ? "hex" : "binary", config.auth_deadline_ms);
 
   spdlog::info("event=serving");
   std::vector<std::thread> threads;

@@ -342,7 +342,8 @@ bool is_card_spending(const Transfer& t) {
 }  // namespace
 
 AccountId Engine::settlement_account_id(Currency currency) {
-  return AccountId{{0x5E771E0000000000ULL | 0x0000008000000000ULL, 0xC0DE000000000000ULL | currency.code}};
+  return AccountId{
+      {0x5E771E0000000000ULL | 0x0000008000000000ULL, 0xC0DE000000000000ULL | currency.code}};
 }
 
 std::uint32_t Engine::ensure_settlement_account(Currency currency, BatchOutput* out) {
@@ -367,8 +368,9 @@ std::uint32_t Engine::ensure_settlement_account(Currency currency, BatchOutput* 
 // posting is approved, -1 when the hold is voided (reversal, or an answer sent too late).
 void Engine::velocity_add(const Transfer& t, std::int64_t sign) {
   if (!is_card_spending(t)) return;
-  const std::uint32_t card = card_index_.find(Uint128{t.reference_a, t.reference_b},
-                                              [this](std::uint32_t q) { return cards_[q].id.value; });
+  const std::uint32_t card =
+      card_index_.find(Uint128{t.reference_a, t.reference_b},
+                       [this](std::uint32_t q) { return cards_[q].id.value; });
   if (card == IdIndex::not_found) return;
   Velocity& v = velocity_[card];
   const std::uint32_t day = day_of(t.timestamp);
@@ -386,7 +388,8 @@ void Engine::velocity_add(const Transfer& t, std::int64_t sign) {
 
 Engine::Spending Engine::card_spending(CardId id, std::uint64_t now_ns) const {
   Spending spending;
-  const std::uint32_t card = card_index_.find(id.value, [this](std::uint32_t q) { return cards_[q].id.value; });
+  const std::uint32_t card =
+      card_index_.find(id.value, [this](std::uint32_t q) { return cards_[q].id.value; });
   if (card == IdIndex::not_found) return spending;
   const Velocity& v = velocity_[card];
   const std::uint32_t today = day_of(now_ns);
@@ -406,7 +409,8 @@ Engine::Spending Engine::card_spending(CardId id, std::uint64_t now_ns) const {
 TransferResult Engine::decide(const Authorization& a, const Card* card, const Account* account,
                               std::uint32_t card_position, std::int64_t* approved) const {
   if (card == nullptr) return TransferResult::card_unknown;
-  if (card->expiry_yymm < a.today_yymm || (a.expiry_yymm != 0 && a.expiry_yymm != card->expiry_yymm)) {
+  if (card->expiry_yymm < a.today_yymm ||
+      (a.expiry_yymm != 0 && a.expiry_yymm != card->expiry_yymm)) {
     return TransferResult::card_expired;
   }
   if (card->status != CardStatus::active || account->status != AccountStatus::active) {
@@ -433,8 +437,9 @@ TransferResult Engine::decide(const Authorization& a, const Card* card, const Ac
     return TransferResult::card_count_limit_exceeded;
   }
   if ((account->flags & debits_must_not_exceed_credits) != 0) {
-    const __int128 available = static_cast<__int128>(account->credits_posted) - account->debits_posted -
-                               account->debits_pending + account->overdraft_limit;
+    const __int128 available = static_cast<__int128>(account->credits_posted) -
+                               account->debits_posted - account->debits_pending +
+                               account->overdraft_limit;
     if (available < a.amount) {
       if (!a.partial_allowed || available <= 0) return TransferResult::exceeds_available;
       *approved = static_cast<std::int64_t>(available);
@@ -478,22 +483,24 @@ void Engine::authorize(const Command& command, CommandResult* result, BatchOutpu
   std::uint32_t position = transfer_position(a.id);
   if (position != IdIndex::not_found) {  // a repeat: the original answer
     const Transfer& original = transfers_[position];
-    result->code = static_cast<std::uint8_t>(original.result == TransferResult::ok ? TransferResult::exists
-                                                                                  : original.result);
+    result->code = static_cast<std::uint8_t>(
+        original.result == TransferResult::ok ? TransferResult::exists : original.result);
     result->value.transfer = original;
     return;
   }
   if (a.id.is_zero() || !has_room(t) || a.amount <= 0 || a.currency.code == 0) {
-    result->code = static_cast<std::uint8_t>(a.id.is_zero() ? TransferResult::id_must_not_be_zero
-                                             : a.amount <= 0 ? TransferResult::amount_must_be_positive
-                                             : a.currency.code == 0 ? TransferResult::currency_mismatch
-                                                                    : TransferResult::transfer_capacity_exhausted);
+    result->code = static_cast<std::uint8_t>(
+        a.id.is_zero()         ? TransferResult::id_must_not_be_zero
+        : a.amount <= 0        ? TransferResult::amount_must_be_positive
+        : a.currency.code == 0 ? TransferResult::currency_mismatch
+                               : TransferResult::transfer_capacity_exhausted);
     result->value.transfer = t;
     return;
   }
   std::int64_t approved = 0;
   TransferResult code = decide(a, card, account, 0, &approved);
-  if (code == TransferResult::ok && ensure_settlement_account(a.currency, out) == IdIndex::not_found) {
+  if (code == TransferResult::ok &&
+      ensure_settlement_account(a.currency, out) == IdIndex::not_found) {
     code = TransferResult::transfer_capacity_exhausted;  // no room for the settlement account
   }
   if (code == TransferResult::ok) {
@@ -1031,7 +1038,8 @@ void Engine::replay(const JournalRecord& record) {
 }
 
 void Engine::clear() {
-  for (Velocity* v = velocity_.begin(); v != velocity_.begin() + cards_.size(); ++v) *v = Velocity{};
+  for (Velocity* v = velocity_.begin(); v != velocity_.begin() + cards_.size(); ++v)
+    *v = Velocity{};
   cards_.truncate(0);
   card_index_.clear();
   pan_index_.clear();

@@ -38,7 +38,7 @@ namespace ledger::engine {
 struct EngineOptions {
   std::size_t accounts_max = 1u << 16;
   std::size_t transfers_max = 1u << 20;  // remembered transfer ids, accepted or rejected
-  std::size_t cards_max = 1u << 10;  // each card also keeps 434 bytes of velocity state
+  std::size_t cards_max = 1u << 10;      // each card also keeps 434 bytes of velocity state
 };
 
 struct BatchOutput {

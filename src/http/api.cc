@@ -5,7 +5,8 @@
 #include <vector>
 
 #include "json_mapping.h"
-#include "ledger_call.h"
+#include "ledger/ledger_call.h"
+#include "ledger/pan_hash.h"
 
 namespace ledger::http {
 namespace {
@@ -890,7 +891,7 @@ asio::awaitable<Response> Api::create_card(const Request& request) {
                   : !key.empty() ? id_from_key(std::string_view(key.data(), key.size()))
                                  : random_uuid();
   card.account_id.value = *account;
-  hmac_sha256(options_.pan_secret, *pan, card.pan_hash);
+  pan_hash(options_.pan_secret, *pan, card.pan_hash);
   const std::size_t bin_length = pan->size() >= 16 ? 8 : 6;
   std::memcpy(card.bin, pan->data(), bin_length);
   std::memcpy(card.last4, pan->data() + pan->size() - 4, 4);

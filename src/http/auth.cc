@@ -1,7 +1,6 @@
 #include "auth.h"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <stdexcept>
@@ -44,12 +43,6 @@ std::string sha256_hex(std::string_view bytes) {
   unsigned int length = 0;
   EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
   return to_hex(digest, length);
-}
-
-void hmac_sha256(std::string_view key, std::string_view data, std::uint8_t (&out)[32]) {
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &length);
 }
 
 std::string generate_key() {

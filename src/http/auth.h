@@ -41,8 +41,6 @@ class KeyRing {
 };
 
 std::string sha256_hex(std::string_view bytes);
-// HMAC-SHA256(key, data): how card numbers are stored (never the PAN itself).
-void hmac_sha256(std::string_view key, std::string_view data, std::uint8_t (&out)[32]);
 // A new random key: "ldg_" followed by 64 hex digits (256 bits from the OS).
 std::string generate_key();
 std::string key_prefix(std::string_view key);

@@ -405,10 +405,17 @@ bool parse_controls(const json& object, const std::string& prefix, CardControls*
     *error = fields.error();
     return false;
   }
-  if (per_authorization) c->per_authorization_limit = *per_authorization;
-  if (daily) c->daily_limit = *daily;
-  if (monthly) c->monthly_limit = *monthly;
-  if (count) c->daily_count_limit = static_cast<std::uint32_t>(*count);
+  // A limit sent as null means "no limit", as GET shows it.
+  const auto cleared = [&object](const char* name) {
+    const auto it = object.find(name);
+    return it != object.end() && it->is_null();
+  };
+  if (per_authorization || cleared("per_authorization_limit"))
+    c->per_authorization_limit = per_authorization.value_or(0);
+  if (daily || cleared("daily_limit")) c->daily_limit = daily.value_or(0);
+  if (monthly || cleared("monthly_limit")) c->monthly_limit = monthly.value_or(0);
+  if (count || cleared("daily_count_limit"))
+    c->daily_count_limit = static_cast<std::uint32_t>(count.value_or(0));
   for (int i = 0; i < 4; ++i) {
     if (!channels[i]) continue;
     c->channels = static_cast<std::uint8_t>(*channels[i] ? (c->channels | channel_bits[i])

@@ -9,38 +9,38 @@ using K = FieldKind;
 
 // Index = field number; 0 and 1 (MTI and secondary bitmap) are handled apart.
 constexpr FieldSpec specs[129] = {
-    /*0*/ {K::numeric, 4},     {K::binary_hex, 8},  {K::llnum, 19},       {K::numeric, 6},
-    /*4*/ {K::numeric, 12},    {K::numeric, 12},    {K::numeric, 12},     {K::numeric, 10},
-    /*8*/ {K::numeric, 8},     {K::numeric, 8},     {K::numeric, 8},      {K::numeric, 6},
-    /*12*/ {K::numeric, 6},    {K::numeric, 4},     {K::numeric, 4},      {K::numeric, 4},
-    /*16*/ {K::numeric, 4},    {K::numeric, 4},     {K::numeric, 4},      {K::numeric, 3},
-    /*20*/ {K::numeric, 3},    {K::numeric, 3},     {K::numeric, 3},      {K::numeric, 3},
-    /*24*/ {K::numeric, 3},    {K::numeric, 2},     {K::numeric, 2},      {K::numeric, 1},
-    /*28*/ {K::amount, 9},     {K::amount, 9},      {K::amount, 9},       {K::amount, 9},
-    /*32*/ {K::llnum, 11},     {K::llnum, 11},      {K::llchar, 28},      {K::llnum, 37},
-    /*36*/ {K::lllchar, 104},  {K::chars, 12},      {K::chars, 6},        {K::chars, 2},
-    /*40*/ {K::chars, 3},      {K::chars, 8},       {K::chars, 15},       {K::chars, 40},
-    /*44*/ {K::llchar, 25},    {K::llchar, 76},     {K::lllchar, 999},    {K::lllchar, 999},
-    /*48*/ {K::lllchar, 999},  {K::chars, 3},       {K::chars, 3},        {K::chars, 3},
-    /*52*/ {K::binary_hex, 8}, {K::numeric, 16},    {K::lllchar, 120},    {K::lllchar, 999},
-    /*56*/ {K::lllchar, 999},  {K::lllchar, 999},   {K::lllchar, 999},    {K::lllchar, 999},
-    /*60*/ {K::lllchar, 999},  {K::lllchar, 999},   {K::lllchar, 999},    {K::lllchar, 999},
-    /*64*/ {K::binary_hex, 8}, {K::binary_hex, 1},  {K::numeric, 1},      {K::numeric, 2},
-    /*68*/ {K::numeric, 3},    {K::numeric, 3},     {K::numeric, 3},      {K::numeric, 4},
-    /*72*/ {K::numeric, 4},    {K::numeric, 6},     {K::numeric, 10},     {K::numeric, 10},
-    /*76*/ {K::numeric, 10},   {K::numeric, 10},    {K::numeric, 10},     {K::numeric, 10},
-    /*80*/ {K::numeric, 10},   {K::numeric, 10},    {K::numeric, 12},     {K::numeric, 12},
-    /*84*/ {K::numeric, 12},   {K::numeric, 12},    {K::numeric, 16},     {K::numeric, 16},
-    /*88*/ {K::numeric, 16},   {K::numeric, 16},    {K::numeric, 42},     {K::chars, 1},
-    /*92*/ {K::chars, 2},      {K::chars, 6},       {K::chars, 7},        {K::chars, 42},
-    /*96*/ {K::binary_hex, 16}, {K::amount, 17},    {K::chars, 25},       {K::llnum, 11},
-    /*100*/ {K::llnum, 11},    {K::llchar, 17},     {K::llchar, 28},      {K::llchar, 28},
-    /*104*/ {K::lllchar, 100}, {K::lllchar, 999},   {K::lllchar, 999},    {K::lllchar, 999},
-    /*108*/ {K::lllchar, 999}, {K::lllchar, 999},   {K::lllchar, 999},    {K::lllchar, 999},
-    /*112*/ {K::lllchar, 999}, {K::lllchar, 999},   {K::lllchar, 999},    {K::lllchar, 999},
-    /*116*/ {K::lllchar, 999}, {K::lllchar, 999},   {K::lllchar, 999},    {K::lllchar, 999},
-    /*120*/ {K::lllchar, 999}, {K::lllchar, 999},   {K::lllchar, 999},    {K::lllchar, 999},
-    /*124*/ {K::lllchar, 999}, {K::lllchar, 999},   {K::lllchar, 999},    {K::lllchar, 999},
+    /*0*/ {K::numeric, 4},      {K::binary_hex, 8}, {K::llnum, 19},    {K::numeric, 6},
+    /*4*/ {K::numeric, 12},     {K::numeric, 12},   {K::numeric, 12},  {K::numeric, 10},
+    /*8*/ {K::numeric, 8},      {K::numeric, 8},    {K::numeric, 8},   {K::numeric, 6},
+    /*12*/ {K::numeric, 6},     {K::numeric, 4},    {K::numeric, 4},   {K::numeric, 4},
+    /*16*/ {K::numeric, 4},     {K::numeric, 4},    {K::numeric, 4},   {K::numeric, 3},
+    /*20*/ {K::numeric, 3},     {K::numeric, 3},    {K::numeric, 3},   {K::numeric, 3},
+    /*24*/ {K::numeric, 3},     {K::numeric, 2},    {K::numeric, 2},   {K::numeric, 1},
+    /*28*/ {K::amount, 9},      {K::amount, 9},     {K::amount, 9},    {K::amount, 9},
+    /*32*/ {K::llnum, 11},      {K::llnum, 11},     {K::llchar, 28},   {K::llnum, 37},
+    /*36*/ {K::lllchar, 104},   {K::chars, 12},     {K::chars, 6},     {K::chars, 2},
+    /*40*/ {K::chars, 3},       {K::chars, 8},      {K::chars, 15},    {K::chars, 40},
+    /*44*/ {K::llchar, 25},     {K::llchar, 76},    {K::lllchar, 999}, {K::lllchar, 999},
+    /*48*/ {K::lllchar, 999},   {K::chars, 3},      {K::chars, 3},     {K::chars, 3},
+    /*52*/ {K::binary_hex, 8},  {K::numeric, 16},   {K::lllchar, 120}, {K::lllchar, 999},
+    /*56*/ {K::lllchar, 999},   {K::lllchar, 999},  {K::lllchar, 999}, {K::lllchar, 999},
+    /*60*/ {K::lllchar, 999},   {K::lllchar, 999},  {K::lllchar, 999}, {K::lllchar, 999},
+    /*64*/ {K::binary_hex, 8},  {K::binary_hex, 1}, {K::numeric, 1},   {K::numeric, 2},
+    /*68*/ {K::numeric, 3},     {K::numeric, 3},    {K::numeric, 3},   {K::numeric, 4},
+    /*72*/ {K::numeric, 4},     {K::numeric, 6},    {K::numeric, 10},  {K::numeric, 10},
+    /*76*/ {K::numeric, 10},    {K::numeric, 10},   {K::numeric, 10},  {K::numeric, 10},
+    /*80*/ {K::numeric, 10},    {K::numeric, 10},   {K::numeric, 12},  {K::numeric, 12},
+    /*84*/ {K::numeric, 12},    {K::numeric, 12},   {K::numeric, 16},  {K::numeric, 16},
+    /*88*/ {K::numeric, 16},    {K::numeric, 16},   {K::numeric, 42},  {K::chars, 1},
+    /*92*/ {K::chars, 2},       {K::chars, 6},      {K::chars, 7},     {K::chars, 42},
+    /*96*/ {K::binary_hex, 16}, {K::amount, 17},    {K::chars, 25},    {K::llnum, 11},
+    /*100*/ {K::llnum, 11},     {K::llchar, 17},    {K::llchar, 28},   {K::llchar, 28},
+    /*104*/ {K::lllchar, 100},  {K::lllchar, 999},  {K::lllchar, 999}, {K::lllchar, 999},
+    /*108*/ {K::lllchar, 999},  {K::lllchar, 999},  {K::lllchar, 999}, {K::lllchar, 999},
+    /*112*/ {K::lllchar, 999},  {K::lllchar, 999},  {K::lllchar, 999}, {K::lllchar, 999},
+    /*116*/ {K::lllchar, 999},  {K::lllchar, 999},  {K::lllchar, 999}, {K::lllchar, 999},
+    /*120*/ {K::lllchar, 999},  {K::lllchar, 999},  {K::lllchar, 999}, {K::lllchar, 999},
+    /*124*/ {K::lllchar, 999},  {K::lllchar, 999},  {K::lllchar, 999}, {K::lllchar, 999},
     /*128*/ {K::binary_hex, 8},
 };
 
@@ -78,17 +78,21 @@ bool valid_field(int field, std::string_view v, std::string* reason) {
   };
   switch (spec.kind) {
     case K::numeric:
-      if (v.size() != spec.length) return fail("must be " + std::to_string(spec.length) + " digits");
+      if (v.size() != spec.length)
+        return fail("must be " + std::to_string(spec.length) + " digits");
       return all(v, is_digit) || fail("must be digits only");
     case K::chars:
-      if (v.size() != spec.length) return fail("must be " + std::to_string(spec.length) + " characters");
+      if (v.size() != spec.length)
+        return fail("must be " + std::to_string(spec.length) + " characters");
       return all(v, is_printable) || fail("must be printable ASCII");
     case K::amount:
-      if (v.size() != spec.length) return fail("must be C or D and " + std::to_string(spec.length - 1) + " digits");
+      if (v.size() != spec.length)
+        return fail("must be C or D and " + std::to_string(spec.length - 1) + " digits");
       return ((v[0] == 'C' || v[0] == 'D') && all(v.substr(1), is_digit)) ||
              fail("must be C or D followed by digits");
     case K::binary_hex:
-      if (v.size() != fixed_width(spec)) return fail("must be " + std::to_string(fixed_width(spec)) + " hex digits");
+      if (v.size() != fixed_width(spec))
+        return fail("must be " + std::to_string(fixed_width(spec)) + " hex digits");
       return all(v, is_hex) || fail("must be hex digits");
     case K::llnum:
       if (v.size() > spec.length) return fail("longer than " + std::to_string(spec.length));
@@ -101,7 +105,8 @@ bool valid_field(int field, std::string_view v, std::string* reason) {
   return fail("unknown format");
 }
 
-bool decode(std::string_view body, BitmapEncoding bitmap_encoding, Message* out, DecodeError* error) {
+bool decode(std::string_view body, BitmapEncoding bitmap_encoding, Message* out,
+            DecodeError* error) {
   *out = Message{};
   std::size_t at = 0;
   const auto fail = [&](int field, std::string reason) {
@@ -115,7 +120,8 @@ bool decode(std::string_view body, BitmapEncoding bitmap_encoding, Message* out,
   const std::size_t bitmap_bytes = bitmap_encoding == BitmapEncoding::binary ? 8 : 16;
   std::bitset<129> bits;
   for (int part = 0; part < 2; ++part) {
-    if (body.size() < at + bitmap_bytes) return fail(part == 0 ? 0 : 1, "frame ends inside the bitmap");
+    if (body.size() < at + bitmap_bytes)
+      return fail(part == 0 ? 0 : 1, "frame ends inside the bitmap");
     for (std::size_t byte = 0; byte < 8; ++byte) {
       unsigned value = 0;
       if (bitmap_encoding == BitmapEncoding::binary) {
@@ -127,7 +133,8 @@ bool decode(std::string_view body, BitmapEncoding bitmap_encoding, Message* out,
         value = static_cast<unsigned>(hex_value(hi) * 16 + hex_value(lo));
       }
       for (int bit = 0; bit < 8; ++bit) {
-        if ((value & (0x80u >> bit)) != 0) bits[static_cast<std::size_t>(part * 64 + static_cast<int>(byte) * 8 + bit + 1)] = true;
+        if ((value & (0x80u >> bit)) != 0)
+          bits[static_cast<std::size_t>(part * 64 + static_cast<int>(byte) * 8 + bit + 1)] = true;
       }
     }
     at += bitmap_bytes;
@@ -145,7 +152,8 @@ bool decode(std::string_view body, BitmapEncoding bitmap_encoding, Message* out,
       if (!all(prefix, is_digit)) return fail(field, "length prefix must be digits");
       width = static_cast<std::size_t>(std::stoi(std::string(prefix)));
       if (width > spec.length) {
-        return fail(field, "length " + std::to_string(width) + " is above the maximum " + std::to_string(spec.length));
+        return fail(field, "length " + std::to_string(width) + " is above the maximum " +
+                               std::to_string(spec.length));
       }
       at += digits;
     }
@@ -156,12 +164,14 @@ bool decode(std::string_view body, BitmapEncoding bitmap_encoding, Message* out,
     out->set(field, std::string(value));
     at += width;
   }
-  if (at != body.size()) return fail(0, std::to_string(body.size() - at) + " bytes after the last field");
+  if (at != body.size())
+    return fail(0, std::to_string(body.size() - at) + " bytes after the last field");
   out->present[1] = bits[1];
   return true;
 }
 
-bool encode(const Message& message, BitmapEncoding bitmap_encoding, std::string* body, std::string* error) {
+bool encode(const Message& message, BitmapEncoding bitmap_encoding, std::string* body,
+            std::string* error) {
   if (message.mti.size() != 4 || !all(message.mti, is_digit)) {
     *error = "MTI must be 4 digits";
     return false;
@@ -213,7 +223,8 @@ bool encode(const Message& message, BitmapEncoding bitmap_encoding, std::string*
 
 std::string mask_pan(std::string_view pan) {
   if (pan.size() < 10) return std::string(pan.size(), '*');
-  return std::string(pan.substr(0, 6)) + std::string(pan.size() - 10, '*') + std::string(pan.substr(pan.size() - 4));
+  return std::string(pan.substr(0, 6)) + std::string(pan.size() - 10, '*') +
+         std::string(pan.substr(pan.size() - 4));
 }
 
 }  // namespace ledger::iso8583

@@ -42,7 +42,8 @@ TEST(Iso8583CodecTest, RoundTripsWithABinaryBitmap) {
   EXPECT_EQ(body.substr(12, 2), "16");  // LLVAR length of DE2
   Message out;
   DecodeError error;
-  ASSERT_TRUE(decode(body, BitmapEncoding::binary, &out, &error)) << error.field << " " << error.reason;
+  ASSERT_TRUE(decode(body, BitmapEncoding::binary, &out, &error))
+      << error.field << " " << error.reason;
   EXPECT_EQ(out.mti, "0100");
   for (int f = 2; f <= 128; ++f) {
     EXPECT_EQ(out.has(f), m.has(f)) << f;
@@ -73,7 +74,7 @@ TEST(Iso8583CodecTest, AnAllZeroSecondaryBitmapIsValid) {
   m.mti = "0800";
   std::string body = "0800";
   body += std::string("\x82\x20\x00\x00\x00\x00\x00\x00", 8);  // DE1, DE7, DE11
-  body += std::string(8, '\0');                                  // secondary, all zero
+  body += std::string(8, '\0');                                // secondary, all zero
   body += "1123120000000001";
   Message out;
   DecodeError error;
@@ -88,7 +89,7 @@ TEST(Iso8583CodecTest, RejectsMalformedInputNamingTheField) {
   EXPECT_FALSE(decode("01", BitmapEncoding::binary, &out, &error));
   EXPECT_EQ(error.field, 0);
   EXPECT_FALSE(decode("01X0" + good.substr(4), BitmapEncoding::binary, &out, &error));  // MTI
-  EXPECT_FALSE(decode(good.substr(0, 8), BitmapEncoding::binary, &out, &error));        // bitmap cut
+  EXPECT_FALSE(decode(good.substr(0, 8), BitmapEncoding::binary, &out, &error));  // bitmap cut
   EXPECT_EQ(out.mti, "0100");
   EXPECT_FALSE(decode(good.substr(0, good.size() - 3), BitmapEncoding::binary, &out, &error));
   EXPECT_EQ(error.field, 49);

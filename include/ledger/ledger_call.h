@@ -1,6 +1,7 @@
-// call_ledger: submits one command from a session coroutine and suspends until its durable
-// answer is posted back to the session's executor, or a timeout passes (the answer is then
-// "unavailable": the outcome is unknown to the client, and a retry with the same id is safe).
+// call_ledger: submits one command from a session coroutine (REST or ISO 8583) and suspends
+// until its durable answer is posted back to the session's executor, or a timeout passes (the
+// outcome is then unknown to the client, and a retry with the same id is safe). Asio-based:
+// included by the network edges only, never by core or the engine.
 #pragma once
 
 #include <atomic>
@@ -15,7 +16,7 @@
 #include "ledger/sink.h"
 #include "ledger/status.h"
 
-namespace ledger::http {
+namespace ledger {
 
 enum class CallStatus : std::uint8_t { durable, busy, unavailable, timeout };
 
@@ -37,16 +38,48 @@ class PendingCall final : public Completion {
       keep->outcome_ = outcome;
       keep->done_ = true;
       keep->timer_.cancel();
+      if (keep->abandoned_ && keep->late_) keep->late_(result, outcome);
     });
   }
 
   std::shared_ptr<PendingCall> self_;
+  // Runs (on the session's executor) if the answer arrives after the waiter gave up.
+  std::function<void(const CommandResult&, Outcome)> late_;
+  bool abandoned_ = false;
   boost::asio::steady_timer timer_;
   CommandResult result_;
   Outcome outcome_ = Outcome::unavailable;
   bool done_ = false;  // touched only on the session's executor
 };
 }  // namespace detail
+
+// As call_ledger, but on the priority lane and until an absolute deadline. If the answer
+// comes after the deadline, `late` runs with it (e.g. to void a hold the client was told was
+// declined).
+inline boost::asio::awaitable<CallResult> call_ledger_until(
+    CommandSink& sink, const Command& command, std::chrono::steady_clock::time_point deadline,
+    std::function<void(const CommandResult&, Outcome)> late) {
+  auto executor = co_await boost::asio::this_coro::executor;
+  auto call = std::make_shared<detail::PendingCall>(executor);
+  call->self_ = call;
+  call->late_ = std::move(late);
+  if (!sink.submit_priority(command, call.get())) {
+    call->self_.reset();
+    co_return CallResult{CallStatus::busy, {}};
+  }
+  call->timer_.expires_at(deadline);
+  while (!call->done_) {
+    auto [error] =
+        co_await call->timer_.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    if (!error && !call->done_) {
+      call->abandoned_ = true;
+      co_return CallResult{CallStatus::timeout, {}};
+    }
+  }
+  co_return CallResult{
+      call->outcome_ == Outcome::durable ? CallStatus::durable : CallStatus::unavailable,
+      call->result_};
+}
 
 inline boost::asio::awaitable<CallResult> call_ledger(CommandSink& sink, const Command& command,
                                                       std::chrono::milliseconds timeout) {
@@ -167,4 +200,4 @@ boost::asio::awaitable<std::optional<std::pair<Status, T>>> await_read(
   co_return std::move(read->answer);
 }
 
-}  // namespace ledger::http
+}  // namespace ledger

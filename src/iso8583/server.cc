@@ -1,0 +1,595 @@
+#include "server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <ctime>
+#include <deque>
+
+#include "ledger/ledger_call.h"
+#include "ledger/pan_hash.h"
+
+namespace ledger::iso8583 {
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+using Clock = std::chrono::steady_clock;
+
+std::uint64_t mix(std::uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xBF58476D1CE4E5B9ULL;
+  x ^= x >> 27;
+  x *= 0x94D049BB133111EBULL;
+  x ^= x >> 31;
+  return x;
+}
+
+TransferId derived(TransferId source, std::uint64_t salt) {
+  const std::uint64_t hi = mix(source.value.hi ^ mix(salt));
+  const std::uint64_t lo = mix(source.value.lo ^ mix(salt + hi));
+  return TransferId{{(hi & ~0xF000ULL) | 0x8000ULL, (lo & ~(0xC0ULL << 56)) | (0x80ULL << 56)}};
+}
+constexpr std::uint64_t salt_reversal = 0x5245564552534CULL;  // "REVERSL"
+constexpr std::uint64_t salt_late_void = 0x4C41544556ULL;     // "LATEV"
+constexpr std::uint64_t salt_completion = 0x434F4D504CULL;    // "COMPL"
+constexpr std::uint64_t salt_advice = 0x4144564943ULL;        // "ADVIC"
+
+std::string_view without_leading_zeros(std::string_view text) {
+  const auto first = text.find_first_not_of('0');
+  return first == std::string_view::npos ? std::string_view{} : text.substr(first);
+}
+
+// Echoes what the network needs to match the answer, with the response MTI (request + 10).
+Message reply_to(const Message& request, std::string_view code) {
+  Message reply;
+  reply.mti = request.mti.size() == 4 ? request.mti : "0000";
+  reply.mti[2] = static_cast<char>(reply.mti[2] + 1);
+  if (reply.mti[3] == '1') reply.mti[3] = '0';  // the answer to a repeat is a plain answer
+  for (int field : {2, 3, 4, 6, 7, 11, 12, 13, 32, 37, 41, 42, 49, 51, 70, 90}) {
+    if (request.has(field)) reply.set(field, request.get(field));
+  }
+  reply.set(39, std::string(code));
+  return reply;
+}
+
+std::string approval_code(TransferId id) {
+  static constexpr char digits[] = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+  std::string code(6, '0');
+  std::uint64_t v = id.value.lo ^ id.value.hi;
+  for (char& c : code) {
+    c = digits[v % 34];
+    v /= 34;
+  }
+  return code;
+}
+
+std::string amount12(std::int64_t amount) {
+  char text[16];
+  std::snprintf(text, sizeof text, "%012lld", static_cast<long long>(amount));
+  return text;
+}
+
+// DE54 entry: account type, amount type, currency (numeric), C/D, 12 digits.
+std::string additional_amount(const char* amount_type, Currency currency, __int128 amount) {
+  const bool credit = amount >= 0;
+  const auto magnitude = static_cast<std::int64_t>(credit ? amount : -amount);
+  char text[32];
+  std::snprintf(text, sizeof text, "00%s%03u%c%s", amount_type, currency_info(currency).numeric,
+                credit ? 'C' : 'D', amount12(magnitude).c_str());
+  return text;
+}
+
+std::string_view decline_code(TransferResult result) {
+  switch (result) {
+    case TransferResult::ok:
+    case TransferResult::exists:
+      return "00";
+    case TransferResult::card_unknown:
+      return "14";
+    case TransferResult::card_expired:
+      return "54";
+    case TransferResult::card_not_active:
+      return "62";
+    case TransferResult::card_channel_not_allowed:
+    case TransferResult::card_mcc_blocked:
+    case TransferResult::currency_mismatch:
+      return "57";
+    case TransferResult::card_limit_exceeded:
+      return "61";
+    case TransferResult::card_count_limit_exceeded:
+      return "65";
+    case TransferResult::exceeds_available:
+      return "51";
+    default:
+      return "91";
+  }
+}
+
+bool parse_amount(const Message& m, int field, std::int64_t* out) {
+  if (!m.has(field)) return false;
+  *out = std::stoll(m.get(field));
+  return *out > 0;
+}
+
+std::uint16_t today_yymm() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  return static_cast<std::uint16_t>((utc.tm_year % 100) * 100 + utc.tm_mon + 1);
+}
+
+bool contains(const std::vector<std::uint16_t>& list, std::uint16_t value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+}  // namespace
+
+std::vector<std::uint16_t> default_preauthorization_mccs() {
+  return {3501, 3502, 3503, 3504, 3505, 3506, 3507, 3508, 3509, 3510, 7011, 3351, 3352,
+          3353, 3354, 3355, 3357, 3359, 3360, 3361, 3366, 3368, 3370, 3374, 3376, 3380,
+          3381, 3385, 3386, 3387, 3389, 3390, 3391, 3393, 3394, 3395, 3396, 3398, 3400,
+          3405, 3409, 3412, 3414, 3420, 3421, 3423, 3425, 3427, 3428, 3429, 3430, 3431,
+          3432, 3433, 3434, 3435, 3436, 3437, 3438, 3439, 7512, 7513, 7519, 4411};
+}
+
+std::vector<std::uint16_t> default_over_capture_mccs() {
+  return {5812, 5813, 5814, 5541, 5542, 4121, 7230};
+}
+
+TransferId authorization_id(std::string_view acquirer, std::string_view stan,
+                            std::string_view transmission) {
+  std::uint64_t hi = 0x69736F3835383331ULL;  // "iso85831"
+  std::uint64_t lo = 0x61757468ULL;          // "auth"
+  for (std::string_view part : {without_leading_zeros(acquirer), stan, transmission}) {
+    for (char c : part) {
+      hi = mix(hi ^ static_cast<unsigned char>(c));
+      lo = mix(lo + static_cast<unsigned char>(c) + hi);
+    }
+    hi = mix(hi ^ 0x7C);  // separator
+  }
+  return TransferId{{(hi & ~0xF000ULL) | 0x8000ULL, (lo & ~(0xC0ULL << 56)) | (0x80ULL << 56)}};
+}
+
+// --- Sessions ----------------------------------------------------------------------------
+
+class Server::Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(Server& server, asio::ip::tcp::socket socket)
+      : server_(server), socket_(std::move(socket)), timer_(socket_.get_executor()) {}
+
+  asio::awaitable<void> run() {
+    auto self = shared_from_this();
+    std::string body;
+    for (;;) {
+      unsigned char header[2];
+      if (!co_await read_exactly(header, 2, server_.options_.idle_timeout)) break;
+      const std::size_t length = (static_cast<std::size_t>(header[0]) << 8) | header[1];
+      if (length == 0 || length > frame_bytes_max) {
+        spdlog::warn("event=iso8583_frame_refused length={} reason=size", length);
+        break;  // no way to find the next frame: close
+      }
+      body.resize(length);
+      if (!co_await read_exactly(reinterpret_cast<unsigned char*>(body.data()), length,
+                                 server_.options_.read_timeout)) {
+        break;
+      }
+      const auto received = Clock::now();
+      Message request;
+      DecodeError error;
+      if (!decode(body, server_.options_.bitmap, &request, &error)) {
+        ++server_.counters_.malformed;
+        spdlog::warn("event=iso8583_malformed field={} reason=\"{}\"", error.field, error.reason);
+        if (request.mti.empty() || !request.has(11)) break;  // cannot be answered: close
+        send(reply_to(request, "30"));
+        continue;
+      }
+      ++server_.counters_.requests;
+      if (in_flight_ >= server_.options_.in_flight_max) {
+        send(reply_to(request, "91"));
+        continue;
+      }
+      ++in_flight_;
+      asio::co_spawn(
+          socket_.get_executor(),
+          [self, request = std::move(request), received]() -> asio::awaitable<void> {
+            Message reply = co_await self->server_.handle(request, received);
+            --self->in_flight_;
+            self->send(reply);
+          },
+          asio::detached);
+    }
+    closing_ = true;
+    boost::system::error_code ignored;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+  }
+
+  void close() {
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      boost::system::error_code ignored;
+      self->socket_.close(ignored);
+    });
+  }
+
+ private:
+  asio::awaitable<bool> read_exactly(unsigned char* data, std::size_t size,
+                                     std::chrono::milliseconds timeout) {
+    timer_.expires_after(timeout);
+    timer_.async_wait([this](const boost::system::error_code& e) {
+      if (!e) {
+        boost::system::error_code ignored;
+        socket_.cancel(ignored);  // a read that stalls ends the connection
+      }
+    });
+    auto [error, n] = co_await asio::async_read(socket_, asio::buffer(data, size), use_tuple);
+    timer_.cancel();
+    co_return !error && n == size;
+  }
+
+  void send(const Message& reply) {
+    std::string body;
+    std::string error;
+    if (!encode(reply, server_.options_.bitmap, &body, &error)) {
+      spdlog::error("event=iso8583_encode_failed mti={} error=\"{}\"", reply.mti, error);
+      return;
+    }
+    std::string frame;
+    frame.push_back(static_cast<char>(body.size() >> 8));
+    frame.push_back(static_cast<char>(body.size() & 0xFF));
+    frame += body;
+    outbox_.push_back(std::move(frame));
+    if (!writing_ && !closing_)
+      asio::co_spawn(socket_.get_executor(), write_loop(shared_from_this()), asio::detached);
+  }
+
+  static asio::awaitable<void> write_loop(std::shared_ptr<Session> self) {
+    self->writing_ = true;
+    while (!self->outbox_.empty()) {
+      auto [error, n] =
+          co_await asio::async_write(self->socket_, asio::buffer(self->outbox_.front()), use_tuple);
+      self->outbox_.pop_front();
+      if (error) {
+        self->outbox_.clear();
+        break;
+      }
+    }
+    self->writing_ = false;
+  }
+
+  Server& server_;
+  asio::ip::tcp::socket socket_;
+  asio::steady_timer timer_;
+  std::deque<std::string> outbox_;
+  bool writing_ = false;
+  bool closing_ = false;
+  std::size_t in_flight_ = 0;
+};
+
+Server::Server(asio::io_context& io, CommandSink& sink, ServerOptions options)
+    : io_(io), sink_(sink), options_(std::move(options)), acceptor_(io) {}
+
+Status Server::listen(const asio::ip::tcp::endpoint& endpoint) {
+  boost::system::error_code error;
+  acceptor_.open(endpoint.protocol(), error);
+  if (!error) acceptor_.set_option(asio::socket_base::reuse_address(true), error);
+  if (!error) acceptor_.bind(endpoint, error);
+  if (!error) acceptor_.listen(asio::socket_base::max_listen_connections, error);
+  if (error) {
+    return Status::error("cannot listen on " + endpoint.address().to_string() + ":" +
+                         std::to_string(endpoint.port()) + ": " + error.message());
+  }
+  return Status();
+}
+
+void Server::start() { asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached); }
+
+void Server::stop() {
+  stopping_ = true;
+  asio::post(acceptor_.get_executor(), [this] {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+  });
+  std::lock_guard lock(sessions_mutex_);
+  for (auto& weak : sessions_) {
+    if (auto session = weak.lock()) session->close();
+  }
+}
+
+asio::awaitable<void> Server::accept_loop() {
+  while (!stopping_) {
+    auto [error, socket] = co_await acceptor_.async_accept(asio::make_strand(io_), use_tuple);
+    if (error) {
+      if (!acceptor_.is_open()) co_return;
+      continue;
+    }
+    boost::system::error_code peer_error;
+    const auto peer = socket.remote_endpoint(peer_error);
+    const bool allowed =
+        options_.allowlist.empty() ||
+        (!peer_error && std::find(options_.allowlist.begin(), options_.allowlist.end(),
+                                  peer.address()) != options_.allowlist.end());
+    if (!allowed || open_connections_ >= options_.connections_max) {
+      spdlog::warn("event=iso8583_connection_refused reason={}",
+                   allowed ? "connections_max" : "allowlist");
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
+    auto session = std::make_shared<Session>(*this, std::move(socket));
+    {
+      std::lock_guard lock(sessions_mutex_);
+      sessions_.remove_if([](const std::weak_ptr<Session>& w) { return w.expired(); });
+      sessions_.push_back(session);
+    }
+    ++open_connections_;
+    asio::co_spawn(
+        acceptor_.get_executor(),
+        [this, session]() -> asio::awaitable<void> {
+          co_await asio::co_spawn(asio::make_strand(io_), session->run(), asio::use_awaitable);
+          --open_connections_;
+        },
+        asio::detached);
+  }
+}
+
+// --- Messages ----------------------------------------------------------------------------
+
+asio::awaitable<Message> Server::handle(const Message& request, Clock::time_point received) {
+  const std::string_view mti = request.mti;
+  if (mti == "0800" || mti == "0801") {
+    Message reply = reply_to(request, "00");
+    co_return reply;
+  }
+  if (!request.has(11)) co_return reply_to(request, "30");
+  if (mti == "0100" || mti == "0101" || mti == "0200" || mti == "0201")
+    co_return co_await authorize(request, received);
+  if (mti == "0120" || mti == "0121") co_return co_await advise(request, received);
+  if (mti == "0220" || mti == "0221") co_return co_await complete(request, received);
+  if (mti == "0400" || mti == "0401" || mti == "0420" || mti == "0421")
+    co_return co_await reverse(request, received);
+  co_return reply_to(request, "30");  // an MTI this issuer does not handle
+}
+
+asio::awaitable<Message> Server::authorize(const Message& request, Clock::time_point received) {
+  co_return co_await authorize_message(request, received, false);
+}
+
+asio::awaitable<Message> Server::authorize_forced(const Message& request,
+                                                  Clock::time_point received) {
+  co_return co_await authorize_message(request, received, true);
+}
+
+asio::awaitable<Message> Server::authorize_message(const Message& request,
+                                                   Clock::time_point received, bool force) {
+  for (int field : {2, 3, 4, 7, 49}) {
+    if (!request.has(field)) co_return reply_to(request, "30");
+  }
+  const std::string processing = request.get(3).substr(0, 2);
+  Authorization a;
+  if (processing == "00") {
+    a.kind = AuthorizationKind::purchase;
+  } else if (processing == "01") {
+    a.kind = AuthorizationKind::cash;
+  } else if (processing == "20") {
+    a.kind = AuthorizationKind::refund;
+  } else if (processing == "31") {
+    a.kind = AuthorizationKind::balance_inquiry;
+  } else {
+    co_return reply_to(request, "12");  // invalid transaction
+  }
+  if (options_.pan_secret.empty()) co_return reply_to(request, "91");
+  const bool billing = request.has(6) && request.has(51);
+  const auto currency = currency_from_numeric(static_cast<std::uint16_t>(
+      std::stoi(request.get(billing ? 51 : 49).find_first_not_of("0123456789") == std::string::npos
+                    ? request.get(billing ? 51 : 49)
+                    : "0")));
+  if (!currency) co_return reply_to(request, "30");
+  if (!parse_amount(request, billing ? 6 : 4, &a.amount) &&
+      a.kind != AuthorizationKind::balance_inquiry) {
+    co_return reply_to(request, "13");  // invalid amount
+  }
+  a.id = authorization_id(request.has(32) ? request.get(32) : "", request.get(11), request.get(7));
+  pan_hash(options_.pan_secret, request.get(2), a.pan_hash);
+  a.currency = *currency;
+  a.mcc = request.has(18) ? static_cast<std::uint16_t>(std::stoi(request.get(18))) : 0;
+  a.expiry_yymm = request.has(14) ? static_cast<std::uint16_t>(std::stoi(request.get(14))) : 0;
+  a.today_yymm = today_yymm();
+  const std::string entry = request.has(22) ? request.get(22).substr(0, 2) : "";
+  if (request.has(25) && request.get(25) == "59") a.channels |= channel_online;
+  if (entry == "01" || entry == "81" || entry == "10") a.channels |= channel_online;
+  if (entry == "07" || entry == "91") a.channels |= channel_contactless;
+  if (a.kind == AuthorizationKind::cash || a.mcc == 6011) a.channels |= channel_atm;
+  if (!options_.home_country.empty() && request.has(19) &&
+      request.get(19) != options_.home_country) {
+    a.channels |= channel_abroad;
+  }
+  a.partial_allowed = request.has(48) && request.get(48).find("PARTIAL=Y") != std::string::npos;
+  a.post_now = request.mti[1] == '2';
+  a.force = force;
+  a.hold_timeout_s =
+      (contains(options_.preauthorization_mccs, a.mcc) ? options_.preauthorization_hold_days
+                                                       : options_.hold_days) *
+      86'400;
+  Command command;
+  command.kind = CommandKind::authorize;
+  command.body.authorization = a;
+  CommandSink& sink = sink_;
+  ServerCounters& counters = counters_;
+  // If the hold commits after we answered 91, release it with a journaled void.
+  auto late = [&sink, &counters, id = a.id](const CommandResult& result, Outcome outcome) {
+    if (outcome != Outcome::durable || result.transfer_result() != TransferResult::ok ||
+        (result.value.transfer.flags & flag_pending) == 0) {
+      return;
+    }
+    Command void_command;
+    void_command.kind = CommandKind::create_transfer;
+    void_command.body.transfer = Transfer{};
+    void_command.body.transfer.id = derived(id, salt_late_void);
+    void_command.body.transfer.pending_id = id;
+    void_command.body.transfer.flags = flag_void_pending;
+    void_command.body.transfer.code = TransferCode::card_reversal;
+    if (sink.submit_priority(void_command, nullptr)) ++counters.late_holds_voided;
+    spdlog::warn("event=iso8583_late_hold_voided transfer={}", to_string(id));
+  };
+  CallResult call = co_await call_ledger_until(sink_, command, received + options_.deadline, late);
+  if (call.status != CallStatus::durable) {
+    if (call.status == CallStatus::timeout) ++counters_.deadline_misses;
+    co_return reply_to(request, "91");
+  }
+  TransferResult result = call.result.transfer_result();
+  if (force && result != TransferResult::ok && result != TransferResult::exists &&
+      a.kind != AuthorizationKind::balance_inquiry) {
+    // We had declined this one; the network approved it: record its decision as a new hold.
+    command.body.authorization.id = derived(a.id, salt_advice);
+    call = co_await call_ledger_until(sink_, command, received + options_.deadline, nullptr);
+    if (call.status != CallStatus::durable) co_return reply_to(request, "91");
+    result = call.result.transfer_result();
+  }
+  Message reply = reply_to(request, decline_code(result));
+  if (a.kind == AuthorizationKind::balance_inquiry) {
+    if (result != TransferResult::ok) co_return reply;
+    const Account& acc = call.result.value.account;
+    const __int128 ledger = static_cast<__int128>(acc.credits_posted) - acc.debits_posted;
+    const __int128 available = ledger - acc.debits_pending + acc.overdraft_limit;
+    reply.set(54, additional_amount("01", acc.currency, ledger) +
+                      additional_amount("02", acc.currency, available));
+    co_return reply;
+  }
+  if (result == TransferResult::ok || result == TransferResult::exists) {
+    const Transfer& t = call.result.value.transfer;
+    reply.set(38, approval_code(t.id));
+    if (t.amount_effective < t.amount) {  // partial approval
+      reply.set(39, "10");
+      reply.set(billing ? 6 : 4, amount12(t.amount_effective));
+      reply.set(54, additional_amount("57", *currency, t.amount));
+    }
+  }
+  co_return reply;
+}
+
+namespace {
+
+// The original authorization a reversal or completion refers to: DE90 (original MTI, DE11,
+// DE7, acquirer) when present, else the message's own DE32/DE11/DE7.
+TransferId original_id(const Message& m) {
+  if (m.has(90)) {
+    const std::string& o = m.get(90);
+    return authorization_id(o.substr(20, 11), o.substr(4, 6), o.substr(10, 10));
+  }
+  return authorization_id(m.has(32) ? m.get(32) : "", m.get(11), m.get(7));
+}
+
+Command resolution(TransferId id, TransferId pending, std::uint16_t flags, std::int64_t amount,
+                   TransferCode code) {
+  Command c;
+  c.kind = CommandKind::create_transfer;
+  c.body.transfer = Transfer{};
+  c.body.transfer.id = id;
+  c.body.transfer.pending_id = pending;
+  c.body.transfer.flags = flags;
+  c.body.transfer.amount = amount;
+  c.body.transfer.code = code;
+  return c;
+}
+
+bool hold_already_resolved(TransferResult r) {
+  return r == TransferResult::pending_not_found || r == TransferResult::pending_already_voided ||
+         r == TransferResult::pending_already_posted || r == TransferResult::pending_expired ||
+         r == TransferResult::pending_is_not_pending;
+}
+
+}  // namespace
+
+// 0400/0420: release the original hold. Unknown or already resolved: acknowledged and logged.
+asio::awaitable<Message> Server::reverse(const Message& request, Clock::time_point received) {
+  if (!request.has(7)) co_return reply_to(request, "30");
+  if (request.has(95) && std::stoll(request.get(95).substr(0, 12)) > 0) {
+    // Shrinking a hold to a replacement amount is not supported yet: refuse rather than
+    // acknowledge something we did not apply.
+    spdlog::warn("event=iso8583_partial_reversal_refused stan={}", request.get(11));
+    co_return reply_to(request, "12");
+  }
+  const TransferId original = original_id(request);
+  const Command command = resolution(derived(original, salt_reversal), original, flag_void_pending,
+                                     0, TransferCode::card_reversal);
+  const CallResult call =
+      co_await call_ledger_until(sink_, command, received + options_.deadline, nullptr);
+  if (call.status != CallStatus::durable) co_return reply_to(request, "91");
+  const TransferResult r = call.result.transfer_result();
+  if (r != TransferResult::ok && r != TransferResult::exists) {
+    spdlog::info("event=iso8583_reversal_acknowledged original={} result={}", to_string(original),
+                 to_string(r));
+  }
+  co_return reply_to(
+      request, r == TransferResult::ok || r == TransferResult::exists || hold_already_resolved(r)
+                   ? "00"
+                   : "91");
+}
+
+// 0220: post the hold, fully or partly, above it only for MCCs that allow it (tips, fuel); a
+// completion without a prior authorization is a forced financial posting.
+asio::awaitable<Message> Server::complete(const Message& request, Clock::time_point received) {
+  std::int64_t amount = 0;
+  const bool billing = request.has(6) && request.has(51);
+  if (!request.has(7) || !parse_amount(request, billing ? 6 : 4, &amount))
+    co_return reply_to(request, "30");
+  const TransferId original = original_id(request);
+  const std::uint16_t mcc =
+      request.has(18) ? static_cast<std::uint16_t>(std::stoi(request.get(18))) : 0;
+  const bool over = contains(options_.over_capture_mccs, mcc);
+  Command post =
+      resolution(derived(original, salt_completion), original,
+                 static_cast<std::uint16_t>(flag_post_pending |
+                                            (over ? flag_allow_over_capture | flag_force : 0)),
+                 amount, TransferCode::card_capture);
+  CallResult call = co_await call_ledger_until(sink_, post, received + options_.deadline, nullptr);
+  if (call.status != CallStatus::durable) co_return reply_to(request, "91");
+  TransferResult r = call.result.transfer_result();
+  if (r == TransferResult::amount_exceeds_pending) {  // this MCC may not post above the hold
+    spdlog::warn("event=iso8583_completion_capped original={} asked={}", to_string(original),
+                 amount);
+    post.body.transfer.id = derived(post.body.transfer.id, salt_completion);
+    post.body.transfer.amount = 0;  // the whole hold
+    call = co_await call_ledger_until(sink_, post, received + options_.deadline, nullptr);
+    if (call.status != CallStatus::durable) co_return reply_to(request, "91");
+    r = call.result.transfer_result();
+  }
+  if (r == TransferResult::pending_not_found) {  // no authorization: post it as it happened
+    Message as_financial = request;
+    as_financial.mti = "0200";
+    as_financial.set(3, "000000");
+    Message reply = co_await authorize_forced(as_financial, received);
+    reply.mti = "0230";
+    co_return reply;
+  }
+  co_return reply_to(
+      request, r == TransferResult::ok || r == TransferResult::exists || hold_already_resolved(r)
+                   ? "00"
+                   : "91");
+}
+
+// 0120: the network answered in our place. Its approval is recorded (forced past limits; a
+// new hold if we had declined); its decline releases a hold we had placed.
+asio::awaitable<Message> Server::advise(const Message& request, Clock::time_point received) {
+  if (!request.has(7)) co_return reply_to(request, "30");
+  const bool network_approved = !request.has(39) || request.get(39) == "00";
+  const TransferId original =
+      authorization_id(request.has(32) ? request.get(32) : "", request.get(11), request.get(7));
+  if (!network_approved) {
+    const Command release = resolution(derived(original, salt_reversal), original,
+                                       flag_void_pending, 0, TransferCode::card_reversal);
+    const CallResult call =
+        co_await call_ledger_until(sink_, release, received + options_.deadline, nullptr);
+    if (call.status != CallStatus::durable) co_return reply_to(request, "91");
+    co_return reply_to(request, "00");
+  }
+  Message as_request = request;
+  as_request.mti = "0100";
+  as_request.clear(39);
+  Message reply = co_await authorize_forced(as_request, received);
+  reply.mti = "0130";
+  co_return reply;
+}
+
+}  // namespace ledger::iso8583

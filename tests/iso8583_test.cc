@@ -1,0 +1,405 @@
+// The card-network interface over a real socket against the real ledgerd and PostgreSQL:
+// every message type and every DE39 of the decision order, repeats, partial approval,
+// reversal, completion with and without authorization, advices, balance inquiry, split and
+// coalesced frames, many requests in flight, malformed frames, and the deadline rule.
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <boost/asio.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "codec.h"
+#include "support/http_client.h"
+#include "support/process.h"
+#include "support/test_db.h"
+
+namespace ledger {
+namespace {
+
+using iso8583::Message;
+using nlohmann::json;
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+const std::string secret = "iso-test-secret-iso-test-secret-0123";
+const std::string pan = "4000056655665556";
+const std::string other_pan = "5555555555554444";
+
+std::string uuid(int group, int n) {
+  char text[40];
+  std::snprintf(text, sizeof text, "%08d-0000-4000-8000-%012d", group, n);
+  return text;
+}
+
+class IsoClient {
+ public:
+  explicit IsoClient(int port) : socket_(io_) {
+    socket_.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+    timeval tv{10, 0};
+    setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  static std::string frame(const Message& m) {
+    std::string body;
+    std::string error;
+    EXPECT_TRUE(iso8583::encode(m, iso8583::BitmapEncoding::binary, &body, &error)) << error;
+    std::string out;
+    out.push_back(static_cast<char>(body.size() >> 8));
+    out.push_back(static_cast<char>(body.size() & 0xFF));
+    return out + body;
+  }
+  void send_raw(const std::string& bytes) { asio::write(socket_, asio::buffer(bytes)); }
+  void send(const Message& m) { send_raw(frame(m)); }
+  // Next answer, or an empty MTI if the connection closed or timed out.
+  Message receive() {
+    Message m;
+    unsigned char header[2];
+    boost::system::error_code error;
+    asio::read(socket_, asio::buffer(header), error);
+    if (error) return m;
+    std::string body((static_cast<std::size_t>(header[0]) << 8) | header[1], '\0');
+    asio::read(socket_, asio::buffer(body), error);
+    if (error) return m;
+    iso8583::DecodeError decode_error;
+    EXPECT_TRUE(iso8583::decode(body, iso8583::BitmapEncoding::binary, &m, &decode_error))
+        << decode_error.reason;
+    return m;
+  }
+  Message call(const Message& m) {
+    send(m);
+    return receive();
+  }
+
+ private:
+  asio::io_context io_;
+  asio::ip::tcp::socket socket_;
+};
+
+class IsoTest : public ::testing::Test {
+ protected:
+  void SetUp() override { start({}); }
+
+  void start(const testing::Env& extra) {
+    url_ = testing::create_database("iso");
+    env_ = {{"LEDGER_DATABASE_URL", url_},
+            {"LEDGER_ACCOUNTS_MAX", "100"},
+            {"LEDGER_TRANSFERS_MAX", "20000"},
+            {"LEDGER_CARDS_MAX", "100"},
+            {"LEDGER_PAN_SECRET", secret},
+            {"LEDGER_HOME_COUNTRY", "276"},
+            {"LEDGER_ISO8583_READ_TIMEOUT_MS", "300"}};
+    for (const auto& [k, v] : extra) env_[k] = v;
+    key_ = testing::create_api_key(env_, "backoffice");
+    ASSERT_TRUE(server_.start(env_)) << server_.output();
+    ASSERT_GT(server_.iso_port(), 0);
+    rest("POST", "/v1/accounts",
+         {{"id", uuid(1, 1)},
+          {"holder_id", uuid(9, 1)},
+          {"currency", "EUR"},
+          {"kind", "settlement"}});
+    rest(
+        "POST", "/v1/accounts",
+        {{"id", uuid(1, 2)}, {"holder_id", uuid(9, 1)}, {"currency", "EUR"}, {"kind", "customer"}});
+    rest("POST", "/v1/transfers",
+         {{"id", uuid(2, 1)},
+          {"debit_account_id", uuid(1, 1)},
+          {"credit_account_id", uuid(1, 2)},
+          {"amount", 10000},
+          {"currency", "EUR"}});
+    rest("POST", "/v1/cards",
+         {{"id", uuid(3, 1)},
+          {"account_id", uuid(1, 2)},
+          {"pan", pan},
+          {"expiry", "4012"},
+          {"controls",
+           {{"per_authorization_limit", 5000},
+            {"daily_count_limit", 1000},
+            {"abroad", false},
+            {"blocked_mccs", {"7995"}}}}});
+  }
+
+  json rest(const std::string& method, const std::string& target, const json& body = nullptr) {
+    const auto reply =
+        testing::http_call(server_.http_port(), method, target, body.is_null() ? "" : body.dump(),
+                           {{"Authorization", "Bearer " + key_}});
+    EXPECT_LT(reply.status, 300) << method << " " << target << " " << reply.body;
+    return reply.body.empty() ? json() : json::parse(reply.body);
+  }
+  json balances() { return rest("GET", "/v1/accounts/" + uuid(1, 2))["balances"]; }
+
+  static Message auth(int stan, std::int64_t amount, const std::string& card = pan) {
+    Message m;
+    m.mti = "0100";
+    m.set(2, card);
+    m.set(3, "000000");
+    char text[16];
+    std::snprintf(text, sizeof text, "%012lld", static_cast<long long>(amount));
+    m.set(4, text);
+    m.set(7, "1123120000");
+    std::snprintf(text, sizeof text, "%06d", stan);
+    m.set(11, text);
+    m.set(14, "4012");
+    m.set(18, "5411");
+    m.set(19, "276");
+    m.set(22, "051");
+    m.set(32, "00012345");
+    std::snprintf(text, sizeof text, "RRN%09d", stan);
+    m.set(37, text);
+    m.set(41, "TERM0001");
+    m.set(49, "978");
+    return m;
+  }
+
+  std::string url_;
+  testing::Env env_;
+  std::string key_;
+  testing::ServerProcess server_;
+};
+
+TEST_F(IsoTest, EchoesNetworkManagement) {
+  IsoClient client(server_.iso_port());
+  Message echo;
+  echo.mti = "0800";
+  echo.set(7, "1123120000");
+  echo.set(11, "000001");
+  echo.set(70, "301");
+  const Message reply = client.call(echo);
+  EXPECT_EQ(reply.mti, "0810");
+  EXPECT_EQ(reply.get(39), "00");
+  EXPECT_EQ(reply.get(70), "301");
+  EXPECT_EQ(reply.get(11), "000001");
+}
+
+TEST_F(IsoTest, ApprovesWithAHoldAndRepeatsGetTheOriginalAnswer) {
+  IsoClient client(server_.iso_port());
+  const Message reply = client.call(auth(1, 1250));
+  EXPECT_EQ(reply.mti, "0110");
+  EXPECT_EQ(reply.get(39), "00");
+  EXPECT_EQ(reply.get(38).size(), 6u);
+  EXPECT_EQ(reply.get(11), "000001");
+  EXPECT_EQ(reply.get(37), "RRN000000001");
+  EXPECT_EQ(balances()["pending"], 1250);
+  Message repeat = auth(1, 1250);
+  repeat.mti = "0101";
+  const Message again = client.call(repeat);
+  EXPECT_EQ(again.mti, "0110");
+  EXPECT_EQ(again.get(39), "00");
+  EXPECT_EQ(again.get(38), reply.get(38));
+  EXPECT_EQ(balances()["pending"], 1250);  // never a second hold
+}
+
+TEST_F(IsoTest, AnswersEachDeclineWithItsCode) {
+  IsoClient client(server_.iso_port());
+  EXPECT_EQ(client.call(auth(10, 100, other_pan)).get(39), "14");  // unknown card
+  Message expired = auth(11, 100);
+  expired.set(14, "2001");
+  EXPECT_EQ(client.call(expired).get(39), "54");
+  Message mcc = auth(12, 100);
+  mcc.set(18, "7995");
+  EXPECT_EQ(client.call(mcc).get(39), "57");
+  Message abroad = auth(13, 100);
+  abroad.set(19, "840");
+  EXPECT_EQ(client.call(abroad).get(39), "57");
+  EXPECT_EQ(client.call(auth(14, 6000)).get(39), "61");  // per-authorization limit 5000
+  rest("PATCH", "/v1/cards/" + uuid(3, 1), {{"controls", {{"per_authorization_limit", nullptr}}}});
+  EXPECT_TRUE(
+      rest("GET", "/v1/cards/" + uuid(3, 1))["controls"]["per_authorization_limit"].is_null());
+  EXPECT_EQ(client.call(auth(15, 20000)).get(39), "51");  // more than the 10000 available
+  Message partial = auth(16, 20000);
+  partial.set(48, "PARTIAL=Y");
+  const Message part = client.call(partial);
+  EXPECT_EQ(part.get(39), "10");
+  EXPECT_EQ(part.get(4), "000000010000");
+  EXPECT_EQ(part.get(54).substr(0, 4), "0057");
+  rest("PATCH", "/v1/cards/" + uuid(3, 1), {{"status", "frozen"}});
+  EXPECT_EQ(client.call(auth(17, 1)).get(39), "62");
+  rest("PATCH", "/v1/cards/" + uuid(3, 1),
+       {{"status", "active"}, {"controls", {{"daily_count_limit", 1}}}});
+  EXPECT_EQ(client.call(auth(18, 1)).get(39), "65");  // one approval today already (the partial)
+  Message garbage = auth(19, 1);
+  garbage.set(3, "990000");
+  EXPECT_EQ(client.call(garbage).get(39), "12");
+}
+
+TEST_F(IsoTest, ReversalReleasesTheHoldAndUnknownReversalsAreAcknowledged) {
+  IsoClient client(server_.iso_port());
+  ASSERT_EQ(client.call(auth(1, 700)).get(39), "00");
+  EXPECT_EQ(balances()["pending"], 700);
+  Message reversal = auth(2, 700);
+  reversal.mti = "0400";
+  reversal.set(90, "0100000001112312000000000012345" + std::string(11, '0'));
+  const Message reply = client.call(reversal);
+  EXPECT_EQ(reply.mti, "0410");
+  EXPECT_EQ(reply.get(39), "00");
+  EXPECT_EQ(balances()["pending"], 0);
+  EXPECT_EQ(client.call(reversal).get(39), "00");  // again: acknowledged, nothing more
+  Message unknown = reversal;
+  unknown.mti = "0420";
+  unknown.set(90, "0100999999112312000000000012345" + std::string(11, '0'));
+  EXPECT_EQ(client.call(unknown).mti, "0430");
+  EXPECT_EQ(client.call(unknown).get(39), "00");
+}
+
+TEST_F(IsoTest, CompletionPostsTheHoldOrForcesAPostingWithoutOne) {
+  IsoClient client(server_.iso_port());
+  Message restaurant = auth(1, 1000);
+  restaurant.set(18, "5812");
+  ASSERT_EQ(client.call(restaurant).get(39), "00");
+  Message completion = auth(2, 1150);  // with tip: allowed for restaurants
+  completion.mti = "0220";
+  completion.set(18, "5812");
+  completion.set(90, "0100000001112312000000000012345" + std::string(11, '0'));
+  const Message reply = client.call(completion);
+  EXPECT_EQ(reply.mti, "0230");
+  EXPECT_EQ(reply.get(39), "00");
+  EXPECT_EQ(balances()["pending"], 0);
+  EXPECT_EQ(balances()["posted"], 10000 - 1150);
+  Message orphan = auth(3, 200);
+  orphan.mti = "0220";
+  orphan.set(90, "0100777777112312000000000012345" + std::string(11, '0'));
+  EXPECT_EQ(client.call(orphan).get(39), "00");
+  EXPECT_EQ(balances()["posted"], 10000 - 1150 - 200);
+}
+
+TEST_F(IsoTest, AdvicesRecordWhatTheNetworkDecided) {
+  IsoClient client(server_.iso_port());
+  rest("PATCH", "/v1/cards/" + uuid(3, 1), {{"controls", {{"per_authorization_limit", nullptr}}}});
+  ASSERT_EQ(client.call(auth(1, 50000)).get(39), "51");  // we declined
+  Message approved = auth(1, 50000);
+  approved.mti = "0120";
+  approved.set(39, "00");  // the network stood in and approved
+  const Message reply = client.call(approved);
+  EXPECT_EQ(reply.mti, "0130");
+  EXPECT_EQ(reply.get(39), "00");
+  EXPECT_EQ(balances()["pending"], 50000);  // recorded past the balance
+  ASSERT_EQ(client.call(auth(2, 300)).get(39), "51");
+  rest("POST", "/v1/transfers",
+       {{"id", uuid(2, 2)},
+        {"debit_account_id", uuid(1, 1)},
+        {"credit_account_id", uuid(1, 2)},
+        {"amount", 100000},
+        {"currency", "EUR"}});
+  ASSERT_EQ(client.call(auth(3, 300)).get(39), "00");
+  Message declined = auth(3, 300);
+  declined.mti = "0120";
+  declined.set(39, "05");  // we approved; the network declined: our hold goes
+  EXPECT_EQ(client.call(declined).get(39), "00");
+  EXPECT_EQ(balances()["pending"], 50000);
+}
+
+TEST_F(IsoTest, BalanceInquiryAndFinancialMessages) {
+  IsoClient client(server_.iso_port());
+  Message inquiry = auth(1, 0);
+  inquiry.set(3, "310000");
+  inquiry.clear(4);
+  inquiry.set(4, "000000000000");
+  const Message balance = client.call(inquiry);
+  EXPECT_EQ(balance.get(39), "00");
+  EXPECT_EQ(balance.get(54),
+            "0001978C000000010000"
+            "0002978C000000010000");
+  Message financial = auth(2, 400);
+  financial.mti = "0200";
+  const Message posted = client.call(financial);
+  EXPECT_EQ(posted.mti, "0210");
+  EXPECT_EQ(posted.get(39), "00");
+  EXPECT_EQ(balances()["posted"], 9600);
+  EXPECT_EQ(balances()["pending"], 0);
+}
+
+TEST_F(IsoTest, ManyRequestsInFlightSplitAndCoalescedFrames) {
+  IsoClient client(server_.iso_port());
+  std::string burst;
+  for (int stan = 1; stan <= 40; ++stan) burst += IsoClient::frame(auth(stan, 10));
+  client.send_raw(burst);  // 40 frames in one write
+  std::map<std::string, std::string> answers;
+  for (int i = 0; i < 40; ++i) {
+    const Message m = client.receive();
+    answers[m.get(11)] = m.get(39);
+  }
+  ASSERT_EQ(answers.size(), 40u);
+  for (const auto& [stan, code] : answers) EXPECT_EQ(code, "00") << stan;
+  const std::string one = IsoClient::frame(auth(99, 10));
+  for (char c : one) {  // one frame, byte by byte
+    client.send_raw(std::string(1, c));
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(client.receive().get(39), "00");
+  EXPECT_EQ(balances()["pending"], 410);
+}
+
+TEST_F(IsoTest, MalformedFramesGet30OrCloseTheConnection) {
+  {
+    IsoClient client(server_.iso_port());
+    std::string frame = IsoClient::frame(auth(5, 10));
+    frame[frame.find("000000000010")] = 'A';  // a letter in DE4, which comes before DE11:
+    client.send_raw(frame);                   // nothing to echo, so the connection is closed
+    EXPECT_TRUE(client.receive().mti.empty());
+  }
+  {
+    IsoClient client(server_.iso_port());
+    Message bad = auth(6, 10);
+    bad.set(41, "TERM0001");
+    std::string frame = IsoClient::frame(bad);
+    frame[frame.find("TERM0001")] = '\x01';  // unprintable in DE41, after DE11
+    client.send_raw(frame);
+    const Message reply = client.receive();
+    EXPECT_EQ(reply.mti, "0110");
+    EXPECT_EQ(reply.get(39), "30");
+    EXPECT_EQ(reply.get(11), "000006");
+  }
+  {
+    IsoClient client(server_.iso_port());
+    Message unknown = auth(7, 10);
+    unknown.mti = "0600";
+    EXPECT_EQ(client.call(unknown).get(39), "30");
+  }
+  {
+    IsoClient client(server_.iso_port());
+    client.send_raw(std::string("\x7F\xFF", 2));  // longer than any frame may be
+    EXPECT_TRUE(client.receive().mti.empty());    // closed
+  }
+  {
+    IsoClient client(server_.iso_port());
+    client.send_raw(IsoClient::frame(auth(8, 10)).substr(0, 20));  // half a frame, then silence
+    EXPECT_TRUE(client.receive().mti.empty());                     // closed after the read timeout
+  }
+  IsoClient client(server_.iso_port());  // the server is fine
+  EXPECT_EQ(client.call(auth(9, 10)).get(39), "00");
+}
+
+class IsoDeadlineTest : public IsoTest {
+ protected:
+  void SetUp() override { start({{"LEDGER_AUTH_DEADLINE_MS", "200"}}); }
+};
+
+TEST_F(IsoDeadlineTest, AnAnswerTooLateIs91AndItsHoldIsVoidedWhenItCommits) {
+  IsoClient client(server_.iso_port());
+  ASSERT_EQ(client.call(auth(1, 100)).get(39), "00");
+  // Hold a lock that the journal's COPY into transfers must wait for: the next commit stalls.
+  std::unique_ptr<PGconn, decltype(&PQfinish)> blocker(PQconnectdb(url_.c_str()), &PQfinish);
+  ASSERT_EQ(PQstatus(blocker.get()), CONNECTION_OK);
+  PQclear(PQexec(blocker.get(), "BEGIN"));
+  PQclear(PQexec(blocker.get(), "LOCK TABLE transfers IN EXCLUSIVE MODE"));
+  const Message late = client.call(auth(2, 300));
+  EXPECT_EQ(late.get(39), "91");  // not durable within the deadline
+  EXPECT_EQ(late.get(11), "000002");
+  PQclear(PQexec(blocker.get(), "COMMIT"));  // the hold commits now, after the answer
+  std::string voids = "0";
+  for (int i = 0; i < 200 && voids != "1"; ++i) {
+    std::this_thread::sleep_for(20ms);
+    voids =
+        testing::query_value(url_, "SELECT count(*) FROM transfers WHERE code = 4 AND result = 0");
+  }
+  EXPECT_EQ(voids, "1") << "the late hold was not voided";
+  EXPECT_EQ(balances()["pending"], 100);  // only the hold of the answer that said 00
+  EXPECT_EQ(client.call(auth(3, 50)).get(39), "00");
+}
+
+}  // namespace
+}  // namespace ledger
