@@ -245,6 +245,37 @@ TEST_F(IsoTest, ReversalReleasesTheHoldAndUnknownReversalsAreAcknowledged) {
   EXPECT_EQ(client.call(unknown).get(39), "00");
 }
 
+TEST_F(IsoTest, PartialReversalAndReversalAfterCapture) {
+  IsoClient client(server_.iso_port());
+  ASSERT_EQ(client.call(auth(1, 1000)).get(39), "00");
+  Message partial = auth(2, 1000);
+  partial.mti = "0400";
+  partial.set(90, "0100000001112312000000000012345" + std::string(11, '0'));
+  partial.set(95, "000000000600" + std::string(30, '0'));  // the sale came to 600
+  EXPECT_EQ(client.call(partial).get(39), "00");
+  EXPECT_EQ(balances()["pending"], 600);
+  EXPECT_EQ(client.call(partial).get(39), "00");  // a retransmission changes nothing
+  EXPECT_EQ(balances()["pending"], 600);
+  Message completion = auth(3, 600);
+  completion.mti = "0220";
+  completion.set(90, "0100000001112312000000000012345" + std::string(11, '0'));
+  ASSERT_EQ(client.call(completion).get(39), "00");
+  EXPECT_EQ(balances()["posted"], 10000 - 600);
+  // After capture, a reversal (the sale came to 250 after all) gives 350 back.
+  ASSERT_EQ(client.call(auth(4, 500)).get(39), "00");
+  Message capture = auth(5, 500);
+  capture.mti = "0220";
+  capture.set(90, "0100000004112312000000000012345" + std::string(11, '0'));
+  ASSERT_EQ(client.call(capture).get(39), "00");
+  Message late_reversal = auth(6, 500);
+  late_reversal.mti = "0420";
+  late_reversal.set(90, "0100000004112312000000000012345" + std::string(11, '0'));
+  late_reversal.set(95, "000000000250" + std::string(30, '0'));
+  EXPECT_EQ(client.call(late_reversal).get(39), "00");
+  EXPECT_EQ(balances()["posted"], 10000 - 600 - 500 + 250);
+  EXPECT_EQ(balances()["pending"], 0);
+}
+
 TEST_F(IsoTest, CompletionPostsTheHoldOrForcesAPostingWithoutOne) {
   IsoClient client(server_.iso_port());
   Message restaurant = auth(1, 1000);

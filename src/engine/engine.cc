@@ -320,6 +320,7 @@ void Engine::rollback(std::size_t transfers_before, std::size_t open_pending_bef
       accounts_[it->position] = it->account;
     } else if (it->position < transfers_before) {
       transfers_[it->position].pending_state = it->pending_state;
+      transfers_[it->position].amount_effective = it->hold_amount;
     }
   }
   for (std::size_t p = transfers_.size(); p > transfers_before; --p) {
@@ -366,7 +367,7 @@ std::uint32_t Engine::ensure_settlement_account(Currency currency, BatchOutput* 
 
 // Card spending is counted by the UTC day of the transfer: +1 when a card hold or financial
 // posting is approved, -1 when the hold is voided (reversal, or an answer sent too late).
-void Engine::velocity_add(const Transfer& t, std::int64_t sign) {
+void Engine::velocity_add(const Transfer& t, std::int64_t sign, std::int64_t count_delta) {
   if (!is_card_spending(t)) return;
   const std::uint32_t card =
       card_index_.find(Uint128{t.reference_a, t.reference_b},
@@ -383,7 +384,8 @@ void Engine::velocity_add(const Transfer& t, std::int64_t sign) {
   }
   std::int64_t updated = 0;
   if (checked_add(v.amount[slot], sign * t.amount_effective, &updated)) v.amount[slot] = updated;
-  v.count[slot] = static_cast<std::uint16_t>(std::max<std::int64_t>(0, v.count[slot] + sign));
+  v.count[slot] =
+      static_cast<std::uint16_t>(std::max<std::int64_t>(0, v.count[slot] + count_delta));
 }
 
 Engine::Spending Engine::card_spending(CardId id, std::uint64_t now_ns) const {
@@ -827,8 +829,9 @@ TransferResult Engine::check_resolution(const Transfer& input, Transfer* stored,
   stored->debit_account_id = hold.debit_account_id;
   stored->credit_account_id = hold.credit_account_id;
   stored->currency = hold.currency;
-  if ((input.flags & flag_void_pending) != 0) {
-    stored->amount_effective = hold.amount_effective;
+  if ((input.flags & flag_void_pending) != 0) {  // amount 0: all; less than held: a part
+    if (input.amount > hold.amount_effective) return TransferResult::amount_exceeds_pending;
+    stored->amount_effective = input.amount == 0 ? hold.amount_effective : input.amount;
     at->debit = account_position(hold.debit_account_id);
     at->credit = account_position(hold.credit_account_id);
     return TransferResult::ok;
@@ -924,14 +927,16 @@ void Engine::touch_account(std::uint32_t position) {
   undo.account = accounts_[position];
 }
 
-void Engine::set_pending_state(std::uint32_t position, PendingState state) {
+void Engine::set_hold(std::uint32_t position, PendingState state, std::int64_t amount) {
   if (undo_active_) {
     Undo& undo = undo_.emplace_back();
     undo.is_account = false;
     undo.position = position;
     undo.pending_state = transfers_[position].pending_state;
+    undo.hold_amount = transfers_[position].amount_effective;
   }
   transfers_[position].pending_state = state;
+  transfers_[position].amount_effective = amount;
 }
 
 Engine::Positions Engine::positions_of(const Transfer& t) const {
@@ -957,13 +962,13 @@ void Engine::apply_effects(const Transfer& t, const Positions& at) {
     ++debit.open_pending;
     ++credit.open_pending;
     ++open_pending_total_;
-    velocity_add(t, +1);
+    velocity_add(t, +1, +1);
     return;
   }
   if (!is_resolution(t)) {
     LEDGER_ASSERT(add_into(&debit.debits_posted, amount) &&
                   add_into(&credit.credits_posted, amount));
-    velocity_add(t, +1);
+    velocity_add(t, +1, +1);
     return;
   }
   const std::uint32_t hold_position = at.hold;
@@ -971,9 +976,19 @@ void Engine::apply_effects(const Transfer& t, const Positions& at) {
   const Transfer& hold = transfers_[hold_position];
   LEDGER_ASSERT(hold.pending_state == PendingState::open);
   const std::int64_t held = hold.amount_effective;
+  const bool partial_release = (t.flags & flag_void_pending) != 0 && amount < held;
+  if (partial_release) {  // the hold stays open with what remains
+    LEDGER_ASSERT(add_into(&debit.debits_pending, -amount) &&
+                  add_into(&credit.credits_pending, -amount));
+    Transfer released = hold;
+    released.amount_effective = amount;
+    velocity_add(released, -1, 0);
+    set_hold(hold_position, PendingState::open, held - amount);
+    return;
+  }
   LEDGER_ASSERT(add_into(&debit.debits_pending, -held) && add_into(&credit.credits_pending, -held));
   PendingState state = PendingState::voided;
-  if ((t.flags & (flag_post_pending | flag_expiry)) == 0) velocity_add(hold, -1);  // reversed
+  if ((t.flags & (flag_post_pending | flag_expiry)) == 0) velocity_add(hold, -1, -1);  // reversed
   if ((t.flags & flag_post_pending) != 0) {
     LEDGER_ASSERT(add_into(&debit.debits_posted, amount) &&
                   add_into(&credit.credits_posted, amount));
@@ -981,7 +996,7 @@ void Engine::apply_effects(const Transfer& t, const Positions& at) {
   } else if ((t.flags & flag_expiry) != 0) {
     state = PendingState::expired;
   }
-  set_pending_state(hold_position, state);
+  set_hold(hold_position, state, held);
   LEDGER_ASSERT(debit.open_pending > 0 && credit.open_pending > 0 && open_pending_total_ > 0);
   --debit.open_pending;
   --credit.open_pending;

@@ -20,7 +20,8 @@
 //   Post and void: pending_not_found, pending_is_not_pending,
 //   pending_has_different_debit_account_id, pending_has_different_credit_account_id,
 //   currency_mismatch, pending_already_posted / pending_already_voided / pending_expired,
-//   amount_exceeds_pending (post above the hold without allow_over_capture), overflow,
+//   amount_exceeds_pending (post above the hold without allow_over_capture, or a void of more
+//   than held; a void of less releases that much and keeps the rest open), overflow,
 //   exceeds_available (over-capture beyond the balance, unless force).
 // Every rejection past the capacity check is remembered: a retry gets the same answer.
 #pragma once
@@ -111,6 +112,7 @@ class Engine {
     std::uint32_t position;
     Account account;             // is_account: the account before the change
     PendingState pending_state;  // otherwise: the hold's state before the change
+    std::int64_t hold_amount;    // and its held amount
   };
 
   void expire_due(std::uint64_t now_ns, BatchOutput* out);
@@ -122,7 +124,7 @@ class Engine {
   TransferResult decide(const Authorization& a, const Card* card, const Account* account,
                         std::uint32_t card_position, std::int64_t* approved) const;
   std::uint32_t ensure_settlement_account(Currency currency, BatchOutput* out);
-  void velocity_add(const Transfer& t, std::int64_t sign);
+  void velocity_add(const Transfer& t, std::int64_t sign, std::int64_t count_delta);
   void create_card(const Command& command, CommandResult* result, BatchOutput* out);
   void update_card(const Command& command, CommandResult* result, BatchOutput* out);
   CardResult check_card(const Card& input) const;
@@ -159,7 +161,8 @@ class Engine {
   Positions positions_of(const Transfer& transfer) const;
   Account& account_at(std::uint32_t position);
   void touch_account(std::uint32_t position);
-  void set_pending_state(std::uint32_t position, PendingState state);
+  // A hold's state and held amount (a partial void shrinks it); undone with a failed chain.
+  void set_hold(std::uint32_t position, PendingState state, std::int64_t amount);
   void rollback(std::size_t transfers_before, std::size_t open_pending_before);
 
   std::uint32_t account_position(AccountId id) const;

@@ -237,9 +237,27 @@ struct Model {
     if (hold.state == PendingState::voided) return R::pending_already_voided;
     if (hold.state == PendingState::expired) return R::pending_expired;
     const std::int64_t held = hold.effective;
-    const std::int64_t amount = !post ? held : (t.amount == 0 ? held : t.amount);
+    const std::int64_t amount = t.amount == 0 ? held : t.amount;
     if (post && amount > held && !(t.flags & flag_allow_over_capture))
       return R::amount_exceeds_pending;
+    if (!post && amount > held) return R::amount_exceeds_pending;
+    if (!post && amount < held) {  // a partial void: release part, the hold stays open
+      ModelAccount pd = accounts[hold.debit.value], pc = accounts[hold.credit.value];
+      pd.debits_pending -= amount;
+      pc.credits_pending -= amount;
+      accounts[hold.debit.value] = pd;
+      accounts[hold.credit.value] = pc;
+      hold.effective -= amount;
+      ModelTransfer m;
+      m.body = t;
+      m.effective = amount;
+      m.timestamp = tick();
+      m.debit = hold.debit;
+      m.credit = hold.credit;
+      m.currency = hold.currency;
+      transfers[t.id.value] = m;
+      return R::ok;
+    }
     ModelAccount nd = accounts[hold.debit.value], nc = accounts[hold.credit.value];
     nd.debits_pending -= held;
     nc.credits_pending -= held;

@@ -320,6 +320,25 @@ TEST_F(EngineTest, VoidReleasesAHoldOnce) {
   EXPECT_EQ(apply(resolve(5, 2, flag_post_pending)), R::pending_already_voided);
 }
 
+TEST_F(EngineTest, APartialVoidReleasesPartOfTheHold) {
+  SetUpAccounts();
+  fund(2, 100, 1);
+  ASSERT_EQ(apply(hold(2, 2, 3, 80)), R::ok);
+  EXPECT_EQ(apply(resolve(3, 2, flag_void_pending, 81)), R::amount_exceeds_pending);
+  ASSERT_EQ(apply(resolve(4, 2, flag_void_pending, 30)), R::ok);
+  EXPECT_EQ(account(2).debits_pending, 50);
+  EXPECT_EQ(engine_.find_transfer(tid(2))->pending_state, PendingState::open);
+  EXPECT_EQ(engine_.find_transfer(tid(2))->amount_effective, 50);
+  EXPECT_EQ(engine_.find_transfer(tid(4))->amount_effective, 30);
+  ASSERT_EQ(apply(resolve(5, 2, flag_post_pending)), R::ok);  // posts what is left
+  EXPECT_EQ(account(2).debits_posted, 50);
+  EXPECT_EQ(account(2).debits_pending, 0);
+  Engine rebuilt(EngineOptions{64, 256});
+  for (const JournalRecord& record : journal_) rebuilt.replay(record);
+  EXPECT_EQ(rebuilt.state_hash(), engine_.state_hash());
+  expect_balanced();
+}
+
 TEST_F(EngineTest, PostingMoreThanHeldNeedsOverCaptureAndBalance) {
   SetUpAccounts();
   fund(2, 100, 1);

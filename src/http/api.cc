@@ -542,7 +542,7 @@ asio::awaitable<Response> Api::resolve_transfer(const Request& request, std::str
   }
   FieldReader fields(body);
   const auto id = fields.uuid("id", false);
-  const auto amount = post ? fields.amount("amount", false, false) : std::nullopt;
+  const auto amount = fields.amount("amount", false, false);  // void: release only this much
   const auto over_capture = post ? fields.boolean("allow_over_capture") : std::nullopt;
   const auto reference = fields.unsigned_integer("reference", UINT64_MAX);
   fields.reject_unknown_fields();

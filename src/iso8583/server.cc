@@ -501,30 +501,67 @@ bool hold_already_resolved(TransferResult r) {
 
 }  // namespace
 
-// 0400/0420: release the original hold. Unknown or already resolved: acknowledged and logged.
+// 0400/0420: release the original hold, all of it or (DE95: the replacement amount the
+// transaction really came to) the part above the replacement. If the original was already
+// captured, the reversed amount goes back to the cardholder as a forced posting. Unknown or
+// already reversed: acknowledged and logged.
 asio::awaitable<Message> Server::reverse(const Message& request, Clock::time_point received) {
   if (!request.has(7)) co_return reply_to(request, "30");
-  if (request.has(95) && std::stoll(request.get(95).substr(0, 12)) > 0) {
-    // Shrinking a hold to a replacement amount is not supported yet: refuse rather than
-    // acknowledge something we did not apply.
-    spdlog::warn("event=iso8583_partial_reversal_refused stan={}", request.get(11));
-    co_return reply_to(request, "12");
-  }
   const TransferId original = original_id(request);
-  const Command command = resolution(derived(original, salt_reversal), original, flag_void_pending,
-                                     0, TransferCode::card_reversal);
-  const CallResult call =
-      co_await call_ledger_until(sink_, command, received + options_.deadline, nullptr);
+  const auto deadline = received + options_.deadline;
+  Command lookup;
+  lookup.kind = CommandKind::lookup_transfer;
+  lookup.body.transfer_id = original;
+  const CallResult found = co_await call_ledger_until(sink_, lookup, deadline, nullptr);
+  if (found.status != CallStatus::durable) co_return reply_to(request, "91");
+  const Transfer& hold = found.result.value.transfer;
+  if (found.result.code != 0 || hold.result != TransferResult::ok ||
+      (hold.flags & flag_pending) == 0 ||
+      (hold.pending_state != PendingState::open && hold.pending_state != PendingState::posted)) {
+    spdlog::info("event=iso8583_reversal_acknowledged original={} reason=unknown_or_resolved",
+                 to_string(original));
+    co_return reply_to(request, "00");
+  }
+  const std::int64_t replacement = request.has(95) ? std::stoll(request.get(95).substr(0, 12)) : 0;
+  Command command;
+  if (hold.pending_state == PendingState::open) {
+    const std::int64_t release =
+        replacement > 0 ? hold.amount_effective - replacement : 0;  // 0: all
+    if (replacement > 0 && release <= 0)
+      co_return reply_to(request, "00");  // nothing above it held
+    command = resolution(derived(original, salt_reversal), original, flag_void_pending, release,
+                         TransferCode::card_reversal);
+  } else {  // captured already: give the reversed amount back
+    std::int64_t original_amount = 0;
+    const bool billing = request.has(6) && request.has(51);
+    if (!parse_amount(request, billing ? 6 : 4, &original_amount)) original_amount = hold.amount;
+    const std::int64_t refund = original_amount - replacement;
+    if (refund <= 0) co_return reply_to(request, "00");
+    command.kind = CommandKind::create_transfer;
+    command.body.transfer = Transfer{};
+    Transfer& t = command.body.transfer;
+    t.id = derived(original, salt_reversal);
+    t.debit_account_id = hold.credit_account_id;
+    t.credit_account_id = hold.debit_account_id;
+    t.amount = refund;
+    t.currency = hold.currency;
+    t.code = TransferCode::card_reversal;
+    t.flags = flag_force;
+    t.reference_a = hold.reference_a;
+    t.reference_b = hold.reference_b;
+  }
+  const CallResult call = co_await call_ledger_until(sink_, command, deadline, nullptr);
   if (call.status != CallStatus::durable) co_return reply_to(request, "91");
   const TransferResult r = call.result.transfer_result();
-  if (r != TransferResult::ok && r != TransferResult::exists) {
+  const bool done = r == TransferResult::ok || r == TransferResult::exists ||
+                    hold_already_resolved(r) ||
+                    (r >= TransferResult::exists_with_different_flags &&
+                     r <= TransferResult::exists_with_different_reference_32);  // a retransmission
+  if (r != TransferResult::ok) {
     spdlog::info("event=iso8583_reversal_acknowledged original={} result={}", to_string(original),
                  to_string(r));
   }
-  co_return reply_to(
-      request, r == TransferResult::ok || r == TransferResult::exists || hold_already_resolved(r)
-                   ? "00"
-                   : "91");
+  co_return reply_to(request, done ? "00" : "91");
 }
 
 // 0220: post the hold, fully or partly, above it only for MCCs that allow it (tips, fuel); a
