@@ -1,0 +1,83 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+#include <vector>
+
+#include "histogram.h"
+#include "schedule.h"
+
+namespace ledger::bench {
+namespace {
+
+TEST(HistogramTest, PercentilesMatchASortedReferenceWithinTheBucketWidth) {
+  std::mt19937_64 rng(7);
+  std::lognormal_distribution<double> latency(13.0, 1.0);  // around 0.4 ms, long tail
+  Histogram h;
+  std::vector<std::uint64_t> values;
+  for (int i = 0; i < 200'000; ++i) {
+    const auto v = static_cast<std::uint64_t>(latency(rng));
+    values.push_back(v);
+    h.record(v);
+  }
+  std::sort(values.begin(), values.end());
+  for (double q : {0.5, 0.9, 0.99, 0.999, 0.9999}) {
+    const std::uint64_t exact = values[static_cast<std::size_t>(q * static_cast<double>(values.size()))];
+    const std::uint64_t reported = h.percentile(q);
+    EXPECT_GE(reported, exact) << q;
+    EXPECT_LE(static_cast<double>(reported), static_cast<double>(exact) * (1.0 + 1.0 / 16)) << q;
+  }
+  EXPECT_EQ(h.max(), values.back());
+  EXPECT_EQ(h.count(), values.size());
+}
+
+TEST(HistogramTest, SmallValuesAreExactAndMergingAdds) {
+  Histogram a;
+  Histogram b;
+  for (std::uint64_t v = 0; v < 32; ++v) a.record(v);
+  b.record(1'000'000);
+  a.merge(b);
+  EXPECT_EQ(a.count(), 33u);
+  EXPECT_EQ(a.percentile(0.5), 16u);
+  EXPECT_EQ(a.max(), 1'000'000u);
+  for (std::uint64_t v : {33ULL, 1000ULL, 123456789ULL, 1ULL << 40}) {
+    EXPECT_GE(Histogram::upper_bound(Histogram::index(v)), v);
+  }
+}
+
+TEST(ScheduleTest, UniformRateRampsAndEnds) {
+  Schedule s({{1.0, 100, 100}, {1.0, 100, 300}}, false, 1);
+  int first = 0;
+  int second = 0;
+  double previous = 0;
+  for (double t = s.next(); t >= 0; t = s.next()) {
+    EXPECT_GT(t, previous);
+    previous = t;
+    if (t < 1.0) {
+      ++first;
+    } else {
+      ++second;
+    }
+  }
+  EXPECT_EQ(first, 99);  // 100/s for one second (the 100th lands on the boundary)
+  EXPECT_NEAR(second, 200, 10);  // the ramp averages 200/s
+  EXPECT_DOUBLE_EQ(s.total_seconds(), 2.0);
+}
+
+TEST(ScheduleTest, PoissonArrivalsAverageTheRate) {
+  Schedule s({{10.0, 1000, 1000}}, true, 42);
+  int n = 0;
+  while (s.next() >= 0) ++n;
+  EXPECT_NEAR(n, 10'000, 400);
+}
+
+TEST(ScheduleTest, LatencyIsMeasuredFromTheIntendedSendTime) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto intended = start + std::chrono::milliseconds(10);
+  const auto sent_late = start + std::chrono::milliseconds(50);  // the generator was held up
+  const auto answered = sent_late + std::chrono::milliseconds(1);
+  EXPECT_EQ(open_loop_latency(intended, answered), std::chrono::milliseconds(41));
+}
+
+}  // namespace
+}  // namespace ledger::bench
