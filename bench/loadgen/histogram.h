@@ -21,7 +21,8 @@ class Histogram {
     if (value > max_) max_ = value;
   }
   void merge(const Histogram& other) {
-    for (int i = 0; i < buckets; ++i) counts_[static_cast<std::size_t>(i)] += other.counts_[static_cast<std::size_t>(i)];
+    for (int i = 0; i < buckets; ++i)
+      counts_[static_cast<std::size_t>(i)] += other.counts_[static_cast<std::size_t>(i)];
     total_ += other.total_;
     if (other.max_ > max_) max_ = other.max_;
   }

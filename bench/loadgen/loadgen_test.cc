@@ -22,7 +22,8 @@ TEST(HistogramTest, PercentilesMatchASortedReferenceWithinTheBucketWidth) {
   }
   std::sort(values.begin(), values.end());
   for (double q : {0.5, 0.9, 0.99, 0.999, 0.9999}) {
-    const std::uint64_t exact = values[static_cast<std::size_t>(q * static_cast<double>(values.size()))];
+    const std::uint64_t exact =
+        values[static_cast<std::size_t>(q * static_cast<double>(values.size()))];
     const std::uint64_t reported = h.percentile(q);
     EXPECT_GE(reported, exact) << q;
     EXPECT_LE(static_cast<double>(reported), static_cast<double>(exact) * (1.0 + 1.0 / 16)) << q;
@@ -59,7 +60,7 @@ TEST(ScheduleTest, UniformRateRampsAndEnds) {
       ++second;
     }
   }
-  EXPECT_EQ(first, 99);  // 100/s for one second (the 100th lands on the boundary)
+  EXPECT_EQ(first, 99);          // 100/s for one second (the 100th lands on the boundary)
   EXPECT_NEAR(second, 200, 10);  // the ramp averages 200/s
   EXPECT_DOUBLE_EQ(s.total_seconds(), 2.0);
 }
