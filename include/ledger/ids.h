@@ -17,15 +17,27 @@ struct Uint128 {
   constexpr bool is_zero() const { return hi == 0 && lo == 0; }
 };
 
-// A 64-bit mix of both halves, for hash tables (splitmix64 finalizer).
-constexpr std::uint64_t hash_u128(Uint128 value) {
-  std::uint64_t x = value.hi ^ (value.lo * 0x9E3779B97F4A7C15ULL);
+// The splitmix64 finalizer: a fast, well-spread 64-bit mix.
+constexpr std::uint64_t mix64(std::uint64_t x) {
   x ^= x >> 30;
   x *= 0xBF58476D1CE4E5B9ULL;
   x ^= x >> 27;
   x *= 0x94D049BB133111EBULL;
   x ^= x >> 31;
   return x;
+}
+
+// A 64-bit mix of both halves, for hash tables.
+constexpr std::uint64_t hash_u128(Uint128 value) {
+  return mix64(value.hi ^ (value.lo * 0x9E3779B97F4A7C15ULL));
+}
+
+// A deterministic id derived from another and a purpose (salt): the expiry void of a hold,
+// the post or void of a hold, a card-network reversal. Marked as a UUID version 8.
+constexpr Uint128 derive_id(Uint128 source, std::uint64_t salt) {
+  const std::uint64_t hi = mix64(source.hi ^ mix64(source.lo + salt));
+  const std::uint64_t lo = mix64(source.lo ^ mix64(hi + salt));
+  return Uint128{(hi & ~0xF000ULL) | 0x8000ULL, (lo & ~(0xC0ULL << 56)) | (0x80ULL << 56)};
 }
 
 template <typename Tag>

@@ -16,15 +16,6 @@ bool is_resolution(const Transfer& t) { return (t.flags & resolution_flags) != 0
 
 bool one_bit_at_most(std::uint16_t bits) { return (bits & (bits - 1)) == 0; }
 
-std::uint64_t mix64(std::uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xBF58476D1CE4E5B9ULL;
-  x ^= x >> 27;
-  x *= 0x94D049BB133111EBULL;
-  x ^= x >> 31;
-  return x;
-}
-
 // The balance limits after a change, compared in 128 bits so that a ceiling past int64
 // (credits_posted + overdraft_limit) simply cannot be exceeded. REQUIRES: totals fit in int64.
 bool exceeds_limits(const Account& debit, const Account& credit) {
@@ -71,12 +62,8 @@ std::size_t Engine::bytes_per_account() { return sizeof(Account) + 2 * 8; }
 std::size_t Engine::bytes_per_transfer() { return sizeof(Transfer) + 2 * 8 + sizeof(Expiry); }
 
 TransferId Engine::expiry_id(TransferId pending_id, std::uint32_t attempt) {
-  const Uint128 v = pending_id.value;
-  std::uint64_t hi = mix64(v.hi ^ mix64(v.lo + 0x657870697279ULL + attempt));  // "expiry"
-  std::uint64_t lo = mix64(v.lo ^ mix64(hi + attempt));
-  hi = (hi & ~0xF000ULL) | 0x8000ULL;              // UUID version 8 (custom)
-  lo = (lo & ~(0xC0ULL << 56)) | (0x80ULL << 56);  // RFC 4122 variant
-  return TransferId{{hi, lo}};
+  constexpr std::uint64_t salt_expiry = 0x657870697279ULL;  // "expiry"
+  return TransferId{derive_id(pending_id.value, salt_expiry + attempt)};
 }
 
 std::uint32_t Engine::account_position(AccountId id) const {

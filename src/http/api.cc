@@ -30,19 +30,6 @@ std::vector<std::string_view> split_path(std::string_view target) {
   return parts;
 }
 
-std::uint64_t mix(std::uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xBF58476D1CE4E5B9ULL;
-  x ^= x >> 27;
-  x *= 0x94D049BB133111EBULL;
-  x ^= x >> 31;
-  return x;
-}
-
-Uint128 as_version8(std::uint64_t hi, std::uint64_t lo) {
-  return {(hi & ~0xF000ULL) | 0x8000ULL, (lo & ~(0xC0ULL << 56)) | (0x80ULL << 56)};
-}
-
 Uint128 random_uuid() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   return {(rng() & ~0xF000ULL) | 0x4000ULL, (rng() & ~(0xC0ULL << 56)) | (0x80ULL << 56)};
@@ -77,6 +64,19 @@ bool is_json(const Request& request) {
   const auto type = request[bhttp::field::content_type];
   const std::string_view value(type.data(), type.size());
   return value.rfind("application/json", 0) == 0;
+}
+
+// The body as one JSON object, or the answer to send instead (415 not JSON, 400 malformed).
+std::optional<json> json_body(const Request& request, Response* refusal) {
+  if (!is_json(request)) {
+    *refusal = make_problem(status::unsupported_media_type, "unsupported_media_type",
+                            "send Content-Type: application/json", request.version());
+    return std::nullopt;
+  }
+  BadRequest error;
+  auto body = parse_object(request.body(), &error);
+  if (!body) *refusal = bad_request(error, request.version());
+  return body;
 }
 
 // 409 for id conflicts, 422 for business rejections; the remembered transfer is included.
@@ -210,14 +210,13 @@ std::string csv_field(std::string text) {
 }  // namespace
 
 Uint128 id_from_key(std::string_view key) {
-  std::uint64_t hi = 0xcbf29ce484222325ULL;
-  std::uint64_t lo = 0x84222325cbf29ce4ULL;
+  Uint128 digest{0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL};
   for (char c : key) {
     const auto byte = static_cast<std::uint64_t>(static_cast<unsigned char>(c));
-    hi = (hi ^ byte) * 0x100000001b3ULL;
-    lo = mix(lo ^ byte);
+    digest.hi = (digest.hi ^ byte) * 0x100000001b3ULL;
+    digest.lo = mix64(digest.lo ^ byte);
   }
-  return as_version8(mix(hi), mix(lo ^ hi));
+  return derive_id(digest, 0x4B4559ULL);  // "KEY"
 }
 
 bool parse_query(std::string_view target, Query* out) {
@@ -266,7 +265,7 @@ bool parse_query(std::string_view target, Query* out) {
 Uint128 derived_id(Uint128 source, std::string_view purpose) {
   std::uint64_t salt = 0;
   for (char c : purpose) salt = salt * 131 + static_cast<unsigned char>(c);
-  return as_version8(mix(source.hi ^ mix(salt)), mix(source.lo ^ mix(salt + source.hi)));
+  return derive_id(source, salt);
 }
 
 asio::awaitable<Response> Api::handle(Request& request) {
@@ -359,13 +358,10 @@ asio::awaitable<Response> Api::route(const Request& request,
 
 asio::awaitable<Response> Api::create_account(const Request& request) {
   const unsigned version = request.version();
-  if (!is_json(request)) {
-    co_return make_problem(status::unsupported_media_type, "unsupported_media_type",
-                           "send Content-Type: application/json", version);
-  }
   BadRequest error;
-  const auto body = parse_object(request.body(), &error);
-  if (!body) co_return bad_request(error, version);
+  Response refusal;
+  const auto body = json_body(request, &refusal);
+  if (!body) co_return refusal;
   FieldReader fields(*body);
   Command command;
   command.kind = CommandKind::create_account;
@@ -443,13 +439,10 @@ asio::awaitable<Response> Api::get_account(const Request& request, std::string_v
 
 asio::awaitable<Response> Api::create_transfer(const Request& request) {
   const unsigned version = request.version();
-  if (!is_json(request)) {
-    co_return make_problem(status::unsupported_media_type, "unsupported_media_type",
-                           "send Content-Type: application/json", version);
-  }
   BadRequest error;
-  const auto body = parse_object(request.body(), &error);
-  if (!body) co_return bad_request(error, version);
+  Response refusal;
+  const auto body = json_body(request, &refusal);
+  if (!body) co_return refusal;
   const auto transfer = parse_transfer(*body, "", &error);
   if (!transfer) co_return bad_request(error, version);
   Command command;
@@ -463,13 +456,10 @@ asio::awaitable<Response> Api::create_transfer(const Request& request) {
 asio::awaitable<Response> Api::create_batch(const Request& request) {
   constexpr std::size_t batch_max = 8'000;
   const unsigned version = request.version();
-  if (!is_json(request)) {
-    co_return make_problem(status::unsupported_media_type, "unsupported_media_type",
-                           "send Content-Type: application/json", version);
-  }
   BadRequest error;
-  const auto body = parse_object(request.body(), &error);
-  if (!body) co_return bad_request(error, version);
+  Response refusal;
+  const auto body = json_body(request, &refusal);
+  if (!body) co_return refusal;
   FieldReader fields(*body);
   const auto atomic = fields.boolean("atomic");
   const auto it = body->find("transfers");
@@ -948,13 +938,10 @@ asio::awaitable<Response> Api::update_card(const Request& request, std::string_v
     co_return bad_request({"invalid_field", "id", "the card id in the path must be a UUID"},
                           version);
   }
-  if (!is_json(request)) {
-    co_return make_problem(status::unsupported_media_type, "unsupported_media_type",
-                           "send Content-Type: application/json", version);
-  }
   BadRequest error;
-  const auto body = parse_object(request.body(), &error);
-  if (!body) co_return bad_request(error, version);
+  Response refusal;
+  const auto body = json_body(request, &refusal);
+  if (!body) co_return refusal;
   FieldReader fields(*body);
   const auto status_text = fields.text("status", false, 16);
   fields.allow("controls");

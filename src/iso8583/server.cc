@@ -16,19 +16,8 @@ namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 using Clock = std::chrono::steady_clock;
 
-std::uint64_t mix(std::uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xBF58476D1CE4E5B9ULL;
-  x ^= x >> 27;
-  x *= 0x94D049BB133111EBULL;
-  x ^= x >> 31;
-  return x;
-}
-
 TransferId derived(TransferId source, std::uint64_t salt) {
-  const std::uint64_t hi = mix(source.value.hi ^ mix(salt));
-  const std::uint64_t lo = mix(source.value.lo ^ mix(salt + hi));
-  return TransferId{{(hi & ~0xF000ULL) | 0x8000ULL, (lo & ~(0xC0ULL << 56)) | (0x80ULL << 56)}};
+  return TransferId{derive_id(source.value, salt)};
 }
 constexpr std::uint64_t salt_reversal = 0x5245564552534CULL;  // "REVERSL"
 constexpr std::uint64_t salt_late_void = 0x4C41544556ULL;     // "LATEV"
@@ -139,16 +128,15 @@ std::vector<std::uint16_t> default_over_capture_mccs() {
 
 TransferId authorization_id(std::string_view acquirer, std::string_view stan,
                             std::string_view transmission) {
-  std::uint64_t hi = 0x69736F3835383331ULL;  // "iso85831"
-  std::uint64_t lo = 0x61757468ULL;          // "auth"
+  Uint128 digest{0x69736F3835383331ULL, 0x61757468ULL};  // "iso85831", "auth"
   for (std::string_view part : {without_leading_zeros(acquirer), stan, transmission}) {
     for (char c : part) {
-      hi = mix(hi ^ static_cast<unsigned char>(c));
-      lo = mix(lo + static_cast<unsigned char>(c) + hi);
+      digest.hi = mix64(digest.hi ^ static_cast<unsigned char>(c));
+      digest.lo = mix64(digest.lo + static_cast<unsigned char>(c) + digest.hi);
     }
-    hi = mix(hi ^ 0x7C);  // separator
+    digest.hi = mix64(digest.hi ^ 0x7C);  // separator
   }
-  return TransferId{{(hi & ~0xF000ULL) | 0x8000ULL, (lo & ~(0xC0ULL << 56)) | (0x80ULL << 56)}};
+  return TransferId{derive_id(digest, 0)};
 }
 
 // --- Sessions ----------------------------------------------------------------------------
