@@ -193,6 +193,8 @@ class Server::Session : public std::enable_shared_from_this<Session> {
     socket_.close(ignored);
   }
 
+  asio::any_io_executor executor() { return socket_.get_executor(); }
+
   void close() {
     asio::post(socket_.get_executor(), [self = shared_from_this()] {
       boost::system::error_code ignored;
@@ -227,12 +229,15 @@ class Server::Session : public std::enable_shared_from_this<Session> {
     frame.push_back(static_cast<char>(body.size() & 0xFF));
     frame += body;
     outbox_.push_back(std::move(frame));
-    if (!writing_ && !closing_)
+    // One writer at a time: mark it before it starts, or answers completed together (one
+    // group commit, several requests of this connection) would each start another writer.
+    if (!writing_ && !closing_) {
+      writing_ = true;
       asio::co_spawn(socket_.get_executor(), write_loop(shared_from_this()), asio::detached);
+    }
   }
 
   static asio::awaitable<void> write_loop(std::shared_ptr<Session> self) {
-    self->writing_ = true;
     while (!self->outbox_.empty()) {
       auto [error, n] =
           co_await asio::async_write(self->socket_, asio::buffer(self->outbox_.front()), use_tuple);
@@ -314,7 +319,8 @@ asio::awaitable<void> Server::accept_loop() {
     asio::co_spawn(
         acceptor_.get_executor(),
         [this, session]() -> asio::awaitable<void> {
-          co_await asio::co_spawn(asio::make_strand(io_), session->run(), asio::use_awaitable);
+          // The session's reads, handlers and writer all run on its socket's strand.
+          co_await asio::co_spawn(session->executor(), session->run(), asio::use_awaitable);
           --open_connections_;
         },
         asio::detached);
