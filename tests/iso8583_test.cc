@@ -432,5 +432,36 @@ TEST_F(IsoDeadlineTest, AnAnswerTooLateIs91AndItsHoldIsVoidedWhenItCommits) {
   EXPECT_EQ(client.call(auth(3, 50)).get(39), "00");
 }
 
+// Past the in-flight limit the session answers 91 itself while held answers complete
+// together after a stalled commit: every request must get exactly one answer, with its own
+// DE11. (The noon-peak bench found a two-writer bug on this path; this test guards the
+// behaviour but does not reliably reproduce that interleaving, which needs a completion to
+// land between a writer being spawned and starting. The 10k/s bench run does.)
+TEST_F(IsoTest, OverloadedConnectionAnswersEveryRequestExactlyOnce) {
+  IsoClient client(server_.iso_port());
+  std::unique_ptr<PGconn, decltype(&PQfinish)> blocker(PQconnectdb(url_.c_str()), &PQfinish);
+  ASSERT_EQ(PQstatus(blocker.get()), CONNECTION_OK);
+  PQclear(PQexec(blocker.get(), "BEGIN"));
+  PQclear(PQexec(blocker.get(), "LOCK TABLE transfers IN EXCLUSIVE MODE"));
+  constexpr int requests = 600;  // more than the 256 allowed in flight per connection
+  std::string burst;
+  for (int stan = 1; stan <= requests; ++stan) burst += IsoClient::frame(auth(stan, 1));
+  client.send_raw(burst);
+  std::this_thread::sleep_for(300ms);
+  PQclear(PQexec(blocker.get(), "COMMIT"));
+  std::map<std::string, int> answers;
+  std::map<std::string, int> codes;
+  for (int i = 0; i < requests; ++i) {
+    const Message m = client.receive();
+    ASSERT_FALSE(m.mti.empty()) << "answer " << i << " never came";
+    ++answers[m.get(11)];
+    ++codes[m.get(39)];
+  }
+  EXPECT_EQ(answers.size(), static_cast<std::size_t>(requests));
+  for (const auto& [stan, n] : answers) EXPECT_EQ(n, 1) << stan;
+  EXPECT_GT(codes["91"], 0);  // the excess was refused at once
+  EXPECT_GT(codes["00"], 0);
+}
+
 }  // namespace
 }  // namespace ledger
