@@ -396,7 +396,7 @@ Engine::Spending Engine::card_spending(CardId id, std::uint64_t now_ns) const {
 // The decision order of the card network issue: card, expiry, status, channel and MCC,
 // limits, then funds. *approved is the amount to hold or post (less than asked: partial).
 TransferResult Engine::decide(const Authorization& a, const Card* card, const Account* account,
-                              std::uint32_t card_position, std::int64_t* approved) const {
+                              std::int64_t* approved) const {
   if (card == nullptr) return TransferResult::card_unknown;
   if (card->expiry_yymm < a.today_yymm ||
       (a.expiry_yymm != 0 && a.expiry_yymm != card->expiry_yymm)) {
@@ -414,7 +414,6 @@ TransferResult Engine::decide(const Authorization& a, const Card* card, const Ac
   if (a.force || a.kind == AuthorizationKind::refund) return TransferResult::ok;
   const CardControls& c = card->controls;
   const Spending spent = card_spending(card->id, now_ns_);
-  (void)card_position;
   const auto over = [](std::int64_t used, std::int64_t more, std::int64_t limit) {
     return limit != 0 && static_cast<__int128>(used) + more > limit;
   };
@@ -446,7 +445,7 @@ void Engine::authorize(const Command& command, CommandResult* result, BatchOutpu
     Authorization probe = a;
     probe.amount = 0;
     probe.force = true;
-    TransferResult code = decide(probe, card, account, 0, &unused);
+    TransferResult code = decide(probe, card, account, &unused);
     if (code == TransferResult::currency_mismatch) code = TransferResult::ok;
     result->code = static_cast<std::uint8_t>(code);
     if (account != nullptr) result->value.account = *account;
@@ -487,7 +486,7 @@ void Engine::authorize(const Command& command, CommandResult* result, BatchOutpu
     return;
   }
   std::int64_t approved = 0;
-  TransferResult code = decide(a, card, account, 0, &approved);
+  TransferResult code = decide(a, card, account, &approved);
   if (code == TransferResult::ok &&
       ensure_settlement_account(a.currency, out) == IdIndex::not_found) {
     code = TransferResult::transfer_capacity_exhausted;  // no room for the settlement account

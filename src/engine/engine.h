@@ -122,7 +122,7 @@ class Engine {
 
   void authorize(const Command& command, CommandResult* result, BatchOutput* out);
   TransferResult decide(const Authorization& a, const Card* card, const Account* account,
-                        std::uint32_t card_position, std::int64_t* approved) const;
+                        std::int64_t* approved) const;
   std::uint32_t ensure_settlement_account(Currency currency, BatchOutput* out);
   void velocity_add(const Transfer& t, std::int64_t sign, std::int64_t count_delta);
   void create_card(const Command& command, CommandResult* result, BatchOutput* out);

@@ -66,6 +66,19 @@ bool is_json(const Request& request) {
   return value.rfind("application/json", 0) == 0;
 }
 
+// The id in a path segment, or the 400 answer to send instead.
+std::optional<Uint128> path_id(std::string_view text, const char* what, unsigned version,
+                               Response* refusal) {
+  const auto id = parse_uuid(text);
+  if (!id || id->is_zero()) {
+    *refusal = bad_request(
+        {"invalid_field", "id", std::string("the ") + what + " id in the path must be a UUID"},
+        version);
+    return std::nullopt;
+  }
+  return id;
+}
+
 // The body as one JSON object, or the answer to send instead (415 not JSON, 400 malformed).
 std::optional<json> json_body(const Request& request, Response* refusal) {
   if (!is_json(request)) {
@@ -419,22 +432,12 @@ asio::awaitable<Response> Api::create_account(const Request& request) {
 }
 
 asio::awaitable<Response> Api::get_account(const Request& request, std::string_view id_text) {
-  const auto id = parse_uuid(id_text);
-  if (!id || id->is_zero()) {
-    co_return bad_request({"invalid_field", "id", "the account id in the path must be a UUID"},
-                          request.version());
-  }
-  Command command;
-  command.kind = CommandKind::lookup_account;
-  command.body.account_id = AccountId{*id};
-  const CallResult call = co_await call_ledger(sink_, command, options_.ledger_timeout);
-  if (call.status != CallStatus::durable) co_return unavailable(call.status, request.version());
-  if (call.result.code != 0) {
-    co_return make_problem(status::not_found, "account_not_found",
-                           "no account " + std::string(id_text), request.version());
-  }
-  co_return make_json(status::ok, account_json(call.result.value.account).dump(),
-                      request.version());
+  Response refusal;
+  const auto id = path_id(id_text, "account", request.version(), &refusal);
+  if (!id) co_return refusal;
+  const auto account = co_await lookup_account(AccountId{*id}, &refusal, request.version());
+  if (!account) co_return refusal;
+  co_return make_json(status::ok, account_json(*account).dump(), request.version());
 }
 
 asio::awaitable<Response> Api::create_transfer(const Request& request) {
@@ -514,11 +517,9 @@ asio::awaitable<Response> Api::create_batch(const Request& request) {
 asio::awaitable<Response> Api::resolve_transfer(const Request& request, std::string_view id_text,
                                                 bool post) {
   const unsigned version = request.version();
-  const auto pending_id = parse_uuid(id_text);
-  if (!pending_id || pending_id->is_zero()) {
-    co_return bad_request({"invalid_field", "id", "the transfer id in the path must be a UUID"},
-                          version);
-  }
+  Response refusal;
+  const auto pending_id = path_id(id_text, "transfer", version, &refusal);
+  if (!pending_id) co_return refusal;
   json body = json::object();
   if (!request.body().empty()) {
     if (!is_json(request)) {
@@ -572,11 +573,9 @@ asio::awaitable<Response> Api::answer_transfer(const Request& request, const Com
 }
 
 asio::awaitable<Response> Api::get_transfer(const Request& request, std::string_view id_text) {
-  const auto id = parse_uuid(id_text);
-  if (!id || id->is_zero()) {
-    co_return bad_request({"invalid_field", "id", "the transfer id in the path must be a UUID"},
-                          request.version());
-  }
+  Response refusal;
+  const auto id = path_id(id_text, "transfer", request.version(), &refusal);
+  if (!id) co_return refusal;
   Command command;
   command.kind = CommandKind::lookup_transfer;
   command.body.transfer_id = TransferId{*id};
@@ -654,11 +653,9 @@ asio::awaitable<Response> Api::list_accounts(const Request& request, const Query
 asio::awaitable<Response> Api::update_account(const Request& request, std::string_view id_text,
                                               bool close) {
   const unsigned version = request.version();
-  const auto id = parse_uuid(id_text);
-  if (!id || id->is_zero()) {
-    co_return bad_request({"invalid_field", "id", "the account id in the path must be a UUID"},
-                          version);
-  }
+  Response refusal;
+  const auto id = path_id(id_text, "account", version, &refusal);
+  if (!id) co_return refusal;
   Command command;
   command.kind = CommandKind::update_account;
   AccountUpdate& update = command.body.update;
@@ -710,11 +707,9 @@ asio::awaitable<Response> Api::update_account(const Request& request, std::strin
 asio::awaitable<Response> Api::account_history(const Request& request, std::string_view id_text,
                                                const Query& query) {
   const unsigned version = request.version();
-  const auto id = parse_uuid(id_text);
-  if (!id || id->is_zero()) {
-    co_return bad_request({"invalid_field", "id", "the account id in the path must be a UUID"},
-                          version);
-  }
+  Response refusal;
+  const auto id = path_id(id_text, "account", version, &refusal);
+  if (!id) co_return refusal;
   std::string unknown;
   if (!only_known(query, {"from", "to", "cursor", "limit"}, &unknown)) {
     co_return invalid_query(unknown, "unknown query parameter " + unknown, version);
@@ -757,11 +752,9 @@ asio::awaitable<Response> Api::account_history(const Request& request, std::stri
 asio::awaitable<Response> Api::account_statement(const Request& request, std::string_view id_text,
                                                  const Query& query) {
   const unsigned version = request.version();
-  const auto id = parse_uuid(id_text);
-  if (!id || id->is_zero()) {
-    co_return bad_request({"invalid_field", "id", "the account id in the path must be a UUID"},
-                          version);
-  }
+  Response refusal;
+  const auto id = path_id(id_text, "account", version, &refusal);
+  if (!id) co_return refusal;
   std::string unknown;
   if (!only_known(query, {"from", "to", "format"}, &unknown)) {
     co_return invalid_query(unknown, "unknown query parameter " + unknown, version);
@@ -914,11 +907,9 @@ asio::awaitable<Response> Api::answer_card(const Command& command, unsigned vers
 }
 
 asio::awaitable<Response> Api::get_card(const Request& request, std::string_view id_text) {
-  const auto id = parse_uuid(id_text);
-  if (!id || id->is_zero()) {
-    co_return bad_request({"invalid_field", "id", "the card id in the path must be a UUID"},
-                          request.version());
-  }
+  Response refusal;
+  const auto id = path_id(id_text, "card", request.version(), &refusal);
+  if (!id) co_return refusal;
   Command command;
   command.kind = CommandKind::lookup_card;
   command.body.card_id = CardId{*id};
@@ -933,13 +924,10 @@ asio::awaitable<Response> Api::get_card(const Request& request, std::string_view
 
 asio::awaitable<Response> Api::update_card(const Request& request, std::string_view id_text) {
   const unsigned version = request.version();
-  const auto id = parse_uuid(id_text);
-  if (!id || id->is_zero()) {
-    co_return bad_request({"invalid_field", "id", "the card id in the path must be a UUID"},
-                          version);
-  }
-  BadRequest error;
   Response refusal;
+  const auto id = path_id(id_text, "card", version, &refusal);
+  if (!id) co_return refusal;
+  BadRequest error;
   const auto body = json_body(request, &refusal);
   if (!body) co_return refusal;
   FieldReader fields(*body);
