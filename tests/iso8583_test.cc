@@ -6,6 +6,7 @@
 #include <libpq-fe.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio.hpp>
 #include <chrono>
@@ -173,6 +174,54 @@ TEST_F(IsoTest, EchoesNetworkManagement) {
   EXPECT_EQ(reply.get(39), "00");
   EXPECT_EQ(reply.get(70), "301");
   EXPECT_EQ(reply.get(11), "000001");
+}
+
+// GET /metrics: the Prometheus text format, accepted by `promtool check metrics`, with the
+// requests just made counted by interface, type and result, and every stage timed.
+TEST_F(IsoTest, MetricsCountRequestsAndPassPromtool) {
+  IsoClient client(server_.iso_port());
+  EXPECT_EQ(client.call(auth(1, 1250)).get(39), "00");
+  EXPECT_EQ(client.call(auth(2, 999'999'999)).get(39), "61");  // over the card limit
+  const auto reply = testing::http_call(server_.http_port(), "GET", "/metrics");
+  ASSERT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.headers.at("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+  const std::string& text = reply.body;
+  EXPECT_NE(text.find("ledgerd_iso8583_answers_total{type=\"0100\",result=\"00\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("ledgerd_iso8583_answers_total{type=\"0100\",result=\"61\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("ledgerd_http_requests_total{method=\"POST\",route=\"/v1/accounts\","
+                      "status=\"201\"} 2\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("ledgerd_iso8583_answer_duration_seconds_count{type=\"authorization\"} 2\n"),
+            std::string::npos);
+  for (const char* stage : {"queue_wait", "engine_apply", "durable_wait", "journal_commit"}) {
+    const std::string count =
+        std::string("ledgerd_stage_duration_seconds_count{stage=\"") + stage + "\"} ";
+    const auto at = text.find(count);
+    ASSERT_NE(at, std::string::npos) << stage;
+    EXPECT_GT(std::stoull(text.substr(at + count.size())), 0u) << stage;
+  }
+  EXPECT_NE(text.find("ledgerd_open_connections{interface=\"iso8583\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("ledgerd_ledger_state 2\n"), std::string::npos);
+
+  char path[] = "/tmp/ledgerd-metrics-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  close(fd);
+  const std::string command = std::string("promtool check metrics < ") + path + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string lint;
+  char buffer[512];
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) lint += buffer;
+  const int status = pclose(pipe);
+  unlink(path);
+  EXPECT_EQ(status, 0) << "promtool (from the Debian package prometheus) said: " << lint;
+  EXPECT_EQ(lint, "");
 }
 
 TEST_F(IsoTest, ApprovesWithAHoldAndRepeatsGetTheOriginalAnswer) {

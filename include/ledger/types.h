@@ -174,6 +174,7 @@ enum class CommandKind : std::uint8_t {
 // (the network layer uses it to find the waiting session).
 struct Command {
   CommandKind kind = CommandKind::lookup_account;
+  std::uint32_t enqueued_us = 0;  // steady clock, microseconds mod 2^32: queue-wait metric
   std::uint64_t tag = 0;
   union Body {
     Account account;  // create_account: id, holder_id, currency, kind, flags, overdraft, ref

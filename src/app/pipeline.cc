@@ -18,6 +18,17 @@ std::size_t power_of_two_at_least(std::size_t n) {
   return p;
 }
 
+std::uint32_t steady_us() {
+  return static_cast<std::uint32_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch())
+          .count());
+}
+
+std::uint64_t nanoseconds(Clock::duration d) {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
+}
+
 std::uint64_t wall_clock_ns() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                         std::chrono::system_clock::now().time_since_epoch())
@@ -145,6 +156,7 @@ bool Pipeline::submit(const Command& command, Completion* completion) {
   }
   Command queued = command;
   queued.tag = reinterpret_cast<std::uintptr_t>(completion);
+  queued.enqueued_us = steady_us();
   if (!ingress_.try_push(queued)) {
     counters_.refused_full.fetch_add(1, std::memory_order_relaxed);
     return false;
@@ -159,6 +171,7 @@ bool Pipeline::submit_priority(const Command& command, Completion* completion) {
   }
   Command queued = command;
   queued.tag = reinterpret_cast<std::uintptr_t>(completion);
+  queued.enqueued_us = steady_us();
   if (!priority_ingress_.try_push(queued)) {
     counters_.refused_full.fetch_add(1, std::memory_order_relaxed);
     return false;
@@ -175,8 +188,11 @@ bool Pipeline::submit_all(const Command* commands, Completion* const* completion
   }
   thread_local std::vector<Command> tagged;
   tagged.assign(commands, commands + count);
-  for (std::size_t i = 0; i < count; ++i)
+  const std::uint32_t now_us = steady_us();
+  for (std::size_t i = 0; i < count; ++i) {
     tagged[i].tag = reinterpret_cast<std::uintptr_t>(completions[i]);
+    tagged[i].enqueued_us = now_us;
+  }
   if (!ingress_.try_push_n(tagged.data(), count)) {
     counters_.refused_full.fetch_add(1, std::memory_order_relaxed);
     return false;
@@ -191,6 +207,61 @@ void Pipeline::wake_engine() {
     std::lock_guard lock(wake_mutex_);
     wake_cv_.notify_one();
   }
+}
+
+std::size_t Pipeline::batches_in_flight() {
+  std::lock_guard lock(ring_mutex_);
+  return published_ - released_;
+}
+
+void Pipeline::register_metrics(metrics::Registry& registry) {
+  using H = metrics::Histogram;
+  const auto stage = [&](const char* name, const H& h) {
+    registry.add_histogram("ledgerd_stage_duration_seconds",
+                           "Time spent per stage: queue_wait (submit to engine pick-up, per "
+                           "command), engine_apply (per engine batch), durable_wait (batch applied "
+                           "to its COMMIT done), journal_commit (COPY and COMMIT per group).",
+                           {{"stage", name}}, h);
+  };
+  stage("queue_wait", metrics_.queue_wait);
+  stage("engine_apply", metrics_.engine_apply);
+  stage("durable_wait", metrics_.durable_wait);
+  stage("journal_commit", metrics_.journal_commit);
+  registry.add_histogram("ledgerd_engine_batch_commands", "Commands per engine batch.", {},
+                         metrics_.batch_commands);
+  registry.add_histogram("ledgerd_journal_commit_records",
+                         "Journal records per group commit (one PostgreSQL transaction).", {},
+                         metrics_.commit_records);
+  registry.add_gauge("ledgerd_queue_depth", "Commands waiting for the engine, by lane.",
+                     {{"lane", "card"}},
+                     [this] { return static_cast<double>(priority_ingress_.size_approx()); });
+  registry.add_gauge("ledgerd_queue_depth", "Commands waiting for the engine, by lane.",
+                     {{"lane", "backoffice"}},
+                     [this] { return static_cast<double>(ingress_.size_approx()); });
+  registry.add_gauge("ledgerd_batches_in_flight",
+                     "Engine batches applied and waiting for or inside a COMMIT.", {},
+                     [this] { return static_cast<double>(batches_in_flight()); });
+  registry.add_counter("ledgerd_journal_batches_committed_total", "Engine batches made durable.",
+                       {},
+                       [this] { return static_cast<double>(counters_.batches_committed.load()); });
+  registry.add_counter("ledgerd_journal_records_committed_total",
+                       "Journal records (transfers, account and card events) committed.", {},
+                       [this] { return static_cast<double>(counters_.records_committed.load()); });
+  registry.add_counter("ledgerd_postgres_commit_failures_total",
+                       "Group commits that failed or whose outcome was unknown.", {},
+                       [this] { return static_cast<double>(counters_.commit_failures.load()); });
+  registry.add_counter("ledgerd_postgres_recoveries_total",
+                       "Reconnects followed by a reload of the ledger from PostgreSQL.", {},
+                       [this] { return static_cast<double>(counters_.reloads.load()); });
+  registry.add_counter("ledgerd_queue_refused_total",
+                       "Commands refused because the engine queue was full.", {},
+                       [this] { return static_cast<double>(counters_.refused_full.load()); });
+  registry.add_gauge("ledgerd_ledger_state",
+                     "Pipeline state: 0 stopped, 1 loading, 2 running, 3 recovering.", {},
+                     [this] { return static_cast<double>(static_cast<int>(state())); });
+  registry.add_gauge("ledgerd_last_load_seconds",
+                     "Duration of the last load of the ledger from PostgreSQL.", {},
+                     [this] { return last_load_seconds(); });
 }
 
 // --- Engine thread -----------------------------------------------------------------------
@@ -288,8 +359,19 @@ void Pipeline::engine_loop() {
       refuse(slot->commands);
       continue;
     }
+    const auto apply_start = Clock::now();
+    if (!slot->commands.empty()) {
+      const std::uint32_t now_us = steady_us();
+      metrics::LocalHistogram waits(metrics_.queue_wait);
+      for (const Command& c : slot->commands)
+        waits.observe(std::uint64_t{static_cast<std::uint32_t>(now_us - c.enqueued_us)} * 1'000);
+      waits.flush();
+      metrics_.batch_commands.observe(slot->commands.size());
+    }
     engine_.apply(slot->commands.data(), slot->commands.size(), wall_clock_ns(), &slot->output);
     last_apply = Clock::now();
+    slot->applied = last_apply;
+    metrics_.engine_apply.observe(nanoseconds(last_apply - apply_start));
     if (slot->output.results.empty() && slot->output.records.empty()) continue;  // idle tick
     publish_slot();
   }
@@ -364,8 +446,16 @@ bool Pipeline::commit_slots(std::size_t first, std::size_t count) {
   }
   if (inject_failure_.exchange(false)) writer_.inject_failure_before_commit();
   Status error;
+  const auto commit_start = Clock::now();
   const CommitOutcome outcome = writer_.flush(&error);
+  const auto committed_at = Clock::now();
+  metrics_.journal_commit.observe(nanoseconds(committed_at - commit_start));
+  metrics_.commit_records.observe(records);
   if (outcome == CommitOutcome::committed) {
+    for (std::size_t i = 0; i < count; ++i) {
+      metrics_.durable_wait.observe(
+          nanoseconds(committed_at - slots_[(first + i) % slots_.size()].applied));
+    }
     counters_.batches_committed.fetch_add(count, std::memory_order_relaxed);
     counters_.records_committed.fetch_add(records, std::memory_order_relaxed);
     complete_slots(first, count, Outcome::durable);

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "engine.h"
+#include "ledger/metrics.h"
 #include "ledger/sink.h"
 #include "ledger/status.h"
 #include "ledger/types.h"
@@ -47,6 +49,16 @@ struct PipelineCounters {
   std::atomic<std::uint64_t> refused_full{0};
 };
 
+// Where the time goes inside ledgerd (exported on /metrics; docs/operations.md).
+struct PipelineMetrics {
+  metrics::Histogram queue_wait = metrics::Histogram::latency();      // submit -> engine
+  metrics::Histogram engine_apply = metrics::Histogram::latency();    // one engine batch
+  metrics::Histogram journal_commit = metrics::Histogram::latency();  // COPY + COMMIT
+  metrics::Histogram durable_wait = metrics::Histogram::latency();    // applied -> committed
+  metrics::Histogram batch_commands = metrics::Histogram::sizes();
+  metrics::Histogram commit_records = metrics::Histogram::sizes();
+};
+
 class Pipeline final : public CommandSink {
  public:
   explicit Pipeline(PipelineOptions options);
@@ -70,6 +82,10 @@ class Pipeline final : public CommandSink {
 
   PipelineState state() const { return state_.load(std::memory_order_acquire); }
   const PipelineCounters& counters() const { return counters_; }
+  const PipelineMetrics& stage_metrics() const { return metrics_; }
+  // Batches applied by the engine and waiting for or inside a COMMIT.
+  std::size_t batches_in_flight();
+  void register_metrics(metrics::Registry& registry);
   std::size_t queue_depth() const {
     return ingress_.size_approx() + priority_ingress_.size_approx();
   }
@@ -83,6 +99,7 @@ class Pipeline final : public CommandSink {
   struct Slot {
     std::vector<Command> commands;
     engine::BatchOutput output;
+    std::chrono::steady_clock::time_point applied;
   };
 
   Status load(engine::Engine* engine);
@@ -111,6 +128,7 @@ class Pipeline final : public CommandSink {
   std::atomic<bool> inject_failure_{false};
   std::atomic<double> last_load_seconds_{0};
   PipelineCounters counters_;
+  PipelineMetrics metrics_;
 
   // Engine thread sleep/wake (producers notify only when it sleeps).
   std::mutex wake_mutex_;

@@ -11,6 +11,7 @@
 #include "health.h"
 #include "iso8583/server.h"
 #include "keys.h"
+#include "ledger/metrics.h"
 #include "logging.h"
 #include "migrator.h"
 #include "pg.h"
@@ -27,6 +28,31 @@ namespace asio = boost::asio;
 int fail(int code, const std::string& message) {
   print_error(message);
   return code;
+}
+
+std::string_view bhttp_method(const http::Request& request) {
+  const auto text = request.method_string();
+  return request.method() == boost::beast::http::verb::unknown
+             ? "other"
+             : std::string_view(text.data(), text.size());
+}
+
+// GET /metrics: the Prometheus text format. No key needed (scrapers rarely carry one; it holds
+// no account data); restrict it with LEDGER_HTTP_ALLOWLIST.
+http::Response metrics_response(const http::Request& request, const metrics::Registry& registry) {
+  namespace bhttp = boost::beast::http;
+  if (request.method() != bhttp::verb::get && request.method() != bhttp::verb::head) {
+    http::Response response = http::make_problem(
+        bhttp::status::method_not_allowed, "method_not_allowed", "use GET", request.version());
+    response.set(bhttp::field::allow, "GET, HEAD");
+    return response;
+  }
+  http::Response response{bhttp::status::ok, request.version()};
+  response.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+  response.set(bhttp::field::cache_control, "no-store");
+  response.body() = registry.render();
+  response.prepare_payload();
+  return response;
 }
 
 }  // namespace
@@ -143,10 +169,28 @@ int run_serve(const Config& config) {
     spdlog::warn(
         "event=pan_secret_unset detail=\"cards cannot be created until LEDGER_PAN_SECRET is set\"");
   }
-  http::Handler handler = [&api, &readiness,
-                           &pipeline](http::Request& request) -> asio::awaitable<http::Response> {
+  metrics::Registry registry;
+  metrics::CounterFamily http_requests({"method", "route", "status"});
+  metrics::Histogram http_latency = metrics::Histogram::latency();
+  http::Handler handler = [&](http::Request& request) -> asio::awaitable<http::Response> {
+    const auto started = std::chrono::steady_clock::now();
     readiness.ledger_running = pipeline.running();
-    co_return co_await api.handle(request);
+    const std::string_view target(request.target().data(), request.target().size());
+    const std::string route = http::route_label(target);
+    http::Response response;
+    if (route == "/metrics") {
+      response = metrics_response(request, registry);
+    } else {
+      response = co_await api.handle(request);
+    }
+    http_requests
+        .with({std::string(bhttp_method(request)), route, std::to_string(response.result_int())})
+        .add();
+    http_latency.observe(
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                       std::chrono::steady_clock::now() - started)
+                                       .count()));
+    co_return response;
   };
   http::Server server(io, handler);
   if (Status s = server.listen(http_endpoint); !s.ok())
@@ -163,6 +207,19 @@ int run_serve(const Config& config) {
   if (Status s = iso_server.listen(iso_endpoint); !s.ok()) {
     return fail(exit_failure, "iso8583: " + s.message());
   }
+  registry.add_counter_family("ledgerd_http_requests_total",
+                              "REST requests by method, route and HTTP status.", http_requests);
+  registry.add_histogram("ledgerd_http_request_duration_seconds",
+                         "From a REST request read whole to its response ready.", {}, http_latency);
+  registry.add_gauge("ledgerd_open_connections", "Open client connections.",
+                     {{"interface", "http"}},
+                     [&server] { return static_cast<double>(server.open_connections()); });
+  registry.add_counter("ledgerd_connections_refused_total",
+                       "Connections closed at accept (allowlist or connection limit).",
+                       {{"interface", "http"}},
+                       [&server] { return static_cast<double>(server.refused_connections()); });
+  iso_server.register_metrics(registry);
+  pipeline.register_metrics(registry);
 
   DatabaseProbe probe(config.database_url, limits::ready_probe_interval_ms,
                       [&readiness](bool reachable) { readiness.database_reachable = reachable; });

@@ -1,5 +1,6 @@
 #include "api.h"
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -29,6 +30,35 @@ std::vector<std::string_view> split_path(std::string_view target) {
   }
   return parts;
 }
+
+}  // namespace
+
+std::string route_label(std::string_view target) {
+  const auto parts = split_path(target);
+  if (parts.size() == 1 && (parts[0] == "health" || parts[0] == "ready" || parts[0] == "metrics"))
+    return "/" + std::string(parts[0]);
+  if (parts.size() < 2 || parts.size() > 4 || parts[0] != "v1") return "other";
+  static constexpr std::string_view known[] = {"accounts", "transfers", "cards",   "batch",
+                                               "post",     "void",      "close",   "statement",
+                                               "keys",     "audit",     "controls"};
+  std::string label;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const std::string_view part = parts[i];
+    label += '/';
+    if (i == 0) {
+      label += part;
+    } else if (std::find(std::begin(known), std::end(known), part) != std::end(known)) {
+      label += part;
+    } else if (i >= 2 && part.size() == 36) {
+      label += "{id}";
+    } else {
+      return "other";
+    }
+  }
+  return label;
+}
+
+namespace {
 
 Uint128 random_uuid() {
   thread_local std::mt19937_64 rng{std::random_device{}()};

@@ -23,6 +23,10 @@ struct ApiOptions {
 
 using Query = std::map<std::string, std::string>;
 
+// A bounded label for metrics: the path with ids replaced ("/v1/accounts/{id}/transfers");
+// "other" for anything that is not a route of this API.
+std::string route_label(std::string_view target);
+
 class Api {
  public:
   Api(CommandSink& sink, LedgerReader& reader, const KeyRing& keys, const Readiness& readiness,

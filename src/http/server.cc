@@ -128,6 +128,7 @@ asio::awaitable<void> Server::accept_loop() {
     if (open_connections_.load() >= options_.connections_max) {
       spdlog::warn("event=http_connection_refused reason=connections_max limit={}",
                    options_.connections_max);
+      ++refused_connections_;
       boost::system::error_code ignored;
       socket.close(ignored);
       continue;

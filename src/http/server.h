@@ -57,6 +57,7 @@ class Server {
   // Stops accepting; idle connections close now, busy ones after their current response.
   void stop();
   std::size_t open_connections() const { return open_connections_.load(); }
+  std::uint64_t refused_connections() const { return refused_connections_.load(); }
 
  private:
   struct Session;
@@ -72,6 +73,7 @@ class Server {
   asio::ip::tcp::acceptor acceptor_;
   std::atomic<bool> stopping_{false};
   std::atomic<std::size_t> open_connections_{0};
+  std::atomic<std::uint64_t> refused_connections_{0};
   std::mutex sessions_mutex_;  // guards sessions_ (accept and stop run on different threads)
   std::list<std::weak_ptr<Session>> sessions_;
 };

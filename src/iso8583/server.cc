@@ -169,12 +169,16 @@ class Server::Session : public std::enable_shared_from_this<Session> {
         ++server_.counters_.malformed;
         spdlog::warn("event=iso8583_malformed field={} reason=\"{}\"", error.field, error.reason);
         if (request.mti.empty() || !request.has(11)) break;  // cannot be answered: close
-        send(reply_to(request, "30"));
+        Message reply = reply_to(request, "30");
+        server_.count_answer(request, reply, received);
+        send(reply);
         continue;
       }
       ++server_.counters_.requests;
       if (in_flight_ >= server_.options_.in_flight_max) {
-        send(reply_to(request, "91"));
+        Message reply = reply_to(request, "91");
+        server_.count_answer(request, reply, received);
+        send(reply);
         continue;
       }
       ++in_flight_;
@@ -183,6 +187,7 @@ class Server::Session : public std::enable_shared_from_this<Session> {
           [self, request = std::move(request), received]() -> asio::awaitable<void> {
             Message reply = co_await self->server_.handle(request, received);
             --self->in_flight_;
+            self->server_.count_answer(request, reply, received);
             self->send(reply);
           },
           asio::detached);
@@ -305,6 +310,7 @@ asio::awaitable<void> Server::accept_loop() {
     if (!allowed || open_connections_ >= options_.connections_max) {
       spdlog::warn("event=iso8583_connection_refused reason={}",
                    allowed ? "connections_max" : "allowlist");
+      ++counters_.refused_connections;
       boost::system::error_code ignored;
       socket.close(ignored);
       continue;
@@ -325,6 +331,47 @@ asio::awaitable<void> Server::accept_loop() {
         },
         asio::detached);
   }
+}
+
+void Server::count_answer(const Message& request, const Message& reply,
+                          Clock::time_point received) {
+  const std::string& mti = request.mti;
+  const bool known = mti.size() == 4 && std::all_of(mti.begin(), mti.end(),
+                                                    [](char c) { return c >= '0' && c <= '9'; });
+  counters_.answers.with({known ? mti : "invalid", reply.has(39) ? reply.get(39) : "none"}).add();
+  const auto ns = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - received).count());
+  const bool authorization = mti == "0100" || mti == "0101" || mti == "0200" || mti == "0201";
+  (authorization ? counters_.authorization_latency : counters_.other_latency).observe(ns);
+}
+
+void Server::register_metrics(metrics::Registry& registry) {
+  registry.add_counter_family("ledgerd_iso8583_answers_total",
+                              "ISO 8583 answers by request MTI and DE39 response code.",
+                              counters_.answers);
+  registry.add_histogram("ledgerd_iso8583_answer_duration_seconds",
+                         "From a request's last byte read to its answer queued for writing.",
+                         {{"type", "authorization"}}, counters_.authorization_latency);
+  registry.add_histogram("ledgerd_iso8583_answer_duration_seconds",
+                         "From a request's last byte read to its answer queued for writing.",
+                         {{"type", "other"}}, counters_.other_latency);
+  registry.add_counter("ledgerd_iso8583_deadline_misses_total",
+                       "Requests answered 91 because the ledger was not durable by the deadline.",
+                       {},
+                       [this] { return static_cast<double>(counters_.deadline_misses.load()); });
+  registry.add_counter(
+      "ledgerd_iso8583_late_holds_voided_total",
+      "Holds that committed after their 91 answer and were voided through the journal.", {},
+      [this] { return static_cast<double>(counters_.late_holds_voided.load()); });
+  registry.add_counter("ledgerd_iso8583_malformed_total", "ISO 8583 frames that did not decode.",
+                       {}, [this] { return static_cast<double>(counters_.malformed.load()); });
+  registry.add_counter(
+      "ledgerd_connections_refused_total",
+      "Connections closed at accept (allowlist or connection limit).", {{"interface", "iso8583"}},
+      [this] { return static_cast<double>(counters_.refused_connections.load()); });
+  registry.add_gauge("ledgerd_open_connections", "Open client connections.",
+                     {{"interface", "iso8583"}},
+                     [this] { return static_cast<double>(open_connections()); });
 }
 
 // --- Messages ----------------------------------------------------------------------------

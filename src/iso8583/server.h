@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "codec.h"
+#include "ledger/metrics.h"
 #include "ledger/sink.h"
 #include "ledger/status.h"
 
@@ -50,6 +51,10 @@ struct ServerCounters {
   std::atomic<std::uint64_t> deadline_misses{0};
   std::atomic<std::uint64_t> late_holds_voided{0};
   std::atomic<std::uint64_t> malformed{0};
+  std::atomic<std::uint64_t> refused_connections{0};
+  metrics::CounterFamily answers{{"type", "result"}};                        // request MTI, DE39
+  metrics::Histogram authorization_latency = metrics::Histogram::latency();  // 0100/0200
+  metrics::Histogram other_latency = metrics::Histogram::latency();
 };
 
 class Server {
@@ -61,6 +66,7 @@ class Server {
   void stop();
   std::size_t open_connections() const { return open_connections_.load(); }
   const ServerCounters& counters() const { return counters_; }
+  void register_metrics(metrics::Registry& registry);
 
   // The answer to one decoded request (exposed for tests; runs on a session's strand).
   asio::awaitable<Message> handle(const Message& request,
@@ -76,6 +82,8 @@ class Server {
   asio::awaitable<Message> authorize_message(const Message& request,
                                              std::chrono::steady_clock::time_point received,
                                              bool force);
+  void count_answer(const Message& request, const Message& reply,
+                    std::chrono::steady_clock::time_point received);
   asio::awaitable<Message> reverse(const Message& request,
                                    std::chrono::steady_clock::time_point received);
   asio::awaitable<Message> complete(const Message& request,
