@@ -6,6 +6,7 @@
 
 #include "histogram.h"
 #include "schedule.h"
+#include "workload.h"
 
 namespace ledger::bench {
 namespace {
@@ -78,6 +79,41 @@ TEST(ScheduleTest, LatencyIsMeasuredFromTheIntendedSendTime) {
   const auto sent_late = start + std::chrono::milliseconds(50);  // the generator was held up
   const auto answered = sent_late + std::chrono::milliseconds(1);
   EXPECT_EQ(open_loop_latency(intended, answered), std::chrono::milliseconds(41));
+}
+
+TEST(WorkloadTest, MixFollowsTheWeightsAndCardsAreZipfSkewed) {
+  Mix mix;
+  std::string error;
+  ASSERT_TRUE(mix.parse("auth=60,capture=20,reversal=0,inquiry=10,transfer=10", &error)) << error;
+  const auto plan =
+      plan_workload(Schedule({{10, 10'000, 10'000}}, false, 1), mix, 1000, 5, 1'000'000);
+  ASSERT_NEAR(static_cast<double>(plan.size()), 100'000, 1);
+  std::array<std::size_t, kinds> by_kind{};
+  std::size_t first_card = 0;
+  for (const Planned& p : plan) {
+    ++by_kind[static_cast<std::size_t>(p.kind)];
+    if (p.card == 1) ++first_card;
+    ASSERT_GE(p.card, 1);
+    ASSERT_LE(p.card, 1000);
+    if (p.kind == Kind::transfer) {
+      ASSERT_NE(p.card, p.other_card);
+    }
+  }
+  EXPECT_NEAR(static_cast<double>(by_kind[0]) / static_cast<double>(plan.size()), 0.6, 0.01);
+  EXPECT_NEAR(static_cast<double>(by_kind[1]) / static_cast<double>(plan.size()), 0.2, 0.01);
+  EXPECT_EQ(by_kind[2], 0u);
+  // Zipf(1) over 1000 cards: the most popular card gets 1/H(1000), about 13% of requests.
+  EXPECT_NEAR(static_cast<double>(first_card) / static_cast<double>(plan.size()), 0.134, 0.01);
+}
+
+TEST(WorkloadTest, MixRejectsUnknownNamesAndBadWeights) {
+  Mix mix;
+  std::string error;
+  EXPECT_FALSE(mix.parse("auth=1,refund=2", &error));
+  EXPECT_NE(error.find("refund"), std::string::npos);
+  EXPECT_FALSE(mix.parse("auth=x", &error));
+  EXPECT_FALSE(mix.parse("auth=-1", &error));
+  EXPECT_FALSE(mix.parse("auth=0", &error));
 }
 
 }  // namespace

@@ -133,6 +133,8 @@ asio::awaitable<void> Server::accept_loop() {
       socket.close(ignored);
       continue;
     }
+    boost::system::error_code nodelay_error;  // answers go out whole: no Nagle delay
+    socket.set_option(asio::ip::tcp::no_delay(true), nodelay_error);
     auto session = std::make_shared<Session>(std::move(socket));
     {
       std::lock_guard lock(sessions_mutex_);

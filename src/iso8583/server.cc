@@ -9,25 +9,13 @@
 
 #include "ledger/ledger_call.h"
 #include "ledger/pan_hash.h"
+#include "transaction_ids.h"
 
 namespace ledger::iso8583 {
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 using Clock = std::chrono::steady_clock;
-
-TransferId derived(TransferId source, std::uint64_t salt) {
-  return TransferId{derive_id(source.value, salt)};
-}
-constexpr std::uint64_t salt_reversal = 0x5245564552534CULL;  // "REVERSL"
-constexpr std::uint64_t salt_late_void = 0x4C41544556ULL;     // "LATEV"
-constexpr std::uint64_t salt_completion = 0x434F4D504CULL;    // "COMPL"
-constexpr std::uint64_t salt_advice = 0x4144564943ULL;        // "ADVIC"
-
-std::string_view without_leading_zeros(std::string_view text) {
-  const auto first = text.find_first_not_of('0');
-  return first == std::string_view::npos ? std::string_view{} : text.substr(first);
-}
 
 // Echoes what the network needs to match the answer, with the response MTI (request + 10).
 Message reply_to(const Message& request, std::string_view code) {
@@ -126,18 +114,6 @@ std::vector<std::uint16_t> default_over_capture_mccs() {
   return {5812, 5813, 5814, 5541, 5542, 4121, 7230};
 }
 
-TransferId authorization_id(std::string_view acquirer, std::string_view stan,
-                            std::string_view transmission) {
-  Uint128 digest{0x69736F3835383331ULL, 0x61757468ULL};  // "iso85831", "auth"
-  for (std::string_view part : {without_leading_zeros(acquirer), stan, transmission}) {
-    for (char c : part) {
-      digest.hi = mix64(digest.hi ^ static_cast<unsigned char>(c));
-      digest.lo = mix64(digest.lo + static_cast<unsigned char>(c) + digest.hi);
-    }
-    digest.hi = mix64(digest.hi ^ 0x7C);  // separator
-  }
-  return TransferId{derive_id(digest, 0)};
-}
 
 // --- Sessions ----------------------------------------------------------------------------
 
@@ -315,6 +291,11 @@ asio::awaitable<void> Server::accept_loop() {
       socket.close(ignored);
       continue;
     }
+    // Answers are small frames written as soon as they are ready: without TCP_NODELAY, Nagle
+    // holds one back until the network acknowledges the previous one (delayed ACK), which at
+    // low rates adds the gap between requests to every answer.
+    boost::system::error_code nodelay_error;
+    socket.set_option(asio::ip::tcp::no_delay(true), nodelay_error);
     auto session = std::make_shared<Session>(*this, std::move(socket));
     {
       std::lock_guard lock(sessions_mutex_);
@@ -466,7 +447,7 @@ asio::awaitable<Message> Server::authorize_message(const Message& request,
     Command void_command;
     void_command.kind = CommandKind::create_transfer;
     void_command.body.transfer = Transfer{};
-    void_command.body.transfer.id = derived(id, salt_late_void);
+    void_command.body.transfer.id = late_void_id(id);
     void_command.body.transfer.pending_id = id;
     void_command.body.transfer.flags = flag_void_pending;
     void_command.body.transfer.code = TransferCode::card_reversal;
@@ -482,7 +463,7 @@ asio::awaitable<Message> Server::authorize_message(const Message& request,
   if (force && result != TransferResult::ok && result != TransferResult::exists &&
       a.kind != AuthorizationKind::balance_inquiry) {
     // We had declined this one; the network approved it: record its decision as a new hold.
-    command.body.authorization.id = derived(a.id, salt_advice);
+    command.body.authorization.id = advice_id(a.id);
     call = co_await call_ledger_until(sink_, command, received + options_.deadline, nullptr);
     if (call.status != CallStatus::durable) co_return reply_to(request, "91");
     result = call.result.transfer_result();
@@ -570,7 +551,7 @@ asio::awaitable<Message> Server::reverse(const Message& request, Clock::time_poi
         replacement > 0 ? hold.amount_effective - replacement : 0;  // 0: all
     if (replacement > 0 && release <= 0)
       co_return reply_to(request, "00");  // nothing above it held
-    command = resolution(derived(original, salt_reversal), original, flag_void_pending, release,
+    command = resolution(reversal_id(original), original, flag_void_pending, release,
                          TransferCode::card_reversal);
   } else {  // captured already: give the reversed amount back
     std::int64_t original_amount = 0;
@@ -581,7 +562,7 @@ asio::awaitable<Message> Server::reverse(const Message& request, Clock::time_poi
     command.kind = CommandKind::create_transfer;
     command.body.transfer = Transfer{};
     Transfer& t = command.body.transfer;
-    t.id = derived(original, salt_reversal);
+    t.id = reversal_id(original);
     t.debit_account_id = hold.credit_account_id;
     t.credit_account_id = hold.debit_account_id;
     t.amount = refund;
@@ -617,7 +598,7 @@ asio::awaitable<Message> Server::complete(const Message& request, Clock::time_po
       request.has(18) ? static_cast<std::uint16_t>(std::stoi(request.get(18))) : 0;
   const bool over = contains(options_.over_capture_mccs, mcc);
   Command post =
-      resolution(derived(original, salt_completion), original,
+      resolution(completion_id(original), original,
                  static_cast<std::uint16_t>(flag_post_pending |
                                             (over ? flag_allow_over_capture | flag_force : 0)),
                  amount, TransferCode::card_capture);
@@ -627,7 +608,7 @@ asio::awaitable<Message> Server::complete(const Message& request, Clock::time_po
   if (r == TransferResult::amount_exceeds_pending) {  // this MCC may not post above the hold
     spdlog::warn("event=iso8583_completion_capped original={} asked={}", to_string(original),
                  amount);
-    post.body.transfer.id = derived(post.body.transfer.id, salt_completion);
+    post.body.transfer.id = completion_id(post.body.transfer.id);
     post.body.transfer.amount = 0;  // the whole hold
     call = co_await call_ledger_until(sink_, post, received + options_.deadline, nullptr);
     if (call.status != CallStatus::durable) co_return reply_to(request, "91");
@@ -655,7 +636,7 @@ asio::awaitable<Message> Server::advise(const Message& request, Clock::time_poin
   const TransferId original =
       authorization_id(request.has(32) ? request.get(32) : "", request.get(11), request.get(7));
   if (!network_approved) {
-    const Command release = resolution(derived(original, salt_reversal), original,
+    const Command release = resolution(reversal_id(original), original,
                                        flag_void_pending, 0, TransferCode::card_reversal);
     const CallResult call =
         co_await call_ledger_until(sink_, release, received + options_.deadline, nullptr);
