@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 
+#include "ledger/audit.h"
 #include "ledger/status.h"
 #include "ledger/types.h"
 
@@ -58,6 +59,7 @@ class LedgerReader {
                          std::function<void(Status, Statement)> done) = 0;
   virtual bool accounts(const AccountListQuery& query,
                         std::function<void(Status, AccountList)> done) = 0;
+  virtual bool audit(const AuditQuery& query, std::function<void(Status, AuditPage)> done) = 0;
 
  protected:
   ~LedgerReader() = default;

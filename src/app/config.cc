@@ -95,6 +95,32 @@ const Setting settings[] = {
        c->iso8583_allowlist = v;
        return Status();
      }},
+    {"http-allowlist", "LEDGER_HTTP_ALLOWLIST",
+     "comma-separated source IP addresses for the REST listener (default: any)",
+     [](const std::string& v, Config* c) {
+       c->http_allowlist = v;
+       return Status();
+     }},
+    {"http-connections-max", "LEDGER_HTTP_CONNECTIONS_MAX",
+     "open REST connections at most; more are closed at accept (default 1024)",
+     [](const std::string& v, Config* c) {
+       return parse_u32(v, 1, 100'000, &c->http_connections_max);
+     }},
+    {"iso8583-connections-max", "LEDGER_ISO8583_CONNECTIONS_MAX",
+     "open ISO 8583 connections at most; more are closed at accept (default 64)",
+     [](const std::string& v, Config* c) {
+       return parse_u32(v, 1, 10'000, &c->iso8583_connections_max);
+     }},
+    {"rate-limit-per-key", "LEDGER_RATE_LIMIT_PER_KEY",
+     "REST requests per second per API key, beyond it 429 (default 0: no limit)",
+     [](const std::string& v, Config* c) {
+       return parse_u32(v, 0, 10'000'000, &c->rate_limit_per_key);
+     }},
+    {"rate-burst-per-key", "LEDGER_RATE_BURST_PER_KEY",
+     "requests an API key may send at once before its rate applies (default: the rate)",
+     [](const std::string& v, Config* c) {
+       return parse_u32(v, 0, 10'000'000, &c->rate_burst_per_key);
+     }},
     {"home-country", "LEDGER_HOME_COUNTRY",
      "ISO 3166 numeric country of the issuer (DE19 elsewhere = abroad); default: none",
      [](const std::string& v, Config* c) {

@@ -40,8 +40,13 @@ struct Config {
   std::uint32_t auth_deadline_ms = 2'000;
   std::uint32_t iso8583_read_timeout_ms = 5'000;
   std::string iso8583_allowlist;  // comma-separated IP addresses; empty: any
-  std::string home_country;       // ISO 3166 numeric, for the "abroad" control
-  std::string pan_secret;         // never logged
+  std::string http_allowlist;     // same, for the REST listener
+  std::uint32_t http_connections_max = 1024;
+  std::uint32_t iso8583_connections_max = 64;
+  std::uint32_t rate_limit_per_key = 0;  // REST requests per second per API key; 0: off
+  std::uint32_t rate_burst_per_key = 0;  // 0: the same as the rate
+  std::string home_country;              // ISO 3166 numeric, for the "abroad" control
+  std::string pan_secret;                // never logged
   // keys create
   std::string key_scope;
   std::string key_name;

@@ -1,8 +1,10 @@
 #include "keys.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "logging.h"
 #include "pg.h"
@@ -25,16 +27,25 @@ int run_keys_create(const Config& config) {
   const std::string key = http::generate_key();
   std::vector<std::string> params = {config.key_name, std::string(http::scope_name(*scope)),
                                      http::sha256_hex(key), http::key_prefix(key)};
+  // The key and its audit entry in one statement (one transaction): who created which key.
+  const char* user = std::getenv("USER");
+  params.push_back(user != nullptr && *user != '\0' ? user : "uid " + std::to_string(getuid()));
   std::string sql =
-      "INSERT INTO api_keys (name, scope, key_hash, prefix, expires_at) VALUES ($1, $2, $3, $4, ";
+      "WITH k AS (INSERT INTO api_keys (name, scope, key_hash, prefix, expires_at) VALUES ($1, "
+      "$2, $3, $4, ";
   if (config.key_expires_days > 0) {
-    sql += "now() + make_interval(days => $5::int))";
+    sql += "now() + make_interval(days => $6::int))";
     params.push_back(std::to_string(config.key_expires_days));
   } else {
     sql += "NULL)";
   }
+  sql +=
+      " RETURNING id, name, scope, prefix), a AS (INSERT INTO audit_log (actor, actor_name, "
+      "action, target, status, detail) SELECT 'cli:' || $5, $5, 'key.create', k.id::text, 0, "
+      "'name=' || k.name || ' scope=' || k.scope || ' prefix=' || k.prefix FROM k) SELECT id "
+      "FROM k";
   pg::Result row;
-  if (Status s = pg::exec_params(conn.get(), sql + " RETURNING id", params, &row); !s.ok()) {
+  if (Status s = pg::exec_params(conn.get(), sql, params, &row); !s.ok()) {
     print_error("cannot store the key: " + s.message());
     return exit_failure;
   }

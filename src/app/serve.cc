@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "api.h"
+#include "audit_writer.h"
 #include "health.h"
 #include "iso8583/server.h"
 #include "keys.h"
@@ -95,6 +96,23 @@ bool resolve(const Endpoint& endpoint, const char* flag, asio::ip::tcp::endpoint
   return true;
 }
 
+// "a,b,c" -> addresses; prints the bad one and returns false.
+bool parse_allowlist(const std::string& text, const char* flag,
+                     std::vector<asio::ip::address>* out) {
+  for (std::size_t start = 0; start < text.size();) {
+    const auto comma = text.find(',', start);
+    const std::string part = text.substr(start, comma - start);
+    boost::system::error_code error;
+    out->push_back(asio::ip::make_address(part, error));
+    if (error) {
+      print_error(std::string("--") + flag + ": \"" + part + "\" is not an IP address");
+      return false;
+    }
+    start = comma == std::string::npos ? text.size() : comma + 1;
+  }
+  return true;
+}
+
 // After SIGINT/SIGTERM: stop accepting, wait for in-flight requests up to the grace period.
 asio::awaitable<void> drain_then_stop(asio::io_context& io, http::Server& server,
                                       std::uint32_t grace_ms) {
@@ -127,15 +145,13 @@ int run_serve(const Config& config) {
   asio::ip::tcp::endpoint iso_endpoint;
   if (!resolve(config.iso8583_listen, "iso8583-listen", &iso_endpoint)) return exit_usage;
   iso8583::ServerOptions iso_options;
-  for (std::size_t start = 0; start < config.iso8583_allowlist.size();) {
-    const auto comma = config.iso8583_allowlist.find(',', start);
-    const std::string text = config.iso8583_allowlist.substr(start, comma - start);
-    boost::system::error_code error;
-    iso_options.allowlist.push_back(asio::ip::make_address(text, error));
-    if (error)
-      return fail(exit_usage, "--iso8583-allowlist: \"" + text + "\" is not an IP address");
-    start = comma == std::string::npos ? config.iso8583_allowlist.size() : comma + 1;
-  }
+  if (!parse_allowlist(config.iso8583_allowlist, "iso8583-allowlist", &iso_options.allowlist))
+    return exit_usage;
+  http::ServerOptions http_options;
+  if (!parse_allowlist(config.http_allowlist, "http-allowlist", &http_options.allowlist))
+    return exit_usage;
+  http_options.connections_max = config.http_connections_max;
+  iso_options.connections_max = config.iso8583_connections_max;
   http::Readiness readiness;
   {
     pg::Conn conn;
@@ -160,11 +176,17 @@ int run_serve(const Config& config) {
   if (Status s = key_refresher.start(); !s.ok())
     return fail(exit_failure, "cannot load API keys: " + s.message());
   ReadPool reader(config.database_url, 2, 1'024);
+  AuditWriter audit(config.database_url, 100'000);
+  audit.start();
 
   asio::io_context io(static_cast<int>(config.io_threads));
-  http::Api api(
-      pipeline, reader, keys, readiness,
-      http::ApiOptions{std::chrono::milliseconds(config.ledger_timeout_ms), config.pan_secret});
+  http::Api api(pipeline, reader, keys, readiness,
+                http::ApiOptions{std::chrono::milliseconds(config.ledger_timeout_ms),
+                                 config.pan_secret, static_cast<double>(config.rate_limit_per_key),
+                                 static_cast<double>(config.rate_burst_per_key != 0
+                                                         ? config.rate_burst_per_key
+                                                         : config.rate_limit_per_key)},
+                &audit);
   if (config.pan_secret.empty()) {
     spdlog::warn(
         "event=pan_secret_unset detail=\"cards cannot be created until LEDGER_PAN_SECRET is set\"");
@@ -192,7 +214,7 @@ int run_serve(const Config& config) {
                                        .count()));
     co_return response;
   };
-  http::Server server(io, handler);
+  http::Server server(io, handler, http_options);
   if (Status s = server.listen(http_endpoint); !s.ok())
     return fail(exit_failure, "http: " + s.message());
   iso_options.bitmap = config.iso8583_hex_bitmap ? iso8583::BitmapEncoding::ascii_hex
@@ -219,6 +241,12 @@ int run_serve(const Config& config) {
                        {{"interface", "http"}},
                        [&server] { return static_cast<double>(server.refused_connections()); });
   iso_server.register_metrics(registry);
+  registry.add_counter("ledgerd_audit_entries_written_total",
+                       "Audit entries (back-office mutations) written to PostgreSQL.", {},
+                       [&audit] { return static_cast<double>(audit.written()); });
+  registry.add_counter("ledgerd_audit_dropped_total",
+                       "Audit entries refused because the audit queue was full.", {},
+                       [&audit] { return static_cast<double>(audit.dropped()); });
   pipeline.register_metrics(registry);
 
   DatabaseProbe probe(config.database_url, limits::ready_probe_interval_ms,
@@ -250,6 +278,7 @@ int run_serve(const Config& config) {
   for (auto& thread : threads) thread.join();
   pipeline.stop();  // after the HTTP drain: in-flight requests needed it
   key_refresher.stop();
+  audit.stop();
   probe.stop();
   spdlog::info("event=stopped");
   return exit_ok;

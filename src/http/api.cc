@@ -322,15 +322,89 @@ asio::awaitable<Response> Api::handle(Request& request) {
   const bool reading =
       request.method() == bhttp::verb::get || request.method() == bhttp::verb::head;
   const auto authorization = request[bhttp::field::authorization];
+  ApiKey key;
   const AuthResult auth = authenticate(std::string_view(authorization.data(), authorization.size()),
-                                       keys_, reading ? Scope::read : Scope::backoffice, nullptr);
+                                       keys_, reading ? Scope::read : Scope::backoffice, &key);
   if (auth != AuthResult::ok) co_return unauthorized(auth, request.version());
+  std::uint32_t retry_after_ms = 0;
+  if (!limiter_.allow(key.id, RateLimiter::Clock::now(), &retry_after_ms)) {
+    Response response =
+        make_problem(status::too_many_requests, "rate_limited",
+                     "this API key is over its request rate; retry later", request.version());
+    response.set(bhttp::field::retry_after, std::to_string((retry_after_ms + 999) / 1000));
+    co_return response;
+  }
   Query query;
   if (!parse_query(target, &query)) {
     co_return invalid_query("", "the query string is malformed or repeats a parameter",
                             request.version());
   }
-  co_return co_await route(request, parts, query);
+  if (parts.size() == 2 && parts[1] == "audit") {
+    if (!reading)
+      co_return make_problem(status::method_not_allowed, "method_not_allowed", "use GET",
+                             request.version());
+    if (key.scope != Scope::admin)
+      co_return unauthorized(AuthResult::insufficient_scope, request.version());
+    co_return co_await list_audit(request, query);
+  }
+  Response response = co_await route(request, parts, query);
+  if (!reading && audit_ != nullptr) {  // who did what and when, whatever the outcome
+    const auto path = target.substr(0, target.find('?'));
+    const auto idempotency = request["Idempotency-Key"];
+    audit_->record(AuditEntry{
+        0, "", "key:" + key.id, key.name,
+        std::string(request.method_string()) + " " + route_label(target),
+        std::string(path.substr(0, 512)), static_cast<int>(response.result_int()),
+        idempotency.empty() ? std::string()
+                            : "idempotency_key=" + std::string(idempotency.substr(0, 255))});
+  }
+  co_return response;
+}
+
+// GET /v1/audit?limit=&cursor=&actor= : newest first, admin scope.
+asio::awaitable<Response> Api::list_audit(const Request& request, const Query& query) {
+  const unsigned version = request.version();
+  std::string unknown;
+  if (!only_known(query, {"limit", "cursor", "actor"}, &unknown)) {
+    co_return invalid_query(unknown, "unknown query parameter " + unknown, version);
+  }
+  AuditQuery q;
+  if (!read_limit(query, 100, 1000, &q.limit)) {
+    co_return invalid_query("limit", "limit must be an integer from 1 to 1000", version);
+  }
+  if (const auto cursor = query.find("cursor"); cursor != query.end()) {
+    const std::string& text = cursor->second;
+    const bool digits =
+        !text.empty() && text.size() <= 18 &&
+        std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits) {
+      co_return invalid_query("cursor", "cursor must be the next_cursor of a previous page",
+                              version);
+    }
+    q.before_id = std::stoll(text);
+  }
+  if (const auto actor = query.find("actor"); actor != query.end()) {
+    if (actor->second.empty() || actor->second.size() > 100)
+      co_return invalid_query("actor", "actor must be 1 to 100 characters", version);
+    q.actor = actor->second;
+  }
+  auto answer = co_await await_read<AuditPage>(
+      [&](auto done) { return reader_.audit(q, std::move(done)); }, options_.ledger_timeout);
+  if (!answer || !answer->first.ok()) co_return read_failed(version);
+  json entries = json::array();
+  for (const AuditEntry& e : answer->second.entries) {
+    entries.push_back({{"id", e.id},
+                       {"at", e.at},
+                       {"actor", e.actor},
+                       {"actor_name", e.actor_name},
+                       {"action", e.action},
+                       {"target", e.target},
+                       {"status", e.status},
+                       {"detail", e.detail}});
+  }
+  json body{{"entries", std::move(entries)}, {"next_cursor", nullptr}};
+  if (answer->second.more) body["next_cursor"] = std::to_string(answer->second.entries.back().id);
+  co_return make_json(status::ok, body.dump(), version);
 }
 
 asio::awaitable<Response> Api::route(const Request& request,

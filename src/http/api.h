@@ -10,15 +10,19 @@
 
 #include "auth.h"
 #include "health.h"
+#include "ledger/audit.h"
 #include "ledger/reader.h"
 #include "ledger/sink.h"
+#include "rate_limit.h"
 #include "server.h"
 
 namespace ledger::http {
 
 struct ApiOptions {
   std::chrono::milliseconds ledger_timeout{5'000};  // wait for a durable answer, then 503
-  std::string pan_secret;  // HMAC key for card numbers; empty: cards cannot be created
+  std::string pan_secret;    // HMAC key for card numbers; empty: cards cannot be created
+  double rate_per_key = 0;   // requests per second per API key; 0: no limit
+  double burst_per_key = 0;  // bucket size (requests allowed at once)
 };
 
 using Query = std::map<std::string, std::string>;
@@ -29,13 +33,21 @@ std::string route_label(std::string_view target);
 
 class Api {
  public:
+  // audit: where back-office mutations are recorded (nullptr: not recorded).
   Api(CommandSink& sink, LedgerReader& reader, const KeyRing& keys, const Readiness& readiness,
-      ApiOptions options = {})
-      : sink_(sink), reader_(reader), keys_(keys), readiness_(readiness), options_(options) {}
+      ApiOptions options = {}, AuditSink* audit = nullptr)
+      : sink_(sink),
+        reader_(reader),
+        keys_(keys),
+        readiness_(readiness),
+        options_(options),
+        limiter_(options.rate_per_key, options.burst_per_key),
+        audit_(audit) {}
 
   asio::awaitable<Response> handle(Request& request);
 
  private:
+  asio::awaitable<Response> list_audit(const Request& request, const Query& query);
   asio::awaitable<Response> route(const Request& request,
                                   const std::vector<std::string_view>& parts, const Query& query);
   asio::awaitable<Response> create_account(const Request& request);
@@ -65,6 +77,8 @@ class Api {
   const KeyRing& keys_;
   const Readiness& readiness_;
   ApiOptions options_;
+  RateLimiter limiter_;
+  AuditSink* audit_;
 };
 
 // Ids the API derives when a client omits them, so that blind retries stay idempotent.

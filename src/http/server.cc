@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <chrono>
@@ -123,6 +124,17 @@ asio::awaitable<void> Server::accept_loop() {
       spdlog::warn("event=http_accept_failed error=\"{}\"", error.message());
       asio::steady_timer pause(acceptor_.get_executor(), milliseconds(50));  // e.g. EMFILE
       co_await pause.async_wait(use_tuple);
+      continue;
+    }
+    boost::system::error_code peer_error;
+    const auto peer = socket.remote_endpoint(peer_error);
+    if (!options_.allowlist.empty() &&
+        (peer_error || std::find(options_.allowlist.begin(), options_.allowlist.end(),
+                                 peer.address()) == options_.allowlist.end())) {
+      spdlog::warn("event=http_connection_refused reason=allowlist");
+      ++refused_connections_;
+      boost::system::error_code ignored;
+      socket.close(ignored);
       continue;
     }
     if (open_connections_.load() >= options_.connections_max) {

@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "ledger/limits.h"
 #include "ledger/status.h"
@@ -37,6 +38,7 @@ struct ServerOptions {
   std::uint32_t write_timeout_ms = limits::http_write_timeout_ms;
   std::size_t header_bytes_max = limits::http_header_bytes_max;
   std::size_t body_bytes_max = limits::http_body_bytes_max;
+  std::vector<asio::ip::address> allowlist;  // empty: any source
 };
 
 // An RFC 9457 application/problem+json answer with a stable machine-readable "code".

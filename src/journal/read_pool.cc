@@ -169,4 +169,30 @@ bool ReadPool::accounts(const AccountListQuery& q, std::function<void(Status, Ac
   });
 }
 
+bool ReadPool::audit(const AuditQuery& q, std::function<void(Status, AuditPage)> done) {
+  return enqueue([q, done = std::move(done)](PGconn* conn) {
+    AuditPage page;
+    if (conn == nullptr) return done(Status::error("database unavailable"), page);
+    pg::Result rows;
+    Status s = pg::exec_params(
+        conn,
+        "SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), actor, "
+        "actor_name, action, target, status, detail FROM audit_log WHERE id < $1 AND ($2 = '' "
+        "OR actor = $2) ORDER BY id DESC LIMIT $3",
+        {std::to_string(q.before_id), q.actor, std::to_string(q.limit + 1)}, &rows);
+    if (s.ok()) {
+      for (int r = 0; r < PQntuples(rows.get()); ++r) {
+        const auto v = [&](int c) { return std::string(PQgetvalue(rows.get(), r, c)); };
+        page.entries.push_back(
+            AuditEntry{std::stoll(v(0)), v(1), v(2), v(3), v(4), v(5), std::stoi(v(6)), v(7)});
+      }
+      if (page.entries.size() > q.limit) {
+        page.entries.resize(q.limit);
+        page.more = true;
+      }
+    }
+    done(s, std::move(page));
+  });
+}
+
 }  // namespace ledger

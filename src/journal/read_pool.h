@@ -28,6 +28,7 @@ class ReadPool final : public LedgerReader {
   bool statement(const StatementQuery& query, std::function<void(Status, Statement)> done) override;
   bool accounts(const AccountListQuery& query,
                 std::function<void(Status, AccountList)> done) override;
+  bool audit(const AuditQuery& query, std::function<void(Status, AuditPage)> done) override;
 
  private:
   using Job = std::function<void(PGconn*)>;

@@ -113,5 +113,9 @@ await call('POST', '/v1/accounts', '/v1/accounts', { id: id(1, 4), holder_id: ho
 await call('POST', '/v1/accounts/{id}/close', `/v1/accounts/${id(1, 4)}/close`, undefined, { expect: 200 });
 await call('POST', '/v1/accounts/{id}/close', `/v1/accounts/${id(1, 2)}/close`, undefined, { expect: 422 });
 
+await call('GET', '/metrics', '/metrics', undefined, { auth: false, expect: 200 });
+await call('GET', '/v1/audit', '/v1/audit?limit=5', undefined, { expect: 200 });
+await call('GET', '/v1/audit', '/v1/audit?limit=0', undefined, { expect: 400 });
+
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

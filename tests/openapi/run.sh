@@ -9,5 +9,5 @@ if [[ ! -x "$here/node_modules/.bin/redocly" ]]; then
   exit 1
 fi
 "$here/node_modules/.bin/redocly" lint "$here/../../docs/openapi.yaml" --config "$here/redocly.yaml" --format=stylish
-start_test_ledgerd "$1" openapi backoffice
+start_test_ledgerd "$1" openapi admin  # admin: also reads /v1/audit
 LEDGERD_URL="http://127.0.0.1:$HTTP_PORT" LEDGERD_KEY="$KEY" node "$here/check_live.mjs"

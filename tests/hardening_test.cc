@@ -1,0 +1,232 @@
+// Security controls and abuse at the edge, over real sockets against the real ledgerd:
+// per-key rate limits (429), source allowlists, connection floods beyond the limit, slow
+// clients (slowloris) on both listeners, and secrets never reaching the log.
+#include <gtest/gtest.h>
+
+#include <boost/asio.hpp>
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include <vector>
+
+#include "support/http_client.h"
+#include "support/process.h"
+#include "support/test_db.h"
+
+namespace ledger {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+class HardeningTest : public ::testing::Test {
+ protected:
+  void start(const testing::Env& extra) {
+    url_ = testing::create_database("hardening");
+    env_ = {{"LEDGER_DATABASE_URL", url_},
+            {"LEDGER_ACCOUNTS_MAX", "100"},
+            {"LEDGER_TRANSFERS_MAX", "1000"},
+            {"LEDGER_CARDS_MAX", "100"}};
+    for (const auto& [k, v] : extra) env_[k] = v;
+    key_ = testing::create_api_key(env_, "backoffice");
+    other_key_ = testing::create_api_key(env_, "backoffice");
+    admin_ = testing::create_api_key(env_, "admin");
+    ASSERT_TRUE(server_.start(env_)) << server_.output();
+  }
+  int get(const std::string& key, std::map<std::string, std::string>* headers = nullptr) {
+    const auto reply = testing::http_call(server_.http_port(), "GET",
+                                          "/v1/accounts/00000001-0000-4000-8000-000000000001", "",
+                                          {{"Authorization", "Bearer " + key}});
+    if (headers != nullptr) *headers = reply.headers;
+    return reply.status;
+  }
+  // Opens a connection and reports whether the server closes it within `wait`.
+  static bool closed_by_server(asio::ip::tcp::socket& socket, std::chrono::milliseconds wait) {
+    timeval tv{static_cast<time_t>(wait.count() / 1000),
+               static_cast<suseconds_t>(wait.count() % 1000 * 1000)};
+    setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char byte;
+    boost::system::error_code error;
+    socket.read_some(asio::buffer(&byte, 1), error);
+    return error == asio::error::eof || error == asio::error::connection_reset;
+  }
+
+  std::string url_;
+  testing::Env env_;
+  std::string key_, other_key_, admin_;
+  testing::ServerProcess server_;
+};
+
+TEST_F(HardeningTest, PerKeyRateLimitAnswers429WithRetryAfter) {
+  start({{"LEDGER_RATE_LIMIT_PER_KEY", "2"}, {"LEDGER_RATE_BURST_PER_KEY", "5"}});
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(get(key_), 404) << i;  // unknown account: allowed
+  std::map<std::string, std::string> headers;
+  EXPECT_EQ(get(key_, &headers), 429);
+  ASSERT_TRUE(headers.count("retry-after"));
+  EXPECT_GE(std::stoi(headers["retry-after"]), 1);
+  EXPECT_EQ(get(other_key_), 404);     // another key is not affected
+  std::this_thread::sleep_for(600ms);  // 2/s: a token is back after 500 ms
+  EXPECT_EQ(get(key_), 404);
+}
+
+TEST_F(HardeningTest, AllowlistsCloseOtherSourcesOnBothListeners) {
+  start({{"LEDGER_HTTP_ALLOWLIST", "127.0.0.2"}, {"LEDGER_ISO8583_ALLOWLIST", "127.0.0.2"}});
+  EXPECT_EQ(testing::http_call(server_.http_port(), "GET", "/health").status, 0);
+  asio::io_context io;
+  asio::ip::tcp::socket iso(io);
+  iso.connect(
+      {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(server_.iso_port())});
+  EXPECT_TRUE(closed_by_server(iso, 2000ms));
+  // From an allowed source (127.0.0.2 is loopback too) both listeners serve.
+  asio::ip::tcp::socket allowed(io);
+  allowed.open(asio::ip::tcp::v4());
+  allowed.bind({asio::ip::make_address("127.0.0.2"), 0});
+  allowed.connect(
+      {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(server_.http_port())});
+  asio::write(allowed, asio::buffer(std::string("GET /health HTTP/1.1\r\nHost: x\r\n\r\n")));
+  char buffer[12] = {};
+  asio::read(allowed, asio::buffer(buffer));
+  EXPECT_EQ(std::string(buffer, 12), "HTTP/1.1 200");
+  EXPECT_NE(server_.output().find("reason=allowlist"), std::string::npos);
+}
+
+TEST_F(HardeningTest, ConnectionFloodsBeyondTheLimitAreClosed) {
+  start({{"LEDGER_HTTP_CONNECTIONS_MAX", "4"}, {"LEDGER_ISO8583_CONNECTIONS_MAX", "4"}});
+  asio::io_context io;
+  for (const int port : {server_.http_port(), server_.iso_port()}) {
+    std::vector<std::unique_ptr<asio::ip::tcp::socket>> held;
+    for (int i = 0; i < 4; ++i) {
+      held.push_back(std::make_unique<asio::ip::tcp::socket>(io));
+      held.back()->connect(
+          {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+    }
+    std::this_thread::sleep_for(200ms);  // accepted and counted
+    for (int i = 0; i < 20; ++i) {       // the flood: every one beyond the limit is closed
+      asio::ip::tcp::socket extra(io);
+      extra.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+      EXPECT_TRUE(closed_by_server(extra, 2000ms)) << port << " " << i;
+    }
+    held.clear();  // the held ones close: room again
+    std::this_thread::sleep_for(300ms);
+  }
+  EXPECT_EQ(testing::http_call(server_.http_port(), "GET", "/health").status, 200);
+}
+
+// A client that sends a request header one byte at a time never finishes it: the read
+// timeout (10 s for a whole REST request) closes the connection; the server keeps serving.
+TEST_F(HardeningTest, SlowlorisOnRestIsCutOffByTheReadTimeout) {
+  start({});
+  asio::io_context io;
+  asio::ip::tcp::socket slow(io);
+  slow.connect(
+      {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(server_.http_port())});
+  const std::string header = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+  const auto started = Clock::now();
+  bool cut = false;
+  boost::system::error_code error;
+  for (std::size_t i = 0; Clock::now() - started < 20s; ++i) {
+    asio::write(slow, asio::buffer(i < header.size() ? header.substr(i, 1) : std::string("a")),
+                error);
+    if (error) {
+      cut = true;
+      break;
+    }
+    EXPECT_EQ(testing::http_call(server_.http_port(), "GET", "/health", "", {}, 2000).status, 200);
+    std::this_thread::sleep_for(500ms);
+  }
+  EXPECT_TRUE(cut || closed_by_server(slow, 100ms));
+  EXPECT_LT(Clock::now() - started, 15s);
+}
+
+TEST_F(HardeningTest, SlowlorisOnIso8583IsCutOffByTheReadTimeout) {
+  start({{"LEDGER_ISO8583_READ_TIMEOUT_MS", "1000"}});
+  asio::io_context io;
+  asio::ip::tcp::socket slow(io);
+  slow.connect(
+      {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(server_.iso_port())});
+  const auto started = Clock::now();
+  const std::string frame_start(
+      "\x00\x40"
+      "0800",
+      6);  // 64 bytes announced
+  boost::system::error_code error;
+  bool cut = false;
+  for (std::size_t i = 0; i < frame_start.size() + 40 && !cut; ++i) {
+    asio::write(slow, asio::buffer(i < frame_start.size() ? frame_start.substr(i, 1) : "0", 1),
+                error);
+    cut = static_cast<bool>(error);
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_TRUE(cut || closed_by_server(slow, 100ms));
+  EXPECT_LT(Clock::now() - started, 5s);
+}
+
+// Every back-office mutation (whatever its outcome) and every key creation is in the audit
+// trail: who (the key's id and name), what (method and route, path, status) and when; only
+// admin keys can read it.
+TEST_F(HardeningTest, AuditTrailRecordsMutationsAndKeyCreation) {
+  start({});
+  const std::string account = R"({"id":"00000001-0000-4000-8000-000000000001",)"
+                              R"("holder_id":"00000009-0000-4000-8000-000000000001",)"
+                              R"("currency":"EUR","kind":"customer"})";
+  const std::map<std::string, std::string> auth{{"Authorization", "Bearer " + key_},
+                                                {"Idempotency-Key", "req-1"}};
+  EXPECT_EQ(testing::http_call(server_.http_port(), "POST", "/v1/accounts", account, auth).status,
+            201);
+  EXPECT_EQ(testing::http_call(server_.http_port(), "POST", "/v1/accounts", "{}", auth).status,
+            400);
+  EXPECT_EQ(get(key_), 200);  // a read: not audited
+  const std::map<std::string, std::string> admin{{"Authorization", "Bearer " + admin_}};
+  nlohmann::json page;
+  for (int i = 0; i < 50; ++i) {  // written within about a second
+    const auto reply =
+        testing::http_call(server_.http_port(), "GET", "/v1/audit?limit=10", "", admin);
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    page = nlohmann::json::parse(reply.body);
+    if (page["entries"].size() >= 5) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(page["entries"].size(), 5u) << page.dump();  // 2 requests + 3 keys created
+  const auto& newest = page["entries"][0];
+  EXPECT_EQ(newest["action"], "POST /v1/accounts");
+  EXPECT_EQ(newest["status"], 400);
+  EXPECT_EQ(newest["actor"].get<std::string>().rfind("key:", 0), 0u);
+  EXPECT_EQ(newest["actor_name"], "test backoffice");
+  EXPECT_EQ(newest["detail"], "idempotency_key=req-1");
+  EXPECT_EQ(page["entries"][1]["status"], 201);
+  EXPECT_EQ(page["entries"][1]["target"], "/v1/accounts");
+  EXPECT_EQ(page["entries"][4]["action"], "key.create");
+  EXPECT_EQ(page["entries"][4]["actor"].get<std::string>().rfind("cli:", 0), 0u);
+  EXPECT_NE(page["entries"][4]["detail"].get<std::string>().find("scope=backoffice"),
+            std::string::npos);
+  EXPECT_TRUE(page["entries"][0]["at"].get<std::string>().ends_with("Z"));
+  // Pages by cursor; readable by admin keys only.
+  const auto first = testing::http_call(server_.http_port(), "GET", "/v1/audit?limit=2", "", admin);
+  const auto cursor = nlohmann::json::parse(first.body)["next_cursor"].get<std::string>();
+  const auto second =
+      nlohmann::json::parse(testing::http_call(server_.http_port(), "GET",
+                                               "/v1/audit?limit=2&cursor=" + cursor, "", admin)
+                                .body);
+  EXPECT_EQ(second["entries"][0]["id"], page["entries"][2]["id"]);
+  EXPECT_EQ(testing::http_call(server_.http_port(), "GET", "/v1/audit", "",
+                               {{"Authorization", "Bearer " + key_}})
+                .status,
+            403);
+  EXPECT_EQ(testing::http_call(server_.http_port(), "GET", "/v1/audit?cursor=x", "", admin).status,
+            400);
+}
+
+TEST_F(HardeningTest, KeysAndSecretsNeverReachTheLog) {
+  start({{"LEDGER_PAN_SECRET", "a-secret-that-must-not-be-logged-0123456789"}});
+  get(key_);
+  get("ldg_0000000000000000000000000000000000000000000000000000000000000000");
+  const std::string log = server_.output();
+  EXPECT_EQ(log.find(key_), std::string::npos);
+  EXPECT_EQ(log.find(key_.substr(4, 20)), std::string::npos);
+  EXPECT_EQ(log.find("a-secret-that-must-not-be-logged"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ledger
