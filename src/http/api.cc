@@ -15,7 +15,6 @@ namespace {
 using bhttp::status;
 using nlohmann::json;
 
-constexpr std::uint32_t timeout_seconds_max = 60 * 24 * 3600;  // 60 days
 
 std::vector<std::string_view> split_path(std::string_view target) {
   const auto query = target.find('?');
