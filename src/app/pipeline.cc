@@ -50,12 +50,17 @@ const char* outcome_name(CommitOutcome outcome) {
 }  // namespace
 
 Pipeline::Pipeline(PipelineOptions options)
+    : Pipeline(options, std::make_unique<PgJournalStore>(options.database_url)) {}
+
+Pipeline::Pipeline(PipelineOptions options, std::unique_ptr<JournalStore> store)
     : options_(std::move(options)),
       engine_(options_.engine),
       ingress_(power_of_two_at_least(options_.ingress_capacity)),
       priority_ingress_(power_of_two_at_least(options_.ingress_capacity)),
       slots_(options_.batches_in_flight_max),
-      writer_(options_.database_url) {
+      store_(std::move(store)) {
+  if (!options_.clock_ns) options_.clock_ns = wall_clock_ns;
+  refused_.reserve(options_.batch_commands_max);
   for (Slot& slot : slots_) {
     slot.commands.reserve(options_.batch_commands_max + submit_all_max);  // + one whole chain
     slot.output.reserve(options_.batch_commands_max);
@@ -66,19 +71,11 @@ Pipeline::~Pipeline() { stop(); }
 
 Status Pipeline::load(engine::Engine* engine) {
   const auto started = Clock::now();
-  pg::Conn conn;
-  if (Status s = pg::connect(options_.database_url, &conn); !s.ok()) return s;
-  pg::Result counts;
-  if (Status s = pg::exec_params(conn.get(),
-                                 "SELECT (SELECT count(*) FROM accounts), "
-                                 "(SELECT count(*) FROM transfers), (SELECT count(*) FROM cards)",
-                                 {}, &counts);
-      !s.ok()) {
-    return s;
-  }
-  const auto accounts = std::stoull(PQgetvalue(counts.get(), 0, 0));
-  const auto transfers = std::stoull(PQgetvalue(counts.get(), 0, 1));
-  const auto cards = std::stoull(PQgetvalue(counts.get(), 0, 2));
+  JournalCounts counts;
+  if (Status s = store_->count(&counts); !s.ok()) return s;
+  const auto accounts = counts.accounts;
+  const auto transfers = counts.transfers;
+  const auto cards = counts.cards;
   if (cards > options_.engine.cards_max) {
     return Status::error("the journal holds " + std::to_string(cards) + " cards; capacity is " +
                          std::to_string(options_.engine.cards_max) + " (raise LEDGER_CARDS_MAX)");
@@ -92,8 +89,7 @@ Status Pipeline::load(engine::Engine* engine) {
   }
   engine->clear();
   LoadStats stats;
-  if (Status s = load_journal(
-          conn.get(), [engine](const JournalRecord& r) { engine->replay(r); }, &stats);
+  if (Status s = store_->load([engine](const JournalRecord& r) { engine->replay(r); }, &stats);
       !s.ok()) {
     engine->clear();
     return s;
@@ -118,15 +114,18 @@ Status Pipeline::start() {
     state_ = PipelineState::stopped;
     return s;
   }
-  if (Status s = writer_.connect(); !s.ok()) {
+  if (Status s = store_->connect(); !s.ok()) {
     state_ = PipelineState::stopped;
     return s;
   }
   stop_requested_ = false;
   engine_done_ = false;
+  last_apply_ns_ = now_ns();
   state_ = PipelineState::running;
-  engine_thread_ = std::thread([this] { engine_loop(); });
-  journal_thread_ = std::thread([this] { journal_loop(); });
+  if (options_.threads) {
+    engine_thread_ = std::thread([this] { engine_loop(); });
+    journal_thread_ = std::thread([this] { journal_loop(); });
+  }
   return Status();
 }
 
@@ -264,6 +263,61 @@ void Pipeline::register_metrics(metrics::Registry& registry) {
                      [this] { return last_load_seconds(); });
 }
 
+// --- Late voids (the deadline rule) -------------------------------------------------------
+
+void Pipeline::void_late_hold(TransferId hold, TransferId void_id) {
+  {
+    std::lock_guard lock(late_mutex_);
+    auto [it, inserted] = late_voids_.try_emplace(void_id.value);
+    if (!inserted) return;
+    it->second.pipeline = this;
+    it->second.hold = hold;
+    it->second.void_id = void_id;
+  }
+  wake_engine();
+}
+
+std::size_t Pipeline::late_voids_waiting() {
+  std::lock_guard lock(late_mutex_);
+  return late_voids_.size();
+}
+
+bool Pipeline::late_voids_ready() {
+  std::lock_guard lock(late_mutex_);
+  for (const auto& [id, late] : late_voids_) {
+    if (!late.in_flight) return true;
+  }
+  return false;
+}
+
+void Pipeline::LateVoid::complete(const CommandResult&, Outcome outcome) {
+  Pipeline* p = pipeline;
+  std::lock_guard lock(p->late_mutex_);
+  if (outcome == Outcome::durable) {
+    p->late_voids_.erase(void_id.value);  // done, whatever the result (voided, resolved, ...)
+  } else {
+    in_flight = false;  // unavailable: the engine thread submits it again
+  }
+}
+
+// Engine thread: the late voids not yet in flight go first into the batch.
+void Pipeline::add_late_voids(std::vector<Command>* commands) {
+  std::lock_guard lock(late_mutex_);
+  for (auto& [id, late] : late_voids_) {
+    if (late.in_flight) continue;
+    Command c;
+    c.kind = CommandKind::create_transfer;
+    c.body.transfer = Transfer{};
+    c.body.transfer.id = late.void_id;
+    c.body.transfer.pending_id = late.hold;
+    c.body.transfer.flags = flag_void_pending;
+    c.body.transfer.code = TransferCode::card_reversal;
+    c.tag = reinterpret_cast<std::uintptr_t>(static_cast<Completion*>(&late));
+    commands->push_back(c);
+    late.in_flight = true;
+  }
+}
+
 // --- Engine thread -----------------------------------------------------------------------
 
 bool Pipeline::drain_ingress(std::vector<Command>* commands) {
@@ -302,14 +356,15 @@ void Pipeline::wait_for_work(bool tick) {
   std::unique_lock lock(wake_mutex_);
   engine_sleeping_.store(true, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (ingress_.empty() && priority_ingress_.empty() && !stop_requested_) {
+  if (ingress_.empty() && priority_ingress_.empty() && !stop_requested_ && !late_voids_ready()) {
     wake_cv_.wait_for(lock, std::chrono::milliseconds(tick ? options_.idle_tick_ms : 1'000));
   }
   engine_sleeping_.store(false, std::memory_order_relaxed);
 }
 
-Pipeline::Slot* Pipeline::acquire_slot() {
+Pipeline::Slot* Pipeline::acquire_slot(bool block) {
   std::unique_lock lock(ring_mutex_);
+  if (!block && published_ - released_ >= slots_.size()) return nullptr;
   ring_cv_.wait(lock, [this] { return published_ - released_ < slots_.size(); });
   return &slots_[published_ % slots_.size()];
 }
@@ -323,63 +378,72 @@ void Pipeline::publish_slot() {
 }
 
 void Pipeline::engine_loop() {
-  std::vector<Command> refused;
-  refused.reserve(options_.batch_commands_max);
-  auto last_apply = Clock::now();
-  for (;;) {
-    if (state_.load(std::memory_order_acquire) == PipelineState::recovering) {
-      refused.clear();
-      if (drain_ingress(&refused)) refuse(refused);
-      bool reload = false;
-      {
-        std::lock_guard lock(ring_mutex_);
-        reload = reload_requested_ && published_ == released_;
-      }
-      if (reload) {
-        reload_on_engine_thread();
-      } else if (stop_requested_ && ingress_.empty() && priority_ingress_.empty()) {
-        break;
-      } else {
-        wait_for_work(true);
-      }
-      continue;
-    }
-    Slot* slot = acquire_slot();
-    slot->commands.clear();
-    drain_ingress(&slot->commands);
-    const bool tick_due =
-        engine_.open_pending_count() > 0 &&
-        Clock::now() - last_apply >= std::chrono::milliseconds(options_.idle_tick_ms);
-    if (slot->commands.empty() && !tick_due) {
-      if (stop_requested_) break;
-      wait_for_work(engine_.open_pending_count() > 0);
-      continue;
-    }
-    if (state_.load(std::memory_order_acquire) != PipelineState::running) {
-      refuse(slot->commands);
-      continue;
-    }
-    const auto apply_start = Clock::now();
-    if (!slot->commands.empty()) {
-      const std::uint32_t now_us = steady_us();
-      metrics::LocalHistogram waits(metrics_.queue_wait);
-      for (const Command& c : slot->commands)
-        waits.observe(std::uint64_t{static_cast<std::uint32_t>(now_us - c.enqueued_us)} * 1'000);
-      waits.flush();
-      metrics_.batch_commands.observe(slot->commands.size());
-    }
-    engine_.apply(slot->commands.data(), slot->commands.size(), wall_clock_ns(), &slot->output);
-    last_apply = Clock::now();
-    slot->applied = last_apply;
-    metrics_.engine_apply.observe(nanoseconds(last_apply - apply_start));
-    if (slot->output.results.empty() && slot->output.records.empty()) continue;  // idle tick
-    publish_slot();
+  while (engine_step(true) != Turn::done) {
   }
   {
     std::lock_guard lock(ring_mutex_);
     engine_done_ = true;
   }
   ring_cv_.notify_all();
+}
+
+bool Pipeline::engine_turn() { return engine_step(false) == Turn::worked; }
+
+// One turn of the engine thread: apply one batch, or answer "unavailable" while recovering
+// (and reload once the journal side asks for it). block: wait for a slot or for work.
+Pipeline::Turn Pipeline::engine_step(bool block) {
+  if (state_.load(std::memory_order_acquire) == PipelineState::recovering) {
+    refused_.clear();
+    const bool refused_some = drain_ingress(&refused_);
+    if (refused_some) refuse(refused_);
+    bool reload = false;
+    {
+      std::lock_guard lock(ring_mutex_);
+      reload = reload_requested_ && published_ == released_;
+    }
+    if (reload) {
+      reload_on_engine_thread();
+      return Turn::worked;
+    }
+    if (stop_requested_ && ingress_.empty() && priority_ingress_.empty()) return Turn::done;
+    if (block) wait_for_work(true);
+    return refused_some ? Turn::worked : Turn::idle;
+  }
+  Slot* slot = acquire_slot(block);
+  if (slot == nullptr) return Turn::idle;
+  slot->commands.clear();
+  if (state_.load(std::memory_order_acquire) == PipelineState::running) {
+    add_late_voids(&slot->commands);
+  }
+  drain_ingress(&slot->commands);
+  const std::uint64_t now = now_ns();
+  const bool tick_due = engine_.open_pending_count() > 0 &&
+                        now - last_apply_ns_ >= std::uint64_t{options_.idle_tick_ms} * 1'000'000;
+  if (slot->commands.empty() && !tick_due) {
+    if (stop_requested_) return Turn::done;
+    if (block) wait_for_work(engine_.open_pending_count() > 0);
+    return Turn::idle;
+  }
+  if (state_.load(std::memory_order_acquire) != PipelineState::running) {
+    refuse(slot->commands);
+    return Turn::worked;
+  }
+  const auto apply_start = Clock::now();
+  if (!slot->commands.empty()) {
+    const std::uint32_t now_us = steady_us();
+    metrics::LocalHistogram waits(metrics_.queue_wait);
+    for (const Command& c : slot->commands)
+      waits.observe(std::uint64_t{static_cast<std::uint32_t>(now_us - c.enqueued_us)} * 1'000);
+    waits.flush();
+    metrics_.batch_commands.observe(slot->commands.size());
+  }
+  engine_.apply(slot->commands.data(), slot->commands.size(), now, &slot->output);
+  last_apply_ns_ = now;
+  slot->applied = Clock::now();
+  metrics_.engine_apply.observe(nanoseconds(slot->applied - apply_start));
+  if (slot->output.results.empty() && slot->output.records.empty()) return Turn::idle;  // tick
+  publish_slot();
+  return Turn::worked;
 }
 
 void Pipeline::reload_on_engine_thread() {
@@ -390,7 +454,7 @@ void Pipeline::reload_on_engine_thread() {
   spdlog::info("event=reload_started");
   if (Status s = load(&engine_); !s.ok()) {
     spdlog::error("event=reload_failed error=\"{}\"", s.message());
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (options_.threads) std::this_thread::sleep_for(std::chrono::milliseconds(200));
     std::lock_guard lock(ring_mutex_);
     reload_requested_ = true;  // try again; PostgreSQL may be flapping
     return;
@@ -402,13 +466,13 @@ void Pipeline::reload_on_engine_thread() {
 
 // --- Journal thread ----------------------------------------------------------------------
 
-bool Pipeline::take_slots(std::size_t* first, std::size_t* count) {
+Pipeline::Turn Pipeline::take_slots(std::size_t* first, std::size_t* count, bool block) {
   std::unique_lock lock(ring_mutex_);
-  ring_cv_.wait(lock, [this] { return published_ > released_ || engine_done_; });
-  if (published_ == released_) return false;  // engine done and nothing left
+  if (block) ring_cv_.wait(lock, [this] { return published_ > released_ || engine_done_; });
+  if (published_ == released_) return engine_done_ ? Turn::done : Turn::idle;
   *first = released_;
   *count = published_ - released_;
-  return true;
+  return Turn::worked;
 }
 
 void Pipeline::release_slots(std::size_t count) {
@@ -437,17 +501,17 @@ bool Pipeline::commit_slots(std::size_t first, std::size_t count) {
   std::size_t records = 0;
   for (std::size_t i = 0; i < count; ++i) {
     for (const JournalRecord& record : slots_[(first + i) % slots_.size()].output.records) {
-      writer_.add(record);
+      store_->add(record);
       last_ts = record.kind == RecordKind::account ? record.value.account.timestamp
                 : record.kind == RecordKind::card  ? record.value.card.timestamp
                                                    : record.value.transfer.timestamp;
       ++records;
     }
   }
-  if (inject_failure_.exchange(false)) writer_.inject_failure_before_commit();
+  if (inject_failure_.exchange(false)) store_->inject_failure_before_commit();
   Status error;
   const auto commit_start = Clock::now();
-  const CommitOutcome outcome = writer_.flush(&error);
+  const CommitOutcome outcome = store_->flush(&error);
   const auto committed_at = Clock::now();
   metrics_.journal_commit.observe(nanoseconds(committed_at - commit_start));
   metrics_.commit_records.observe(records);
@@ -472,53 +536,81 @@ bool Pipeline::commit_slots(std::size_t first, std::size_t count) {
   return false;
 }
 
-// Reconnects with exponential backoff (answering anything the engine still publishes as
-// unavailable), resolves an unknown outcome by reading back, then asks for a reload.
+void Pipeline::answer_published_unavailable() {
+  std::unique_lock lock(ring_mutex_);
+  const std::size_t first = released_;
+  const std::size_t count = published_ - released_;
+  lock.unlock();
+  if (count > 0) {
+    complete_slots(first, count, Outcome::unavailable);
+    release_slots(count);
+  }
+}
+
+// After a failed COMMIT: reconnect with exponential backoff (answering anything the engine
+// still publishes as unavailable), resolve an unknown outcome by reading back, then ask the
+// engine thread for a reload. In manual mode one attempt per journal turn.
 void Pipeline::recover_connection(CommitOutcome outcome, std::uint64_t last_ts) {
-  std::uint32_t backoff_ms = 50;
-  for (;;) {
-    {
-      std::unique_lock lock(ring_mutex_);
-      const std::size_t first = released_;
-      const std::size_t count = published_ - released_;
-      lock.unlock();
-      if (count > 0) {
-        complete_slots(first, count, Outcome::unavailable);
-        release_slots(count);
-      }
-    }
-    if (stop_requested_) return;
-    Status status = writer_.connect();
-    if (status.ok()) break;
-    spdlog::warn("event=reconnect_failed backoff_ms={} error=\"{}\"", backoff_ms, status.message());
-    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
-    backoff_ms = std::min(backoff_ms * 2, options_.reconnect_backoff_max_ms);
+  recovering_connection_ = true;
+  failed_outcome_ = outcome;
+  failed_last_ts_ = last_ts;
+  backoff_ms_ = 50;
+  if (!options_.threads) return;
+  while (!try_recover() && !stop_requested_) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms_));
+    backoff_ms_ = std::min(backoff_ms_ * 2, options_.reconnect_backoff_max_ms);
   }
-  if (outcome == CommitOutcome::unknown && last_ts != 0) {
+}
+
+bool Pipeline::try_recover() {
+  answer_published_unavailable();
+  if (stop_requested_) return false;
+  if (Status status = store_->connect(); !status.ok()) {
+    spdlog::warn("event=reconnect_failed backoff_ms={} error=\"{}\"", backoff_ms_,
+                 status.message());
+    return false;
+  }
+  if (failed_outcome_ == CommitOutcome::unknown && failed_last_ts_ != 0) {
     bool found = false;
-    if (writer_.contains_timestamp(last_ts, &found).ok()) {
-      spdlog::warn("event=commit_outcome_resolved committed={} last_ts={}", found, last_ts);
+    if (store_->contains_timestamp(failed_last_ts_, &found).ok()) {
+      spdlog::warn("event=commit_outcome_resolved committed={} last_ts={}", found, failed_last_ts_);
     }
   }
+  recovering_connection_ = false;
   {
     std::lock_guard lock(ring_mutex_);
     reload_requested_ = true;
   }
   std::lock_guard lock(wake_mutex_);
   wake_cv_.notify_all();
+  return true;
 }
 
 void Pipeline::journal_loop() {
+  while (journal_step(true) != Turn::done) {
+  }
+}
+
+bool Pipeline::journal_turn() { return journal_step(false) == Turn::worked; }
+
+// One turn of the journal thread: commit everything published (one group), or answer it
+// "unavailable" while recovering.
+Pipeline::Turn Pipeline::journal_step(bool block) {
+  if (recovering_connection_) {  // manual mode only: threads recover inside commit_slots
+    try_recover();
+    return Turn::worked;
+  }
   std::size_t first = 0;
   std::size_t count = 0;
-  while (take_slots(&first, &count)) {
-    if (state_.load(std::memory_order_acquire) == PipelineState::recovering) {
-      complete_slots(first, count, Outcome::unavailable);
-      release_slots(count);
-      continue;
-    }
-    commit_slots(first, count);
+  const Turn turn = take_slots(&first, &count, block);
+  if (turn != Turn::worked) return turn;
+  if (state_.load(std::memory_order_acquire) == PipelineState::recovering) {
+    complete_slots(first, count, Outcome::unavailable);
+    release_slots(count);
+    return Turn::worked;
   }
+  commit_slots(first, count);
+  return Turn::worked;
 }
 
 }  // namespace ledger::app

@@ -8,18 +8,25 @@
 // Threads: submit() from any thread; one engine thread and one journal thread inside;
 // completions run on the journal thread (durable or unavailable answers) or on the engine
 // thread (unavailable answers while recovering). start()/stop() from the main thread.
+// With PipelineOptions::threads false there are no threads: the caller turns the engine and
+// the journal by hand (engine_turn, journal_turn), which makes every interleaving and every
+// failure reproducible from a seed (the deterministic simulation test).
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "engine.h"
+#include "journal_store.h"
 #include "ledger/metrics.h"
 #include "ledger/sink.h"
 #include "ledger/status.h"
@@ -37,6 +44,9 @@ struct PipelineOptions {
   std::size_t batches_in_flight_max = 8;    // engine batches waiting for or in a COMMIT
   std::uint32_t idle_tick_ms = 100;         // engine wake-up for hold expiry when idle
   std::uint32_t reconnect_backoff_max_ms = 2'000;
+  bool threads = true;  // false: no threads; the caller calls engine_turn() and journal_turn()
+  // Wall-clock nanoseconds for the engine's logical time and hold expiry (tests inject one).
+  std::function<std::uint64_t()> clock_ns;
 };
 
 enum class PipelineState : std::uint8_t { stopped, loading, running, recovering };
@@ -61,7 +71,10 @@ struct PipelineMetrics {
 
 class Pipeline final : public CommandSink {
  public:
+  // The journal in PostgreSQL at options.database_url.
   explicit Pipeline(PipelineOptions options);
+  // The journal in `store` (the simulation test's).
+  Pipeline(PipelineOptions options, std::unique_ptr<JournalStore> store);
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
@@ -78,6 +91,10 @@ class Pipeline final : public CommandSink {
   [[nodiscard]] bool submit_all(const Command* commands, Completion* const* completions,
                                 std::size_t count) override;
   bool running() const override { return state() == PipelineState::running; }
+  // Voids the hold with a journaled transfer `void_id`, retrying (across database failures
+  // and reloads) until the void is durable. Lost only if the process dies first.
+  void void_late_hold(TransferId hold, TransferId void_id) override;
+  std::size_t late_voids_waiting();
   static constexpr std::size_t submit_all_max = 8'192;
 
   PipelineState state() const { return state_.load(std::memory_order_acquire); }
@@ -95,6 +112,12 @@ class Pipeline final : public CommandSink {
   // Tests: the next COMMIT loses its connection (unknown outcome).
   void inject_commit_failure() { inject_failure_.store(true); }
 
+  // Manual mode (threads false): one turn of each thread. Never wait; true if work was done.
+  bool engine_turn();
+  bool journal_turn();
+  // Manual mode: the engine, read between turns.
+  const engine::Engine& engine_for_tests() const { return engine_; }
+
  private:
   struct Slot {
     std::vector<Command> commands;
@@ -105,16 +128,24 @@ class Pipeline final : public CommandSink {
   Status load(engine::Engine* engine);
   void engine_loop();
   void journal_loop();
+  enum class Turn : std::uint8_t { worked, idle, done };
+  Turn engine_step(bool block);
+  Turn journal_step(bool block);
+  bool try_recover();  // journal thread: one attempt to reconnect, resolve and ask for a reload
+  std::uint64_t now_ns() const { return options_.clock_ns(); }
+  void add_late_voids(std::vector<Command>* commands);
+  bool late_voids_ready();
   bool drain_ingress(std::vector<Command>* commands);
   void refuse(const std::vector<Command>& commands);
   void wait_for_work(bool tick);
-  Slot* acquire_slot();
+  Slot* acquire_slot(bool block);
   void publish_slot();
-  bool take_slots(std::size_t* first, std::size_t* count);
+  Turn take_slots(std::size_t* first, std::size_t* count, bool block);
   void release_slots(std::size_t count);
   void complete_slots(std::size_t first, std::size_t count, Outcome outcome);
   bool commit_slots(std::size_t first, std::size_t count);
   void recover_connection(CommitOutcome outcome, std::uint64_t last_ts);
+  void answer_published_unavailable();
   void reload_on_engine_thread();
 
   void wake_engine();
@@ -144,7 +175,26 @@ class Pipeline final : public CommandSink {
   bool engine_done_ = false;
   bool reload_requested_ = false;
 
-  JournalWriter writer_;  // journal thread
+  std::unique_ptr<JournalStore> store_;  // journal thread (count/load: engine thread)
+  // Engine-thread state between turns.
+  std::vector<Command> refused_;
+  std::uint64_t last_apply_ns_ = 0;
+  // Journal-thread recovery between turns.
+  bool recovering_connection_ = false;
+  CommitOutcome failed_outcome_ = CommitOutcome::committed;
+  std::uint64_t failed_last_ts_ = 0;
+  std::uint32_t backoff_ms_ = 50;
+
+  // Late voids (void_late_hold): until durable. Guarded by late_mutex_.
+  struct LateVoid final : Completion {
+    Pipeline* pipeline = nullptr;
+    TransferId hold;
+    TransferId void_id;
+    bool in_flight = false;
+    void complete(const CommandResult& result, Outcome outcome) override;
+  };
+  std::mutex late_mutex_;
+  std::map<Uint128, LateVoid> late_voids_;  // by void id; nodes are stable (completions)
   std::thread engine_thread_;
   std::thread journal_thread_;
 };

@@ -114,7 +114,6 @@ std::vector<std::uint16_t> default_over_capture_mccs() {
   return {5812, 5813, 5814, 5541, 5542, 4121, 7230};
 }
 
-
 // --- Sessions ----------------------------------------------------------------------------
 
 class Server::Session : public std::enable_shared_from_this<Session> {
@@ -438,20 +437,15 @@ asio::awaitable<Message> Server::authorize_message(const Message& request,
   command.body.authorization = a;
   CommandSink& sink = sink_;
   ServerCounters& counters = counters_;
-  // If the hold commits after we answered 91, release it with a journaled void.
+  // If the hold commits after we answered 91, release it with a journaled void (the ledger
+  // retries it across database failures until it is durable).
   auto late = [&sink, &counters, id = a.id](const CommandResult& result, Outcome outcome) {
     if (outcome != Outcome::durable || result.transfer_result() != TransferResult::ok ||
         (result.value.transfer.flags & flag_pending) == 0) {
       return;
     }
-    Command void_command;
-    void_command.kind = CommandKind::create_transfer;
-    void_command.body.transfer = Transfer{};
-    void_command.body.transfer.id = late_void_id(id);
-    void_command.body.transfer.pending_id = id;
-    void_command.body.transfer.flags = flag_void_pending;
-    void_command.body.transfer.code = TransferCode::card_reversal;
-    if (sink.submit_priority(void_command, nullptr)) ++counters.late_holds_voided;
+    sink.void_late_hold(id, late_void_id(id));
+    ++counters.late_holds_voided;
     spdlog::warn("event=iso8583_late_hold_voided transfer={}", to_string(id));
   };
   CallResult call = co_await call_ledger_until(sink_, command, received + options_.deadline, late);
@@ -636,8 +630,8 @@ asio::awaitable<Message> Server::advise(const Message& request, Clock::time_poin
   const TransferId original =
       authorization_id(request.has(32) ? request.get(32) : "", request.get(11), request.get(7));
   if (!network_approved) {
-    const Command release = resolution(reversal_id(original), original,
-                                       flag_void_pending, 0, TransferCode::card_reversal);
+    const Command release = resolution(reversal_id(original), original, flag_void_pending, 0,
+                                       TransferCode::card_reversal);
     const CallResult call =
         co_await call_ledger_until(sink_, release, received + options_.deadline, nullptr);
     if (call.status != CallStatus::durable) co_return reply_to(request, "91");

@@ -1,0 +1,60 @@
+// Where the pipeline's journal lives: PostgreSQL in production (PgJournalStore), a seeded
+// in-memory store in the deterministic simulation test (src/app/simulation_test.cc), which
+// fails COMMITs, loses them, stalls and disappears on purpose.
+//
+// Threads: count/load from the engine thread (start and reload); connect/add/flush/
+// contains_timestamp from the journal thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "ledger/status.h"
+#include "ledger/types.h"
+#include "loader.h"
+#include "writer.h"
+
+namespace ledger::app {
+
+struct JournalCounts {
+  std::uint64_t accounts = 0;
+  std::uint64_t transfers = 0;
+  std::uint64_t cards = 0;
+};
+
+class JournalStore {
+ public:
+  virtual ~JournalStore() = default;
+  // What is durable, for loading the engine.
+  virtual Status count(JournalCounts* counts) = 0;
+  virtual Status load(const std::function<void(const JournalRecord&)>& visit, LoadStats* stats) = 0;
+  // The group commit: add records, then flush them in one transaction.
+  virtual Status connect() = 0;
+  virtual void add(const JournalRecord& record) = 0;
+  virtual CommitOutcome flush(Status* error) = 0;
+  // After an unknown outcome: did the record with this timestamp land?
+  virtual Status contains_timestamp(std::uint64_t ts, bool* found) = 0;
+  // Tests: the next flush loses its connection just before COMMIT returns.
+  virtual void inject_failure_before_commit() = 0;
+};
+
+class PgJournalStore final : public JournalStore {
+ public:
+  explicit PgJournalStore(std::string url) : url_(url), writer_(std::move(url)) {}
+  Status count(JournalCounts* counts) override;
+  Status load(const std::function<void(const JournalRecord&)>& visit, LoadStats* stats) override;
+  Status connect() override { return writer_.connect(); }
+  void add(const JournalRecord& record) override { writer_.add(record); }
+  CommitOutcome flush(Status* error) override { return writer_.flush(error); }
+  Status contains_timestamp(std::uint64_t ts, bool* found) override {
+    return writer_.contains_timestamp(ts, found);
+  }
+  void inject_failure_before_commit() override { writer_.inject_failure_before_commit(); }
+
+ private:
+  std::string url_;
+  JournalWriter writer_;
+};
+
+}  // namespace ledger::app
