@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -216,6 +219,89 @@ TEST_F(HardeningTest, AuditTrailRecordsMutationsAndKeyCreation) {
             403);
   EXPECT_EQ(testing::http_call(server_.http_port(), "GET", "/v1/audit?cursor=x", "", admin).status,
             400);
+}
+
+// A throwaway self-signed certificate for 127.0.0.1 (openssl from Debian), in a temp dir.
+struct Certificate {
+  std::string dir, cert, key;
+  Certificate() {
+    char path[] = "/tmp/ledgerd-tls-XXXXXX";
+    dir = mkdtemp(path);
+    cert = dir + "/cert.pem";
+    key = dir + "/key.pem";
+    const std::string command =
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext "
+        "subjectAltName=IP:127.0.0.1 -keyout " +
+        key + " -out " + cert + " >/dev/null 2>&1";
+    EXPECT_EQ(std::system(command.c_str()), 0) << "openssl (Debian package openssl) failed";
+  }
+  ~Certificate() { std::filesystem::remove_all(dir); }
+};
+
+// HTTPS: a client that verifies the certificate completes the handshake and is served; plain
+// HTTP on the same port gets no HTTP answer (the connection is closed) and is counted.
+TEST_F(HardeningTest, TlsHandshakeSucceedsAndPlainHttpIsRejected) {
+  Certificate certificate;
+  start({{"LEDGER_TLS_CERT", certificate.cert}, {"LEDGER_TLS_KEY", certificate.key}});
+  asio::io_context io;
+  asio::ssl::context context(asio::ssl::context::tls_client);
+  context.load_verify_file(certificate.cert);
+  context.set_verify_mode(asio::ssl::verify_peer);
+  asio::ssl::stream<asio::ip::tcp::socket> tls(io, context);
+  tls.set_verify_callback(asio::ssl::host_name_verification("127.0.0.1"));
+  tls.next_layer().connect(
+      {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(server_.http_port())});
+  boost::system::error_code error;
+  tls.handshake(asio::ssl::stream_base::client, error);
+  ASSERT_FALSE(error) << error.message();
+  asio::write(tls, asio::buffer(std::string("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                            "Connection: close\r\n\r\n")));
+  std::string reply;
+  char buffer[1024];
+  for (;;) {
+    const std::size_t n = tls.read_some(asio::buffer(buffer), error);
+    reply.append(buffer, n);
+    if (error) break;
+  }
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+  EXPECT_NE(reply.find("\"status\":\"ok\""), std::string::npos);
+
+  // Plain HTTP to the TLS port: no answer, the connection is closed.
+  EXPECT_EQ(testing::http_call(server_.http_port(), "GET", "/health", "", {}, 3000).status, 0);
+  // A client that does not trust the certificate fails its own verification.
+  asio::ssl::context untrusting(asio::ssl::context::tls_client);
+  untrusting.set_verify_mode(asio::ssl::verify_peer);
+  asio::ssl::stream<asio::ip::tcp::socket> doubtful(io, untrusting);
+  doubtful.next_layer().connect(
+      {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(server_.http_port())});
+  doubtful.handshake(asio::ssl::stream_base::client, error);
+  EXPECT_TRUE(error);
+  std::this_thread::sleep_for(200ms);
+  const std::string log = server_.output();
+  EXPECT_NE(log.find("event=tls_handshake_failed"), std::string::npos);
+  EXPECT_NE(log.find("tls=on"), std::string::npos);
+}
+
+TEST_F(HardeningTest, TlsSettingsAreCheckedAtStart) {
+  Certificate certificate;
+  Certificate other;
+  url_ = testing::create_database("hardening");
+  testing::Env env{{"LEDGER_DATABASE_URL", url_},
+                   {"LEDGER_ACCOUNTS_MAX", "100"},
+                   {"LEDGER_TRANSFERS_MAX", "1000"},
+                   {"LEDGER_CARDS_MAX", "100"}};
+  env["LEDGER_TLS_CERT"] = certificate.cert;
+  auto result = testing::run_ledgerd({"serve"}, env, 20'000);
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("--tls-cert and --tls-key go together"), std::string::npos);
+  env["LEDGER_TLS_KEY"] = other.key;  // not this certificate's key
+  result = testing::run_ledgerd({"serve"}, env, 20'000);
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find("mismatch"), std::string::npos) << result.err;
+  env["LEDGER_TLS_KEY"] = certificate.dir + "/missing.pem";
+  result = testing::run_ledgerd({"serve"}, env, 20'000);
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find("cannot load the TLS private key"), std::string::npos) << result.err;
 }
 
 TEST_F(HardeningTest, KeysAndSecretsNeverReachTheLog) {

@@ -101,6 +101,17 @@ const Setting settings[] = {
        c->http_allowlist = v;
        return Status();
      }},
+    {"tls-cert", "LEDGER_TLS_CERT",
+     "PEM certificate chain: the REST listener speaks HTTPS only (with --tls-key)",
+     [](const std::string& v, Config* c) {
+       c->tls_cert_file = v;
+       return Status();
+     }},
+    {"tls-key", "LEDGER_TLS_KEY", "PEM private key of --tls-cert (never logged)",
+     [](const std::string& v, Config* c) {
+       c->tls_key_file = v;
+       return Status();
+     }},
     {"http-connections-max", "LEDGER_HTTP_CONNECTIONS_MAX",
      "open REST connections at most; more are closed at accept (default 1024)",
      [](const std::string& v, Config* c) {

@@ -41,6 +41,8 @@ struct Config {
   std::uint32_t iso8583_read_timeout_ms = 5'000;
   std::string iso8583_allowlist;  // comma-separated IP addresses; empty: any
   std::string http_allowlist;     // same, for the REST listener
+  std::string tls_cert_file;      // PEM certificate chain: HTTPS on the REST listener
+  std::string tls_key_file;       // PEM private key (with tls_cert_file)
   std::uint32_t http_connections_max = 1024;
   std::uint32_t iso8583_connections_max = 64;
   std::uint32_t rate_limit_per_key = 0;  // REST requests per second per API key; 0: off

@@ -151,6 +151,15 @@ int run_serve(const Config& config) {
   if (!parse_allowlist(config.http_allowlist, "http-allowlist", &http_options.allowlist))
     return exit_usage;
   http_options.connections_max = config.http_connections_max;
+  if (config.tls_cert_file.empty() != config.tls_key_file.empty())
+    return fail(exit_usage, "--tls-cert and --tls-key go together");
+  if (!config.tls_cert_file.empty()) {
+    if (Status s =
+            http::make_tls_context(config.tls_cert_file, config.tls_key_file, &http_options.tls);
+        !s.ok()) {
+      return fail(exit_failure, s.message());
+    }
+  }
   iso_options.connections_max = config.iso8583_connections_max;
   http::Readiness readiness;
   {
@@ -240,6 +249,11 @@ int run_serve(const Config& config) {
                        "Connections closed at accept (allowlist or connection limit).",
                        {{"interface", "http"}},
                        [&server] { return static_cast<double>(server.refused_connections()); });
+  registry.add_counter("ledgerd_tls_handshake_failures_total",
+                       "REST connections closed because their TLS handshake failed (plain HTTP "
+                       "on the HTTPS port included).",
+                       {},
+                       [&server] { return static_cast<double>(server.tls_handshake_failures()); });
   iso_server.register_metrics(registry);
   registry.add_counter("ledgerd_audit_entries_written_total",
                        "Audit entries (back-office mutations) written to PostgreSQL.", {},
@@ -264,8 +278,8 @@ int run_serve(const Config& config) {
   server.start();
   iso_server.start();
   const auto bound = server.local_endpoint();
-  spdlog::info("event=listening interface=http address={}:{}", bound.address().to_string(),
-               bound.port());
+  spdlog::info("event=listening interface=http address={}:{} tls={}", bound.address().to_string(),
+               bound.port(), http_options.tls ? "on" : "off");
   const auto iso_bound = iso_server.local_endpoint();
   spdlog::info("event=listening interface=iso8583 address={}:{} bitmap={} deadline_ms={}",
                iso_bound.address().to_string(), iso_bound.port(),

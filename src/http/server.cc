@@ -44,8 +44,15 @@ Response make_problem(bhttp::status status, std::string_view code, std::string_v
 }
 
 struct Server::Session {
-  explicit Session(asio::ip::tcp::socket socket) : stream(std::move(socket)) {}
-  beast::tcp_stream stream;
+  Session(asio::ip::tcp::socket socket, asio::ssl::context* tls_context)
+      : stream(std::move(socket)) {
+    if (tls_context != nullptr)
+      tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(stream), *tls_context);
+  }
+  // The TCP layer (timeouts, socket) whether or not TLS runs over it.
+  beast::tcp_stream& tcp() { return tls ? tls->next_layer() : stream; }
+  beast::tcp_stream stream;  // plain HTTP (moved into `tls` for HTTPS)
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
   bool busy = false;     // a request is being read, handled or answered (strand-owned)
   bool closing = false;  // stop() asked: close after the current response (strand-owned)
   bool linger = false;   // answered before reading the whole request: drain before closing
@@ -68,6 +75,32 @@ asio::awaitable<void> lingering_close(beast::tcp_stream& stream, std::size_t byt
   }
 }
 }  // namespace
+
+Status make_tls_context(const std::string& certificate_file, const std::string& key_file,
+                        std::shared_ptr<asio::ssl::context>* out) {
+  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  boost::system::error_code error;
+  context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                           asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                           asio::ssl::context::no_tlsv1_1 | asio::ssl::context::no_compression |
+                           asio::ssl::context::single_dh_use,
+                       error);
+  if (!error) context->use_certificate_chain_file(certificate_file, error);
+  if (error) {
+    return Status::error("cannot load the TLS certificate chain " + certificate_file + ": " +
+                         error.message());
+  }
+  context->use_private_key_file(key_file, asio::ssl::context::pem, error);
+  if (error) {
+    return Status::error("cannot load the TLS private key " + key_file + ": " + error.message());
+  }
+  if (SSL_CTX_check_private_key(context->native_handle()) != 1) {
+    return Status::error("the TLS private key " + key_file + " does not match the certificate " +
+                         certificate_file);
+  }
+  *out = std::move(context);
+  return Status();
+}
 
 Server::Server(asio::io_context& io, Handler handler, ServerOptions options)
     : io_(io), handler_(std::move(handler)), options_(options), acceptor_(io) {}
@@ -100,9 +133,9 @@ void Server::stop() {
   std::lock_guard lock(sessions_mutex_);
   for (const auto& weak : sessions_) {
     if (auto session = weak.lock()) {
-      asio::post(session->stream.get_executor(), [session] {
+      asio::post(session->tcp().get_executor(), [session] {
         session->closing = true;
-        if (!session->busy) session->stream.socket().close();
+        if (!session->busy) session->tcp().socket().close();
       });
     }
   }
@@ -147,37 +180,57 @@ asio::awaitable<void> Server::accept_loop() {
     }
     boost::system::error_code nodelay_error;  // answers go out whole: no Nagle delay
     socket.set_option(asio::ip::tcp::no_delay(true), nodelay_error);
-    auto session = std::make_shared<Session>(std::move(socket));
+    auto session = std::make_shared<Session>(std::move(socket), options_.tls.get());
     {
       std::lock_guard lock(sessions_mutex_);
       sessions_.push_back(session);
     }
     ++open_connections_;
-    asio::co_spawn(session->stream.get_executor(), run_session(session), asio::detached);
+    asio::co_spawn(session->tcp().get_executor(), run_session(session), asio::detached);
   }
 }
 
 asio::awaitable<void> Server::run_session(std::shared_ptr<Session> session) {
   beast::flat_buffer buffer(options_.header_bytes_max + options_.body_bytes_max);
   try {
-    while (!session->closing && co_await serve_one(*session, buffer)) {
+    if (session->tls) {
+      // The handshake is a read like any other: bounded by the read timeout. A client that
+      // speaks plain HTTP (or nothing) to this port fails it and is closed.
+      session->tcp().expires_after(milliseconds(options_.read_timeout_ms));
+      auto [handshake_error] =
+          co_await session->tls->async_handshake(asio::ssl::stream_base::server, use_tuple);
+      if (handshake_error) {
+        ++tls_failures_;
+        spdlog::warn("event=tls_handshake_failed reason=\"{}\"", handshake_error.message());
+      } else {
+        while (!session->closing && co_await serve_one(*session, *session->tls, buffer)) {
+        }
+        session->tcp().expires_after(milliseconds(1'000));  // close_notify, bounded
+        auto [shutdown_error] = co_await session->tls->async_shutdown(use_tuple);
+        (void)shutdown_error;
+      }
+    } else {
+      while (!session->closing && co_await serve_one(*session, session->stream, buffer)) {
+      }
+      if (session->linger) co_await lingering_close(session->stream, options_.body_bytes_max * 2);
     }
   } catch (const std::exception& error) {
     spdlog::error("event=http_session_failed error=\"{}\"", error.what());
   }
-  if (session->linger) co_await lingering_close(session->stream, options_.body_bytes_max * 2);
   boost::system::error_code ignored;
-  session->stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-  session->stream.socket().close(ignored);
+  session->tcp().socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  session->tcp().socket().close(ignored);
   forget(session);
   --open_connections_;
 }
 
 // Reads, handles and answers one request. Returns false when the connection should close.
-asio::awaitable<bool> Server::serve_one(Session& session, beast::flat_buffer& buffer) {
+template <class Stream>
+asio::awaitable<bool> Server::serve_one(Session& session, Stream& stream,
+                                        beast::flat_buffer& buffer) {
   if (buffer.size() == 0) {  // idle keep-alive: wait for the first byte of the next request
-    session.stream.expires_after(milliseconds(options_.idle_timeout_ms));
-    auto [error, bytes] = co_await session.stream.async_read_some(buffer.prepare(4096), use_tuple);
+    session.tcp().expires_after(milliseconds(options_.idle_timeout_ms));
+    auto [error, bytes] = co_await stream.async_read_some(buffer.prepare(4096), use_tuple);
     if (error) co_return false;
     buffer.commit(bytes);
   }
@@ -185,9 +238,8 @@ asio::awaitable<bool> Server::serve_one(Session& session, beast::flat_buffer& bu
   bhttp::request_parser<bhttp::string_body> parser;
   parser.header_limit(static_cast<std::uint32_t>(options_.header_bytes_max));
   parser.body_limit(options_.body_bytes_max);
-  session.stream.expires_after(milliseconds(options_.read_timeout_ms));
-  auto [read_error, read_bytes] =
-      co_await bhttp::async_read(session.stream, buffer, parser, use_tuple);
+  session.tcp().expires_after(milliseconds(options_.read_timeout_ms));
+  auto [read_error, read_bytes] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
   Response response;
   bool keep_alive = false;
   if (read_error == bhttp::error::body_limit) {
@@ -214,8 +266,8 @@ asio::awaitable<bool> Server::serve_one(Session& session, beast::flat_buffer& bu
   }
   response.keep_alive(keep_alive && !session.closing);
   response.prepare_payload();
-  session.stream.expires_after(milliseconds(options_.write_timeout_ms));
-  auto [write_error, written] = co_await bhttp::async_write(session.stream, response, use_tuple);
+  session.tcp().expires_after(milliseconds(options_.write_timeout_ms));
+  auto [write_error, written] = co_await bhttp::async_write(stream, response, use_tuple);
   session.busy = false;
   co_return !write_error && response.keep_alive();
 }

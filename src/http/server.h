@@ -10,6 +10,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <functional>
 #include <list>
 #include <memory>
@@ -39,7 +40,15 @@ struct ServerOptions {
   std::size_t header_bytes_max = limits::http_header_bytes_max;
   std::size_t body_bytes_max = limits::http_body_bytes_max;
   std::vector<asio::ip::address> allowlist;  // empty: any source
+  // TLS (HTTPS) when set: every connection must complete a TLS handshake within the read
+  // timeout; anything else (plain HTTP included) is closed.
+  std::shared_ptr<asio::ssl::context> tls;
 };
+
+// A TLS 1.2+ server context from PEM files (certificate chain, private key). The error names
+// the file and OpenSSL's reason.
+Status make_tls_context(const std::string& certificate_file, const std::string& key_file,
+                        std::shared_ptr<asio::ssl::context>* out);
 
 // An RFC 9457 application/problem+json answer with a stable machine-readable "code".
 Response make_problem(bhttp::status status, std::string_view code, std::string_view detail,
@@ -60,12 +69,14 @@ class Server {
   void stop();
   std::size_t open_connections() const { return open_connections_.load(); }
   std::uint64_t refused_connections() const { return refused_connections_.load(); }
+  std::uint64_t tls_handshake_failures() const { return tls_failures_.load(); }
 
  private:
   struct Session;
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> run_session(std::shared_ptr<Session> session);
-  asio::awaitable<bool> serve_one(Session& session, beast::flat_buffer& buffer);
+  template <class Stream>
+  asio::awaitable<bool> serve_one(Session& session, Stream& stream, beast::flat_buffer& buffer);
   asio::awaitable<Response> call_handler(Request& request);
   void forget(const std::shared_ptr<Session>& session);
 
@@ -76,6 +87,7 @@ class Server {
   std::atomic<bool> stopping_{false};
   std::atomic<std::size_t> open_connections_{0};
   std::atomic<std::uint64_t> refused_connections_{0};
+  std::atomic<std::uint64_t> tls_failures_{0};
   std::mutex sessions_mutex_;  // guards sessions_ (accept and stop run on different threads)
   std::list<std::weak_ptr<Session>> sessions_;
 };
