@@ -8,7 +8,9 @@
 // Profile: --rate R (peak/s) --seconds S (hold) --ramp S (each side) --warmup S
 // Mix: --mix auth=70,capture=15,reversal=3,inquiry=7,transfer=5
 // Cards: --cards N (Zipf popularity) --provision 0|1
-// Connections: --connections C (ISO) --http-connections H --deadline-ms D
+// Connections: --connections C (ISO) --in-flight N (per ISO connection, default 256)
+//   --http-connections H (one request in flight each) --deadline-ms D
+// Arrivals: --arrivals poisson|uniform (default poisson)
 // Search: --search-p99-ms T [--search-seconds S --search-start R --search-max R
 //   --search-refine N]: the highest
 //   constant rate held with p99 <= T, nothing past the deadline and everything answered.
@@ -79,7 +81,9 @@ struct Options {
   double search_seconds = 4;
   double search_start = 1000;
   double search_max = 200'000;
-  int search_refine = 3;  // bisection steps after the first failing rate
+  int search_refine = 3;            // bisection steps after the first failing rate
+  bool poisson = true;              // arrivals: Poisson, or uniform (--arrivals uniform)
+  std::size_t in_flight_max = 256;  // per ISO connection (the server's window); then wait
 };
 
 std::string uuid(unsigned group, unsigned long long n) {
@@ -253,6 +257,10 @@ class IsoConnection {
           stats_.start + std::chrono::nanoseconds(static_cast<std::int64_t>(p.offset * 1e9));
       timer_.expires_at(intended);
       co_await timer_.async_wait(use_tuple);
+      while (in_flight_.size() >= o_.in_flight_max) {         // the window is full: wait for room
+        timer_.expires_after(std::chrono::microseconds(50));  // (latency still counts from
+        co_await timer_.async_wait(use_tuple);                // the intended time)
+      }
       char text[48];
       std::snprintf(text, sizeof text, "%06zu", i % 1'000'000);
       const std::string stan = text;
@@ -1006,7 +1014,7 @@ json search(const Options& o, int* run) {
   double good = 0;
   double bad = 0;
   const auto attempt = [&](double rate) {
-    ledger::bench::Schedule schedule({{o.search_seconds, rate, rate}}, true,
+    ledger::bench::Schedule schedule({{o.search_seconds, rate, rate}}, o.poisson,
                                      static_cast<std::uint64_t>(rate));
     const auto plan = ledger::bench::plan_workload(schedule, o.mix, o.cards, 17, 50'000'000);
     const Stats s = o.baseline.empty() ? run_ledgerd(o, plan, o.search_seconds, ++*run, false)
@@ -1094,6 +1102,10 @@ bool parse(int argc, char** argv, Options* o) {
         o->search_max = std::stod(value);
       else if (flag == "--search-refine")
         o->search_refine = std::stoi(value);
+      else if (flag == "--in-flight")
+        o->in_flight_max = static_cast<std::size_t>(std::stoul(value));
+      else if (flag == "--arrivals" && (value == "poisson" || value == "uniform"))
+        o->poisson = value == "poisson";
       else if (flag == "--mix") {
         std::string error;
         if (!o->mix.parse(value, &error)) {
@@ -1112,7 +1124,7 @@ bool parse(int argc, char** argv, Options* o) {
   if (o->rate <= 0 || o->seconds <= 0 || o->ramp < 0 || o->warmup < 0 || o->cards < 2 ||
       o->connections < 1 || o->connections > 64 || o->http_connections < 1 || o->pool < 1 ||
       o->rate * (o->seconds + o->ramp + o->warmup) > 50'000'000 || o->search_seconds <= 0 ||
-      o->search_start <= 0) {
+      o->search_start <= 0 || o->in_flight_max < 1) {
     std::fprintf(stderr,
                  "loadgen: out of range: need rate > 0, seconds > 0, cards >= 2, 1..64 "
                  "connections, at most 50M requests\n");
@@ -1146,7 +1158,7 @@ int main(int argc, char** argv) {
                                     {o.ramp, o.rate / 10, o.rate},
                                     {o.seconds, o.rate, o.rate},
                                     {o.ramp, o.rate, o.rate / 10}},
-                                   true, 7);
+                                   o.poisson, 7);
   const double seconds = schedule.total_seconds();
   const auto plan = ledger::bench::plan_workload(schedule, o.mix, o.cards, 11, 50'000'000);
   const Scrape before = o.baseline.empty() && o.metrics ? scrape(o) : Scrape{};

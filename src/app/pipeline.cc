@@ -249,6 +249,13 @@ void Pipeline::register_metrics(metrics::Registry& registry) {
   registry.add_counter("ledgerd_postgres_commit_failures_total",
                        "Group commits that failed or whose outcome was unknown.", {},
                        [this] { return static_cast<double>(counters_.commit_failures.load()); });
+  registry.add_counter(
+      "ledgerd_postgres_reconnect_failures_total",
+      "Attempts to reconnect to PostgreSQL after a failed COMMIT that failed again.", {},
+      [this] { return static_cast<double>(counters_.reconnect_failures.load()); });
+  registry.add_gauge("ledgerd_late_voids_waiting",
+                     "Voids of holds that became durable after their deadline, not yet durable.",
+                     {}, [this] { return static_cast<double>(late_voids_waiting()); });
   registry.add_counter("ledgerd_postgres_recoveries_total",
                        "Reconnects followed by a reload of the ledger from PostgreSQL.", {},
                        [this] { return static_cast<double>(counters_.reloads.load()); });
@@ -566,6 +573,7 @@ bool Pipeline::try_recover() {
   answer_published_unavailable();
   if (stop_requested_) return false;
   if (Status status = store_->connect(); !status.ok()) {
+    counters_.reconnect_failures.fetch_add(1, std::memory_order_relaxed);
     spdlog::warn("event=reconnect_failed backoff_ms={} error=\"{}\"", backoff_ms_,
                  status.message());
     return false;

@@ -57,6 +57,7 @@ struct PipelineCounters {
   std::atomic<std::uint64_t> commit_failures{0};
   std::atomic<std::uint64_t> reloads{0};
   std::atomic<std::uint64_t> refused_full{0};
+  std::atomic<std::uint64_t> reconnect_failures{0};
 };
 
 // Where the time goes inside ledgerd (exported on /metrics; docs/operations.md).
