@@ -185,7 +185,8 @@ struct Stats {
   std::uint64_t late = 0;    // answered after the deadline
   std::uint64_t errors = 0;  // connection failures, undecodable answers, unanswered at the end
   Clock::time_point last_answer{};
-  std::vector<Histogram> per_second;
+  std::vector<Histogram> per_second;               // by intended send time
+  std::vector<std::uint64_t> answered_per_second;  // by answer time (throughput over time)
   Clock::time_point start{};
   // Reconciliation (ledgerd): ids the answers say must be in the journal, and 91'd holds.
   std::vector<TransferId> approved, captured, reversed, busy;
@@ -200,6 +201,13 @@ struct Stats {
     const auto second =
         static_cast<std::size_t>(std::chrono::duration<double>(intended - start).count());
     if (second < per_second.size()) per_second[second].record(ns);
+    const auto answered_second =
+        static_cast<std::size_t>(std::chrono::duration<double>(now - start).count());
+    if (!per_second.empty()) {
+      if (answered_second >= answered_per_second.size() && answered_second < 100'000)
+        answered_per_second.resize(answered_second + 1);
+      if (answered_second < answered_per_second.size()) ++answered_per_second[answered_second];
+    }
     if (ns > static_cast<std::uint64_t>(deadline_ms) * 1'000'000) ++late;
     ++codes[static_cast<std::size_t>(kind)][code];
     ++answered;
@@ -1186,10 +1194,20 @@ int main(int argc, char** argv) {
   std::printf("%s\n", out.dump().c_str());
   if (!o.timeseries.empty()) {
     std::ofstream series(o.timeseries);
-    for (std::size_t s = 0; s < stats.per_second.size(); ++s) {
-      const Histogram& h = stats.per_second[s];
-      series << s << " " << h.count() << " " << ms(h.percentile(0.5)) << " "
-             << ms(h.percentile(0.99)) << "\n";
+    // seconds, requests sent, p50 and p99 (by intended send time), answers (by answer time)
+    const std::size_t rows = std::max(stats.per_second.size(), stats.answered_per_second.size());
+    const Histogram empty;
+    for (std::size_t s = 0; s < rows; ++s) {
+      const Histogram& h = s < stats.per_second.size() ? stats.per_second[s] : empty;
+      const std::uint64_t answered =
+          s < stats.answered_per_second.size() ? stats.answered_per_second[s] : 0;
+      series << s << " " << h.count() << " ";
+      if (h.count() == 0) {
+        series << "NaN NaN";  // gnuplot: no point
+      } else {
+        series << ms(h.percentile(0.5)) << " " << ms(h.percentile(0.99));
+      }
+      series << " " << answered << "\n";
     }
   }
   return reconciled ? 0 : 3;
