@@ -15,7 +15,6 @@ namespace {
 using bhttp::status;
 using nlohmann::json;
 
-
 std::vector<std::string_view> split_path(std::string_view target) {
   const auto query = target.find('?');
   if (query != std::string_view::npos) target = target.substr(0, query);

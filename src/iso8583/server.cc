@@ -6,6 +6,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <ctime>
 #include <deque>
+#include <unordered_map>
 
 #include "ledger/ledger_call.h"
 #include "ledger/pan_hash.h"
@@ -316,9 +317,27 @@ asio::awaitable<void> Server::accept_loop() {
 void Server::count_answer(const Message& request, const Message& reply,
                           Clock::time_point received) {
   const std::string& mti = request.mti;
-  const bool known = mti.size() == 4 && std::all_of(mti.begin(), mti.end(),
-                                                    [](char c) { return c >= '0' && c <= '9'; });
-  counters_.answers.with({known ? mti : "invalid", reply.has(39) ? reply.get(39) : "none"}).add();
+  const std::string code = reply.has(39) ? reply.get(39) : "none";
+  const auto digits = [](const std::string& text) {
+    return std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  const bool known = mti.size() == 4 && digits(mti);
+  // The hot path finds its counter in a per-thread table keyed by MTI and DE39 digits (no
+  // allocation, no lock after the first answer of each kind on this thread).
+  if (known && code.size() == 2 && digits(code)) {
+    thread_local const Server* owner = nullptr;
+    thread_local std::unordered_map<std::uint32_t, metrics::Counter*> cache;
+    if (owner != this) {  // another server on this thread (tests): its own counters
+      cache.clear();
+      owner = this;
+    }
+    const auto key = static_cast<std::uint32_t>(std::stoul(mti) * 100 + std::stoul(code));
+    auto [it, inserted] = cache.try_emplace(key, nullptr);
+    if (inserted) it->second = &counters_.answers.with({mti, code});
+    it->second->add();
+  } else {
+    counters_.answers.with({known ? mti : "invalid", code}).add();
+  }
   const auto ns = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - received).count());
   const bool authorization = mti == "0100" || mti == "0101" || mti == "0200" || mti == "0201";
