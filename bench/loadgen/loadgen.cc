@@ -14,7 +14,10 @@
 // Search: --search-p99-ms T [--search-seconds S --search-start R --search-max R
 //   --search-refine N]: the highest
 //   constant rate held with p99 <= T, nothing past the deadline and everything answered.
-// Output: --timeseries FILE (per second: count p50 p99), --metrics 1 (ledgerd: /metrics
+// Both: --compare 1 with the ledgerd flags and --baseline URL: the same plan against each in
+//   this invocation; one JSON document {ledgerd, postgresql, ratios}; --timeseries is then a
+//   prefix (PREFIXledgerd.series, PREFIXbaseline.series).
+// Output: --timeseries FILE (per second: count p50 p99 answered), --metrics 1 (ledgerd: /metrics
 //   before/after, "where_time_goes"), --database URL (ledgerd: reconcile against the journal).
 #include <libpq-fe.h>
 
@@ -83,6 +86,7 @@ struct Options {
   double search_max = 200'000;
   int search_refine = 3;            // bisection steps after the first failing rate
   bool poisson = true;              // arrivals: Poisson, or uniform (--arrivals uniform)
+  bool compare = false;             // --compare 1: ledgerd, then the baseline, in this invocation
   std::size_t in_flight_max = 256;  // per ISO connection (the server's window); then wait
 };
 
@@ -1110,6 +1114,8 @@ bool parse(int argc, char** argv, Options* o) {
         o->search_max = std::stod(value);
       else if (flag == "--search-refine")
         o->search_refine = std::stoi(value);
+      else if (flag == "--compare")
+        o->compare = value == "1";
       else if (flag == "--in-flight")
         o->in_flight_max = static_cast<std::size_t>(std::stoul(value));
       else if (flag == "--arrivals" && (value == "poisson" || value == "uniform"))
@@ -1132,7 +1138,7 @@ bool parse(int argc, char** argv, Options* o) {
   if (o->rate <= 0 || o->seconds <= 0 || o->ramp < 0 || o->warmup < 0 || o->cards < 2 ||
       o->connections < 1 || o->connections > 64 || o->http_connections < 1 || o->pool < 1 ||
       o->rate * (o->seconds + o->ramp + o->warmup) > 50'000'000 || o->search_seconds <= 0 ||
-      o->search_start <= 0 || o->in_flight_max < 1) {
+      o->search_start <= 0 || o->in_flight_max < 1 || (o->compare && o->baseline.empty())) {
     std::fprintf(stderr,
                  "loadgen: out of range: need rate > 0, seconds > 0, cards >= 2, 1..64 "
                  "connections, at most 50M requests\n");
@@ -1141,26 +1147,8 @@ bool parse(int argc, char** argv, Options* o) {
   return true;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  Options o;
-  if (!parse(argc, argv, &o)) return 2;
-  if (!o.baseline.empty() && !baseline_setup(o)) {
-    std::fprintf(stderr, "loadgen: cannot prepare the baseline database\n");
-    return 1;
-  }
-  if (o.baseline.empty() && o.provision && !provision(o)) {
-    std::fprintf(stderr, "loadgen: provisioning through the REST API failed\n");
-    return 1;
-  }
-  int run = 0;
-  if (o.search_p99_ms > 0) {
-    json result = search(o, &run);
-    result["system"] = o.baseline.empty() ? "ledgerd" : "postgresql";
-    std::printf("%s\n", result.dump().c_str());
-    return 0;
-  }
+// One system's noon run: prepare, run the profile, report, reconcile, write its series.
+json noon_run(const Options& o, int* run, const std::string& series_file) {
   // The noon profile: warm-up at a tenth of the peak, ramp up, hold, ramp down.
   ledger::bench::Schedule schedule({{o.warmup, o.rate / 10, o.rate / 10},
                                     {o.ramp, o.rate / 10, o.rate},
@@ -1170,7 +1158,7 @@ int main(int argc, char** argv) {
   const double seconds = schedule.total_seconds();
   const auto plan = ledger::bench::plan_workload(schedule, o.mix, o.cards, 11, 50'000'000);
   const Scrape before = o.baseline.empty() && o.metrics ? scrape(o) : Scrape{};
-  const Stats stats = o.baseline.empty() ? run_ledgerd(o, plan, seconds, ++run, true)
+  const Stats stats = o.baseline.empty() ? run_ledgerd(o, plan, seconds, ++*run, true)
                                          : run_baseline(o, plan, seconds, true);
   json out = report(o, stats, seconds);
   if (o.baseline.empty() && o.metrics) out["where_time_goes"] = where_time_goes(before, scrape(o));
@@ -1186,14 +1174,13 @@ int main(int argc, char** argv) {
     reconciled = reconciled && c.ok;
     reconciliation.push_back({{"check", c.name}, {"ok", c.ok}, {"detail", c.detail}});
     if (!c.ok)
-      std::fprintf(stderr, "loadgen: RECONCILIATION FAILED: %s: %s\n", c.name.c_str(),
-                   c.detail.c_str());
+      std::fprintf(stderr, "loadgen: RECONCILIATION FAILED (%s): %s: %s\n",
+                   o.baseline.empty() ? "ledgerd" : "postgresql", c.name.c_str(), c.detail.c_str());
   }
   out["reconciliation"] = reconciliation;
   out["reconciled"] = reconciled;
-  std::printf("%s\n", out.dump().c_str());
-  if (!o.timeseries.empty()) {
-    std::ofstream series(o.timeseries);
+  if (!series_file.empty()) {
+    std::ofstream series(series_file);
     // seconds, requests sent, p50 and p99 (by intended send time), answers (by answer time)
     const std::size_t rows = std::max(stats.per_second.size(), stats.answered_per_second.size());
     const Histogram empty;
@@ -1210,5 +1197,69 @@ int main(int argc, char** argv) {
       series << " " << answered << "\n";
     }
   }
+  return out;
+}
+
+// Prepares one system (creates the baseline's tables, or provisions ledgerd's cards) and
+// runs what was asked: the noon profile or the sustainable-rate search.
+bool run_system(const Options& o, int* run, const std::string& series_file, json* out) {
+  if (!o.baseline.empty() && !baseline_setup(o)) {
+    std::fprintf(stderr, "loadgen: cannot prepare the baseline database\n");
+    return false;
+  }
+  if (o.baseline.empty() && o.provision && !provision(o)) {
+    std::fprintf(stderr, "loadgen: provisioning through the REST API failed\n");
+    return false;
+  }
+  if (o.search_p99_ms > 0) {
+    *out = search(o, run);
+    (*out)["system"] = o.baseline.empty() ? "ledgerd" : "postgresql";
+  } else {
+    *out = noon_run(o, run, series_file);
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  if (!parse(argc, argv, &o)) return 2;
+  int run = 0;
+  if (!o.compare) {
+    json out;
+    if (!run_system(o, &run, o.timeseries, &out)) return 1;
+    std::printf("%s\n", out.dump().c_str());
+    return out.value("reconciled", true) ? 0 : 3;
+  }
+  // --compare 1: the same plan against ledgerd, then against the plain-PostgreSQL ledger, in
+  // this one invocation; one JSON document with both and the ratios.
+  Options ledgerd_options = o;
+  ledgerd_options.baseline.clear();
+  const std::string prefix = o.timeseries.empty() ? "" : o.timeseries;
+  json ledgerd_result;
+  json baseline_result;
+  if (!run_system(ledgerd_options, &run, prefix.empty() ? "" : prefix + "ledgerd.series",
+                  &ledgerd_result) ||
+      !run_system(o, &run, prefix.empty() ? "" : prefix + "baseline.series", &baseline_result)) {
+    return 1;
+  }
+  json ratios = json::object();
+  const auto ratio = [](double a, double b) { return b > 0 ? json(a / b) : json(nullptr); };
+  if (o.search_p99_ms > 0) {
+    ratios["max_sustainable_rate"] =
+        ratio(ledgerd_result["max_sustainable_per_second"].get<double>(),
+              baseline_result["max_sustainable_per_second"].get<double>());
+  } else {
+    ratios["p99_baseline_over_ledgerd"] =
+        ratio(baseline_result["p99_ms"].get<double>(), ledgerd_result["p99_ms"].get<double>());
+    ratios["throughput_ledgerd_over_baseline"] =
+        ratio(ledgerd_result["throughput_per_second"].get<double>(),
+              baseline_result["throughput_per_second"].get<double>());
+  }
+  const json out{{"ledgerd", ledgerd_result}, {"postgresql", baseline_result}, {"ratios", ratios}};
+  std::printf("%s\n", out.dump().c_str());
+  const bool reconciled =
+      ledgerd_result.value("reconciled", true) && baseline_result.value("reconciled", true);
   return reconciled ? 0 : 3;
 }
