@@ -98,23 +98,43 @@ TEST_F(HardeningTest, AllowlistsCloseOtherSourcesOnBothListeners) {
 TEST_F(HardeningTest, ConnectionFloodsBeyondTheLimitAreClosed) {
   start({{"LEDGER_HTTP_CONNECTIONS_MAX", "4"}, {"LEDGER_ISO8583_CONNECTIONS_MAX", "4"}});
   asio::io_context io;
+  // The same request on each listener proves a connection was accepted: it is answered.
+  const std::string http_ping = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  // 0800 echo: MTI, binary bitmap with DE7, DE11 and DE70 (secondary bitmap).
+  const std::string iso_body = std::string("0800") +
+                               std::string("\x82\x20\x00\x00\x00\x00\x00\x00", 8) +
+                               std::string("\x04\x00\x00\x00\x00\x00\x00\x00", 8) +
+                               "1123120000"
+                               "000001"
+                               "301";
+  const std::string iso_ping =
+      std::string{static_cast<char>(iso_body.size() >> 8), static_cast<char>(iso_body.size())} +
+      iso_body;
   for (const int port : {server_.http_port(), server_.iso_port()}) {
+    const std::string& ping = port == server_.http_port() ? http_ping : iso_ping;
     std::vector<std::unique_ptr<asio::ip::tcp::socket>> held;
     for (int i = 0; i < 4; ++i) {
       held.push_back(std::make_unique<asio::ip::tcp::socket>(io));
       held.back()->connect(
           {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+      asio::write(*held.back(), asio::buffer(ping));
+      char answer[4];
+      asio::read(*held.back(), asio::buffer(answer));  // answered: accepted and counted
     }
-    std::this_thread::sleep_for(200ms);  // accepted and counted
-    for (int i = 0; i < 20; ++i) {       // the flood: every one beyond the limit is closed
+    for (int i = 0; i < 20; ++i) {  // the flood: every one beyond the limit is closed
       asio::ip::tcp::socket extra(io);
       extra.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
       EXPECT_TRUE(closed_by_server(extra, 2000ms)) << port << " " << i;
     }
-    held.clear();  // the held ones close: room again
-    std::this_thread::sleep_for(300ms);
+    held.clear();  // the held ones close: room again (the server notices their EOF)
   }
-  EXPECT_EQ(testing::http_call(server_.http_port(), "GET", "/health").status, 200);
+  // Room again once the server has seen the held ones go (bounded wait, no fixed sleep).
+  int status = 0;
+  for (int i = 0; i < 100 && status != 200; ++i) {
+    status = testing::http_call(server_.http_port(), "GET", "/health", "", {}, 2000).status;
+    if (status != 200) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(status, 200);
 }
 
 // A client that sends a request header one byte at a time never finishes it: the read
