@@ -241,7 +241,10 @@ class Server::Session : public std::enable_shared_from_this<Session> {
 };
 
 Server::Server(asio::io_context& io, CommandSink& sink, ServerOptions options)
-    : io_(io), sink_(sink), options_(std::move(options)), acceptor_(io) {}
+    : io_(io), sink_(sink), options_(std::move(options)), acceptor_(io) {
+  static std::atomic<std::uint64_t> instances{0};
+  instance_ = ++instances;  // never reused, unlike an address
+}
 
 Status Server::listen(const asio::ip::tcp::endpoint& endpoint) {
   boost::system::error_code error;
@@ -325,11 +328,11 @@ void Server::count_answer(const Message& request, const Message& reply,
   // The hot path finds its counter in a per-thread table keyed by MTI and DE39 digits (no
   // allocation, no lock after the first answer of each kind on this thread).
   if (known && code.size() == 2 && digits(code)) {
-    thread_local const Server* owner = nullptr;
+    thread_local std::uint64_t owner = 0;
     thread_local std::unordered_map<std::uint32_t, metrics::Counter*> cache;
-    if (owner != this) {  // another server on this thread (tests): its own counters
+    if (owner != instance_) {  // another server on this thread (tests): its own counters
       cache.clear();
-      owner = this;
+      owner = instance_;
     }
     const auto key = static_cast<std::uint32_t>(std::stoul(mti) * 100 + std::stoul(code));
     auto [it, inserted] = cache.try_emplace(key, nullptr);

@@ -97,6 +97,7 @@ class Server {
   asio::ip::tcp::acceptor acceptor_;
   std::atomic<bool> stopping_{false};
   std::atomic<std::size_t> open_connections_{0};
+  std::uint64_t instance_ = 0;  // unique per Server in this process (metrics cache key)
   std::mutex sessions_mutex_;
   std::list<std::weak_ptr<Session>> sessions_;
   ServerCounters counters_;
