@@ -681,14 +681,27 @@ asio::awaitable<Response> Api::get_transfer(const Request& request, std::string_
   Command command;
   command.kind = CommandKind::lookup_transfer;
   command.body.transfer_id = TransferId{*id};
+  const auto found = co_await lookup(command, "transfer", *id, &refusal, request.version());
+  if (!found) co_return refusal;
+  co_return make_json(status::ok, transfer_json(found->value.transfer).dump(), request.version());
+}
+
+// One lookup in the engine: the result, or (in *error) 503 if the ledger did not answer and
+// 404 "<what>_not_found" if there is no such thing.
+asio::awaitable<std::optional<CommandResult>> Api::lookup(const Command& command,
+                                                          std::string_view what, Uint128 id,
+                                                          Response* error, unsigned version) {
   const CallResult call = co_await call_ledger(sink_, command, options_.ledger_timeout);
-  if (call.status != CallStatus::durable) co_return unavailable(call.status, request.version());
-  if (call.result.code != 0) {
-    co_return make_problem(status::not_found, "transfer_not_found",
-                           "no transfer " + std::string(id_text), request.version());
+  if (call.status != CallStatus::durable) {
+    *error = unavailable(call.status, version);
+    co_return std::nullopt;
   }
-  co_return make_json(status::ok, transfer_json(call.result.value.transfer).dump(),
-                      request.version());
+  if (call.result.code != 0) {
+    *error = make_problem(status::not_found, std::string(what) + "_not_found",
+                          "no " + std::string(what) + " " + format_uuid(id), version);
+    co_return std::nullopt;
+  }
+  co_return call.result;
 }
 
 asio::awaitable<std::optional<Account>> Api::lookup_account(AccountId id, Response* error,
@@ -696,17 +709,9 @@ asio::awaitable<std::optional<Account>> Api::lookup_account(AccountId id, Respon
   Command command;
   command.kind = CommandKind::lookup_account;
   command.body.account_id = id;
-  const CallResult call = co_await call_ledger(sink_, command, options_.ledger_timeout);
-  if (call.status != CallStatus::durable) {
-    *error = unavailable(call.status, version);
-    co_return std::nullopt;
-  }
-  if (call.result.code != 0) {
-    *error = make_problem(status::not_found, "account_not_found",
-                          "no account " + format_uuid(id.value), version);
-    co_return std::nullopt;
-  }
-  co_return call.result.value.account;
+  const auto found = co_await lookup(command, "account", id.value, error, version);
+  if (!found) co_return std::nullopt;
+  co_return found->value.account;
 }
 
 asio::awaitable<Response> Api::list_accounts(const Request& request, const Query& query) {
@@ -1015,13 +1020,9 @@ asio::awaitable<Response> Api::get_card(const Request& request, std::string_view
   Command command;
   command.kind = CommandKind::lookup_card;
   command.body.card_id = CardId{*id};
-  const CallResult call = co_await call_ledger(sink_, command, options_.ledger_timeout);
-  if (call.status != CallStatus::durable) co_return unavailable(call.status, request.version());
-  if (call.result.code != 0) {
-    co_return make_problem(status::not_found, "card_not_found", "no card " + std::string(id_text),
-                           request.version());
-  }
-  co_return make_json(status::ok, card_json(call.result.value.card).dump(), request.version());
+  const auto found = co_await lookup(command, "card", *id, &refusal, request.version());
+  if (!found) co_return refusal;
+  co_return make_json(status::ok, card_json(found->value.card).dump(), request.version());
 }
 
 asio::awaitable<Response> Api::update_card(const Request& request, std::string_view id_text) {

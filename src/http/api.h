@@ -69,6 +69,9 @@ class Api {
   asio::awaitable<Response> get_transfer(const Request& request, std::string_view id);
   asio::awaitable<Response> answer_transfer(const Request& request, const Command& command,
                                             bool resolution);
+  asio::awaitable<std::optional<CommandResult>> lookup(const Command& command,
+                                                       std::string_view what, Uint128 id,
+                                                       Response* error, unsigned version);
   asio::awaitable<std::optional<Account>> lookup_account(AccountId id, Response* error,
                                                          unsigned version);
 
