@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <tuple>
 
+#include "ledger/listener.h"
 namespace ledger::http {
 namespace {
 
@@ -106,18 +107,7 @@ Server::Server(asio::io_context& io, Handler handler, ServerOptions options)
     : io_(io), handler_(std::move(handler)), options_(options), acceptor_(io) {}
 
 Status Server::listen(const asio::ip::tcp::endpoint& endpoint) {
-  boost::system::error_code error;
-  acceptor_.open(endpoint.protocol(), error);
-  if (!error) acceptor_.set_option(asio::socket_base::reuse_address(true), error);
-  if (!error) acceptor_.bind(endpoint, error);
-  if (!error) acceptor_.listen(asio::socket_base::max_listen_connections, error);
-  if (error) {
-    boost::system::error_code ignored;
-    acceptor_.close(ignored);
-    return Status::error("cannot listen on " + endpoint.address().to_string() + ":" +
-                         std::to_string(endpoint.port()) + ": " + error.message());
-  }
-  return Status();
+  return listen_on(acceptor_, endpoint);
 }
 
 asio::ip::tcp::endpoint Server::local_endpoint() const { return acceptor_.local_endpoint(); }
@@ -159,11 +149,7 @@ asio::awaitable<void> Server::accept_loop() {
       co_await pause.async_wait(use_tuple);
       continue;
     }
-    boost::system::error_code peer_error;
-    const auto peer = socket.remote_endpoint(peer_error);
-    if (!options_.allowlist.empty() &&
-        (peer_error || std::find(options_.allowlist.begin(), options_.allowlist.end(),
-                                 peer.address()) == options_.allowlist.end())) {
+    if (!source_allowed(socket, options_.allowlist)) {
       spdlog::warn("event=http_connection_refused reason=allowlist");
       ++refused_connections_;
       boost::system::error_code ignored;

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "ledger/ledger_call.h"
+#include "ledger/listener.h"
 #include "ledger/pan_hash.h"
 #include "transaction_ids.h"
 
@@ -247,16 +248,7 @@ Server::Server(asio::io_context& io, CommandSink& sink, ServerOptions options)
 }
 
 Status Server::listen(const asio::ip::tcp::endpoint& endpoint) {
-  boost::system::error_code error;
-  acceptor_.open(endpoint.protocol(), error);
-  if (!error) acceptor_.set_option(asio::socket_base::reuse_address(true), error);
-  if (!error) acceptor_.bind(endpoint, error);
-  if (!error) acceptor_.listen(asio::socket_base::max_listen_connections, error);
-  if (error) {
-    return Status::error("cannot listen on " + endpoint.address().to_string() + ":" +
-                         std::to_string(endpoint.port()) + ": " + error.message());
-  }
-  return Status();
+  return listen_on(acceptor_, endpoint);
 }
 
 void Server::start() { asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached); }
@@ -280,12 +272,7 @@ asio::awaitable<void> Server::accept_loop() {
       if (!acceptor_.is_open()) co_return;
       continue;
     }
-    boost::system::error_code peer_error;
-    const auto peer = socket.remote_endpoint(peer_error);
-    const bool allowed =
-        options_.allowlist.empty() ||
-        (!peer_error && std::find(options_.allowlist.begin(), options_.allowlist.end(),
-                                  peer.address()) != options_.allowlist.end());
+    const bool allowed = source_allowed(socket, options_.allowlist);
     if (!allowed || open_connections_ >= options_.connections_max) {
       spdlog::warn("event=iso8583_connection_refused reason={}",
                    allowed ? "connections_max" : "allowlist");
