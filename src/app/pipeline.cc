@@ -280,13 +280,13 @@ void Pipeline::void_late_hold(TransferId hold, TransferId void_id) {
     it->second.pipeline = this;
     it->second.hold = hold;
     it->second.void_id = void_id;
+    late_count_.fetch_add(1, std::memory_order_relaxed);
   }
   wake_engine();
 }
 
-std::size_t Pipeline::late_voids_waiting() {
-  std::lock_guard lock(late_mutex_);
-  return late_voids_.size();
+std::size_t Pipeline::late_voids_waiting() const {
+  return late_count_.load(std::memory_order_relaxed);
 }
 
 bool Pipeline::late_voids_ready() {
@@ -301,6 +301,7 @@ void Pipeline::LateVoid::complete(const CommandResult&, Outcome outcome) {
   Pipeline* p = pipeline;
   std::lock_guard lock(p->late_mutex_);
   if (outcome == Outcome::durable) {
+    p->late_count_.fetch_sub(1, std::memory_order_relaxed);
     p->late_voids_.erase(void_id.value);  // done, whatever the result (voided, resolved, ...)
   } else {
     in_flight = false;  // unavailable: the engine thread submits it again
@@ -309,6 +310,7 @@ void Pipeline::LateVoid::complete(const CommandResult&, Outcome outcome) {
 
 // Engine thread: the late voids not yet in flight go first into the batch.
 void Pipeline::add_late_voids(std::vector<Command>* commands) {
+  if (late_count_.load(std::memory_order_relaxed) == 0) return;  // the usual case: no lock
   std::lock_guard lock(late_mutex_);
   for (auto& [id, late] : late_voids_) {
     if (late.in_flight) continue;

@@ -95,7 +95,7 @@ class Pipeline final : public CommandSink {
   // Voids the hold with a journaled transfer `void_id`, retrying (across database failures
   // and reloads) until the void is durable. Lost only if the process dies first.
   void void_late_hold(TransferId hold, TransferId void_id) override;
-  std::size_t late_voids_waiting();
+  std::size_t late_voids_waiting() const;
   static constexpr std::size_t submit_all_max = 8'192;
 
   PipelineState state() const { return state_.load(std::memory_order_acquire); }
@@ -196,6 +196,7 @@ class Pipeline final : public CommandSink {
   };
   std::mutex late_mutex_;
   std::map<Uint128, LateVoid> late_voids_;  // by void id; nodes are stable (completions)
+  std::atomic<std::size_t> late_count_{0};  // late_voids_.size(), readable without the lock
   std::thread engine_thread_;
   std::thread journal_thread_;
 };
