@@ -418,8 +418,13 @@ TEST_F(IsoTest, MalformedFramesGet30OrCloseTheConnection) {
     IsoClient client(server_.iso_port());
     std::string frame = IsoClient::frame(auth(5, 10));
     frame[frame.find("000000000010")] = 'A';  // a letter in DE4, which comes before DE11:
-    client.send_raw(frame);                   // nothing to echo, so the connection is closed
-    EXPECT_TRUE(client.receive().mti.empty());
+    client.send_raw(frame);                   // answered 30, DE11 echoed, the link kept
+    const Message reply = client.receive();
+    EXPECT_EQ(reply.mti, "0110");
+    EXPECT_EQ(reply.get(39), "30");
+    EXPECT_EQ(reply.get(11), "000005");
+    EXPECT_FALSE(reply.has(4));  // a field that did not decode is not echoed
+    EXPECT_EQ(client.call(auth(15, 10)).get(39), "00");
   }
   {
     IsoClient client(server_.iso_port());

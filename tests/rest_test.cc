@@ -370,8 +370,10 @@ TEST_F(RestTest, StatementTotalsEqualTheBalance) {
                            "date,transfer_id,",
                            0),
             0u);
-  EXPECT_EQ(std::count(csv.body.begin(), csv.body.end(), '\n'), 5);
-  EXPECT_NE(csv.body.find(",575,EUR\r\n"), std::string::npos) << csv.body;
+  // Header, opening balance, 4 postings, closing balance.
+  EXPECT_EQ(std::count(csv.body.begin(), csv.body.end(), '\n'), 7);
+  EXPECT_NE(csv.body.find(",,opening_balance,,,,,0,EUR\r\n"), std::string::npos) << csv.body;
+  EXPECT_NE(csv.body.find(",,closing_balance,,,,,575,EUR\r\n"), std::string::npos) << csv.body;
   EXPECT_EQ(call("GET", "/v1/accounts/" + uuid(1, 2) + "/statement?format=pdf").status, 400);
 }
 

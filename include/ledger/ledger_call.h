@@ -18,8 +18,6 @@
 
 namespace ledger {
 
-enum class CallStatus : std::uint8_t { durable, busy, unavailable, timeout };
-
 struct CallResult {
   CallStatus status = CallStatus::unavailable;
   CommandResult result;

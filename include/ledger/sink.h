@@ -13,6 +13,14 @@ enum class Outcome : std::uint8_t {
   unavailable,  // not answered: PostgreSQL failed or the ledger is reloading; retry later
 };
 
+// How a call to the ledger ended, as the edges see it (ledger_call.h).
+enum class CallStatus : std::uint8_t {
+  durable,      // answered; the result is committed
+  busy,         // refused at once: queue full or ledger not running
+  unavailable,  // not answered: PostgreSQL failed or the ledger is reloading
+  timeout,      // no answer in time: the outcome is unknown to the caller
+};
+
 // A waiting request. complete() is called exactly once per accepted command, from a ledger
 // thread; implementations hand the result to their own executor and return quickly.
 class Completion {

@@ -57,11 +57,14 @@ inline constexpr std::uint8_t channels_all = 0xF;
 
 inline constexpr std::size_t card_blocked_mccs_max = 16;
 
+// Card spending limits count approved card spending (holds and single-message postings, less
+// what reversals released) by the UTC calendar day of the authorization: "daily" is today's
+// UTC date, "monthly" is the last 30 UTC dates including today.
 struct CardControls {
   std::int64_t per_authorization_limit = 0;  // minor units; 0: no limit
-  std::int64_t daily_limit = 0;              // rolling 24 hours; 0: no limit
-  std::int64_t monthly_limit = 0;            // rolling 30 days; 0: no limit
-  std::uint32_t daily_count_limit = 0;       // authorizations per rolling 24 hours; 0: none
+  std::int64_t daily_limit = 0;              // this UTC day; 0: no limit
+  std::int64_t monthly_limit = 0;            // the last 30 UTC days, today included; 0: no limit
+  std::uint32_t daily_count_limit = 0;       // authorizations this UTC day; 0: no limit
   std::uint8_t channels = channels_all;
   std::uint8_t blocked_mcc_count = 0;
   std::uint16_t blocked_mccs[card_blocked_mccs_max] = {};
@@ -82,15 +85,41 @@ struct Card {
   std::uint64_t created_timestamp = 0;
 };
 
+// A change to some of a card's controls: only the fields named in `fields` (control_* bits)
+// and the channels named in channels_on / channels_off change; the rest keep their value.
+// Merged on the engine thread, so two changes of different controls never undo each other.
+inline constexpr std::uint8_t control_per_authorization_limit = 1u << 0;
+inline constexpr std::uint8_t control_daily_limit = 1u << 1;
+inline constexpr std::uint8_t control_monthly_limit = 1u << 2;
+inline constexpr std::uint8_t control_daily_count_limit = 1u << 3;
+inline constexpr std::uint8_t control_blocked_mccs = 1u << 4;
+
+struct CardControlsPatch {
+  std::uint8_t fields = 0;        // control_* bits: which values below apply
+  std::uint8_t channels_on = 0;   // channel_* bits switched on
+  std::uint8_t channels_off = 0;  // channel_* bits switched off
+  CardControls values;            // the new values of the fields named above
+};
+
+// Applies a patch (pure; used by the engine and by card creation at the edge).
+void apply_controls_patch(const CardControlsPatch& patch, CardControls* controls);
+
 // Authorization kinds (ISO 8583 DE3 processing code, first two digits).
 enum class AuthorizationKind : std::uint8_t { purchase, cash, refund, balance_inquiry };
 
-// A card authorization from the card network (ISO 8583 0100/0120/0200). The edge has checked
-// the message and hashed the PAN; the engine decides with the card's controls and balance.
+// A card-network message, decided by the engine in one command: an authorization (ISO 8583
+// 0100/0200, and 0120 advices with `force`), a completion (0220) or a reversal (0400/0420, and
+// a 0120 that reports the network's decline). The edge has checked the message and hashed the
+// PAN; the engine decides with the card's controls, the hold and the balance.
 struct Authorization {
-  TransferId id;  // derived from the network's keys: repeats find it again
+  TransferId id;  // this message's transfer id, derived from the network's keys: repeats find it
+  TransferId original;   // completion, reversal: the authorization they refer to
+  TransferId advice_id;  // advice: where the network's approval of our decline is recorded
   std::uint8_t pan_hash[32] = {};
-  std::int64_t amount = 0;  // in the card account's currency (DE6 if present, else DE4)
+  // Authorization: the amount asked. Completion: the final amount. Reversal: the original
+  // amount as the network states it (0: not stated). In the card account's currency.
+  std::int64_t amount = 0;
+  std::int64_t replacement = 0;  // reversal: what the transaction really came to (0: nothing)
   Currency currency;
   std::uint16_t mcc = 0;          // DE18
   std::uint16_t expiry_yymm = 0;  // DE14 (0: not sent)
@@ -100,15 +129,15 @@ struct Authorization {
   bool partial_allowed = false;      // the acquirer supports partial approval
   bool force = false;                // an advice: the network already decided to approve
   bool post_now = false;             // single message (0200): post at once, no hold
+  bool over_capture = false;         // completion: may post more than held (tips, fuel)
   std::uint32_t hold_timeout_s = 0;  // how long an approved hold lives
 };
 
 struct CardUpdate {
   CardId id;
   bool set_status = false;
-  bool set_controls = false;
   CardStatus status = CardStatus::active;
-  CardControls controls;
+  CardControlsPatch controls;
 };
 
 struct Account {
@@ -167,7 +196,9 @@ enum class CommandKind : std::uint8_t {
   create_card,
   update_card,
   lookup_card,
-  authorize,
+  authorize,        // body.authorization: 0100/0200/0120
+  card_completion,  // body.authorization: 0220
+  card_reversal,    // body.authorization: 0400/0420, or a 0120 reporting a decline
 };
 
 // One request to the engine. `tag` is opaque to the engine and comes back with the result

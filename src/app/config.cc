@@ -122,6 +122,11 @@ const Setting settings[] = {
      [](const std::string& v, Config* c) {
        return parse_u32(v, 1, 10'000, &c->iso8583_connections_max);
      }},
+    {"iso8583-connections-per-source-max", "LEDGER_ISO8583_CONNECTIONS_PER_SOURCE_MAX",
+     "open ISO 8583 connections from one source address at most (default 32)",
+     [](const std::string& v, Config* c) {
+       return parse_u32(v, 1, 10'000, &c->iso8583_connections_per_source_max);
+     }},
     {"rate-limit-per-key", "LEDGER_RATE_LIMIT_PER_KEY",
      "REST requests per second per API key, beyond it 429 (default 0: no limit)",
      [](const std::string& v, Config* c) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "ledger/limits.h"
 #include "ledger/status.h"
 
 namespace ledger::app {
@@ -37,14 +38,15 @@ struct Config {
   std::uint32_t ledger_timeout_ms = 5'000;
   std::uint32_t cards_max = 100'000;
   bool iso8583_hex_bitmap = false;
-  std::uint32_t auth_deadline_ms = 2'000;
-  std::uint32_t iso8583_read_timeout_ms = 5'000;
+  std::uint32_t auth_deadline_ms = limits::auth_deadline_ms;
+  std::uint32_t iso8583_read_timeout_ms = limits::iso8583_read_timeout_ms;
   std::string iso8583_allowlist;  // comma-separated IP addresses; empty: any
   std::string http_allowlist;     // same, for the REST listener
   std::string tls_cert_file;      // PEM certificate chain: HTTPS on the REST listener
   std::string tls_key_file;       // PEM private key (with tls_cert_file)
   std::uint32_t http_connections_max = 1024;
-  std::uint32_t iso8583_connections_max = 64;
+  std::uint32_t iso8583_connections_max = limits::iso8583_connections_max;
+  std::uint32_t iso8583_connections_per_source_max = limits::iso8583_connections_per_source_max;
   std::uint32_t rate_limit_per_key = 0;  // REST requests per second per API key; 0: off
   std::uint32_t rate_burst_per_key = 0;  // 0: the same as the rate
   std::string home_country;              // ISO 3166 numeric, for the "abroad" control

@@ -15,9 +15,11 @@ Status PgJournalStore::count(JournalCounts* counts) {
       !s.ok()) {
     return s;
   }
-  counts->accounts = std::stoull(PQgetvalue(row.get(), 0, 0));
-  counts->transfers = std::stoull(PQgetvalue(row.get(), 0, 1));
-  counts->cards = std::stoull(PQgetvalue(row.get(), 0, 2));
+  if (!pg::number(row.get(), 0, 0, &counts->accounts) ||
+      !pg::number(row.get(), 0, 1, &counts->transfers) ||
+      !pg::number(row.get(), 0, 2, &counts->cards)) {
+    return Status::error("cannot count the journal: unexpected answer from PostgreSQL");
+  }
   return Status();
 }
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "journal/api_keys.h"
 #include "logging.h"
 #include "pg.h"
 #include "serve.h"
@@ -25,33 +26,23 @@ int run_keys_create(const Config& config) {
   pg::Conn conn;
   if (int code = prepare_database(config, &conn); code != exit_ok) return code;
   const std::string key = http::generate_key();
-  std::vector<std::string> params = {config.key_name, std::string(http::scope_name(*scope)),
-                                     http::sha256_hex(key), http::key_prefix(key)};
-  // The key and its audit entry in one statement (one transaction): who created which key.
+  NewApiKey stored;
+  stored.name = config.key_name;
+  stored.scope = std::string(http::scope_name(*scope));
+  stored.expires_in_days = config.key_expires_days;
+  stored.key_hash = http::sha256_hex(key);
+  stored.prefix = http::key_prefix(key);
+  // Who created which key, in the same transaction as the key.
   const char* user = std::getenv("USER");
-  params.push_back(user != nullptr && *user != '\0' ? user : "uid " + std::to_string(getuid()));
-  std::string sql =
-      "WITH k AS (INSERT INTO api_keys (name, scope, key_hash, prefix, expires_at) VALUES ($1, "
-      "$2, $3, $4, ";
-  if (config.key_expires_days > 0) {
-    sql += "now() + make_interval(days => $6::int))";
-    params.push_back(std::to_string(config.key_expires_days));
-  } else {
-    sql += "NULL)";
-  }
-  sql +=
-      " RETURNING id, name, scope, prefix), a AS (INSERT INTO audit_log (actor, actor_name, "
-      "action, target, status, detail) SELECT 'cli:' || $5, $5, 'key.create', k.id::text, 0, "
-      "'name=' || k.name || ' scope=' || k.scope || ' prefix=' || k.prefix FROM k) SELECT id "
-      "FROM k";
-  pg::Result row;
-  if (Status s = pg::exec_params(conn.get(), sql, params, &row); !s.ok()) {
+  stored.actor_name = user != nullptr && *user != '\0' ? user : "uid " + std::to_string(getuid());
+  stored.actor = "cli:" + stored.actor_name;
+  ApiKeyRecord record;
+  if (Status s = store_api_key(conn.get(), stored, &record); !s.ok()) {
     print_error("cannot store the key: " + s.message());
     return exit_failure;
   }
-  spdlog::info("event=api_key_created id={} name=\"{}\" scope={} prefix={}",
-               PQgetvalue(row.get(), 0, 0), config.key_name, http::scope_name(*scope),
-               http::key_prefix(key));
+  spdlog::info("event=api_key_created id={} name=\"{}\" scope={} prefix={}", record.id,
+               config.key_name, record.scope, record.prefix);
   std::printf("%s\n", key.c_str());  // shown once; only its hash is stored
   std::fflush(stdout);
   return exit_ok;
@@ -76,7 +67,9 @@ Status KeyRefresher::refresh() {
     key.name = PQgetvalue(rows.get(), r, 2);
     key.prefix = PQgetvalue(rows.get(), r, 3);
     key.scope = http::parse_scope(PQgetvalue(rows.get(), r, 4)).value_or(http::Scope::read);
-    const long long expires = std::atoll(PQgetvalue(rows.get(), r, 5));
+    std::int64_t expires = 0;
+    if (!pg::number(rows.get(), r, 5, &expires))
+      return Status::error("api_keys holds an expiry that is not a number");
     if (expires > 0)
       key.expires_at = std::chrono::system_clock::from_time_t(static_cast<std::time_t>(expires));
     (*snapshot)[PQgetvalue(rows.get(), r, 0)] = std::move(key);

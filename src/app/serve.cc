@@ -113,17 +113,19 @@ bool parse_allowlist(const std::string& text, const char* flag,
   return true;
 }
 
-// After SIGINT/SIGTERM: stop accepting, wait for in-flight requests up to the grace period.
+// After SIGINT/SIGTERM both listeners have stopped accepting and reading; this waits until
+// every request already received is answered (up to the grace period), then stops the loop.
 asio::awaitable<void> drain_then_stop(asio::io_context& io, http::Server& server,
-                                      std::uint32_t grace_ms) {
+                                      iso8583::Server& iso_server, std::uint32_t grace_ms) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
   asio::steady_timer timer(io);
-  while (server.open_connections() > 0 && std::chrono::steady_clock::now() < deadline) {
+  const auto open = [&] { return server.open_connections() + iso_server.open_connections(); };
+  while (open() > 0 && std::chrono::steady_clock::now() < deadline) {
     timer.expires_after(std::chrono::milliseconds(20));
-    co_await timer.async_wait(asio::use_awaitable);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
   }
-  if (server.open_connections() > 0) {
-    spdlog::warn("event=shutdown_grace_expired open_connections={}", server.open_connections());
+  if (open() > 0) {
+    spdlog::warn("event=shutdown_grace_expired open_connections={}", open());
   }
   io.stop();
 }
@@ -161,6 +163,8 @@ int run_serve(const Config& config) {
     }
   }
   iso_options.connections_max = config.iso8583_connections_max;
+  iso_options.connections_per_source_max =
+      std::min(config.iso8583_connections_per_source_max, config.iso8583_connections_max);
   http::Readiness readiness;
   {
     pg::Conn conn;
@@ -195,7 +199,7 @@ int run_serve(const Config& config) {
                                  static_cast<double>(config.rate_burst_per_key != 0
                                                          ? config.rate_burst_per_key
                                                          : config.rate_limit_per_key)},
-                &audit);
+                &audit, &reader);
   if (config.pan_secret.empty()) {
     spdlog::warn(
         "event=pan_secret_unset detail=\"cards cannot be created until LEDGER_PAN_SECRET is set\"");
@@ -230,10 +234,10 @@ int run_serve(const Config& config) {
                                                  : iso8583::BitmapEncoding::binary;
   iso_options.deadline = std::chrono::milliseconds(config.auth_deadline_ms);
   iso_options.read_timeout = std::chrono::milliseconds(config.iso8583_read_timeout_ms);
-  iso_options.pan_secret = config.pan_secret;
-  iso_options.home_country = config.home_country;
-  iso_options.preauthorization_mccs = iso8583::default_preauthorization_mccs();
-  iso_options.over_capture_mccs = iso8583::default_over_capture_mccs();
+  iso_options.translate.pan_secret = config.pan_secret;
+  iso_options.translate.home_country = config.home_country;
+  iso_options.translate.preauthorization_mccs = iso8583::default_preauthorization_mccs();
+  iso_options.translate.over_capture_mccs = iso8583::default_over_capture_mccs();
   iso8583::Server iso_server(io, pipeline, iso_options);
   if (Status s = iso_server.listen(iso_endpoint); !s.ok()) {
     return fail(exit_failure, "iso8583: " + s.message());
@@ -273,7 +277,12 @@ int run_serve(const Config& config) {
     readiness.stopping = true;
     server.stop();
     iso_server.stop();
-    asio::co_spawn(io, drain_then_stop(io, server, config.shutdown_grace_ms), asio::detached);
+    asio::co_spawn(io, drain_then_stop(io, server, iso_server, config.shutdown_grace_ms),
+                   [&io](std::exception_ptr escaped) {
+                     if (!escaped) return;  // it stopped the loop itself
+                     spdlog::error("event=shutdown_drain_failed");
+                     io.stop();  // the process must not hang at shutdown
+                   });
   });
   server.start();
   iso_server.start();

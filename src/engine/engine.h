@@ -120,7 +120,14 @@ class Engine {
   std::size_t apply_chain(const Command* commands, std::size_t count, BatchOutput* out);
   void reject_open_chain(const Command* commands, std::size_t count, BatchOutput* out);
 
-  void authorize(const Command& command, CommandResult* result, BatchOutput* out);
+  void authorize(const Authorization& a, CommandResult* result, BatchOutput* out);
+  void complete_card(const Authorization& a, CommandResult* result, BatchOutput* out);
+  void reverse_card(const Authorization& a, CommandResult* result, BatchOutput* out);
+  void inquire_balance(const Authorization& a, CommandResult* result) const;
+  void answer_repeat(const Transfer& original, CommandResult* result) const;
+  bool record_card_transfer(Transfer t, std::int64_t approved, BatchOutput* out,
+                            CommandResult* result);
+  void execute_card_transfer(const Transfer& t, CommandResult* result, BatchOutput* out);
   TransferResult decide(const Authorization& a, const Card* card, const Account* account,
                         std::int64_t* approved) const;
   std::uint32_t ensure_settlement_account(Currency currency, BatchOutput* out);

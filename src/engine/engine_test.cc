@@ -631,8 +631,8 @@ TEST_F(EngineTest, CardsAreCreatedOnceFoundByPanAndBlockedForGood) {
   update.kind = CommandKind::update_card;
   update.body.card_update = CardUpdate{};
   update.body.card_update.id = CardId{{0xCA, 1}};
-  update.body.card_update.set_controls = true;
-  update.body.card_update.controls.daily_limit = 500;
+  update.body.card_update.controls.fields = control_daily_limit;
+  update.body.card_update.controls.values.daily_limit = 500;
   EXPECT_EQ(code(update), CardResult::ok);
   update.body.card_update.set_status = true;
   update.body.card_update.status = CardStatus::blocked;
@@ -752,7 +752,8 @@ TEST_F(AuthorizationTest, InsufficientFundsOrAPartialApproval) {
   lift.kind = CommandKind::update_card;
   lift.body.card_update = CardUpdate{};
   lift.body.card_update.id = CardId{{0xCA, 1}};
-  lift.body.card_update.set_controls = true;  // no limits
+  lift.body.card_update.controls.fields = control_per_authorization_limit | control_daily_limit |
+                                          control_daily_count_limit;  // all to 0: no limits
   run({lift});
   EXPECT_EQ(decision(auth(1, 1500)), R::exceeds_available);
   Authorization partial = auth(2, 1500);
@@ -767,6 +768,137 @@ TEST_F(AuthorizationTest, InsufficientFundsOrAPartialApproval) {
   EXPECT_EQ(decision(advice), R::ok);
   EXPECT_EQ(available(2), -50);
   expect_balanced();
+}
+
+TEST_F(AuthorizationTest, ControlsChangesMergeOnTheEngineThread) {
+  // Two changes prepared from the same old state, each naming one control: both stay.
+  Command limit;
+  limit.kind = CommandKind::update_card;
+  limit.body.card_update = CardUpdate{};
+  limit.body.card_update.id = CardId{{0xCA, 1}};
+  limit.body.card_update.controls.fields = control_daily_limit;
+  limit.body.card_update.controls.values.daily_limit = 700;
+  Command mccs = limit;
+  mccs.body.card_update.controls = CardControlsPatch{};
+  mccs.body.card_update.controls.fields = control_blocked_mccs;
+  mccs.body.card_update.controls.values.blocked_mcc_count = 2;
+  mccs.body.card_update.controls.values.blocked_mccs[0] = 5812;
+  mccs.body.card_update.controls.values.blocked_mccs[1] = 4829;
+  mccs.body.card_update.controls.channels_off = channel_atm;
+  run({limit, mccs});
+  const Card* card = engine_.find_card(CardId{{0xCA, 1}});
+  ASSERT_NE(card, nullptr);
+  EXPECT_EQ(card->controls.daily_limit, 700);
+  EXPECT_EQ(card->controls.per_authorization_limit, 500);  // untouched
+  EXPECT_EQ(card->controls.blocked_mcc_count, 2);
+  EXPECT_EQ(card->controls.blocked_mccs[1], 4829);
+  EXPECT_EQ(card->controls.channels, channels_all & ~channel_abroad & ~channel_atm);
+}
+
+TEST_F(AuthorizationTest, DailyLimitsCountTheUtcCalendarDay) {
+  constexpr std::uint64_t day_ns = 86'400 * second_ns;
+  now_ = 20'000 * day_ns + day_ns - 60 * second_ns;  // 23:59 UTC
+  ASSERT_EQ(decision(auth(1, 500)), R::ok);
+  ASSERT_EQ(decision(auth(2, 300)), R::ok);
+  EXPECT_EQ(decision(auth(3, 100)), R::card_limit_exceeded);  // 900 > 800 on this day
+  now_ += 2 * 60 * second_ns;                                 // 00:01 the next day
+  EXPECT_EQ(engine_.card_spending(CardId{{0xCA, 1}}, now_).today, 0);
+  EXPECT_EQ(engine_.card_spending(CardId{{0xCA, 1}}, now_).last_30_days, 800);
+  fund(2, 1000, 2);
+  EXPECT_EQ(decision(auth(4, 100)), R::ok);  // a new day: the daily limit starts again
+}
+
+class CardMessageTest : public AuthorizationTest {
+ protected:
+  Authorization message(std::uint64_t id, std::uint64_t original, std::int64_t amount) {
+    Authorization a = auth(id, amount);
+    a.original = tid(1000 + original);
+    return a;
+  }
+  CommandResult send(CommandKind kind, const Authorization& a) {
+    Command c;
+    c.kind = kind;
+    c.body.authorization = a;
+    run({c});
+    return out_.results[0];
+  }
+  R complete(const Authorization& a) {
+    return send(CommandKind::card_completion, a).transfer_result();
+  }
+  R reverse(const Authorization& a) {
+    return send(CommandKind::card_reversal, a).transfer_result();
+  }
+  std::int64_t held() { return account(2).debits_pending; }
+  std::int64_t spent() { return account(2).debits_posted; }
+};
+
+TEST_F(CardMessageTest, CompletionPostsTheHoldCappedUnlessOverCaptureIsAllowed) {
+  ASSERT_EQ(decision(auth(1, 200)), R::ok);
+  EXPECT_EQ(complete(message(101, 1, 150)), R::ok);  // under the hold: the rest is released
+  EXPECT_EQ(held(), 0);
+  EXPECT_EQ(spent(), 150);
+  EXPECT_EQ(complete(message(101, 1, 150)), R::exists);  // a repeat
+  ASSERT_EQ(decision(auth(2, 100)), R::ok);
+  const CommandResult capped = send(CommandKind::card_completion, message(102, 2, 180));
+  EXPECT_EQ(capped.transfer_result(), R::ok);
+  EXPECT_EQ(capped.value.transfer.amount_effective, 100);  // not above the hold
+  ASSERT_EQ(decision(auth(3, 100)), R::ok);
+  Authorization tip = message(103, 3, 120);
+  tip.over_capture = true;
+  EXPECT_EQ(complete(tip), R::ok);
+  EXPECT_EQ(spent(), 150 + 100 + 120);
+  expect_balanced();
+}
+
+TEST_F(CardMessageTest, CompletionWithoutAHoldIsAForcedPosting) {
+  Authorization orphan = message(104, 99, 70);
+  orphan.amount = 700;  // above the per-authorization limit: the network decided already
+  const std::int64_t before = spent();
+  EXPECT_EQ(complete(orphan), R::ok);
+  EXPECT_EQ(spent(), before + 700);
+  EXPECT_EQ(complete(orphan), R::exists);
+  EXPECT_EQ(spent(), before + 700);
+}
+
+TEST_F(CardMessageTest, ReversalReleasesAllOrThePartAboveTheReplacement) {
+  ASSERT_EQ(decision(auth(1, 300)), R::ok);
+  Authorization partial = message(201, 1, 300);
+  partial.replacement = 120;  // the sale came to 120: release 180
+  EXPECT_EQ(reverse(partial), R::ok);
+  EXPECT_EQ(held(), 120);
+  EXPECT_EQ(reverse(partial), R::exists);
+  ASSERT_EQ(decision(auth(2, 50)), R::ok);
+  EXPECT_EQ(reverse(message(202, 2, 0)), R::ok);  // all of it
+  EXPECT_EQ(held(), 120);
+  Authorization above = message(203, 1, 0);
+  above.replacement = 500;
+  EXPECT_EQ(reverse(above), R::nothing_to_reverse);
+  EXPECT_EQ(reverse(message(204, 77, 0)), R::pending_not_found);
+  EXPECT_EQ(reverse(message(205, 2, 0)), R::pending_already_voided);
+  expect_balanced();
+}
+
+TEST_F(CardMessageTest, ReversalAfterCaptureGivesTheMoneyBack) {
+  ASSERT_EQ(decision(auth(1, 200)), R::ok);
+  ASSERT_EQ(complete(message(101, 1, 200)), R::ok);
+  const std::int64_t credits = account(2).credits_posted;
+  Authorization back = message(301, 1, 200);
+  back.replacement = 50;
+  EXPECT_EQ(reverse(back), R::ok);
+  EXPECT_EQ(account(2).credits_posted, credits + 150);
+  expect_balanced();
+}
+
+TEST_F(CardMessageTest, AnAdviceRecordsTheNetworksApprovalOfOurDecline) {
+  EXPECT_EQ(decision(auth(1, 501)), R::card_limit_exceeded);
+  Authorization advice = auth(1, 501);
+  advice.force = true;
+  advice.advice_id = tid(5001);
+  EXPECT_EQ(decision(advice), R::ok);  // recorded under the advice id, past the limit
+  EXPECT_EQ(held(), 501);
+  EXPECT_EQ(decision(advice), R::exists);
+  EXPECT_EQ(held(), 501);
+  EXPECT_NE(engine_.find_transfer(tid(5001)), nullptr);
 }
 
 TEST_F(AuthorizationTest, ReplayRebuildsVelocity) {

@@ -1,20 +1,21 @@
-// The REST API (v1): routes, authentication and scopes, request validation, result-to-status
-// mapping. Every write and every balance read goes through the ledger (CommandSink) and is
-// answered only when durable; history and statements come from PostgreSQL (LedgerReader).
+// The REST API (v1): authentication and scopes, rate limits, dispatch to the route files
+// (routes.h) and the audit trail of every back-office write attempt. Every write and every
+// balance read goes through the ledger (CommandSink) and is answered only when durable;
+// history and statements come from PostgreSQL (LedgerReader).
 // Thread: handle() runs on a session's strand; Api itself is immutable after construction.
 #pragma once
 
 #include <chrono>
-#include <map>
 #include <string>
 
-#include "auth.h"
-#include "health.h"
+#include "http/auth.h"
+#include "http/health.h"
+#include "http/rate_limit.h"
+#include "http/routes.h"
 #include "ledger/audit.h"
+#include "ledger/key_store.h"
 #include "ledger/reader.h"
 #include "ledger/sink.h"
-#include "rate_limit.h"
-#include "server.h"
 
 namespace ledger::http {
 
@@ -25,70 +26,29 @@ struct ApiOptions {
   double burst_per_key = 0;  // bucket size (requests allowed at once)
 };
 
-using Query = std::map<std::string, std::string>;
-
-// A bounded label for metrics: the path with ids replaced ("/v1/accounts/{id}/transfers");
-// "other" for anything that is not a route of this API.
-std::string route_label(std::string_view target);
-
 class Api {
  public:
-  // audit: where back-office mutations are recorded (nullptr: not recorded).
+  // audit: where back-office writes are recorded (nullptr: not recorded). key_store: API keys
+  // over REST (nullptr: those routes answer 503).
   Api(CommandSink& sink, LedgerReader& reader, const KeyRing& keys, const Readiness& readiness,
-      ApiOptions options = {}, AuditSink* audit = nullptr)
-      : sink_(sink),
-        reader_(reader),
-        keys_(keys),
+      ApiOptions options = {}, AuditSink* audit = nullptr, KeyStore* key_store = nullptr)
+      : keys_(keys),
         readiness_(readiness),
-        options_(options),
         limiter_(options.rate_per_key, options.burst_per_key),
-        audit_(audit) {}
+        audit_(audit),
+        routes_{sink, reader, key_store, options.ledger_timeout, options.pan_secret} {}
 
-  asio::awaitable<Response> handle(Request& request);
+  Awaitable<Response> handle(Request& request);
 
  private:
-  asio::awaitable<Response> list_audit(const Request& request, const Query& query);
-  asio::awaitable<Response> route(const Request& request,
-                                  const std::vector<std::string_view>& parts, const Query& query);
-  asio::awaitable<Response> create_account(const Request& request);
-  asio::awaitable<Response> get_account(const Request& request, std::string_view id);
-  asio::awaitable<Response> list_accounts(const Request& request, const Query& query);
-  asio::awaitable<Response> update_account(const Request& request, std::string_view id, bool close);
-  asio::awaitable<Response> account_history(const Request& request, std::string_view id,
-                                            const Query& query);
-  asio::awaitable<Response> account_statement(const Request& request, std::string_view id,
-                                              const Query& query);
-  asio::awaitable<Response> create_card(const Request& request);
-  asio::awaitable<Response> get_card(const Request& request, std::string_view id);
-  asio::awaitable<Response> update_card(const Request& request, std::string_view id);
-  asio::awaitable<Response> answer_card(const Command& command, unsigned version, bool creating);
-  asio::awaitable<Response> create_transfer(const Request& request);
-  asio::awaitable<Response> create_batch(const Request& request);
-  asio::awaitable<Response> resolve_transfer(const Request& request, std::string_view id,
-                                             bool post);
-  asio::awaitable<Response> get_transfer(const Request& request, std::string_view id);
-  asio::awaitable<Response> answer_transfer(const Request& request, const Command& command,
-                                            bool resolution);
-  asio::awaitable<std::optional<CommandResult>> lookup(const Command& command,
-                                                       std::string_view what, Uint128 id,
-                                                       Response* error, unsigned version);
-  asio::awaitable<std::optional<Account>> lookup_account(AccountId id, Response* error,
-                                                         unsigned version);
+  Awaitable<Response> route(const Request& request, const Parts& parts, const Query& query,
+                            const ApiKey& key);
 
-  CommandSink& sink_;
-  LedgerReader& reader_;
   const KeyRing& keys_;
   const Readiness& readiness_;
-  ApiOptions options_;
   RateLimiter limiter_;
   AuditSink* audit_;
+  RouteContext routes_;
 };
-
-// Ids the API derives when a client omits them, so that blind retries stay idempotent.
-Uint128 id_from_key(std::string_view idempotency_key);
-Uint128 derived_id(Uint128 source, std::string_view purpose);
-
-// "a=1&b=x%20y" -> {a: "1", b: "x y"}; false on malformed percent-encoding or a repeated key.
-bool parse_query(std::string_view target, Query* out);
 
 }  // namespace ledger::http

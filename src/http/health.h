@@ -4,8 +4,9 @@
 #pragma once
 
 #include <atomic>
+#include <optional>
 
-#include "server.h"
+#include "http/message.h"
 
 namespace ledger::http {
 

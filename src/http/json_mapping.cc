@@ -5,6 +5,8 @@
 #include <ctime>
 #include <limits>
 
+#include "ledger/parse.h"
+
 namespace ledger::http {
 namespace {
 
@@ -248,8 +250,29 @@ json transfer_json(const Transfer& t) {
   return body;
 }
 
+namespace {
+
+bool leap_year(int year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
+
+int days_in_month(int year, int month) {
+  static constexpr int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return month == 2 && leap_year(year) ? 29 : days[month - 1];
+}
+
+// Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil).
+std::int64_t days_from_civil(int year, int month, int day) {
+  const int y = year - (month <= 2 ? 1 : 0);
+  const int era = y / 400;
+  const int yoe = y - era * 400;
+  const int doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+  const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return static_cast<std::int64_t>(era) * 146'097 + doe - 719'468;
+}
+
+}  // namespace
+
 std::optional<std::uint64_t> parse_time(std::string_view text) {
-  // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+hh:mm|-hh:mm)
+  // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+hh:mm|-hh:mm); every part checked, nothing rolls over.
   const auto digits = [&](std::size_t at, std::size_t n, int* out) {
     if (at + n > text.size()) return false;
     int v = 0;
@@ -267,8 +290,8 @@ std::optional<std::uint64_t> parse_time(std::string_view text) {
       !digits(17, 2, &second)) {
     return std::nullopt;
   }
-  if (year < 1970 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 ||
-      second > 60) {
+  if (year < time_year_min || year > time_year_max || month < 1 || month > 12 || day < 1 ||
+      day > days_in_month(year, month) || hour > 23 || minute > 59 || second > 59) {
     return std::nullopt;
   }
   std::size_t at = 19;
@@ -284,7 +307,7 @@ std::optional<std::uint64_t> parse_time(std::string_view text) {
     }
     if (at == start || at - start > 9) return std::nullopt;
   }
-  long offset_s = 0;
+  std::int64_t offset_s = 0;
   if (at < text.size() && (text[at] == 'Z' || text[at] == 'z')) {
     ++at;
   } else if (at < text.size() && (text[at] == '+' || text[at] == '-')) {
@@ -293,20 +316,14 @@ std::optional<std::uint64_t> parse_time(std::string_view text) {
         !digits(at + 4, 2, &om) || oh > 23 || om > 59) {
       return std::nullopt;
     }
-    offset_s = (text[at] == '+' ? 1 : -1) * (oh * 3600L + om * 60L);
+    offset_s = (text[at] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
     at += 6;
   } else {
     return std::nullopt;
   }
   if (at != text.size()) return std::nullopt;
-  std::tm tm{};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  const std::time_t seconds = timegm(&tm) - offset_s;
+  const std::int64_t seconds =
+      days_from_civil(year, month, day) * 86'400 + hour * 3'600 + minute * 60 + second - offset_s;
   if (seconds < 0) return std::nullopt;
   return static_cast<std::uint64_t>(seconds) * 1'000'000'000ULL + fraction_ns;
 }
@@ -383,7 +400,7 @@ bool valid_pan(std::string_view pan) {
   return sum % 10 == 0;
 }
 
-bool parse_controls(const json& object, const std::string& prefix, CardControls* c,
+bool parse_controls(const json& object, const std::string& prefix, CardControlsPatch* patch,
                     BadRequest* error) {
   if (!object.is_object()) {
     *error = {"invalid_field", prefix + "controls", prefix + "controls must be an object"};
@@ -405,37 +422,39 @@ bool parse_controls(const json& object, const std::string& prefix, CardControls*
     *error = fields.error();
     return false;
   }
-  // A limit sent as null means "no limit", as GET shows it.
-  const auto cleared = [&object](const char* name) {
-    const auto it = object.find(name);
-    return it != object.end() && it->is_null();
-  };
-  if (per_authorization || cleared("per_authorization_limit"))
-    c->per_authorization_limit = per_authorization.value_or(0);
-  if (daily || cleared("daily_limit")) c->daily_limit = daily.value_or(0);
-  if (monthly || cleared("monthly_limit")) c->monthly_limit = monthly.value_or(0);
-  if (count || cleared("daily_count_limit"))
-    c->daily_count_limit = static_cast<std::uint32_t>(count.value_or(0));
+  // A limit sent as null means "no limit", as GET shows it; an absent one is not changed.
+  const auto sent = [&object](const char* name) { return object.contains(name); };
+  CardControls& v = patch->values;
+  const auto set = [patch](std::uint8_t field) { patch->fields |= field; };
+  if (sent("per_authorization_limit")) set(control_per_authorization_limit);
+  v.per_authorization_limit = per_authorization.value_or(0);
+  if (sent("daily_limit")) set(control_daily_limit);
+  v.daily_limit = daily.value_or(0);
+  if (sent("monthly_limit")) set(control_monthly_limit);
+  v.monthly_limit = monthly.value_or(0);
+  if (sent("daily_count_limit")) set(control_daily_count_limit);
+  v.daily_count_limit = static_cast<std::uint32_t>(count.value_or(0));
   for (int i = 0; i < 4; ++i) {
     if (!channels[i]) continue;
-    c->channels = static_cast<std::uint8_t>(*channels[i] ? (c->channels | channel_bits[i])
-                                                         : (c->channels & ~channel_bits[i]));
+    (*channels[i] ? patch->channels_on : patch->channels_off) |= channel_bits[i];
   }
-  if (const auto it = object.find("blocked_mccs"); it != object.end() && !it->is_null()) {
+  if (const auto it = object.find("blocked_mccs"); it != object.end()) {
     const std::string field = prefix + "controls.blocked_mccs";
-    if (!it->is_array() || it->size() > card_blocked_mccs_max) {
+    if (!it->is_null() && (!it->is_array() || it->size() > card_blocked_mccs_max)) {
       *error = {"invalid_field", field, field + " must be an array of at most 16 four-digit codes"};
       return false;
     }
-    c->blocked_mcc_count = 0;
-    for (const auto& mcc : *it) {
-      const std::string text = mcc.is_string() ? mcc.get<std::string>() : "";
-      if (text.size() != 4 || text.find_first_not_of("0123456789") != std::string::npos) {
+    set(control_blocked_mccs);  // null: none blocked
+    v.blocked_mcc_count = 0;
+    for (const auto& mcc : it->is_null() ? json::array() : *it) {
+      std::uint64_t code = 0;
+      const std::string* text = mcc.is_string() ? &mcc.get_ref<const std::string&>() : nullptr;
+      if (text == nullptr || text->size() != 4 || !parse_digits(*text, &code)) {
         *error = {"invalid_field", field,
                   field + " entries must be four-digit strings such as \"5411\""};
         return false;
       }
-      c->blocked_mccs[c->blocked_mcc_count++] = static_cast<std::uint16_t>(std::stoi(text));
+      v.blocked_mccs[v.blocked_mcc_count++] = static_cast<std::uint16_t>(code);
     }
   }
   return true;

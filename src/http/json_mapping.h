@@ -60,7 +60,11 @@ std::optional<TransferCode> parse_code(std::string_view name);
 
 // RFC 3339 UTC text of a logical timestamp (nanoseconds since the Unix epoch).
 std::string format_time(std::uint64_t timestamp_ns);
-// RFC 3339 date-time ("2026-11-23T12:00:00Z", fraction and offset allowed) to nanoseconds.
+// RFC 3339 date-time ("2026-11-23T12:00:00Z", fraction and offset allowed) to nanoseconds
+// since the Unix epoch. Every part is range-checked (2024-02-30 or 24:00 is nullopt, never a
+// roll-over); years time_year_min..time_year_max (nanoseconds fit int64 up to 2262).
+inline constexpr int time_year_min = 1970;
+inline constexpr int time_year_max = 2261;
 std::optional<std::uint64_t> parse_time(std::string_view text);
 
 // The body of POST /v1/transfers (also each item of a batch). nullopt with *error set.
@@ -71,9 +75,10 @@ nlohmann::json account_json(const Account& account);
 nlohmann::json card_json(const Card& card);
 std::string_view card_status_name(CardStatus status);
 std::optional<CardStatus> parse_card_status(std::string_view name);
-// Applies the fields present in a "controls" object onto *controls (others keep their value).
-bool parse_controls(const nlohmann::json& object, const std::string& prefix, CardControls* controls,
-                    BadRequest* error);
+// The fields present in a "controls" object as a patch: only they change, the engine merges
+// them into the card (a limit sent as null clears it; absent fields keep their value).
+bool parse_controls(const nlohmann::json& object, const std::string& prefix,
+                    CardControlsPatch* patch, BadRequest* error);
 // 12 to 19 digits with a valid Luhn check digit.
 bool valid_pan(std::string_view pan);
 nlohmann::json transfer_json(const Transfer& transfer);

@@ -16,33 +16,7 @@ namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 using std::chrono::milliseconds;
 
-std::string_view status_title(bhttp::status status) {
-  const auto reason = bhttp::obsolete_reason(status);
-  return {reason.data(), reason.size()};
-}
-
 }  // namespace
-
-Response make_json(bhttp::status status, std::string body, unsigned version) {
-  Response response{status, version};
-  response.set(bhttp::field::content_type, "application/json");
-  response.set(bhttp::field::cache_control, "no-store");
-  response.body() = std::move(body);
-  response.prepare_payload();
-  return response;
-}
-
-Response make_problem(bhttp::status status, std::string_view code, std::string_view detail,
-                      unsigned version) {
-  nlohmann::json body = {{"type", "urn:ledgerd:problem:" + std::string(code)},
-                         {"title", std::string(status_title(status))},
-                         {"status", static_cast<unsigned>(status)},
-                         {"detail", std::string(detail)},
-                         {"code", std::string(code)}};
-  Response response = make_json(status, body.dump(), version);
-  response.set(bhttp::field::content_type, "application/problem+json");
-  return response;
-}
 
 struct Server::Session {
   Session(asio::ip::tcp::socket socket, asio::ssl::context* tls_context)

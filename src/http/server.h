@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "http/message.h"
 #include "ledger/limits.h"
 #include "ledger/status.h"
 
@@ -27,8 +28,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 
-using Request = bhttp::request<bhttp::string_body>;
-using Response = bhttp::response<bhttp::string_body>;
 // Produces the answer to one request. May suspend (e.g. until a journal batch commits).
 using Handler = std::function<asio::awaitable<Response>(Request&)>;
 
@@ -49,11 +48,6 @@ struct ServerOptions {
 // the file and OpenSSL's reason.
 Status make_tls_context(const std::string& certificate_file, const std::string& key_file,
                         std::shared_ptr<asio::ssl::context>* out);
-
-// An RFC 9457 application/problem+json answer with a stable machine-readable "code".
-Response make_problem(bhttp::status status, std::string_view code, std::string_view detail,
-                      unsigned version = 11);
-Response make_json(bhttp::status status, std::string body, unsigned version = 11);
 
 class Server {
  public:

@@ -1,6 +1,7 @@
 #include "codec.h"
 
 #include "ledger/assert.h"
+#include "ledger/parse.h"
 
 namespace ledger::iso8583 {
 namespace {
@@ -105,69 +106,104 @@ bool valid_field(int field, std::string_view v, std::string* reason) {
   return fail("unknown format");
 }
 
-bool decode(std::string_view body, BitmapEncoding bitmap_encoding, Message* out,
-            DecodeError* error) {
-  *out = Message{};
-  std::size_t at = 0;
+namespace {
+
+// Reads the MTI and the bitmaps; false (with *error) if they cannot be read.
+bool decode_header(std::string_view body, BitmapEncoding bitmap_encoding, Message* out,
+                   std::bitset<129>* bits, std::size_t* at, DecodeError* error) {
   const auto fail = [&](int field, std::string reason) {
     *error = DecodeError{field, std::move(reason)};
     return false;
   };
   if (body.size() < 4 || !all(body.substr(0, 4), is_digit)) return fail(0, "MTI must be 4 digits");
   out->mti = std::string(body.substr(0, 4));
-  at = 4;
+  *at = 4;
   // Bitmaps: bit 1 of the primary says a secondary follows.
   const std::size_t bitmap_bytes = bitmap_encoding == BitmapEncoding::binary ? 8 : 16;
-  std::bitset<129> bits;
   for (int part = 0; part < 2; ++part) {
-    if (body.size() < at + bitmap_bytes)
+    if (body.size() < *at + bitmap_bytes)
       return fail(part == 0 ? 0 : 1, "frame ends inside the bitmap");
     for (std::size_t byte = 0; byte < 8; ++byte) {
       unsigned value = 0;
       if (bitmap_encoding == BitmapEncoding::binary) {
-        value = static_cast<unsigned char>(body[at + byte]);
+        value = static_cast<unsigned char>(body[*at + byte]);
       } else {
-        const char hi = body[at + 2 * byte];
-        const char lo = body[at + 2 * byte + 1];
+        const char hi = body[*at + 2 * byte];
+        const char lo = body[*at + 2 * byte + 1];
         if (!is_hex(hi) || !is_hex(lo)) return fail(part == 0 ? 0 : 1, "bitmap must be hex digits");
         value = static_cast<unsigned>(hex_value(hi) * 16 + hex_value(lo));
       }
       for (int bit = 0; bit < 8; ++bit) {
         if ((value & (0x80u >> bit)) != 0)
-          bits[static_cast<std::size_t>(part * 64 + static_cast<int>(byte) * 8 + bit + 1)] = true;
+          (*bits)[static_cast<std::size_t>(part * 64 + static_cast<int>(byte) * 8 + bit + 1)] =
+              true;
       }
     }
-    at += bitmap_bytes;
-    if (part == 0 && !bits[1]) break;
+    *at += bitmap_bytes;
+    if (part == 0 && !(*bits)[1]) break;
   }
+  return true;
+}
+
+}  // namespace
+
+bool decode(std::string_view body, BitmapEncoding bitmap_encoding, Message* out,
+            DecodeError* error) {
+  *out = Message{};
+  *error = DecodeError{};
+  std::bitset<129> bits;
+  std::size_t at = 0;
+  if (!decode_header(body, bitmap_encoding, out, &bits, &at, error)) return false;
+  bool valid = true;
+  const auto fail = [&](int field, std::string reason) {
+    if (valid) *error = DecodeError{field, std::move(reason)};
+    valid = false;
+  };
   for (int field = 2; field <= 128; ++field) {
     if (!bits[static_cast<std::size_t>(field)]) continue;
-    if (field == 65) return fail(65, "a tertiary bitmap is not supported");
+    if (field == 65) {
+      fail(65, "a tertiary bitmap is not supported");
+      return false;  // the fields after it cannot be found
+    }
     const FieldSpec& spec = specs[field];
     std::size_t width = fixed_width(spec);
     if (spec.kind == K::llnum || spec.kind == K::llchar || spec.kind == K::lllchar) {
       const std::size_t digits = spec.kind == K::lllchar ? 3 : 2;
-      if (body.size() < at + digits) return fail(field, "frame ends inside the length prefix");
-      const std::string_view prefix = body.substr(at, digits);
-      if (!all(prefix, is_digit)) return fail(field, "length prefix must be digits");
-      width = static_cast<std::size_t>(std::stoi(std::string(prefix)));
-      if (width > spec.length) {
-        return fail(field, "length " + std::to_string(width) + " is above the maximum " +
-                               std::to_string(spec.length));
+      std::uint64_t length = 0;
+      if (body.size() < at + digits) {
+        fail(field, "frame ends inside the length prefix");
+        return false;
       }
+      if (!parse_digits(body.substr(at, digits), &length)) {
+        fail(field, "length prefix must be digits");
+        return false;
+      }
+      if (length > spec.length) {
+        fail(field, "length " + std::to_string(length) + " is above the maximum " +
+                        std::to_string(spec.length));
+        return false;
+      }
+      width = static_cast<std::size_t>(length);
       at += digits;
     }
-    if (body.size() < at + width) return fail(field, "frame ends inside the field");
+    if (body.size() < at + width) {
+      fail(field, "frame ends inside the field");
+      return false;
+    }
+    // A field whose content is wrong but whose extent is known is left out and the rest is
+    // read on, so that the answer can still echo DE11 and the other matching fields.
     const std::string_view value = body.substr(at, width);
     std::string reason;
-    if (!valid_field(field, value, &reason)) return fail(field, reason);
-    out->set(field, std::string(value));
+    if (valid_field(field, value, &reason)) {
+      out->set(field, std::string(value));
+    } else {
+      fail(field, reason);
+    }
     at += width;
   }
-  if (at != body.size())
-    return fail(0, std::to_string(body.size() - at) + " bytes after the last field");
+  if (at != body.size()) fail(0, std::to_string(body.size() - at) + " bytes after the last field");
   out->present[1] = bits[1];
-  return true;
+  return valid;
 }
 
 bool encode(const Message& message, BitmapEncoding bitmap_encoding, std::string* body,

@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "ledger/limits.h"
+
 namespace ledger::iso8583 {
 
 enum class FieldKind : std::uint8_t {
@@ -33,7 +35,7 @@ const FieldSpec& field_spec(int field);
 
 enum class BitmapEncoding : std::uint8_t { binary, ascii_hex };
 
-inline constexpr std::size_t frame_bytes_max = 8'192;
+inline constexpr std::size_t frame_bytes_max = limits::iso8583_frame_bytes_max;
 
 struct Message {
   std::string mti;  // 4 digits, e.g. "0100"
@@ -57,8 +59,10 @@ struct DecodeError {
   std::string reason;
 };
 
-// Decodes a frame body. On failure *error says where and why, and *out keeps the MTI (if
-// readable) and the fields decoded before the failure, so a reply can still echo DE11.
+// Decodes a frame body. On failure *error names the first field at fault and why, and *out
+// keeps the MTI (if readable) and every field that could be read and is valid: a field with
+// wrong content but a known extent is left out and decoding goes on; a length prefix or an
+// extent that cannot be read stops it. So an answer can still echo DE11 and the others.
 bool decode(std::string_view body, BitmapEncoding bitmap, Message* out, DecodeError* error);
 
 // Checks a field value against its format (what decode accepts). false with a reason.

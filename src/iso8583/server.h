@@ -1,10 +1,19 @@
 // The card-network listener: ISO 8583 over TCP with 2-byte big-endian length framing. Many
 // requests may be in flight on one connection; answers go out as they are ready and the
-// network matches them by DE11/DE37. Every authorization is answered within its deadline:
-// if the ledger has not made the answer durable by then it is 91, and a hold that commits
-// later is voided through the journal. docs/iso8583.md describes the dialect and decisions.
+// network matches them by DE11/DE37. Every request is answered within its deadline: if the
+// ledger has not made the answer durable by then it is 91, and a hold that commits later is
+// voided through the journal. What a message means is decided by translate.h (pure) and the
+// engine; a session only reads, calls and writes. docs/iso8583.md describes the dialect.
 //
-// Threads: sessions run on the io_context's threads, one strand per connection.
+// A connection is never closed for one bad message: a frame that can be delimited gets an
+// answer (30 for a malformed field, 96 if something failed inside ledgerd). It is closed when
+// its peer stalls inside a frame or stops reading answers (deadlines on every read and
+// write, a bounded outbox), stays idle past idle_timeout, or is evicted: at a connection
+// limit, a new connection closes the oldest connection (of the same source, at the per-source
+// limit) that has not yet sent one complete valid message.
+//
+// Threads: sessions run on the io_context's threads, one strand per connection; the session
+// registry is shared under a mutex by the accept loop and stop().
 #pragma once
 
 #include <atomic>
@@ -13,11 +22,12 @@
 #include <list>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 #include <vector>
 
-#include "codec.h"
+#include "iso8583/codec.h"
+#include "iso8583/translate.h"
+#include "ledger/limits.h"
 #include "ledger/metrics.h"
 #include "ledger/sink.h"
 #include "ledger/status.h"
@@ -28,31 +38,32 @@ namespace asio = boost::asio;
 
 struct ServerOptions {
   BitmapEncoding bitmap = BitmapEncoding::binary;
-  std::chrono::milliseconds deadline{2'000};        // from receipt to answer
-  std::chrono::milliseconds idle_timeout{300'000};  // between frames (networks echo with 0800)
-  std::chrono::milliseconds read_timeout{5'000};    // the rest of a frame once it has started
-  std::size_t in_flight_max = 256;                  // per connection
-  std::size_t connections_max = 64;
+  std::chrono::milliseconds deadline{limits::auth_deadline_ms};  // from receipt to answer
+  // Between frames (networks echo with 0800 every minute or so).
+  std::chrono::milliseconds idle_timeout{limits::iso8583_idle_timeout_ms};
+  // The rest of a frame once its first byte arrived.
+  std::chrono::milliseconds read_timeout{limits::iso8583_read_timeout_ms};
+  // One answer written; a peer that does not read within it is closed.
+  std::chrono::milliseconds write_timeout{limits::iso8583_write_timeout_ms};
+  std::size_t in_flight_max = limits::iso8583_in_flight_max;          // per connection
+  std::size_t outbox_frames_max = limits::iso8583_outbox_frames_max;  // per connection
+  std::size_t connections_max = limits::iso8583_connections_max;
+  std::size_t connections_per_source_max = limits::iso8583_connections_per_source_max;
   std::vector<asio::ip::address> allowlist;  // empty: any source
-  std::string pan_secret;                    // same as the REST API's
-  std::string home_country;                  // ISO 3166 numeric (DE19); empty: never abroad
-  std::uint32_t hold_days = 7;
-  std::uint32_t preauthorization_hold_days = 30;
-  std::vector<std::uint16_t> preauthorization_mccs;  // hotels, car rental, ...
-  std::vector<std::uint16_t> over_capture_mccs;      // restaurants (tips), fuel, ...
+  TranslateOptions translate;
 };
-
-// Defaults for the MCC tables (documented in docs/iso8583.md).
-std::vector<std::uint16_t> default_preauthorization_mccs();
-std::vector<std::uint16_t> default_over_capture_mccs();
 
 struct ServerCounters {
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> deadline_misses{0};
   std::atomic<std::uint64_t> late_holds_voided{0};
   std::atomic<std::uint64_t> malformed{0};
+  std::atomic<std::uint64_t> responses_dropped{0};  // response-class MTIs sent to us
+  std::atomic<std::uint64_t> internal_errors{0};    // answered 96
   std::atomic<std::uint64_t> refused_connections{0};
-  metrics::CounterFamily answers{{"type", "result"}};                        // request MTI, DE39
+  std::atomic<std::uint64_t> evicted_connections{0};
+  std::atomic<std::uint64_t> stalled_writers{0};       // closed: not reading their answers
+  metrics::CounterFamily answers{{"type", "result"}};  // request MTI, DE39
   metrics::Histogram authorization_latency = metrics::Histogram::latency();  // 0100/0200
   metrics::Histogram other_latency = metrics::Histogram::latency();
 };
@@ -63,33 +74,24 @@ class Server {
   Status listen(const asio::ip::tcp::endpoint& endpoint);
   asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
   void start();
+  // Stops accepting and reading; every request already received is still answered, then each
+  // connection closes. open_connections() reaches 0 when all have.
   void stop();
   std::size_t open_connections() const { return open_connections_.load(); }
   const ServerCounters& counters() const { return counters_; }
   void register_metrics(metrics::Registry& registry);
 
-  // The answer to one decoded request (exposed for tests; runs on a session's strand).
-  asio::awaitable<Message> handle(const Message& request,
-                                  std::chrono::steady_clock::time_point received);
-
  private:
   class Session;
   asio::awaitable<void> accept_loop();
-  asio::awaitable<Message> authorize(const Message& request,
-                                     std::chrono::steady_clock::time_point received);
-  asio::awaitable<Message> authorize_forced(const Message& request,
-                                            std::chrono::steady_clock::time_point received);
-  asio::awaitable<Message> authorize_message(const Message& request,
-                                             std::chrono::steady_clock::time_point received,
-                                             bool force);
-  void count_answer(const Message& request, const Message& reply,
-                    std::chrono::steady_clock::time_point received);
-  asio::awaitable<Message> reverse(const Message& request,
-                                   std::chrono::steady_clock::time_point received);
-  asio::awaitable<Message> complete(const Message& request,
-                                    std::chrono::steady_clock::time_point received);
-  asio::awaitable<Message> advise(const Message& request,
+  // Makes room for a connection from `source`: evicts the oldest connection that has not
+  // proven itself if a limit is reached. false: no room (the new one is refused).
+  bool admit(const asio::ip::address& source);
+  void forget(const Session* session);
+  asio::awaitable<Message> answer(Translation translation,
                                   std::chrono::steady_clock::time_point received);
+  void count_answer(std::string_view request_mti, const Message& reply,
+                    std::chrono::steady_clock::time_point received);
 
   asio::io_context& io_;
   CommandSink& sink_;
@@ -98,14 +100,10 @@ class Server {
   std::atomic<bool> stopping_{false};
   std::atomic<std::size_t> open_connections_{0};
   std::uint64_t instance_ = 0;  // unique per Server in this process (metrics cache key)
-  std::mutex sessions_mutex_;
-  std::list<std::weak_ptr<Session>> sessions_;
+  std::mutex sessions_mutex_;   // guards sessions_ and accepted_
+  std::list<std::shared_ptr<Session>> sessions_;  // oldest first
+  std::uint64_t accepted_ = 0;
   ServerCounters counters_;
 };
-
-// The transfer id of an authorization: from the acquirer (DE32, leading zeros ignored), DE11
-// and DE7, so a repeat or retransmission finds the original. DE90 names the same fields.
-TransferId authorization_id(std::string_view acquirer, std::string_view stan,
-                            std::string_view transmission);
 
 }  // namespace ledger::iso8583

@@ -3,7 +3,6 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -28,8 +27,7 @@ bool parse_file_name(const std::string& name, int* version) {
       return false;
     }
   }
-  *version = std::atoi(name.substr(0, 4).c_str());
-  return *version > 0;
+  return parse_number(std::string_view(name).substr(0, 4), version) && *version > 0;
 }
 
 Status read_file(const fs::path& path, std::string* out) {
@@ -66,8 +64,10 @@ Status read_applied(PGconn* conn, std::map<int, std::pair<std::string, std::stri
     return s;
   }
   for (int row = 0; row < PQntuples(rows.get()); ++row) {
-    (*applied)[std::atoi(PQgetvalue(rows.get(), row, 0))] = {PQgetvalue(rows.get(), row, 1),
-                                                             PQgetvalue(rows.get(), row, 2)};
+    int version = 0;
+    if (!pg::number(rows.get(), row, 0, &version))
+      return Status::error("schema_migrations holds a version that is not a number");
+    (*applied)[version] = {PQgetvalue(rows.get(), row, 1), PQgetvalue(rows.get(), row, 2)};
   }
   return Status();
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "ledger/parse.h"
 #include "ledger/status.h"
 
 namespace ledger::pg {
@@ -36,6 +37,15 @@ Status exec(PGconn* conn, const std::string& sql);
 // Runs one statement with text parameters; *out holds the rows (may be null for commands).
 Status exec_params(PGconn* conn, const std::string& sql, const std::vector<std::string>& params,
                    Result* out);
+
+// A column of a text-format row as a number; false if it is NULL or not exactly a number of T.
+template <typename T>
+[[nodiscard]] bool number(const PGresult* rows, int row, int column, T* out) {
+  if (PQgetisnull(rows, row, column)) return false;
+  return parse_number(std::string_view(PQgetvalue(rows, row, column),
+                                       static_cast<std::size_t>(PQgetlength(rows, row, column))),
+                      out);
+}
 
 // libpq's message for the last failure on `conn`, folded into one line.
 std::string last_error(PGconn* conn);

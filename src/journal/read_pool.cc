@@ -1,14 +1,52 @@
 #include "read_pool.h"
 
-#include "copy_codec.h"
+#include "journal/api_keys.h"
+#include "journal/copy_codec.h"
+#include "ledger/limits.h"
 
 namespace ledger {
 namespace {
 
-constexpr const char* posting = "(flags & 6 = 0 OR flags & 4 <> 0)";  // single-phase or post
+// The transfers that move an account's posted balance: accepted single-phase transfers
+// (none of the pending, post_pending and void_pending flags: 2 | 4 | 8) and accepted posts of
+// holds. Holds, voids (full, partial, expiry) and rejections never move it.
+constexpr const char* posting = "result = 0 AND (flags & 14 = 0 OR flags & 4 <> 0)";
 
 std::string text(std::uint64_t v) {
   return std::to_string(static_cast<std::int64_t>(v > INT64_MAX ? INT64_MAX : v));
+}
+
+// One row selected with copy::transfer_columns (text format); false if a column is malformed.
+bool read_transfer(const PGresult* rows, int r, Transfer* t) {
+  const auto uuid = [&](int c, Uint128* out) {
+    if (PQgetisnull(rows, r, c)) return true;  // pending_id: NULL for all but post and void
+    const auto parsed = parse_uuid(PQgetvalue(rows, r, c));
+    if (parsed) *out = *parsed;
+    return parsed.has_value();
+  };
+  std::int64_t ts = 0, flags = 0, code = 0, result = 0, timeout = 0, ref_a = 0, ref_b = 0,
+               ref_32 = 0;
+  bool ok = uuid(0, &t->id.value) && pg::number(rows, r, 1, &ts) &&
+            uuid(2, &t->debit_account_id.value) && uuid(3, &t->credit_account_id.value) &&
+            uuid(4, &t->pending_id.value) && pg::number(rows, r, 5, &t->amount) &&
+            pg::number(rows, r, 6, &t->amount_effective) && pg::number(rows, r, 8, &flags) &&
+            pg::number(rows, r, 9, &code) && pg::number(rows, r, 10, &result) &&
+            pg::number(rows, r, 11, &timeout) && pg::number(rows, r, 12, &ref_a) &&
+            pg::number(rows, r, 13, &ref_b) && pg::number(rows, r, 14, &ref_32);
+  if (ok && !PQgetisnull(rows, r, 7)) {
+    const auto currency = currency_from_alpha(PQgetvalue(rows, r, 7));
+    ok = currency.has_value();
+    if (ok) t->currency = *currency;
+  }
+  t->timestamp = static_cast<std::uint64_t>(ts);
+  t->flags = static_cast<std::uint16_t>(flags);
+  t->code = static_cast<TransferCode>(code);
+  t->result = static_cast<TransferResult>(result);
+  t->timeout_s = static_cast<std::uint32_t>(timeout);
+  t->reference_a = static_cast<std::uint64_t>(ref_a);
+  t->reference_b = static_cast<std::uint64_t>(ref_b);
+  t->reference_32 = static_cast<std::uint32_t>(ref_32);
+  return ok;
 }
 
 // Decodes rows selected with copy::transfer_columns (text format) into Transfers.
@@ -17,24 +55,9 @@ Status read_transfers(PGconn* conn, const std::string& sql, const std::vector<st
   pg::Result rows;
   if (Status s = pg::exec_params(conn, sql, params, &rows); !s.ok()) return s;
   for (int r = 0; r < PQntuples(rows.get()); ++r) {
-    const auto v = [&](int c) { return PQgetvalue(rows.get(), r, c); };
-    Transfer t;
-    t.id.value = parse_uuid(v(0)).value_or(Uint128{});
-    t.timestamp = static_cast<std::uint64_t>(std::stoll(v(1)));
-    t.debit_account_id.value = parse_uuid(v(2)).value_or(Uint128{});
-    t.credit_account_id.value = parse_uuid(v(3)).value_or(Uint128{});
-    if (!PQgetisnull(rows.get(), r, 4)) t.pending_id.value = parse_uuid(v(4)).value_or(Uint128{});
-    t.amount = std::stoll(v(5));
-    t.amount_effective = std::stoll(v(6));
-    if (!PQgetisnull(rows.get(), r, 7)) t.currency = currency_from_alpha(v(7)).value_or(Currency{});
-    t.flags = static_cast<std::uint16_t>(std::stoi(v(8)));
-    t.code = static_cast<TransferCode>(std::stoi(v(9)));
-    t.result = static_cast<TransferResult>(std::stoi(v(10)));
-    t.timeout_s = static_cast<std::uint32_t>(std::stoll(v(11)));
-    t.reference_a = static_cast<std::uint64_t>(std::stoll(v(12)));
-    t.reference_b = static_cast<std::uint64_t>(std::stoll(v(13)));
-    t.reference_32 = static_cast<std::uint32_t>(std::stoll(v(14)));
-    out->push_back(t);
+    if (!read_transfer(rows.get(), r, &out->emplace_back())) {
+      return Status::error("the transfers table holds a row that does not decode");
+    }
   }
   return Status();
 }
@@ -79,7 +102,8 @@ void ReadPool::run() {
     if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
       conn.reset();
       if (pg::connect(url_, &conn).ok())
-        (void)pg::exec(conn.get(), "SET statement_timeout = 10000");
+        (void)pg::exec(conn.get(), "SET statement_timeout = " +
+                                       std::to_string(limits::db_read_statement_timeout_ms));
     }
     job(conn ? conn.get() : nullptr);
   }
@@ -114,25 +138,27 @@ bool ReadPool::statement(const StatementQuery& q, std::function<void(Status, Sta
     if (conn == nullptr) return done(Status::error("database unavailable"), statement);
     const std::string id = format_uuid(q.account.value);
     pg::Result sums;
-    Status s = pg::exec_params(
-        conn,
-        std::string("SELECT (SELECT coalesce(sum(amount_effective), 0) FROM transfers WHERE result "
-                    "= 0 AND ") +
-            posting +
-            " AND credit_account_id = $1 AND ts < $2), (SELECT coalesce(sum(amount_effective), 0) "
-            "FROM transfers WHERE result = 0 AND " +
-            posting + " AND debit_account_id = $1 AND ts < $2)",
-        {id, text(q.from_ts)}, &sums);
+    const std::string before = std::string("FROM transfers WHERE ") + posting + " AND ts < $2 AND ";
+    Status s = pg::exec_params(conn,
+                               "SELECT (SELECT coalesce(sum(amount_effective), 0) " + before +
+                                   "credit_account_id = $1), (SELECT "
+                                   "coalesce(sum(amount_effective), 0) " +
+                                   before + "debit_account_id = $1)",
+                               {id, text(q.from_ts)}, &sums);
     if (!s.ok()) return done(s, statement);
-    const __int128 credits = static_cast<__int128>(std::stoll(PQgetvalue(sums.get(), 0, 0)));
-    const __int128 debits = static_cast<__int128>(std::stoll(PQgetvalue(sums.get(), 0, 1)));
-    statement.opening = q.credit_normal ? debits - credits : credits - debits;
-    const std::string columns = copy::transfer_columns;
+    std::int64_t credits = 0;
+    std::int64_t debits = 0;
+    // A sum of int64 postings can exceed int64 in principle; it is then not a number we can read.
+    if (!pg::number(sums.get(), 0, 0, &credits) || !pg::number(sums.get(), 0, 1, &debits)) {
+      return done(Status::error("the opening balance is beyond 64 bits"), statement);
+    }
+    statement.opening = q.credit_normal ? static_cast<__int128>(debits) - credits
+                                        : static_cast<__int128>(credits) - debits;
     s = read_transfers(
         conn,
-        "SELECT " + columns + " FROM transfers WHERE result = 0 AND " + posting +
-            " AND (debit_account_id = $1 OR credit_account_id = $1) AND ts >= $2 AND ts < $3 "
-            "ORDER BY ts LIMIT $4",
+        "SELECT " + std::string(copy::transfer_columns) + " FROM transfers WHERE " + posting +
+            " AND (debit_account_id = $1 OR credit_account_id = $1) AND ts >= $2 "
+            "AND ts < $3 ORDER BY ts LIMIT $4",
         {id, text(q.from_ts), text(q.to_ts), std::to_string(q.lines_max + 1)}, &statement.lines);
     if (statement.lines.size() > q.lines_max) {
       statement.lines.resize(q.lines_max);
@@ -157,8 +183,10 @@ bool ReadPool::accounts(const AccountListQuery& q, std::function<void(Status, Ac
         conn, "SELECT id FROM accounts WHERE holder_id = $1 AND id > $2 ORDER BY id LIMIT $3",
         {format_uuid(q.holder.value), format_uuid(q.after), std::to_string(q.limit + 1)}, &rows);
     if (s.ok()) {
-      for (int r = 0; r < PQntuples(rows.get()); ++r) {
-        list.ids.push_back(AccountId{parse_uuid(PQgetvalue(rows.get(), r, 0)).value_or(Uint128{})});
+      for (int r = 0; r < PQntuples(rows.get()) && s.ok(); ++r) {
+        const auto id = parse_uuid(PQgetvalue(rows.get(), r, 0));
+        if (!id) s = Status::error("the accounts table holds an id that is not a UUID");
+        if (id) list.ids.push_back(AccountId{*id});
       }
       if (list.ids.size() > q.limit) {
         list.ids.resize(q.limit);
@@ -181,10 +209,14 @@ bool ReadPool::audit(const AuditQuery& q, std::function<void(Status, AuditPage)>
         "OR actor = $2) ORDER BY id DESC LIMIT $3",
         {std::to_string(q.before_id), q.actor, std::to_string(q.limit + 1)}, &rows);
     if (s.ok()) {
-      for (int r = 0; r < PQntuples(rows.get()); ++r) {
+      for (int r = 0; r < PQntuples(rows.get()) && s.ok(); ++r) {
         const auto v = [&](int c) { return std::string(PQgetvalue(rows.get(), r, c)); };
-        page.entries.push_back(
-            AuditEntry{std::stoll(v(0)), v(1), v(2), v(3), v(4), v(5), std::stoi(v(6)), v(7)});
+        AuditEntry entry{0, v(1), v(2), v(3), v(4), v(5), 0, v(7)};
+        if (!pg::number(rows.get(), r, 0, &entry.id) ||
+            !pg::number(rows.get(), r, 6, &entry.status)) {
+          s = Status::error("the audit log holds a row that does not decode");
+        }
+        page.entries.push_back(std::move(entry));
       }
       if (page.entries.size() > q.limit) {
         page.entries.resize(q.limit);
@@ -192,6 +224,35 @@ bool ReadPool::audit(const AuditQuery& q, std::function<void(Status, AuditPage)>
       }
     }
     done(s, std::move(page));
+  });
+}
+
+bool ReadPool::create_key(const NewApiKey& key, std::function<void(Status, ApiKeyRecord)> done) {
+  return enqueue([key, done = std::move(done)](PGconn* conn) {
+    ApiKeyRecord record;
+    if (conn == nullptr) return done(Status::error("database unavailable"), record);
+    Status s = store_api_key(conn, key, &record);
+    done(s, std::move(record));
+  });
+}
+
+bool ReadPool::list_keys(std::function<void(Status, std::vector<ApiKeyRecord>)> done) {
+  return enqueue([done = std::move(done)](PGconn* conn) {
+    std::vector<ApiKeyRecord> keys;
+    if (conn == nullptr) return done(Status::error("database unavailable"), keys);
+    Status s = list_api_keys(conn, &keys);
+    done(s, std::move(keys));
+  });
+}
+
+bool ReadPool::revoke_key(const std::string& id, const std::string& actor,
+                          const std::string& actor_name,
+                          std::function<void(Status, std::optional<ApiKeyRecord>)> done) {
+  return enqueue([id, actor, actor_name, done = std::move(done)](PGconn* conn) {
+    std::optional<ApiKeyRecord> record;
+    if (conn == nullptr) return done(Status::error("database unavailable"), record);
+    Status s = revoke_api_key(conn, id, actor, actor_name, &record);
+    done(s, std::move(record));
   });
 }
 

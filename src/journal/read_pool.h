@@ -1,6 +1,7 @@
-// ReadPool: LedgerReader on PostgreSQL. A few threads, each with its own connection, take
-// queries from a bounded queue (full: the caller answers 503). Queries carry a statement
-// timeout so a slow read cannot hold a thread forever.
+// ReadPool: LedgerReader on PostgreSQL, and the KeyStore of the REST API (API keys are written
+// here directly: they are not ledger state). A few threads, each with its own connection, take
+// jobs from a bounded queue (full: the caller answers 503). Statements carry a timeout
+// (limits::db_read_statement_timeout_ms) so a slow one cannot hold a thread forever.
 // Thread: calls from any thread; `done` callbacks run on the pool's threads.
 #pragma once
 
@@ -12,12 +13,13 @@
 #include <thread>
 #include <vector>
 
+#include "journal/pg.h"
+#include "ledger/key_store.h"
 #include "ledger/reader.h"
-#include "pg.h"
 
 namespace ledger {
 
-class ReadPool final : public LedgerReader {
+class ReadPool final : public LedgerReader, public KeyStore {
  public:
   ReadPool(std::string url, std::size_t threads, std::size_t queue_max);
   ~ReadPool();
@@ -29,6 +31,10 @@ class ReadPool final : public LedgerReader {
   bool accounts(const AccountListQuery& query,
                 std::function<void(Status, AccountList)> done) override;
   bool audit(const AuditQuery& query, std::function<void(Status, AuditPage)> done) override;
+  bool create_key(const NewApiKey& key, std::function<void(Status, ApiKeyRecord)> done) override;
+  bool list_keys(std::function<void(Status, std::vector<ApiKeyRecord>)> done) override;
+  bool revoke_key(const std::string& id, const std::string& actor, const std::string& actor_name,
+                  std::function<void(Status, std::optional<ApiKeyRecord>)> done) override;
 
  private:
   using Job = std::function<void(PGconn*)>;

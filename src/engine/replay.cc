@@ -1,0 +1,136 @@
+// Engine: recovery (replay of journal records), invariants and the state hash.
+#include <algorithm>
+#include <cstring>
+#include <functional>
+
+#include "engine.h"
+#include "engine_rules.h"
+#include "ledger/assert.h"
+
+namespace ledger::engine {
+using namespace rules;
+
+// --- Recovery and invariants -------------------------------------------------------------
+
+void Engine::replay(const JournalRecord& record) {
+  if (record.kind == RecordKind::card) {
+    const Card& c = record.value.card;
+    const std::uint32_t position =
+        card_index_.find(c.id.value, [this](std::uint32_t p) { return cards_[p].id.value; });
+    if (position == IdIndex::not_found) {
+      LEDGER_ASSERT(cards_.size() < options_.cards_max);
+      const auto at = static_cast<std::uint32_t>(cards_.size());
+      cards_.push_back(c);
+      card_index_.insert(c.id.value, at);
+      pan_index_.insert(pan_key(c.pan_hash), at);
+    } else {
+      cards_[position] = c;
+    }
+    last_timestamp_ = std::max(last_timestamp_, c.timestamp);
+    return;
+  }
+  if (record.kind == RecordKind::account) {
+    const Account& a = record.value.account;
+    const std::uint32_t position = account_position(a.id);
+    if (position == IdIndex::not_found) {
+      LEDGER_ASSERT(accounts_.size() < options_.accounts_max);
+      Account account = a;
+      account.debits_pending = account.debits_posted = 0;
+      account.credits_pending = account.credits_posted = 0;
+      account.open_pending = 0;
+      account_index_.insert(a.id.value, static_cast<std::uint32_t>(accounts_.size()));
+      accounts_.push_back(account);
+    } else {
+      Account& account = accounts_[position];
+      account.overdraft_limit = a.overdraft_limit;
+      account.status = a.status;
+      account.timestamp = a.timestamp;
+    }
+    last_timestamp_ = std::max(last_timestamp_, a.timestamp);
+    return;
+  }
+  Transfer t = record.value.transfer;
+  LEDGER_ASSERT(transfer_position(t.id) == IdIndex::not_found);
+  t.pending_state = (t.result == TransferResult::ok && (t.flags & flag_pending) != 0)
+                        ? PendingState::open
+                        : PendingState::none;
+  store_transfer(t);
+  if (t.result == TransferResult::ok) apply_effects(t, positions_of(t));
+  last_timestamp_ = std::max(last_timestamp_, t.timestamp);
+  now_ns_ = std::max(now_ns_, t.timestamp);
+}
+
+void Engine::clear() {
+  for (Velocity* v = velocity_.begin(); v != velocity_.begin() + cards_.size(); ++v)
+    *v = Velocity{};
+  cards_.truncate(0);
+  card_index_.clear();
+  pan_index_.clear();
+  accounts_.truncate(0);
+  transfers_.truncate(0);
+  expiries_.truncate(0);
+  account_index_.clear();
+  transfer_index_.clear();
+  undo_.clear();
+  open_pending_total_ = 0;
+  now_ns_ = 0;
+  last_timestamp_ = 0;
+}
+
+std::map<std::uint32_t, CurrencyTotals> Engine::totals_by_currency() const {
+  std::map<std::uint32_t, CurrencyTotals> totals;
+  for (const Account& a : accounts_) {
+    CurrencyTotals& t = totals[a.currency.code];
+    t.debits_posted += a.debits_posted;
+    t.credits_posted += a.credits_posted;
+    t.debits_pending += a.debits_pending;
+    t.credits_pending += a.credits_pending;
+  }
+  return totals;
+}
+
+std::uint64_t Engine::state_hash() const {
+  std::uint64_t hash = 0xcbf29ce484222325ULL;
+  const auto add = [&hash](std::uint64_t value) { hash = mix64(hash ^ value) * 0x100000001b3ULL; };
+  for (const Account& a : accounts_) {
+    add(a.id.value.hi);
+    add(a.id.value.lo);
+    add(static_cast<std::uint64_t>(a.debits_pending));
+    add(static_cast<std::uint64_t>(a.debits_posted));
+    add(static_cast<std::uint64_t>(a.credits_pending));
+    add(static_cast<std::uint64_t>(a.credits_posted));
+    add(static_cast<std::uint64_t>(a.overdraft_limit));
+    add(static_cast<std::uint64_t>(a.status));
+  }
+  for (const Transfer& t : transfers_) {
+    add(t.id.value.hi);
+    add(t.id.value.lo);
+    add(t.timestamp);
+    add(static_cast<std::uint64_t>(t.amount_effective));
+    add(static_cast<std::uint64_t>(t.result));
+    add(static_cast<std::uint64_t>(t.pending_state));
+  }
+  for (std::size_t p = 0; p < cards_.size(); ++p) {
+    const Card& c = cards_[p];
+    add(c.id.value.hi);
+    add(c.id.value.lo);
+    add(c.account_id.value.lo);
+    add(static_cast<std::uint64_t>(c.status) | std::uint64_t{c.expiry_yymm} << 8);
+    add(c.timestamp);
+    const CardControls& k = c.controls;
+    add(static_cast<std::uint64_t>(k.per_authorization_limit));
+    add(static_cast<std::uint64_t>(k.daily_limit));
+    add(static_cast<std::uint64_t>(k.monthly_limit));
+    add(std::uint64_t{k.daily_count_limit} << 8 | k.channels);
+    for (std::uint8_t i = 0; i < k.blocked_mcc_count; ++i) add(k.blocked_mccs[i]);
+    const Velocity& v = velocity_[p];  // what card limits see: the days still counted
+    for (std::size_t slot = 0; slot < 31; ++slot) {
+      if (v.count[slot] == 0 && v.amount[slot] == 0) continue;
+      add(slot << 32 | v.day[slot]);
+      add(static_cast<std::uint64_t>(v.amount[slot]));
+      add(v.count[slot]);
+    }
+  }
+  return hash;
+}
+}  // namespace ledger::engine

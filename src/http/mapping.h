@@ -1,0 +1,118 @@
+// The REST API as a pure translator (no sockets, no coroutines): a request's path, query and
+// body become one engine command (or a read query), or a Problem naming the field at fault;
+// an engine or reader result becomes the answer. The route files (accounts_routes.cc, ...)
+// only read, call and write. Fuzzed (tests/fuzz/json_fuzz.cc) and unit-tested
+// (mapping_test.cc).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "http/json_mapping.h"
+#include "http/message.h"
+#include "ledger/audit.h"
+#include "ledger/key_store.h"
+#include "ledger/reader.h"
+#include "ledger/sink.h"
+#include "ledger/types.h"
+
+namespace ledger::http {
+
+using Query = std::map<std::string, std::string>;
+
+// A value, or the problem to answer instead.
+template <typename T>
+using Mapped = std::variant<T, Problem>;
+template <typename T>
+const Problem* problem_of(const Mapped<T>& mapped) {
+  return std::get_if<Problem>(&mapped);
+}
+
+// What the mapping reads of a request besides path and query.
+struct Body {
+  std::string_view content_type;
+  std::string_view text;
+  std::string_view idempotency_key;  // "" when absent
+};
+
+// "a=1&b=x%20y" -> {a: "1", b: "x y"}; false on malformed percent-encoding or a repeated key.
+bool parse_query(std::string_view target, Query* out);
+// "/v1/accounts/x?y" -> {"v1", "accounts", "x"}.
+std::vector<std::string_view> split_path(std::string_view target);
+// A bounded label for metrics: the path with ids replaced ("/v1/accounts/{id}/transfers");
+// "other" for anything that is not a route of this API.
+std::string route_label(std::string_view target);
+
+// Ids the API derives when a client omits them, so that blind retries stay idempotent.
+Uint128 id_from_key(std::string_view idempotency_key);
+Uint128 derived_id(Uint128 source, std::string_view purpose);
+
+// --- Common ------------------------------------------------------------------------------
+Mapped<Uint128> path_id(std::string_view text, std::string_view what);
+Problem method_not_allowed(std::string_view allow);
+Problem route_not_found(std::string_view target);
+Problem not_found(std::string_view what, Uint128 id);
+Problem unavailable(CallStatus status);  // busy, commit timeout, ledger unavailable: 503
+Problem read_failed();                   // the history store did not answer: 503
+Problem bad_request(const BadRequest& error);
+
+// --- Accounts ----------------------------------------------------------------------------
+Mapped<Command> map_create_account(const Body& body, Uint128 fresh_id);
+Mapped<Command> map_update_account(Uint128 id, const Body& body);
+Command map_close_account(Uint128 id);
+Command lookup_account(Uint128 id);
+Response account_answer(const CommandResult& result, bool creating, unsigned version);
+Mapped<AccountListQuery> map_list_accounts(const Query& query);
+Response accounts_answer(const AccountList& list, const std::vector<CommandResult>& accounts,
+                         unsigned version);
+Mapped<HistoryQuery> map_history(Uint128 account, const Query& query);
+// `current`: each transfer of the page as the engine holds it now (its state, what is held).
+Response history_answer(const HistoryPage& page, const std::vector<CommandResult>& current,
+                        unsigned version);
+struct StatementRequest {
+  StatementQuery query;
+  bool csv = false;
+};
+Mapped<StatementRequest> map_statement(Uint128 account, const Query& query);
+Response statement_answer(const StatementRequest& request, const Account& account,
+                          const Statement& statement, unsigned version);
+
+// --- Transfers ---------------------------------------------------------------------------
+Mapped<Command> map_create_transfer(const Body& body);
+struct Batch {
+  std::vector<Command> commands;
+  bool atomic = false;
+};
+Mapped<Batch> map_batch(const Body& body);
+// POST /v1/transfers/{id}/post and /void. Without an `id` in the body, the id is derived from
+// the hold and the request's content: a retry of the same request is idempotent, a corrected
+// one (another amount) is a new request.
+Mapped<Command> map_resolve(Uint128 pending_id, const Body& body, bool post);
+Command lookup_transfer(Uint128 id);
+Response transfer_answer(const CommandResult& result, bool resolution, unsigned version);
+Response batch_answer(const Batch& batch, const std::vector<CommandResult>& results,
+                      unsigned version);
+
+// --- Cards -------------------------------------------------------------------------------
+Mapped<Command> map_create_card(const Body& body, std::string_view pan_secret, Uint128 fresh_id);
+Mapped<Command> map_update_card(Uint128 id, const Body& body);
+Command lookup_card(Uint128 id);
+Response card_answer(const CommandResult& result, bool creating, unsigned version);
+
+// --- API keys (admin) ---------------------------------------------------------------------
+// POST /v1/keys {name, scope, expires_in_days?}: name, scope and expiry of a new key (the
+// key itself, its hash and prefix are added by the route).
+Mapped<NewApiKey> map_create_key(const Body& body);
+// `key`: the new key's text, shown this once (creation only); "" otherwise.
+Response key_answer(const ApiKeyRecord& record, std::string_view key, unsigned version);
+Response keys_answer(const std::vector<ApiKeyRecord>& keys, unsigned version);
+
+// --- Audit -------------------------------------------------------------------------------
+Mapped<AuditQuery> map_audit_query(const Query& query);
+Response audit_answer(const AuditPage& page, unsigned version);
+
+}  // namespace ledger::http

@@ -1,0 +1,63 @@
+// The REST routes, one file per resource (accounts_routes.cc, transfers_routes.cc,
+// cards_routes.cc, keys_routes.cc for API keys and the audit trail). Each route only reads the
+// request, maps it (mapping.h, pure), calls the ledger or the reader once, and writes the
+// mapped answer. Api (api.cc) authenticates, limits, dispatches and audits.
+// Thread: a session's strand; RouteContext is immutable and shared.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "http/mapping.h"
+#include "ledger/key_store.h"
+#include "ledger/reader.h"
+#include "ledger/sink.h"
+
+namespace ledger::http {
+
+struct RouteContext {
+  CommandSink& sink;
+  LedgerReader& reader;
+  KeyStore* keys;  // nullptr: key management over REST is off (answers 503)
+  std::chrono::milliseconds ledger_timeout;
+  std::string pan_secret;
+};
+
+using Parts = std::vector<std::string_view>;
+template <typename T>
+using Awaitable = boost::asio::awaitable<T>;
+
+// parts[1] names the resource; each answers every method and sub-path under it.
+Awaitable<Response> route_accounts(const RouteContext& ctx, const Request& request,
+                                   const Parts& parts, const Query& query);
+Awaitable<Response> route_transfers(const RouteContext& ctx, const Request& request,
+                                    const Parts& parts, const Query& query);
+Awaitable<Response> route_cards(const RouteContext& ctx, const Request& request, const Parts& parts,
+                                const Query& query);
+// Admin scope (checked by Api): /v1/keys and /v1/audit.
+Awaitable<Response> route_keys(const RouteContext& ctx, const Request& request, const Parts& parts,
+                               const Query& query, const std::string& actor,
+                               const std::string& actor_name);
+Awaitable<Response> route_audit(const RouteContext& ctx, const Request& request, const Parts& parts,
+                                const Query& query);
+
+// --- Shared by the route files -------------------------------------------------------------
+Body body_of(const Request& request);
+// One engine command: its durable result, or the answer to send instead (503).
+Awaitable<std::variant<CommandResult, Response>> call(const RouteContext& ctx,
+                                                      const Command& command, unsigned version);
+// One lookup in the engine: the result, or the answer to send (404 "<what>_not_found", 503).
+Awaitable<std::variant<CommandResult, Response>> look_up(const RouteContext& ctx,
+                                                         const Command& command,
+                                                         std::string_view what, Uint128 id,
+                                                         unsigned version);
+// Engine lookups of many things at once (a page of accounts or transfers).
+Awaitable<std::variant<std::vector<CommandResult>, Response>> look_up_all(
+    const RouteContext& ctx, const std::vector<Command>& commands, unsigned version);
+Uint128 random_uuid();
+
+}  // namespace ledger::http
