@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "codec.h"
@@ -456,6 +457,177 @@ TEST_F(IsoTest, MalformedFramesGet30OrCloseTheConnection) {
   }
   IsoClient client(server_.iso_port());  // the server is fine
   EXPECT_EQ(client.call(auth(9, 10)).get(39), "00");
+}
+
+// A frame built without the codec's checks, so that any field can carry anything.
+// prefix_override: a replacement for a variable field's length digits ("" keeps them).
+std::string raw_frame(const std::string& mti, const std::map<int, std::string>& fields,
+                      int prefix_field = 0, const std::string& prefix_override = "") {
+  unsigned char bitmap[16] = {};
+  bool secondary = false;
+  for (const auto& [field, value] : fields) secondary = secondary || field > 64;
+  if (secondary) bitmap[0] |= 0x80;
+  std::string body = mti;
+  for (const auto& [field, value] : fields)
+    bitmap[(field - 1) / 8] |= static_cast<unsigned char>(0x80u >> ((field - 1) % 8));
+  body.append(reinterpret_cast<const char*>(bitmap), secondary ? 16 : 8);
+  for (const auto& [field, value] : fields) {
+    const auto kind = iso8583::field_spec(field).kind;
+    const int digits = kind == iso8583::FieldKind::llnum || kind == iso8583::FieldKind::llchar ? 2
+                       : kind == iso8583::FieldKind::lllchar                                   ? 3
+                                                                                               : 0;
+    if (digits > 0) {
+      char length[8];
+      std::snprintf(length, sizeof length, "%0*zu", digits, value.size());
+      body += field == prefix_field ? prefix_override : std::string(length);
+    }
+    body += value;
+  }
+  return std::string{static_cast<char>(body.size() >> 8), static_cast<char>(body.size() & 0xFF)} +
+         body;
+}
+
+std::map<int, std::string> fields_of(const Message& m) {
+  std::map<int, std::string> fields;
+  for (int f = 2; f <= 128; ++f) {
+    if (m.has(f)) fields[f] = m.get(f);
+  }
+  return fields;
+}
+
+// Every field of every supported request, with wrong characters, a broken length prefix,
+// absent where required or out of range, sent as one flood on one connection: each gets one
+// answer (30, or 12/13 for an unsupported processing code or amount), the link stays up, no
+// in-flight slot leaks (300 reversals with letters in DE95 once exhausted all 256), and a good
+// authorization afterwards is approved.
+TEST_F(IsoTest, EveryMalformedFieldIsAnsweredAndTheLinkStaysUp) {
+  std::vector<std::string> frames;
+  std::vector<std::string> expected;  // DE39 of each, "" where several are right
+  const auto message = [](const std::string& mti, int stan) {
+    Message m = auth(stan, 100);
+    m.mti = mti;
+    if (mti == "0800") {
+      m = Message{};
+      m.mti = mti;
+      m.set(7, "1123120000");
+      m.set(11, "000001");
+      m.set(70, "301");
+    }
+    if (mti[1] == '4') m.set(95, "000000000050000000000050C00000000C00000000");
+    if (mti == "0220") m.set(90, "010000000111231200000000012345000000000000");
+    return m;
+  };
+  int stan = 1000;
+  for (const std::string mti : {"0100", "0200", "0120", "0220", "0400", "0420", "0800"}) {
+    const auto fields = fields_of(message(mti, 0));
+    for (const auto& [field, value] : fields) {
+      for (const char bad : {'\x01', 'A', '~'}) {
+        auto broken = fields_of(message(mti, ++stan));
+        std::string& v = broken[field];
+        v[v.size() / 2] = bad;
+        std::string reason;
+        if (iso8583::valid_field(field, v, &reason)) continue;  // 'A' is fine in an `an` field
+        frames.push_back(raw_frame(mti, broken));
+        expected.push_back("30");
+      }
+      const auto kind = iso8583::field_spec(field).kind;
+      if (kind == iso8583::FieldKind::llnum || kind == iso8583::FieldKind::llchar ||
+          kind == iso8583::FieldKind::lllchar) {
+        frames.push_back(raw_frame(mti, fields_of(message(mti, ++stan)), field, "9X"));
+        expected.push_back("30");
+      }
+    }
+  }
+  for (const std::string mti : {"0100", "0200", "0120"}) {
+    for (int field : {2, 3, 4, 7, 11, 49}) {  // absent where required
+      auto fields = fields_of(message(mti, ++stan));
+      fields.erase(field);
+      frames.push_back(raw_frame(mti, fields));
+      expected.push_back("30");
+    }
+    auto out_of_range = fields_of(message(mti, ++stan));
+    out_of_range[14] = "4013";  // month 13
+    frames.push_back(raw_frame(mti, out_of_range));
+    expected.push_back("30");
+    out_of_range = fields_of(message(mti, ++stan));
+    out_of_range[49] = "999";  // no such currency
+    frames.push_back(raw_frame(mti, out_of_range));
+    expected.push_back("30");
+  }
+  for (int i = 0; i < 300; ++i) {  // letters in DE95 (an 42), more than the in-flight window
+    auto fields = fields_of(message("0400", ++stan));
+    fields[95] = "0000000000AB000000000050C00000000C00000000";
+    frames.push_back(raw_frame("0400", fields));
+    expected.push_back("30");
+  }
+  IsoClient client(server_.iso_port());
+  std::string flood;
+  for (const std::string& frame : frames) flood += frame;
+  client.send_raw(flood);
+  std::map<std::string, int> codes;
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    const Message reply = client.receive();
+    ASSERT_FALSE(reply.mti.empty()) << "answer " << i << " of " << frames.size() << " never came";
+    ++codes[reply.get(39)];
+  }
+  EXPECT_EQ(codes["30"], static_cast<int>(frames.size())) << "every malformed frame gets 30";
+  EXPECT_EQ(client.call(auth(99, 10)).get(39), "00");  // the same connection still approves
+}
+
+// 200 strangers each holding half a frame cannot lock a card network out: a new connection
+// evicts the oldest one that has not sent a complete valid message, and its echo is answered.
+TEST_F(IsoTest, HalfFramesOnHundredsOfConnectionsCannotLockANetworkOut) {
+  asio::io_context io;
+  const std::string half = IsoClient::frame(auth(1, 10)).substr(0, 20);
+  std::vector<std::unique_ptr<asio::ip::tcp::socket>> strangers;
+  for (int i = 0; i < 200; ++i) {
+    auto socket = std::make_unique<asio::ip::tcp::socket>(io);
+    socket->connect(
+        {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(server_.iso_port())});
+    boost::system::error_code ignored;
+    asio::write(*socket, asio::buffer(half), ignored);
+    strangers.push_back(std::move(socket));
+  }
+  const auto started = std::chrono::steady_clock::now();
+  IsoClient network(server_.iso_port());
+  Message echo;
+  echo.mti = "0800";
+  echo.set(7, "1123120000");
+  echo.set(11, "000042");
+  echo.set(70, "301");
+  const Message answer = network.call(echo);
+  EXPECT_EQ(answer.mti, "0810");
+  EXPECT_EQ(answer.get(39), "00");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
+  EXPECT_EQ(network.call(auth(7, 10)).get(39), "00");  // and it stays, proven
+}
+
+// SIGTERM while requests wait for a stalled commit: each is still answered before the
+// connection closes, and ledgerd exits 0.
+TEST_F(IsoTest, ShutdownAnswersTheRequestsAlreadyReceived) {
+  IsoClient client(server_.iso_port());
+  ASSERT_EQ(client.call(auth(1, 10)).get(39), "00");
+  std::unique_ptr<PGconn, decltype(&PQfinish)> blocker(PQconnectdb(url_.c_str()), &PQfinish);
+  ASSERT_EQ(PQstatus(blocker.get()), CONNECTION_OK);
+  PQclear(PQexec(blocker.get(), "BEGIN"));
+  PQclear(PQexec(blocker.get(), "LOCK TABLE transfers IN EXCLUSIVE MODE"));
+  std::string burst;
+  for (int stan = 2; stan <= 4; ++stan) burst += IsoClient::frame(auth(stan, 10));
+  client.send_raw(burst);
+  std::this_thread::sleep_for(200ms);  // received and in flight, waiting for the commit
+  std::thread stopper([this] { EXPECT_EQ(server_.stop(SIGTERM), 0) << server_.output(); });
+  std::this_thread::sleep_for(300ms);
+  PQclear(PQexec(blocker.get(), "COMMIT"));
+  std::set<std::string> answered;
+  for (int i = 0; i < 3; ++i) {
+    const Message reply = client.receive();
+    ASSERT_FALSE(reply.mti.empty()) << "request " << i << " was not answered at shutdown";
+    EXPECT_EQ(reply.get(39), "00");
+    answered.insert(reply.get(11));
+  }
+  EXPECT_EQ(answered.size(), 3u);
+  EXPECT_TRUE(client.receive().mti.empty());  // then closed
+  stopper.join();
 }
 
 class IsoDeadlineTest : public IsoTest {

@@ -9,71 +9,12 @@
 #include <set>
 #include <thread>
 
-#include "support/http_client.h"
-#include "support/process.h"
-#include "support/test_db.h"
+#include "support/rest_fixture.h"
 
 namespace ledger {
 namespace {
 
-using nlohmann::json;
 using namespace std::chrono_literals;
-
-std::string uuid(int group, int n) {
-  char text[40];
-  std::snprintf(text, sizeof text, "%08d-0000-4000-8000-%012d", group, n);
-  return text;
-}
-
-class RestTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    url_ = testing::create_database("rest");
-    env_ = {{"LEDGER_DATABASE_URL", url_},
-            {"LEDGER_ACCOUNTS_MAX", "1000"},
-            {"LEDGER_TRANSFERS_MAX", "20000"},
-            {"LEDGER_CARDS_MAX", "1000"},
-            {"LEDGER_PAN_SECRET", "test-secret-test-secret-test-secret-0123"}};
-    admin_ = testing::create_api_key(env_, "admin");
-    backoffice_ = testing::create_api_key(env_, "backoffice");
-    read_ = testing::create_api_key(env_, "read");
-    ASSERT_TRUE(server_.start(env_)) << server_.output();
-  }
-
-  testing::HttpReply call(const std::string& method, const std::string& target,
-                          const json& body = nullptr, const std::string& key = "") {
-    std::map<std::string, std::string> headers{
-        {"Authorization", "Bearer " + (key.empty() ? backoffice_ : key)}};
-    return testing::http_call(server_.http_port(), method, target,
-                              body.is_null() ? "" : body.dump(), headers);
-  }
-  json ok(const std::string& method, const std::string& target, const json& body = nullptr,
-          int expected = 200) {
-    const auto reply = call(method, target, body);
-    EXPECT_EQ(reply.status, expected) << method << " " << target << " -> " << reply.body;
-    return reply.body.empty() ? json() : json::parse(reply.body);
-  }
-  void account(int n, const std::string& kind = "customer",
-               const std::string& holder = uuid(9, 1)) {
-    ok("POST", "/v1/accounts",
-       {{"id", uuid(1, n)}, {"holder_id", holder}, {"currency", "EUR"}, {"kind", kind}}, 201);
-  }
-  json transfer(int id, int debit, int credit, std::int64_t amount, bool pending = false) {
-    json body{{"id", uuid(2, id)},
-              {"debit_account_id", uuid(1, debit)},
-              {"credit_account_id", uuid(1, credit)},
-              {"amount", amount},
-              {"currency", "EUR"}};
-    if (pending) body["pending"] = true;
-    return body;
-  }
-  json balances(int n) { return ok("GET", "/v1/accounts/" + uuid(1, n))["balances"]; }
-
-  std::string url_;
-  testing::Env env_;
-  std::string admin_, backoffice_, read_;
-  testing::ServerProcess server_;
-};
 
 TEST_F(RestTest, RequiresAValidKeyWithTheRightScope) {
   const auto none = testing::http_call(server_.http_port(), "GET", "/v1/accounts/" + uuid(1, 1));
@@ -154,61 +95,118 @@ TEST_F(RestTest, AccountsAreCreatedOnceAndConflictsAreNamed) {
   EXPECT_EQ(call("GET", "/v1/accounts/not-a-uuid").status, 400);
 }
 
+// One bad field at a time, on every kind of body: each is a 400 naming the field and why.
 TEST_F(RestTest, BadInputGetsA400NamingTheField) {
   account(1, "settlement");
   account(2);
-  const json good = transfer(1, 1, 2, 100);
-  const auto expect_field = [&](json body, const std::string& field, const std::string& code) {
-    const auto reply = call("POST", "/v1/transfers", body);
-    EXPECT_EQ(reply.status, 400) << body.dump() << " -> " << reply.body;
-    const json problem = json::parse(reply.body);
-    EXPECT_EQ(problem["code"], code) << body.dump();
-    EXPECT_EQ(problem.value("field", ""), field) << body.dump();
-    EXPECT_EQ(reply.headers.at("content-type"), "application/problem+json");
+  struct Case {
+    std::string target;  // POST
+    json body;
+    std::string field;
+    std::string code;
   };
-  json b = good;
-  b["amount"] = 1.5;
-  expect_field(b, "amount", "invalid_field");
-  b["amount"] = "100";
-  expect_field(b, "amount", "invalid_field");
-  b["amount"] = -1;
-  expect_field(b, "amount", "invalid_field");
-  b["amount"] = 0;
-  expect_field(b, "amount", "invalid_field");
-  b = json::parse(good.dump().replace(good.dump().find("100"), 3, "9223372036854775808"));
-  expect_field(b, "amount", "invalid_field");
-  b = good;
-  b["debit_account_id"] = "1234";
-  expect_field(b, "debit_account_id", "invalid_field");
-  b = good;
-  b["surprise"] = true;
-  expect_field(b, "surprise", "unknown_field");
-  b = good;
-  b.erase("currency");
-  expect_field(b, "currency", "missing_field");
-  b = good;
-  b["currency"] = "EURO";
-  expect_field(b, "currency", "invalid_field");
-  b = good;
-  b["timeout_seconds"] = 5;
-  expect_field(b, "timeout_seconds", "invalid_field");
-  const auto malformed =
-      testing::http_call(server_.http_port(), "POST", "/v1/transfers",
-                         "{\"id\":", {{"Authorization", "Bearer " + backoffice_}});
-  EXPECT_EQ(malformed.status, 400);
-  EXPECT_EQ(json::parse(malformed.body)["code"], "malformed_json");
-  const auto array = testing::http_call(server_.http_port(), "POST", "/v1/transfers", "[]",
-                                        {{"Authorization", "Bearer " + backoffice_}});
-  EXPECT_EQ(json::parse(array.body)["code"], "malformed_json");
-  const auto text = testing::http_call(
-      server_.http_port(), "POST", "/v1/transfers", good.dump(),
-      {{"Authorization", "Bearer " + backoffice_}, {"Content-Type", "text/plain"}});
-  EXPECT_EQ(text.status, 415);
-  EXPECT_EQ(call("DELETE", "/v1/transfers").status, 405);
-  EXPECT_EQ(call("GET", "/v1/nothing").status, 404);
-  EXPECT_EQ(call("GET", "/v1/accounts?holder_id=" + uuid(9, 1) + "&limit=0").status, 400);
-  EXPECT_EQ(call("GET", "/v1/accounts?holder_id=" + uuid(9, 1) + "&color=red").status, 400);
-  EXPECT_EQ(call("GET", "/v1/accounts/" + uuid(1, 2) + "/transfers?from=yesterday").status, 400);
+  const json good = transfer(1, 1, 2, 100);
+  const auto with = [](json body, const std::string& name, json value) {
+    if (value.is_discarded()) {
+      body.erase(name);
+    } else {
+      body[name] = std::move(value);
+    }
+    return body;
+  };
+  const json removed = json::value_t::discarded;
+  const json account_body{{"holder_id", uuid(9, 1)}, {"currency", "EUR"}, {"kind", "customer"}};
+  const json card_body{{"account_id", uuid(1, 2)}, {"pan", "4111111111111111"}, {"expiry", "2812"}};
+  const std::string hold = "/v1/transfers/" + uuid(2, 9) + "/post";
+  const std::vector<Case> cases = {
+      {"/v1/transfers", with(good, "amount", 1.5), "amount", "invalid_field"},
+      {"/v1/transfers", with(good, "amount", "100"), "amount", "invalid_field"},
+      {"/v1/transfers", with(good, "amount", -1), "amount", "invalid_field"},
+      {"/v1/transfers", with(good, "amount", 0), "amount", "invalid_field"},
+      {"/v1/transfers", with(good, "amount", 9223372036854775808ULL), "amount", "invalid_field"},
+      {"/v1/transfers", with(good, "debit_account_id", "1234"), "debit_account_id",
+       "invalid_field"},
+      {"/v1/transfers", with(good, "surprise", true), "surprise", "unknown_field"},
+      {"/v1/transfers", with(good, "currency", removed), "currency", "missing_field"},
+      {"/v1/transfers", with(good, "currency", "EURO"), "currency", "invalid_field"},
+      {"/v1/transfers", with(good, "timeout_seconds", 5), "timeout_seconds", "invalid_field"},
+      {"/v1/transfers", with(good, "code", "gift"), "code", "invalid_field"},
+      {"/v1/transfers", with(good, "reference_32", 4294967296ULL), "reference_32", "invalid_field"},
+      {"/v1/transfers/batch", {{"transfers", json::array()}}, "transfers", "invalid_field"},
+      {"/v1/transfers/batch",
+       {{"transfers", {with(good, "amount", -3)}}},
+       "transfers[0].amount",
+       "invalid_field"},
+      {hold, {{"amount", 0}}, "amount", "invalid_field"},
+      {hold, {{"allow_over_capture", "yes"}}, "allow_over_capture", "invalid_field"},
+      {hold, {{"id", "x"}}, "id", "invalid_field"},
+      {"/v1/accounts", with(account_body, "kind", "piggy"), "kind", "invalid_field"},
+      {"/v1/accounts", with(account_body, "holder_id", removed), "holder_id", "missing_field"},
+      {"/v1/accounts", with(account_body, "overdraft_limit", -5), "overdraft_limit",
+       "invalid_field"},
+      {"/v1/cards", with(card_body, "pan", "4111111111111112"), "pan", "invalid_field"},
+      {"/v1/cards", with(card_body, "expiry", "2813"), "expiry", "invalid_field"},
+      {"/v1/cards", with(card_body, "controls", {{"blocked_mccs", {"54"}}}),
+       "controls.blocked_mccs", "invalid_field"},
+      {"/v1/cards", with(card_body, "controls", {{"daily_limit", -1}}), "controls.daily_limit",
+       "invalid_field"},
+  };
+  for (const Case& c : cases) {
+    const auto reply = call("POST", c.target, c.body);
+    EXPECT_EQ(reply.status, 400) << c.target << " " << c.body.dump() << " -> " << reply.body;
+    if (reply.status != 400) continue;
+    const json problem = json::parse(reply.body);
+    EXPECT_EQ(problem["code"], c.code) << c.body.dump();
+    EXPECT_EQ(problem.value("field", ""), c.field) << c.body.dump();
+    EXPECT_EQ(reply.headers.at("content-type"), "application/problem+json");
+  }
+}
+
+// Bodies that are not JSON objects, wrong media types, methods and queries.
+TEST_F(RestTest, MalformedBodiesMethodsAndQueriesAreRefused) {
+  account(2);
+  const std::map<std::string, std::string> auth{{"Authorization", "Bearer " + backoffice_}};
+  for (const std::string& body : {std::string("{\"id\":"), std::string("[]"), std::string("7")}) {
+    const auto reply = testing::http_call(server_.http_port(), "POST", "/v1/transfers", body, auth);
+    EXPECT_EQ(reply.status, 400) << body;
+    EXPECT_EQ(json::parse(reply.body)["code"], "malformed_json") << body;
+  }
+  auto text = auth;
+  text["Content-Type"] = "text/plain";
+  EXPECT_EQ(testing::http_call(server_.http_port(), "POST", "/v1/transfers", "{}", text).status,
+            415);
+  struct Case {
+    std::string method;
+    std::string target;
+    int status;
+    std::string field;  // for 400
+  };
+  const std::string history = "/v1/accounts/" + uuid(1, 2) + "/transfers";
+  const std::string statement = "/v1/accounts/" + uuid(1, 2) + "/statement";
+  const std::vector<Case> cases = {
+      {"DELETE", "/v1/transfers", 405, ""},
+      {"PUT", "/v1/accounts/" + uuid(1, 2), 405, ""},
+      {"GET", "/v1/nothing", 404, ""},
+      {"GET", "/v1/accounts?holder_id=" + uuid(9, 1) + "&limit=0", 400, "limit"},
+      {"GET", "/v1/accounts?holder_id=" + uuid(9, 1) + "&color=red", 400, "color"},
+      {"GET", history + "?from=yesterday", 400, "from"},
+      {"GET", history + "?from=2024-02-30T00:00:00Z", 400, "from"},  // no roll-over to March
+      {"GET", history + "?to=2023-02-29T00:00:00Z", 400, "to"},      // not a leap year
+      {"GET", history + "?from=2026-01-01T24:00:00Z", 400, "from"},
+      {"GET", history + "?from=3000-01-01T00:00:00Z", 400, "from"},
+      {"GET", history + "?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", 400, "from"},
+      {"GET", statement + "?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", 400, "from"},
+      {"GET", statement + "?from=2024-02-29T00:00:00Z", 200, ""},  // a leap day is fine
+      {"GET", statement + "?format=pdf", 400, "format"},
+      {"GET", history + "?cursor=zzz", 400, "cursor"},
+  };
+  for (const Case& c : cases) {
+    const auto reply = call(c.method, c.target);
+    EXPECT_EQ(reply.status, c.status) << c.method << " " << c.target << " -> " << reply.body;
+    if (c.status == 400 && reply.status == 400) {
+      EXPECT_EQ(json::parse(reply.body).value("field", ""), c.field) << c.target;
+    }
+  }
 }
 
 TEST_F(RestTest, TransfersHoldsPostsAndVoidsWithIdempotentRetries) {

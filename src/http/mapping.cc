@@ -35,7 +35,8 @@ Mapped<json> json_body(const Body& body) {
 
 bool only_known(const Query& query, std::initializer_list<const char*> known,
                 std::string* unknown) {
-  for (const auto& [key, value] : query) {
+  for (const auto& entry : query) {
+    const std::string& key = entry.first;
     const bool found =
         std::any_of(known.begin(), known.end(), [&key](const char* k) { return key == k; });
     if (!found) {

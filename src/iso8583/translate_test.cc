@@ -1,0 +1,204 @@
+// The ISO 8583 translation alone (no socket, no engine): what each request becomes, what each
+// result is answered with, and that bad fields are answered 30 rather than thrown.
+#include "iso8583/translate.h"
+
+#include <gtest/gtest.h>
+
+#include "iso8583/transaction_ids.h"
+
+namespace ledger::iso8583 {
+namespace {
+
+TranslateOptions options() {
+  TranslateOptions o;
+  o.pan_secret = "translate-test-secret-translate-test";
+  o.home_country = "276";
+  o.preauthorization_mccs = default_preauthorization_mccs();
+  o.over_capture_mccs = default_over_capture_mccs();
+  return o;
+}
+
+Message authorization(const std::string& mti = "0100") {
+  Message m;
+  m.mti = mti;
+  m.set(2, "4000056655665556");
+  m.set(3, "000000");
+  m.set(4, "000000001250");
+  m.set(7, "1129120000");
+  m.set(11, "000123");
+  m.set(14, "2812");
+  m.set(18, "5812");
+  m.set(22, "071");
+  m.set(32, "00012345");
+  m.set(37, "RRN000000123");
+  m.set(41, "TERM0001");
+  m.set(49, "978");
+  return m;
+}
+
+Translation run(const Message& m) { return translate(m, options(), 2611); }
+
+TEST(TranslateTest, ResponseMtisAndClasses) {
+  EXPECT_EQ(response_mti("0100"), "0110");
+  EXPECT_EQ(response_mti("0101"), "0110");  // a repeat is answered as the original
+  EXPECT_EQ(response_mti("0120"), "0130");
+  EXPECT_EQ(response_mti("0421"), "0430");
+  EXPECT_EQ(response_mti("0800"), "0810");
+  EXPECT_EQ(response_mti("0180"), "0190");
+  EXPECT_EQ(mti_class("0100"), MtiClass::request);
+  EXPECT_EQ(mti_class("0110"), MtiClass::response);
+  EXPECT_EQ(mti_class("0190"), MtiClass::response);
+  EXPECT_EQ(mti_class("9999"), MtiClass::response);
+  EXPECT_EQ(mti_class("01A0"), std::nullopt);
+  EXPECT_EQ(mti_class("010"), std::nullopt);
+}
+
+TEST(TranslateTest, AnAuthorizationIsOneEngineCommand) {
+  const Translation t = run(authorization());
+  ASSERT_EQ(t.purpose, Purpose::authorize);
+  EXPECT_EQ(t.command.kind, CommandKind::authorize);
+  const Authorization& a = t.command.body.authorization;
+  EXPECT_EQ(a.id, authorization_id("12345", "000123", "1129120000"));
+  EXPECT_EQ(a.amount, 1250);
+  EXPECT_EQ(a.mcc, 5812);
+  EXPECT_EQ(a.expiry_yymm, 2812);
+  EXPECT_EQ(a.channels, channel_contactless);
+  EXPECT_FALSE(a.post_now);
+  EXPECT_EQ(a.hold_timeout_s, 7u * 86'400);
+  EXPECT_EQ(t.reply.mti, "0110");
+  EXPECT_EQ(t.reply.get(11), "000123");
+  EXPECT_EQ(t.reply.get(37), "RRN000000123");
+  EXPECT_TRUE(run(authorization("0200")).command.body.authorization.post_now);
+}
+
+TEST(TranslateTest, BadOrMissingFieldsAreAnsweredAtOnce) {
+  struct Case {
+    const char* what;
+    int field;
+    const char* value;  // nullptr: remove the field
+    const char* code;
+  };
+  const Case cases[] = {
+      {"no PAN", 2, nullptr, "30"},
+      {"no processing code", 3, nullptr, "30"},
+      {"no amount", 4, nullptr, "30"},
+      {"no transmission time", 7, nullptr, "30"},
+      {"no STAN", 11, nullptr, "30"},
+      {"no currency", 49, nullptr, "30"},
+      {"unknown currency", 49, "999", "30"},
+      {"expiry month 13", 14, "2813", "30"},
+      {"expiry month 00", 14, "2800", "30"},
+      {"unsupported processing code", 3, "990000", "12"},
+      {"zero amount", 4, "000000000000", "13"},
+  };
+  for (const Case& c : cases) {
+    Message m = authorization();
+    if (c.value == nullptr) {
+      m.clear(c.field);
+    } else {
+      m.set(c.field, c.value);
+    }
+    const Translation t = run(m);
+    EXPECT_EQ(t.purpose, Purpose::none) << c.what;
+    EXPECT_EQ(t.reply.get(39), c.code) << c.what;
+    EXPECT_EQ(t.reply.mti, "0110") << c.what;
+  }
+  Message reversal = authorization("0400");
+  reversal.set(95, "00000000A000000000000000C00000000C00000000");
+  EXPECT_EQ(run(reversal).reply.get(39), "30");  // DE95's actual amount must be digits
+  Message unknown = authorization("0600");
+  EXPECT_EQ(run(unknown).reply.mti, "0610");
+  EXPECT_EQ(run(unknown).reply.get(39), "30");
+  TranslateOptions no_secret = options();
+  no_secret.pan_secret.clear();
+  EXPECT_EQ(translate(authorization(), no_secret, 2611).reply.get(39), "91");
+}
+
+TEST(TranslateTest, ApprovalsPartialsAndDeclinesAreAnswered) {
+  Translation t = run(authorization());
+  CommandResult result;
+  result.kind = CommandKind::authorize;
+  result.code = static_cast<std::uint8_t>(TransferResult::ok);
+  result.value.transfer.id = t.command.body.authorization.id;
+  result.value.transfer.amount = 1250;
+  result.value.transfer.amount_effective = 1250;
+  result.value.transfer.flags = flag_pending;
+  Translation approved = t;
+  finish(result, &approved);
+  EXPECT_EQ(approved.reply.get(39), "00");
+  EXPECT_EQ(approved.reply.get(38).size(), 6u);
+  EXPECT_EQ(late_hold(Purpose::authorize, result), result.value.transfer.id);
+  result.value.transfer.amount_effective = 1000;
+  Translation partial = t;
+  finish(result, &partial);
+  EXPECT_EQ(partial.reply.get(39), "10");
+  EXPECT_EQ(partial.reply.get(4), "000000001000");
+  EXPECT_EQ(partial.reply.get(54), "0057978C000000001250");
+  for (const auto& [code, de39] : std::vector<std::pair<TransferResult, const char*>>{
+           {TransferResult::card_unknown, "14"},
+           {TransferResult::card_expired, "54"},
+           {TransferResult::card_not_active, "62"},
+           {TransferResult::card_mcc_blocked, "57"},
+           {TransferResult::card_limit_exceeded, "61"},
+           {TransferResult::card_count_limit_exceeded, "65"},
+           {TransferResult::exceeds_available, "51"},
+           {TransferResult::transfer_capacity_exhausted, "91"}}) {
+    result.code = static_cast<std::uint8_t>(code);
+    Translation declined = t;
+    finish(result, &declined);
+    EXPECT_EQ(declined.reply.get(39), de39) << to_string(code);
+    EXPECT_FALSE(declined.reply.has(38));
+    EXPECT_EQ(late_hold(Purpose::authorize, result), std::nullopt);
+  }
+  Translation unavailable = t;
+  finish_unavailable(&unavailable);
+  EXPECT_EQ(unavailable.reply.get(39), "91");
+}
+
+TEST(TranslateTest, CompletionsReversalsAndAdvicesNameTheOriginal) {
+  const TransferId original = authorization_id("12345", "000123", "1129120000");
+  Message completion = authorization("0220");
+  const Translation c = run(completion);
+  ASSERT_EQ(c.command.kind, CommandKind::card_completion);
+  EXPECT_EQ(c.command.body.authorization.original, original);
+  EXPECT_EQ(c.command.body.authorization.id, completion_id(original));
+  EXPECT_TRUE(c.command.body.authorization.over_capture);  // 5812: restaurants (tips)
+  Message reversal = authorization("0420");
+  reversal.set(95, "000000000500000000000500C00000000C00000000");
+  const Translation r = run(reversal);
+  ASSERT_EQ(r.command.kind, CommandKind::card_reversal);
+  EXPECT_EQ(r.command.body.authorization.replacement, 500);
+  EXPECT_EQ(r.command.body.authorization.id, reversal_id(original));
+  CommandResult nothing;
+  nothing.code = static_cast<std::uint8_t>(TransferResult::pending_not_found);
+  Translation acknowledged = r;
+  finish(nothing, &acknowledged);
+  EXPECT_EQ(acknowledged.reply.mti, "0430");
+  EXPECT_EQ(acknowledged.reply.get(39), "00");
+  Message declined_advice = authorization("0120");
+  declined_advice.set(39, "05");
+  EXPECT_EQ(run(declined_advice).command.kind, CommandKind::card_reversal);
+  const Translation advice = run(authorization("0121"));
+  EXPECT_EQ(advice.reply.mti, "0130");
+  EXPECT_TRUE(advice.command.body.authorization.force);
+  EXPECT_EQ(advice.command.body.authorization.advice_id, advice_id(original));
+}
+
+TEST(TranslateTest, MalformedRequestsAreAnswered30AndResponsesDropped) {
+  Message partial;
+  partial.mti = "0200";
+  partial.set(11, "000777");
+  const auto reply = malformed_reply(partial);
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->mti, "0210");
+  EXPECT_EQ(reply->get(39), "30");
+  EXPECT_EQ(reply->get(11), "000777");
+  partial.mti = "0110";
+  EXPECT_FALSE(malformed_reply(partial).has_value());
+  partial.mti.clear();
+  EXPECT_FALSE(malformed_reply(partial).has_value());
+  EXPECT_EQ(error_reply(authorization()).get(39), "96");
+}
+
+}  // namespace
+}  // namespace ledger::iso8583
