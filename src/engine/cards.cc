@@ -43,10 +43,21 @@ void Engine::velocity_add(const Transfer& t, std::int64_t sign, std::int64_t cou
   const std::uint32_t card =
       card_index_.find(Uint128{t.reference_a, t.reference_b},
                        [this](std::uint32_t q) { return cards_[q].id.value; });
-  if (card == IdIndex::not_found) return;
+  // Only a card that existed when the transfer was made counts it, so that recovery (which
+  // loads every card before the transfers) rebuilds exactly what the live engine counted.
+  if (card == IdIndex::not_found || cards_[card].created_timestamp > t.timestamp) return;
   Velocity& v = velocity_[card];
   const std::uint32_t day = day_of(t.timestamp);
   const std::uint32_t slot = day % 31;
+  if (undo_active_) {  // inside a linked chain: a failing link puts the day back
+    Undo& undo = undo_.emplace_back();
+    undo.kind = Undo::Kind::velocity;
+    undo.position = card;
+    undo.slot = slot;
+    undo.day = v.day[slot];
+    undo.amount = v.amount[slot];
+    undo.count = v.count[slot];
+  }
   if (v.day[slot] != day) {
     if (sign < 0) return;  // that day has left the window
     v.day[slot] = day;

@@ -280,8 +280,13 @@ std::size_t Engine::apply_chain(const Command* commands, std::size_t count, Batc
 
 void Engine::rollback(std::size_t transfers_before, std::size_t open_pending_before) {
   for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) {
-    if (it->is_account) {
+    if (it->kind == Undo::Kind::account) {
       accounts_[it->position] = it->account;
+    } else if (it->kind == Undo::Kind::velocity) {
+      Velocity& v = velocity_[it->position];
+      v.day[it->slot] = it->day;
+      v.amount[it->slot] = it->amount;
+      v.count[it->slot] = it->count;
     } else if (it->position < transfers_before) {
       transfers_[it->position].pending_state = it->pending_state;
       transfers_[it->position].amount_effective = it->hold_amount;

@@ -107,12 +107,17 @@ class Engine {
   Spending card_spending(CardId id, std::uint64_t now_ns) const;
 
  private:
+  // What a linked chain changed, to put back if a later link fails.
   struct Undo {
-    bool is_account;
-    std::uint32_t position;
-    Account account;             // is_account: the account before the change
-    PendingState pending_state;  // otherwise: the hold's state before the change
-    std::int64_t hold_amount;    // and its held amount
+    enum class Kind : std::uint8_t { account, hold, velocity } kind;
+    std::uint32_t position;      // of the account, the hold, or the card (velocity)
+    Account account;             // account: the account before the change
+    PendingState pending_state;  // hold: its state before the change
+    std::int64_t hold_amount;    // hold: its held amount
+    std::uint32_t slot;          // velocity: the day slot and what it held
+    std::uint32_t day;
+    std::int64_t amount;
+    std::uint16_t count;
   };
 
   void expire_due(std::uint64_t now_ns, BatchOutput* out);

@@ -3,406 +3,24 @@
 // state copied to undo a linked chain). Every result and every balance must agree, and debits
 // must equal credits per currency after every batch. The seed is printed; set
 // LEDGER_TEST_SEED to reproduce a failure.
+#include "engine/engine_model.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <random>
 #include <vector>
 
-#include "engine.h"
+#include "engine/engine.h"
 
 namespace ledger::engine {
 namespace {
 
-using R = TransferResult;
-using AR = AccountResult;
-constexpr __int128 int64_max = std::numeric_limits<std::int64_t>::max();
-constexpr __int128 int64_min = std::numeric_limits<std::int64_t>::min();
-
-// ---- The reference model -----------------------------------------------------------------
-
-struct ModelAccount {
-  Account spec;  // id, holder, currency, kind, flags, overdraft_limit(_created), reference
-  AccountStatus status = AccountStatus::active;
-  std::int64_t overdraft = 0;
-  __int128 debits_pending = 0, debits_posted = 0, credits_pending = 0, credits_posted = 0;
-  int open = 0;
-};
-
-struct ModelTransfer {
-  Transfer body;  // the request as sent (client flags)
-  R result = R::ok;
-  std::int64_t effective = 0;
-  PendingState state = PendingState::none;
-  std::uint64_t timestamp = 0;
-  AccountId debit, credit;
-  Currency currency;
-};
-
-struct Model {
-  std::size_t accounts_max = 0;
-  std::size_t transfers_max = 0;
-  std::map<Uint128, ModelAccount> accounts;
-  std::map<Uint128, ModelTransfer> transfers;
-  std::size_t open_total = 0;
-  std::uint64_t now = 0;
-  std::uint64_t last = 0;
-
-  std::uint64_t tick() {
-    last = std::max(now, last + 1);
-    return last;
-  }
-  static bool fits(__int128 v) { return v >= int64_min && v <= int64_max; }
-
-  AR create_account(const Account& a) {
-    if (a.id.is_zero()) return AR::id_must_not_be_zero;
-    auto it = accounts.find(a.id.value);
-    if (it != accounts.end()) {
-      const Account& s = it->second.spec;
-      if (s.holder_id != a.holder_id) return AR::exists_with_different_holder_id;
-      if (s.currency != a.currency) return AR::exists_with_different_currency;
-      if (s.kind != a.kind) return AR::exists_with_different_kind;
-      if (s.flags != a.flags) return AR::exists_with_different_flags;
-      if (s.overdraft_limit != a.overdraft_limit) return AR::exists_with_different_overdraft_limit;
-      if (s.reference != a.reference) return AR::exists_with_different_reference;
-      return AR::exists;
-    }
-    if (a.flags > 2) return AR::flags_are_mutually_exclusive;
-    if (a.currency.code == 0) return AR::currency_required;
-    if (a.overdraft_limit < 0) return AR::overdraft_limit_must_not_be_negative;
-    if (accounts.size() >= accounts_max) return AR::account_capacity_exhausted;
-    ModelAccount m;
-    m.spec = a;
-    m.overdraft = a.overdraft_limit;
-    accounts[a.id.value] = m;
-    tick();
-    return AR::ok;
-  }
-
-  AR update_account(const AccountUpdate& u) {
-    auto it = accounts.find(u.id.value);
-    if (it == accounts.end()) return AR::account_not_found;
-    ModelAccount& m = it->second;
-    if (m.status == AccountStatus::closed) return AR::account_closed;
-    if (u.set_overdraft_limit && u.overdraft_limit < 0)
-      return AR::overdraft_limit_must_not_be_negative;
-    if (u.set_status && u.status == AccountStatus::closed) {
-      if (m.open != 0 || m.debits_pending != 0 || m.credits_pending != 0) {
-        return AR::account_has_pending_transfers;
-      }
-      if (m.debits_posted != m.credits_posted) return AR::account_balance_not_zero;
-    }
-    if (u.set_overdraft_limit) m.overdraft = u.overdraft_limit;
-    if (u.set_status) m.status = u.status;
-    tick();
-    return AR::ok;
-  }
-
-  bool room(const Transfer& t) const {
-    const bool resolution = (t.flags & (flag_post_pending | flag_void_pending)) != 0;
-    const std::size_t need = resolution ? 1 : ((t.flags & flag_pending) ? 2 : 1);
-    return transfers.size() + open_total + need <= transfers_max;
-  }
-
-  R existing(const Transfer& t, const ModelTransfer& e) const {
-    const Transfer& b = e.body;
-    const bool res = (b.flags & (flag_post_pending | flag_void_pending)) != 0;
-    if (b.flags != t.flags) return R::exists_with_different_flags;
-    if ((!res || !t.debit_account_id.is_zero()) && b.debit_account_id != t.debit_account_id &&
-        !(res && e.debit == t.debit_account_id)) {
-      return R::exists_with_different_debit_account_id;
-    }
-    if ((!res || !t.credit_account_id.is_zero()) && b.credit_account_id != t.credit_account_id &&
-        !(res && e.credit == t.credit_account_id)) {
-      return R::exists_with_different_credit_account_id;
-    }
-    if (b.amount != t.amount) return R::exists_with_different_amount;
-    if ((!res || t.currency.code != 0) && b.currency != t.currency &&
-        !(res && e.currency == t.currency)) {
-      return R::exists_with_different_currency;
-    }
-    if (b.pending_id != t.pending_id) return R::exists_with_different_pending_id;
-    if (b.timeout_s != t.timeout_s) return R::exists_with_different_timeout;
-    if (b.code != t.code) return R::exists_with_different_code;
-    if (b.reference_a != t.reference_a) return R::exists_with_different_reference_a;
-    if (b.reference_b != t.reference_b) return R::exists_with_different_reference_b;
-    if (b.reference_32 != t.reference_32) return R::exists_with_different_reference_32;
-    return e.result == R::ok ? R::exists : e.result;
-  }
-
-  void remember(const Transfer& t, R result) {
-    ModelTransfer m;
-    m.body = t;
-    m.result = result;
-    m.timestamp = tick();
-    m.debit = t.debit_account_id;
-    m.credit = t.credit_account_id;
-    m.currency = t.currency;
-    transfers[t.id.value] = m;
-  }
-
-  static bool over_limit(const ModelAccount& a, bool debit_side) {
-    if (debit_side && (a.spec.flags & debits_must_not_exceed_credits)) {
-      return a.debits_pending + a.debits_posted > a.credits_posted + a.overdraft;
-    }
-    if (!debit_side && (a.spec.flags & credits_must_not_exceed_debits)) {
-      return a.credits_pending + a.credits_posted > a.debits_posted + a.overdraft;
-    }
-    return false;
-  }
-  static bool all_fit(const ModelAccount& a) {
-    return fits(a.debits_pending) && fits(a.debits_posted) && fits(a.credits_pending) &&
-           fits(a.credits_posted) && fits(a.debits_pending + a.debits_posted) &&
-           fits(a.credits_pending + a.credits_posted);
-  }
-
-  // Returns the result; applies the transfer when ok (stores rejections too).
-  R transfer(const Transfer& t) {
-    if (t.id.is_zero()) return R::id_must_not_be_zero;
-    if (auto it = transfers.find(t.id.value); it != transfers.end()) return existing(t, it->second);
-    if (!room(t)) return R::transfer_capacity_exhausted;
-    const R r = evaluate(t);
-    if (r != R::ok) remember(t, r);
-    return r;
-  }
-
-  R evaluate(const Transfer& t) {
-    const int phases = !!(t.flags & flag_pending) + !!(t.flags & flag_post_pending) +
-                       !!(t.flags & flag_void_pending);
-    if ((t.flags & ~transfer_flags_client) || phases > 1) return R::flags_are_mutually_exclusive;
-    const bool post = t.flags & flag_post_pending, voiding = t.flags & flag_void_pending;
-    const bool pending = t.flags & flag_pending, force = t.flags & flag_force;
-    if ((t.flags & flag_allow_over_capture) && !post) return R::over_capture_requires_post_pending;
-    if (post || voiding) {
-      if (t.pending_id.is_zero()) return R::pending_id_required;
-      if (t.pending_id == t.id) return R::pending_id_must_differ;
-    } else if (!t.pending_id.is_zero()) {
-      return R::pending_id_must_be_zero;
-    }
-    if (t.timeout_s != 0 && !pending) return R::timeout_reserved_for_pending;
-    if ((post || voiding) ? t.amount < 0 : t.amount <= 0) return R::amount_must_be_positive;
-    if (post || voiding) return resolve(t, post, force);
-    if (t.debit_account_id == t.credit_account_id) return R::accounts_must_be_different;
-    auto d = accounts.find(t.debit_account_id.value);
-    if (d == accounts.end()) return R::debit_account_not_found;
-    auto c = accounts.find(t.credit_account_id.value);
-    if (c == accounts.end()) return R::credit_account_not_found;
-    if (t.currency != d->second.spec.currency || t.currency != c->second.spec.currency) {
-      return R::currency_mismatch;
-    }
-    if (d->second.status == AccountStatus::closed || c->second.status == AccountStatus::closed) {
-      return R::account_closed;
-    }
-    if (d->second.status == AccountStatus::frozen && !force) return R::account_frozen;
-    ModelAccount nd = d->second, nc = c->second;
-    (pending ? nd.debits_pending : nd.debits_posted) += t.amount;
-    (pending ? nc.credits_pending : nc.credits_posted) += t.amount;
-    if (!all_fit(nd) || !all_fit(nc)) return R::overflow;
-    if (!force && (over_limit(nd, true) || over_limit(nc, false))) return R::exceeds_available;
-    if (pending) {
-      ++nd.open;
-      ++nc.open;
-      ++open_total;
-    }
-    d->second = nd;
-    c->second = nc;
-    ModelTransfer m;
-    m.body = t;
-    m.effective = t.amount;
-    m.state = pending ? PendingState::open : PendingState::none;
-    m.timestamp = tick();
-    m.debit = t.debit_account_id;
-    m.credit = t.credit_account_id;
-    m.currency = t.currency;
-    transfers[t.id.value] = m;
-    return R::ok;
-  }
-
-  R resolve(const Transfer& t, bool post, bool force) {
-    auto h = transfers.find(t.pending_id.value);
-    if (h == transfers.end()) return R::pending_not_found;
-    ModelTransfer& hold = h->second;
-    if (!(hold.body.flags & flag_pending) || hold.result != R::ok) return R::pending_is_not_pending;
-    if (!t.debit_account_id.is_zero() && t.debit_account_id != hold.debit) {
-      return R::pending_has_different_debit_account_id;
-    }
-    if (!t.credit_account_id.is_zero() && t.credit_account_id != hold.credit) {
-      return R::pending_has_different_credit_account_id;
-    }
-    if (t.currency.code != 0 && t.currency != hold.currency) return R::currency_mismatch;
-    if (hold.state == PendingState::posted) return R::pending_already_posted;
-    if (hold.state == PendingState::voided) return R::pending_already_voided;
-    if (hold.state == PendingState::expired) return R::pending_expired;
-    const std::int64_t held = hold.effective;
-    const std::int64_t amount = t.amount == 0 ? held : t.amount;
-    if (post && amount > held && !(t.flags & flag_allow_over_capture))
-      return R::amount_exceeds_pending;
-    if (!post && amount > held) return R::amount_exceeds_pending;
-    if (!post && amount < held) {  // a partial void: release part, the hold stays open
-      ModelAccount pd = accounts[hold.debit.value], pc = accounts[hold.credit.value];
-      pd.debits_pending -= amount;
-      pc.credits_pending -= amount;
-      accounts[hold.debit.value] = pd;
-      accounts[hold.credit.value] = pc;
-      hold.effective -= amount;
-      ModelTransfer m;
-      m.body = t;
-      m.effective = amount;
-      m.timestamp = tick();
-      m.debit = hold.debit;
-      m.credit = hold.credit;
-      m.currency = hold.currency;
-      transfers[t.id.value] = m;
-      return R::ok;
-    }
-    ModelAccount nd = accounts[hold.debit.value], nc = accounts[hold.credit.value];
-    nd.debits_pending -= held;
-    nc.credits_pending -= held;
-    if (post) {
-      nd.debits_posted += amount;
-      nc.credits_posted += amount;
-    }
-    if (!all_fit(nd) || !all_fit(nc)) return R::overflow;
-    if (post && amount > held && !force && (over_limit(nd, true) || over_limit(nc, false))) {
-      return R::exceeds_available;
-    }
-    --nd.open;
-    --nc.open;
-    --open_total;
-    accounts[hold.debit.value] = nd;
-    accounts[hold.credit.value] = nc;
-    hold.state = post ? PendingState::posted : PendingState::voided;
-    ModelTransfer m;
-    m.body = t;
-    m.effective = amount;
-    m.timestamp = tick();
-    m.debit = hold.debit;
-    m.credit = hold.credit;
-    m.currency = hold.currency;
-    transfers[t.id.value] = m;
-    return R::ok;
-  }
-
-  void expire() {
-    for (;;) {
-      const ModelTransfer* due = nullptr;
-      std::uint64_t due_at = 0;
-      for (const auto& [id, m] : transfers) {
-        if (m.state != PendingState::open || m.body.timeout_s == 0) continue;
-        const std::uint64_t at = m.timestamp + std::uint64_t{m.body.timeout_s} * 1'000'000'000;
-        if (at > now) continue;
-        if (due == nullptr || at < due_at || (at == due_at && m.timestamp < due->timestamp)) {
-          due = &m;
-          due_at = at;
-        }
-      }
-      if (due == nullptr) return;
-      ModelTransfer& hold = transfers[due->body.id.value];
-      accounts[hold.debit.value].debits_pending -= hold.effective;
-      accounts[hold.credit.value].credits_pending -= hold.effective;
-      --accounts[hold.debit.value].open;
-      --accounts[hold.credit.value].open;
-      --open_total;
-      hold.state = PendingState::expired;
-      TransferId id;
-      std::uint32_t attempt = 0;
-      do {
-        id = Engine::expiry_id(hold.body.id, attempt++);
-      } while (transfers.count(id.value) != 0);
-      ModelTransfer m;
-      m.body.id = id;
-      m.body.flags = flag_void_pending | flag_expiry;
-      m.body.pending_id = hold.body.id;
-      m.effective = hold.effective;
-      m.timestamp = tick();
-      m.debit = hold.debit;
-      m.credit = hold.credit;
-      transfers[id.value] = m;
-    }
-  }
-
-  // A batch: expiry, then each command; linked chains evaluated on a copy of the whole model.
-  std::vector<std::uint8_t> apply(const std::vector<Command>& commands) {
-    expire();
-    std::vector<std::uint8_t> codes;
-    for (std::size_t i = 0; i < commands.size();) {
-      const Command& c = commands[i];
-      if (c.kind == CommandKind::create_account) {
-        codes.push_back(static_cast<std::uint8_t>(create_account(c.body.account)));
-      } else if (c.kind == CommandKind::update_account) {
-        codes.push_back(static_cast<std::uint8_t>(update_account(c.body.update)));
-      } else if (!(c.body.transfer.flags & flag_linked)) {
-        codes.push_back(static_cast<std::uint8_t>(transfer(c.body.transfer)));
-      } else {
-        std::size_t end = i;
-        while (end < commands.size() && commands[end].kind == CommandKind::create_transfer &&
-               (commands[end].body.transfer.flags & flag_linked)) {
-          ++end;
-        }
-        if (end == commands.size() || commands[end].kind != CommandKind::create_transfer) {
-          for (std::size_t k = i; k < end; ++k)
-            codes.push_back(static_cast<std::uint8_t>(R::linked_event_chain_open));
-          i = end;
-          continue;
-        }
-        ++end;
-        chain(commands, i, end, &codes);
-        i = end;
-        continue;
-      }
-      ++i;
-    }
-    return codes;
-  }
-
-  void chain(const std::vector<Command>& commands, std::size_t begin, std::size_t end,
-             std::vector<std::uint8_t>* codes) {
-    const Model before = *this;
-    std::size_t failed = end;
-    R failure = R::ok;
-    std::vector<R> results;
-    for (std::size_t k = begin; k < end; ++k) {
-      // Evaluate on the live model but without remembering rejections (undone anyway).
-      const Transfer& t = commands[k].body.transfer;
-      R r;
-      if (t.id.is_zero()) {
-        r = R::id_must_not_be_zero;
-      } else if (auto it = transfers.find(t.id.value); it != transfers.end()) {
-        r = existing(t, it->second);
-      } else if (!room(t)) {
-        r = R::transfer_capacity_exhausted;
-      } else {
-        r = evaluate(t);
-      }
-      results.push_back(r);
-      if (r != R::ok && r != R::exists) {
-        failed = k;
-        failure = r;
-        break;
-      }
-    }
-    if (failed == end) {
-      for (R r : results) codes->push_back(static_cast<std::uint8_t>(r));
-      return;
-    }
-    const std::uint64_t last_seen = last;
-    *this = before;
-    last = last_seen;  // timestamps are never reused
-    for (std::size_t k = begin; k < end; ++k) {
-      const Transfer& t = commands[k].body.transfer;
-      R code = k == failed ? failure : R::linked_event_failed;
-      if (auto it = transfers.find(t.id.value); it != transfers.end()) {
-        if (k != failed) code = it->second.result == R::ok ? R::exists : it->second.result;
-      } else if (!t.id.is_zero() && code != R::transfer_capacity_exhausted && room(t)) {
-        remember(t, code);
-      }
-      codes->push_back(static_cast<std::uint8_t>(code));
-    }
-  }
-};
+using namespace model;
 
 // ---- The random workload -----------------------------------------------------------------
 
@@ -425,6 +43,8 @@ class Workload {
   void new_episode() {
     sent_.clear();
     holds_.clear();
+    authorizations_.clear();
+    follow_ups_.clear();
   }
 
   std::int64_t amount() {
@@ -558,6 +178,121 @@ class Workload {
     return c;
   }
 
+  // ---- Cards and card messages -----------------------------------------------------------
+
+  CardId card_id() { return CardId{{0xCA, pick(7)}}; }  // 0 is invalid
+  void pan(std::uint8_t (&hash)[32]) { std::memset(hash, static_cast<int>(1 + pick(8)), 32); }
+  CardControls controls() {
+    CardControls k;
+    k.per_authorization_limit = chance(50) ? 0 : static_cast<std::int64_t>(pick(3000));
+    k.daily_limit = chance(50) ? 0 : static_cast<std::int64_t>(pick(6000));
+    k.monthly_limit = chance(70) ? 0 : static_cast<std::int64_t>(pick(20000));
+    k.daily_count_limit = chance(60) ? 0 : static_cast<std::uint32_t>(1 + pick(8));
+    k.channels = static_cast<std::uint8_t>(chance(70) ? channels_all : pick(16));
+    k.blocked_mcc_count = static_cast<std::uint8_t>(pick(3));
+    for (std::uint8_t i = 0; i < k.blocked_mcc_count; ++i)
+      k.blocked_mccs[i] = static_cast<std::uint16_t>(mcc());
+    return k;
+  }
+  std::uint16_t mcc() {
+    static constexpr std::uint16_t mccs[] = {5411, 5812, 5541, 6011, 7011, 7995};
+    return mccs[pick(6)];
+  }
+
+  Command make_card() {
+    Command c;
+    c.kind = CommandKind::create_card;
+    c.body.card = Card{};
+    c.body.card.id = card_id();
+    c.body.card.account_id = account_id();
+    pan(c.body.card.pan_hash);
+    c.body.card.expiry_yymm = static_cast<std::uint16_t>(chance(90) ? 2812 : 2510);
+    c.body.card.controls = controls();
+    return c;
+  }
+
+  Command make_card_update() {
+    Command c;
+    c.kind = chance(10) ? CommandKind::lookup_card : CommandKind::update_card;
+    if (c.kind == CommandKind::lookup_card) {
+      c.body.card_id = card_id();
+      return c;
+    }
+    c.body.card_update = CardUpdate{};
+    CardUpdate& u = c.body.card_update;
+    u.id = card_id();
+    u.set_status = chance(30);
+    const std::uint64_t s = pick(20);
+    u.status = s < 15 ? CardStatus::active : (s < 19 ? CardStatus::frozen : CardStatus::blocked);
+    u.controls.fields = static_cast<std::uint8_t>(pick(32));
+    u.controls.values = controls();
+    u.controls.channels_on = static_cast<std::uint8_t>(chance(50) ? pick(16) : 0);
+    u.controls.channels_off = static_cast<std::uint8_t>(chance(30) ? pick(16) : 0);
+    return c;
+  }
+
+  Authorization card_message() {
+    Authorization a;
+    a.id = chance(1) ? TransferId{} : fresh_id();
+    pan(a.pan_hash);
+    a.amount = chance(90) ? 1 + static_cast<std::int64_t>(pick(1500)) : amount();
+    a.currency = chance(3) ? Currency{} : currency();
+    a.mcc = mcc();
+    a.expiry_yymm = static_cast<std::uint16_t>(chance(90) ? 0 : (chance(50) ? 2812 : 2701));
+    a.today_yymm = 2611;
+    a.channels = static_cast<std::uint8_t>(chance(60) ? 0 : 1u << pick(4));
+    return a;
+  }
+
+  Command make_authorization() {
+    Command c;
+    c.kind = CommandKind::authorize;
+    Authorization a = card_message();
+    const std::uint64_t kind = pick(20);
+    a.kind = kind < 15   ? AuthorizationKind::purchase
+             : kind < 17 ? AuthorizationKind::cash
+             : kind < 19 ? AuthorizationKind::refund
+                         : AuthorizationKind::balance_inquiry;
+    a.partial_allowed = chance(30);
+    a.post_now = chance(20);
+    a.hold_timeout_s = static_cast<std::uint32_t>(chance(50) ? pick(30) : 7 * 86'400);
+    if (!authorizations_.empty() && chance(15)) {  // a repeat, or an advice for it
+      a.id = authorizations_[authorizations_.size() - 1 -
+                             pick(std::min<std::size_t>(authorizations_.size(), 32))];
+      if (chance(50)) {
+        a.force = true;
+        a.advice_id = fresh_id();
+      }
+    } else if (chance(10)) {
+      a.force = true;  // an advice of a new transaction
+      a.advice_id = fresh_id();
+    }
+    authorizations_.push_back(a.id);
+    if (!a.post_now && a.kind != AuthorizationKind::refund) holds_.push_back(a.id);
+    c.body.authorization = a;
+    return c;
+  }
+
+  Command make_card_follow_up() {
+    Command c;
+    c.kind = chance(50) ? CommandKind::card_completion : CommandKind::card_reversal;
+    Authorization a = card_message();
+    a.original = authorizations_.empty() || chance(10)
+                     ? fresh_id()
+                     : authorizations_[authorizations_.size() - 1 -
+                                       pick(std::min<std::size_t>(authorizations_.size(), 32))];
+    if (!follow_ups_.empty() && chance(10)) a.id = follow_ups_[pick(follow_ups_.size())];
+    follow_ups_.push_back(a.id);
+    if (c.kind == CommandKind::card_completion) {
+      a.over_capture = chance(30);
+    } else {
+      a.amount = chance(40) ? 0 : a.amount;
+      a.replacement = chance(50) ? 0 : static_cast<std::int64_t>(pick(1500));
+    }
+    c.body.authorization = a;
+    return c;
+  }
+
   std::vector<Command> make_batch() {
     std::vector<Command> batch;
     const std::uint64_t size = pick(40);
@@ -567,6 +302,14 @@ class Workload {
         batch.push_back(make_account());
       } else if (kind < 5) {
         batch.push_back(make_update());
+      } else if (kind < 6) {
+        batch.push_back(make_card());
+      } else if (kind < 8) {
+        batch.push_back(make_card_update());
+      } else if (kind < 20) {
+        batch.push_back(make_authorization());
+      } else if (kind < 26) {
+        batch.push_back(make_card_follow_up());
       } else if (kind < 15) {  // a linked chain of 2..5
         const std::uint64_t length = 2 + pick(4);
         for (std::uint64_t k = 0; k < length; ++k) {
@@ -594,6 +337,8 @@ class Workload {
   std::uint64_t next_id_ = 0;
   std::vector<Transfer> sent_;
   std::vector<TransferId> holds_;
+  std::vector<TransferId> authorizations_;
+  std::vector<TransferId> follow_ups_;
   Currency eur_ = *currency_from_alpha("EUR");
   Currency usd_ = *currency_from_alpha("USD");
 };
@@ -647,6 +392,47 @@ void expect_same_accounts(const Engine& engine, const Model& model, std::uint64_
   ASSERT_EQ(engine.open_pending_count(), model.open_total) << "seed=" << seed;
 }
 
+std::string result_name(CommandKind kind, std::uint8_t code) {
+  switch (kind) {
+    case CommandKind::create_account:
+    case CommandKind::update_account:
+      return std::string(to_string(static_cast<AR>(code)));
+    case CommandKind::create_card:
+    case CommandKind::update_card:
+      return std::string(to_string(static_cast<CR>(code)));
+    case CommandKind::lookup_account:
+    case CommandKind::lookup_card:
+    case CommandKind::lookup_transfer:
+      return code == 0 ? "found" : "not found";
+    default:
+      return std::string(to_string(static_cast<R>(code)));
+  }
+}
+
+// Every card's status and controls, and what its limits see as spent, on both sides.
+void expect_same_cards(const Engine& engine, const Model& model, std::uint64_t seed) {
+  ASSERT_EQ(engine.card_count(), model.cards.size()) << "seed=" << seed;
+  for (const auto& [id, m] : model.cards) {
+    const Card* c = engine.find_card(CardId{id});
+    ASSERT_NE(c, nullptr) << "seed=" << seed;
+    ASSERT_EQ(c->status, m.status) << "seed=" << seed;
+    const CardControls& k = c->controls;
+    ASSERT_EQ(k.per_authorization_limit, m.controls.per_authorization_limit) << "seed=" << seed;
+    ASSERT_EQ(k.daily_limit, m.controls.daily_limit) << "seed=" << seed;
+    ASSERT_EQ(k.monthly_limit, m.controls.monthly_limit) << "seed=" << seed;
+    ASSERT_EQ(k.daily_count_limit, m.controls.daily_count_limit) << "seed=" << seed;
+    ASSERT_EQ(k.channels, m.controls.channels) << "seed=" << seed;
+    ASSERT_EQ(k.blocked_mcc_count, m.controls.blocked_mcc_count) << "seed=" << seed;
+    for (std::uint8_t i = 0; i < k.blocked_mcc_count; ++i)
+      ASSERT_EQ(k.blocked_mccs[i], m.controls.blocked_mccs[i]) << "seed=" << seed;
+    const Engine::Spending e = engine.card_spending(CardId{id}, model.now);
+    const Engine::Spending w = model.spent(id, model.now);
+    ASSERT_EQ(e.today, w.today) << "seed=" << seed;
+    ASSERT_EQ(e.last_30_days, w.last_30_days) << "seed=" << seed;
+    ASSERT_EQ(e.count_today, w.count_today) << "seed=" << seed;
+  }
+}
+
 // Runs episodes (fresh engine and model, small capacities) until `commands` have been applied.
 // Sets *hash to a hash of every episode's final state.
 void run_random(std::uint64_t seed, std::size_t commands, bool compare, std::uint64_t* hash,
@@ -655,11 +441,12 @@ void run_random(std::uint64_t seed, std::size_t commands, bool compare, std::uin
   std::uint64_t combined = 0;
   std::size_t applied = 0;
   while (applied < commands) {
-    const EngineOptions options{16, 256 + workload.pick(2048)};
+    const EngineOptions options{16, 256 + workload.pick(2048), 5};
     Engine engine(options);
     Model model;
     model.accounts_max = options.accounts_max;
     model.transfers_max = options.transfers_max;
+    model.cards_max = options.cards_max;
     BatchOutput out;
     workload.new_episode();
     std::uint64_t now = 1'000'000'000'000;
@@ -682,17 +469,19 @@ void run_random(std::uint64_t seed, std::size_t commands, bool compare, std::uin
       const std::vector<std::uint8_t> expected = model.apply(batch);
       ASSERT_EQ(out.results.size(), expected.size()) << "seed=" << seed;
       for (std::size_t i = 0; i < expected.size(); ++i) {
-        const bool is_account = batch[i].kind != CommandKind::create_transfer;
-        if (seen != nullptr && !is_account) ++(*seen)[out.results[i].code];
+        const CommandKind kind = batch[i].kind;
+        const bool transfer_result =
+            kind == CommandKind::create_transfer || kind == CommandKind::authorize ||
+            kind == CommandKind::card_completion || kind == CommandKind::card_reversal;
+        if (seen != nullptr && transfer_result) ++(*seen)[out.results[i].code];
         ASSERT_EQ(out.results[i].code, expected[i])
-            << "seed=" << seed << " batch=" << batch_number << " command=" << i << " engine="
-            << (is_account ? to_string(out.results[i].account_result())
-                           : to_string(out.results[i].transfer_result()))
-            << " model="
-            << (is_account ? to_string(static_cast<AR>(expected[i]))
-                           : to_string(static_cast<R>(expected[i])));
+            << "seed=" << seed << " batch=" << batch_number << " command=" << i
+            << " kind=" << static_cast<int>(kind)
+            << " engine=" << result_name(kind, out.results[i].code)
+            << " model=" << result_name(kind, expected[i]);
       }
       expect_same_accounts(engine, model, seed);
+      expect_same_cards(engine, model, seed);
       expect_same_transfers(engine, model, batch, seed);
       if (::testing::Test::HasFatalFailure()) return;
     }
@@ -712,7 +501,7 @@ TEST(EngineModelTest, AgreesWithTheNaiveModelOnRandomCommands) {
   std::vector<std::size_t> seen(transfer_result_count, 0);
   run_random(seed, commands, true, &hash, &seen);
   // The workload must reach every transfer outcome, or this test proves less than it claims.
-  for (int code = 0; code < transfer_result_card_first; ++code) {  // card results: authorize only
+  for (int code = 0; code < transfer_result_count; ++code) {
     const auto result = static_cast<R>(code);
     std::printf("  %-45s %zu\n", std::string(to_string(result)).c_str(),
                 seen[static_cast<std::size_t>(code)]);

@@ -226,7 +226,7 @@ Account& Engine::account_at(std::uint32_t position) {
 void Engine::touch_account(std::uint32_t position) {
   if (!undo_active_) return;
   Undo& undo = undo_.emplace_back();
-  undo.is_account = true;
+  undo.kind = Undo::Kind::account;
   undo.position = position;
   undo.account = accounts_[position];
 }
@@ -234,7 +234,7 @@ void Engine::touch_account(std::uint32_t position) {
 void Engine::set_hold(std::uint32_t position, PendingState state, std::int64_t amount) {
   if (undo_active_) {
     Undo& undo = undo_.emplace_back();
-    undo.is_account = false;
+    undo.kind = Undo::Kind::hold;
     undo.position = position;
     undo.pending_state = transfers_[position].pending_state;
     undo.hold_amount = transfers_[position].amount_effective;

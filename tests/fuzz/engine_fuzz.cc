@@ -1,6 +1,8 @@
 // libFuzzer target: the engine fed arbitrary command streams (accounts, single-phase and
 // two-phase transfers with arbitrary flags, amounts and ids, linked chains, account updates,
-// lookups, time jumps that expire holds). After every batch it asserts the ledger invariants:
+// lookups, time jumps that expire holds; cards, their controls, card authorizations with
+// velocity limits, advices, completions and reversals). After every batch it asserts the
+// ledger invariants (the state hash covers cards and their velocity):
 //   - one result per command;
 //   - debits = credits, posted and pending, in every currency (double entry);
 //   - replaying the batch's journal records into a second engine gives the same state
@@ -11,9 +13,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
-#include "engine.h"
+#include "engine/engine.h"
 #include "ledger/money.h"
 
 using namespace ledger;
@@ -47,9 +50,82 @@ struct Stream {
     return ids_[in_.ConsumeIntegralInRange<std::size_t>(0, ids_.size() - 1)];
   }
 
+  CardId card() { return CardId{{0xCA, in_.ConsumeIntegralInRange<std::uint64_t>(0, 4)}}; }
+  void pan(std::uint8_t (&hash)[32]) { std::memset(hash, in_.ConsumeIntegralInRange(1, 5), 32); }
+  CardControls controls() {
+    CardControls k;
+    k.per_authorization_limit = in_.ConsumeBool() ? 0 : amount();
+    k.daily_limit = in_.ConsumeBool() ? 0 : amount();
+    k.monthly_limit = in_.ConsumeBool() ? 0 : amount();
+    k.daily_count_limit = in_.ConsumeIntegralInRange<std::uint32_t>(0, 5);
+    k.channels = in_.ConsumeIntegral<std::uint8_t>();
+    k.blocked_mcc_count = in_.ConsumeIntegralInRange<std::uint8_t>(0, 2);
+    for (std::uint8_t i = 0; i < k.blocked_mcc_count; ++i) k.blocked_mccs[i] = mcc();
+    return k;
+  }
+  std::uint16_t mcc() { return in_.ConsumeBool() ? 5812 : 6011; }
+
+  Command card_command() {
+    Command c;
+    if (in_.ConsumeBool()) {
+      c.kind = CommandKind::create_card;
+      c.body.card = Card{};
+      c.body.card.id = card();
+      c.body.card.account_id = account();
+      pan(c.body.card.pan_hash);
+      c.body.card.expiry_yymm = in_.ConsumeBool() ? 2812 : 2510;
+      c.body.card.controls = controls();
+      return c;
+    }
+    c.kind = CommandKind::update_card;
+    c.body.card_update = CardUpdate{};
+    c.body.card_update.id = card();
+    c.body.card_update.set_status = in_.ConsumeBool();
+    c.body.card_update.status = static_cast<CardStatus>(in_.ConsumeIntegralInRange(0, 2));
+    c.body.card_update.controls.fields = in_.ConsumeIntegral<std::uint8_t>();
+    c.body.card_update.controls.values = controls();
+    c.body.card_update.controls.channels_on = in_.ConsumeIntegral<std::uint8_t>();
+    c.body.card_update.controls.channels_off = in_.ConsumeIntegral<std::uint8_t>();
+    return c;
+  }
+
+  Command card_message() {
+    Command c;
+    const int kind = in_.ConsumeIntegralInRange(0, 3);
+    c.kind = kind <= 1   ? CommandKind::authorize
+             : kind == 2 ? CommandKind::card_completion
+                         : CommandKind::card_reversal;
+    Authorization& a = c.body.authorization;
+    a = Authorization{};
+    a.id = in_.ConsumeIntegralInRange(0, 10) == 0 ? earlier() : TransferId{{1, ++next_id_}};
+    a.original = earlier();
+    a.advice_id = in_.ConsumeBool() ? TransferId{} : TransferId{{1, ++next_id_}};
+    pan(a.pan_hash);
+    a.amount = amount();
+    a.replacement = in_.ConsumeBool() ? 0 : amount();
+    a.currency = currency();
+    a.mcc = mcc();
+    a.expiry_yymm = in_.ConsumeBool() ? 0 : 2812;
+    a.today_yymm = 2611;
+    a.channels = in_.ConsumeIntegral<std::uint8_t>();
+    a.kind = static_cast<AuthorizationKind>(in_.ConsumeIntegralInRange(0, 3));
+    a.partial_allowed = in_.ConsumeBool();
+    a.force = in_.ConsumeBool();
+    a.post_now = in_.ConsumeBool();
+    a.over_capture = in_.ConsumeBool();
+    a.hold_timeout_s = in_.ConsumeIntegralInRange<std::uint32_t>(0, 3);
+    ids_.push_back(a.id);
+    return c;
+  }
+
   Command next() {
     Command c;
-    switch (in_.ConsumeIntegralInRange(0, 9)) {
+    switch (in_.ConsumeIntegralInRange(0, 12)) {
+      case 10:
+        return card_command();
+      case 11:
+      case 12:
+        return card_message();
       case 0: {
         c.kind = CommandKind::create_account;
         c.body.account = Account{};

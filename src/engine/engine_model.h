@@ -1,0 +1,718 @@
+// The naive reference model of the engine for engine_model_test.cc: std::map state, __int128
+// balances, the whole model copied to undo a linked chain, card spending kept per day in a map.
+// Written from the rules in docs/engine.md and docs/iso8583.md, not from the engine's code.
+#pragma once
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/engine.h"
+
+namespace ledger::engine::model {
+
+using R = TransferResult;
+using AR = AccountResult;
+using CR = CardResult;
+inline constexpr __int128 int64_max = std::numeric_limits<std::int64_t>::max();
+inline constexpr __int128 int64_min = std::numeric_limits<std::int64_t>::min();
+
+struct ModelAccount {
+  Account spec;  // id, holder, currency, kind, flags, overdraft_limit(_created), reference
+  AccountStatus status = AccountStatus::active;
+  std::int64_t overdraft = 0;
+  __int128 debits_pending = 0, debits_posted = 0, credits_pending = 0, credits_posted = 0;
+  int open = 0;
+};
+
+struct ModelTransfer {
+  Transfer body;  // the request as sent (client flags)
+  R result = R::ok;
+  std::int64_t effective = 0;
+  PendingState state = PendingState::none;
+  std::uint64_t timestamp = 0;
+  AccountId debit, credit;
+  Currency currency;
+};
+
+struct Model {
+  std::size_t accounts_max = 0;
+  std::size_t transfers_max = 0;
+  std::size_t cards_max = 0;
+  std::map<Uint128, ModelAccount> accounts;
+  std::map<Uint128, ModelTransfer> transfers;
+  // Cards: by id, and the card id of each PAN hash; approved spending per card and UTC day.
+  struct Day {
+    std::int64_t amount = 0;
+    std::int64_t count = 0;
+  };
+  std::map<Uint128, Card> cards;
+  std::map<std::string, Uint128> pans;
+  std::map<Uint128, std::map<std::uint32_t, Day>> spending;
+  std::size_t open_total = 0;
+  std::uint64_t now = 0;
+  std::uint64_t last = 0;
+
+  std::uint64_t tick() {
+    last = std::max(now, last + 1);
+    return last;
+  }
+  static bool fits(__int128 v) { return v >= int64_min && v <= int64_max; }
+
+  AR create_account(const Account& a) {
+    if (a.id.is_zero()) return AR::id_must_not_be_zero;
+    auto it = accounts.find(a.id.value);
+    if (it != accounts.end()) {
+      const Account& s = it->second.spec;
+      if (s.holder_id != a.holder_id) return AR::exists_with_different_holder_id;
+      if (s.currency != a.currency) return AR::exists_with_different_currency;
+      if (s.kind != a.kind) return AR::exists_with_different_kind;
+      if (s.flags != a.flags) return AR::exists_with_different_flags;
+      if (s.overdraft_limit != a.overdraft_limit) return AR::exists_with_different_overdraft_limit;
+      if (s.reference != a.reference) return AR::exists_with_different_reference;
+      return AR::exists;
+    }
+    if (a.flags > 2) return AR::flags_are_mutually_exclusive;
+    if (a.currency.code == 0) return AR::currency_required;
+    if (a.overdraft_limit < 0) return AR::overdraft_limit_must_not_be_negative;
+    if (accounts.size() >= accounts_max) return AR::account_capacity_exhausted;
+    ModelAccount m;
+    m.spec = a;
+    m.overdraft = a.overdraft_limit;
+    accounts[a.id.value] = m;
+    tick();
+    return AR::ok;
+  }
+
+  AR update_account(const AccountUpdate& u) {
+    auto it = accounts.find(u.id.value);
+    if (it == accounts.end()) return AR::account_not_found;
+    ModelAccount& m = it->second;
+    if (m.status == AccountStatus::closed) return AR::account_closed;
+    if (u.set_overdraft_limit && u.overdraft_limit < 0)
+      return AR::overdraft_limit_must_not_be_negative;
+    if (u.set_status && u.status == AccountStatus::closed) {
+      if (m.open != 0 || m.debits_pending != 0 || m.credits_pending != 0) {
+        return AR::account_has_pending_transfers;
+      }
+      if (m.debits_posted != m.credits_posted) return AR::account_balance_not_zero;
+    }
+    if (u.set_overdraft_limit) m.overdraft = u.overdraft_limit;
+    if (u.set_status) m.status = u.status;
+    tick();
+    return AR::ok;
+  }
+
+  bool room(const Transfer& t) const {
+    const bool resolution = (t.flags & (flag_post_pending | flag_void_pending)) != 0;
+    const std::size_t need = resolution ? 1 : ((t.flags & flag_pending) ? 2 : 1);
+    return transfers.size() + open_total + need <= transfers_max;
+  }
+
+  R existing(const Transfer& t, const ModelTransfer& e) const {
+    const Transfer& b = e.body;
+    const bool res = (b.flags & (flag_post_pending | flag_void_pending)) != 0;
+    if (b.flags != t.flags) return R::exists_with_different_flags;
+    if ((!res || !t.debit_account_id.is_zero()) && b.debit_account_id != t.debit_account_id &&
+        !(res && e.debit == t.debit_account_id)) {
+      return R::exists_with_different_debit_account_id;
+    }
+    if ((!res || !t.credit_account_id.is_zero()) && b.credit_account_id != t.credit_account_id &&
+        !(res && e.credit == t.credit_account_id)) {
+      return R::exists_with_different_credit_account_id;
+    }
+    if (b.amount != t.amount) return R::exists_with_different_amount;
+    if ((!res || t.currency.code != 0) && b.currency != t.currency &&
+        !(res && e.currency == t.currency)) {
+      return R::exists_with_different_currency;
+    }
+    if (b.pending_id != t.pending_id) return R::exists_with_different_pending_id;
+    if (b.timeout_s != t.timeout_s) return R::exists_with_different_timeout;
+    if (b.code != t.code) return R::exists_with_different_code;
+    if (b.reference_a != t.reference_a) return R::exists_with_different_reference_a;
+    if (b.reference_b != t.reference_b) return R::exists_with_different_reference_b;
+    if (b.reference_32 != t.reference_32) return R::exists_with_different_reference_32;
+    return e.result == R::ok ? R::exists : e.result;
+  }
+
+  void remember(const Transfer& t, R result) {
+    ModelTransfer m;
+    m.body = t;
+    m.result = result;
+    m.timestamp = tick();
+    m.debit = t.debit_account_id;
+    m.credit = t.credit_account_id;
+    m.currency = t.currency;
+    transfers[t.id.value] = m;
+  }
+
+  static bool over_limit(const ModelAccount& a, bool debit_side) {
+    if (debit_side && (a.spec.flags & debits_must_not_exceed_credits)) {
+      return a.debits_pending + a.debits_posted > a.credits_posted + a.overdraft;
+    }
+    if (!debit_side && (a.spec.flags & credits_must_not_exceed_debits)) {
+      return a.credits_pending + a.credits_posted > a.debits_posted + a.overdraft;
+    }
+    return false;
+  }
+  static bool all_fit(const ModelAccount& a) {
+    return fits(a.debits_pending) && fits(a.debits_posted) && fits(a.credits_pending) &&
+           fits(a.credits_posted) && fits(a.debits_pending + a.debits_posted) &&
+           fits(a.credits_pending + a.credits_posted);
+  }
+
+  // Returns the result; applies the transfer when ok (stores rejections too).
+  R transfer(const Transfer& t) {
+    if (t.id.is_zero()) return R::id_must_not_be_zero;
+    if (auto it = transfers.find(t.id.value); it != transfers.end()) return existing(t, it->second);
+    if (!room(t)) return R::transfer_capacity_exhausted;
+    const R r = evaluate(t);
+    if (r != R::ok) remember(t, r);
+    return r;
+  }
+
+  R evaluate(const Transfer& t) {
+    const int phases = !!(t.flags & flag_pending) + !!(t.flags & flag_post_pending) +
+                       !!(t.flags & flag_void_pending);
+    if ((t.flags & ~transfer_flags_client) || phases > 1) return R::flags_are_mutually_exclusive;
+    const bool post = t.flags & flag_post_pending, voiding = t.flags & flag_void_pending;
+    const bool pending = t.flags & flag_pending, force = t.flags & flag_force;
+    if ((t.flags & flag_allow_over_capture) && !post) return R::over_capture_requires_post_pending;
+    if (post || voiding) {
+      if (t.pending_id.is_zero()) return R::pending_id_required;
+      if (t.pending_id == t.id) return R::pending_id_must_differ;
+    } else if (!t.pending_id.is_zero()) {
+      return R::pending_id_must_be_zero;
+    }
+    if (t.timeout_s != 0 && !pending) return R::timeout_reserved_for_pending;
+    if ((post || voiding) ? t.amount < 0 : t.amount <= 0) return R::amount_must_be_positive;
+    if (post || voiding) return resolve(t, post, force);
+    if (t.debit_account_id == t.credit_account_id) return R::accounts_must_be_different;
+    auto d = accounts.find(t.debit_account_id.value);
+    if (d == accounts.end()) return R::debit_account_not_found;
+    auto c = accounts.find(t.credit_account_id.value);
+    if (c == accounts.end()) return R::credit_account_not_found;
+    if (t.currency != d->second.spec.currency || t.currency != c->second.spec.currency) {
+      return R::currency_mismatch;
+    }
+    if (d->second.status == AccountStatus::closed || c->second.status == AccountStatus::closed) {
+      return R::account_closed;
+    }
+    if (d->second.status == AccountStatus::frozen && !force) return R::account_frozen;
+    ModelAccount nd = d->second, nc = c->second;
+    (pending ? nd.debits_pending : nd.debits_posted) += t.amount;
+    (pending ? nc.credits_pending : nc.credits_posted) += t.amount;
+    if (!all_fit(nd) || !all_fit(nc)) return R::overflow;
+    if (!force && (over_limit(nd, true) || over_limit(nc, false))) return R::exceeds_available;
+    if (pending) {
+      ++nd.open;
+      ++nc.open;
+      ++open_total;
+    }
+    d->second = nd;
+    c->second = nc;
+    ModelTransfer m;
+    m.body = t;
+    m.effective = t.amount;
+    m.state = pending ? PendingState::open : PendingState::none;
+    m.timestamp = tick();
+    spend(t, m.timestamp, t.amount, 1);
+    m.debit = t.debit_account_id;
+    m.credit = t.credit_account_id;
+    m.currency = t.currency;
+    transfers[t.id.value] = m;
+    return R::ok;
+  }
+
+  R resolve(const Transfer& t, bool post, bool force) {
+    auto h = transfers.find(t.pending_id.value);
+    if (h == transfers.end()) return R::pending_not_found;
+    ModelTransfer& hold = h->second;
+    if (!(hold.body.flags & flag_pending) || hold.result != R::ok) return R::pending_is_not_pending;
+    if (!t.debit_account_id.is_zero() && t.debit_account_id != hold.debit) {
+      return R::pending_has_different_debit_account_id;
+    }
+    if (!t.credit_account_id.is_zero() && t.credit_account_id != hold.credit) {
+      return R::pending_has_different_credit_account_id;
+    }
+    if (t.currency.code != 0 && t.currency != hold.currency) return R::currency_mismatch;
+    if (hold.state == PendingState::posted) return R::pending_already_posted;
+    if (hold.state == PendingState::voided) return R::pending_already_voided;
+    if (hold.state == PendingState::expired) return R::pending_expired;
+    const std::int64_t held = hold.effective;
+    const std::int64_t amount = t.amount == 0 ? held : t.amount;
+    if (post && amount > held && !(t.flags & flag_allow_over_capture))
+      return R::amount_exceeds_pending;
+    if (!post && amount > held) return R::amount_exceeds_pending;
+    if (!post && amount < held) {  // a partial void: release part, the hold stays open
+      spend(hold.body, hold.timestamp, -amount, 0);
+      ModelAccount pd = accounts[hold.debit.value], pc = accounts[hold.credit.value];
+      pd.debits_pending -= amount;
+      pc.credits_pending -= amount;
+      accounts[hold.debit.value] = pd;
+      accounts[hold.credit.value] = pc;
+      hold.effective -= amount;
+      ModelTransfer m;
+      m.body = t;
+      m.effective = amount;
+      m.timestamp = tick();
+      m.debit = hold.debit;
+      m.credit = hold.credit;
+      m.currency = hold.currency;
+      transfers[t.id.value] = m;
+      return R::ok;
+    }
+    ModelAccount nd = accounts[hold.debit.value], nc = accounts[hold.credit.value];
+    nd.debits_pending -= held;
+    nc.credits_pending -= held;
+    if (post) {
+      nd.debits_posted += amount;
+      nc.credits_posted += amount;
+    }
+    if (!all_fit(nd) || !all_fit(nc)) return R::overflow;
+    if (post && amount > held && !force && (over_limit(nd, true) || over_limit(nc, false))) {
+      return R::exceeds_available;
+    }
+    --nd.open;
+    --nc.open;
+    --open_total;
+    accounts[hold.debit.value] = nd;
+    accounts[hold.credit.value] = nc;
+    if (!post) spend(hold.body, hold.timestamp, -held, -1);  // a reversal gives it back
+    hold.state = post ? PendingState::posted : PendingState::voided;
+    ModelTransfer m;
+    m.body = t;
+    m.effective = amount;
+    m.timestamp = tick();
+    m.debit = hold.debit;
+    m.credit = hold.credit;
+    m.currency = hold.currency;
+    transfers[t.id.value] = m;
+    return R::ok;
+  }
+
+  // ---- Cards and card-network messages ---------------------------------------------------
+
+  static std::uint32_t day_of(std::uint64_t ts) {
+    return static_cast<std::uint32_t>(ts / (86'400ULL * 1'000'000'000ULL));
+  }
+  static std::string pan_of(const std::uint8_t (&hash)[32]) {
+    return std::string(reinterpret_cast<const char*>(hash), 32);
+  }
+
+  // Approved card spending: authorizations and single-message postings of a known card count
+  // on the UTC day of the transfer; reversals take theirs back (not posts, not expiries).
+  void spend(const Transfer& t, std::uint64_t timestamp, std::int64_t amount, int count) {
+    if (t.code != TransferCode::card_authorization && t.code != TransferCode::card_financial)
+      return;
+    const Uint128 card{t.reference_a, t.reference_b};
+    if (cards.count(card) == 0) return;
+    Day& day = spending[card][day_of(timestamp)];
+    std::int64_t total = 0;
+    if (checked_add(day.amount, amount, &total)) day.amount = total;
+    day.count = std::max<std::int64_t>(0, day.count + count);
+  }
+
+  Engine::Spending spent(Uint128 card, std::uint64_t at) const {
+    Engine::Spending total;
+    const auto it = spending.find(card);
+    if (it == spending.end()) return total;
+    const std::uint32_t today = day_of(at);
+    for (const auto& [day, d] : it->second) {
+      if (day > today || day + 30 <= today || d.count == 0) continue;
+      total.last_30_days += d.amount;
+      if (day == today) {
+        total.today += d.amount;
+        total.count_today += static_cast<std::uint32_t>(d.count);
+      }
+    }
+    return total;
+  }
+
+  CR create_card(const Card& c) {
+    if (c.id.is_zero()) return CR::id_must_not_be_zero;
+    if (auto it = cards.find(c.id.value); it != cards.end()) {
+      if (it->second.account_id != c.account_id) return CR::exists_with_different_account_id;
+      if (pan_of(it->second.pan_hash) != pan_of(c.pan_hash)) return CR::exists_with_different_pan;
+      if (it->second.expiry_yymm != c.expiry_yymm) return CR::exists_with_different_expiry;
+      return CR::exists;
+    }
+    if (pans.count(pan_of(c.pan_hash)) != 0) return CR::card_pan_exists;
+    const auto account = accounts.find(c.account_id.value);
+    if (account == accounts.end()) return CR::card_account_not_found;
+    if (account->second.status == AccountStatus::closed) return CR::card_account_closed;
+    if (cards.size() >= cards_max) return CR::card_capacity_exhausted;
+    cards[c.id.value] = c;
+    pans[pan_of(c.pan_hash)] = c.id.value;
+    tick();
+    return CR::ok;
+  }
+
+  CR update_card(const CardUpdate& u) {
+    auto it = cards.find(u.id.value);
+    if (it == cards.end()) return CR::card_not_found;
+    Card& card = it->second;
+    if (card.status == CardStatus::blocked) return CR::card_blocked;
+    if (u.set_status) card.status = u.status;
+    const CardControlsPatch& p = u.controls;
+    CardControls& k = card.controls;
+    if (p.fields & control_per_authorization_limit)
+      k.per_authorization_limit = p.values.per_authorization_limit;
+    if (p.fields & control_daily_limit) k.daily_limit = p.values.daily_limit;
+    if (p.fields & control_monthly_limit) k.monthly_limit = p.values.monthly_limit;
+    if (p.fields & control_daily_count_limit) k.daily_count_limit = p.values.daily_count_limit;
+    if (p.fields & control_blocked_mccs) {
+      k.blocked_mcc_count = p.values.blocked_mcc_count;
+      std::copy_n(p.values.blocked_mccs, card_blocked_mccs_max, k.blocked_mccs);
+    }
+    k.channels = static_cast<std::uint8_t>((k.channels | p.channels_on) & ~p.channels_off & 0xF);
+    tick();
+    return CR::ok;
+  }
+
+  static R repeat(const ModelTransfer& original) {
+    return original.result == R::ok ? R::exists : original.result;
+  }
+
+  // The decision order: card, expiry, status, channel, MCC, currency, then (unless forced or
+  // a refund) limits, count and funds.
+  R decide(const Authorization& a, const Card* card, const ModelAccount* account,
+           std::int64_t* approved) const {
+    if (card == nullptr) return R::card_unknown;
+    if (card->expiry_yymm < a.today_yymm ||
+        (a.expiry_yymm != 0 && a.expiry_yymm != card->expiry_yymm))
+      return R::card_expired;
+    if (card->status != CardStatus::active || account->status != AccountStatus::active)
+      return R::card_not_active;
+    if ((a.channels & ~card->controls.channels) != 0) return R::card_channel_not_allowed;
+    for (std::uint8_t i = 0; i < card->controls.blocked_mcc_count; ++i)
+      if (card->controls.blocked_mccs[i] == a.mcc) return R::card_mcc_blocked;
+    if (a.currency != account->spec.currency) return R::currency_mismatch;
+    *approved = a.amount;
+    if (a.force || a.kind == AuthorizationKind::refund) return R::ok;
+    const CardControls& k = card->controls;
+    const Engine::Spending s = spent(card->id.value, now);
+    const auto over = [](__int128 used, __int128 more, std::int64_t limit) {
+      return limit != 0 && used + more > limit;
+    };
+    if (over(0, a.amount, k.per_authorization_limit) || over(s.today, a.amount, k.daily_limit) ||
+        over(s.last_30_days, a.amount, k.monthly_limit)) {
+      return R::card_limit_exceeded;
+    }
+    if (k.daily_count_limit != 0 && s.count_today + 1 > k.daily_count_limit)
+      return R::card_count_limit_exceeded;
+    if (account->spec.flags & debits_must_not_exceed_credits) {
+      const __int128 available = account->credits_posted - account->debits_posted -
+                                 account->debits_pending + account->overdraft;
+      if (available < a.amount) {
+        if (!a.partial_allowed || available <= 0) return R::exceeds_available;
+        *approved = static_cast<std::int64_t>(available);
+      }
+    }
+    return R::ok;
+  }
+
+  R authorize(Authorization a) {
+    const Card* card = nullptr;
+    if (auto p = pans.find(pan_of(a.pan_hash)); p != pans.end()) card = &cards.at(p->second);
+    const ModelAccount* account = card ? &accounts.at(card->account_id.value) : nullptr;
+    if (a.kind == AuthorizationKind::balance_inquiry) {
+      std::int64_t unused = 0;
+      Authorization probe = a;
+      probe.amount = 0;
+      probe.force = true;
+      const R r = decide(probe, card, account, &unused);
+      return r == R::currency_mismatch ? R::ok : r;
+    }
+    if (auto it = transfers.find(a.id.value); it != transfers.end()) {
+      if (!a.force || a.advice_id.is_zero() || it->second.result == R::ok)
+        return repeat(it->second);
+      a.id = a.advice_id;
+      if (auto advice = transfers.find(a.id.value); advice != transfers.end())
+        return repeat(advice->second);
+    }
+    const bool refund = a.kind == AuthorizationKind::refund;
+    Transfer t;
+    t.id = a.id;
+    t.amount = a.amount;
+    t.currency = a.currency;
+    if (card != nullptr) {
+      t.reference_a = card->id.value.hi;
+      t.reference_b = card->id.value.lo;
+    }
+    t.code = refund
+                 ? TransferCode::card_refund
+                 : (a.post_now ? TransferCode::card_financial : TransferCode::card_authorization);
+    t.flags = static_cast<std::uint16_t>((a.post_now || refund ? 0 : flag_pending) |
+                                         (a.force ? flag_force : 0));
+    t.timeout_s = (t.flags & flag_pending) ? a.hold_timeout_s : 0;
+    const AccountId settlement = Engine::settlement_account_id(a.currency);
+    const AccountId holder = card != nullptr ? card->account_id : AccountId{};
+    t.debit_account_id = refund ? settlement : holder;
+    t.credit_account_id = refund ? holder : settlement;
+    if (a.id.is_zero()) return R::id_must_not_be_zero;
+    if (a.amount <= 0) return R::amount_must_be_positive;
+    if (a.currency.code == 0) return R::currency_mismatch;
+    if (!room(t)) return R::transfer_capacity_exhausted;
+    std::int64_t approved = 0;
+    R r = decide(a, card, account, &approved);
+    if (r == R::ok && accounts.count(settlement.value) == 0) {
+      if (accounts.size() >= accounts_max) {
+        r = R::transfer_capacity_exhausted;
+      } else {
+        ModelAccount m;
+        m.spec.id = settlement;
+        m.spec.currency = a.currency;
+        m.spec.kind = AccountKind::settlement;
+        accounts[settlement.value] = m;
+        tick();
+      }
+    }
+    if (r == R::ok) {
+      ModelAccount& d = accounts[t.debit_account_id.value];
+      ModelAccount& c = accounts[t.credit_account_id.value];
+      if (d.debits_pending + d.debits_posted + approved > int64_max ||
+          c.credits_pending + c.credits_posted + approved > int64_max) {
+        r = R::overflow;
+      }
+    }
+    if (r != R::ok) {
+      remember(t, r);
+      return r;
+    }
+    const bool pending = (t.flags & flag_pending) != 0;
+    ModelAccount& d = accounts[t.debit_account_id.value];
+    ModelAccount& c = accounts[t.credit_account_id.value];
+    (pending ? d.debits_pending : d.debits_posted) += approved;
+    (pending ? c.credits_pending : c.credits_posted) += approved;
+    if (pending) {
+      ++d.open;
+      ++c.open;
+      ++open_total;
+    }
+    ModelTransfer m;
+    m.body = t;
+    m.effective = approved;
+    m.state = pending ? PendingState::open : PendingState::none;
+    m.timestamp = tick();
+    m.debit = t.debit_account_id;
+    m.credit = t.credit_account_id;
+    m.currency = t.currency;
+    transfers[t.id.value] = m;
+    spend(t, m.timestamp, approved, 1);
+    return R::ok;
+  }
+
+  // 0220: the hold posted (capped at the hold unless over-capture is allowed, then forced
+  // past the balance); no hold: a forced single-message posting.
+  R complete(const Authorization& a) {
+    if (auto it = transfers.find(a.id.value); it != transfers.end()) return repeat(it->second);
+    const auto hold = transfers.find(a.original.value);
+    if (hold == transfers.end()) {
+      Authorization financial = a;
+      financial.force = true;
+      financial.post_now = true;
+      financial.advice_id = TransferId{};
+      return authorize(financial);
+    }
+    Transfer post;
+    post.id = a.id;
+    post.pending_id = a.original;
+    post.flags = flag_post_pending;
+    post.code = TransferCode::card_capture;
+    post.amount = a.amount;
+    const ModelTransfer& h = hold->second;
+    const bool open =
+        h.result == R::ok && (h.body.flags & flag_pending) && h.state == PendingState::open;
+    if (open && a.amount > h.effective) {
+      if (a.over_capture) {
+        post.flags |= flag_allow_over_capture | flag_force;
+      } else {
+        post.amount = h.effective;
+      }
+    }
+    return transfer(post);
+  }
+
+  // 0400/0420: release all of the hold or the part above the replacement; after capture,
+  // give back what was reversed (forced). Nothing else to do: a code, no record.
+  R reverse(const Authorization& a) {
+    if (auto it = transfers.find(a.id.value); it != transfers.end()) return repeat(it->second);
+    const auto found = transfers.find(a.original.value);
+    if (found == transfers.end()) return R::pending_not_found;
+    const ModelTransfer& h = found->second;
+    if (h.result != R::ok || !(h.body.flags & flag_pending)) return R::pending_is_not_pending;
+    if (h.state == PendingState::voided) return R::pending_already_voided;
+    if (h.state == PendingState::expired) return R::pending_expired;
+    Transfer t;
+    t.id = a.id;
+    t.code = TransferCode::card_reversal;
+    if (h.state == PendingState::open) {
+      const std::int64_t release = a.replacement > 0 ? h.effective - a.replacement : 0;
+      if (a.replacement > 0 && release <= 0) return R::nothing_to_reverse;
+      t.pending_id = a.original;
+      t.flags = flag_void_pending;
+      t.amount = release;
+      return transfer(t);
+    }
+    const std::int64_t refund = (a.amount > 0 ? a.amount : h.body.amount) - a.replacement;
+    if (refund <= 0) return R::nothing_to_reverse;
+    t.debit_account_id = h.credit;
+    t.credit_account_id = h.debit;
+    t.amount = refund;
+    t.currency = h.currency;
+    t.flags = flag_force;
+    t.reference_a = h.body.reference_a;
+    t.reference_b = h.body.reference_b;
+    return transfer(t);
+  }
+
+  // One command that is not a transfer: its result code.
+  std::uint8_t other(const Command& c) {
+    switch (c.kind) {
+      case CommandKind::create_account:
+        return static_cast<std::uint8_t>(create_account(c.body.account));
+      case CommandKind::update_account:
+        return static_cast<std::uint8_t>(update_account(c.body.update));
+      case CommandKind::create_card:
+        return static_cast<std::uint8_t>(create_card(c.body.card));
+      case CommandKind::update_card:
+        return static_cast<std::uint8_t>(update_card(c.body.card_update));
+      case CommandKind::lookup_card:
+        return cards.count(c.body.card_id.value) ? 0 : 1;
+      case CommandKind::lookup_account:
+        return accounts.count(c.body.account_id.value) ? 0 : 1;
+      case CommandKind::lookup_transfer:
+        return transfers.count(c.body.transfer_id.value) ? 0 : 1;
+      case CommandKind::authorize:
+        return static_cast<std::uint8_t>(authorize(c.body.authorization));
+      case CommandKind::card_completion:
+        return static_cast<std::uint8_t>(complete(c.body.authorization));
+      case CommandKind::card_reversal:
+        return static_cast<std::uint8_t>(reverse(c.body.authorization));
+      case CommandKind::create_transfer:
+        break;
+    }
+    return static_cast<std::uint8_t>(transfer(c.body.transfer));
+  }
+
+  void expire() {
+    for (;;) {
+      const ModelTransfer* due = nullptr;
+      std::uint64_t due_at = 0;
+      for (const auto& [id, m] : transfers) {
+        if (m.state != PendingState::open || m.body.timeout_s == 0) continue;
+        const std::uint64_t at = m.timestamp + std::uint64_t{m.body.timeout_s} * 1'000'000'000;
+        if (at > now) continue;
+        if (due == nullptr || at < due_at || (at == due_at && m.timestamp < due->timestamp)) {
+          due = &m;
+          due_at = at;
+        }
+      }
+      if (due == nullptr) return;
+      ModelTransfer& hold = transfers[due->body.id.value];
+      accounts[hold.debit.value].debits_pending -= hold.effective;
+      accounts[hold.credit.value].credits_pending -= hold.effective;
+      --accounts[hold.debit.value].open;
+      --accounts[hold.credit.value].open;
+      --open_total;
+      hold.state = PendingState::expired;
+      TransferId id;
+      std::uint32_t attempt = 0;
+      do {
+        id = Engine::expiry_id(hold.body.id, attempt++);
+      } while (transfers.count(id.value) != 0);
+      ModelTransfer m;
+      m.body.id = id;
+      m.body.flags = flag_void_pending | flag_expiry;
+      m.body.pending_id = hold.body.id;
+      m.effective = hold.effective;
+      m.timestamp = tick();
+      m.debit = hold.debit;
+      m.credit = hold.credit;
+      transfers[id.value] = m;
+    }
+  }
+
+  // A batch: expiry, then each command; linked chains evaluated on a copy of the whole model.
+  std::vector<std::uint8_t> apply(const std::vector<Command>& commands) {
+    expire();
+    std::vector<std::uint8_t> codes;
+    for (std::size_t i = 0; i < commands.size();) {
+      const Command& c = commands[i];
+      if (c.kind != CommandKind::create_transfer) {
+        codes.push_back(other(c));
+      } else if (!(c.body.transfer.flags & flag_linked)) {
+        codes.push_back(static_cast<std::uint8_t>(transfer(c.body.transfer)));
+      } else {
+        std::size_t end = i;
+        while (end < commands.size() && commands[end].kind == CommandKind::create_transfer &&
+               (commands[end].body.transfer.flags & flag_linked)) {
+          ++end;
+        }
+        if (end == commands.size() || commands[end].kind != CommandKind::create_transfer) {
+          for (std::size_t k = i; k < end; ++k)
+            codes.push_back(static_cast<std::uint8_t>(R::linked_event_chain_open));
+          i = end;
+          continue;
+        }
+        ++end;
+        chain(commands, i, end, &codes);
+        i = end;
+        continue;
+      }
+      ++i;
+    }
+    return codes;
+  }
+
+  void chain(const std::vector<Command>& commands, std::size_t begin, std::size_t end,
+             std::vector<std::uint8_t>* codes) {
+    const Model before = *this;
+    std::size_t failed = end;
+    R failure = R::ok;
+    std::vector<R> results;
+    for (std::size_t k = begin; k < end; ++k) {
+      // Evaluate on the live model but without remembering rejections (undone anyway).
+      const Transfer& t = commands[k].body.transfer;
+      R r;
+      if (t.id.is_zero()) {
+        r = R::id_must_not_be_zero;
+      } else if (auto it = transfers.find(t.id.value); it != transfers.end()) {
+        r = existing(t, it->second);
+      } else if (!room(t)) {
+        r = R::transfer_capacity_exhausted;
+      } else {
+        r = evaluate(t);
+      }
+      results.push_back(r);
+      if (r != R::ok && r != R::exists) {
+        failed = k;
+        failure = r;
+        break;
+      }
+    }
+    if (failed == end) {
+      for (R r : results) codes->push_back(static_cast<std::uint8_t>(r));
+      return;
+    }
+    const std::uint64_t last_seen = last;
+    *this = before;
+    last = last_seen;  // timestamps are never reused
+    for (std::size_t k = begin; k < end; ++k) {
+      const Transfer& t = commands[k].body.transfer;
+      R code = k == failed ? failure : R::linked_event_failed;
+      if (auto it = transfers.find(t.id.value); it != transfers.end()) {
+        if (k != failed) code = it->second.result == R::ok ? R::exists : it->second.result;
+      } else if (!t.id.is_zero() && code != R::transfer_capacity_exhausted && room(t)) {
+        remember(t, code);
+      }
+      codes->push_back(static_cast<std::uint8_t>(code));
+    }
+  }
+};
+
+}  // namespace ledger::engine::model
