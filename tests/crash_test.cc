@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -48,6 +49,7 @@ struct Sent {
 
 class CrashTest : public ::testing::Test {
  protected:
+  unsigned seed_ = 0;
   testing::Env env() const {
     return {{"LEDGER_DATABASE_URL", url_},
             {"LEDGER_ACCOUNTS_MAX", "1000"},
@@ -90,7 +92,7 @@ class CrashTest : public ::testing::Test {
 
   // One client thread: fund, spend, hold and post, with deterministic ids per round.
   void load(int port, int round, int thread, std::atomic<bool>* stop, std::vector<Sent>* sent) {
-    std::mt19937 rng(static_cast<unsigned>(round * 100 + thread));
+    std::mt19937 rng(seed_ + static_cast<unsigned>(round * 100 + thread));
     std::vector<std::string> holds;
     for (int seq = 0; seq < 100'000 && !*stop; ++seq) {
       Sent s;
@@ -190,8 +192,14 @@ TEST_F(CrashTest, KillNineUnderLoadLosesNothingAcknowledged) {
     create_accounts(server.http_port());
     server.stop(SIGKILL);
   }
-  std::mt19937 rng(
-      static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  // The load and when each round is killed: from LEDGER_TEST_SEED, or the clock; printed.
+  const char* fixed = std::getenv("LEDGER_TEST_SEED");
+  seed_ = fixed != nullptr
+              ? static_cast<unsigned>(std::strtoul(fixed, nullptr, 10))
+              : static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count());
+  std::printf("CrashTest seed %u (LEDGER_TEST_SEED=%u reproduces the load and kill times)\n", seed_,
+              seed_);
+  std::mt19937 rng(seed_);
   for (int round = 1; round <= rounds; ++round) {
     testing::ServerProcess server;
     start(&server);

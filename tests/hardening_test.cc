@@ -332,10 +332,16 @@ TEST_F(HardeningTest, TlsSettingsAreCheckedAtStart) {
 }
 
 TEST_F(HardeningTest, KeysAndSecretsNeverReachTheLog) {
-  start({{"LEDGER_PAN_SECRET", "a-secret-that-must-not-be-logged-0123456789"}});
+  start({{"LEDGER_PAN_SECRET", "a-secret-that-must-not-be-logged-0123456789"},
+         {"LEDGER_LOG_LEVEL", "trace"}});
   get(key_);
   get("ldg_0000000000000000000000000000000000000000000000000000000000000000");
+  // First prove that the log is captured (the start-up lines, at the most talkative level, are
+  // in it), or the checks below would pass on an empty string.
+  ASSERT_TRUE(log_shows("event=listening interface=http"));
+  ASSERT_TRUE(log_shows("event=starting"));
   const std::string log = server_.output();
+  ASSERT_GT(log.size(), 200u);
   EXPECT_EQ(log.find(key_), std::string::npos);
   EXPECT_EQ(log.find(key_.substr(4, 20)), std::string::npos);
   EXPECT_EQ(log.find("a-secret-that-must-not-be-logged"), std::string::npos);

@@ -6,6 +6,7 @@
 
 #include "histogram.h"
 #include "schedule.h"
+#include "stats.h"
 #include "workload.h"
 
 namespace ledger::bench {
@@ -73,12 +74,36 @@ TEST(ScheduleTest, PoissonArrivalsAverageTheRate) {
   EXPECT_NEAR(n, 10'000, 400);
 }
 
-TEST(ScheduleTest, LatencyIsMeasuredFromTheIntendedSendTime) {
-  const auto start = std::chrono::steady_clock::now();
-  const auto intended = start + std::chrono::milliseconds(10);
-  const auto sent_late = start + std::chrono::milliseconds(50);  // the generator was held up
-  const auto answered = sent_late + std::chrono::milliseconds(1);
-  EXPECT_EQ(open_loop_latency(intended, answered), std::chrono::milliseconds(41));
+// Stats::answer is what the loadgen calls for every answer (ISO, REST and baseline alike).
+TEST(StatsTest, LatencyCountsFromTheIntendedSendTimeAndLateAnswersAreCounted) {
+  Stats stats;
+  stats.start = Clock::now();
+  stats.per_second.resize(3);
+  const auto at = [&](int ms) { return stats.start + std::chrono::milliseconds(ms); };
+  // Meant to leave at 10 ms; the generator was held up and sent it at 50 ms; answered at 51 ms:
+  // 41 ms are charged, not 1 (no coordinated omission).
+  stats.answer(Kind::auth, at(10), at(51), "00", 2000);
+  stats.answer(Kind::auth, at(1200), at(1205), "51", 2000);
+  stats.answer(Kind::capture, at(1500), at(4000), "91", 2000);  // 2.5 s: past the deadline
+  EXPECT_EQ(stats.answered, 3u);
+  EXPECT_EQ(stats.late, 1u);
+  const Histogram& auths = stats.by_kind[static_cast<std::size_t>(Kind::auth)];
+  const std::uint64_t ms41 = 41'000'000;  // the larger of the two (5 ms and 41 ms)
+  EXPECT_GE(auths.percentile(0.5), ms41);
+  EXPECT_LE(static_cast<double>(auths.percentile(0.5)), ms41 * (1.0 + 1.0 / 16));
+  EXPECT_EQ(stats.latency.max(), 2'500'000'000u);
+  EXPECT_EQ(stats.by_kind[static_cast<std::size_t>(Kind::auth)].count(), 2u);
+  EXPECT_EQ(stats.by_kind[static_cast<std::size_t>(Kind::capture)].count(), 1u);
+  EXPECT_EQ(stats.codes[static_cast<std::size_t>(Kind::auth)].at("51"), 1u);
+  // Per second by intended send time; throughput by answer time.
+  EXPECT_EQ(stats.per_second[0].count(), 1u);
+  EXPECT_EQ(stats.per_second[1].count(), 2u);
+  ASSERT_GE(stats.answered_per_second.size(), 5u);
+  EXPECT_EQ(stats.answered_per_second[0], 1u);
+  EXPECT_EQ(stats.answered_per_second[1], 1u);
+  EXPECT_EQ(stats.answered_per_second[4], 1u);
+  EXPECT_EQ(stats.last_answer, at(4000));
+  EXPECT_DOUBLE_EQ(summary(stats.latency)["count"].get<double>(), 3.0);
 }
 
 TEST(WorkloadTest, MixFollowsTheWeightsAndCardsAreZipfSkewed) {

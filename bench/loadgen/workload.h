@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "ledger/parse.h"
 #include "schedule.h"
 
 namespace ledger::bench {
@@ -41,9 +42,8 @@ struct Mix {
                  "reversal, inquiry, transfer";
         return false;
       }
-      try {
-        weight[static_cast<std::size_t>(k)] = std::stod(part.substr(equals + 1));
-      } catch (...) {
+      if (!parse_number(std::string_view(part).substr(equals + 1),
+                        &weight[static_cast<std::size_t>(k)])) {
         *error = "--mix: weight of " + key + " is not a number";
         return false;
       }

@@ -1,0 +1,101 @@
+// REST and id helpers, and provisioning of the cardholders through the API.
+#include <boost/asio.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cstdio>
+#include <random>
+
+#include "loadgen.h"
+
+namespace ledger::bench {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+
+std::string uuid(unsigned group, unsigned long long n) {
+  char text[40];
+  std::snprintf(text, sizeof text, "%08x-0000-4000-8000-%012llx", group, n);
+  return text;
+}
+unsigned invocation_nonce() {
+  static const unsigned nonce = std::random_device{}() | 0x10000000u;
+  return nonce;
+}
+
+std::string account_id(int card) { return uuid(1, static_cast<unsigned long long>(card)); }
+
+std::string pan_for(int n) {
+  char body[16];
+  std::snprintf(body, sizeof body, "4%014d", 100000000 + n);
+  std::string pan(body);
+  int sum = 0;
+  for (int i = static_cast<int>(pan.size()) - 1, twice = 1; i >= 0; --i, twice = !twice) {
+    int d = pan[static_cast<std::size_t>(i)] - '0';
+    if (twice && (d *= 2) > 9) d -= 9;
+    sum += d;
+  }
+  return pan + static_cast<char>('0' + (10 - sum % 10) % 10);
+}
+
+int rest(int port, const std::string& key, bhttp::verb verb, const std::string& target,
+         const json& body, std::string* answer) {
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  stream.expires_after(std::chrono::seconds(30));
+  boost::system::error_code error;
+  stream.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)}, error);
+  if (error) return 0;
+  bhttp::request<bhttp::string_body> request{verb, target, 11};
+  request.set(bhttp::field::host, "127.0.0.1");
+  if (!key.empty()) request.set(bhttp::field::authorization, "Bearer " + key);
+  if (!body.is_null()) {
+    request.set(bhttp::field::content_type, "application/json");
+    request.body() = body.dump();
+  }
+  request.prepare_payload();
+  bhttp::write(stream, request, error);
+  beast::flat_buffer buffer;
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(64 * 1024 * 1024);
+  bhttp::read(stream, buffer, parser, error);
+  if (error) return 0;
+  if (answer != nullptr) *answer = parser.get().body();
+  return static_cast<int>(parser.get().result_int());
+}
+
+bool provision(const Options& o) {
+  const auto post = [&](const std::string& target, const json& body) {
+    return rest(o.http_port, o.key, bhttp::verb::post, target, body) / 100 == 2;
+  };
+  const auto account = [&](int n, const char* kind) {
+    return post("/v1/accounts", {{"id", account_id(n)},
+                                 {"holder_id", uuid(9, static_cast<unsigned long long>(n / 10))},
+                                 {"currency", "EUR"},
+                                 {"kind", kind}});
+  };
+  if (!account(0, "settlement")) return false;
+  json batch = json::array();
+  for (int n = 1; n <= o.cards; ++n) {
+    if (!account(n, "customer")) return false;
+    if (!post("/v1/cards", {{"id", uuid(3, static_cast<unsigned long long>(n))},
+                            {"account_id", account_id(n)},
+                            {"pan", pan_for(n)},
+                            {"expiry", "4012"}})) {
+      return false;
+    }
+    batch.push_back({{"id", uuid(2, static_cast<unsigned long long>(n))},
+                     {"debit_account_id", account_id(0)},
+                     {"credit_account_id", account_id(n)},
+                     {"amount", 100'000'000},
+                     {"currency", "EUR"}});
+    if (batch.size() == 8000 || n == o.cards) {
+      if (!post("/v1/transfers/batch", {{"transfers", batch}})) return false;
+      batch = json::array();
+    }
+  }
+  return true;
+}
+
+}  // namespace ledger::bench

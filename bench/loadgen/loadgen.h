@@ -1,0 +1,79 @@
+// The noon-peak load generator's parts (see main.cc for what it does and its flags): options,
+// REST helpers and provisioning, the run against ledgerd (ISO 8583 connections and REST
+// transfers), the plain-PostgreSQL baseline, reconciliation and reports.
+#pragma once
+
+#include <boost/beast/http/verb.hpp>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "stats.h"
+#include "workload.h"
+
+namespace ledger::bench {
+
+using nlohmann::json;
+
+struct Options {
+  int iso_port = 8583;
+  int http_port = 8080;
+  std::string key;
+  double rate = 2000;
+  double seconds = 20;
+  double ramp = 5;
+  double warmup = 0;
+  int cards = 1000;
+  int connections = 4;
+  int http_connections = 8;
+  int deadline_ms = 2000;
+  bool provision = true;
+  bool metrics = false;
+  ledger::bench::Mix mix;
+  std::string timeseries;
+  std::string baseline;  // a PostgreSQL URL: run the plain-PostgreSQL ledger instead
+  std::string database;  // ledgerd's database: reconcile after the run
+  int pool = 16;         // baseline connections
+  double search_p99_ms = 0;
+  double search_seconds = 4;
+  double search_start = 1000;
+  double search_max = 200'000;
+  int search_refine = 3;            // bisection steps after the first failing rate
+  bool poisson = true;              // arrivals: Poisson, or uniform (--arrivals uniform)
+  bool compare = false;             // --compare 1: ledgerd, then the baseline, in this invocation
+  std::size_t in_flight_max = 256;  // per ISO connection (the server's window); then wait
+};
+
+// Parses the command line (checked: a malformed number is an error naming the flag).
+bool parse_options(int argc, char** argv, Options* o);
+
+std::string uuid(unsigned group, unsigned long long n);
+// Distinguishes this loadgen invocation's transfer ids from every earlier one's.
+unsigned invocation_nonce();
+std::string account_id(int card);
+// Deterministic 16-digit card numbers with a valid Luhn check digit.
+std::string pan_for(int n);
+// One synchronous REST call on a fresh connection (provisioning, reconciliation, metrics).
+int rest(int port, const std::string& key, boost::beast::http::verb verb, const std::string& target,
+         const json& body, std::string* answer = nullptr);
+// Accounts, cards and funding for o.cards cardholders, through the REST API.
+bool provision(const Options& o);
+
+// One run of a plan against ledgerd, or against the plain-PostgreSQL baseline.
+Stats run_ledgerd(const Options& o, const std::vector<Planned>& plan, double seconds, int run,
+                  bool series);
+bool baseline_setup(const Options& o);
+Stats run_baseline(const Options& o, const std::vector<Planned>& plan, double seconds, bool series);
+
+struct Check {
+  std::string name;
+  bool ok;
+  std::string detail;
+};
+std::vector<Check> reconcile_ledgerd(const Options& o, const Stats& s);
+std::vector<Check> reconcile_baseline(const Options& o, const Stats& s);
+
+// Prepares one system and runs what was asked: the noon profile or the sustainable-rate search.
+bool run_system(const Options& o, int* run, const std::string& series_file, json* out);
+
+}  // namespace ledger::bench

@@ -1,0 +1,239 @@
+// Reports: where ledgerd's time went (its /metrics before and after), the summary of a run, the
+// sustainable-rate search, and one system's noon run with its reconciliation and time series.
+#include <algorithm>
+#include <boost/beast/http/verb.hpp>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+
+#include "ledger/parse.h"
+#include "loadgen.h"
+
+namespace ledger::bench {
+namespace {
+
+namespace bhttp = boost::beast::http;
+
+struct Scrape {
+  std::map<std::string, double> values;  // series (name{labels}) -> value
+};
+
+Scrape scrape(const Options& o) {
+  Scrape s;
+  std::string body;
+  if (rest(o.http_port, "", bhttp::verb::get, "/metrics", nullptr, &body) != 200) return s;
+  std::size_t start = 0;
+  while (start < body.size()) {
+    auto end = body.find('\n', start);
+    if (end == std::string::npos) end = body.size();
+    const std::string line = body.substr(start, end - start);
+    start = end + 1;
+    if (line.empty() || line[0] == '#') continue;
+    const auto space = line.rfind(' ');
+    if (space == std::string::npos) continue;
+    double value = 0;
+    if (ledger::parse_number(std::string_view(line).substr(space + 1), &value))
+      s.values[line.substr(0, space)] = value;
+  }
+  return s;
+}
+
+// Mean and the bucket bound holding the 99th percentile of a histogram's growth between scrapes.
+json stage(const Scrape& before, const Scrape& after, const std::string& name,
+           const std::string& labels) {
+  const auto delta = [&](const std::string& series) {
+    const auto a = after.values.find(series);
+    const auto b = before.values.find(series);
+    return (a == after.values.end() ? 0 : a->second) - (b == before.values.end() ? 0 : b->second);
+  };
+  const std::string braces = labels.empty() ? "" : "{" + labels + "}";
+  const double count = delta(name + "_count" + braces);
+  const double sum = delta(name + "_sum" + braces);
+  json out{{"count", count}, {"mean_ms", count > 0 ? sum / count * 1e3 : 0.0}};
+  std::vector<std::pair<double, double>> buckets;  // le, cumulative
+  const std::string prefix = name + "_bucket{" + (labels.empty() ? "" : labels + ",") + "le=\"";
+  for (const auto& [series, value] : after.values) {
+    if (series.rfind(prefix, 0) != 0) continue;
+    const std::string le = series.substr(prefix.size(), series.size() - prefix.size() - 2);
+    double bound = INFINITY;
+    if (le != "+Inf" && !ledger::parse_number(le, &bound)) continue;
+    buckets.push_back({bound, delta(series)});
+  }
+  std::sort(buckets.begin(), buckets.end());
+  for (const auto& [le, cumulative] : buckets) {
+    if (count > 0 && cumulative >= 0.99 * count) {
+      out["p99_at_most_ms"] = std::isinf(le) ? -1.0 : le * 1e3;
+      break;
+    }
+  }
+  return out;
+}
+
+json where_time_goes(const Scrape& before, const Scrape& after) {
+  return {{"iso8583_answer", stage(before, after, "ledgerd_iso8583_answer_duration_seconds",
+                                   "type=\"authorization\"")},
+          {"queue_wait",
+           stage(before, after, "ledgerd_stage_duration_seconds", "stage=\"queue_wait\"")},
+          {"engine_apply_per_batch",
+           stage(before, after, "ledgerd_stage_duration_seconds", "stage=\"engine_apply\"")},
+          {"durable_wait_per_batch",
+           stage(before, after, "ledgerd_stage_duration_seconds", "stage=\"durable_wait\"")},
+          {"journal_commit",
+           stage(before, after, "ledgerd_stage_duration_seconds", "stage=\"journal_commit\"")},
+          {"batch_commands", stage(before, after, "ledgerd_engine_batch_commands", "")}};
+}
+
+json report(const Options& o, const Stats& s, double seconds) {
+  const double elapsed =
+      std::max(seconds, std::chrono::duration<double>(s.last_answer - s.start).count());
+  json by_kind = json::object();
+  for (std::size_t k = 0; k < kinds; ++k) {
+    if (s.sent_by_kind[k] == 0) continue;
+    json codes = json::object();
+    for (const auto& [code, n] : s.codes[k]) codes[code] = n;
+    json entry = summary(s.by_kind[k]);
+    entry["sent"] = s.sent_by_kind[k];
+    entry["codes"] = codes;
+    by_kind[kind_names[k]] = entry;
+  }
+  json out = summary(s.latency);
+  out.update({{"system", o.baseline.empty() ? "ledgerd" : "postgresql"},
+              {"offered_peak_per_second", o.rate},
+              {"sent", s.sent},
+              {"answered", s.answered},
+              {"errors", s.errors},
+              {"throughput_per_second", static_cast<double>(s.answered) / elapsed},
+              {"seconds_to_last_answer", elapsed},
+              {"late_answers", s.late},
+              {"by_kind", by_kind}});
+  return out;
+}
+
+// Sustained: everything answered, none refused (91/96/503) or past the deadline, p99 under the
+// target. A server that falls behind fails the p99 (latency counts from the intended time).
+bool sustained(const Stats& s, double p99_ms) {
+  std::uint64_t busy = 0;
+  for (const auto& codes : s.codes)
+    for (const auto& [code, n] : codes)
+      if (code == "91" || code == "96" || code == "503") busy += n;
+  return s.errors == 0 && s.answered == s.sent && s.late == 0 && busy == 0 &&
+         ms(s.latency.percentile(0.99)) <= p99_ms;
+}
+
+// Doubles the rate until a step fails, then bisects: the highest constant rate sustained.
+json search(const Options& o, int* run) {
+  json steps = json::array();
+  double good = 0;
+  double bad = 0;
+  const auto attempt = [&](double rate) {
+    Schedule schedule({{o.search_seconds, rate, rate}}, o.poisson,
+                      static_cast<std::uint64_t>(rate));
+    const auto plan = plan_workload(schedule, o.mix, o.cards, 17, 50'000'000);
+    const Stats s = o.baseline.empty() ? run_ledgerd(o, plan, o.search_seconds, ++*run, false)
+                                       : run_baseline(o, plan, o.search_seconds, false);
+    const bool ok = sustained(s, o.search_p99_ms);
+    json step = report(o, s, o.search_seconds);
+    step["offered_per_second"] = rate;
+    step["sustained"] = ok;
+    steps.push_back(step);
+    std::fprintf(stderr, "loadgen: search %.0f/s: p99 %.2f ms, %s\n", rate,
+                 ms(s.latency.percentile(0.99)), ok ? "sustained" : "not sustained");
+    return ok;
+  };
+  for (double rate = o.search_start; rate <= o.search_max; rate *= 2) {
+    if (!attempt(rate)) {
+      bad = rate;
+      break;
+    }
+    good = rate;
+  }
+  for (int i = 0; i < o.search_refine && bad > 0 && bad - good > good * 0.1; ++i) {
+    const double mid = good > 0 ? (good + bad) / 2 : bad / 2;
+    if (attempt(mid))
+      good = mid;
+    else
+      bad = mid;
+  }
+  return {{"p99_target_ms", o.search_p99_ms},
+          {"step_seconds", o.search_seconds},
+          {"max_sustainable_per_second", good},
+          {"first_failing_per_second", bad},
+          {"steps", steps}};
+}
+
+// One system's noon run: prepare, run the profile, report, reconcile, write its series.
+json noon_run(const Options& o, int* run, const std::string& series_file) {
+  // The noon profile: warm-up at a tenth of the peak, ramp up, hold, ramp down.
+  Schedule schedule({{o.warmup, o.rate / 10, o.rate / 10},
+                     {o.ramp, o.rate / 10, o.rate},
+                     {o.seconds, o.rate, o.rate},
+                     {o.ramp, o.rate, o.rate / 10}},
+                    o.poisson, 7);
+  const double seconds = schedule.total_seconds();
+  const auto plan = plan_workload(schedule, o.mix, o.cards, 11, 50'000'000);
+  const Scrape before = o.baseline.empty() && o.metrics ? scrape(o) : Scrape{};
+  const Stats stats = o.baseline.empty() ? run_ledgerd(o, plan, seconds, ++*run, true)
+                                         : run_baseline(o, plan, seconds, true);
+  json out = report(o, stats, seconds);
+  if (o.baseline.empty() && o.metrics) out["where_time_goes"] = where_time_goes(before, scrape(o));
+  std::vector<Check> checks;
+  if (!o.baseline.empty()) {
+    checks = reconcile_baseline(o, stats);
+  } else if (!o.database.empty()) {
+    checks = reconcile_ledgerd(o, stats);
+  }
+  bool reconciled = true;
+  json reconciliation = json::array();
+  for (const Check& c : checks) {
+    reconciled = reconciled && c.ok;
+    reconciliation.push_back({{"check", c.name}, {"ok", c.ok}, {"detail", c.detail}});
+    if (!c.ok)
+      std::fprintf(stderr, "loadgen: RECONCILIATION FAILED (%s): %s: %s\n",
+                   o.baseline.empty() ? "ledgerd" : "postgresql", c.name.c_str(), c.detail.c_str());
+  }
+  out["reconciliation"] = reconciliation;
+  out["reconciled"] = reconciled;
+  if (!series_file.empty()) {
+    std::ofstream series(series_file);
+    // seconds, requests sent, p50 and p99 (by intended send time), answers (by answer time)
+    const std::size_t rows = std::max(stats.per_second.size(), stats.answered_per_second.size());
+    const Histogram empty;
+    for (std::size_t s = 0; s < rows; ++s) {
+      const Histogram& h = s < stats.per_second.size() ? stats.per_second[s] : empty;
+      const std::uint64_t answered =
+          s < stats.answered_per_second.size() ? stats.answered_per_second[s] : 0;
+      series << s << " " << h.count() << " ";
+      if (h.count() == 0) {
+        series << "NaN NaN";  // gnuplot: no point
+      } else {
+        series << ms(h.percentile(0.5)) << " " << ms(h.percentile(0.99));
+      }
+      series << " " << answered << "\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+// Prepares one system (creates the baseline's tables, or provisions ledgerd's cards) and
+// runs what was asked: the noon profile or the sustainable-rate search.
+bool run_system(const Options& o, int* run, const std::string& series_file, json* out) {
+  if (!o.baseline.empty() && !baseline_setup(o)) {
+    std::fprintf(stderr, "loadgen: cannot prepare the baseline database\n");
+    return false;
+  }
+  if (o.baseline.empty() && o.provision && !provision(o)) {
+    std::fprintf(stderr, "loadgen: provisioning through the REST API failed\n");
+    return false;
+  }
+  if (o.search_p99_ms > 0) {
+    *out = search(o, run);
+    (*out)["system"] = o.baseline.empty() ? "ledgerd" : "postgresql";
+  } else {
+    *out = noon_run(o, run, series_file);
+  }
+  return true;
+}
+
+}  // namespace ledger::bench

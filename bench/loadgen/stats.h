@@ -1,0 +1,74 @@
+// What a run measured: latency from each request's intended send time (open loop), per kind
+// and per second, answers by code, throughput over time, and the ids reconciliation checks.
+// Header-only so that loadgen_test exercises exactly the code the loadgen runs.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "histogram.h"
+#include "ledger/types.h"
+#include "schedule.h"
+#include "workload.h"
+
+namespace ledger::bench {
+
+using Clock = std::chrono::steady_clock;
+
+struct Stats {
+  Histogram latency;
+  std::array<Histogram, kinds> by_kind;
+  std::array<std::map<std::string, std::uint64_t>, kinds> codes;  // DE39 or HTTP status
+  std::array<std::uint64_t, kinds> sent_by_kind{};
+  std::uint64_t sent = 0;
+  std::uint64_t answered = 0;
+  std::uint64_t late = 0;    // answered after the deadline
+  std::uint64_t errors = 0;  // connection failures, undecodable answers, unanswered at the end
+  Clock::time_point last_answer{};
+  std::vector<Histogram> per_second;               // by intended send time
+  std::vector<std::uint64_t> answered_per_second;  // by answer time (throughput over time)
+  Clock::time_point start{};
+  // Reconciliation (ledgerd): ids the answers say must be in the journal, and 91'd holds.
+  std::vector<TransferId> approved, captured, reversed, busy;
+  std::vector<std::string> transfers_ok;
+
+  void answer(Kind kind, Clock::time_point intended, Clock::time_point now, const std::string& code,
+              int deadline_ms) {
+    const auto ns = static_cast<std::uint64_t>(open_loop_latency(intended, now).count());
+    latency.record(ns);
+    by_kind[static_cast<std::size_t>(kind)].record(ns);
+    const auto second =
+        static_cast<std::size_t>(std::chrono::duration<double>(intended - start).count());
+    if (second < per_second.size()) per_second[second].record(ns);
+    const auto answered_second =
+        static_cast<std::size_t>(std::chrono::duration<double>(now - start).count());
+    if (!per_second.empty()) {
+      if (answered_second >= answered_per_second.size() && answered_second < 100'000)
+        answered_per_second.resize(answered_second + 1);
+      if (answered_second < answered_per_second.size()) ++answered_per_second[answered_second];
+    }
+    if (ns > static_cast<std::uint64_t>(deadline_ms) * 1'000'000) ++late;
+    ++codes[static_cast<std::size_t>(kind)][code];
+    ++answered;
+    last_answer = now;
+  }
+};
+
+inline double ms(std::uint64_t ns) { return static_cast<double>(ns) / 1e6; }
+
+inline nlohmann::json summary(const Histogram& h) {
+  return {{"count", h.count()},
+          {"p50_ms", ms(h.percentile(0.5))},
+          {"p90_ms", ms(h.percentile(0.9))},
+          {"p99_ms", ms(h.percentile(0.99))},
+          {"p999_ms", ms(h.percentile(0.999))},
+          {"p9999_ms", ms(h.percentile(0.9999))},
+          {"max_ms", ms(h.max())}};
+}
+
+}  // namespace ledger::bench
