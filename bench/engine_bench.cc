@@ -8,8 +8,8 @@
 #include <thread>
 #include <vector>
 
-#include "engine.h"
-#include "mpsc_queue.h"
+#include "engine/engine.h"
+#include "engine/mpsc_queue.h"
 
 namespace ledger::engine {
 namespace {

@@ -13,9 +13,9 @@
 #include <thread>
 #include <vector>
 
-#include "migrator.h"
-#include "pg.h"
-#include "pipeline.h"
+#include "app/pipeline.h"
+#include "journal/migrator.h"
+#include "journal/pg.h"
 
 namespace {
 

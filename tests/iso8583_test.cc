@@ -16,7 +16,7 @@
 #include <set>
 #include <thread>
 
-#include "codec.h"
+#include "iso8583/codec.h"
 #include "support/http_client.h"
 #include "support/process.h"
 #include "support/test_db.h"

@@ -4,8 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "migrator.h"
-#include "pg.h"
+#include "journal/migrator.h"
+#include "journal/pg.h"
 #include "support/process.h"
 #include "support/test_db.h"
 

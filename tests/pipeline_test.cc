@@ -1,7 +1,7 @@
 // The durability protocol against the real PostgreSQL started by scripts/test: answers only
 // after COMMIT, unavailable-then-recover on commit failure and on a lost database, restart
 // recovery with idempotency, graceful stop, and hold expiry through the journal.
-#include "pipeline.h"
+#include "app/pipeline.h"
 
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
@@ -12,8 +12,8 @@
 #include <mutex>
 #include <thread>
 
-#include "migrator.h"
-#include "pg.h"
+#include "journal/migrator.h"
+#include "journal/pg.h"
 #include "support/process.h"
 #include "support/test_db.h"
 

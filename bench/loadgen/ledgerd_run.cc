@@ -10,10 +10,10 @@
 #include <memory>
 #include <thread>
 
-#include "codec.h"
+#include "iso8583/codec.h"
+#include "iso8583/transaction_ids.h"
 #include "ledger/parse.h"
 #include "loadgen.h"
-#include "transaction_ids.h"
 
 namespace ledger::bench {
 namespace {
@@ -187,7 +187,6 @@ class IsoConnection {
     boost::system::error_code ignored;
     socket_.close(ignored);
   }
-  std::size_t unanswered() const { return in_flight_.size(); }
 
  private:
   struct Pending {

@@ -1,4 +1,5 @@
-// Always-on assertions for programmer errors (kept in release builds, see STYLE.md).
+// Always-on assertions for programmer errors, kept in release builds. A condition must have no
+// side effects: the check is about the program, never part of it.
 #pragma once
 
 namespace ledger {

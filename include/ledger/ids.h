@@ -1,5 +1,5 @@
 // 128-bit identifiers with distinct types, so an account id can never be passed as a
-// transfer id (STYLE.md rule 3). UUID text (8-4-4-4-12 hex) at the edges.
+// transfer id. UUID text (8-4-4-4-12 hex) at the edges.
 #pragma once
 
 #include <compare>

@@ -1,4 +1,6 @@
-// Every limit of ledgerd in one place, units last in the name (STYLE.md rule 6).
+// Every limit of ledgerd in one place, units last in the name, related limits tied together
+// by static_assert at the end. Defaults of settings that an operator may change (README,
+// "Configuration") are named *_default; the others are fixed.
 #pragma once
 
 #include <cstddef>
@@ -6,24 +8,47 @@
 
 namespace ledger::limits {
 
-// --- Network edge -------------------------------------------------------------------------
+// --- Engine (preallocated at start; each is a setting) ------------------------------------
+inline constexpr std::uint32_t accounts_max_default = 1'000'000;
+inline constexpr std::uint32_t transfers_max_default = 4'000'000;  // remembered transfer ids
+inline constexpr std::uint32_t cards_max_default = 100'000;
+inline constexpr std::size_t card_blocked_mccs_max = 16;                  // per card
+inline constexpr std::size_t linked_chain_undo_entries_reserved = 1'024;  // grows if needed
+
+// --- Ledger pipeline ----------------------------------------------------------------------
+inline constexpr std::uint32_t ingress_commands_max_default = 65'536;  // waiting for the engine
+inline constexpr std::uint32_t batch_commands_max_default = 8'192;     // per engine batch
+inline constexpr std::size_t batches_in_flight_max = 8;  // applied, waiting for or in a COMMIT
+// Commands one call may submit together (a linked chain, a page of lookups), all or none.
+inline constexpr std::size_t pipeline_submit_all_max = 8'192;
+inline constexpr std::uint32_t engine_idle_tick_ms = 100;  // wake-up for hold expiry when idle
+inline constexpr std::uint32_t reconnect_backoff_max_ms = 2'000;  // after a failed COMMIT
+
+// --- REST ---------------------------------------------------------------------------------
 inline constexpr std::size_t http_body_bytes_max = 4 * 1024 * 1024;  // batch of 8000 fits
 inline constexpr std::size_t http_header_bytes_max = 16 * 1024;
 inline constexpr std::uint32_t http_read_timeout_ms = 10'000;  // one request, header to body
 inline constexpr std::uint32_t http_idle_timeout_ms = 60'000;  // keep-alive between requests
 inline constexpr std::uint32_t http_write_timeout_ms = 10'000;
 inline constexpr std::uint32_t http_linger_ms = 2'000;  // drain after an early error answer
-inline constexpr std::uint32_t http_connections_max = 1024;
-inline constexpr std::uint32_t http_pipelined_requests_max = 16;   // per connection, queued
-inline constexpr std::size_t http_batch_transfers_max = 8'000;     // POST /v1/transfers/batch
-inline constexpr std::uint32_t http_accounts_page_max = 200;       // GET /v1/accounts
-inline constexpr std::uint32_t http_history_page_max = 500;        // GET .../transfers
-inline constexpr std::uint32_t http_audit_page_max = 1'000;        // GET /v1/audit
-inline constexpr std::uint32_t http_statement_lines_max = 50'000;  // beyond: 422, shorter period
-
-// --- Ledger pipeline ----------------------------------------------------------------------
-// Commands one call may submit together (a linked chain, a page of lookups), all or none.
-inline constexpr std::size_t pipeline_submit_all_max = 8'192;
+inline constexpr std::size_t http_linger_bytes_max = 2 * http_body_bytes_max;
+inline constexpr std::uint32_t http_connections_max_default = 1'024;
+inline constexpr std::uint32_t ledger_timeout_ms_default = 5'000;    // wait for a durable answer
+inline constexpr std::size_t http_batch_transfers_max = 8'000;       // POST /v1/transfers/batch
+inline constexpr std::uint32_t http_accounts_page_max = 200;         // GET /v1/accounts
+inline constexpr std::uint32_t http_history_page_max = 500;          // GET .../transfers
+inline constexpr std::uint32_t http_audit_page_max = 1'000;          // GET /v1/audit
+inline constexpr std::uint32_t http_statement_lines_max = 50'000;    // beyond: 422, shorter period
+inline constexpr std::uint32_t hold_timeout_s_max = 60 * 24 * 3600;  // a hold's timeout_seconds
+inline constexpr std::uint32_t card_daily_count_limit_max = 1'000'000;
+inline constexpr std::size_t api_key_name_bytes_max = 200;
+inline constexpr std::uint32_t api_key_expiry_days_max = 36'500;
+inline constexpr std::size_t audit_actor_bytes_max = 100;        // GET /v1/audit?actor=
+inline constexpr std::size_t audit_target_bytes_max = 512;       // a request path, as recorded
+inline constexpr std::size_t audit_detail_bytes_max = 255;       // an Idempotency-Key, as recorded
+inline constexpr std::size_t audit_queue_entries_max = 100'000;  // waiting for PostgreSQL
+inline constexpr std::uint32_t audit_retry_backoff_max_ms = 2'000;
+inline constexpr std::uint32_t api_keys_refresh_interval_ms = 1'000;
 
 // --- Card network (ISO 8583) -------------------------------------------------------------
 inline constexpr std::uint32_t auth_deadline_ms = 2'000;  // receipt to answer, configurable
@@ -41,24 +66,29 @@ inline constexpr std::size_t iso8583_connections_per_source_max = 32;
 // --- Database -----------------------------------------------------------------------------
 inline constexpr std::uint32_t db_connect_timeout_s = 5;
 inline constexpr std::uint32_t db_read_statement_timeout_ms = 10'000;  // history, statements
+inline constexpr std::size_t read_pool_threads = 2;       // connections for reads and keys
+inline constexpr std::size_t read_pool_jobs_max = 1'024;  // waiting; beyond: 503
 inline constexpr std::uint32_t ready_probe_interval_ms = 1'000;
 
-// --- Migrations ---------------------------------------------------------------------------
+// --- Process ------------------------------------------------------------------------------
+inline constexpr std::uint32_t shutdown_grace_ms_default = 10'000;  // answer what was received
 inline constexpr std::size_t migration_file_bytes_max = 1024 * 1024;
 inline constexpr std::size_t migration_files_max = 9999;
-
-// --- Configuration ------------------------------------------------------------------------
 inline constexpr std::size_t config_file_bytes_max = 64 * 1024;
 
-static_assert(http_header_bytes_max < http_body_bytes_max);
-// Batches, and the engine lookups behind a page of accounts or history, go in one submit_all.
+// A batch, and the engine lookups behind a page of accounts or history, go in one submit_all.
 static_assert(http_batch_transfers_max <= pipeline_submit_all_max);
 static_assert(http_accounts_page_max <= pipeline_submit_all_max);
 static_assert(http_history_page_max <= pipeline_submit_all_max);
+// A whole linked chain fits in the batch it lands in (the engine never splits a chain).
+static_assert(pipeline_submit_all_max <= ingress_commands_max_default);
+static_assert(http_header_bytes_max < http_body_bytes_max);
+static_assert(http_read_timeout_ms <= http_idle_timeout_ms);
 static_assert(iso8583_outbox_frames_max > iso8583_in_flight_max);
 static_assert(iso8583_connections_per_source_max <= iso8583_connections_max);
 static_assert(iso8583_frame_bytes_max <= 0xFFFF);  // the 2-byte length prefix
 static_assert(iso8583_read_timeout_ms <= iso8583_idle_timeout_ms);
-static_assert(http_read_timeout_ms <= http_idle_timeout_ms);
+// Every answer of a deadline-bound request has been written by the time the process exits.
+static_assert(auth_deadline_ms + iso8583_write_timeout_ms <= shutdown_grace_ms_default);
 
 }  // namespace ledger::limits

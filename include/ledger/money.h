@@ -1,4 +1,4 @@
-// Money is an integer count of minor units (ARCHITECTURE.md invariant 4). No floating
+// Money is an integer count of minor units (docs/architecture.md, invariant 4). No floating
 // point; every operation is checked and overflow is reported, never wrapped.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Business outcomes of the engine, one value per reason (STYLE.md rule 4). They are mapped to
+// Business outcomes of the engine, one value per reason. They are mapped to
 // HTTP statuses and ISO 8583 DE39 only at the edges. Names are stable API ("code" in REST).
 #pragma once
 

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "ledger/ids.h"
+#include "ledger/limits.h"
 #include "ledger/money.h"
 #include "ledger/results.h"
 
@@ -55,7 +56,7 @@ inline constexpr std::uint8_t channel_contactless = 1u << 2;
 inline constexpr std::uint8_t channel_abroad = 1u << 3;
 inline constexpr std::uint8_t channels_all = 0xF;
 
-inline constexpr std::size_t card_blocked_mccs_max = 16;
+using limits::card_blocked_mccs_max;
 
 // Card spending limits count approved card spending (holds and single-message postings, less
 // what reversals released) by the UTC calendar day of the authorization: "daily" is today's

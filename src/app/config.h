@@ -30,13 +30,13 @@ struct Config {
   std::string migrations_dir;
   std::string config_file;
   std::uint32_t io_threads = 1;
-  std::uint32_t shutdown_grace_ms = 10'000;
-  std::uint32_t accounts_max = 1'000'000;
-  std::uint32_t transfers_max = 4'000'000;
-  std::uint32_t batch_max = 8'192;
-  std::uint32_t ingress_max = 65'536;
-  std::uint32_t ledger_timeout_ms = 5'000;
-  std::uint32_t cards_max = 100'000;
+  std::uint32_t shutdown_grace_ms = limits::shutdown_grace_ms_default;
+  std::uint32_t accounts_max = limits::accounts_max_default;
+  std::uint32_t transfers_max = limits::transfers_max_default;
+  std::uint32_t batch_max = limits::batch_commands_max_default;
+  std::uint32_t ingress_max = limits::ingress_commands_max_default;
+  std::uint32_t ledger_timeout_ms = limits::ledger_timeout_ms_default;
+  std::uint32_t cards_max = limits::cards_max_default;
   bool iso8583_hex_bitmap = false;
   std::uint32_t auth_deadline_ms = limits::auth_deadline_ms;
   std::uint32_t iso8583_read_timeout_ms = limits::iso8583_read_timeout_ms;
@@ -44,7 +44,7 @@ struct Config {
   std::string http_allowlist;     // same, for the REST listener
   std::string tls_cert_file;      // PEM certificate chain: HTTPS on the REST listener
   std::string tls_key_file;       // PEM private key (with tls_cert_file)
-  std::uint32_t http_connections_max = 1024;
+  std::uint32_t http_connections_max = limits::http_connections_max_default;
   std::uint32_t iso8583_connections_max = limits::iso8583_connections_max;
   std::uint32_t iso8583_connections_per_source_max = limits::iso8583_connections_per_source_max;
   std::uint32_t rate_limit_per_key = 0;  // REST requests per second per API key; 0: off

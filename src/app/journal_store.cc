@@ -1,6 +1,6 @@
-#include "journal_store.h"
+#include "app/journal_store.h"
 
-#include "pg.h"
+#include "journal/pg.h"
 
 namespace ledger::app {
 

@@ -10,10 +10,10 @@
 #include <functional>
 #include <string>
 
+#include "journal/loader.h"
+#include "journal/writer.h"
 #include "ledger/status.h"
 #include "ledger/types.h"
-#include "loader.h"
-#include "writer.h"
 
 namespace ledger::app {
 

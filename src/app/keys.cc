@@ -1,4 +1,4 @@
-#include "keys.h"
+#include "app/keys.h"
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -6,10 +6,10 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "app/logging.h"
+#include "app/serve.h"
 #include "journal/api_keys.h"
-#include "logging.h"
-#include "pg.h"
-#include "serve.h"
+#include "journal/pg.h"
 
 namespace ledger::app {
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <thread>
 
-#include "auth.h"
-#include "config.h"
+#include "app/config.h"
+#include "http/auth.h"
 #include "ledger/status.h"
 
 namespace ledger::app {

@@ -3,10 +3,10 @@
 #include <cstdlib>
 #include <exception>
 
-#include "config.h"
-#include "keys.h"
-#include "logging.h"
-#include "serve.h"
+#include "app/config.h"
+#include "app/keys.h"
+#include "app/logging.h"
+#include "app/serve.h"
 
 int main(int argc, char** argv) {
   using namespace ledger::app;

@@ -1,11 +1,11 @@
-#include "pipeline.h"
+#include "app/pipeline.h"
 
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 
-#include "loader.h"
-#include "pg.h"
+#include "journal/loader.h"
+#include "journal/pg.h"
 
 namespace ledger::app {
 namespace {

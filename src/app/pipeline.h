@@ -25,25 +25,26 @@
 #include <thread>
 #include <vector>
 
-#include "engine.h"
-#include "journal_store.h"
+#include "app/journal_store.h"
+#include "engine/engine.h"
+#include "engine/mpsc_queue.h"
+#include "journal/writer.h"
+#include "ledger/limits.h"
 #include "ledger/metrics.h"
 #include "ledger/sink.h"
 #include "ledger/status.h"
 #include "ledger/types.h"
-#include "mpsc_queue.h"
-#include "writer.h"
 
 namespace ledger::app {
 
 struct PipelineOptions {
   std::string database_url;
   engine::EngineOptions engine;
-  std::size_t ingress_capacity = 1u << 16;  // commands waiting for the engine
-  std::size_t batch_commands_max = 8'192;   // commands per engine batch
-  std::size_t batches_in_flight_max = 8;    // engine batches waiting for or in a COMMIT
-  std::uint32_t idle_tick_ms = 100;         // engine wake-up for hold expiry when idle
-  std::uint32_t reconnect_backoff_max_ms = 2'000;
+  std::size_t ingress_capacity = limits::ingress_commands_max_default;
+  std::size_t batch_commands_max = limits::batch_commands_max_default;
+  std::size_t batches_in_flight_max = limits::batches_in_flight_max;
+  std::uint32_t idle_tick_ms = limits::engine_idle_tick_ms;
+  std::uint32_t reconnect_backoff_max_ms = limits::reconnect_backoff_max_ms;
   bool threads = true;  // false: no threads; the caller calls engine_turn() and journal_turn()
   // Wall-clock nanoseconds for the engine's logical time and hold expiry (tests inject one).
   std::function<std::uint64_t()> clock_ns;
@@ -96,7 +97,7 @@ class Pipeline final : public CommandSink {
   // and reloads) until the void is durable. Lost only if the process dies first.
   void void_late_hold(TransferId hold, TransferId void_id) override;
   std::size_t late_voids_waiting() const;
-  static constexpr std::size_t submit_all_max = 8'192;
+  static constexpr std::size_t submit_all_max = limits::pipeline_submit_all_max;
 
   PipelineState state() const { return state_.load(std::memory_order_acquire); }
   const PipelineCounters& counters() const { return counters_; }

@@ -1,4 +1,4 @@
-#include "serve.h"
+#include "app/serve.h"
 
 #include <spdlog/spdlog.h>
 
@@ -7,19 +7,19 @@
 #include <thread>
 #include <vector>
 
-#include "api.h"
-#include "audit_writer.h"
-#include "health.h"
+#include "app/keys.h"
+#include "app/logging.h"
+#include "app/pipeline.h"
+#include "http/api.h"
+#include "http/health.h"
+#include "http/server.h"
 #include "iso8583/server.h"
-#include "keys.h"
+#include "journal/audit_writer.h"
+#include "journal/migrator.h"
+#include "journal/pg.h"
+#include "journal/probe.h"
+#include "journal/read_pool.h"
 #include "ledger/metrics.h"
-#include "logging.h"
-#include "migrator.h"
-#include "pg.h"
-#include "pipeline.h"
-#include "probe.h"
-#include "read_pool.h"
-#include "server.h"
 
 namespace ledger::app {
 namespace {
@@ -185,11 +185,11 @@ int run_serve(const Config& config) {
   readiness.state_loaded = true;
 
   http::KeyRing keys;
-  KeyRefresher key_refresher(config.database_url, keys, 1'000);
+  KeyRefresher key_refresher(config.database_url, keys, limits::api_keys_refresh_interval_ms);
   if (Status s = key_refresher.start(); !s.ok())
     return fail(exit_failure, "cannot load API keys: " + s.message());
-  ReadPool reader(config.database_url, 2, 1'024);
-  AuditWriter audit(config.database_url, 100'000);
+  ReadPool reader(config.database_url, limits::read_pool_threads, limits::read_pool_jobs_max);
+  AuditWriter audit(config.database_url, limits::audit_queue_entries_max);
   audit.start();
 
   asio::io_context io(static_cast<int>(config.io_threads));

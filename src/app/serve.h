@@ -1,7 +1,7 @@
 #pragma once
 
-#include "config.h"
-#include "pg.h"
+#include "app/config.h"
+#include "journal/pg.h"
 
 namespace ledger::app {
 // Exit codes: 0 clean stop, 1 run-time failure (database, port, migrations), 2 bad settings.

@@ -3,7 +3,7 @@
 // fails COMMITs, loses the connection during COMMIT with the transaction either landed or
 // not (unknown outcome), stalls past the authorization deadline, goes down for a while, and
 // crashes the whole process at any step. Clients retry what was not acknowledged with the
-// same ids. After every step it checks the invariants of ../shared/ARCHITECTURE.md:
+// same ids. After every step it checks the invariants of docs/architecture.md:
 //   1 double entry: debits = credits, in memory and in what is durable;
 //   2 ack after durable: every durable answer is in the journal, with that result;
 //   3 idempotency: an id is journaled once, and every answer for it says the same;
@@ -25,9 +25,9 @@
 #include <string>
 #include <vector>
 
+#include "app/pipeline.h"
+#include "iso8583/transaction_ids.h"
 #include "ledger/money.h"
-#include "pipeline.h"
-#include "transaction_ids.h"
 
 namespace ledger::app {
 namespace {

@@ -3,8 +3,8 @@
 #include <cstring>
 #include <functional>
 
-#include "engine.h"
-#include "engine_rules.h"
+#include "engine/engine.h"
+#include "engine/engine_rules.h"
 #include "ledger/assert.h"
 
 namespace ledger::engine {

@@ -1,13 +1,13 @@
 // Engine: construction, lookups, batches, linked chains and hold expiry. Transfers are in
 // transfers.cc, cards and card messages in cards.cc, accounts in accounts.cc, recovery in
 // replay.cc.
-#include "engine.h"
+#include "engine/engine.h"
 
 #include <algorithm>
 #include <cstring>
 #include <functional>
 
-#include "engine_rules.h"
+#include "engine/engine_rules.h"
 #include "ledger/assert.h"
 
 namespace ledger::engine {
@@ -26,7 +26,7 @@ Engine::Engine(const EngineOptions& options)
       expiries_(options.transfers_max) {
   LEDGER_ASSERT(options.accounts_max > 0 && options.accounts_max < 0xFFFFFFFFu);
   LEDGER_ASSERT(options.transfers_max > 0 && options.transfers_max < 0xFFFFFFFFu);
-  undo_.reserve(1024);
+  undo_.reserve(limits::linked_chain_undo_entries_reserved);
 }
 
 std::size_t Engine::bytes_per_account() { return sizeof(Account) + 2 * 8; }

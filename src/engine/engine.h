@@ -30,16 +30,18 @@
 #include <map>
 #include <vector>
 
-#include "fixed_vector.h"
-#include "id_index.h"
+#include "engine/fixed_vector.h"
+#include "engine/id_index.h"
 #include "ledger/types.h"
 
 namespace ledger::engine {
 
+// Capacities, preallocated (ledgerd sets them from its configuration, whose defaults are in
+// ledger/limits.h). Each card also keeps 434 bytes of velocity state.
 struct EngineOptions {
-  std::size_t accounts_max = 1u << 16;
-  std::size_t transfers_max = 1u << 20;  // remembered transfer ids, accepted or rejected
-  std::size_t cards_max = 1u << 10;      // each card also keeps 434 bytes of velocity state
+  std::size_t accounts_max = limits::accounts_max_default;
+  std::size_t transfers_max = limits::transfers_max_default;  // remembered ids, all results
+  std::size_t cards_max = limits::cards_max_default;
 };
 
 struct BatchOutput {

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "fixed_vector.h"
+#include "engine/fixed_vector.h"
 #include "ledger/assert.h"
 #include "ledger/ids.h"
 

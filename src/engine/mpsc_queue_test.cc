@@ -1,7 +1,7 @@
 // The ingress queue: full is an immediate `false`, order per producer is kept, and a stress
 // run with several producers and one sleeping/waking consumer loses and duplicates nothing
 // (run under ThreadSanitizer in CI, label "tsan").
-#include "mpsc_queue.h"
+#include "engine/mpsc_queue.h"
 
 #include <gtest/gtest.h>
 

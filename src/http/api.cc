@@ -1,5 +1,7 @@
 #include "http/api.h"
 
+#include "ledger/limits.h"
+
 namespace ledger::http {
 namespace {
 
@@ -53,12 +55,14 @@ Awaitable<Response> Api::handle(Request& request) {
   if (!reading && audit_ != nullptr) {  // who did what and when, whatever the outcome
     const auto path = target.substr(0, target.find('?'));
     const auto idempotency = request["Idempotency-Key"];
-    audit_->record(AuditEntry{
-        0, "", "key:" + key.id, key.name,
-        std::string(request.method_string()) + " " + route_label(target),
-        std::string(path.substr(0, 512)), static_cast<int>(response.result_int()),
-        idempotency.empty() ? std::string()
-                            : "idempotency_key=" + std::string(idempotency.substr(0, 255))});
+    audit_->record(AuditEntry{0, "", "key:" + key.id, key.name,
+                              std::string(request.method_string()) + " " + route_label(target),
+                              std::string(path.substr(0, limits::audit_target_bytes_max)),
+                              static_cast<int>(response.result_int()),
+                              idempotency.empty()
+                                  ? std::string()
+                                  : "idempotency_key=" + std::string(idempotency.substr(
+                                                             0, limits::audit_detail_bytes_max))});
   }
   co_return response;
 }

@@ -1,4 +1,4 @@
-#include "auth.h"
+#include "http/auth.h"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>

@@ -1,4 +1,4 @@
-#include "health.h"
+#include "http/health.h"
 
 #include <nlohmann/json.hpp>
 

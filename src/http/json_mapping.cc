@@ -1,10 +1,11 @@
-#include "json_mapping.h"
+#include "http/json_mapping.h"
 
 #include <algorithm>
 #include <cstring>
 #include <ctime>
 #include <limits>
 
+#include "ledger/limits.h"
 #include "ledger/parse.h"
 
 namespace ledger::http {
@@ -343,7 +344,7 @@ std::optional<Transfer> parse_transfer(const json& body, const std::string& pref
   const auto currency = fields.currency("currency", true);
   const auto code_text = fields.text("code", false, 32);
   const auto pending = fields.boolean("pending");
-  const auto timeout = fields.unsigned_integer("timeout_seconds", 60 * 24 * 3600);
+  const auto timeout = fields.unsigned_integer("timeout_seconds", limits::hold_timeout_s_max);
   const auto reference = fields.unsigned_integer("reference", UINT64_MAX);
   const auto reference_b = fields.unsigned_integer("reference_b", UINT64_MAX);
   const auto reference_32 = fields.unsigned_integer("reference_32", UINT32_MAX);
@@ -410,7 +411,8 @@ bool parse_controls(const json& object, const std::string& prefix, CardControlsP
   const auto per_authorization = fields.amount("per_authorization_limit", false, true);
   const auto daily = fields.amount("daily_limit", false, true);
   const auto monthly = fields.amount("monthly_limit", false, true);
-  const auto count = fields.unsigned_integer("daily_count_limit", 1'000'000);
+  const auto count =
+      fields.unsigned_integer("daily_count_limit", limits::card_daily_count_limit_max);
   const char* channel_names[] = {"online", "atm", "contactless", "abroad"};
   const std::uint8_t channel_bits[] = {channel_online, channel_atm, channel_contactless,
                                        channel_abroad};

@@ -797,9 +797,9 @@ Mapped<NewApiKey> map_create_key(const Body& body) {
   auto object = json_body(body);
   if (auto* problem = problem_of(object)) return *problem;
   FieldReader fields(std::get<json>(object));
-  const auto name = fields.text("name", true, 200);
+  const auto name = fields.text("name", true, limits::api_key_name_bytes_max);
   const auto scope = fields.text("scope", true, 16);
-  const auto days = fields.unsigned_integer("expires_in_days", 36'500);
+  const auto days = fields.unsigned_integer("expires_in_days", limits::api_key_expiry_days_max);
   fields.reject_unknown_fields();
   if (fields.ok() && name->empty()) fields.fail("invalid_field", "name", "name must not be empty");
   if (fields.ok() && *scope != "admin" && *scope != "backoffice" && *scope != "read") {
@@ -863,8 +863,11 @@ Mapped<AuditQuery> map_audit_query(const Query& query) {
     q.before_id = static_cast<std::int64_t>(before);
   }
   if (const auto actor = query.find("actor"); actor != query.end()) {
-    if (actor->second.empty() || actor->second.size() > 100)
-      return query_problem("actor", "actor must be 1 to 100 characters");
+    if (actor->second.empty() || actor->second.size() > limits::audit_actor_bytes_max) {
+      return query_problem(
+          "actor",
+          "actor must be 1 to " + std::to_string(limits::audit_actor_bytes_max) + " characters");
+    }
     q.actor = actor->second;
   }
   return q;

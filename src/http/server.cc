@@ -1,4 +1,4 @@
-#include "server.h"
+#include "http/server.h"
 
 #include <spdlog/spdlog.h>
 
@@ -172,7 +172,7 @@ asio::awaitable<void> Server::run_session(std::shared_ptr<Session> session) {
     } else {
       while (!session->closing && co_await serve_one(*session, session->stream, buffer)) {
       }
-      if (session->linger) co_await lingering_close(session->stream, options_.body_bytes_max * 2);
+      if (session->linger) co_await lingering_close(session->stream, limits::http_linger_bytes_max);
     }
   } catch (const std::exception& error) {
     spdlog::error("event=http_session_failed error=\"{}\"", error.what());

@@ -32,7 +32,7 @@ namespace bhttp = boost::beast::http;
 using Handler = std::function<asio::awaitable<Response>(Request&)>;
 
 struct ServerOptions {
-  std::uint32_t connections_max = limits::http_connections_max;
+  std::uint32_t connections_max = limits::http_connections_max_default;
   std::uint32_t read_timeout_ms = limits::http_read_timeout_ms;
   std::uint32_t idle_timeout_ms = limits::http_idle_timeout_ms;
   std::uint32_t write_timeout_ms = limits::http_write_timeout_ms;

@@ -1,4 +1,4 @@
-#include "codec.h"
+#include "iso8583/codec.h"
 
 #include "ledger/assert.h"
 #include "ledger/parse.h"
@@ -255,12 +255,6 @@ bool encode(const Message& message, BitmapEncoding bitmap_encoding, std::string*
     return false;
   }
   return true;
-}
-
-std::string mask_pan(std::string_view pan) {
-  if (pan.size() < 10) return std::string(pan.size(), '*');
-  return std::string(pan.substr(0, 6)) + std::string(pan.size() - 10, '*') +
-         std::string(pan.substr(pan.size() - 4));
 }
 
 }  // namespace ledger::iso8583

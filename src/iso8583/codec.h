@@ -71,7 +71,4 @@ bool valid_field(int field, std::string_view value, std::string* reason);
 // Encodes a message (every present field must be valid). Returns false with a reason.
 bool encode(const Message& message, BitmapEncoding bitmap, std::string* body, std::string* error);
 
-// A PAN shown in logs: BIN (first 6) and last 4 only, e.g. "411111******1111".
-std::string mask_pan(std::string_view pan);
-
 }  // namespace ledger::iso8583

@@ -53,18 +53,15 @@ void log_escape(const char* where, std::exception_ptr error) {
 // loop too.
 class Server::Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Server& server, asio::ip::tcp::socket socket, asio::ip::address source,
-          std::uint64_t serial)
+  Session(Server& server, asio::ip::tcp::socket socket, asio::ip::address source)
       : server_(server),
         stream_(std::move(socket)),
         idle_(stream_.get_executor()),
-        source_(std::move(source)),
-        serial_(serial) {}
+        source_(std::move(source)) {}
 
   asio::awaitable<void> run();
   asio::any_io_executor executor() { return stream_.get_executor(); }
   const asio::ip::address& source() const { return source_; }
-  std::uint64_t serial() const { return serial_; }
   bool proven() const { return proven_.load(std::memory_order_relaxed); }
   bool evicted() const { return evicted_.load(std::memory_order_relaxed); }
 
@@ -116,7 +113,6 @@ class Server::Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   asio::steady_timer idle_;  // cancelled when a request or a write ends (drain waits on it)
   asio::ip::address source_;
-  std::uint64_t serial_;
   std::atomic<bool> proven_{false};  // sent one complete valid message
   std::atomic<bool> evicted_{false};
   std::deque<std::string> outbox_;
@@ -357,7 +353,7 @@ asio::awaitable<void> Server::accept_loop() {
     std::shared_ptr<Session> session;
     {
       std::lock_guard lock(sessions_mutex_);
-      session = std::make_shared<Session>(*this, std::move(socket), peer.address(), ++accepted_);
+      session = std::make_shared<Session>(*this, std::move(socket), peer.address());
       sessions_.push_back(session);
     }
     ++open_connections_;

@@ -100,9 +100,8 @@ class Server {
   std::atomic<bool> stopping_{false};
   std::atomic<std::size_t> open_connections_{0};
   std::uint64_t instance_ = 0;  // unique per Server in this process (metrics cache key)
-  std::mutex sessions_mutex_;   // guards sessions_ and accepted_
+  std::mutex sessions_mutex_;   // guards sessions_
   std::list<std::shared_ptr<Session>> sessions_;  // oldest first
-  std::uint64_t accepted_ = 0;
   ServerCounters counters_;
 };
 

@@ -1,4 +1,4 @@
-#include "transaction_ids.h"
+#include "iso8583/transaction_ids.h"
 
 #include "ledger/ids.h"
 

@@ -1,11 +1,12 @@
-#include "audit_writer.h"
+#include "journal/audit_writer.h"
 
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <vector>
 
-#include "pg.h"
+#include "journal/pg.h"
+#include "ledger/limits.h"
 
 namespace ledger {
 
@@ -93,7 +94,7 @@ void AuditWriter::run() {
       for (auto it = batch.rbegin(); it != batch.rend(); ++it) queue_.push_front(std::move(*it));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
-    backoff_ms = std::min<std::uint32_t>(backoff_ms * 2, 2'000);
+    backoff_ms = std::min<std::uint32_t>(backoff_ms * 2, limits::audit_retry_backoff_max_ms);
   }
 }
 

@@ -1,4 +1,4 @@
-#include "copy_codec.h"
+#include "journal/copy_codec.h"
 
 #include <algorithm>
 #include <cstdio>

@@ -1,6 +1,6 @@
-#include "loader.h"
+#include "journal/loader.h"
 
-#include "copy_codec.h"
+#include "journal/copy_codec.h"
 
 namespace ledger {
 namespace {

@@ -5,9 +5,9 @@
 #include <functional>
 #include <string>
 
+#include "journal/pg.h"
 #include "ledger/status.h"
 #include "ledger/types.h"
-#include "pg.h"
 
 namespace ledger {
 

@@ -1,4 +1,4 @@
-#include "migrator.h"
+#include "journal/migrator.h"
 
 #include <openssl/evp.h>
 
@@ -8,8 +8,8 @@
 #include <map>
 #include <sstream>
 
+#include "journal/pg.h"
 #include "ledger/limits.h"
-#include "pg.h"
 
 namespace ledger {
 namespace {

@@ -1,4 +1,4 @@
-#include "pg.h"
+#include "journal/pg.h"
 
 #include <spdlog/spdlog.h>
 

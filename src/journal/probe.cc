@@ -1,10 +1,10 @@
-#include "probe.h"
+#include "journal/probe.h"
 
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 
-#include "pg.h"
+#include "journal/pg.h"
 
 namespace ledger {
 

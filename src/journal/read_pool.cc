@@ -1,4 +1,4 @@
-#include "read_pool.h"
+#include "journal/read_pool.h"
 
 #include "journal/api_keys.h"
 #include "journal/copy_codec.h"

@@ -1,10 +1,10 @@
-#include "writer.h"
+#include "journal/writer.h"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 
-#include "copy_codec.h"
+#include "journal/copy_codec.h"
 
 namespace ledger {
 namespace {

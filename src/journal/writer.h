@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <string>
 
+#include "journal/pg.h"
 #include "ledger/status.h"
 #include "ledger/types.h"
-#include "pg.h"
 
 namespace ledger {
 

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "codec.h"
+#include "iso8583/codec.h"
 
 using ledger::iso8583::BitmapEncoding;
 
