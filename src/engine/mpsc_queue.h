@@ -121,39 +121,4 @@ class MpscQueue {
   alignas(cache_line_bytes) std::atomic<std::size_t> head_{0};  // written by the consumer only
 };
 
-// Wakeup: lets the consumer sleep (futex via std::atomic::wait) when the queue is empty
-// instead of spinning, which on 2 cores would steal CPU from PostgreSQL and the producers.
-// Producer: push, then notify(). Consumer: if empty, prepare_wait(); re-check; wait(token).
-class Wakeup {
- public:
-  void notify() {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (sleeping_.load(std::memory_order_relaxed)) {
-      epoch_.fetch_add(1, std::memory_order_release);
-      epoch_.notify_one();
-    }
-  }
-  // Returns a token for wait(); the caller must re-check its queue after this call.
-  std::uint32_t prepare_wait() {
-    const std::uint32_t token = epoch_.load(std::memory_order_acquire);
-    sleeping_.store(true, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    return token;
-  }
-  void wait(std::uint32_t token) {
-    epoch_.wait(token, std::memory_order_acquire);
-    sleeping_.store(false, std::memory_order_relaxed);
-  }
-  void cancel_wait() { sleeping_.store(false, std::memory_order_relaxed); }
-  // Wakes the consumer unconditionally (shutdown).
-  void wake_all() {
-    epoch_.fetch_add(1, std::memory_order_release);
-    epoch_.notify_all();
-  }
-
- private:
-  alignas(cache_line_bytes) std::atomic<bool> sleeping_{false};
-  alignas(cache_line_bytes) std::atomic<std::uint32_t> epoch_{0};
-};
-
 }  // namespace ledger::engine

@@ -34,18 +34,16 @@ TEST(MpscQueueTest, FullQueueRefusesAtOnceAndEmptyQueuePopsNothing) {
   EXPECT_TRUE(queue.empty());
 }
 
-TEST(MpscQueueTest, ManyProducersOneSleepingConsumerLoseNothing) {
+TEST(MpscQueueTest, ManyProducersOneConsumerLoseNothing) {
   constexpr std::uint32_t producers = 4;
   constexpr std::uint32_t per_producer = 200'000;
   MpscQueue<Item> queue(1024);
-  Wakeup wakeup;
   std::atomic<std::uint64_t> refused{0};
   std::vector<std::thread> threads;
   for (std::uint32_t p = 0; p < producers; ++p) {
     threads.emplace_back([&, p] {
       for (std::uint32_t i = 0; i < per_producer;) {
         if (queue.try_push({p, i})) {
-          wakeup.notify();
           ++i;
         } else {
           refused.fetch_add(1, std::memory_order_relaxed);
@@ -65,12 +63,7 @@ TEST(MpscQueueTest, ManyProducersOneSleepingConsumerLoseNothing) {
       ++received;
       continue;
     }
-    const std::uint32_t token = wakeup.prepare_wait();
-    if (!queue.empty()) {
-      wakeup.cancel_wait();
-      continue;
-    }
-    wakeup.wait(token);
+    std::this_thread::yield();  // the pipeline sleeps on a condition variable instead
   }
   for (auto& thread : threads) thread.join();
   EXPECT_TRUE(queue.empty());

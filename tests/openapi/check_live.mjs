@@ -116,6 +116,12 @@ await call('POST', '/v1/accounts/{id}/close', `/v1/accounts/${id(1, 2)}/close`, 
 await call('GET', '/metrics', '/metrics', undefined, { auth: false, expect: 200 });
 await call('GET', '/v1/audit', '/v1/audit?limit=5', undefined, { expect: 200 });
 await call('GET', '/v1/audit', '/v1/audit?limit=0', undefined, { expect: 400 });
+const created = await call('POST', '/v1/keys', '/v1/keys', { name: 'reporting', scope: 'read', expires_in_days: 30 }, { expect: 201 });
+await call('POST', '/v1/keys', '/v1/keys', { name: 'x', scope: 'root' }, { expect: 400 });
+await call('GET', '/v1/keys', '/v1/keys', undefined, { expect: 200 });
+if (created && created.id) await call('POST', '/v1/keys/{id}/revoke', `/v1/keys/${created.id}/revoke`, undefined, { expect: 200 });
+await call('POST', '/v1/keys/{id}/revoke', `/v1/keys/${id(7, 7)}/revoke`, undefined, { expect: 404 });
+await call('GET', '/v1/accounts/{id}/statement', `/v1/accounts/${id(1, 2)}/statement?from=2024-02-30T00:00:00Z`, undefined, { expect: 400 });
 
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);
