@@ -7,24 +7,6 @@ namespace {
 
 using bhttp::verb;
 
-Awaitable<Response> create(const RouteContext& ctx, const Request& request) {
-  const auto command = map_create_account(body_of(request), random_uuid());
-  if (const Problem* problem = problem_of(command)) co_return render(*problem, request.version());
-  auto result = co_await call(ctx, std::get<Command>(command), request.version());
-  if (auto* refusal = std::get_if<Response>(&result)) co_return std::move(*refusal);
-  co_return account_answer(std::get<CommandResult>(result), true, request.version());
-}
-
-Awaitable<Response> change(const RouteContext& ctx, const Request& request, Uint128 id,
-                           bool close) {
-  const auto command =
-      close ? Mapped<Command>(map_close_account(id)) : map_update_account(id, body_of(request));
-  if (const Problem* problem = problem_of(command)) co_return render(*problem, request.version());
-  auto result = co_await call(ctx, std::get<Command>(command), request.version());
-  if (auto* refusal = std::get_if<Response>(&result)) co_return std::move(*refusal);
-  co_return account_answer(std::get<CommandResult>(result), false, request.version());
-}
-
 Awaitable<Response> get(const RouteContext& ctx, const Request& request, Uint128 id) {
   auto found = co_await look_up(ctx, lookup_account(id), "account", id, request.version());
   if (auto* refusal = std::get_if<Response>(&found)) co_return std::move(*refusal);
@@ -93,7 +75,10 @@ Awaitable<Response> route_accounts(const RouteContext& ctx, const Request& reque
   const unsigned version = request.version();
   const std::size_t n = parts.size();
   if (n == 2) {
-    if (method == verb::post) co_return co_await create(ctx, request);
+    if (method == verb::post) {
+      co_return co_await submit(ctx, request, map_create_account(body_of(request), random_uuid()),
+                                account_answer, true);
+    }
     if (method == verb::get) co_return co_await list(ctx, request, query);
     co_return render(method_not_allowed("GET, POST"), version);
   }
@@ -110,8 +95,13 @@ Awaitable<Response> route_accounts(const RouteContext& ctx, const Request& reque
   if (const Problem* problem = problem_of(id)) co_return render(*problem, version);
   const Uint128 account = std::get<Uint128>(id);
   if (n == 3 && method == verb::get) co_return co_await get(ctx, request, account);
-  if (n == 3) co_return co_await change(ctx, request, account, false);
-  if (sub == "close") co_return co_await change(ctx, request, account, true);
+  if (n == 3) {
+    co_return co_await submit(ctx, request, map_update_account(account, body_of(request)),
+                              account_answer, false);
+  }
+  if (sub == "close") {
+    co_return co_await submit(ctx, request, map_close_account(account), account_answer, false);
+  }
   if (sub == "transfers") co_return co_await history(ctx, request, account, query);
   co_return co_await statement(ctx, request, account, query);
 }

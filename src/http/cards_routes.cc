@@ -4,19 +4,7 @@
 #include "ledger/ledger_call.h"
 
 namespace ledger::http {
-namespace {
-
 using bhttp::verb;
-
-Awaitable<Response> submit(const RouteContext& ctx, const Request& request,
-                           const Mapped<Command>& command, bool creating) {
-  if (const Problem* problem = problem_of(command)) co_return render(*problem, request.version());
-  auto result = co_await call(ctx, std::get<Command>(command), request.version());
-  if (auto* refusal = std::get_if<Response>(&result)) co_return std::move(*refusal);
-  co_return card_answer(std::get<CommandResult>(result), creating, request.version());
-}
-
-}  // namespace
 
 Awaitable<Response> route_cards(const RouteContext& ctx, const Request& request, const Parts& parts,
                                 const Query&) {
@@ -24,8 +12,9 @@ Awaitable<Response> route_cards(const RouteContext& ctx, const Request& request,
   const unsigned version = request.version();
   if (parts.size() == 2) {
     if (method != verb::post) co_return render(method_not_allowed("POST"), version);
-    co_return co_await submit(
-        ctx, request, map_create_card(body_of(request), ctx.pan_secret, random_uuid()), true);
+    co_return co_await submit(ctx, request,
+                              map_create_card(body_of(request), ctx.pan_secret, random_uuid()),
+                              card_answer, true);
   }
   if (parts.size() != 3) co_return render(route_not_found(request.target()), version);
   if (method != verb::get && method != verb::patch)
@@ -34,7 +23,8 @@ Awaitable<Response> route_cards(const RouteContext& ctx, const Request& request,
   if (const Problem* problem = problem_of(id)) co_return render(*problem, version);
   const Uint128 card = std::get<Uint128>(id);
   if (method == verb::patch) {
-    co_return co_await submit(ctx, request, map_update_card(card, body_of(request)), false);
+    co_return co_await submit(ctx, request, map_update_card(card, body_of(request)), card_answer,
+                              false);
   }
   auto found = co_await look_up(ctx, lookup_card(card), "card", card, version);
   if (auto* refusal = std::get_if<Response>(&found)) co_return std::move(*refusal);

@@ -21,6 +21,14 @@ Awaitable<std::variant<CommandResult, Response>> call(const RouteContext& ctx,
   co_return result.result;
 }
 
+Awaitable<Response> submit(const RouteContext& ctx, const Request& request,
+                           const Mapped<Command>& command, Answer answer, bool flag) {
+  if (const Problem* problem = problem_of(command)) co_return render(*problem, request.version());
+  auto result = co_await call(ctx, std::get<Command>(command), request.version());
+  if (auto* refusal = std::get_if<Response>(&result)) co_return std::move(*refusal);
+  co_return answer(std::get<CommandResult>(result), flag, request.version());
+}
+
 Awaitable<std::variant<CommandResult, Response>> look_up(const RouteContext& ctx,
                                                          const Command& command,
                                                          std::string_view what, Uint128 id,

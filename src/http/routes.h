@@ -47,6 +47,11 @@ Awaitable<Response> route_audit(const RouteContext& ctx, const Request& request,
 
 // --- Shared by the route files -------------------------------------------------------------
 Body body_of(const Request& request);
+// The shape of every write route: the mapped command (or its problem), one call, the answer
+// mapped from the durable result (`flag`: creating, or a resolution of a hold).
+using Answer = Response (*)(const CommandResult& result, bool flag, unsigned version);
+Awaitable<Response> submit(const RouteContext& ctx, const Request& request,
+                           const Mapped<Command>& command, Answer answer, bool flag);
 // One engine command: its durable result, or the answer to send instead (503).
 Awaitable<std::variant<CommandResult, Response>> call(const RouteContext& ctx,
                                                       const Command& command, unsigned version);

@@ -86,7 +86,22 @@ Status Server::listen(const asio::ip::tcp::endpoint& endpoint) {
 
 asio::ip::tcp::endpoint Server::local_endpoint() const { return acceptor_.local_endpoint(); }
 
-void Server::start() { asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached); }
+namespace {
+// The last line of a coroutine of this server: an exception is logged, never lost. (Each
+// session catches its own and answers 500 through call_handler.)
+void log_escape(std::exception_ptr error) {
+  if (!error) return;
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    spdlog::error("event=http_coroutine_failed error=\"{}\"", e.what());
+  } catch (...) {
+    spdlog::error("event=http_coroutine_failed error=unknown");
+  }
+}
+}  // namespace
+
+void Server::start() { asio::co_spawn(acceptor_.get_executor(), accept_loop(), log_escape); }
 
 void Server::stop() {
   stopping_ = true;
@@ -146,7 +161,7 @@ asio::awaitable<void> Server::accept_loop() {
       sessions_.push_back(session);
     }
     ++open_connections_;
-    asio::co_spawn(session->tcp().get_executor(), run_session(session), asio::detached);
+    asio::co_spawn(session->tcp().get_executor(), run_session(session), log_escape);
   }
 }
 

@@ -7,14 +7,6 @@ namespace {
 
 using bhttp::verb;
 
-Awaitable<Response> submit(const RouteContext& ctx, const Request& request,
-                           const Mapped<Command>& command, bool resolution) {
-  if (const Problem* problem = problem_of(command)) co_return render(*problem, request.version());
-  auto result = co_await call(ctx, std::get<Command>(command), request.version());
-  if (auto* refusal = std::get_if<Response>(&result)) co_return std::move(*refusal);
-  co_return transfer_answer(std::get<CommandResult>(result), resolution, request.version());
-}
-
 Awaitable<Response> batch(const RouteContext& ctx, const Request& request) {
   const unsigned version = request.version();
   const auto mapped = map_batch(body_of(request));
@@ -43,7 +35,8 @@ Awaitable<Response> route_transfers(const RouteContext& ctx, const Request& requ
   const std::size_t n = parts.size();
   if (n == 2) {
     if (method != verb::post) co_return render(method_not_allowed("POST"), version);
-    co_return co_await submit(ctx, request, map_create_transfer(body_of(request)), false);
+    co_return co_await submit(ctx, request, map_create_transfer(body_of(request)), transfer_answer,
+                              false);
   }
   if (n == 3 && parts[2] == "batch") {
     if (method != verb::post) co_return render(method_not_allowed("POST"), version);
@@ -59,7 +52,8 @@ Awaitable<Response> route_transfers(const RouteContext& ctx, const Request& requ
   if (!resolve) co_return co_await get(ctx, request, std::get<Uint128>(id));
   const bool post = parts[3] == "post";
   co_return co_await submit(ctx, request,
-                            map_resolve(std::get<Uint128>(id), body_of(request), post), true);
+                            map_resolve(std::get<Uint128>(id), body_of(request), post),
+                            transfer_answer, true);
 }
 
 }  // namespace ledger::http

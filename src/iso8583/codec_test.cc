@@ -127,7 +127,7 @@ TEST(Iso8583CodecTest, ReadsOnPastAFieldWithWrongContent) {
   EXPECT_FALSE(decode(prefix, BitmapEncoding::binary, &m, &error));
   EXPECT_EQ(error.field, 32);
   EXPECT_EQ(m.get(11), "000042");  // before it
-  EXPECT_FALSE(m.has(37));          // after it: the extent of the rest is unknown
+  EXPECT_FALSE(m.has(37));         // after it: the extent of the rest is unknown
 }
 
 TEST(Iso8583CodecTest, EncodeRefusesInvalidFields) {
