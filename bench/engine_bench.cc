@@ -23,7 +23,7 @@ AccountId account_id(std::uint64_t n) { return AccountId{{0xA, n + 1}}; }
 
 // An engine with 1M accounts without balance limits, so every generated transfer is accepted.
 std::unique_ptr<Engine> make_engine(std::size_t transfers) {
-  auto engine = std::make_unique<Engine>(EngineOptions{accounts, transfers});
+  auto engine = std::make_unique<Engine>(EngineOptions{accounts, transfers, 16});
   const Currency eur = *currency_from_alpha("EUR");
   std::vector<Command> commands(batch_size);
   BatchOutput out;

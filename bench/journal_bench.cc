@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
   }
   app::PipelineOptions options;
   options.database_url = url;
-  options.engine = engine::EngineOptions{accounts + 16, journal_transfers + 1'000'000};
+  options.engine = engine::EngineOptions{accounts + 16, journal_transfers + 1'000'000, 16};
   const Currency eur = *currency_from_alpha("EUR");
 
   app::Pipeline pipeline(options);

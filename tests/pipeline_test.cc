@@ -125,7 +125,7 @@ class PipelineTest : public ::testing::Test {
   PipelineOptions options() const {
     PipelineOptions o;
     o.database_url = url_;
-    o.engine = engine::EngineOptions{64, 4096};
+    o.engine = engine::EngineOptions{64, 4096, 16};
     o.ingress_capacity = 1024;
     o.batch_commands_max = 64;
     o.batches_in_flight_max = 4;

@@ -1,3 +1,6 @@
+// The pipeline's engine and journal threads (pipeline.h). One file of about 630 lines on
+// purpose: the two threads share the ring of batch slots and the recovery state machine, and
+// their hand-offs are only checkable when read side by side.
 #include "app/pipeline.h"
 
 #include <spdlog/spdlog.h>
@@ -6,6 +9,7 @@
 
 #include "journal/loader.h"
 #include "journal/pg.h"
+#include "ledger/assert.h"
 
 namespace ledger::app {
 namespace {
@@ -109,6 +113,7 @@ Status Pipeline::load(engine::Engine* engine) {
 }
 
 Status Pipeline::start() {
+  LEDGER_ASSERT(state() == PipelineState::stopped);
   state_ = PipelineState::loading;
   if (Status s = load(&engine_); !s.ok()) {
     state_ = PipelineState::stopped;
@@ -381,6 +386,7 @@ Pipeline::Slot* Pipeline::acquire_slot(bool block) {
 void Pipeline::publish_slot() {
   {
     std::lock_guard lock(ring_mutex_);
+    LEDGER_ASSERT(published_ - released_ < slots_.size());  // the slot was acquired free
     ++published_;
   }
   ring_cv_.notify_all();
@@ -469,6 +475,7 @@ void Pipeline::reload_on_engine_thread() {
     return;
   }
   counters_.reloads.fetch_add(1);
+  LEDGER_ASSERT(state() == PipelineState::recovering);  // reloads happen only while recovering
   state_.store(PipelineState::running, std::memory_order_release);
   spdlog::info("event=recovered reloads={}", counters_.reloads.load());
 }
@@ -487,6 +494,7 @@ Pipeline::Turn Pipeline::take_slots(std::size_t* first, std::size_t* count, bool
 void Pipeline::release_slots(std::size_t count) {
   {
     std::lock_guard lock(ring_mutex_);
+    LEDGER_ASSERT(count <= published_ - released_);  // only what the engine published
     released_ += count;
   }
   ring_cv_.notify_all();
@@ -538,6 +546,7 @@ bool Pipeline::commit_slots(std::size_t first, std::size_t count) {
   counters_.commit_failures.fetch_add(1);
   spdlog::error("event=commit_failed outcome={} records={} error=\"{}\"", outcome_name(outcome),
                 records, error.message());
+  LEDGER_ASSERT(state() == PipelineState::running);  // one failed COMMIT starts one recovery
   state_.store(PipelineState::recovering, std::memory_order_release);
   complete_slots(first, count, Outcome::unavailable);
   release_slots(count);

@@ -1,6 +1,8 @@
 // The naive reference model of the engine for engine_model_test.cc: std::map state, __int128
 // balances, the whole model copied to undo a linked chain, card spending kept per day in a map.
 // Written from the rules in docs/engine.md and docs/iso8583.md, not from the engine's code.
+// About 700 lines on purpose: one struct holds every rule, so that it reads as the rule book
+// the engine is checked against.
 #pragma once
 
 #include <algorithm>

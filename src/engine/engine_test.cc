@@ -1,125 +1,10 @@
-#include "engine/engine.h"
-
-#include <gtest/gtest.h>
-
-#include <cstring>
-#include <limits>
-#include <vector>
+// The engine alone: accounts, transfers, holds, expiry, linked chains, capacity, replay.
+#include "engine/engine_test_fixture.h"
 
 namespace ledger::engine {
 namespace {
 
-constexpr std::int64_t max64 = std::numeric_limits<std::int64_t>::max();
-constexpr std::uint64_t second_ns = 1'000'000'000;
-using R = TransferResult;
-using AR = AccountResult;
-
-AccountId acct(std::uint64_t n) { return AccountId{{0, n}}; }
-TransferId tid(std::uint64_t n) { return n == 0 ? TransferId{} : TransferId{{7, n}}; }
-
-class EngineTest : public ::testing::Test {
- protected:
-  EngineTest() : engine_(EngineOptions{64, 256}) {}
-
-  Currency eur_ = *currency_from_alpha("EUR");
-  Currency usd_ = *currency_from_alpha("USD");
-  Engine engine_;
-  BatchOutput out_;
-  std::uint64_t now_ = 1'000 * second_ns;
-  std::vector<JournalRecord> journal_;  // every record so far, for replay checks
-
-  void run(const std::vector<Command>& commands) {
-    engine_.apply(commands.data(), commands.size(), now_, &out_);
-    journal_.insert(journal_.end(), out_.records.begin(), out_.records.end());
-  }
-
-  AR open(std::uint64_t n, std::uint16_t flags = debits_must_not_exceed_credits,
-          std::int64_t overdraft = 0, Currency currency = {}) {
-    Command c;
-    c.kind = CommandKind::create_account;
-    c.body.account = Account{};
-    c.body.account.id = acct(n);
-    c.body.account.holder_id = HolderId{{0, 99}};
-    c.body.account.currency = currency.code == 0 ? eur_ : currency;
-    c.body.account.flags = flags;
-    c.body.account.overdraft_limit = overdraft;
-    run({c});
-    return out_.results[0].account_result();
-  }
-
-  static Transfer single(std::uint64_t id, std::uint64_t debit, std::uint64_t credit,
-                         std::int64_t amount, Currency currency) {
-    Transfer t;
-    t.id = tid(id);
-    t.debit_account_id = acct(debit);
-    t.credit_account_id = acct(credit);
-    t.amount = amount;
-    t.currency = currency;
-    return t;
-  }
-  Transfer single(std::uint64_t id, std::uint64_t debit, std::uint64_t credit,
-                  std::int64_t amount) {
-    return single(id, debit, credit, amount, eur_);
-  }
-  Transfer hold(std::uint64_t id, std::uint64_t debit, std::uint64_t credit, std::int64_t amount,
-                std::uint32_t timeout_s = 0) {
-    Transfer t = single(id, debit, credit, amount);
-    t.flags = flag_pending;
-    t.timeout_s = timeout_s;
-    return t;
-  }
-  static Transfer resolve(std::uint64_t id, std::uint64_t pending, std::uint16_t flag,
-                          std::int64_t amount = 0) {
-    Transfer t;
-    t.id = tid(id);
-    t.pending_id = tid(pending);
-    t.flags = flag;
-    t.amount = amount;
-    return t;
-  }
-  static Command command(const Transfer& t) {
-    Command c;
-    c.kind = CommandKind::create_transfer;
-    c.body.transfer = t;
-    return c;
-  }
-  R apply(const Transfer& t) {
-    run({command(t)});
-    return out_.results[0].transfer_result();
-  }
-  const Account& account(std::uint64_t n) { return *engine_.find_account(acct(n)); }
-  std::int64_t available(std::uint64_t n) {
-    const Account& a = account(n);
-    return a.credits_posted - a.debits_posted - a.debits_pending + a.overdraft_limit;
-  }
-  AR update(std::uint64_t n, std::optional<std::int64_t> overdraft,
-            std::optional<AccountStatus> status) {
-    Command c;
-    c.kind = CommandKind::update_account;
-    c.body.update = AccountUpdate{};
-    c.body.update.id = acct(n);
-    c.body.update.set_overdraft_limit = overdraft.has_value();
-    c.body.update.overdraft_limit = overdraft.value_or(0);
-    c.body.update.set_status = status.has_value();
-    c.body.update.status = status.value_or(AccountStatus::active);
-    run({c});
-    return out_.results[0].account_result();
-  }
-  // A funded customer account n (balance `amount`) drawn from an unlimited settlement account 1.
-  void fund(std::uint64_t n, std::int64_t amount, std::uint64_t transfer_id) {
-    ASSERT_EQ(apply(single(transfer_id, 1, n, amount)), R::ok);
-  }
-  void SetUpAccounts() {
-    ASSERT_EQ(open(1, 0), AR::ok);  // settlement: no limits
-    ASSERT_EQ(open(2), AR::ok);     // customer: no overdraft
-    ASSERT_EQ(open(3), AR::ok);
-  }
-  void expect_balanced() {
-    for (const auto& [code, totals] : engine_.totals_by_currency()) {
-      EXPECT_TRUE(totals.balanced()) << "currency " << code;
-    }
-  }
-};
+using namespace testing;
 
 TEST_F(EngineTest, CreatesAccountsAndAnswersRetriesPrecisely) {
   EXPECT_EQ(open(1), AR::ok);
@@ -333,7 +218,7 @@ TEST_F(EngineTest, APartialVoidReleasesPartOfTheHold) {
   ASSERT_EQ(apply(resolve(5, 2, flag_post_pending)), R::ok);  // posts what is left
   EXPECT_EQ(account(2).debits_posted, 50);
   EXPECT_EQ(account(2).debits_pending, 0);
-  Engine rebuilt(EngineOptions{64, 256});
+  Engine rebuilt(EngineOptions{64, 256, 16});
   for (const JournalRecord& record : journal_) rebuilt.replay(record);
   EXPECT_EQ(rebuilt.state_hash(), engine_.state_hash());
   expect_balanced();
@@ -429,7 +314,7 @@ TEST_F(EngineTest, LinkedChainSucceedsAsOne) {
 
 TEST_F(EngineTest, LinkedChainFailingAtEachLinkChangesNothing) {
   for (std::size_t failing = 0; failing < 4; ++failing) {
-    Engine engine(EngineOptions{16, 64});
+    Engine engine(EngineOptions{16, 64, 16});
     BatchOutput out;
     std::vector<Command> setup;
     for (std::uint64_t n = 1; n <= 3; ++n) {
@@ -545,7 +430,7 @@ TEST_F(EngineTest, LookupsAnswerInTheSameStream) {
 }
 
 TEST_F(EngineTest, CapacityKeepsRoomToExpireEveryHold) {
-  Engine small(EngineOptions{4, 8});
+  Engine small(EngineOptions{4, 8, 4});
   BatchOutput out;
   std::vector<Command> commands;
   for (std::uint64_t n = 1; n <= 2; ++n) {
@@ -586,7 +471,7 @@ TEST_F(EngineTest, ReplayingTheJournalRebuildsTheSameState) {
   ASSERT_EQ(update(2, 300, AccountStatus::frozen), AR::ok);
   now_ += 6 * second_ns;
   run({});  // expires hold 2
-  Engine rebuilt(EngineOptions{64, 256});
+  Engine rebuilt(EngineOptions{64, 256, 16});
   for (const JournalRecord& record : journal_) rebuilt.replay(record);
   EXPECT_EQ(rebuilt.state_hash(), engine_.state_hash());
   EXPECT_EQ(rebuilt.open_pending_count(), engine_.open_pending_count());
@@ -596,319 +481,6 @@ TEST_F(EngineTest, ReplayingTheJournalRebuildsTheSameState) {
   Command c = command(retry);
   rebuilt.apply(&c, 1, now_, &out_);
   EXPECT_EQ(out_.results[0].transfer_result(), R::exceeds_available);
-}
-
-TEST_F(EngineTest, CardsAreCreatedOnceFoundByPanAndBlockedForGood) {
-  SetUpAccounts();
-  const auto card_command = [](std::uint64_t id, std::uint64_t account, std::uint8_t pan_byte) {
-    Command c;
-    c.kind = CommandKind::create_card;
-    c.body.card = Card{};
-    c.body.card.id = id == 0 ? CardId{} : CardId{{0xCA, id}};
-    c.body.card.account_id = acct(account);
-    std::memset(c.body.card.pan_hash, pan_byte, 32);
-    c.body.card.expiry_yymm = 2812;
-    return c;
-  };
-  const auto code = [this](const Command& c) {
-    run({c});
-    return out_.results[0].card_result();
-  };
-  EXPECT_EQ(code(card_command(1, 2, 0x11)), CardResult::ok);
-  EXPECT_EQ(code(card_command(1, 2, 0x11)), CardResult::exists);
-  EXPECT_EQ(code(card_command(1, 3, 0x11)), CardResult::exists_with_different_account_id);
-  EXPECT_EQ(code(card_command(1, 2, 0x12)), CardResult::exists_with_different_pan);
-  EXPECT_EQ(code(card_command(2, 3, 0x11)), CardResult::card_pan_exists);
-  EXPECT_EQ(code(card_command(3, 9, 0x13)), CardResult::card_account_not_found);
-  EXPECT_EQ(code(card_command(0, 2, 0x14)), CardResult::id_must_not_be_zero);
-  std::uint8_t pan[32];
-  std::memset(pan, 0x11, 32);
-  ASSERT_NE(engine_.find_card_by_pan(pan), nullptr);
-  EXPECT_EQ(engine_.find_card_by_pan(pan)->id, (CardId{{0xCA, 1}}));
-  std::memset(pan, 0x99, 32);
-  EXPECT_EQ(engine_.find_card_by_pan(pan), nullptr);
-  Command update;
-  update.kind = CommandKind::update_card;
-  update.body.card_update = CardUpdate{};
-  update.body.card_update.id = CardId{{0xCA, 1}};
-  update.body.card_update.controls.fields = control_daily_limit;
-  update.body.card_update.controls.values.daily_limit = 500;
-  EXPECT_EQ(code(update), CardResult::ok);
-  update.body.card_update.set_status = true;
-  update.body.card_update.status = CardStatus::blocked;
-  EXPECT_EQ(code(update), CardResult::ok);
-  update.body.card_update.status = CardStatus::active;
-  EXPECT_EQ(code(update), CardResult::card_blocked);
-  update.body.card_update.id = CardId{{0xCA, 7}};
-  EXPECT_EQ(code(update), CardResult::card_not_found);
-  Engine rebuilt(EngineOptions{64, 256, 16});
-  for (const JournalRecord& record : journal_) rebuilt.replay(record);
-  const Card* card = rebuilt.find_card(CardId{{0xCA, 1}});
-  ASSERT_NE(card, nullptr);
-  EXPECT_EQ(card->status, CardStatus::blocked);
-  EXPECT_EQ(card->controls.daily_limit, 500);
-  std::memset(pan, 0x11, 32);
-  EXPECT_EQ(rebuilt.find_card_by_pan(pan), card);
-}
-
-class AuthorizationTest : public EngineTest {
- protected:
-  void SetUp() override {
-    SetUpAccounts();
-    fund(2, 1000, 1);
-    Command c;
-    c.kind = CommandKind::create_card;
-    c.body.card = Card{};
-    c.body.card.id = CardId{{0xCA, 1}};
-    c.body.card.account_id = acct(2);
-    std::memset(c.body.card.pan_hash, 0x42, 32);
-    c.body.card.expiry_yymm = 2812;
-    c.body.card.controls.per_authorization_limit = 500;
-    c.body.card.controls.daily_limit = 800;
-    c.body.card.controls.daily_count_limit = 3;
-    c.body.card.controls.channels = channels_all & ~channel_abroad;
-    c.body.card.controls.blocked_mccs[0] = 7995;
-    c.body.card.controls.blocked_mcc_count = 1;
-    run({c});
-    ASSERT_EQ(out_.results[0].card_result(), CardResult::ok);
-  }
-  Authorization auth(std::uint64_t id, std::int64_t amount) {
-    Authorization a;
-    a.id = tid(1000 + id);
-    std::memset(a.pan_hash, 0x42, 32);
-    a.amount = amount;
-    a.currency = eur_;
-    a.mcc = 5411;
-    a.today_yymm = 2611;
-    a.channels = channel_contactless;
-    a.hold_timeout_s = 7 * 24 * 3600;
-    return a;
-  }
-  CommandResult authorize(const Authorization& a) {
-    Command c;
-    c.kind = CommandKind::authorize;
-    c.body.authorization = a;
-    run({c});
-    return out_.results[0];
-  }
-  R decision(const Authorization& a) { return authorize(a).transfer_result(); }
-};
-
-TEST_F(AuthorizationTest, DecidesInTheDocumentedOrder) {
-  Authorization a = auth(1, 100);
-  std::memset(a.pan_hash, 0x43, 32);
-  EXPECT_EQ(decision(a), R::card_unknown);
-  a = auth(2, 100);
-  a.today_yymm = 2901;
-  EXPECT_EQ(decision(a), R::card_expired);
-  a = auth(3, 100);
-  a.expiry_yymm = 2811;  // DE14 does not match the card
-  EXPECT_EQ(decision(a), R::card_expired);
-  a = auth(4, 100);
-  a.channels = channel_online | channel_abroad;
-  EXPECT_EQ(decision(a), R::card_channel_not_allowed);
-  a = auth(5, 100);
-  a.mcc = 7995;
-  EXPECT_EQ(decision(a), R::card_mcc_blocked);
-  EXPECT_EQ(decision(auth(6, 501)), R::card_limit_exceeded);  // per authorization
-  a = auth(7, 100);
-  a.currency = usd_;
-  EXPECT_EQ(decision(a), R::currency_mismatch);
-  EXPECT_EQ(account(2).debits_pending, 0);  // nothing held by any decline
-}
-
-TEST_F(AuthorizationTest, ApprovesWithAHoldAndAnswersRepeatsWithTheOriginal) {
-  const CommandResult approved = authorize(auth(1, 300));
-  ASSERT_EQ(approved.transfer_result(), R::ok);
-  EXPECT_EQ(approved.value.transfer.amount_effective, 300);
-  EXPECT_EQ(approved.value.transfer.code, TransferCode::card_authorization);
-  EXPECT_EQ(approved.value.transfer.credit_account_id, Engine::settlement_account_id(eur_));
-  EXPECT_EQ(account(2).debits_pending, 300);
-  EXPECT_NE(engine_.find_account(Engine::settlement_account_id(eur_)), nullptr);
-  EXPECT_EQ(decision(auth(1, 300)), R::exists);  // a repeat: no second hold
-  EXPECT_EQ(account(2).debits_pending, 300);
-  Authorization other_card = auth(9, 10);
-  std::memset(other_card.pan_hash, 0x43, 32);
-  EXPECT_EQ(decision(other_card), R::card_unknown);
-  EXPECT_EQ(decision(other_card), R::card_unknown);  // declines are remembered too
-  expect_balanced();
-}
-
-TEST_F(AuthorizationTest, DailyAmountAndCountLimitsAndPartialApproval) {
-  ASSERT_EQ(decision(auth(1, 400)), R::ok);
-  ASSERT_EQ(decision(auth(2, 400)), R::ok);
-  EXPECT_EQ(decision(auth(3, 100)), R::card_limit_exceeded);  // 900 > 800 today
-  // A reversal (void) gives the amount back to the daily limit.
-  ASSERT_EQ(apply(resolve(50, 1002, flag_void_pending)), R::ok);
-  EXPECT_EQ(engine_.card_spending(CardId{{0xCA, 1}}, now_).today, 400);
-  ASSERT_EQ(decision(auth(4, 100)), R::ok);  // 2 approvals stand today (the void took one back)
-  ASSERT_EQ(decision(auth(5, 10)), R::ok);   // the 3rd of 3 allowed
-  EXPECT_EQ(decision(auth(6, 10)), R::card_count_limit_exceeded);
-  EXPECT_EQ(decision(auth(4, 100)), R::exists);
-}
-
-TEST_F(AuthorizationTest, InsufficientFundsOrAPartialApproval) {
-  Command lift;
-  lift.kind = CommandKind::update_card;
-  lift.body.card_update = CardUpdate{};
-  lift.body.card_update.id = CardId{{0xCA, 1}};
-  lift.body.card_update.controls.fields = control_per_authorization_limit | control_daily_limit |
-                                          control_daily_count_limit;  // all to 0: no limits
-  run({lift});
-  EXPECT_EQ(decision(auth(1, 1500)), R::exceeds_available);
-  Authorization partial = auth(2, 1500);
-  partial.partial_allowed = true;
-  const CommandResult r = authorize(partial);
-  ASSERT_EQ(r.transfer_result(), R::ok);
-  EXPECT_EQ(r.value.transfer.amount, 1500);
-  EXPECT_EQ(r.value.transfer.amount_effective, 1000);  // all that was available
-  EXPECT_EQ(available(2), 0);
-  Authorization advice = auth(3, 50);
-  advice.force = true;  // the network approved in our place: recorded past the balance
-  EXPECT_EQ(decision(advice), R::ok);
-  EXPECT_EQ(available(2), -50);
-  expect_balanced();
-}
-
-TEST_F(AuthorizationTest, ControlsChangesMergeOnTheEngineThread) {
-  // Two changes prepared from the same old state, each naming one control: both stay.
-  Command limit;
-  limit.kind = CommandKind::update_card;
-  limit.body.card_update = CardUpdate{};
-  limit.body.card_update.id = CardId{{0xCA, 1}};
-  limit.body.card_update.controls.fields = control_daily_limit;
-  limit.body.card_update.controls.values.daily_limit = 700;
-  Command mccs = limit;
-  mccs.body.card_update.controls = CardControlsPatch{};
-  mccs.body.card_update.controls.fields = control_blocked_mccs;
-  mccs.body.card_update.controls.values.blocked_mcc_count = 2;
-  mccs.body.card_update.controls.values.blocked_mccs[0] = 5812;
-  mccs.body.card_update.controls.values.blocked_mccs[1] = 4829;
-  mccs.body.card_update.controls.channels_off = channel_atm;
-  run({limit, mccs});
-  const Card* card = engine_.find_card(CardId{{0xCA, 1}});
-  ASSERT_NE(card, nullptr);
-  EXPECT_EQ(card->controls.daily_limit, 700);
-  EXPECT_EQ(card->controls.per_authorization_limit, 500);  // untouched
-  EXPECT_EQ(card->controls.blocked_mcc_count, 2);
-  EXPECT_EQ(card->controls.blocked_mccs[1], 4829);
-  EXPECT_EQ(card->controls.channels, channels_all & ~channel_abroad & ~channel_atm);
-}
-
-TEST_F(AuthorizationTest, DailyLimitsCountTheUtcCalendarDay) {
-  constexpr std::uint64_t day_ns = 86'400 * second_ns;
-  now_ = 20'000 * day_ns + day_ns - 60 * second_ns;  // 23:59 UTC
-  ASSERT_EQ(decision(auth(1, 500)), R::ok);
-  ASSERT_EQ(decision(auth(2, 300)), R::ok);
-  EXPECT_EQ(decision(auth(3, 100)), R::card_limit_exceeded);  // 900 > 800 on this day
-  now_ += 2 * 60 * second_ns;                                 // 00:01 the next day
-  EXPECT_EQ(engine_.card_spending(CardId{{0xCA, 1}}, now_).today, 0);
-  EXPECT_EQ(engine_.card_spending(CardId{{0xCA, 1}}, now_).last_30_days, 800);
-  fund(2, 1000, 2);
-  EXPECT_EQ(decision(auth(4, 100)), R::ok);  // a new day: the daily limit starts again
-}
-
-class CardMessageTest : public AuthorizationTest {
- protected:
-  Authorization message(std::uint64_t id, std::uint64_t original, std::int64_t amount) {
-    Authorization a = auth(id, amount);
-    a.original = tid(1000 + original);
-    return a;
-  }
-  CommandResult send(CommandKind kind, const Authorization& a) {
-    Command c;
-    c.kind = kind;
-    c.body.authorization = a;
-    run({c});
-    return out_.results[0];
-  }
-  R complete(const Authorization& a) {
-    return send(CommandKind::card_completion, a).transfer_result();
-  }
-  R reverse(const Authorization& a) {
-    return send(CommandKind::card_reversal, a).transfer_result();
-  }
-  std::int64_t held() { return account(2).debits_pending; }
-  std::int64_t spent() { return account(2).debits_posted; }
-};
-
-TEST_F(CardMessageTest, CompletionPostsTheHoldCappedUnlessOverCaptureIsAllowed) {
-  ASSERT_EQ(decision(auth(1, 200)), R::ok);
-  EXPECT_EQ(complete(message(101, 1, 150)), R::ok);  // under the hold: the rest is released
-  EXPECT_EQ(held(), 0);
-  EXPECT_EQ(spent(), 150);
-  EXPECT_EQ(complete(message(101, 1, 150)), R::exists);  // a repeat
-  ASSERT_EQ(decision(auth(2, 100)), R::ok);
-  const CommandResult capped = send(CommandKind::card_completion, message(102, 2, 180));
-  EXPECT_EQ(capped.transfer_result(), R::ok);
-  EXPECT_EQ(capped.value.transfer.amount_effective, 100);  // not above the hold
-  ASSERT_EQ(decision(auth(3, 100)), R::ok);
-  Authorization tip = message(103, 3, 120);
-  tip.over_capture = true;
-  EXPECT_EQ(complete(tip), R::ok);
-  EXPECT_EQ(spent(), 150 + 100 + 120);
-  expect_balanced();
-}
-
-TEST_F(CardMessageTest, CompletionWithoutAHoldIsAForcedPosting) {
-  Authorization orphan = message(104, 99, 70);
-  orphan.amount = 700;  // above the per-authorization limit: the network decided already
-  const std::int64_t before = spent();
-  EXPECT_EQ(complete(orphan), R::ok);
-  EXPECT_EQ(spent(), before + 700);
-  EXPECT_EQ(complete(orphan), R::exists);
-  EXPECT_EQ(spent(), before + 700);
-}
-
-TEST_F(CardMessageTest, ReversalReleasesAllOrThePartAboveTheReplacement) {
-  ASSERT_EQ(decision(auth(1, 300)), R::ok);
-  Authorization partial = message(201, 1, 300);
-  partial.replacement = 120;  // the sale came to 120: release 180
-  EXPECT_EQ(reverse(partial), R::ok);
-  EXPECT_EQ(held(), 120);
-  EXPECT_EQ(reverse(partial), R::exists);
-  ASSERT_EQ(decision(auth(2, 50)), R::ok);
-  EXPECT_EQ(reverse(message(202, 2, 0)), R::ok);  // all of it
-  EXPECT_EQ(held(), 120);
-  Authorization above = message(203, 1, 0);
-  above.replacement = 500;
-  EXPECT_EQ(reverse(above), R::nothing_to_reverse);
-  EXPECT_EQ(reverse(message(204, 77, 0)), R::pending_not_found);
-  EXPECT_EQ(reverse(message(205, 2, 0)), R::pending_already_voided);
-  expect_balanced();
-}
-
-TEST_F(CardMessageTest, ReversalAfterCaptureGivesTheMoneyBack) {
-  ASSERT_EQ(decision(auth(1, 200)), R::ok);
-  ASSERT_EQ(complete(message(101, 1, 200)), R::ok);
-  const std::int64_t credits = account(2).credits_posted;
-  Authorization back = message(301, 1, 200);
-  back.replacement = 50;
-  EXPECT_EQ(reverse(back), R::ok);
-  EXPECT_EQ(account(2).credits_posted, credits + 150);
-  expect_balanced();
-}
-
-TEST_F(CardMessageTest, AnAdviceRecordsTheNetworksApprovalOfOurDecline) {
-  EXPECT_EQ(decision(auth(1, 501)), R::card_limit_exceeded);
-  Authorization advice = auth(1, 501);
-  advice.force = true;
-  advice.advice_id = tid(5001);
-  EXPECT_EQ(decision(advice), R::ok);  // recorded under the advice id, past the limit
-  EXPECT_EQ(held(), 501);
-  EXPECT_EQ(decision(advice), R::exists);
-  EXPECT_EQ(held(), 501);
-  EXPECT_NE(engine_.find_transfer(tid(5001)), nullptr);
-}
-
-TEST_F(AuthorizationTest, ReplayRebuildsVelocity) {
-  ASSERT_EQ(decision(auth(1, 400)), R::ok);
-  ASSERT_EQ(decision(auth(2, 300)), R::ok);
-  Engine rebuilt(EngineOptions{64, 256, 16});
-  for (const JournalRecord& record : journal_) rebuilt.replay(record);
-  EXPECT_EQ(rebuilt.card_spending(CardId{{0xCA, 1}}, now_).today, 700);
-  EXPECT_EQ(rebuilt.card_spending(CardId{{0xCA, 1}}, now_).count_today, 2u);
-  EXPECT_EQ(rebuilt.state_hash(), engine_.state_hash());
 }
 
 }  // namespace
