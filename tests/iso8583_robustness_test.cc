@@ -136,6 +136,11 @@ TEST_F(IsoTest, EveryMalformedFieldIsAnsweredAndTheLinkStaysUp) {
           kind == iso8583::FieldKind::lllchar) {
         frames.push_back(raw_frame(mti, fields_of(message(mti, ++stan)), field, "9X"));
         expected.push_back("30");
+      } else {  // a fixed field one character short: everything after it shifts
+        auto shorter = fields_of(message(mti, ++stan));
+        shorter[field].pop_back();
+        frames.push_back(raw_frame(mti, shorter));
+        expected.push_back("30");
       }
     }
   }
