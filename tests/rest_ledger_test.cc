@@ -264,7 +264,7 @@ TEST_F(RestLedgerTest, ConcurrentCardChangesOfDifferentControlsBothStay) {
             201);
   const std::string path = "/v1/cards/" + uuid(3, 1);
   for (int round = 1; round <= 30; ++round) {
-    char mcc[8];
+    char mcc[16];
     std::snprintf(mcc, sizeof mcc, "%04d", 5000 + round);
     std::atomic<int> ready{0};
     const auto patch = [&](json body) {
