@@ -13,7 +13,8 @@ PG_FALLBACK_ROOT=${PG_FALLBACK_ROOT:-/var/tmp/ledgerd-pg}
 
 pg_as_owner() {
   if [[ $(id -u) -eq 0 ]]; then
-    runuser -u postgres -- "$@"
+    # From a folder postgres may enter (the caller's may be closed to it); paths are absolute.
+    (cd / && runuser -u postgres -- "$@")
   else
     "$@"
   fi

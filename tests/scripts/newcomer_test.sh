@@ -32,29 +32,37 @@ trap cleanup EXIT
 
 git clone --quiet --no-hardlinks "$repo" "$home/ledgerd"
 cd "$home/ledgerd"
+# Ports below the kernel's ephemeral range (32768 and up), which the other tests' servers and
+# clients use, so a port found free here is not taken by them a moment later.
 free_port() {
   local port
   while :; do
-    port=$((20000 + RANDOM % 30000))
+    port=$((20000 + RANDOM % 12000))
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
   done
 }
-http_port=$(free_port)
-iso_port=$(free_port)
 
 echo "newcomer_test: ./scripts/run in $home/ledgerd"
-LEDGER_HTTP_LISTEN=127.0.0.1:$http_port LEDGER_ISO8583_LISTEN=127.0.0.1:$iso_port \
-  setsid ./scripts/run </dev/null >"$home/run.log" 2>&1 &
-run_pid=$!
 ready=0
-for _ in $(seq 1 1800); do  # a cold build comes first: up to 15 minutes
-  if ! kill -0 "$run_pid" 2>/dev/null; then break; fi
-  if grep -q "event=serving" "$home/run.log" &&
-    curl -fsS "http://127.0.0.1:$http_port/ready" >/dev/null 2>&1; then
-    ready=1
-    break
-  fi
-  sleep 0.5
+for attempt in 1 2 3; do  # a port taken between the check and the bind: try others
+  http_port=$(free_port)
+  iso_port=$(free_port)
+  LEDGER_HTTP_LISTEN=127.0.0.1:$http_port LEDGER_ISO8583_LISTEN=127.0.0.1:$iso_port \
+    setsid ./scripts/run </dev/null >"$home/run.log" 2>&1 &
+  run_pid=$!
+  for _ in $(seq 1 1800); do  # a cold build comes first: up to 15 minutes
+    if ! kill -0 "$run_pid" 2>/dev/null; then break; fi
+    if grep -q "event=serving" "$home/run.log" &&
+      curl -fsS "http://127.0.0.1:$http_port/ready" >/dev/null 2>&1; then
+      ready=1
+      break
+    fi
+    sleep 0.5
+  done
+  ((ready == 1)) && break
+  wait "$run_pid" 2>/dev/null || true
+  run_pid=""
+  grep -q "Address already in use" "$home/run.log" || break
 done
 if ((ready == 0)); then
   echo "newcomer_test: ./scripts/run did not become ready" >&2
