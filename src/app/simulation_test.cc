@@ -12,7 +12,8 @@
 // At the end (faults off, everything drained) the engine equals a replay of the journal.
 //
 // A failing seed reproduces: LEDGER_SIM_SEED=<seed> ./simulation_test. LEDGER_SIM_SEEDS and
-// LEDGER_SIM_STEPS change how many seeds and steps CI runs (defaults 120 and 1500).
+// LEDGER_SIM_STEPS change how many seeds and steps CI runs (defaults 120 and 1500; 24 seeds
+// under the sanitizers).
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
@@ -418,7 +419,14 @@ std::uint64_t env_or(const char* name, std::uint64_t fallback) {
 TEST(SimulationTest, InvariantsHoldUnderFailuresCrashesAndStalls) {
   spdlog::set_level(spdlog::level::off);  // thousands of simulated failures
   const std::uint64_t only = env_or("LEDGER_SIM_SEED", 0);
-  const std::uint64_t seeds = only != 0 ? 1 : env_or("LEDGER_SIM_SEEDS", 120);
+  // Under the sanitizers every engine (one per simulated crash) costs much more to build:
+  // fewer seeds there; the release run covers the 120.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  constexpr std::uint64_t default_seeds = 24;
+#else
+  constexpr std::uint64_t default_seeds = 120;
+#endif
+  const std::uint64_t seeds = only != 0 ? 1 : env_or("LEDGER_SIM_SEEDS", default_seeds);
   const int steps = static_cast<int>(env_or("LEDGER_SIM_STEPS", 1'500));
   int declined = 0, lost = 0, crashes = 0;
   for (std::uint64_t i = 0; i < seeds; ++i) {
