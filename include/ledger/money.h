@@ -28,6 +28,14 @@ struct Amount {
   return true;
 }
 
+// The same for 128-bit running totals (a sum of int64 amounts).
+[[nodiscard]] constexpr bool checked_add(__int128 a, __int128 b, __int128* out) {
+  __int128 result = 0;
+  if (__builtin_add_overflow(a, b, &result)) return false;
+  *out = result;
+  return true;
+}
+
 // ISO 4217 currency, packed as three upper-case ASCII letters (code 0 means "none").
 struct Currency {
   std::uint32_t code = 0;

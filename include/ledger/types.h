@@ -3,6 +3,7 @@
 // and live in preallocated arrays.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
@@ -71,13 +72,21 @@ struct CardControls {
   std::uint16_t blocked_mccs[card_blocked_mccs_max] = {};
 };
 
+// Leading digits of a PAN that are shown and stored (PCI DSS: at most the first six and the
+// last four): 6 for PANs of 16 digits or more, fewer for shorter ones, so that at least six
+// digits always stay hidden between them and the last four.
+inline constexpr std::size_t card_bin_digits_max = 6;
+constexpr std::size_t shown_leading_digits(std::size_t pan_length) {
+  return pan_length >= 16 ? card_bin_digits_max : pan_length > 10 ? pan_length - 10 : 0;
+}
+
 // A payment card. The PAN itself is never stored: only its keyed hash (HMAC-SHA256 with the
-// configured secret), its BIN and its last four digits.
+// configured secret), its leading digits (shown_leading_digits) and its last four digits.
 struct Card {
   CardId id;
   AccountId account_id;
   std::uint8_t pan_hash[32] = {};
-  char bin[8] = {};  // first 6 to 8 digits, NUL padded
+  char bin[card_bin_digits_max] = {};  // shown_leading_digits of the PAN, NUL padded
   char last4[4] = {};
   std::uint16_t expiry_yymm = 0;  // e.g. 2812 for December 2028
   CardStatus status = CardStatus::active;
@@ -141,13 +150,17 @@ struct CardUpdate {
   CardControlsPatch controls;
 };
 
+// An account's running totals: 128 bits, so that no sequence of int64 transfers can overflow
+// them (2^64 transfers of the largest amount would be needed). Amounts stay int64.
+using Sum = __int128;
+
 struct Account {
   AccountId id;
   HolderId holder_id;
-  std::int64_t debits_pending = 0;
-  std::int64_t debits_posted = 0;
-  std::int64_t credits_pending = 0;
-  std::int64_t credits_posted = 0;
+  Sum debits_pending = 0;
+  Sum debits_posted = 0;
+  Sum credits_pending = 0;
+  Sum credits_posted = 0;
   std::int64_t overdraft_limit = 0;          // minor units the account may go below zero
   std::int64_t overdraft_limit_created = 0;  // as created (idempotent create compares it)
   std::uint64_t reference = 0;               // caller's own key

@@ -204,16 +204,19 @@ void Engine::authorize(const Authorization& input, CommandResult* result, BatchO
   result->value.transfer = transfers_[position];
 }
 
-// Stores an approved card transfer of `approved` (balances must stay inside int64 on both
-// sides; false otherwise, nothing changed).
+// Stores an approved card transfer of `approved` (the running totals must stay inside their
+// 128 bits on both sides; false otherwise, nothing changed).
 bool Engine::record_card_transfer(Transfer t, std::int64_t approved, BatchOutput* out,
                                   CommandResult* result) {
   const Positions at = positions_of(t);
   const Account& d = accounts_[at.debit];
   const Account& c = accounts_[at.credit];
-  const auto wide = [](std::int64_t v) { return static_cast<__int128>(v); };
-  if (wide(d.debits_pending) + d.debits_posted + approved > INT64_MAX ||
-      wide(c.credits_pending) + c.credits_posted + approved > INT64_MAX) {
+  Sum debits = 0;
+  Sum credits = 0;
+  if (!checked_add(d.debits_pending, d.debits_posted, &debits) ||
+      !checked_add(debits, Sum{approved}, &debits) ||
+      !checked_add(c.credits_pending, c.credits_posted, &credits) ||
+      !checked_add(credits, Sum{approved}, &credits)) {
     return false;
   }
   t.amount_effective = approved;
@@ -326,8 +329,12 @@ const Card* Engine::find_card_by_pan(const std::uint8_t (&pan_hash)[32]) const {
   return &cards_[p];
 }
 
+// The account is checked before anything that depends on card numbers, so a caller who names
+// an account that does not exist learns nothing about which PANs are issued.
 CardResult Engine::check_card(const Card& input) const {
   if (input.id.is_zero()) return CardResult::id_must_not_be_zero;
+  const Account* account = find_account(input.account_id);
+  if (account == nullptr) return CardResult::card_account_not_found;
   if (const Card* existing = find_card(input.id)) {
     if (existing->account_id != input.account_id)
       return CardResult::exists_with_different_account_id;
@@ -336,10 +343,8 @@ CardResult Engine::check_card(const Card& input) const {
     if (existing->expiry_yymm != input.expiry_yymm) return CardResult::exists_with_different_expiry;
     return CardResult::exists;
   }
-  if (find_card_by_pan(input.pan_hash) != nullptr) return CardResult::card_pan_exists;
-  const Account* account = find_account(input.account_id);
-  if (account == nullptr) return CardResult::card_account_not_found;
   if (account->status == AccountStatus::closed) return CardResult::card_account_closed;
+  if (find_card_by_pan(input.pan_hash) != nullptr) return CardResult::card_pan_exists;
   if (cards_.size() >= cards_.capacity()) return CardResult::card_capacity_exhausted;
   return CardResult::ok;
 }

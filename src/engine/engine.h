@@ -21,8 +21,11 @@
 //   pending_has_different_debit_account_id, pending_has_different_credit_account_id,
 //   currency_mismatch, pending_already_posted / pending_already_voided / pending_expired,
 //   amount_exceeds_pending (post above the hold without allow_over_capture, or a void of more
-//   than held; a void of less releases that much and keeps the rest open), overflow,
+//   than held; a void of less releases that much and keeps the rest open), account_frozen
+//   (the part above the hold of an over-capture is a new debit; unless force), overflow,
 //   exceeds_available (over-capture beyond the balance, unless force).
+// Running totals are 128 bits (Sum): `overflow` needs 2^64 maximal transfers, so in practice
+// no sequence of transfers can lock an account.
 // Every rejection past the capacity check is remembered: a retry gets the same answer.
 #pragma once
 

@@ -29,6 +29,10 @@ TEST_F(EngineTest, CardsAreCreatedOnceFoundByPanAndBlockedForGood) {
   EXPECT_EQ(code(card_command(1, 2, 0x12)), CardResult::exists_with_different_pan);
   EXPECT_EQ(code(card_command(2, 3, 0x11)), CardResult::card_pan_exists);
   EXPECT_EQ(code(card_command(3, 9, 0x13)), CardResult::card_account_not_found);
+  // The account is checked before the number: an issued PAN on an account that is not there
+  // gets the same answer as any other PAN, and so does a known card id.
+  EXPECT_EQ(code(card_command(4, 9, 0x11)), CardResult::card_account_not_found);
+  EXPECT_EQ(code(card_command(1, 9, 0x12)), CardResult::card_account_not_found);
   EXPECT_EQ(code(card_command(0, 2, 0x14)), CardResult::id_must_not_be_zero);
   std::uint8_t pan[32];
   std::memset(pan, 0x11, 32);
@@ -237,8 +241,8 @@ class CardMessageTest : public AuthorizationTest {
   R reverse(const Authorization& a) {
     return send(CommandKind::card_reversal, a).transfer_result();
   }
-  std::int64_t held() { return account(2).debits_pending; }
-  std::int64_t spent() { return account(2).debits_posted; }
+  Sum held() { return account(2).debits_pending; }
+  Sum spent() { return account(2).debits_posted; }
 };
 
 TEST_F(CardMessageTest, CompletionPostsTheHoldCappedUnlessOverCaptureIsAllowed) {
@@ -262,7 +266,7 @@ TEST_F(CardMessageTest, CompletionPostsTheHoldCappedUnlessOverCaptureIsAllowed) 
 TEST_F(CardMessageTest, CompletionWithoutAHoldIsAForcedPosting) {
   Authorization orphan = message(104, 99, 70);
   orphan.amount = 700;  // above the per-authorization limit: the network decided already
-  const std::int64_t before = spent();
+  const Sum before = spent();
   EXPECT_EQ(complete(orphan), R::ok);
   EXPECT_EQ(spent(), before + 700);
   EXPECT_EQ(complete(orphan), R::exists);
@@ -290,7 +294,7 @@ TEST_F(CardMessageTest, ReversalReleasesAllOrThePartAboveTheReplacement) {
 TEST_F(CardMessageTest, ReversalAfterCaptureGivesTheMoneyBack) {
   ASSERT_EQ(decision(auth(1, 200)), R::ok);
   ASSERT_EQ(complete(message(101, 1, 200)), R::ok);
-  const std::int64_t credits = account(2).credits_posted;
+  const Sum credits = account(2).credits_posted;
   Authorization back = message(301, 1, 200);
   back.replacement = 50;
   EXPECT_EQ(reverse(back), R::ok);

@@ -19,8 +19,6 @@ namespace ledger::engine::model {
 using R = TransferResult;
 using AR = AccountResult;
 using CR = CardResult;
-inline constexpr __int128 int64_max = std::numeric_limits<std::int64_t>::max();
-inline constexpr __int128 int64_min = std::numeric_limits<std::int64_t>::min();
 
 struct ModelAccount {
   Account spec;  // id, holder, currency, kind, flags, overdraft_limit(_created), reference
@@ -62,7 +60,9 @@ struct Model {
     last = std::max(now, last + 1);
     return last;
   }
-  static bool fits(__int128 v) { return v >= int64_min && v <= int64_max; }
+  // Running totals are 128 bits: sums of int64 amounts never leave them in any run of this
+  // test (2^64 maximal transfers would be needed), so `overflow` does not occur.
+  static bool fits(__int128 v) { return v != std::numeric_limits<__int128>::min(); }
 
   AR create_account(const Account& a) {
     if (a.id.is_zero()) return AR::id_must_not_be_zero;
@@ -249,6 +249,9 @@ struct Model {
     if (post && amount > held && !(t.flags & flag_allow_over_capture))
       return R::amount_exceeds_pending;
     if (!post && amount > held) return R::amount_exceeds_pending;
+    if (post && amount > held && !force &&
+        accounts[hold.debit.value].status == AccountStatus::frozen)
+      return R::account_frozen;    // the part above the hold is a new debit
     if (!post && amount < held) {  // a partial void: release part, the hold stays open
       spend(hold.body, hold.timestamp, -amount, 0);
       ModelAccount pd = accounts[hold.debit.value], pc = accounts[hold.credit.value];
@@ -334,18 +337,19 @@ struct Model {
     return total;
   }
 
+  // The account first: nothing about card numbers is told for an account that is not there.
   CR create_card(const Card& c) {
     if (c.id.is_zero()) return CR::id_must_not_be_zero;
+    const auto account = accounts.find(c.account_id.value);
+    if (account == accounts.end()) return CR::card_account_not_found;
     if (auto it = cards.find(c.id.value); it != cards.end()) {
       if (it->second.account_id != c.account_id) return CR::exists_with_different_account_id;
       if (pan_of(it->second.pan_hash) != pan_of(c.pan_hash)) return CR::exists_with_different_pan;
       if (it->second.expiry_yymm != c.expiry_yymm) return CR::exists_with_different_expiry;
       return CR::exists;
     }
-    if (pans.count(pan_of(c.pan_hash)) != 0) return CR::card_pan_exists;
-    const auto account = accounts.find(c.account_id.value);
-    if (account == accounts.end()) return CR::card_account_not_found;
     if (account->second.status == AccountStatus::closed) return CR::card_account_closed;
+    if (pans.count(pan_of(c.pan_hash)) != 0) return CR::card_pan_exists;
     if (cards.size() >= cards_max) return CR::card_capacity_exhausted;
     cards[c.id.value] = c;
     pans[pan_of(c.pan_hash)] = c.id.value;
@@ -476,8 +480,8 @@ struct Model {
     if (r == R::ok) {
       ModelAccount& d = accounts[t.debit_account_id.value];
       ModelAccount& c = accounts[t.credit_account_id.value];
-      if (d.debits_pending + d.debits_posted + approved > int64_max ||
-          c.credits_pending + c.credits_posted + approved > int64_max) {
+      if (!fits(d.debits_pending + d.debits_posted + approved) ||
+          !fits(c.credits_pending + c.credits_posted + approved)) {
         r = R::overflow;
       }
     }

@@ -381,10 +381,10 @@ void expect_same_accounts(const Engine& engine, const Model& model, std::uint64_
   for (const auto& [id, m] : model.accounts) {
     const Account* a = engine.find_account(AccountId{id});
     ASSERT_NE(a, nullptr) << "seed=" << seed;
-    ASSERT_EQ(a->debits_posted, static_cast<std::int64_t>(m.debits_posted)) << "seed=" << seed;
-    ASSERT_EQ(a->credits_posted, static_cast<std::int64_t>(m.credits_posted)) << "seed=" << seed;
-    ASSERT_EQ(a->debits_pending, static_cast<std::int64_t>(m.debits_pending)) << "seed=" << seed;
-    ASSERT_EQ(a->credits_pending, static_cast<std::int64_t>(m.credits_pending)) << "seed=" << seed;
+    ASSERT_EQ(a->debits_posted, m.debits_posted) << "seed=" << seed;
+    ASSERT_EQ(a->credits_posted, m.credits_posted) << "seed=" << seed;
+    ASSERT_EQ(a->debits_pending, m.debits_pending) << "seed=" << seed;
+    ASSERT_EQ(a->credits_pending, m.credits_pending) << "seed=" << seed;
     ASSERT_EQ(a->status, m.status) << "seed=" << seed;
     ASSERT_EQ(a->overdraft_limit, m.overdraft) << "seed=" << seed;
   }
@@ -502,6 +502,7 @@ TEST(EngineModelTest, AgreesWithTheNaiveModelOnRandomCommands) {
   run_random(seed, commands, true, &hash, &seen);
   // The workload must reach every transfer outcome, or this test proves less than it claims.
   for (int code = 0; code < transfer_result_count; ++code) {
+    if (code == static_cast<int>(R::overflow)) continue;  // 128-bit totals: cannot happen
     const auto result = static_cast<R>(code);
     std::printf("  %-45s %zu\n", std::string(to_string(result)).c_str(),
                 seen[static_cast<std::size_t>(code)]);

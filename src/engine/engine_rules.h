@@ -16,18 +16,16 @@ inline bool is_resolution(const Transfer& t) { return (t.flags & resolution_flag
 
 inline bool one_bit_at_most(std::uint16_t bits) { return (bits & (bits - 1)) == 0; }
 
-// The balance limits after a change, compared in 128 bits so that a ceiling past int64
-// (credits_posted + overdraft_limit) simply cannot be exceeded. REQUIRES: totals fit in int64.
+// The balance limits after a change. REQUIRES: the totals are far from the 128-bit bounds
+// (they are: each is a sum of int64 amounts).
 inline bool exceeds_limits(const Account& debit, const Account& credit) {
-  const auto wide = [](std::int64_t v) { return static_cast<__int128>(v); };
   if ((debit.flags & debits_must_not_exceed_credits) != 0 &&
-      wide(debit.debits_pending) + wide(debit.debits_posted) >
-          wide(debit.credits_posted) + wide(debit.overdraft_limit)) {
+      debit.debits_pending + debit.debits_posted > debit.credits_posted + debit.overdraft_limit) {
     return true;
   }
   return (credit.flags & credits_must_not_exceed_debits) != 0 &&
-         wide(credit.credits_pending) + wide(credit.credits_posted) >
-             wide(credit.debits_posted) + wide(credit.overdraft_limit);
+         credit.credits_pending + credit.credits_posted >
+             credit.debits_posted + credit.overdraft_limit;
 }
 
 // The first 16 bytes of a PAN hash: the key of the PAN index.
@@ -38,8 +36,8 @@ inline Uint128 pan_key(const std::uint8_t (&hash)[32]) {
   return key;
 }
 
-// Adds `delta` to *field if the result fits in int64; returns false (field unchanged) otherwise.
-[[nodiscard]] inline bool add_into(std::int64_t* field, std::int64_t delta) {
+// Adds `delta` to a running total if the result fits; returns false (unchanged) otherwise.
+[[nodiscard]] inline bool add_into(Sum* field, Sum delta) {
   return checked_add(*field, delta, field);
 }
 

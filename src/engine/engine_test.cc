@@ -116,18 +116,43 @@ TEST_F(EngineTest, FrozenAccountsRefuseDebitsButTakeCreditsAndForce) {
   expect_balanced();
 }
 
-TEST_F(EngineTest, OverflowAtInt64LimitsIsARejection) {
+// Running totals are 128 bits: totals past int64 are normal, and no sequence of transfers
+// locks an account (the largest amount there and back used to leave both unusable).
+TEST_F(EngineTest, TotalsPastInt64LockNothing) {
   ASSERT_EQ(open(1, 0), AR::ok);
   ASSERT_EQ(open(2, 0), AR::ok);
   ASSERT_EQ(apply(single(1, 1, 2, max64)), R::ok);
-  EXPECT_EQ(apply(single(2, 1, 2, 1)), R::overflow);
-  EXPECT_EQ(account(2).credits_posted, max64);
-  EXPECT_EQ(account(1).debits_posted, max64);
-  Transfer h = single(3, 2, 1, max64);  // fine: other fields
-  EXPECT_EQ(apply(h), R::ok);
-  h = single(4, 2, 1, 1);
-  h.flags = flag_pending;  // debits_pending + debits_posted would pass int64
-  EXPECT_EQ(apply(h), R::overflow);
+  ASSERT_EQ(apply(single(2, 2, 1, max64)), R::ok);  // and back: both balances are 0
+  EXPECT_EQ(apply(single(3, 1, 2, 1)), R::ok);
+  EXPECT_EQ(apply(single(4, 2, 1, 1)), R::ok);
+  EXPECT_EQ(account(1).debits_posted, Sum{max64} + 1);
+  EXPECT_EQ(account(1).credits_posted, Sum{max64} + 1);
+  Transfer h = single(5, 2, 1, max64);
+  h.flags = flag_pending;
+  ASSERT_EQ(apply(single(6, 1, 2, max64)), R::ok);
+  EXPECT_EQ(apply(h), R::ok);  // pending plus posted past int64
+  EXPECT_EQ(account(2).debits_pending + account(2).debits_posted, 2 * Sum{max64} + 1);
+  expect_balanced();
+  Engine rebuilt(EngineOptions{64, 256, 16});
+  for (const JournalRecord& record : journal_) rebuilt.replay(record);
+  EXPECT_EQ(rebuilt.state_hash(), engine_.state_hash());
+}
+
+TEST_F(EngineTest, OverCaptureOfAFrozenAccountIsRefusedUnlessForced) {
+  SetUpAccounts();
+  fund(2, 1000, 1);
+  ASSERT_EQ(apply(hold(2, 2, 3, 100)), R::ok);
+  ASSERT_EQ(update(2, std::nullopt, AccountStatus::frozen), AR::ok);
+  // The part above the hold is a new debit: refused like a transfer from a frozen account.
+  EXPECT_EQ(apply(resolve(3, 2, flag_post_pending | flag_allow_over_capture, 150)),
+            R::account_frozen);
+  EXPECT_EQ(apply(resolve(4, 2, flag_post_pending, 80)), R::ok);  // within the hold: fine
+  ASSERT_EQ(apply(hold(5, 2, 3, 100)), R::account_frozen);
+  ASSERT_EQ(update(2, std::nullopt, AccountStatus::active), AR::ok);
+  ASSERT_EQ(apply(hold(6, 2, 3, 100)), R::ok);
+  ASSERT_EQ(update(2, std::nullopt, AccountStatus::frozen), AR::ok);
+  EXPECT_EQ(apply(resolve(7, 6, flag_post_pending | flag_allow_over_capture | flag_force, 150)),
+            R::ok);  // a network's forced capture
   expect_balanced();
 }
 

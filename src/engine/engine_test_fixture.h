@@ -93,7 +93,7 @@ class EngineTest : public ::testing::Test {
     return out_.results[0].transfer_result();
   }
   const Account& account(std::uint64_t n) { return *engine_.find_account(acct(n)); }
-  std::int64_t available(std::uint64_t n) {
+  Sum available(std::uint64_t n) {
     const Account& a = account(n);
     return a.credits_posted - a.debits_posted - a.debits_pending + a.overdraft_limit;
   }

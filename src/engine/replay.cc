@@ -95,10 +95,11 @@ std::uint64_t Engine::state_hash() const {
   for (const Account& a : accounts_) {
     add(a.id.value.hi);
     add(a.id.value.lo);
-    add(static_cast<std::uint64_t>(a.debits_pending));
-    add(static_cast<std::uint64_t>(a.debits_posted));
-    add(static_cast<std::uint64_t>(a.credits_pending));
-    add(static_cast<std::uint64_t>(a.credits_posted));
+    for (const Sum total :
+         {a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted}) {
+      add(static_cast<std::uint64_t>(total));
+      add(static_cast<std::uint64_t>(static_cast<unsigned __int128>(total) >> 64));
+    }
     add(static_cast<std::uint64_t>(a.overdraft_limit));
     add(static_cast<std::uint64_t>(a.status));
   }

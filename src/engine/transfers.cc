@@ -95,10 +95,10 @@ TransferResult Engine::check_single(const Transfer& input, Transfer* stored, Pos
   const bool pending = (input.flags & flag_pending) != 0;
   Account d = *debit;
   Account c = *credit;
-  std::int64_t* debit_field = pending ? &d.debits_pending : &d.debits_posted;
-  std::int64_t* credit_field = pending ? &c.credits_pending : &c.credits_posted;
-  std::int64_t debits_total = 0;
-  std::int64_t credits_total = 0;
+  Sum* debit_field = pending ? &d.debits_pending : &d.debits_posted;
+  Sum* credit_field = pending ? &c.credits_pending : &c.credits_posted;
+  Sum debits_total = 0;
+  Sum credits_total = 0;
   if (!add_into(debit_field, input.amount) || !add_into(credit_field, input.amount) ||
       !checked_add(d.debits_pending, d.debits_posted, &debits_total) ||
       !checked_add(c.credits_pending, c.credits_posted, &credits_total)) {
@@ -147,17 +147,22 @@ TransferResult Engine::check_resolution(const Transfer& input, Transfer* stored,
   }
   at->debit = account_position(hold.debit_account_id);
   at->credit = account_position(hold.credit_account_id);
+  const bool force = (input.flags & flag_force) != 0;
+  // The part above the hold is a new debit: a frozen account refuses it, as a transfer.
+  if (posted > held && !force && accounts_[at->debit].status == AccountStatus::frozen) {
+    return TransferResult::account_frozen;
+  }
   Account d = accounts_[at->debit];
   Account c = accounts_[at->credit];
-  std::int64_t debits_total = 0;
-  std::int64_t credits_total = 0;
+  Sum debits_total = 0;
+  Sum credits_total = 0;
   if (!add_into(&d.debits_pending, -held) || !add_into(&d.debits_posted, posted) ||
       !add_into(&c.credits_pending, -held) || !add_into(&c.credits_posted, posted) ||
       !checked_add(d.debits_pending, d.debits_posted, &debits_total) ||
       !checked_add(c.credits_pending, c.credits_posted, &credits_total)) {
     return TransferResult::overflow;
   }
-  if (posted > held && (input.flags & flag_force) == 0 && exceeds_limits(d, c)) {
+  if (posted > held && !force && exceeds_limits(d, c)) {
     return TransferResult::exceeds_available;
   }
   stored->amount_effective = posted;
@@ -254,7 +259,7 @@ Engine::Positions Engine::positions_of(const Transfer& t) const {
 namespace {
 // Adds delta to a debit-side and a credit-side total. REQUIRES: neither overflows (checked
 // transfers never do; replayed ones were checked when first applied).
-void add_both(std::int64_t* debit_total, std::int64_t* credit_total, std::int64_t delta) {
+void add_both(Sum* debit_total, Sum* credit_total, Sum delta) {
   const bool debit_fits = add_into(debit_total, delta);
   const bool credit_fits = add_into(credit_total, delta);
   LEDGER_ASSERT(debit_fits && credit_fits);

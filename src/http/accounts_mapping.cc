@@ -5,7 +5,6 @@
 #include "http/mapping.h"
 #include "http/mapping_support.h"
 #include "ledger/limits.h"
-#include "ledger/pan_hash.h"
 #include "ledger/parse.h"
 
 namespace ledger::http {
@@ -226,7 +225,8 @@ Response statement_answer(const StatementRequest& request, const Account& accoun
   std::string csv =
       "date,transfer_id,code,debit_account_id,credit_account_id,debit,credit,"
       "balance,currency\r\n";
-  csv += from + ",,opening_balance,,,,," + money_text(statement.opening) + "," + currency + "\r\n";
+  csv +=
+      from + ",,opening_balance,,,,," + decimal_text(statement.opening) + "," + currency + "\r\n";
   for (const Transfer& t : statement.lines) {
     const bool credit = (t.credit_account_id == q.account) != credit_normal;
     running += credit ? t.amount_effective : -static_cast<__int128>(t.amount_effective);
@@ -234,14 +234,15 @@ Response statement_answer(const StatementRequest& request, const Account& accoun
                      {"at", format_time(t.timestamp)},
                      {"code", std::string(code_name(t.code))},
                      {"amount", credit ? t.amount_effective : -t.amount_effective},
-                     {"balance", balance_json(running)}});
+                     {"balance", sum_json(running)}});
     const std::string amount = std::to_string(t.amount_effective);
     csv += format_time(t.timestamp) + "," + format_uuid(t.id.value) + "," +
            std::string(code_name(t.code)) + "," + format_uuid(t.debit_account_id.value) + "," +
            format_uuid(t.credit_account_id.value) + "," + (credit ? "" : amount) + "," +
-           (credit ? amount : "") + "," + money_text(running) + "," + csv_field(currency) + "\r\n";
+           (credit ? amount : "") + "," + decimal_text(running) + "," + csv_field(currency) +
+           "\r\n";
   }
-  csv += to + ",,closing_balance,,,,," + money_text(statement.closing) + "," + currency + "\r\n";
+  csv += to + ",,closing_balance,,,,," + decimal_text(statement.closing) + "," + currency + "\r\n";
   if (request.csv) {
     Response response{status::ok, version};
     response.set(bhttp::field::content_type, "text/csv; charset=utf-8");
@@ -256,8 +257,8 @@ Response statement_answer(const StatementRequest& request, const Account& accoun
             {"currency", currency},
             {"from", from.empty() ? json(nullptr) : json(from)},
             {"to", to.empty() ? json(nullptr) : json(to)},
-            {"opening_balance", balance_json(statement.opening)},
-            {"closing_balance", balance_json(statement.closing)},
+            {"opening_balance", sum_json(statement.opening)},
+            {"closing_balance", sum_json(statement.closing)},
             {"lines", std::move(lines)}};
   return make_json(status::ok, dump_json(body), version);
 }

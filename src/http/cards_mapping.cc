@@ -55,8 +55,7 @@ Mapped<Command> map_create_card(const Body& body, std::string_view pan_secret, U
                                                   : fresh_id;
   card.account_id.value = *account;
   pan_hash(pan_secret, *pan, card.pan_hash);
-  const std::size_t bin_length = pan->size() >= 16 ? 8 : 6;
-  std::memcpy(card.bin, pan->data(), bin_length);
+  std::memcpy(card.bin, pan->data(), shown_leading_digits(pan->size()));
   std::memcpy(card.last4, pan->data() + pan->size() - 4, 4);
   card.expiry_yymm = static_cast<std::uint16_t>(yymm);
   return command;
@@ -108,14 +107,21 @@ Response card_answer(const CommandResult& result, bool creating, unsigned versio
     response.set(bhttp::field::location, "/v1/cards/" + format_uuid(result.value.card.id.value));
     return response;
   }
+  // One answer for every conflict that involves a card number (another card has it; this id
+  // has another one) and for the id's other fields alike: which field differs is not told, so
+  // the answer cannot be used to test candidate numbers against issued cards.
+  if (code == CardResult::card_pan_exists ||
+      (code >= CardResult::exists_with_different_account_id &&
+       code <= CardResult::exists_with_different_expiry)) {
+    return render(Problem{status::conflict, "card_conflict",
+                          "the card was not created: this id or this card number belongs to a "
+                          "card with other details"},
+                  version);
+  }
   const std::string name(to_string(code));
   status http = status::unprocessable_entity;
   if (code == CardResult::card_not_found) http = status::not_found;
-  if (code == CardResult::card_pan_exists || code == CardResult::card_blocked ||
-      (code >= CardResult::exists_with_different_account_id &&
-       code <= CardResult::exists_with_different_expiry)) {
-    http = status::conflict;
-  }
+  if (code == CardResult::card_blocked) http = status::conflict;
   return render(Problem{http, name, "the card was not changed: " + name}, version);
 }
 

@@ -32,15 +32,6 @@ std::optional<Enum> parse_name(std::string_view name, const std::string_view (&n
 
 const char* type_name(const json& value) { return value.type_name(); }
 
-// Signed 128-bit difference clamped into JSON: balances of real accounts always fit int64.
-json balance(__int128 value) {
-  if (value > std::numeric_limits<std::int64_t>::max() ||
-      value < std::numeric_limits<std::int64_t>::min()) {
-    return nullptr;
-  }
-  return static_cast<std::int64_t>(value);
-}
-
 }  // namespace
 
 void FieldReader::fail(std::string code, std::string field, std::string detail) {
@@ -152,9 +143,33 @@ void FieldReader::reject_unknown_fields() {
 }
 
 std::optional<json> parse_object(std::string_view body, BadRequest* error) {
-  json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  // A key twice in one object is refused: a gateway that reads the first one and ledgerd
+  // (whose parser keeps the last) would otherwise see two different requests.
+  std::vector<std::vector<std::string>> keys;  // per open object
+  std::string duplicate;
+  const json::parser_callback_t watch = [&](int, json::parse_event_t event, json& value) {
+    if (event == json::parse_event_t::object_start) {
+      keys.emplace_back();
+    } else if (event == json::parse_event_t::object_end && !keys.empty()) {
+      keys.pop_back();
+    } else if (event == json::parse_event_t::key && !keys.empty() && value.is_string()) {
+      const std::string& name = value.get_ref<const std::string&>();
+      auto& seen = keys.back();
+      if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
+        if (duplicate.empty()) duplicate = name;
+      } else {
+        seen.push_back(name);
+      }
+    }
+    return true;
+  };
+  json parsed = json::parse(body, watch, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) {
     *error = {"malformed_json", "", "the body is not valid JSON"};
+    return std::nullopt;
+  }
+  if (!duplicate.empty()) {
+    *error = {"duplicate_field", duplicate, "\"" + duplicate + "\" appears twice in one object"};
     return std::nullopt;
   }
   if (!parsed.is_object()) {
@@ -191,12 +206,32 @@ std::string format_time(std::uint64_t timestamp_ns) {
   return std::string(text, n) + fraction;
 }
 
+std::string decimal_text(__int128 value) {
+  if (value == 0) return "0";
+  const bool negative = value < 0;
+  auto magnitude = negative ? static_cast<unsigned __int128>(-(value + 1)) + 1
+                            : static_cast<unsigned __int128>(value);
+  std::string digits;
+  while (magnitude > 0) {
+    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(magnitude % 10)));
+    magnitude /= 10;
+  }
+  return negative ? "-" + digits : digits;
+}
+
+json sum_json(__int128 value) {
+  if (value > std::numeric_limits<std::int64_t>::max() ||
+      value < std::numeric_limits<std::int64_t>::min()) {
+    return decimal_text(value);
+  }
+  return static_cast<std::int64_t>(value);
+}
+
 json account_json(const Account& a) {
-  const auto wide = [](std::int64_t v) { return static_cast<__int128>(v); };
   const bool credit_normal = (a.flags & credits_must_not_exceed_debits) != 0;
-  const __int128 posted = credit_normal ? wide(a.debits_posted) - wide(a.credits_posted)
-                                        : wide(a.credits_posted) - wide(a.debits_posted);
-  const __int128 pending = credit_normal ? wide(a.credits_pending) : wide(a.debits_pending);
+  const Sum posted =
+      credit_normal ? a.debits_posted - a.credits_posted : a.credits_posted - a.debits_posted;
+  const Sum pending = credit_normal ? a.credits_pending : a.debits_pending;
   return json{{"id", format_uuid(a.id.value)},
               {"holder_id", format_uuid(a.holder_id.value)},
               {"currency", std::string(currency_alpha(a.currency))},
@@ -207,13 +242,13 @@ json account_json(const Account& a) {
               {"status", std::string(status_name(a.status))},
               {"reference", a.reference},
               {"balances",
-               {{"posted", balance(posted)},
-                {"pending", balance(pending)},
-                {"available", balance(posted - pending + wide(a.overdraft_limit))},
-                {"debits_posted", a.debits_posted},
-                {"credits_posted", a.credits_posted},
-                {"debits_pending", a.debits_pending},
-                {"credits_pending", a.credits_pending}}},
+               {{"posted", sum_json(posted)},
+                {"pending", sum_json(pending)},
+                {"available", sum_json(posted - pending + a.overdraft_limit)},
+                {"debits_posted", sum_json(a.debits_posted)},
+                {"credits_posted", sum_json(a.credits_posted)},
+                {"debits_pending", sum_json(a.debits_pending)},
+                {"credits_pending", sum_json(a.credits_pending)}}},
               {"created_at", format_time(a.created_timestamp)},
               {"updated_at", format_time(a.timestamp)}};
 }

@@ -74,24 +74,6 @@ std::string format_cursor(std::uint64_t ts) {
   return text;
 }
 
-std::string money_text(__int128 value) {
-  if (value == 0) return "0";
-  const bool negative = value < 0;
-  auto magnitude =
-      negative ? static_cast<unsigned __int128>(-value) : static_cast<unsigned __int128>(value);
-  std::string digits;
-  while (magnitude > 0) {
-    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(magnitude % 10)));
-    magnitude /= 10;
-  }
-  return negative ? "-" + digits : digits;
-}
-
-json balance_json(__int128 value) {
-  if (value > INT64_MAX || value < INT64_MIN) return money_text(value);  // never in practice
-  return static_cast<std::int64_t>(value);
-}
-
 std::string csv_field(std::string text) {
   // RFC 4180 quoting; a leading =,+,-,@ is prefixed with ' so spreadsheets do not run it.
   if (!text.empty() && (text[0] == '=' || text[0] == '+' || text[0] == '-' || text[0] == '@'))

@@ -18,8 +18,6 @@ bool only_known(const Query& query, std::initializer_list<const char*> known, st
 bool read_limit(const Query& query, std::uint32_t fallback, std::uint32_t max, std::uint32_t* out);
 std::optional<std::uint64_t> parse_cursor(const std::string& text);
 std::string format_cursor(std::uint64_t ts);
-std::string money_text(__int128 value);
-nlohmann::json balance_json(__int128 value);
 std::string csv_field(std::string text);
 // from/to of history and statements: RFC 3339 instants, from inclusive, to exclusive.
 std::optional<Problem> read_period(const Query& query, std::uint64_t* from, std::uint64_t* to);
