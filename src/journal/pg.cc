@@ -24,20 +24,65 @@ std::string one_line(std::string text) {
 
 std::string last_error(PGconn* conn) { return one_line(PQerrorMessage(conn)); }
 
+namespace {
+
+// libpq's parse errors quote the piece they stopped at ("invalid percent-encoded token:
+// \"secret%pw\""), which may be the password: every quoted piece is left out.
+std::string without_quoted_parts(const std::string& message) {
+  std::string out;
+  bool quoted = false;
+  for (const char c : message) {
+    if (c == '"') {
+      if (!quoted) out += "\"...\"";
+      quoted = !quoted;
+    } else if (!quoted) {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// libpq ends a URI's user info at its first '@' (or a '/' before any '@'). A password with an
+// unencoded '@' or '/' is then read partly as the host name or the database name, and those
+// are logged and echoed in connection errors. Such URLs are refused before libpq sees them.
+bool userinfo_is_ambiguous(std::string_view url) {
+  for (const std::string_view scheme : {"postgresql://", "postgres://"}) {
+    if (!url.starts_with(scheme)) continue;
+    const std::string_view rest = url.substr(scheme.size());
+    const auto end = rest.find_first_of("@/");
+    if (end == std::string_view::npos) return false;
+    std::string_view after = rest.substr(end + 1);
+    after = after.substr(0, after.find('?'));
+    if (rest[end] == '/') return after.find('@') != std::string_view::npos;  // '/' in a password
+    return after.substr(0, after.find('/')).find('@') != std::string_view::npos;
+  }
+  return false;
+}
+
+}  // namespace
+
 Status validate_url(const std::string& url) {
   if (url.empty()) return Status::error("database URL is empty (set LEDGER_DATABASE_URL)");
+  if (userinfo_is_ambiguous(url)) {
+    return Status::error(
+        "malformed database URL: its user or password holds an unencoded '@' or '/' "
+        "(percent-encode them: %40 and %2F); the URL is not shown, it may hold a password");
+  }
   char* error = nullptr;
   PQconninfoOption* options = PQconninfoParse(url.c_str(), &error);
   if (options == nullptr) {
-    std::string message = error != nullptr ? one_line(error) : "out of memory";
+    std::string message =
+        error != nullptr ? without_quoted_parts(one_line(error)) : "out of memory";
     PQfreemem(error);
-    return Status::error("malformed database URL: " + message);
+    return Status::error("malformed database URL: " + message +
+                         " (the URL is not shown, it may hold a password)");
   }
   PQconninfoFree(options);
   return Status();
 }
 
 std::string describe_url(const std::string& url) {
+  if (!validate_url(url).ok()) return "(malformed)";
   PQconninfoOption* options = PQconninfoParse(url.c_str(), nullptr);
   if (options == nullptr) return "(malformed)";
   std::string text;
@@ -94,7 +139,8 @@ Status exec(PGconn* conn, const std::string& sql) {
 }
 
 Status exec_params(PGconn* conn, const std::string& sql, const std::vector<std::string>& params,
-                   Result* out) {
+                   Result* out, std::string* sqlstate) {
+  if (sqlstate != nullptr) sqlstate->clear();
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const std::string& param : params) values.push_back(param.c_str());
@@ -103,6 +149,8 @@ Status exec_params(PGconn* conn, const std::string& sql, const std::vector<std::
   if (!result) return Status::error(last_error(conn));
   const ExecStatusType code = PQresultStatus(result.get());
   if (code != PGRES_COMMAND_OK && code != PGRES_TUPLES_OK) {
+    const char* state = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
+    if (sqlstate != nullptr && state != nullptr) *sqlstate = state;
     return Status::error(one_line(PQresultErrorMessage(result.get())));
   }
   if (out != nullptr) *out = std::move(result);

@@ -35,8 +35,10 @@ Status connect(const std::string& url, Conn* out);
 Status exec(PGconn* conn, const std::string& sql);
 
 // Runs one statement with text parameters; *out holds the rows (may be null for commands).
+// On failure *sqlstate (if given) holds the server's SQLSTATE ("22021"), or is empty when the
+// statement never got an answer (connection lost).
 Status exec_params(PGconn* conn, const std::string& sql, const std::vector<std::string>& params,
-                   Result* out);
+                   Result* out, std::string* sqlstate = nullptr);
 
 // A column of a text-format row as a number; false if it is NULL or not exactly a number of T.
 template <typename T>
