@@ -1,6 +1,6 @@
 // The audit trail: who did what and when (migrations/0005_audit.sql). The REST API records
-// every back-office mutation through an AuditSink; GET /v1/audit reads it back through the
-// LedgerReader. Entries never contain a key, a PAN or a request body.
+// every back-office write attempt, whatever its answer, through an AuditSink; GET /v1/audit reads
+// it back through the LedgerReader. Entries never contain a key, a PAN or a request body.
 #pragma once
 
 #include <cstdint>
@@ -12,12 +12,15 @@ namespace ledger {
 struct AuditEntry {
   std::int64_t id = 0;  // assigned by PostgreSQL
   std::string at;       // RFC 3339, assigned by PostgreSQL when written
-  std::string actor;    // "key:<id>" or "cli:<user>"
+  std::string actor;    // "key:<id>", "cli:<user>" or "anonymous" (no valid key)
   std::string actor_name;
   std::string action;  // "POST /v1/transfers"
   std::string target;  // "/v1/transfers"
   int status = 0;
   std::string detail;
+  // The writer could not store this entry as it was (bytes PostgreSQL refuses): its text
+  // fields hold ledger::escape_bytes of what was recorded.
+  bool set_aside = false;
 };
 
 struct AuditQuery {

@@ -5,7 +5,6 @@
 #include "http/mapping.h"
 #include "http/mapping_support.h"
 #include "ledger/limits.h"
-#include "ledger/pan_hash.h"
 #include "ledger/parse.h"
 
 namespace ledger::http {
@@ -106,7 +105,8 @@ Response audit_answer(const AuditPage& page, unsigned version) {
                        {"action", e.action},
                        {"target", e.target},
                        {"status", e.status},
-                       {"detail", e.detail}});
+                       {"detail", e.detail},
+                       {"set_aside", e.set_aside}});
   }
   json body{{"entries", std::move(entries)}, {"next_cursor", nullptr}};
   if (page.more) body["next_cursor"] = std::to_string(page.entries.back().id);
