@@ -7,6 +7,8 @@
 
 #include <set>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "support/iso_fixture.h"
 
@@ -58,6 +60,38 @@ TEST_F(IsoTest, MalformedFramesGet30OrCloseTheConnection) {
   }
   IsoClient client(server_.iso_port());  // the server is fine
   EXPECT_EQ(client.call(auth(9, 10)).get(39), "00");
+}
+
+// The probe's message classes: responses sent to us (0110, 0190, 0290, 0890, 9999: an odd
+// function digit) are dropped and counted, never answered and never logged one line each;
+// requests of classes ledgerd does not serve get their response MTI with DE39 30 or 12.
+TEST_F(IsoTest, ResponsesSentToUsAreDroppedAndOtherRequestClassesAnswered) {
+  IsoClient client(server_.iso_port());
+  int stan = 40;
+  for (const char* mti : {"0110", "0190", "0290", "0890", "9999"}) {
+    Message response = auth(++stan, 10);
+    response.mti = mti;
+    response.set(39, "00");
+    for (int i = 0; i < 20; ++i) client.send(response);
+  }
+  const Message approved = client.call(auth(50, 10));  // the first answer is this one's
+  EXPECT_EQ(approved.get(11), "000050");
+  EXPECT_EQ(approved.get(39), "00");
+  for (const auto& [request, answer] : std::vector<std::pair<std::string, std::string>>{
+           {"0300", "0310"}, {"0500", "0510"}, {"0600", "0610"}, {"0700", "0710"}}) {
+    Message other = auth(++stan, 10);
+    other.mti = request;
+    const Message reply = client.call(other);
+    EXPECT_EQ(reply.mti, answer);
+    EXPECT_TRUE(reply.get(39) == "30" || reply.get(39) == "12") << reply.get(39);
+    EXPECT_EQ(reply.get(11), other.get(11));
+  }
+  const auto metrics = testing::http_call(server_.http_port(), "GET", "/metrics");
+  EXPECT_NE(metrics.body.find("ledgerd_iso8583_responses_dropped_total 100\n"), std::string::npos)
+      << metrics.body;
+  const std::string log = server_.output();
+  for (const char* mti : {"mti=0190", "mti=0290", "mti=0890", "mti=9999"})
+    EXPECT_EQ(log.find(mti), std::string::npos) << mti;
 }
 
 // A frame built without the codec's checks, so that any field can carry anything.

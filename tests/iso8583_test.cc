@@ -3,6 +3,11 @@
 // reversal, completion with and without authorization, advices, balance inquiry, split and
 // coalesced frames and many requests in flight. Malformed input, floods, strangers, shutdown,
 // overload and the deadline rule are in iso8583_robustness_test.cc.
+#include <cctype>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+
 #include "support/iso_fixture.h"
 
 namespace ledger {
@@ -70,6 +75,34 @@ TEST_F(IsoTest, MetricsCountRequestsAndPassPromtool) {
   unlink(path);
   EXPECT_EQ(status, 0) << "promtool (from the Debian package prometheus) said: " << lint;
   EXPECT_EQ(lint, "");
+}
+
+// docs/alerts.yml loads in Prometheus (promtool) and names only metrics ledgerd exports.
+TEST_F(IsoTest, AlertRulesPassPromtoolAndNameExportedMetrics) {
+  const std::string rules = testing::migrations_dir() + "/../docs/alerts.yml";
+  const std::string command = "promtool check rules " + rules + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string said;
+  char buffer[512];
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) said += buffer;
+  EXPECT_EQ(pclose(pipe), 0) << said;
+  std::ifstream file(rules);
+  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  const std::string metrics = testing::http_call(server_.http_port(), "GET", "/metrics").body;
+  int named = 0;
+  for (std::size_t at = text.find("ledgerd_"); at != std::string::npos;
+       at = text.find("ledgerd_", at + 1)) {
+    std::size_t end = at;
+    while (end < text.size() &&
+           (std::isalnum(static_cast<unsigned char>(text[end])) != 0 || text[end] == '_'))
+      ++end;
+    std::string name = text.substr(at, end - at);
+    if (name.ends_with("_bucket")) name.resize(name.size() - 7);
+    ++named;
+    EXPECT_NE(metrics.find("# TYPE " + name + " "), std::string::npos) << name;
+  }
+  EXPECT_GE(named, 17);
 }
 
 TEST_F(IsoTest, ApprovesWithAHoldAndRepeatsGetTheOriginalAnswer) {

@@ -67,7 +67,14 @@ int rest(int port, const std::string& key, bhttp::verb verb, const std::string& 
 
 bool provision(const Options& o) {
   const auto post = [&](const std::string& target, const json& body) {
-    return rest(o.http_port, o.key, bhttp::verb::post, target, body) / 100 == 2;
+    const int status = rest(o.http_port, o.key, bhttp::verb::post, target, body);
+    if (status == 429) {
+      std::fprintf(stderr,
+                   "loadgen: %s answered 429: start ledgerd with LEDGER_PAN_LOOKUPS_PER_MINUTE=0 "
+                   "(and no LEDGER_RATE_LIMIT_PER_KEY) to provision cards in bulk\n",
+                   target.c_str());
+    }
+    return status / 100 == 2;
   };
   const auto account = [&](int n, const char* kind) {
     return post("/v1/accounts", {{"id", account_id(n)},

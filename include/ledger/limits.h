@@ -33,6 +33,10 @@ inline constexpr std::uint32_t http_write_timeout_ms = 10'000;
 inline constexpr std::uint32_t http_linger_ms = 2'000;  // drain after an early error answer
 inline constexpr std::size_t http_linger_bytes_max = 2 * http_body_bytes_max;
 inline constexpr std::uint32_t http_connections_max_default = 1'024;
+inline constexpr std::uint32_t http_connections_per_source_max_default = 256;
+// Card creations (each looks a PAN up) per API key: a minute's worth at once, then one a
+// second. Guessing the hidden digits of one card takes about 100,000 lookups.
+inline constexpr std::uint32_t pan_lookups_per_minute_default = 60;
 inline constexpr std::uint32_t ledger_timeout_ms_default = 5'000;    // wait for a durable answer
 inline constexpr std::size_t http_batch_transfers_max = 8'000;       // POST /v1/transfers/batch
 inline constexpr std::uint32_t http_accounts_page_max = 200;         // GET /v1/accounts
@@ -48,6 +52,8 @@ inline constexpr std::size_t audit_target_bytes_max = 512;       // a request pa
 inline constexpr std::size_t audit_detail_bytes_max = 255;       // an Idempotency-Key, as recorded
 inline constexpr std::size_t audit_queue_entries_max = 100'000;  // waiting for PostgreSQL
 inline constexpr std::uint32_t audit_retry_backoff_max_ms = 2'000;
+inline constexpr std::size_t audit_batch_rows_max = 1'000;   // one INSERT (7 parameters each)
+inline constexpr std::uint32_t audit_stop_retry_ms = 5'000;  // on stop, before logging instead
 inline constexpr std::uint32_t api_keys_refresh_interval_ms = 1'000;
 
 // --- Card network (ISO 8583) -------------------------------------------------------------
@@ -84,6 +90,7 @@ static_assert(http_history_page_max <= pipeline_submit_all_max);
 static_assert(pipeline_submit_all_max <= ingress_commands_max_default);
 static_assert(http_header_bytes_max < http_body_bytes_max);
 static_assert(http_read_timeout_ms <= http_idle_timeout_ms);
+static_assert(http_connections_per_source_max_default <= http_connections_max_default);
 static_assert(iso8583_outbox_frames_max > iso8583_in_flight_max);
 static_assert(iso8583_connections_per_source_max <= iso8583_connections_max);
 static_assert(iso8583_frame_bytes_max <= 0xFFFF);  // the 2-byte length prefix

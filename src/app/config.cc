@@ -117,6 +117,11 @@ const Setting settings[] = {
      [](const std::string& v, Config* c) {
        return parse_u32(v, 1, 100'000, &c->http_connections_max);
      }},
+    {"http-connections-per-source-max", "LEDGER_HTTP_CONNECTIONS_PER_SOURCE_MAX",
+     "open REST connections from one source address at most (default 256)",
+     [](const std::string& v, Config* c) {
+       return parse_u32(v, 1, 100'000, &c->http_connections_per_source_max);
+     }},
     {"iso8583-connections-max", "LEDGER_ISO8583_CONNECTIONS_MAX",
      "open ISO 8583 connections at most; more are closed at accept (default 64)",
      [](const std::string& v, Config* c) {
@@ -136,6 +141,12 @@ const Setting settings[] = {
      "requests an API key may send at once before its rate applies (default: the rate)",
      [](const std::string& v, Config* c) {
        return parse_u32(v, 0, 10'000'000, &c->rate_burst_per_key);
+     }},
+    {"pan-lookups-per-minute", "LEDGER_PAN_LOOKUPS_PER_MINUTE",
+     "card creations (PAN lookups) per minute per API key, a minute's worth at once; beyond "
+     "it 429 (default 60; 0: no limit, e.g. for a bulk issuance)",
+     [](const std::string& v, Config* c) {
+       return parse_u32(v, 0, 10'000'000, &c->pan_lookups_per_minute);
      }},
     {"home-country", "LEDGER_HOME_COUNTRY",
      "ISO 3166 numeric country of the issuer (DE19 elsewhere = abroad); default: none",
@@ -380,6 +391,8 @@ std::string Config::describe() const {
          " ledger_timeout_ms=" + std::to_string(ledger_timeout_ms) +
          " cards_max=" + std::to_string(cards_max) +
          " pan_secret=" + (pan_secret.empty() ? "unset" : "set") +
+         " rate_limit_per_key=" + std::to_string(rate_limit_per_key) +
+         " pan_lookups_per_minute=" + std::to_string(pan_lookups_per_minute) +
          (config_file.empty() ? "" : " config_file=\"" + config_file + "\"");
 }
 

@@ -45,12 +45,15 @@ struct Config {
   std::string tls_cert_file;      // PEM certificate chain: HTTPS on the REST listener
   std::string tls_key_file;       // PEM private key (with tls_cert_file)
   std::uint32_t http_connections_max = limits::http_connections_max_default;
+  std::uint32_t http_connections_per_source_max = limits::http_connections_per_source_max_default;
   std::uint32_t iso8583_connections_max = limits::iso8583_connections_max;
   std::uint32_t iso8583_connections_per_source_max = limits::iso8583_connections_per_source_max;
   std::uint32_t rate_limit_per_key = 0;  // REST requests per second per API key; 0: off
   std::uint32_t rate_burst_per_key = 0;  // 0: the same as the rate
-  std::string home_country;              // ISO 3166 numeric, for the "abroad" control
-  std::string pan_secret;                // never logged
+  // POST /v1/cards per minute per API key (burst: as many); 0: off
+  std::uint32_t pan_lookups_per_minute = limits::pan_lookups_per_minute_default;
+  std::string home_country;  // ISO 3166 numeric, for the "abroad" control
+  std::string pan_secret;    // never logged
   // keys create
   std::string key_scope;
   std::string key_name;

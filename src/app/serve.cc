@@ -153,6 +153,8 @@ int run_serve(const Config& config) {
   if (!parse_allowlist(config.http_allowlist, "http-allowlist", &http_options.allowlist))
     return exit_usage;
   http_options.connections_max = config.http_connections_max;
+  http_options.connections_per_source_max =
+      std::min(config.http_connections_per_source_max, config.http_connections_max);
   if (config.tls_cert_file.empty() != config.tls_key_file.empty())
     return fail(exit_usage, "--tls-cert and --tls-key go together");
   if (!config.tls_cert_file.empty()) {
@@ -194,11 +196,12 @@ int run_serve(const Config& config) {
 
   asio::io_context io(static_cast<int>(config.io_threads));
   http::Api api(pipeline, reader, keys, readiness,
-                http::ApiOptions{std::chrono::milliseconds(config.ledger_timeout_ms),
-                                 config.pan_secret, static_cast<double>(config.rate_limit_per_key),
-                                 static_cast<double>(config.rate_burst_per_key != 0
-                                                         ? config.rate_burst_per_key
-                                                         : config.rate_limit_per_key)},
+                http::ApiOptions{
+                    std::chrono::milliseconds(config.ledger_timeout_ms), config.pan_secret,
+                    static_cast<double>(config.rate_limit_per_key),
+                    static_cast<double>(config.rate_burst_per_key != 0 ? config.rate_burst_per_key
+                                                                       : config.rate_limit_per_key),
+                    static_cast<double>(config.pan_lookups_per_minute)},
                 &audit, &reader);
   if (config.pan_secret.empty()) {
     spdlog::warn(
@@ -226,6 +229,13 @@ int run_serve(const Config& config) {
                                        std::chrono::steady_clock::now() - started)
                                        .count()));
     co_return response;
+  };
+  http_options.check_header = [&api](const http::RequestHeader& header) {
+    return api.check_header(header);
+  };
+  http_options.observe_refusal = [&api](const http::RequestHeader& header,
+                                        const http::Response& response) {
+    api.observe_refusal(header, response);
   };
   http::Server server(io, handler, http_options);
   if (Status s = server.listen(http_endpoint); !s.ok())
@@ -259,12 +269,30 @@ int run_serve(const Config& config) {
                        {},
                        [&server] { return static_cast<double>(server.tls_handshake_failures()); });
   iso_server.register_metrics(registry);
+  registry.add_counter("ledgerd_pan_lookups_total",
+                       "Card creations over REST, each of which looks a card number up.", {},
+                       [&api] { return static_cast<double>(api.pan_lookups()); });
+  registry.add_counter("ledgerd_pan_lookups_rate_limited_total",
+                       "Card creations refused 429 because the key was over "
+                       "LEDGER_PAN_LOOKUPS_PER_MINUTE.",
+                       {}, [&api] { return static_cast<double>(api.pan_lookups_refused()); });
   registry.add_counter("ledgerd_audit_entries_written_total",
                        "Audit entries (back-office mutations) written to PostgreSQL.", {},
                        [&audit] { return static_cast<double>(audit.written()); });
   registry.add_counter("ledgerd_audit_dropped_total",
                        "Audit entries refused because the audit queue was full.", {},
                        [&audit] { return static_cast<double>(audit.dropped()); });
+  registry.add_counter("ledgerd_audit_rows_set_aside_total",
+                       "Audit entries PostgreSQL refused as they were, stored escaped with "
+                       "set_aside=true.",
+                       {}, [&audit] { return static_cast<double>(audit.set_aside()); });
+  registry.add_counter("ledgerd_audit_entries_lost_total",
+                       "Audit entries never written (refused even escaped, or PostgreSQL away at "
+                       "stop): each one is in the log as event=audit_entry_unwritten.",
+                       {}, [&audit] { return static_cast<double>(audit.lost()); });
+  registry.add_counter("ledgerd_audit_write_failures_total",
+                       "Audit batches that could not be written and wait for a retry.", {},
+                       [&audit] { return static_cast<double>(audit.failures()); });
   pipeline.register_metrics(registry);
 
   DatabaseProbe probe(config.database_url, limits::ready_probe_interval_ms,

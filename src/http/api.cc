@@ -1,5 +1,7 @@
 #include "http/api.h"
 
+#include <spdlog/spdlog.h>
+
 #include "ledger/limits.h"
 
 namespace ledger::http {
@@ -19,51 +21,127 @@ Response unauthorized(AuthResult auth, unsigned version) {
   return render(problem, version);
 }
 
+bool is_read(bhttp::verb method) {
+  return method == bhttp::verb::get || method == bhttp::verb::head;
+}
+
+std::string_view target_of(const RequestHeader& header) {
+  return std::string_view(header.target().data(), header.target().size());
+}
+
+// POST /v1/cards: the answer says whether the card number is issued (409), so it counts.
+bool looks_up_a_pan(const RequestHeader& header, const Parts& parts) {
+  return header.method() == bhttp::verb::post && parts.size() == 2 && parts[1] == "cards";
+}
+
 }  // namespace
+
+bool Api::pan_lookup_allowed(const std::string& key_id, std::uint32_t* retry_after_ms) {
+  pan_lookups_.fetch_add(1);
+  if (pan_lookup_limiter_.allow(key_id, RateLimiter::Clock::now(), retry_after_ms)) return true;
+  if (pan_lookups_refused_.fetch_add(1) % 100 == 0) {
+    spdlog::warn("event=pan_lookups_rate_limited key_id={} refused_total={}", key_id,
+                 pan_lookups_refused_.load());
+  }
+  return false;
+}
+
+// What a request needs: its route under /v1, and the scope that route and method ask for.
+Api::Access Api::access(const RequestHeader& header) const {
+  Access a;
+  const auto parts = split_path(target_of(header));
+  a.api_route = !parts.empty() && parts[0] == "v1";
+  const bool admin_route = parts.size() >= 2 && (parts[1] == "audit" || parts[1] == "keys");
+  a.needed = admin_route                ? Scope::admin
+             : is_read(header.method()) ? Scope::read
+                                        : Scope::backoffice;
+  const auto authorization = header[bhttp::field::authorization];
+  a.auth = authenticate(std::string_view(authorization.data(), authorization.size()), keys_,
+                        a.needed, &a.key);
+  return a;
+}
+
+std::optional<Response> Api::check_header(const RequestHeader& header) {
+  if (target_of(header).rfind("/v1", 0) != 0) return std::nullopt;  // health, metrics: no key
+  const Access a = access(header);
+  if (!a.api_route || a.auth == AuthResult::ok) return std::nullopt;
+  Response response = unauthorized(a.auth, header.version());
+  audit(header, a, static_cast<int>(response.result_int()));
+  return response;
+}
+
+void Api::observe_refusal(const RequestHeader& header, const Response& response) {
+  if (response.result() == bhttp::status::unauthorized ||
+      response.result() == bhttp::status::forbidden) {
+    return;  // check_header recorded it already
+  }
+  const Access a = access(header);
+  if (a.api_route) audit(header, a, static_cast<int>(response.result_int()));
+}
+
+// Every attempt to change something, whatever its outcome (refused keys and scopes, rate
+// limits, bad input, rejections and successes alike): who, what, where, the answer's status.
+void Api::audit(const RequestHeader& header, const Access& a, int status) {
+  if (audit_ == nullptr || is_read(header.method())) return;
+  const std::string_view target = target_of(header);
+  const auto path = target.substr(0, target.find('?'));
+  const auto idempotency = header["Idempotency-Key"];
+  std::string actor = "anonymous";
+  std::string detail;
+  if (a.auth == AuthResult::ok || a.auth == AuthResult::insufficient_scope) {
+    actor = "key:" + a.key.id;
+  } else {
+    detail = "refused=" + std::string(a.auth == AuthResult::missing   ? "no_key"
+                                      : a.auth == AuthResult::expired ? "expired_key"
+                                                                      : "invalid_key");
+  }
+  if (!idempotency.empty()) {
+    if (!detail.empty()) detail += ' ';
+    detail +=
+        "idempotency_key=" + std::string(idempotency.substr(0, limits::audit_detail_bytes_max));
+  }
+  audit_->record(AuditEntry{
+      0, "", actor, a.key.name, std::string(header.method_string()) + " " + route_label(target),
+      std::string(path.substr(0, limits::audit_target_bytes_max)), status, detail});
+}
 
 Awaitable<Response> Api::handle(Request& request) {
   if (auto health = handle_health(request, readiness_)) co_return std::move(*health);
-  const std::string_view target(request.target().data(), request.target().size());
+  const std::string_view target = target_of(request);
   const auto parts = split_path(target);
   const unsigned version = request.version();
   if (parts.empty() || parts[0] != "v1") co_return render(route_not_found(target), version);
-  const bool reading =
-      request.method() == bhttp::verb::get || request.method() == bhttp::verb::head;
-  const bool admin_route = parts.size() >= 2 && (parts[1] == "audit" || parts[1] == "keys");
-  const auto authorization = request[bhttp::field::authorization];
-  ApiKey key;
-  const Scope needed = admin_route ? Scope::admin : reading ? Scope::read : Scope::backoffice;
-  const AuthResult auth = authenticate(std::string_view(authorization.data(), authorization.size()),
-                                       keys_, needed, &key);
-  if (auth != AuthResult::ok) co_return unauthorized(auth, version);
+  const Access a = access(request);
+  Response response;
   std::uint32_t retry_after_ms = 0;
-  if (!limiter_.allow(key.id, RateLimiter::Clock::now(), &retry_after_ms)) {
+  Query query;
+  std::string bad_parameter;
+  if (a.auth != AuthResult::ok) {
+    response = unauthorized(a.auth, version);
+  } else if (!limiter_.allow(a.key.id, RateLimiter::Clock::now(), &retry_after_ms)) {
     Problem problem{bhttp::status::too_many_requests, "rate_limited",
                     "this API key is over its request rate; retry later"};
     problem.retry_after = std::to_string((retry_after_ms + 999) / 1000);
-    co_return render(problem, version);
-  }
-  Query query;
-  Response response;
-  if (!parse_query(target, &query)) {
+    response = render(problem, version);
+  } else if (looks_up_a_pan(request, parts) && !pan_lookup_allowed(a.key.id, &retry_after_ms)) {
+    Problem problem{bhttp::status::too_many_requests, "pan_lookup_rate_limited",
+                    "this API key is over its rate of card creations (each looks a card number "
+                    "up); retry later"};
+    problem.retry_after = std::to_string((retry_after_ms + 999) / 1000);
+    response = render(problem, version);
+  } else if (!parse_query(target, &query, &bad_parameter)) {
     response = render(Problem{bhttp::status::bad_request, "invalid_query",
-                              "the query string is malformed or repeats a parameter"},
+                              "the query string is malformed, repeats a parameter, or has a value "
+                              "that is not UTF-8 text without control characters",
+                              bad_parameter},
                       version);
   } else {
-    response = co_await route(request, parts, query, key);
+    const bool head = request.method() == bhttp::verb::head;
+    if (head) request.method(bhttp::verb::get);  // answered as GET; the server drops the body
+    response = co_await route(request, parts, query, a.key);
+    if (head) request.method(bhttp::verb::head);
   }
-  if (!reading && audit_ != nullptr) {  // who did what and when, whatever the outcome
-    const auto path = target.substr(0, target.find('?'));
-    const auto idempotency = request["Idempotency-Key"];
-    audit_->record(AuditEntry{0, "", "key:" + key.id, key.name,
-                              std::string(request.method_string()) + " " + route_label(target),
-                              std::string(path.substr(0, limits::audit_target_bytes_max)),
-                              static_cast<int>(response.result_int()),
-                              idempotency.empty()
-                                  ? std::string()
-                                  : "idempotency_key=" + std::string(idempotency.substr(
-                                                             0, limits::audit_detail_bytes_max))});
-  }
+  audit(request, a, static_cast<int>(response.result_int()));
   co_return response;
 }
 

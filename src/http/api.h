@@ -2,9 +2,11 @@
 // (routes.h) and the audit trail of every back-office write attempt. Every write and every
 // balance read goes through the ledger (CommandSink) and is answered only when durable;
 // history and statements come from PostgreSQL (LedgerReader).
-// Thread: handle() runs on a session's strand; Api itself is immutable after construction.
+// Thread: handle() runs on a session's strand; Api is immutable after construction but for
+// its rate limiters (locked) and counters (atomic).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <string>
 
@@ -14,6 +16,7 @@
 #include "http/routes.h"
 #include "ledger/audit.h"
 #include "ledger/key_store.h"
+#include "ledger/limits.h"
 #include "ledger/reader.h"
 #include "ledger/sink.h"
 
@@ -24,6 +27,9 @@ struct ApiOptions {
   std::string pan_secret;    // HMAC key for card numbers; empty: cards cannot be created
   double rate_per_key = 0;   // requests per second per API key; 0: no limit
   double burst_per_key = 0;  // bucket size (requests allowed at once)
+  // Card creations per minute per key (each one looks a PAN up: the answer tells whether it
+  // is issued); as many at once. 0: no limit.
+  double pan_lookups_per_minute = limits::pan_lookups_per_minute_default;
 };
 
 class Api {
@@ -35,18 +41,39 @@ class Api {
       : keys_(keys),
         readiness_(readiness),
         limiter_(options.rate_per_key, options.burst_per_key),
+        pan_lookup_limiter_(options.pan_lookups_per_minute / 60.0, options.pan_lookups_per_minute),
         audit_(audit),
         routes_{sink, reader, key_store, options.ledger_timeout, options.pan_secret} {}
 
   Awaitable<Response> handle(Request& request);
+  // Before a body is read (http::ServerOptions::check_header): a refused key or scope is
+  // answered at once, also under Expect: 100-continue, and recorded if it was a write.
+  std::optional<Response> check_header(const RequestHeader& header);
+  // A write the server answered itself (body too large, framing refused): recorded.
+  void observe_refusal(const RequestHeader& header, const Response& response);
+
+  std::uint64_t pan_lookups() const { return pan_lookups_.load(); }
+  std::uint64_t pan_lookups_refused() const { return pan_lookups_refused_.load(); }
 
  private:
+  struct Access {
+    bool api_route = false;  // under /v1
+    Scope needed = Scope::read;
+    AuthResult auth = AuthResult::missing;
+    ApiKey key;  // when auth is ok or insufficient_scope
+  };
+  Access access(const RequestHeader& header) const;
+  void audit(const RequestHeader& header, const Access& access, int status);
+  bool pan_lookup_allowed(const std::string& key_id, std::uint32_t* retry_after_ms);
   Awaitable<Response> route(const Request& request, const Parts& parts, const Query& query,
                             const ApiKey& key);
 
   const KeyRing& keys_;
   const Readiness& readiness_;
   RateLimiter limiter_;
+  RateLimiter pan_lookup_limiter_;
+  std::atomic<std::uint64_t> pan_lookups_{0};
+  std::atomic<std::uint64_t> pan_lookups_refused_{0};
   AuditSink* audit_;
   RouteContext routes_;
 };

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace ledger::http {
@@ -55,12 +56,18 @@ std::string key_prefix(std::string_view key) { return std::string(key.substr(0, 
 
 AuthResult authenticate(std::string_view authorization, const KeyRing& ring, Scope needed,
                         ApiKey* key_out) {
-  constexpr std::string_view bearer = "Bearer ";
+  // RFC 9110: the scheme is case-insensitive, then one or more spaces, then the token.
+  constexpr std::string_view bearer = "bearer";
   if (authorization.empty()) return AuthResult::missing;
-  if (authorization.size() <= bearer.size() || authorization.substr(0, bearer.size()) != bearer) {
+  const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
+  if (authorization.size() <= bearer.size() + 1 || authorization[bearer.size()] != ' ' ||
+      !std::equal(bearer.begin(), bearer.end(), authorization.begin(),
+                  [&](char a, char b) { return a == lower(b); })) {
     return AuthResult::invalid;
   }
-  const std::string_view key = authorization.substr(bearer.size());
+  std::string_view key = authorization.substr(bearer.size());
+  key.remove_prefix(std::min(key.find_first_not_of(' '), key.size()));
+  key.remove_suffix(key.size() - std::min(key.size(), key.find_last_not_of(' ') + 1));
   if (key.size() > 128) return AuthResult::invalid;
   const auto snapshot = ring.current();
   const auto it = snapshot->find(sha256_hex(key));

@@ -6,8 +6,8 @@
 
 #include "http/mapping_support.h"
 #include "ledger/limits.h"
-#include "ledger/pan_hash.h"
 #include "ledger/parse.h"
+#include "ledger/text.h"
 
 namespace ledger::http {
 
@@ -56,7 +56,7 @@ std::string route_label(std::string_view target) {
   return label;
 }
 
-bool parse_query(std::string_view target, Query* out) {
+bool parse_query(std::string_view target, Query* out, std::string* bad) {
   const auto mark = target.find('?');
   if (mark == std::string_view::npos) return true;
   std::string_view rest = target.substr(mark + 1);
@@ -81,7 +81,7 @@ bool parse_query(std::string_view target, Query* out) {
         *decoded += in[i];
       }
     }
-    return true;
+    return is_clean_text(*decoded);
   };
   while (!rest.empty()) {
     const auto amp = rest.find('&');
@@ -91,11 +91,14 @@ bool parse_query(std::string_view target, Query* out) {
     const auto equals = pair.find('=');
     std::string key;
     std::string value;
-    if (!decode(pair.substr(0, equals), &key)) return false;
+    const bool key_ok = decode(pair.substr(0, equals), &key);
+    if (bad != nullptr) *bad = key_ok ? key : "";
+    if (!key_ok) return false;
     if (equals != std::string_view::npos && !decode(pair.substr(equals + 1), &value)) return false;
     if (out->count(key) != 0) return false;
     (*out)[key] = value;
   }
+  if (bad != nullptr) bad->clear();
   return true;
 }
 

@@ -39,8 +39,9 @@ struct Body {
   std::string_view idempotency_key;  // "" when absent
 };
 
-// "a=1&b=x%20y" -> {a: "1", b: "x y"}; false on malformed percent-encoding or a repeated key.
-bool parse_query(std::string_view target, Query* out);
+// "a=1&b=x%20y" -> {a: "1", b: "x y"}. false on malformed percent-encoding, a repeated key, or
+// a name or value that is not UTF-8 text without control characters (*bad names it).
+bool parse_query(std::string_view target, Query* out, std::string* bad = nullptr);
 // "/v1/accounts/x?y" -> {"v1", "accounts", "x"}.
 std::vector<std::string_view> split_path(std::string_view target);
 // A bounded label for metrics: the path with ids replaced ("/v1/accounts/{id}/transfers");

@@ -14,6 +14,7 @@ namespace ledger::http {
 namespace bhttp = boost::beast::http;
 
 using Request = bhttp::request<bhttp::string_body>;
+using RequestHeader = bhttp::request_header<>;
 using Response = bhttp::response<bhttp::string_body>;
 
 // A problem answer before it is rendered.

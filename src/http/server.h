@@ -13,8 +13,10 @@
 #include <boost/beast/ssl.hpp>
 #include <functional>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,9 +32,16 @@ namespace bhttp = boost::beast::http;
 
 // Produces the answer to one request. May suspend (e.g. until a journal batch commits).
 using Handler = std::function<asio::awaitable<Response>(Request&)>;
+// Called once a request's header is read, before its body: an answer to send instead of
+// reading the body (a refused key, say), or nullopt to go on.
+using HeaderCheck = std::function<std::optional<Response>(const RequestHeader&)>;
+// Called when the server answered a request itself (an answer from HeaderCheck, a body over
+// the limit, a framing it refuses), so that the refusal can be recorded.
+using RefusalObserver = std::function<void(const RequestHeader&, const Response&)>;
 
 struct ServerOptions {
   std::uint32_t connections_max = limits::http_connections_max_default;
+  std::uint32_t connections_per_source_max = limits::http_connections_per_source_max_default;
   std::uint32_t read_timeout_ms = limits::http_read_timeout_ms;
   std::uint32_t idle_timeout_ms = limits::http_idle_timeout_ms;
   std::uint32_t write_timeout_ms = limits::http_write_timeout_ms;
@@ -42,6 +51,8 @@ struct ServerOptions {
   // TLS (HTTPS) when set: every connection must complete a TLS handshake within the read
   // timeout; anything else (plain HTTP included) is closed.
   std::shared_ptr<asio::ssl::context> tls;
+  HeaderCheck check_header;         // optional
+  RefusalObserver observe_refusal;  // optional
 };
 
 // A TLS 1.2+ server context from PEM files (certificate chain, private key). The error names
@@ -82,8 +93,9 @@ class Server {
   std::atomic<std::size_t> open_connections_{0};
   std::atomic<std::uint64_t> refused_connections_{0};
   std::atomic<std::uint64_t> tls_failures_{0};
-  std::mutex sessions_mutex_;  // guards sessions_ (accept and stop run on different threads)
+  std::mutex sessions_mutex_;  // guards sessions_ and per_source_ (accept, stop, sessions)
   std::list<std::weak_ptr<Session>> sessions_;
+  std::map<asio::ip::address, std::size_t> per_source_;  // open connections by peer address
 };
 
 }  // namespace ledger::http

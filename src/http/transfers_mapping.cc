@@ -5,7 +5,6 @@
 #include "http/mapping.h"
 #include "http/mapping_support.h"
 #include "ledger/limits.h"
-#include "ledger/pan_hash.h"
 #include "ledger/parse.h"
 
 namespace ledger::http {
