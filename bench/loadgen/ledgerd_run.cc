@@ -12,6 +12,7 @@
 
 #include "iso8583/codec.h"
 #include "iso8583/transaction_ids.h"
+#include "ledger/card_ids.h"
 #include "ledger/parse.h"
 #include "loadgen.h"
 
@@ -174,9 +175,9 @@ class IsoConnection {
       } else if (p.kind == Kind::auth && code == "91") {
         stats_.busy.push_back(p.id);
       } else if (p.kind == Kind::capture && code == "00") {
-        stats_.captured.push_back(ledger::iso8583::completion_id(p.original));
+        stats_.captured.push_back(ledger::card_ids::completion(p.original));
       } else if (p.kind == Kind::reversal && code == "00") {
-        stats_.reversed.push_back(ledger::iso8583::reversal_id(p.original));
+        stats_.reversed.push_back(ledger::card_ids::reversal(p.original, 0));
       }
       in_flight_.erase(it);
       ++received_;

@@ -55,7 +55,9 @@ namespace ledger {
   X(card_mcc_blocked)                        \
   X(card_limit_exceeded)                     \
   X(card_count_limit_exceeded)               \
-  X(nothing_to_reverse)
+  X(nothing_to_reverse)                      \
+  X(over_capture_beyond_tolerance)           \
+  X(card_transaction_full)
 
 #define LEDGER_ACCOUNT_RESULTS(X)          \
   X(ok)                                    \
@@ -101,7 +103,7 @@ std::string_view to_string(AccountResult result);
 std::string_view to_string(CardResult result);
 
 inline constexpr int transfer_result_count =
-    static_cast<int>(TransferResult::nothing_to_reverse) + 1;
+    static_cast<int>(TransferResult::card_transaction_full) + 1;
 // Results of card authorizations only (the plain transfer API never produces them).
 inline constexpr int transfer_result_card_first = static_cast<int>(TransferResult::card_unknown);
 inline constexpr int account_result_count =

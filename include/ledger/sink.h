@@ -43,10 +43,11 @@ class CommandSink {
   [[nodiscard]] virtual bool submit_all(const Command* commands, Completion* const* completions,
                                         std::size_t count) = 0;
   virtual bool running() const = 0;
-  // The deadline rule: a hold that became durable after its requester was told "declined"
-  // (ISO 8583: 91 at the deadline) is voided with the journaled transfer `void_id`, retried
-  // across database failures until it is durable.
-  virtual void void_late_hold(TransferId hold, TransferId void_id) = 0;
+  // The deadline rule: an authorization that became durable after its requester was told
+  // "declined" (ISO 8583: 91 at the deadline) is reversed (its hold released, or its posting
+  // given back) by a journaled card reversal, retried across database failures until it is
+  // durable.
+  virtual void reverse_late(TransferId transfer) = 0;
 
  protected:
   ~CommandSink() = default;

@@ -114,32 +114,46 @@ struct CardControlsPatch {
 // Applies a patch (pure; used by the engine and by card creation at the edge).
 void apply_controls_patch(const CardControlsPatch& patch, CardControls* controls);
 
-// Authorization kinds (ISO 8583 DE3 processing code, first two digits).
-enum class AuthorizationKind : std::uint8_t { purchase, cash, refund, balance_inquiry };
+// Authorization kinds (ISO 8583 DE3 processing code, first two digits: 00 purchase, 09 with
+// cash-back and 11 quasi-cash as purchases, 01 cash, 20 refund, 30/31 balance inquiry; a
+// purchase of amount 0 is an account verification).
+enum class AuthorizationKind : std::uint8_t {
+  purchase,
+  cash,
+  refund,
+  balance_inquiry,
+  verification
+};
 
 // A card-network message, decided by the engine in one command: an authorization (ISO 8583
-// 0100/0200, and 0120 advices with `force`), a completion (0220) or a reversal (0400/0420, and
-// a 0120 that reports the network's decline). The edge has checked the message and hashed the
-// PAN; the engine decides with the card's controls, the hold and the balance.
+// 0100/0200, and 0120 advices with `force`), a completion (0220) or a reversal (0400/0420, a
+// 0120 that reports the network's decline, and the late rule). The edge has checked the
+// message and hashed the PAN; the engine decides with the card's controls and the
+// transaction's transfers (ledger/card_ids.h).
 struct Authorization {
-  TransferId id;  // this message's transfer id, derived from the network's keys: repeats find it
-  TransferId original;   // completion, reversal: the authorization they refer to
-  TransferId advice_id;  // advice: where the network's approval of our decline is recorded
+  // Authorization: its transfer id, derived from the network's keys (repeats find it).
+  // Incremental authorization, reversal: the message's own key (repeats find their slot).
+  TransferId id;
+  TransferId original;  // completion, reversal, incremental: the authorization referred to
   std::uint8_t pan_hash[32] = {};
-  // Authorization: the amount asked. Completion: the final amount. Reversal: the original
-  // amount as the network states it (0: not stated). In the card account's currency.
+  // Authorization: the amount asked (an advice: the amount the network approved).
+  // Completion: the final amount. Reversal: unused. In the card account's currency.
   std::int64_t amount = 0;
-  std::int64_t replacement = 0;  // reversal: what the transaction really came to (0: nothing)
+  std::int64_t replacement = 0;  // reversal: what the transaction comes to now (0: nothing)
+  // Completion above the held amount H: allowed up to max(H + H * pct / 100, max).
+  std::int64_t over_capture_max = 0;
+  std::uint16_t over_capture_pct = 0;
   Currency currency;
   std::uint16_t mcc = 0;          // DE18
-  std::uint16_t expiry_yymm = 0;  // DE14 (0: not sent)
+  std::uint16_t expiry_yymm = 0;  // DE14 or DE35 (0: not sent)
   std::uint16_t today_yymm = 0;   // the edge's date (the engine reads no clock)
   std::uint8_t channels = 0;      // channel_* bits this authorization uses
   AuthorizationKind kind = AuthorizationKind::purchase;
   bool partial_allowed = false;      // the acquirer supports partial approval
   bool force = false;                // an advice: the network already decided to approve
-  bool post_now = false;             // single message (0200): post at once, no hold
-  bool over_capture = false;         // completion: may post more than held (tips, fuel)
+  bool post_now = false;             // single message (0200, refund): post at once, no hold
+  bool incremental = false;          // 0100 adding to `original`'s holds
+  bool release_only = false;         // reversal: release holds, never refund a posting
   std::uint32_t hold_timeout_s = 0;  // how long an approved hold lives
 };
 

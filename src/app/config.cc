@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "iso8583/card_rules.h"
 #include "ledger/limits.h"
 
 namespace ledger::app {
@@ -156,6 +157,31 @@ const Setting settings[] = {
        }
        c->home_country = v;
        return Status();
+     }},
+    {"preauthorization-mccs", "LEDGER_PREAUTHORIZATION_MCCS",
+     "MCCs whose holds live --preauthorization-hold-days (default "
+     "3351-3999,4411,7011,7512-7513,7519: car rental, lodging, cruise lines)",
+     [](const std::string& v, Config* c) {
+       std::vector<iso8583::MccRange> ranges;
+       if (Status s = iso8583::parse_mcc_ranges(v, &ranges); !s.ok()) return s;
+       c->preauthorization_mccs = v;
+       return Status();
+     }},
+    {"over-capture", "LEDGER_OVER_CAPTURE",
+     "completion above the hold per MCC group, MCCs:percent[:maximum] separated by ';' "
+     "(default 5812-5814,4121,7230:20;3351-3999,7011,7512-7513,7519:15;5541-5542:0:17500)",
+     [](const std::string& v, Config* c) {
+       std::vector<iso8583::OverCaptureGroup> groups;
+       if (Status s = iso8583::parse_over_capture(v, &groups); !s.ok()) return s;
+       c->over_capture = v;
+       return Status();
+     }},
+    {"hold-days", "LEDGER_HOLD_DAYS", "days an approved card hold lives (default 7)",
+     [](const std::string& v, Config* c) { return parse_u32(v, 1, 60, &c->hold_days); }},
+    {"preauthorization-hold-days", "LEDGER_PREAUTHORIZATION_HOLD_DAYS",
+     "days a pre-authorization hold lives (default 30)",
+     [](const std::string& v, Config* c) {
+       return parse_u32(v, 1, 60, &c->preauthorization_hold_days);
      }},
     {"cards-max", "LEDGER_CARDS_MAX", "card capacity, preallocated (default 100000)",
      [](const std::string& v, Config* c) { return parse_u32(v, 1, 100'000'000, &c->cards_max); }},

@@ -53,7 +53,12 @@ struct Config {
   // POST /v1/cards per minute per API key (burst: as many); 0: off
   std::uint32_t pan_lookups_per_minute = limits::pan_lookups_per_minute_default;
   std::string home_country;  // ISO 3166 numeric, for the "abroad" control
-  std::string pan_secret;    // never logged
+  // Card lifecycle MCC rules (iso8583/card_rules.h); empty: the defaults.
+  std::string preauthorization_mccs;
+  std::string over_capture;
+  std::uint32_t hold_days = 7;
+  std::uint32_t preauthorization_hold_days = 30;
+  std::string pan_secret;  // never logged
   // keys create
   std::string key_scope;
   std::string key_name;

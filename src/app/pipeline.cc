@@ -10,6 +10,7 @@
 #include "journal/loader.h"
 #include "journal/pg.h"
 #include "ledger/assert.h"
+#include "ledger/card_ids.h"
 
 namespace ledger::app {
 namespace {
@@ -277,14 +278,13 @@ void Pipeline::register_metrics(metrics::Registry& registry) {
 
 // --- Late voids (the deadline rule) -------------------------------------------------------
 
-void Pipeline::void_late_hold(TransferId hold, TransferId void_id) {
+void Pipeline::reverse_late(TransferId transfer) {
   {
     std::lock_guard lock(late_mutex_);
-    auto [it, inserted] = late_voids_.try_emplace(void_id.value);
+    auto [it, inserted] = late_voids_.try_emplace(transfer.value);
     if (!inserted) return;
     it->second.pipeline = this;
-    it->second.hold = hold;
-    it->second.void_id = void_id;
+    it->second.transfer = transfer;
     late_count_.fetch_add(1, std::memory_order_relaxed);
   }
   wake_engine();
@@ -307,7 +307,7 @@ void Pipeline::LateVoid::complete(const CommandResult&, Outcome outcome) {
   std::lock_guard lock(p->late_mutex_);
   if (outcome == Outcome::durable) {
     p->late_count_.fetch_sub(1, std::memory_order_relaxed);
-    p->late_voids_.erase(void_id.value);  // done, whatever the result (voided, resolved, ...)
+    p->late_voids_.erase(transfer.value);  // done, whatever the result (reversed, resolved, ...)
   } else {
     in_flight = false;  // unavailable: the engine thread submits it again
   }
@@ -320,12 +320,10 @@ void Pipeline::add_late_voids(std::vector<Command>* commands) {
   for (auto& [id, late] : late_voids_) {
     if (late.in_flight) continue;
     Command c;
-    c.kind = CommandKind::create_transfer;
-    c.body.transfer = Transfer{};
-    c.body.transfer.id = late.void_id;
-    c.body.transfer.pending_id = late.hold;
-    c.body.transfer.flags = flag_void_pending;
-    c.body.transfer.code = TransferCode::card_reversal;
+    c.kind = CommandKind::card_reversal;
+    c.body.authorization = Authorization{};
+    c.body.authorization.original = late.transfer;
+    c.body.authorization.id = card_ids::late_reversal_message(late.transfer);
     c.tag = reinterpret_cast<std::uintptr_t>(static_cast<Completion*>(&late));
     commands->push_back(c);
     late.in_flight = true;

@@ -93,9 +93,10 @@ class Pipeline final : public CommandSink {
   [[nodiscard]] bool submit_all(const Command* commands, Completion* const* completions,
                                 std::size_t count) override;
   bool running() const override { return state() == PipelineState::running; }
-  // Voids the hold with a journaled transfer `void_id`, retrying (across database failures
-  // and reloads) until the void is durable. Lost only if the process dies first.
-  void void_late_hold(TransferId hold, TransferId void_id) override;
+  // Reverses the card authorization `transfer` (a hold or a posting) with a journaled card
+  // reversal, retrying (across database failures and reloads) until it is durable. Lost only
+  // if the process dies first.
+  void reverse_late(TransferId transfer) override;
   std::size_t late_voids_waiting() const;
   static constexpr std::size_t submit_all_max = limits::pipeline_submit_all_max;
 
@@ -187,16 +188,15 @@ class Pipeline final : public CommandSink {
   std::uint64_t failed_last_ts_ = 0;
   std::uint32_t backoff_ms_ = 50;
 
-  // Late voids (void_late_hold): until durable. Guarded by late_mutex_.
+  // Late reversals (reverse_late): until durable. Guarded by late_mutex_.
   struct LateVoid final : Completion {
     Pipeline* pipeline = nullptr;
-    TransferId hold;
-    TransferId void_id;
+    TransferId transfer;
     bool in_flight = false;
     void complete(const CommandResult& result, Outcome outcome) override;
   };
   std::mutex late_mutex_;
-  std::map<Uint128, LateVoid> late_voids_;  // by void id; nodes are stable (completions)
+  std::map<Uint128, LateVoid> late_voids_;  // by transfer id; nodes are stable (completions)
   std::atomic<std::size_t> late_count_{0};  // late_voids_.size(), readable without the lock
   std::thread engine_thread_;
   std::thread journal_thread_;

@@ -246,8 +246,16 @@ int run_serve(const Config& config) {
   iso_options.read_timeout = std::chrono::milliseconds(config.iso8583_read_timeout_ms);
   iso_options.translate.pan_secret = config.pan_secret;
   iso_options.translate.home_country = config.home_country;
-  iso_options.translate.preauthorization_mccs = iso8583::default_preauthorization_mccs();
-  iso_options.translate.over_capture_mccs = iso8583::default_over_capture_mccs();
+  iso_options.translate.hold_days = config.hold_days;
+  iso_options.translate.preauthorization_hold_days = config.preauthorization_hold_days;
+  if (!config.preauthorization_mccs.empty()) {  // checked when the configuration was read
+    (void)iso8583::parse_mcc_ranges(config.preauthorization_mccs,
+                                    &iso_options.translate.rules.preauthorization_mccs);
+  }
+  if (!config.over_capture.empty()) {
+    (void)iso8583::parse_over_capture(config.over_capture,
+                                      &iso_options.translate.rules.over_capture);
+  }
   iso8583::Server iso_server(io, pipeline, iso_options);
   if (Status s = iso_server.listen(iso_endpoint); !s.ok()) {
     return fail(exit_failure, "iso8583: " + s.message());

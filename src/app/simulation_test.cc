@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "app/pipeline.h"
-#include "iso8583/transaction_ids.h"
+#include "ledger/card_ids.h"
 #include "ledger/money.h"
 
 namespace ledger::app {
@@ -275,7 +275,7 @@ class Simulation {
           result.transfer_result() == TransferResult::ok) {
         r.declined_late = true;
         const TransferId hold = r.command.body.transfer.id;
-        pipeline_->void_late_hold(hold, iso8583::late_void_id(hold));
+        pipeline_->reverse_late(hold);
       }
     }
   }
@@ -360,7 +360,7 @@ class Simulation {
     for (auto& r : requests_) {
       if (!r->declined_late) continue;
       const TransferId hold = r->command.body.transfer.id;
-      if (w_.durable.find_transfer(iso8583::late_void_id(hold)) == nullptr &&
+      if (w_.durable.find_transfer(card_ids::reversal(hold, 0)) == nullptr &&
           lost_.insert(hold.value).second) {
         ++lost_to_crash_;
       }

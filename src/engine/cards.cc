@@ -7,6 +7,7 @@
 #include "engine/engine.h"
 #include "engine/engine_rules.h"
 #include "ledger/assert.h"
+#include "ledger/card_ids.h"
 
 namespace ledger::engine {
 using namespace rules;
@@ -88,25 +89,29 @@ Engine::Spending Engine::card_spending(CardId id, std::uint64_t now_ns) const {
   return spending;
 }
 
-// The decision order of the card network issue: card, expiry, status, channel and MCC,
-// limits, then funds. *approved is the amount to hold or post (less than asked: partial).
+// The decision order: card, (unless forced) expiry, status, channel and MCC, then currency,
+// then (all checks) limits, count and funds. *approved is the amount to hold or post (less
+// than asked: a partial approval).
 TransferResult Engine::decide(const Authorization& a, const Card* card, const Account* account,
-                              std::int64_t* approved) const {
+                              CardChecks checks, std::int64_t* approved) const {
   if (card == nullptr) return TransferResult::card_unknown;
-  if (card->expiry_yymm < a.today_yymm ||
-      (a.expiry_yymm != 0 && a.expiry_yymm != card->expiry_yymm)) {
-    return TransferResult::card_expired;
-  }
-  if (card->status != CardStatus::active || account->status != AccountStatus::active) {
-    return TransferResult::card_not_active;
-  }
-  if ((a.channels & ~card->controls.channels) != 0) return TransferResult::card_channel_not_allowed;
-  for (std::uint8_t i = 0; i < card->controls.blocked_mcc_count; ++i) {
-    if (card->controls.blocked_mccs[i] == a.mcc) return TransferResult::card_mcc_blocked;
+  if (checks != CardChecks::existence) {
+    if (card->expiry_yymm < a.today_yymm ||
+        (a.expiry_yymm != 0 && a.expiry_yymm != card->expiry_yymm)) {
+      return TransferResult::card_expired;
+    }
+    if (card->status != CardStatus::active || account->status != AccountStatus::active) {
+      return TransferResult::card_not_active;
+    }
+    if ((a.channels & ~card->controls.channels) != 0)
+      return TransferResult::card_channel_not_allowed;
+    for (std::uint8_t i = 0; i < card->controls.blocked_mcc_count; ++i) {
+      if (card->controls.blocked_mccs[i] == a.mcc) return TransferResult::card_mcc_blocked;
+    }
   }
   if (a.currency != account->currency) return TransferResult::currency_mismatch;
   *approved = a.amount;
-  if (a.force || a.kind == AuthorizationKind::refund) return TransferResult::ok;
+  if (checks != CardChecks::all) return TransferResult::ok;
   const CardControls& c = card->controls;
   const Spending spent = card_spending(card->id, now_ns_);
   const auto over = [](std::int64_t used, std::int64_t more, std::int64_t limit) {
@@ -138,30 +143,115 @@ void Engine::answer_repeat(const Transfer& original, CommandResult* result) cons
   result->value.transfer = original;
 }
 
-void Engine::inquire_balance(const Authorization& a, CommandResult* result) const {
+namespace {
+bool is_open_hold(const Transfer& t) {
+  return t.result == TransferResult::ok && (t.flags & flag_pending) != 0 &&
+         t.pending_state == PendingState::open;
+}
+bool is_posting(const Transfer& t) {  // an approved transfer that moved posted money itself
+  return t.result == TransferResult::ok && (t.flags & (flag_pending | resolution_flags)) == 0;
+}
+}  // namespace
+
+Engine::CardTransaction Engine::card_transaction(TransferId original) const {
+  CardTransaction x;
+  x.root = transfer_position(original);
+  x.advice = transfer_position(card_ids::advice(original));
+  x.capture = transfer_position(card_ids::completion(original));
+  while (x.incremental_count < limits::card_incrementals_max) {
+    const std::uint32_t p = transfer_position(card_ids::incremental(original, x.incremental_count));
+    if (p == IdIndex::not_found) break;
+    x.incrementals[x.incremental_count++] = p;
+  }
+  while (x.reversal_count < limits::card_reversals_max) {
+    const std::uint32_t p = transfer_position(card_ids::reversal(original, x.reversal_count));
+    if (p == IdIndex::not_found) break;
+    x.reversals[x.reversal_count++] = p;
+  }
+  const auto hold = [&](std::uint32_t p) {
+    if (p == IdIndex::not_found || !is_open_hold(transfers_[p])) return;
+    x.holds[x.hold_count++] = p;
+    x.held += transfers_[p].amount_effective;
+  };
+  hold(x.root);
+  hold(x.advice);
+  for (std::uint32_t i = 0; i < x.incremental_count; ++i) hold(x.incrementals[i]);
+  return x;
+}
+
+// An approval whose money is gone again: its hold voided or expired, or its posting
+// refunded in full by reversals (the late rule, or the network's).
+bool Engine::money_released(const Transfer& t) const {
+  if (t.result != TransferResult::ok) return false;
+  if ((t.flags & flag_pending) != 0) {
+    return t.pending_state == PendingState::voided || t.pending_state == PendingState::expired;
+  }
+  if (!is_posting(t)) return false;
+  const CardTransaction x = card_transaction(t.id);
+  std::int64_t refunded = 0;
+  for (std::uint32_t i = 0; i < x.reversal_count; ++i) {
+    if (is_posting(transfers_[x.reversals[i]]))
+      refunded += transfers_[x.reversals[i]].amount_effective;
+  }
+  return refunded >= t.amount_effective;
+}
+
+// Balance inquiries, account verifications and refund authorizations: the card's checks, an
+// answer, and nothing journaled (a refund moves money only when it is posted).
+void Engine::check_card_only(const Authorization& a, CommandResult* result) const {
   const Card* card = find_card_by_pan(a.pan_hash);
   const Account* account = card != nullptr ? find_account(card->account_id) : nullptr;
   std::int64_t unused = 0;
   Authorization probe = a;
   probe.amount = 0;
-  probe.force = true;
-  TransferResult code = decide(probe, card, account, &unused);
-  if (code == TransferResult::currency_mismatch) code = TransferResult::ok;
+  TransferResult code = decide(probe, card, account, CardChecks::card, &unused);
+  if (code == TransferResult::currency_mismatch && a.kind != AuthorizationKind::refund) {
+    code = TransferResult::ok;  // an inquiry or a verification in another currency
+  }
   result->code = static_cast<std::uint8_t>(code);
-  if (account != nullptr) result->value.account = *account;
+  result->value.transfer = Transfer{};
+  result->value.transfer.currency = a.currency;
+  if (account != nullptr && a.kind == AuthorizationKind::balance_inquiry) {
+    result->value.account = *account;
+  }
 }
 
-// 0100/0200 and advices (force). An advice for an authorization we had declined records the
-// network's approval under a.advice_id. Nothing is journaled for balance inquiries.
+// 0100/0200 and approving advices (force). A repeat finds its decision, unless that decision
+// no longer holds money (declined, then approved by the network in stand-in; or its hold
+// released by the late rule): then it is decided anew under card_ids::advice. An incremental
+// authorization takes the transaction's next slot.
 void Engine::authorize(const Authorization& input, CommandResult* result, BatchOutput* out) {
-  if (input.kind == AuthorizationKind::balance_inquiry) return inquire_balance(input, result);
+  if (input.kind == AuthorizationKind::balance_inquiry ||
+      input.kind == AuthorizationKind::verification ||
+      (input.kind == AuthorizationKind::refund && !input.post_now)) {
+    return check_card_only(input, result);
+  }
   Authorization a = input;
-  if (const Transfer* original = find_transfer(a.id)) {
-    if (!a.force || a.advice_id.is_zero() || original->result == TransferResult::ok) {
+  std::uint32_t key = 0;
+  if (a.incremental) {
+    const CardTransaction x = card_transaction(a.original);
+    key = card_ids::message_key(a.id);
+    const Transfer* declined = nullptr;
+    for (std::uint32_t i = 0; i < x.incremental_count; ++i) {
+      const Transfer& slot = transfers_[x.incrementals[i]];
+      if (slot.reference_32 != key) continue;
+      if (slot.result == TransferResult::ok) return answer_repeat(slot, result);
+      declined = &slot;
+    }
+    if (declined != nullptr && !a.force) return answer_repeat(*declined, result);
+    if (x.incremental_count == limits::card_incrementals_max) {
+      result->code = static_cast<std::uint8_t>(TransferResult::card_transaction_full);
+      result->value.transfer = Transfer{};
+      return;
+    }
+    a.id = card_ids::incremental(a.original, x.incremental_count);
+  } else if (const Transfer* original = find_transfer(a.id)) {
+    const bool approved = original->result == TransferResult::ok;
+    if ((approved && !money_released(*original)) || (!approved && !a.force)) {
       return answer_repeat(*original, result);
     }
-    a.id = a.advice_id;  // we had declined it; the network approved: record its decision
-    if (const Transfer* advice = find_transfer(a.id)) return answer_repeat(*advice, result);
+    a.id = card_ids::advice(a.id);
+    if (const Transfer* again = find_transfer(a.id)) return answer_repeat(*again, result);
   }
   const Card* card = find_card_by_pan(a.pan_hash);
   const Account* account = card != nullptr ? find_account(card->account_id) : nullptr;
@@ -169,6 +259,7 @@ void Engine::authorize(const Authorization& input, CommandResult* result, BatchO
   t.id = a.id;
   t.amount = a.amount;
   t.currency = a.currency;
+  t.reference_32 = key;
   if (card != nullptr) {
     t.reference_a = card->id.value.hi;
     t.reference_b = card->id.value.lo;
@@ -176,7 +267,7 @@ void Engine::authorize(const Authorization& input, CommandResult* result, BatchO
   const bool refund = a.kind == AuthorizationKind::refund;
   t.code = refund ? TransferCode::card_refund
                   : (a.post_now ? TransferCode::card_financial : TransferCode::card_authorization);
-  t.flags = a.post_now || refund ? 0 : flag_pending;
+  t.flags = a.post_now ? 0 : flag_pending;
   if (a.force) t.flags |= flag_force;
   t.timeout_s = (t.flags & flag_pending) != 0 ? a.hold_timeout_s : 0;
   const AccountId settlement = settlement_account_id(a.currency);
@@ -192,7 +283,10 @@ void Engine::authorize(const Authorization& input, CommandResult* result, BatchO
     return;
   }
   std::int64_t approved = 0;
-  TransferResult code = decide(a, card, account, &approved);
+  const CardChecks checks = a.force  ? CardChecks::existence
+                            : refund ? CardChecks::card
+                                     : CardChecks::all;
+  TransferResult code = decide(a, card, account, checks, &approved);
   if (code == TransferResult::ok &&
       ensure_settlement_account(a.currency, out) == IdIndex::not_found) {
     code = TransferResult::transfer_capacity_exhausted;  // no room for the settlement account
@@ -241,76 +335,153 @@ void Engine::execute_card_transfer(const Transfer& t, CommandResult* result, Bat
   result->value.transfer = position != IdIndex::not_found ? transfers_[position] : t;
 }
 
-// 0220: posts the hold, fully or partly. Above the hold only with a.over_capture (tip and fuel
-// MCCs: forced past the balance); otherwise the post is capped at the hold. No hold at all:
-// the completion is recorded as a forced single-message posting.
+// 0220: the final amount of the transaction. Its open holds (the original or the network's
+// stand-in approval, and the incremental ones) are resolved together: the first posted with
+// the final amount, the others released. Above what is held only within the MCC group's
+// tolerance (beyond it: refused, nothing changes). No open hold (unknown, expired, voided,
+// declined) or a refund: the completion is a forced posting of its own.
 void Engine::complete_card(const Authorization& a, CommandResult* result, BatchOutput* out) {
-  if (const Transfer* repeat = find_transfer(a.id)) return answer_repeat(*repeat, result);
-  const Transfer* hold = find_transfer(a.original);
-  if (hold == nullptr) {
-    Authorization financial = a;
-    financial.force = true;
-    financial.post_now = true;
-    financial.advice_id = TransferId{};
-    return authorize(financial, result, out);
+  const TransferId id = card_ids::completion(a.original);
+  if (const Transfer* repeat = find_transfer(id)) return answer_repeat(*repeat, result);
+  const CardTransaction x = card_transaction(a.original);
+  if (a.kind == AuthorizationKind::refund || x.hold_count == 0) {
+    if (a.kind != AuthorizationKind::refund && x.root != IdIndex::not_found &&
+        is_posting(transfers_[x.root])) {
+      result->code = static_cast<std::uint8_t>(TransferResult::pending_is_not_pending);
+      result->value.transfer = transfers_[x.root];  // a single-message posting: done already
+      return;
+    }
+    Authorization posting = a;
+    posting.id = id;
+    posting.force = true;
+    posting.post_now = true;
+    posting.incremental = false;
+    return authorize(posting, result, out);
   }
-  Transfer post;
-  post.id = a.id;
-  post.pending_id = a.original;
-  post.flags = flag_post_pending;
-  post.code = TransferCode::card_capture;
-  post.amount = a.amount;
-  const bool open = hold->result == TransferResult::ok && (hold->flags & flag_pending) != 0 &&
-                    hold->pending_state == PendingState::open;
-  if (open && a.amount > hold->amount_effective) {
-    if (a.over_capture) {
-      post.flags |= flag_allow_over_capture | flag_force;
-    } else {
-      post.amount = hold->amount_effective;
+  if (a.amount > x.held) {
+    const __int128 tolerated = std::max<__int128>(
+        x.held + static_cast<__int128>(x.held) * a.over_capture_pct / 100, a.over_capture_max);
+    if (a.amount > tolerated) {
+      result->code = static_cast<std::uint8_t>(TransferResult::over_capture_beyond_tolerance);
+      result->value.transfer = transfers_[x.holds[0]];
+      return;
     }
   }
-  execute_card_transfer(post, result, out);
+  for (std::uint32_t i = 0; i < x.hold_count; ++i) {
+    const Transfer& hold = transfers_[x.holds[i]];
+    Transfer t;
+    t.id = i == 0 ? id : card_ids::part(id, i);
+    t.pending_id = hold.id;
+    t.code = TransferCode::card_capture;
+    if (i == 0 && a.amount > 0) {
+      t.flags = flag_post_pending;
+      t.amount = a.amount;
+      if (a.amount > hold.amount_effective) t.flags |= flag_allow_over_capture | flag_force;
+    } else {
+      t.flags = flag_void_pending;  // released: the first hold carries the final amount
+    }
+    if (i == 0) {
+      execute_card_transfer(t, result, out);
+      if (result->transfer_result() != TransferResult::ok) return;
+    } else {
+      std::uint32_t position = IdIndex::not_found;
+      const TransferResult code = execute_transfer(t, /*remember=*/true, out, &position);
+      LEDGER_ASSERT(code == TransferResult::ok);
+    }
+  }
 }
 
-// 0400/0420 (and an advice of the network's decline): releases the original hold, all of it
-// or the part above a.replacement; if the hold was posted, gives back what was reversed as a
-// forced posting. An unknown, declined, voided or expired original has nothing to reverse.
+// 0400/0420, a 0120 that reports the network's decline (release_only), and the late rule.
+// Open holds: released down to a.replacement (what the transaction comes to now; 0: all),
+// the latest hold first. Captured or posted (no open hold): what was posted, less earlier
+// reversals, is given back down to a.replacement, as a forced posting. Each reversal takes
+// the transaction's next slot, so partial reversals add up and a repeat finds its own.
 void Engine::reverse_card(const Authorization& a, CommandResult* result, BatchOutput* out) {
-  if (const Transfer* repeat = find_transfer(a.id)) return answer_repeat(*repeat, result);
-  const Transfer* hold = find_transfer(a.original);
+  const CardTransaction x = card_transaction(a.original);
+  const std::uint32_t key = card_ids::message_key(a.id);
+  for (std::uint32_t i = 0; i < x.reversal_count; ++i) {
+    if (transfers_[x.reversals[i]].reference_32 == key) {
+      return answer_repeat(transfers_[x.reversals[i]], result);
+    }
+  }
   const auto nothing = [&](TransferResult code) {
     result->code = static_cast<std::uint8_t>(code);
-    result->value.transfer = hold != nullptr ? *hold : Transfer{};
+    result->value.transfer = x.root != IdIndex::not_found ? transfers_[x.root] : Transfer{};
   };
-  if (hold == nullptr) return nothing(TransferResult::pending_not_found);
-  if (hold->result != TransferResult::ok || (hold->flags & flag_pending) == 0) {
-    return nothing(TransferResult::pending_is_not_pending);
+  if (x.root == IdIndex::not_found && x.advice == IdIndex::not_found)
+    return nothing(TransferResult::pending_not_found);
+  if (x.reversal_count == limits::card_reversals_max)
+    return nothing(TransferResult::card_transaction_full);
+  const TransferId id = card_ids::reversal(a.original, x.reversal_count);
+  if (x.hold_count > 0) {
+    std::int64_t release = x.held - std::max<std::int64_t>(a.replacement, 0);
+    if (release <= 0) return nothing(TransferResult::nothing_to_reverse);
+    for (std::uint32_t j = 0, i = x.hold_count; i-- > 0 && release > 0; ++j) {
+      const Transfer& hold = transfers_[x.holds[i]];
+      const std::int64_t part = std::min(release, hold.amount_effective);
+      Transfer t;
+      t.id = j == 0 ? id : card_ids::part(id, j);
+      t.pending_id = hold.id;
+      t.flags = flag_void_pending;
+      t.amount = part == hold.amount_effective ? 0 : part;
+      t.code = TransferCode::card_reversal;
+      t.reference_32 = key;
+      release -= part;
+      if (j == 0) {
+        execute_card_transfer(t, result, out);
+        if (result->transfer_result() != TransferResult::ok) return;
+      } else {
+        std::uint32_t position = IdIndex::not_found;
+        const TransferResult code = execute_transfer(t, /*remember=*/true, out, &position);
+        LEDGER_ASSERT(code == TransferResult::ok);
+      }
+    }
+    return;
   }
-  if (hold->pending_state == PendingState::voided)
-    return nothing(TransferResult::pending_already_voided);
-  if (hold->pending_state == PendingState::expired) return nothing(TransferResult::pending_expired);
+  if (a.release_only) return nothing(TransferResult::nothing_to_reverse);
+  refund_posting(a, x, id, result, out);
+}
+
+// A reversal of what a transaction posted (its completion, or itself as a single-message
+// posting or refund): the money back, as a forced posting the other way.
+void Engine::refund_posting(const Authorization& a, const CardTransaction& x, TransferId id,
+                            CommandResult* result, BatchOutput* out) {
+  const Transfer* posted = nullptr;
+  if (x.capture != IdIndex::not_found && transfers_[x.capture].result == TransferResult::ok) {
+    posted = &transfers_[x.capture];
+  } else if (x.root != IdIndex::not_found && is_posting(transfers_[x.root])) {
+    posted = &transfers_[x.root];
+  } else if (x.advice != IdIndex::not_found && is_posting(transfers_[x.advice])) {
+    posted = &transfers_[x.advice];
+  }
+  if (posted == nullptr) {
+    result->code = static_cast<std::uint8_t>(TransferResult::nothing_to_reverse);
+    result->value.transfer = x.root != IdIndex::not_found ? transfers_[x.root] : Transfer{};
+    return;
+  }
+  std::int64_t refunded = 0;
+  for (std::uint32_t i = 0; i < x.reversal_count; ++i) {
+    if (is_posting(transfers_[x.reversals[i]]))
+      refunded += transfers_[x.reversals[i]].amount_effective;
+  }
+  const std::int64_t back =
+      posted->amount_effective - refunded - std::max<std::int64_t>(a.replacement, 0);
+  if (back <= 0) {
+    result->code = static_cast<std::uint8_t>(TransferResult::nothing_to_reverse);
+    result->value.transfer = *posted;
+    return;
+  }
   Transfer t;
-  t.id = a.id;
-  t.code = TransferCode::card_reversal;
-  if (hold->pending_state == PendingState::open) {
-    const std::int64_t release =
-        a.replacement > 0 ? hold->amount_effective - a.replacement : 0;  // 0: all of it
-    if (a.replacement > 0 && release <= 0) return nothing(TransferResult::nothing_to_reverse);
-    t.pending_id = a.original;
-    t.flags = flag_void_pending;
-    t.amount = release;
-    return execute_card_transfer(t, result, out);
-  }
-  const std::int64_t stated = a.amount > 0 ? a.amount : hold->amount;
-  const std::int64_t refund = stated - a.replacement;
-  if (refund <= 0) return nothing(TransferResult::nothing_to_reverse);
-  t.debit_account_id = hold->credit_account_id;
-  t.credit_account_id = hold->debit_account_id;
-  t.amount = refund;
-  t.currency = hold->currency;
+  t.id = id;
+  t.debit_account_id = posted->credit_account_id;
+  t.credit_account_id = posted->debit_account_id;
+  t.amount = back;
+  t.currency = posted->currency;
   t.flags = flag_force;
-  t.reference_a = hold->reference_a;
-  t.reference_b = hold->reference_b;
+  t.code = TransferCode::card_reversal;
+  t.reference_a = posted->reference_a;
+  t.reference_b = posted->reference_b;
+  t.reference_32 = card_ids::message_key(a.id);
   execute_card_transfer(t, result, out);
 }
 

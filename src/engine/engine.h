@@ -130,16 +130,39 @@ class Engine {
   std::size_t apply_chain(const Command* commands, std::size_t count, BatchOutput* out);
   void reject_open_chain(const Command* commands, std::size_t count, BatchOutput* out);
 
+  // The transfers of one card transaction (ledger/card_ids.h), as positions (not_found:
+  // none). Holds lists the open ones in order: the original, the stand-in, the increments.
+  struct CardTransaction {
+    std::uint32_t root = 0;
+    std::uint32_t advice = 0;
+    std::uint32_t capture = 0;
+    std::uint32_t incrementals[limits::card_incrementals_max] = {};
+    std::uint32_t incremental_count = 0;  // slots taken: the next free slot
+    std::uint32_t reversals[limits::card_reversals_max] = {};
+    std::uint32_t reversal_count = 0;
+    std::uint32_t holds[2 + limits::card_incrementals_max] = {};
+    std::uint32_t hold_count = 0;
+    std::int64_t held = 0;  // sum of the open holds
+  };
+  // How much of the card checks an authorization meets: existence and currency only (the
+  // network's forced decisions), the card's own checks (refunds, inquiries, verifications),
+  // or all of them with limits and funds.
+  enum class CardChecks : std::uint8_t { existence, card, all };
+
+  CardTransaction card_transaction(TransferId original) const;
+  bool money_released(const Transfer& t) const;
   void authorize(const Authorization& a, CommandResult* result, BatchOutput* out);
+  void check_card_only(const Authorization& a, CommandResult* result) const;
   void complete_card(const Authorization& a, CommandResult* result, BatchOutput* out);
   void reverse_card(const Authorization& a, CommandResult* result, BatchOutput* out);
-  void inquire_balance(const Authorization& a, CommandResult* result) const;
+  void refund_posting(const Authorization& a, const CardTransaction& x, TransferId id,
+                      CommandResult* result, BatchOutput* out);
   void answer_repeat(const Transfer& original, CommandResult* result) const;
   bool record_card_transfer(Transfer t, std::int64_t approved, BatchOutput* out,
                             CommandResult* result);
   void execute_card_transfer(const Transfer& t, CommandResult* result, BatchOutput* out);
   TransferResult decide(const Authorization& a, const Card* card, const Account* account,
-                        std::int64_t* approved) const;
+                        CardChecks checks, std::int64_t* approved) const;
   std::uint32_t ensure_settlement_account(Currency currency, BatchOutput* out);
   void velocity_add(const Transfer& t, std::int64_t sign, std::int64_t count_delta);
   void create_card(const Command& command, CommandResult* result, BatchOutput* out);

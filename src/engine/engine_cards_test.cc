@@ -1,6 +1,7 @@
 // The engine's cards: creation, controls patches, authorizations in the documented decision
 // order, velocity by UTC day, advices, completions and reversals, replay of velocity.
 #include "engine/engine_test_fixture.h"
+#include "ledger/card_ids.h"
 
 namespace ledger::engine {
 namespace {
@@ -245,25 +246,30 @@ class CardMessageTest : public AuthorizationTest {
   Sum spent() { return account(2).debits_posted; }
 };
 
-TEST_F(CardMessageTest, CompletionPostsTheHoldCappedUnlessOverCaptureIsAllowed) {
+TEST_F(CardMessageTest, CompletionPostsTheHoldWithinTheOverCaptureTolerance) {
   ASSERT_EQ(decision(auth(1, 200)), R::ok);
   EXPECT_EQ(complete(message(101, 1, 150)), R::ok);  // under the hold: the rest is released
   EXPECT_EQ(held(), 0);
   EXPECT_EQ(spent(), 150);
   EXPECT_EQ(complete(message(101, 1, 150)), R::exists);  // a repeat
   ASSERT_EQ(decision(auth(2, 100)), R::ok);
-  const CommandResult capped = send(CommandKind::card_completion, message(102, 2, 180));
-  EXPECT_EQ(capped.transfer_result(), R::ok);
-  EXPECT_EQ(capped.value.transfer.amount_effective, 100);  // not above the hold
+  EXPECT_EQ(complete(message(102, 2, 101)), R::over_capture_beyond_tolerance);  // no group
+  EXPECT_EQ(held(), 100);  // nothing changed: a corrected completion can still come
+  Authorization tip = message(102, 2, 120);
+  tip.over_capture_pct = 20;
+  EXPECT_EQ(complete(tip), R::ok);  // a 20% tip: the full amount, forced
+  EXPECT_EQ(spent(), 150 + 120);
   ASSERT_EQ(decision(auth(3, 100)), R::ok);
-  Authorization tip = message(103, 3, 120);
-  tip.over_capture = true;
-  EXPECT_EQ(complete(tip), R::ok);
-  EXPECT_EQ(spent(), 150 + 100 + 120);
+  Authorization fuel = message(103, 3, 17'501);
+  fuel.over_capture_max = 17'500;
+  EXPECT_EQ(complete(fuel), R::over_capture_beyond_tolerance);
+  fuel.amount = 17'500;  // up to the dispenser maximum, whatever was held
+  EXPECT_EQ(complete(fuel), R::ok);
+  EXPECT_EQ(held(), 0);
   expect_balanced();
 }
 
-TEST_F(CardMessageTest, CompletionWithoutAHoldIsAForcedPosting) {
+TEST_F(CardMessageTest, CompletionWithoutAnOpenHoldIsAForcedPosting) {
   Authorization orphan = message(104, 99, 70);
   orphan.amount = 700;  // above the per-authorization limit: the network decided already
   const Sum before = spent();
@@ -271,47 +277,123 @@ TEST_F(CardMessageTest, CompletionWithoutAHoldIsAForcedPosting) {
   EXPECT_EQ(spent(), before + 700);
   EXPECT_EQ(complete(orphan), R::exists);
   EXPECT_EQ(spent(), before + 700);
+  ASSERT_EQ(decision(auth(5, 100)), R::ok);  // a hold, then voided: the completion still posts
+  ASSERT_EQ(reverse(message(205, 5, 0)), R::ok);
+  EXPECT_EQ(complete(message(105, 5, 80)), R::ok);
+  EXPECT_EQ(spent(), before + 700 + 80);
+  EXPECT_EQ(held(), 0);
+  Authorization refund = message(106, 98, 30);  // an orphan refund completion credits
+  refund.kind = AuthorizationKind::refund;
+  const Sum credits = account(2).credits_posted;
+  EXPECT_EQ(complete(refund), R::ok);
+  EXPECT_EQ(account(2).credits_posted, credits + 30);
+  expect_balanced();
 }
 
-TEST_F(CardMessageTest, ReversalReleasesAllOrThePartAboveTheReplacement) {
+TEST_F(CardMessageTest, IncrementalHoldsAreCompletedTogether) {
+  ASSERT_EQ(decision(auth(1, 100)), R::ok);
+  Authorization more = auth(50, 150);
+  more.incremental = true;
+  more.original = tid(1001);
+  ASSERT_EQ(decision(more), R::ok);
+  EXPECT_EQ(decision(more), R::exists);  // a repeat of the increment finds its slot
+  EXPECT_EQ(held(), 250);
+  EXPECT_EQ(complete(message(101, 1, 240)), R::ok);
+  EXPECT_EQ(held(), 0);
+  EXPECT_EQ(spent(), 240);
+  expect_balanced();
+}
+
+TEST_F(CardMessageTest, PartialReversalsAddUpAndRepeatsFindTheirOwn) {
   ASSERT_EQ(decision(auth(1, 300)), R::ok);
-  Authorization partial = message(201, 1, 300);
+  Authorization partial = message(201, 1, 0);
   partial.replacement = 120;  // the sale came to 120: release 180
   EXPECT_EQ(reverse(partial), R::ok);
   EXPECT_EQ(held(), 120);
   EXPECT_EQ(reverse(partial), R::exists);
-  ASSERT_EQ(decision(auth(2, 50)), R::ok);
-  EXPECT_EQ(reverse(message(202, 2, 0)), R::ok);  // all of it
-  EXPECT_EQ(held(), 120);
-  Authorization above = message(203, 1, 0);
+  Authorization second = message(202, 1, 0);
+  second.replacement = 50;  // then to 50
+  EXPECT_EQ(reverse(second), R::ok);
+  EXPECT_EQ(held(), 50);
+  EXPECT_EQ(reverse(message(203, 1, 0)), R::ok);  // then nothing
+  EXPECT_EQ(held(), 0);
+  Authorization above = message(204, 1, 0);
   above.replacement = 500;
   EXPECT_EQ(reverse(above), R::nothing_to_reverse);
-  EXPECT_EQ(reverse(message(204, 77, 0)), R::pending_not_found);
-  EXPECT_EQ(reverse(message(205, 2, 0)), R::pending_already_voided);
+  EXPECT_EQ(reverse(message(205, 77, 0)), R::pending_not_found);
   expect_balanced();
 }
 
-TEST_F(CardMessageTest, ReversalAfterCaptureGivesTheMoneyBack) {
-  ASSERT_EQ(decision(auth(1, 200)), R::ok);
-  ASSERT_EQ(complete(message(101, 1, 200)), R::ok);
+TEST_F(CardMessageTest, ReversalAfterCaptureGivesBackWhatWasCaptured) {
+  ASSERT_EQ(decision(auth(1, 100)), R::ok);
+  ASSERT_EQ(complete(message(101, 1, 60)), R::ok);
   const Sum credits = account(2).credits_posted;
-  Authorization back = message(301, 1, 200);
-  back.replacement = 50;
-  EXPECT_EQ(reverse(back), R::ok);
-  EXPECT_EQ(account(2).credits_posted, credits + 150);
+  EXPECT_EQ(reverse(message(301, 1, 100)), R::ok);  // DE4 says 100; 60 was captured
+  EXPECT_EQ(account(2).credits_posted, credits + 60);
+  EXPECT_EQ(reverse(message(302, 1, 100)), R::nothing_to_reverse);
   expect_balanced();
 }
 
-TEST_F(CardMessageTest, AnAdviceRecordsTheNetworksApprovalOfOurDecline) {
+TEST_F(CardMessageTest, ReversalOfASingleMessagePostingGivesItBack) {
+  Authorization cash = auth(1, 80);
+  cash.kind = AuthorizationKind::cash;
+  cash.post_now = true;
+  cash.channels = 0;
+  ASSERT_EQ(decision(cash), R::ok);
+  EXPECT_EQ(spent(), 80);
+  const Sum credits = account(2).credits_posted;
+  Authorization misdispense = message(401, 1, 0);
+  misdispense.replacement = 20;  // 20 dispensed
+  EXPECT_EQ(reverse(misdispense), R::ok);
+  EXPECT_EQ(account(2).credits_posted, credits + 60);
+  expect_balanced();
+}
+
+TEST_F(CardMessageTest, ARefundAuthorizationMovesNoMoney) {
+  Authorization refund = auth(1, 40);
+  refund.kind = AuthorizationKind::refund;
+  const Sum credits = account(2).credits_posted;
+  EXPECT_EQ(decision(refund), R::ok);
+  EXPECT_EQ(account(2).credits_posted, credits);
+  EXPECT_EQ(engine_.find_transfer(tid(1001)), nullptr);
+  refund.post_now = true;  // the 0200 (or 0220) refund credits, once
+  EXPECT_EQ(decision(refund), R::ok);
+  EXPECT_EQ(decision(refund), R::exists);
+  EXPECT_EQ(account(2).credits_posted, credits + 40);
+}
+
+TEST_F(CardMessageTest, AnAdviceRecordsTheNetworksApprovalPastEveryCardCheck) {
   EXPECT_EQ(decision(auth(1, 501)), R::card_limit_exceeded);
   Authorization advice = auth(1, 501);
   advice.force = true;
-  advice.advice_id = tid(5001);
-  EXPECT_EQ(decision(advice), R::ok);  // recorded under the advice id, past the limit
+  EXPECT_EQ(decision(advice), R::ok);  // recorded anew, past the limit
   EXPECT_EQ(held(), 501);
   EXPECT_EQ(decision(advice), R::exists);
   EXPECT_EQ(held(), 501);
-  EXPECT_NE(engine_.find_transfer(tid(5001)), nullptr);
+  EXPECT_NE(engine_.find_transfer(card_ids::advice(tid(1001))), nullptr);
+  Authorization stand_in = auth(2, 100);
+  stand_in.force = true;
+  stand_in.mcc = 7995;  // blocked on this card, and a channel it does not allow
+  stand_in.channels = channel_abroad;
+  EXPECT_EQ(decision(stand_in), R::ok);
+  EXPECT_EQ(held(), 601);
+}
+
+TEST_F(CardMessageTest, ARepeatAfterTheLateRuleReleasedTheHoldIsDecidedAnew) {
+  ASSERT_EQ(decision(auth(1, 100)), R::ok);
+  Authorization late;
+  late.original = tid(1001);
+  late.id = card_ids::late_reversal_message(tid(1001));
+  ASSERT_EQ(reverse(late), R::ok);
+  EXPECT_EQ(held(), 0);
+  const CommandResult again = authorize(auth(1, 100));  // the 0101 repeat
+  ASSERT_EQ(again.transfer_result(), R::ok);            // a new hold: an approval holds money again
+  EXPECT_EQ(again.value.transfer.id, card_ids::advice(tid(1001)));
+  EXPECT_EQ(held(), 100);
+  EXPECT_EQ(complete(message(101, 1, 100)), R::ok);  // the completion finds the new hold
+  EXPECT_EQ(held(), 0);
+  EXPECT_EQ(spent(), 100);
+  expect_balanced();
 }
 
 TEST_F(AuthorizationTest, ReplayRebuildsVelocity) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "ledger/card_ids.h"
 
 namespace ledger::engine::model {
 
@@ -286,7 +287,8 @@ struct Model {
     --open_total;
     accounts[hold.debit.value] = nd;
     accounts[hold.credit.value] = nc;
-    if (!post) spend(hold.body, hold.timestamp, -held, -1);  // a reversal gives it back
+    if (!post && t.code != TransferCode::card_capture)
+      spend(hold.body, hold.timestamp, -held, -1);  // a reversal gives it back
     hold.state = post ? PendingState::posted : PendingState::voided;
     ModelTransfer m;
     m.body = t;
@@ -383,22 +385,25 @@ struct Model {
     return original.result == R::ok ? R::exists : original.result;
   }
 
-  // The decision order: card, expiry, status, channel, MCC, currency, then (unless forced or
-  // a refund) limits, count and funds.
-  R decide(const Authorization& a, const Card* card, const ModelAccount* account,
+  // The decision order: card, (unless forced) expiry, status, channel, MCC, then currency,
+  // then (all checks) limits, count and funds.
+  enum class Checks { existence, card, all };
+  R decide(const Authorization& a, const Card* card, const ModelAccount* account, Checks checks,
            std::int64_t* approved) const {
     if (card == nullptr) return R::card_unknown;
-    if (card->expiry_yymm < a.today_yymm ||
-        (a.expiry_yymm != 0 && a.expiry_yymm != card->expiry_yymm))
-      return R::card_expired;
-    if (card->status != CardStatus::active || account->status != AccountStatus::active)
-      return R::card_not_active;
-    if ((a.channels & ~card->controls.channels) != 0) return R::card_channel_not_allowed;
-    for (std::uint8_t i = 0; i < card->controls.blocked_mcc_count; ++i)
-      if (card->controls.blocked_mccs[i] == a.mcc) return R::card_mcc_blocked;
+    if (checks != Checks::existence) {
+      if (card->expiry_yymm < a.today_yymm ||
+          (a.expiry_yymm != 0 && a.expiry_yymm != card->expiry_yymm))
+        return R::card_expired;
+      if (card->status != CardStatus::active || account->status != AccountStatus::active)
+        return R::card_not_active;
+      if ((a.channels & ~card->controls.channels) != 0) return R::card_channel_not_allowed;
+      for (std::uint8_t i = 0; i < card->controls.blocked_mcc_count; ++i)
+        if (card->controls.blocked_mccs[i] == a.mcc) return R::card_mcc_blocked;
+    }
     if (a.currency != account->spec.currency) return R::currency_mismatch;
     *approved = a.amount;
-    if (a.force || a.kind == AuthorizationKind::refund) return R::ok;
+    if (checks != Checks::all) return R::ok;
     const CardControls& k = card->controls;
     const Engine::Spending s = spent(card->id.value, now);
     const auto over = [](__int128 used, __int128 more, std::int64_t limit) {
@@ -421,30 +426,97 @@ struct Model {
     return R::ok;
   }
 
-  R authorize(Authorization a) {
+  const ModelTransfer* find(TransferId id) const {
+    auto it = transfers.find(id.value);
+    return it == transfers.end() ? nullptr : &it->second;
+  }
+  static bool open_hold(const ModelTransfer* t) {
+    return t != nullptr && t->result == R::ok && (t->body.flags & flag_pending) &&
+           t->state == PendingState::open;
+  }
+  static bool posting(const ModelTransfer* t) {
+    return t != nullptr && t->result == R::ok &&
+           !(t->body.flags & (flag_pending | flag_post_pending | flag_void_pending));
+  }
+  // The transaction's slots (ledger/card_ids.h), listed the naive way.
+  std::vector<TransferId> slots(TransferId original, bool reversals) const {
+    std::vector<TransferId> ids;
+    const std::uint32_t max =
+        reversals ? limits::card_reversals_max : limits::card_incrementals_max;
+    for (std::uint32_t k = 0; k < max; ++k) {
+      const TransferId id =
+          reversals ? card_ids::reversal(original, k) : card_ids::incremental(original, k);
+      if (!find(id)) break;
+      ids.push_back(id);
+    }
+    return ids;
+  }
+  std::vector<TransferId> open_holds(TransferId original) const {
+    std::vector<TransferId> holds;
+    for (TransferId id : {original, card_ids::advice(original)})
+      if (open_hold(find(id))) holds.push_back(id);
+    for (TransferId id : slots(original, false))
+      if (open_hold(find(id))) holds.push_back(id);
+    return holds;
+  }
+  std::int64_t refunded(TransferId original) const {
+    std::int64_t total = 0;
+    for (TransferId id : slots(original, true))
+      if (posting(find(id))) total += find(id)->effective;
+    return total;
+  }
+  bool released(const ModelTransfer& t) const {
+    if (t.result != R::ok) return false;
+    if (t.body.flags & flag_pending)
+      return t.state == PendingState::voided || t.state == PendingState::expired;
+    return posting(&t) && refunded(t.body.id) >= t.effective;
+  }
+
+  R check_only(const Authorization& a) {
     const Card* card = nullptr;
     if (auto p = pans.find(pan_of(a.pan_hash)); p != pans.end()) card = &cards.at(p->second);
     const ModelAccount* account = card ? &accounts.at(card->account_id.value) : nullptr;
-    if (a.kind == AuthorizationKind::balance_inquiry) {
-      std::int64_t unused = 0;
-      Authorization probe = a;
-      probe.amount = 0;
-      probe.force = true;
-      const R r = decide(probe, card, account, &unused);
-      return r == R::currency_mismatch ? R::ok : r;
+    std::int64_t unused = 0;
+    Authorization probe = a;
+    probe.amount = 0;
+    const R r = decide(probe, card, account, Checks::card, &unused);
+    return r == R::currency_mismatch && a.kind != AuthorizationKind::refund ? R::ok : r;
+  }
+
+  R authorize(Authorization a) {
+    if (a.kind == AuthorizationKind::balance_inquiry || a.kind == AuthorizationKind::verification ||
+        (a.kind == AuthorizationKind::refund && !a.post_now)) {
+      return check_only(a);
     }
-    if (auto it = transfers.find(a.id.value); it != transfers.end()) {
-      if (!a.force || a.advice_id.is_zero() || it->second.result == R::ok)
-        return repeat(it->second);
-      a.id = a.advice_id;
-      if (auto advice = transfers.find(a.id.value); advice != transfers.end())
-        return repeat(advice->second);
+    std::uint32_t key = 0;
+    if (a.incremental) {
+      key = card_ids::message_key(a.id);
+      const std::vector<TransferId> taken = slots(a.original, false);
+      const ModelTransfer* declined = nullptr;
+      for (TransferId id : taken) {
+        const ModelTransfer* slot = find(id);
+        if (slot->body.reference_32 != key) continue;
+        if (slot->result == R::ok) return repeat(*slot);
+        declined = slot;
+      }
+      if (declined != nullptr && !a.force) return repeat(*declined);
+      if (taken.size() == limits::card_incrementals_max) return R::card_transaction_full;
+      a.id = card_ids::incremental(a.original, static_cast<std::uint32_t>(taken.size()));
+    } else if (const ModelTransfer* first = find(a.id)) {
+      const bool approved = first->result == R::ok;
+      if ((approved && !released(*first)) || (!approved && !a.force)) return repeat(*first);
+      a.id = card_ids::advice(a.id);
+      if (const ModelTransfer* again = find(a.id)) return repeat(*again);
     }
+    const Card* card = nullptr;
+    if (auto p = pans.find(pan_of(a.pan_hash)); p != pans.end()) card = &cards.at(p->second);
+    const ModelAccount* account = card ? &accounts.at(card->account_id.value) : nullptr;
     const bool refund = a.kind == AuthorizationKind::refund;
     Transfer t;
     t.id = a.id;
     t.amount = a.amount;
     t.currency = a.currency;
+    t.reference_32 = key;
     if (card != nullptr) {
       t.reference_a = card->id.value.hi;
       t.reference_b = card->id.value.lo;
@@ -452,8 +524,8 @@ struct Model {
     t.code = refund
                  ? TransferCode::card_refund
                  : (a.post_now ? TransferCode::card_financial : TransferCode::card_authorization);
-    t.flags = static_cast<std::uint16_t>((a.post_now || refund ? 0 : flag_pending) |
-                                         (a.force ? flag_force : 0));
+    t.flags =
+        static_cast<std::uint16_t>((a.post_now ? 0 : flag_pending) | (a.force ? flag_force : 0));
     t.timeout_s = (t.flags & flag_pending) ? a.hold_timeout_s : 0;
     const AccountId settlement = Engine::settlement_account_id(a.currency);
     const AccountId holder = card != nullptr ? card->account_id : AccountId{};
@@ -464,7 +536,11 @@ struct Model {
     if (a.currency.code == 0) return R::currency_mismatch;
     if (!room(t)) return R::transfer_capacity_exhausted;
     std::int64_t approved = 0;
-    R r = decide(a, card, account, &approved);
+    R r = decide(a, card, account,
+                 a.force  ? Checks::existence
+                 : refund ? Checks::card
+                          : Checks::all,
+                 &approved);
     if (r == R::ok && accounts.count(settlement.value) == 0) {
       if (accounts.size() >= accounts_max) {
         r = R::transfer_capacity_exhausted;
@@ -475,14 +551,6 @@ struct Model {
         m.spec.kind = AccountKind::settlement;
         accounts[settlement.value] = m;
         tick();
-      }
-    }
-    if (r == R::ok) {
-      ModelAccount& d = accounts[t.debit_account_id.value];
-      ModelAccount& c = accounts[t.credit_account_id.value];
-      if (!fits(d.debits_pending + d.debits_posted + approved) ||
-          !fits(c.credits_pending + c.credits_posted + approved)) {
-        r = R::overflow;
       }
     }
     if (r != R::ok) {
@@ -512,67 +580,108 @@ struct Model {
     return R::ok;
   }
 
-  // 0220: the hold posted (capped at the hold unless over-capture is allowed, then forced
-  // past the balance); no hold: a forced single-message posting.
+  // 0220: the open holds resolved together (the first posted with the final amount, the
+  // others released), within the over-capture tolerance; no hold, or a refund: a forced
+  // posting of its own.
   R complete(const Authorization& a) {
-    if (auto it = transfers.find(a.id.value); it != transfers.end()) return repeat(it->second);
-    const auto hold = transfers.find(a.original.value);
-    if (hold == transfers.end()) {
-      Authorization financial = a;
-      financial.force = true;
-      financial.post_now = true;
-      financial.advice_id = TransferId{};
-      return authorize(financial);
+    const TransferId id = card_ids::completion(a.original);
+    if (const ModelTransfer* again = find(id)) return repeat(*again);
+    const std::vector<TransferId> holds = open_holds(a.original);
+    if (a.kind == AuthorizationKind::refund || holds.empty()) {
+      if (a.kind != AuthorizationKind::refund && posting(find(a.original)))
+        return R::pending_is_not_pending;
+      Authorization p = a;
+      p.id = id;
+      p.force = true;
+      p.post_now = true;
+      p.incremental = false;
+      return authorize(p);
     }
-    Transfer post;
-    post.id = a.id;
-    post.pending_id = a.original;
-    post.flags = flag_post_pending;
-    post.code = TransferCode::card_capture;
-    post.amount = a.amount;
-    const ModelTransfer& h = hold->second;
-    const bool open =
-        h.result == R::ok && (h.body.flags & flag_pending) && h.state == PendingState::open;
-    if (open && a.amount > h.effective) {
-      if (a.over_capture) {
-        post.flags |= flag_allow_over_capture | flag_force;
+    __int128 held = 0;
+    for (TransferId h : holds) held += find(h)->effective;
+    if (a.amount > held &&
+        a.amount > std::max<__int128>(held + held * a.over_capture_pct / 100, a.over_capture_max))
+      return R::over_capture_beyond_tolerance;
+    R first = R::ok;
+    for (std::size_t i = 0; i < holds.size(); ++i) {
+      Transfer t;
+      t.id = i == 0 ? id : card_ids::part(id, static_cast<std::uint32_t>(i));
+      t.pending_id = holds[i];
+      t.code = TransferCode::card_capture;
+      if (i == 0 && a.amount > 0) {
+        t.flags = flag_post_pending;
+        t.amount = a.amount;
+        if (a.amount > find(holds[0])->effective) t.flags |= flag_allow_over_capture | flag_force;
       } else {
-        post.amount = h.effective;
+        t.flags = flag_void_pending;
       }
+      const R r = transfer(t);
+      if (i == 0) first = r;
+      if (r != R::ok) return r;
     }
-    return transfer(post);
+    return first;
   }
 
-  // 0400/0420: release all of the hold or the part above the replacement; after capture,
-  // give back what was reversed (forced). Nothing else to do: a code, no record.
+  // 0400/0420: open holds released down to the replacement (latest first); otherwise what
+  // was posted, less earlier reversals, given back down to it. Each in the next slot.
   R reverse(const Authorization& a) {
-    if (auto it = transfers.find(a.id.value); it != transfers.end()) return repeat(it->second);
-    const auto found = transfers.find(a.original.value);
-    if (found == transfers.end()) return R::pending_not_found;
-    const ModelTransfer& h = found->second;
-    if (h.result != R::ok || !(h.body.flags & flag_pending)) return R::pending_is_not_pending;
-    if (h.state == PendingState::voided) return R::pending_already_voided;
-    if (h.state == PendingState::expired) return R::pending_expired;
-    Transfer t;
-    t.id = a.id;
-    t.code = TransferCode::card_reversal;
-    if (h.state == PendingState::open) {
-      const std::int64_t release = a.replacement > 0 ? h.effective - a.replacement : 0;
-      if (a.replacement > 0 && release <= 0) return R::nothing_to_reverse;
-      t.pending_id = a.original;
-      t.flags = flag_void_pending;
-      t.amount = release;
-      return transfer(t);
+    const std::uint32_t key = card_ids::message_key(a.id);
+    const std::vector<TransferId> taken = slots(a.original, true);
+    for (TransferId id : taken)
+      if (find(id)->body.reference_32 == key) return repeat(*find(id));
+    if (!find(a.original) && !find(card_ids::advice(a.original))) return R::pending_not_found;
+    if (taken.size() == limits::card_reversals_max) return R::card_transaction_full;
+    const TransferId id = card_ids::reversal(a.original, static_cast<std::uint32_t>(taken.size()));
+    const std::vector<TransferId> holds = open_holds(a.original);
+    if (!holds.empty()) {
+      std::int64_t held = 0;
+      for (TransferId h : holds) held += find(h)->effective;
+      std::int64_t release = held - std::max<std::int64_t>(a.replacement, 0);
+      if (release <= 0) return R::nothing_to_reverse;
+      R first = R::ok;
+      std::uint32_t j = 0;
+      for (auto h = holds.rbegin(); h != holds.rend() && release > 0; ++h, ++j) {
+        const std::int64_t amount = find(*h)->effective;
+        const std::int64_t part = std::min(release, amount);
+        Transfer t;
+        t.id = j == 0 ? id : card_ids::part(id, j);
+        t.pending_id = *h;
+        t.flags = flag_void_pending;
+        t.amount = part == amount ? 0 : part;
+        t.code = TransferCode::card_reversal;
+        t.reference_32 = key;
+        release -= part;
+        const R r = transfer(t);
+        if (j == 0) first = r;
+        if (r != R::ok) return r;
+      }
+      return first;
     }
-    const std::int64_t refund = (a.amount > 0 ? a.amount : h.body.amount) - a.replacement;
-    if (refund <= 0) return R::nothing_to_reverse;
-    t.debit_account_id = h.credit;
-    t.credit_account_id = h.debit;
-    t.amount = refund;
-    t.currency = h.currency;
+    if (a.release_only) return R::nothing_to_reverse;
+    const ModelTransfer* posted = nullptr;
+    const ModelTransfer* capture = find(card_ids::completion(a.original));
+    if (capture != nullptr && capture->result == R::ok) {
+      posted = capture;
+    } else if (posting(find(a.original))) {
+      posted = find(a.original);
+    } else if (posting(find(card_ids::advice(a.original)))) {
+      posted = find(card_ids::advice(a.original));
+    }
+    if (posted == nullptr) return R::nothing_to_reverse;
+    const std::int64_t back =
+        posted->effective - refunded(a.original) - std::max<std::int64_t>(a.replacement, 0);
+    if (back <= 0) return R::nothing_to_reverse;
+    Transfer t;
+    t.id = id;
+    t.debit_account_id = posted->credit;
+    t.credit_account_id = posted->debit;
+    t.amount = back;
+    t.currency = posted->currency;
     t.flags = flag_force;
-    t.reference_a = h.body.reference_a;
-    t.reference_b = h.body.reference_b;
+    t.code = TransferCode::card_reversal;
+    t.reference_a = posted->body.reference_a;
+    t.reference_b = posted->body.reference_b;
+    t.reference_32 = key;
     return transfer(t);
   }
 

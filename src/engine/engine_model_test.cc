@@ -249,45 +249,55 @@ class Workload {
     c.kind = CommandKind::authorize;
     Authorization a = card_message();
     const std::uint64_t kind = pick(20);
-    a.kind = kind < 15   ? AuthorizationKind::purchase
-             : kind < 17 ? AuthorizationKind::cash
-             : kind < 19 ? AuthorizationKind::refund
+    a.kind = kind < 14   ? AuthorizationKind::purchase
+             : kind < 16 ? AuthorizationKind::cash
+             : kind < 18 ? AuthorizationKind::refund
+             : kind < 19 ? AuthorizationKind::verification
                          : AuthorizationKind::balance_inquiry;
     a.partial_allowed = chance(30);
     a.post_now = chance(20);
     a.hold_timeout_s = static_cast<std::uint32_t>(chance(50) ? pick(30) : 7 * 86'400);
     if (!authorizations_.empty() && chance(15)) {  // a repeat, or an advice for it
-      a.id = authorizations_[authorizations_.size() - 1 -
-                             pick(std::min<std::size_t>(authorizations_.size(), 32))];
-      if (chance(50)) {
-        a.force = true;
-        a.advice_id = fresh_id();
-      }
+      a.id = recent_authorization();
+      a.force = chance(50);
+    } else if (!authorizations_.empty() && chance(10)) {  // an incremental authorization
+      a.incremental = true;  // now and then on the first one, until its slots are full
+      a.original = chance(20) ? authorizations_.front() : recent_authorization();
+      a.id =
+          chance(20) && !follow_ups_.empty() ? follow_ups_[pick(follow_ups_.size())] : fresh_id();
+      a.force = chance(20);
+      a.post_now = false;
+      follow_ups_.push_back(a.id);
     } else if (chance(10)) {
       a.force = true;  // an advice of a new transaction
-      a.advice_id = fresh_id();
     }
-    authorizations_.push_back(a.id);
+    if (!a.incremental) authorizations_.push_back(a.id);
     if (!a.post_now && a.kind != AuthorizationKind::refund) holds_.push_back(a.id);
     c.body.authorization = a;
     return c;
+  }
+
+  TransferId recent_authorization() {
+    return authorizations_[authorizations_.size() - 1 -
+                           pick(std::min<std::size_t>(authorizations_.size(), 32))];
   }
 
   Command make_card_follow_up() {
     Command c;
     c.kind = chance(50) ? CommandKind::card_completion : CommandKind::card_reversal;
     Authorization a = card_message();
-    a.original = authorizations_.empty() || chance(10)
-                     ? fresh_id()
-                     : authorizations_[authorizations_.size() - 1 -
-                                       pick(std::min<std::size_t>(authorizations_.size(), 32))];
+    a.original = authorizations_.empty() || chance(10) ? fresh_id() : recent_authorization();
     if (!follow_ups_.empty() && chance(10)) a.id = follow_ups_[pick(follow_ups_.size())];
     follow_ups_.push_back(a.id);
     if (c.kind == CommandKind::card_completion) {
-      a.over_capture = chance(30);
+      a.kind = chance(10) ? AuthorizationKind::refund : AuthorizationKind::purchase;
+      a.over_capture_pct = static_cast<std::uint16_t>(chance(50) ? 0 : pick(30));
+      a.over_capture_max = chance(80) ? 0 : static_cast<std::int64_t>(pick(2000));
+      a.amount = chance(5) ? 0 : a.amount;
     } else {
-      a.amount = chance(40) ? 0 : a.amount;
+      a.amount = 0;
       a.replacement = chance(50) ? 0 : static_cast<std::int64_t>(pick(1500));
+      a.release_only = chance(10);
     }
     c.body.authorization = a;
     return c;

@@ -304,7 +304,11 @@ void Engine::apply_effects(const Transfer& t, const Positions& at) {
   }
   add_both(&debit.debits_pending, &credit.credits_pending, -held);
   PendingState state = PendingState::voided;
-  if ((t.flags & (flag_post_pending | flag_expiry)) == 0) velocity_add(hold, -1, -1);  // reversed
+  // Reversed: the spending is taken back (not when a completion releases the holds it does
+  // not post, nor at expiry).
+  if ((t.flags & (flag_post_pending | flag_expiry)) == 0 && t.code != TransferCode::card_capture) {
+    velocity_add(hold, -1, -1);
+  }
   if ((t.flags & flag_post_pending) != 0) {
     add_both(&debit.debits_posted, &credit.credits_posted, amount);
     state = PendingState::posted;

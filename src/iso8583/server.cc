@@ -376,25 +376,42 @@ asio::awaitable<Message> Server::answer(Translation translation, Clock::time_poi
   CommandSink& sink = sink_;
   ServerCounters& counters = counters_;
   const Purpose purpose = translation.purpose;
-  // If a hold commits after we answered 91, release it with a journaled void (the ledger
-  // retries it across database failures until it is durable).
+  // If an authorization commits after we answered 91, reverse what it did (release its hold,
+  // or give back what it posted) through the journal (the ledger retries it across database
+  // failures until it is durable).
   auto late = [&sink, &counters, purpose](const CommandResult& result, Outcome outcome) {
     if (outcome != Outcome::durable) return;
-    const auto hold = late_hold(purpose, result);
-    if (!hold) return;
-    sink.void_late_hold(*hold, late_void_id(*hold));
+    const auto transfer = late_transfer(purpose, result);
+    if (!transfer) return;
+    sink.reverse_late(*transfer);
     ++counters.late_holds_voided;
-    spdlog::warn("event=iso8583_late_hold_voided transfer={}", to_string(*hold));
+    spdlog::warn("event=iso8583_late_authorization_reversed transfer={}", to_string(*transfer));
   };
   const CallResult call =
       co_await call_ledger_until(sink_, translation.command, received + options_.deadline, late);
   if (call.status == CallStatus::durable) {
     finish(call.result, &translation);
+    if (!translation.trouble.empty()) note_trouble(translation, call.result);
   } else {
     if (call.status == CallStatus::timeout) ++counters_.deadline_misses;
     finish_unavailable(&translation);
   }
   co_return std::move(translation.reply);
+}
+
+// The network decided and we could not follow (an advice or completion we could not
+// record, a completion beyond the over-capture tolerance): acknowledged as the network
+// expects, and logged and counted for the card operations team.
+void Server::note_trouble(const Translation& translation, const CommandResult& result) {
+  const Authorization& a = translation.command.body.authorization;
+  const bool refused = translation.trouble == "completion_beyond_tolerance";
+  ++(refused ? counters_.completions_refused : counters_.decisions_unrecorded);
+  spdlog::warn(
+      "event=iso8583_{} mti={} stan={} amount={} currency={} mcc={} result={} "
+      "held_transfer={}",
+      translation.trouble, translation.reply.mti, stan_of(translation.reply), a.amount,
+      currency_info(a.currency).numeric, a.mcc, to_string(result.transfer_result()),
+      to_string(result.value.transfer.id));
 }
 
 void Server::count_answer(std::string_view mti, const Message& reply, Clock::time_point received) {
@@ -442,8 +459,17 @@ void Server::register_metrics(metrics::Registry& registry) {
           "Requests answered 91 because the ledger was not durable by the deadline.",
           counters_.deadline_misses);
   counter("ledgerd_iso8583_late_holds_voided_total",
-          "Holds that committed after their 91 answer and were voided through the journal.",
+          "Authorizations that committed after their 91 answer and were reversed through the "
+          "journal (a hold released, or a posting given back).",
           counters_.late_holds_voided);
+  counter("ledgerd_iso8583_decisions_unrecorded_total",
+          "Advices and completions acknowledged but not recorded (no such card, or not the "
+          "account's currency): logged with event=iso8583_advice_not_recorded or "
+          "iso8583_completion_not_recorded.",
+          counters_.decisions_unrecorded);
+  counter("ledgerd_iso8583_completions_refused_total",
+          "Completions above the over-capture tolerance of their MCC group, answered 13.",
+          counters_.completions_refused);
   counter("ledgerd_iso8583_malformed_total",
           "ISO 8583 frames that did not decode (answered 30 when their MTI was readable).",
           counters_.malformed);

@@ -56,7 +56,9 @@ struct ServerOptions {
 struct ServerCounters {
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> deadline_misses{0};
-  std::atomic<std::uint64_t> late_holds_voided{0};
+  std::atomic<std::uint64_t> late_holds_voided{0};  // late authorizations reversed
+  std::atomic<std::uint64_t> decisions_unrecorded{0};
+  std::atomic<std::uint64_t> completions_refused{0};
   std::atomic<std::uint64_t> malformed{0};
   std::atomic<std::uint64_t> responses_dropped{0};  // response-class MTIs sent to us
   std::atomic<std::uint64_t> internal_errors{0};    // answered 96
@@ -90,6 +92,7 @@ class Server {
   void forget(const Session* session);
   asio::awaitable<Message> answer(Translation translation,
                                   std::chrono::steady_clock::time_point received);
+  void note_trouble(const Translation& translation, const CommandResult& result);
   void count_answer(std::string_view request_mti, const Message& reply,
                     std::chrono::steady_clock::time_point received);
 

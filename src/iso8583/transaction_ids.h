@@ -1,9 +1,11 @@
 // Transfer ids of card transactions, derived from what the network sends so that repeats,
-// retransmissions, reversals and completions find the original without a lookup table:
-// the authorization's id from (acquirer DE32, STAN DE11, transmission time DE7), and the id
-// of each follow-up from the authorization's id. Also used by bench/loadgen to reconcile.
+// retransmissions, reversals and completions find the original without a lookup table: an
+// authorization by acquirer (DE32), STAN (DE11) and transmission time (DE7), which its
+// follow-ups name in DE90. The follow-ups' ids derive from the authorization's
+// (ledger/card_ids.h). Also used by bench/loadgen to reconcile.
 #pragma once
 
+#include <cstdint>
 #include <string_view>
 
 #include "ledger/types.h"
@@ -13,9 +15,9 @@ namespace ledger::iso8583 {
 // Leading zeros of the acquirer id are ignored (networks pad DE32 differently).
 TransferId authorization_id(std::string_view acquirer, std::string_view stan,
                             std::string_view transmission);
-TransferId completion_id(TransferId original);  // 0220: posts the hold
-TransferId reversal_id(TransferId original);    // 0400/0420: voids (or refunds) it
-TransferId late_void_id(TransferId original);   // the hold committed after a 91: voided
-TransferId advice_id(TransferId original);      // 0120 stand-in decision recorded anew
+// The key of one message (a reversal, an incremental authorization): its own acquirer, STAN
+// and transmission time, so a retransmission finds what the first one did.
+TransferId message_id(std::string_view mti, std::string_view acquirer, std::string_view stan,
+                      std::string_view transmission);
 
 }  // namespace ledger::iso8583

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "iso8583/transaction_ids.h"
+#include "ledger/card_ids.h"
 #include "ledger/pan_hash.h"
 #include "ledger/parse.h"
 
@@ -42,23 +43,21 @@ std::string approval_code(TransferId id) {
 
 std::string amount12(std::int64_t amount) {
   char text[16];
-  std::snprintf(text, sizeof text, "%012lld", static_cast<long long>(amount));
+  std::snprintf(text, sizeof text, "%012lld",
+                static_cast<long long>(std::clamp<std::int64_t>(amount, 0, 999'999'999'999)));
   return text;
 }
 
 // DE54 entry: account type, amount type, currency (numeric), C/D, 12 digits.
-std::string additional_amount(const char* amount_type, Currency currency, __int128 amount) {
+std::string additional_amount(std::string_view account_type, const char* amount_type,
+                              Currency currency, __int128 amount) {
   const bool credit = amount >= 0;
   const __int128 magnitude = credit ? amount : -amount;
   const auto shown = static_cast<std::int64_t>(std::min<__int128>(magnitude, 999'999'999'999));
-  char text[32];
-  std::snprintf(text, sizeof text, "00%s%03u%c%s", amount_type, currency_info(currency).numeric,
-                credit ? 'C' : 'D', amount12(shown).c_str());
+  char text[40];
+  std::snprintf(text, sizeof text, "%.2s%s%03u%c%s", std::string(account_type).c_str(), amount_type,
+                currency_info(currency).numeric, credit ? 'C' : 'D', amount12(shown).c_str());
   return text;
-}
-
-bool contains(const std::vector<std::uint16_t>& list, std::uint16_t value) {
-  return std::find(list.begin(), list.end(), value) != list.end();
 }
 
 // A numeric field as a number; false when absent. (The codec has checked its digits.)
@@ -66,18 +65,22 @@ bool number(const Message& m, int field, std::uint64_t* out) {
   return m.has(field) && parse_digits(m.get(field), out);
 }
 
-// The original authorization a reversal or completion refers to: DE90 (original MTI, DE11,
-// DE7, acquirer) when present, else the message's own DE32/DE11/DE7.
-TransferId original_id(const Message& m) {
-  if (m.has(90)) {
-    const std::string& o = m.get(90);  // n 42, checked by the codec
-    return authorization_id(o.substr(20, 11), o.substr(4, 6), o.substr(10, 10));
-  }
-  return authorization_id(m.has(32) ? m.get(32) : "", m.get(11), m.get(7));
+std::string_view field_or_empty(const Message& m, int field) {
+  return m.has(field) ? std::string_view(m.get(field)) : std::string_view{};
 }
 
-TransferId own_id(const Message& m) {
-  return authorization_id(m.has(32) ? m.get(32) : "", m.get(11), m.get(7));
+// The transaction a message belongs to: the original's acquirer (DE32), STAN (DE11) and
+// transmission time (DE7), from DE90 when sent, else the message's own.
+TransferId transaction_id(const Message& m) {
+  if (m.has(90)) {
+    const std::string_view o = m.get(90);  // n 42, checked by the codec
+    return authorization_id(o.substr(20, 11), o.substr(4, 6), o.substr(10, 10));
+  }
+  return authorization_id(field_or_empty(m, 32), m.get(11), m.get(7));
+}
+
+TransferId own_message_id(const Message& m) {
+  return message_id(m.mti, field_or_empty(m, 32), m.get(11), m.get(7));
 }
 
 // The amount and currency a message is in: DE6/DE51 (cardholder billing) when both are sent,
@@ -94,12 +97,68 @@ bool amount_and_currency(const Message& m, Translation* t, std::uint64_t* amount
   return true;
 }
 
-// DE14 (YYMM): 0 when absent; nullopt when the month is not 01..12.
+// A transaction-currency amount in the billing currency, at the rate of the message's own
+// DE6/DE4 (rounded half up). Without both, the amount as it is.
+std::int64_t to_billing(const Message& m, bool billing, std::uint64_t amount) {
+  std::uint64_t transaction = 0;
+  std::uint64_t billed = 0;
+  if (!billing || !number(m, 4, &transaction) || !number(m, 6, &billed) || transaction == 0) {
+    return static_cast<std::int64_t>(amount);
+  }
+  const unsigned __int128 scaled = static_cast<unsigned __int128>(amount) * billed;
+  return static_cast<std::int64_t>((scaled + transaction / 2) / transaction);
+}
+
+// The card's expiry as sent: DE14 (YYMM), else the four digits after the separator of the
+// track 2 data (DE35). 0 when neither is sent; nullopt when the month is not 01..12.
 std::optional<std::uint16_t> expiry(const Message& m) {
   std::uint64_t yymm = 0;
-  if (!number(m, 14, &yymm)) return std::uint16_t{0};
+  if (!number(m, 14, &yymm)) {
+    if (!m.has(35)) return std::uint16_t{0};
+    const std::string_view track = m.get(35);
+    const auto separator = track.find_first_of("=D");
+    if (separator == std::string_view::npos ||
+        !parse_digits(track.substr(separator + 1, 4), &yymm) || track.size() < separator + 5) {
+      return std::nullopt;
+    }
+  }
   if (yymm % 100 < 1 || yymm % 100 > 12) return std::nullopt;
   return static_cast<std::uint16_t>(yymm);
+}
+
+// The month at the card's location: DE13 (local date, MMDD) when sent, with the year that
+// puts it nearest to the UTC date; otherwise the UTC month.
+std::uint16_t local_yymm(const Message& m, std::uint16_t today_yymm) {
+  std::uint64_t mmdd = 0;
+  if (!number(m, 13, &mmdd)) return today_yymm;
+  const int month = static_cast<int>(mmdd / 100);
+  if (month < 1 || month > 12) return today_yymm;
+  int year = today_yymm / 100;
+  const int utc_month = today_yymm % 100;
+  if (month == 12 && utc_month == 1) year = (year + 99) % 100;
+  if (month == 1 && utc_month == 12) year = (year + 1) % 100;
+  return static_cast<std::uint16_t>(year * 100 + month);
+}
+
+// The acquirer supports partial approval: DE48 "PARTIAL=Y", or DE48 in the Mastercard
+// layout (a transaction category code, then subelements tag nn, length nn, data) with
+// subelement 61 (POS data, extended condition codes) subfield 1 = 1.
+bool partial_supported(const Message& m) {
+  if (!m.has(48)) return false;
+  const std::string_view d = m.get(48);
+  if (d.find("PARTIAL=Y") != std::string_view::npos) return true;
+  std::size_t at = 1;  // after the transaction category code
+  while (at + 4 <= d.size()) {
+    std::uint64_t tag = 0;
+    std::uint64_t length = 0;
+    if (!parse_digits(d.substr(at, 2), &tag) || !parse_digits(d.substr(at + 2, 2), &length) ||
+        at + 4 + length > d.size()) {
+      return false;
+    }
+    if (tag == 61 && length >= 1 && d[at + 4] == '1') return true;
+    at += 4 + length;
+  }
+  return false;
 }
 
 std::uint8_t channels_of(const Message& m, const Authorization& a,
@@ -116,31 +175,38 @@ std::uint8_t channels_of(const Message& m, const Authorization& a,
   return channels;
 }
 
+// DE3's first two digits as an authorization kind. nullopt: a transaction we do not offer.
+std::optional<AuthorizationKind> kind_of(const Message& m) {
+  const std::string_view processing = std::string_view(m.get(3)).substr(0, 2);
+  if (processing == "00" || processing == "09" || processing == "11")
+    return AuthorizationKind::purchase;
+  if (processing == "01") return AuthorizationKind::cash;
+  if (processing == "20") return AuthorizationKind::refund;
+  if (processing == "30" || processing == "31") return AuthorizationKind::balance_inquiry;
+  return std::nullopt;
+}
+
 // The card fields of an authorization-like message (0100/0200/0120/0220): PAN, amount,
 // currency, MCC, expiry, channels. nullopt with *code the DE39 when a field is wrong.
 std::optional<Authorization> card_message(const Message& m, const TranslateOptions& options,
                                           std::uint16_t today_yymm, Translation* t,
                                           std::string_view* code) {
   Authorization a;
-  const std::string_view processing = std::string_view(m.get(3)).substr(0, 2);
-  if (processing == "00") {
-    a.kind = AuthorizationKind::purchase;
-  } else if (processing == "01") {
-    a.kind = AuthorizationKind::cash;
-  } else if (processing == "20") {
-    a.kind = AuthorizationKind::refund;
-  } else if (processing == "31") {
-    a.kind = AuthorizationKind::balance_inquiry;
-  } else {
+  const auto kind = kind_of(m);
+  if (!kind) {
     *code = "12";  // invalid transaction
     return std::nullopt;
   }
+  a.kind = *kind;
   std::uint64_t amount = 0;
   if (!amount_and_currency(m, t, &amount)) {
     *code = "30";
     return std::nullopt;
   }
-  if (amount == 0 && a.kind != AuthorizationKind::balance_inquiry) {
+  if (amount == 0 && a.kind == AuthorizationKind::purchase)
+    a.kind = AuthorizationKind::verification;
+  if (amount == 0 && a.kind != AuthorizationKind::balance_inquiry &&
+      a.kind != AuthorizationKind::verification) {
     *code = "13";  // invalid amount
     return std::nullopt;
   }
@@ -160,14 +226,15 @@ std::optional<Authorization> card_message(const Message& m, const TranslateOptio
   a.currency = t->currency;
   a.mcc = static_cast<std::uint16_t>(mcc);
   a.expiry_yymm = *card_expiry;
-  a.today_yymm = today_yymm;
+  a.today_yymm = local_yymm(m, today_yymm);
   a.channels = channels_of(m, a, options);
-  a.partial_allowed = m.has(48) && m.get(48).find("PARTIAL=Y") != std::string::npos;
-  a.post_now = m.mti[1] == '2';
+  a.partial_allowed = partial_supported(m);
+  a.post_now = m.mti[1] == '2' || a.kind == AuthorizationKind::refund;
   a.hold_timeout_s =
-      (contains(options.preauthorization_mccs, a.mcc) ? options.preauthorization_hold_days
-                                                      : options.hold_days) *
+      (in_ranges(options.rules.preauthorization_mccs, a.mcc) ? options.preauthorization_hold_days
+                                                             : options.hold_days) *
       86'400;
+  a.id = transaction_id(m);
   return a;
 }
 
@@ -180,7 +247,8 @@ Translation with_command(const Message& request, CommandKind kind, const Authori
   return t;
 }
 
-// 0100/0200, and 0120 advices with force (the network approved in our place).
+// 0100/0200 (an 0100 with DE90 adds to the original's holds: an incremental authorization),
+// and 0120 advices of approvals (force: the network approved in our place).
 Translation authorization(const Message& request, const TranslateOptions& options,
                           std::uint16_t today_yymm, bool force) {
   for (int field : {2, 3, 4, 7}) {
@@ -190,71 +258,80 @@ Translation authorization(const Message& request, const TranslateOptions& option
   std::string_view code;
   auto a = card_message(request, options, today_yymm, &t, &code);
   if (!a) return answer_now(request, code);
-  a->id = own_id(request);
   a->force = force;
-  if (force) a->advice_id = advice_id(a->id);
-  const Purpose purpose =
-      a->kind == AuthorizationKind::balance_inquiry ? Purpose::inquiry : Purpose::authorize;
+  // DE90 naming another message (its own STAN) of a dual-message authorization: an increment.
+  if (request.has(90) && request.mti[1] == '1' && !a->post_now &&
+      std::string_view(request.get(90)).substr(4, 6) != request.get(11)) {
+    a->incremental = true;
+    a->original = a->id;
+    a->id = own_message_id(request);
+  }
+  if (a->kind == AuthorizationKind::refund && request.mti[1] == '1') a->post_now = false;
+  const bool check = a->kind == AuthorizationKind::balance_inquiry ||
+                     a->kind == AuthorizationKind::verification ||
+                     (a->kind == AuthorizationKind::refund && !a->post_now);
+  const Purpose purpose = check ? Purpose::check : force ? Purpose::advice : Purpose::authorize;
   return with_command(request, CommandKind::authorize, *a, purpose, std::move(t));
 }
 
-// 0120: the network answered in our place. Its approval is recorded (forced past limits; a
-// new hold if we had declined); its decline releases a hold we had placed.
+// 0120: the network answered in our place. An approval is recorded (forced past every check
+// but the card's existence and currency; a new hold if we had declined or released ours); a
+// decline releases a hold we had placed.
 Translation advice(const Message& request, const TranslateOptions& options,
                    std::uint16_t today_yymm) {
   if (!request.has(7)) return answer_now(request, "30");
-  const bool network_approved = !request.has(39) || request.get(39) == "00";
-  if (network_approved) {
-    Message as_request = request;
-    as_request.mti = "0100";
-    Translation t = authorization(as_request, options, today_yymm, true);
-    t.reply.mti = response_mti(request.mti);
+  if (!request.has(39) || approving_advice_code(request.get(39))) {
+    Translation t = authorization(request, options, today_yymm, true);
+    if (t.purpose == Purpose::check) t.purpose = Purpose::advice;
     return t;
   }
   Authorization a;
-  a.original = own_id(request);
-  a.id = reversal_id(a.original);
+  a.original = transaction_id(request);
+  a.id = own_message_id(request);
+  a.release_only = true;
   return with_command(request, CommandKind::card_reversal, a, Purpose::reverse, Translation{});
 }
 
-// 0220: post the hold, fully or partly; above it only for MCCs that allow it (tips, fuel). A
-// completion without an authorization is recorded as a forced single-message posting.
+// 0220: the transaction's final amount (DE3 kept: a refund completion credits). Posts the
+// holds, within the MCC group's over-capture tolerance; without a hold, a forced posting.
 Translation completion(const Message& request, const TranslateOptions& options,
                        std::uint16_t today_yymm) {
-  if (!request.has(7) || !(request.has(4) || request.has(6))) return answer_now(request, "30");
-  Message as_financial = request;  // the fields of a forced 0200 if there is no hold
-  as_financial.mti = "0200";
-  as_financial.set(3, "000000");
-  if (!as_financial.has(2)) as_financial.set(2, "");
+  if (!request.has(7) || !request.has(3) || !(request.has(4) || request.has(6))) {
+    return answer_now(request, "30");
+  }
+  Message with_card = request;  // without DE2 the hold is still found (DE90 or DE7)
+  if (!with_card.has(2)) with_card.set(2, "");
   Translation t;
   std::string_view code;
-  auto a = card_message(as_financial, options, today_yymm, &t, &code);
-  if (!a) return answer_now(request, code == "13" ? "30" : code);
-  a->original = original_id(request);
-  a->id = completion_id(a->original);
+  auto a = card_message(with_card, options, today_yymm, &t, &code);
+  if (!a) return answer_now(request, code);
+  if (a->kind == AuthorizationKind::balance_inquiry) return answer_now(request, "12");
+  if (a->kind == AuthorizationKind::verification) a->kind = AuthorizationKind::purchase;
+  a->original = a->id;
   a->force = true;
-  a->over_capture = contains(options.over_capture_mccs, a->mcc);
+  a->post_now = false;
+  if (const OverCaptureGroup* group = over_capture_group(options.rules, a->mcc)) {
+    a->over_capture_pct = group->percent;
+    a->over_capture_max = group->maximum;
+  }
   return with_command(request, CommandKind::card_completion, *a, Purpose::complete, std::move(t));
 }
 
-// 0400/0420: release the original hold, all of it or (DE95: the replacement amount the
-// transaction really came to) the part above it; after capture, give the reversed amount back.
+// 0400/0420: the transaction comes to DE95's actual amount (absent: nothing). Held money is
+// released down to it; posted money is given back down to it.
 Translation reversal(const Message& request) {
   if (!request.has(7)) return answer_now(request, "30");
   Authorization a;
-  a.original = original_id(request);
-  a.id = reversal_id(a.original);
+  a.original = transaction_id(request);
+  a.id = own_message_id(request);
   Translation t;
-  std::uint64_t stated = 0;
   t.billing = request.has(6) && request.has(51);
-  (void)number(request, t.billing ? 6 : 4, &stated);  // absent: the original's amount
   std::uint64_t replacement = 0;
   if (request.has(95) &&
       !parse_digits(std::string_view(request.get(95)).substr(0, 12), &replacement)) {
     return answer_now(request, "30");  // DE95 starts with the actual amount, n 12
   }
-  a.amount = static_cast<std::int64_t>(stated);
-  a.replacement = static_cast<std::int64_t>(replacement);
+  a.replacement = to_billing(request, t.billing, replacement);
   return with_command(request, CommandKind::card_reversal, a, Purpose::reverse, std::move(t));
 }
 
@@ -271,36 +348,55 @@ void finish_authorization(const CommandResult& result, Translation* t) {
   if (code != TransferResult::ok && code != TransferResult::exists) return;
   const Transfer& transfer = result.value.transfer;
   reply.set(38, approval_code(transfer.id));
-  if (transfer.amount_effective < transfer.amount) {  // partial approval
+  if (transfer.amount_effective < transfer.amount) {  // partial approval: both amounts agree
     reply.set(39, "10");
-    reply.set(t->billing ? 6 : 4, amount12(transfer.amount_effective));
-    reply.set(54, additional_amount("57", t->currency, transfer.amount));
+    const Message& request = t->reply;  // DE4/DE6 echoed as received
+    std::uint64_t asked_transaction = 0;
+    const bool has_transaction = number(request, 4, &asked_transaction);
+    if (t->billing) {
+      reply.set(6, amount12(transfer.amount_effective));
+      if (has_transaction && transfer.amount > 0) {
+        const unsigned __int128 scaled = static_cast<unsigned __int128>(asked_transaction) *
+                                         static_cast<std::uint64_t>(transfer.amount_effective);
+        reply.set(4, amount12(static_cast<std::int64_t>(
+                         scaled / static_cast<std::uint64_t>(transfer.amount))));
+      }
+    } else {
+      reply.set(4, amount12(transfer.amount_effective));
+    }
+    std::uint64_t numeric = 0;
+    const auto asked_currency = number(request, 49, &numeric) && numeric <= 999
+                                    ? currency_from_numeric(static_cast<std::uint16_t>(numeric))
+                                    : std::nullopt;
+    const std::string account_type =
+        request.has(3) ? request.get(3).substr(2, 2) : std::string("00");
+    reply.set(54, t->billing && has_transaction && asked_currency
+                      ? additional_amount(account_type, "57", *asked_currency, asked_transaction)
+                      : additional_amount(account_type, "57", t->currency, transfer.amount));
   }
 }
 
-void finish_inquiry(const CommandResult& result, Translation* t) {
+void finish_check(const CommandResult& result, Translation* t) {
   const TransferResult code = result.transfer_result();
+  const AuthorizationKind kind = t->command.body.authorization.kind;
   t->reply.set(39, std::string(decline_code(code)));
   if (code != TransferResult::ok) return;
+  if (kind == AuthorizationKind::verification) t->reply.set(39, "85");  // no reason to decline
+  if (kind != AuthorizationKind::balance_inquiry) return;
   const Account& acc = result.value.account;
   const __int128 ledger = static_cast<__int128>(acc.credits_posted) - acc.debits_posted;
   const __int128 available = ledger - acc.debits_pending + acc.overdraft_limit;
-  t->reply.set(54, additional_amount("01", acc.currency, ledger) +
-                       additional_amount("02", acc.currency, available));
+  const std::string account_type =
+      t->reply.has(3) ? t->reply.get(3).substr(2, 2) : std::string("00");
+  t->reply.set(54, additional_amount(account_type, "01", acc.currency, ledger) +
+                       additional_amount(account_type, "02", acc.currency, available));
 }
 
 }  // namespace
 
-std::vector<std::uint16_t> default_preauthorization_mccs() {
-  return {3501, 3502, 3503, 3504, 3505, 3506, 3507, 3508, 3509, 3510, 7011, 3351, 3352,
-          3353, 3354, 3355, 3357, 3359, 3360, 3361, 3366, 3368, 3370, 3374, 3376, 3380,
-          3381, 3385, 3386, 3387, 3389, 3390, 3391, 3393, 3394, 3395, 3396, 3398, 3400,
-          3405, 3409, 3412, 3414, 3420, 3421, 3423, 3425, 3427, 3428, 3429, 3430, 3431,
-          3432, 3433, 3434, 3435, 3436, 3437, 3438, 3439, 7512, 7513, 7519, 4411};
-}
-
-std::vector<std::uint16_t> default_over_capture_mccs() {
-  return {5812, 5813, 5814, 5541, 5542, 4121, 7230};
+bool approving_advice_code(std::string_view code) {
+  return code == "00" || code == "08" || code == "10" || code == "11" || code == "85" ||
+         code == "87";
 }
 
 std::optional<MtiClass> mti_class(std::string_view mti) {
@@ -336,6 +432,7 @@ std::string_view decline_code(TransferResult result) {
     case TransferResult::card_limit_exceeded:
       return "61";
     case TransferResult::card_count_limit_exceeded:
+    case TransferResult::card_transaction_full:
       return "65";
     case TransferResult::exceeds_available:
       return "51";
@@ -347,7 +444,13 @@ std::string_view decline_code(TransferResult result) {
 Translation translate(const Message& request, const TranslateOptions& options,
                       std::uint16_t today_yymm) {
   const std::string_view mti = request.mti;
-  if (mti == "0800" || mti == "0801") return answer_now(request, "00");
+  if (mti == "0800" || mti == "0801") {
+    // Network management (DE70): sign-on 001, sign-off 002, echo 301 (or none). Others, such
+    // as key changes (161), are services this issuer does not offer: 12.
+    if (!request.has(70)) return answer_now(request, "00");
+    const std::string& code = request.get(70);
+    return answer_now(request, code == "001" || code == "002" || code == "301" ? "00" : "12");
+  }
   if (!request.has(11)) return answer_now(request, "30");
   if (mti == "0100" || mti == "0101" || mti == "0200" || mti == "0201")
     return authorization(request, options, today_yymm, false);
@@ -359,36 +462,46 @@ Translation translate(const Message& request, const TranslateOptions& options,
 
 void finish(const CommandResult& result, Translation* t) {
   const TransferResult code = result.transfer_result();
+  const bool done = code == TransferResult::ok || code == TransferResult::exists;
   switch (t->purpose) {
     case Purpose::none:
       return;
     case Purpose::authorize:
       return finish_authorization(result, t);
-    case Purpose::inquiry:
-      return finish_inquiry(result, t);
-    case Purpose::complete:
-      if (result.value.transfer.code == TransferCode::card_financial) {
-        return finish_authorization(result, t);  // no hold: posted as a forced financial
+    case Purpose::check:
+      return finish_check(result, t);
+    case Purpose::advice:
+      // Acknowledged whatever we make of it: the network has decided. What we could not
+      // record (no such card, another currency) is logged and counted by the session.
+      if (!done) t->trouble = "advice_not_recorded";
+      if (done && t->command.body.authorization.kind != AuthorizationKind::refund) {
+        t->reply.set(38, approval_code(result.value.transfer.id));
       }
-      t->reply.set(
-          39, code == TransferResult::ok || code == TransferResult::exists || resolved_already(code)
-                  ? "00"
-                  : "91");
+      t->reply.set(39, "00");
+      return;
+    case Purpose::complete:
+      if (code == TransferResult::over_capture_beyond_tolerance) {
+        t->trouble = "completion_beyond_tolerance";
+        t->reply.set(39, "13");  // invalid amount: above what the MCC group tolerates
+        return;
+      }
+      if (!done && !resolved_already(code)) t->trouble = "completion_not_recorded";
+      t->reply.set(39, "00");
       return;
     case Purpose::reverse:
-      t->reply.set(
-          39, code == TransferResult::ok || code == TransferResult::exists || resolved_already(code)
-                  ? "00"
-                  : "91");
+      t->reply.set(39,
+                   done || resolved_already(code) || code == TransferResult::card_transaction_full
+                       ? "00"
+                       : "91");
       return;
   }
 }
 
 void finish_unavailable(Translation* t) { t->reply.set(39, "91"); }
 
-std::optional<TransferId> late_hold(Purpose purpose, const CommandResult& result) {
+std::optional<TransferId> late_transfer(Purpose purpose, const CommandResult& result) {
   if (purpose != Purpose::authorize || result.transfer_result() != TransferResult::ok ||
-      (result.value.transfer.flags & flag_pending) == 0) {
+      result.value.transfer.id.is_zero()) {
     return std::nullopt;
   }
   return result.value.transfer.id;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "iso8583/card_rules.h"
 #include "iso8583/codec.h"
 #include "ledger/types.h"
 
@@ -20,13 +21,13 @@ struct TranslateOptions {
   std::string home_country;  // ISO 3166 numeric (DE19); empty: never abroad
   std::uint32_t hold_days = 7;
   std::uint32_t preauthorization_hold_days = 30;
-  std::vector<std::uint16_t> preauthorization_mccs;  // hotels, car rental, ...
-  std::vector<std::uint16_t> over_capture_mccs;      // restaurants (tips), fuel, ...
+  CardRules rules = default_card_rules();  // pre-authorization MCCs, over-capture groups
 };
 
-// Defaults for the MCC tables (documented in docs/iso8583.md).
-std::vector<std::uint16_t> default_preauthorization_mccs();
-std::vector<std::uint16_t> default_over_capture_mccs();
+// DE39 of an advice (0120) that reports an approval made in our place: 00 approved, 08 honour
+// with identification, 10 partial (DE4 holds the approved amount), 11 VIP, 85 no reason to
+// decline (verification), 87 purchase amount only, no cash-back.
+bool approving_advice_code(std::string_view code);
 
 // What MTIs mean to us: requests we answer, responses sent to us (dropped and counted).
 enum class MtiClass : std::uint8_t { request, response };
@@ -38,10 +39,11 @@ std::string response_mti(std::string_view mti);
 
 enum class Purpose : std::uint8_t {
   none,       // answered at once (echo, malformed, unsupported)
-  authorize,  // 0100/0200 and approving 0120 advices
-  inquiry,    // balance inquiry (DE3 31)
+  authorize,  // 0100/0200 (and incremental 0100s): the late rule applies
+  advice,     // 0120 reporting an approval: recorded forced, acknowledged
+  check,      // balance inquiry, verification, refund authorization: nothing journaled
   complete,   // 0220
-  reverse,    // 0400/0420 and declining 0120 advices
+  reverse,    // 0400/0420 and 0120 advices of a decline
 };
 
 // A request translated: either an immediate answer (`purpose == none`: send `reply`) or one
@@ -52,6 +54,9 @@ struct Translation {
   Message reply;         // the answer: response MTI, echoed fields, DE39 (set now or by finish())
   bool billing = false;  // amounts in DE6/DE51 (cardholder billing) rather than DE4/DE49
   Currency currency;     // of the amount sent (billing currency if billing)
+  // Set by finish(): the network's decision could not be recorded (card unknown, currency
+  // not the account's) or a completion was refused; the session logs and counts it.
+  std::string_view trouble;
 };
 
 // REQUIRES: the request decoded and mti_class(request.mti) == request.
@@ -62,9 +67,9 @@ Translation translate(const Message& request, const TranslateOptions& options,
 void finish(const CommandResult& result, Translation* translation);
 // The answer when no durable result came: queue full, ledger unavailable, deadline (91).
 void finish_unavailable(Translation* translation);
-// A result that became durable after its request was answered 91: the hold to void, if it
-// placed one (the deadline rule), else nullopt.
-std::optional<TransferId> late_hold(Purpose purpose, const CommandResult& result);
+// A result that became durable after its request was answered 91: the transfer the late rule
+// reverses (a hold it placed, or a posting it made), if any.
+std::optional<TransferId> late_transfer(Purpose purpose, const CommandResult& result);
 
 // The answer to a request that did not decode: its response MTI, DE39 30 and the fields that
 // could be read echoed. nullopt when it cannot be answered (no MTI, or a response).

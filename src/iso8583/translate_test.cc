@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "iso8583/transaction_ids.h"
+#include "ledger/card_ids.h"
 
 namespace ledger::iso8583 {
 namespace {
@@ -13,8 +14,6 @@ TranslateOptions options() {
   TranslateOptions o;
   o.pan_secret = "translate-test-secret-translate-test";
   o.home_country = "276";
-  o.preauthorization_mccs = default_preauthorization_mccs();
-  o.over_capture_mccs = default_over_capture_mccs();
   return o;
 }
 
@@ -38,6 +37,9 @@ Message authorization(const std::string& mti = "0100") {
 
 Translation run(const Message& m) { return translate(m, options(), 2611); }
 
+// The transaction id of authorization(): by acquirer, STAN and transmission time.
+TransferId original_id() { return authorization_id("12345", "000123", "1129120000"); }
+
 TEST(TranslateTest, ResponseMtisAndClasses) {
   EXPECT_EQ(response_mti("0100"), "0110");
   EXPECT_EQ(response_mti("0101"), "0110");  // a repeat is answered as the original
@@ -58,7 +60,7 @@ TEST(TranslateTest, AnAuthorizationIsOneEngineCommand) {
   ASSERT_EQ(t.purpose, Purpose::authorize);
   EXPECT_EQ(t.command.kind, CommandKind::authorize);
   const Authorization& a = t.command.body.authorization;
-  EXPECT_EQ(a.id, authorization_id("12345", "000123", "1129120000"));
+  EXPECT_EQ(a.id, original_id());
   EXPECT_EQ(a.amount, 1250);
   EXPECT_EQ(a.mcc, 5812);
   EXPECT_EQ(a.expiry_yymm, 2812);
@@ -71,6 +73,85 @@ TEST(TranslateTest, AnAuthorizationIsOneEngineCommand) {
   EXPECT_TRUE(run(authorization("0200")).command.body.authorization.post_now);
 }
 
+TEST(TranslateTest, ProcessingCodesAndAmountsChooseWhatIsDecided) {
+  Message m = authorization();
+  m.set(4, "000000000000");  // an account verification: card checks only, answered 85
+  Translation t = run(m);
+  ASSERT_EQ(t.purpose, Purpose::check);
+  EXPECT_EQ(t.command.body.authorization.kind, AuthorizationKind::verification);
+  CommandResult ok;
+  ok.code = static_cast<std::uint8_t>(TransferResult::ok);
+  finish(ok, &t);
+  EXPECT_EQ(t.reply.get(39), "85");
+  m = authorization();
+  m.set(3, "200000");  // a refund authorization moves no money
+  t = run(m);
+  EXPECT_EQ(t.purpose, Purpose::check);
+  EXPECT_FALSE(t.command.body.authorization.post_now);
+  m = authorization("0200");
+  m.set(3, "200000");  // the 0200 refund posts
+  EXPECT_TRUE(run(m).command.body.authorization.post_now);
+  for (const char* code : {"090000", "110000"}) {  // cash-back, quasi-cash: purchases
+    m = authorization();
+    m.set(3, code);
+    EXPECT_EQ(run(m).command.body.authorization.kind, AuthorizationKind::purchase) << code;
+  }
+  m = authorization();
+  m.set(3, "300000");  // available funds
+  EXPECT_EQ(run(m).command.body.authorization.kind, AuthorizationKind::balance_inquiry);
+  m = authorization();
+  m.set(3, "010000");
+  m.set(4, "000000000000");
+  EXPECT_EQ(run(m).reply.get(39), "13");  // cash of nothing
+}
+
+TEST(TranslateTest, ExpiryPartialIndicatorAndNetworkManagement) {
+  Message m = authorization();
+  m.clear(14);
+  m.set(35, "4000056655665556=29011010000000000");
+  EXPECT_EQ(run(m).command.body.authorization.expiry_yymm, 2901);  // from track 2
+  m = authorization();
+  m.set(13, "1201");  // local date 1 December while UTC is still November
+  EXPECT_EQ(run(m).command.body.authorization.today_yymm, 2612);
+  EXPECT_EQ(translate(m, options(), 2701).command.body.authorization.today_yymm, 2612);
+  m = authorization();
+  m.set(48, "R610510000");  // Mastercard DE48 subelement 61, subfield 1 = 1
+  EXPECT_TRUE(run(m).command.body.authorization.partial_allowed);
+  m.set(48, "R610500000");
+  EXPECT_FALSE(run(m).command.body.authorization.partial_allowed);
+  m.set(48, "PARTIAL=Y");
+  EXPECT_TRUE(run(m).command.body.authorization.partial_allowed);
+  Message echo;
+  echo.mti = "0800";
+  echo.set(7, "1129120000");
+  echo.set(11, "000001");
+  for (const auto& [code, de39] : std::vector<std::pair<const char*, const char*>>{
+           {"001", "00"}, {"002", "00"}, {"301", "00"}, {"161", "12"}, {"101", "12"}}) {
+    echo.set(70, code);
+    EXPECT_EQ(run(echo).reply.get(39), de39) << code;
+  }
+}
+
+TEST(TranslateTest, PartialApprovalInTheBillingCurrencyRewritesBothAmounts) {
+  Message m = authorization();
+  m.set(4, "000000010000");  // USD 100.00
+  m.set(49, "840");
+  m.set(6, "000000009000");  // EUR 90.00 billed
+  m.set(51, "978");
+  Translation t = run(m);
+  ASSERT_TRUE(t.billing);
+  EXPECT_EQ(t.command.body.authorization.amount, 9000);
+  CommandResult partial;
+  partial.code = static_cast<std::uint8_t>(TransferResult::ok);
+  partial.value.transfer.amount = 9000;
+  partial.value.transfer.amount_effective = 4500;
+  finish(partial, &t);
+  EXPECT_EQ(t.reply.get(39), "10");
+  EXPECT_EQ(t.reply.get(6), "000000004500");
+  EXPECT_EQ(t.reply.get(4), "000000005000");  // the same half, in the transaction currency
+  EXPECT_EQ(t.reply.get(54), "0057840C000000010000");
+}
+
 TEST(TranslateTest, BadOrMissingFieldsAreAnsweredAtOnce) {
   struct Case {
     const char* what;
@@ -79,17 +160,11 @@ TEST(TranslateTest, BadOrMissingFieldsAreAnsweredAtOnce) {
     const char* code;
   };
   const Case cases[] = {
-      {"no PAN", 2, nullptr, "30"},
-      {"no processing code", 3, nullptr, "30"},
-      {"no amount", 4, nullptr, "30"},
-      {"no transmission time", 7, nullptr, "30"},
-      {"no STAN", 11, nullptr, "30"},
-      {"no currency", 49, nullptr, "30"},
-      {"unknown currency", 49, "999", "30"},
-      {"expiry month 13", 14, "2813", "30"},
-      {"expiry month 00", 14, "2800", "30"},
-      {"unsupported processing code", 3, "990000", "12"},
-      {"zero amount", 4, "000000000000", "13"},
+      {"no PAN", 2, nullptr, "30"},          {"no processing code", 3, nullptr, "30"},
+      {"no amount", 4, nullptr, "30"},       {"no transmission time", 7, nullptr, "30"},
+      {"no STAN", 11, nullptr, "30"},        {"no currency", 49, nullptr, "30"},
+      {"unknown currency", 49, "999", "30"}, {"expiry month 13", 14, "2813", "30"},
+      {"expiry month 00", 14, "2800", "30"}, {"unsupported processing code", 3, "990000", "12"},
   };
   for (const Case& c : cases) {
     Message m = authorization();
@@ -127,7 +202,7 @@ TEST(TranslateTest, ApprovalsPartialsAndDeclinesAreAnswered) {
   finish(result, &approved);
   EXPECT_EQ(approved.reply.get(39), "00");
   EXPECT_EQ(approved.reply.get(38).size(), 6u);
-  EXPECT_EQ(late_hold(Purpose::authorize, result), result.value.transfer.id);
+  EXPECT_EQ(late_transfer(Purpose::authorize, result), result.value.transfer.id);
   result.value.transfer.amount_effective = 1000;
   Translation partial = t;
   finish(result, &partial);
@@ -148,7 +223,7 @@ TEST(TranslateTest, ApprovalsPartialsAndDeclinesAreAnswered) {
     finish(result, &declined);
     EXPECT_EQ(declined.reply.get(39), de39) << to_string(code);
     EXPECT_FALSE(declined.reply.has(38));
-    EXPECT_EQ(late_hold(Purpose::authorize, result), std::nullopt);
+    EXPECT_EQ(late_transfer(Purpose::authorize, result), std::nullopt);
   }
   Translation unavailable = t;
   finish_unavailable(&unavailable);
@@ -156,19 +231,24 @@ TEST(TranslateTest, ApprovalsPartialsAndDeclinesAreAnswered) {
 }
 
 TEST(TranslateTest, CompletionsReversalsAndAdvicesNameTheOriginal) {
-  const TransferId original = authorization_id("12345", "000123", "1129120000");
+  const TransferId original = original_id();
   Message completion = authorization("0220");
   const Translation c = run(completion);
   ASSERT_EQ(c.command.kind, CommandKind::card_completion);
   EXPECT_EQ(c.command.body.authorization.original, original);
-  EXPECT_EQ(c.command.body.authorization.id, completion_id(original));
-  EXPECT_TRUE(c.command.body.authorization.over_capture);  // 5812: restaurants (tips)
+  EXPECT_EQ(c.command.body.authorization.over_capture_pct, 20);  // 5812: restaurants (tips)
+  completion.set(3, "200000");  // a refund completion stays a refund
+  EXPECT_EQ(run(completion).command.body.authorization.kind, AuthorizationKind::refund);
   Message reversal = authorization("0420");
   reversal.set(95, "000000000500000000000500C00000000C00000000");
   const Translation r = run(reversal);
   ASSERT_EQ(r.command.kind, CommandKind::card_reversal);
   EXPECT_EQ(r.command.body.authorization.replacement, 500);
-  EXPECT_EQ(r.command.body.authorization.id, reversal_id(original));
+  EXPECT_EQ(r.command.body.authorization.original, original);
+  EXPECT_EQ(r.command.body.authorization.id, message_id("0420", "12345", "000123", "1129120000"));
+  reversal.set(6, "000000000900");  // billed: DE95's amount converted at DE6/DE4
+  reversal.set(51, "840");
+  EXPECT_EQ(run(reversal).command.body.authorization.replacement, 360);
   CommandResult nothing;
   nothing.code = static_cast<std::uint8_t>(TransferResult::pending_not_found);
   Translation acknowledged = r;
@@ -178,10 +258,29 @@ TEST(TranslateTest, CompletionsReversalsAndAdvicesNameTheOriginal) {
   Message declined_advice = authorization("0120");
   declined_advice.set(39, "05");
   EXPECT_EQ(run(declined_advice).command.kind, CommandKind::card_reversal);
+  EXPECT_TRUE(run(declined_advice).command.body.authorization.release_only);
   const Translation advice = run(authorization("0121"));
   EXPECT_EQ(advice.reply.mti, "0130");
+  EXPECT_EQ(advice.purpose, Purpose::advice);
   EXPECT_TRUE(advice.command.body.authorization.force);
-  EXPECT_EQ(advice.command.body.authorization.advice_id, advice_id(original));
+  EXPECT_EQ(advice.command.body.authorization.id, original);
+  for (const char* code : {"00", "08", "10", "11", "85", "87"}) {
+    Message stand_in = authorization("0120");
+    stand_in.set(39, code);
+    EXPECT_EQ(run(stand_in).command.kind, CommandKind::authorize) << code;
+  }
+  Translation unrecorded = advice;  // acknowledged all the same, and noted
+  CommandResult unknown;
+  unknown.code = static_cast<std::uint8_t>(TransferResult::card_unknown);
+  finish(unknown, &unrecorded);
+  EXPECT_EQ(unrecorded.reply.get(39), "00");
+  EXPECT_EQ(unrecorded.trouble, "advice_not_recorded");
+  Message incremental = authorization();
+  incremental.set(11, "000124");
+  incremental.set(90, "0100000123112912000000000012345000000000000");
+  const Translation inc = run(incremental);
+  EXPECT_TRUE(inc.command.body.authorization.incremental);
+  EXPECT_EQ(inc.command.body.authorization.original, original);
 }
 
 TEST(TranslateTest, MalformedRequestsAreAnswered30AndResponsesDropped) {

@@ -99,7 +99,6 @@ struct Stream {
     a = Authorization{};
     a.id = in_.ConsumeIntegralInRange(0, 10) == 0 ? earlier() : TransferId{{1, ++next_id_}};
     a.original = earlier();
-    a.advice_id = in_.ConsumeBool() ? TransferId{} : TransferId{{1, ++next_id_}};
     pan(a.pan_hash);
     a.amount = amount();
     a.replacement = in_.ConsumeBool() ? 0 : amount();
@@ -108,11 +107,14 @@ struct Stream {
     a.expiry_yymm = in_.ConsumeBool() ? 0 : 2812;
     a.today_yymm = 2611;
     a.channels = in_.ConsumeIntegral<std::uint8_t>();
-    a.kind = static_cast<AuthorizationKind>(in_.ConsumeIntegralInRange(0, 3));
+    a.kind = static_cast<AuthorizationKind>(in_.ConsumeIntegralInRange(0, 4));
     a.partial_allowed = in_.ConsumeBool();
     a.force = in_.ConsumeBool();
     a.post_now = in_.ConsumeBool();
-    a.over_capture = in_.ConsumeBool();
+    a.over_capture_pct = static_cast<std::uint16_t>(in_.ConsumeIntegralInRange(0, 50));
+    a.over_capture_max = in_.ConsumeBool() ? 0 : amount();
+    a.incremental = in_.ConsumeBool();
+    a.release_only = in_.ConsumeBool();
     a.hold_timeout_s = in_.ConsumeIntegralInRange<std::uint32_t>(0, 3);
     ids_.push_back(a.id);
     return c;

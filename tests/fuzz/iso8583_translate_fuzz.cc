@@ -21,15 +21,13 @@ using namespace ledger::iso8583;
 
 namespace {
 
-const std::set<std::string> allowed_codes = {"00", "10", "12", "13", "14", "30", "51",
-                                             "54", "57", "61", "62", "65", "91", "96"};
+const std::set<std::string> allowed_codes = {"00", "10", "12", "13", "14", "30", "51", "54",
+                                             "57", "61", "62", "65", "85", "91", "96"};
 
 TranslateOptions options() {
   TranslateOptions o;
   o.pan_secret = "fuzz-secret-fuzz-secret-fuzz-secret!";
   o.home_country = "276";
-  o.preauthorization_mccs = default_preauthorization_mccs();
-  o.over_capture_mccs = default_over_capture_mccs();
   return o;
 }
 

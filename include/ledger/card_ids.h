@@ -1,0 +1,52 @@
+// The transfers of one card transaction, found from the authorization's id without a lookup
+// table: every follow-up (the network's stand-in approval, incremental holds, the completion,
+// each reversal) is stored under an id derived from the original's, so the engine can list a
+// transaction's transfers by id and recovery needs nothing but the journal. Incremental
+// authorizations and reversals take the next free slot; the message that made each one is
+// kept as a 32-bit key in reference_32, so a repeat of it finds the slot it took.
+#pragma once
+
+#include <cstdint>
+
+#include "ledger/ids.h"
+#include "ledger/limits.h"
+
+namespace ledger::card_ids {
+
+inline constexpr std::uint64_t salt_completion = 0x434F4D504CULL;  // "COMPL"
+inline constexpr std::uint64_t salt_advice = 0x4144564943ULL;      // "ADVIC"
+inline constexpr std::uint64_t salt_late = 0x4C41544556ULL;        // "LATEV"
+inline constexpr std::uint64_t salt_incremental = 0x494E4352000ULL;
+inline constexpr std::uint64_t salt_reversal = 0x5245560000ULL;
+inline constexpr std::uint64_t salt_part = 0x5041525400ULL;
+
+inline TransferId derived(TransferId source, std::uint64_t salt) {
+  return TransferId{derive_id(source.value, salt)};
+}
+// 0220: posts the transaction's holds (or is itself a forced posting).
+inline TransferId completion(TransferId original) { return derived(original, salt_completion); }
+// A new decision for an authorization whose first one no longer holds money: the network's
+// stand-in approval of what we declined, or a repeat after the hold was released.
+inline TransferId advice(TransferId original) { return derived(original, salt_advice); }
+// Incremental authorization k (0 .. card_incrementals_max - 1) of the original.
+inline TransferId incremental(TransferId original, std::uint32_t k) {
+  return derived(original, salt_incremental + k);
+}
+// Reversal k (0 .. card_reversals_max - 1) of the original: full, partial, or the late rule.
+inline TransferId reversal(TransferId original, std::uint32_t k) {
+  return derived(original, salt_reversal + k);
+}
+// The further transfers one command makes (a completion voiding other holds, a reversal
+// releasing several): part j >= 1 of the command whose first transfer is `first`.
+inline TransferId part(TransferId first, std::uint32_t j) { return derived(first, salt_part + j); }
+// The key of the message that made a slot's transfer (kept in reference_32).
+inline std::uint32_t message_key(TransferId message) {
+  const std::uint64_t folded = mix64(message.value.hi ^ mix64(message.value.lo));
+  return static_cast<std::uint32_t>(folded ^ (folded >> 32)) | 1u;  // never 0
+}
+// The message key of the late rule's reversal of `transfer` (an answer sent as 91).
+inline TransferId late_reversal_message(TransferId transfer) {
+  return derived(transfer, salt_late);
+}
+
+}  // namespace ledger::card_ids
