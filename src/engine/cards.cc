@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <limits>
 
 #include "engine/engine.h"
 #include "engine/engine_rules.h"
@@ -188,7 +189,7 @@ bool Engine::money_released(const Transfer& t) const {
   }
   if (!is_posting(t)) return false;
   const CardTransaction x = card_transaction(t.id);
-  std::int64_t refunded = 0;
+  Sum refunded = 0;
   for (std::uint32_t i = 0; i < x.reversal_count; ++i) {
     if (is_posting(transfers_[x.reversals[i]]))
       refunded += transfers_[x.reversals[i]].amount_effective;
@@ -359,8 +360,8 @@ void Engine::complete_card(const Authorization& a, CommandResult* result, BatchO
     return authorize(posting, result, out);
   }
   if (a.amount > x.held) {
-    const __int128 tolerated = std::max<__int128>(
-        x.held + static_cast<__int128>(x.held) * a.over_capture_pct / 100, a.over_capture_max);
+    const Sum tolerated =
+        std::max<Sum>(x.held + x.held * a.over_capture_pct / 100, a.over_capture_max);
     if (a.amount > tolerated) {
       result->code = static_cast<std::uint8_t>(TransferResult::over_capture_beyond_tolerance);
       result->value.transfer = transfers_[x.holds[0]];
@@ -414,11 +415,11 @@ void Engine::reverse_card(const Authorization& a, CommandResult* result, BatchOu
     return nothing(TransferResult::card_transaction_full);
   const TransferId id = card_ids::reversal(a.original, x.reversal_count);
   if (x.hold_count > 0) {
-    std::int64_t release = x.held - std::max<std::int64_t>(a.replacement, 0);
+    Sum release = x.held - std::max<std::int64_t>(a.replacement, 0);
     if (release <= 0) return nothing(TransferResult::nothing_to_reverse);
     for (std::uint32_t j = 0, i = x.hold_count; i-- > 0 && release > 0; ++j) {
       const Transfer& hold = transfers_[x.holds[i]];
-      const std::int64_t part = std::min(release, hold.amount_effective);
+      const auto part = static_cast<std::int64_t>(std::min<Sum>(release, hold.amount_effective));
       Transfer t;
       t.id = j == 0 ? id : card_ids::part(id, j);
       t.pending_id = hold.id;
@@ -442,45 +443,50 @@ void Engine::reverse_card(const Authorization& a, CommandResult* result, BatchOu
   refund_posting(a, x, id, result, out);
 }
 
-// A reversal of what a transaction posted (its completion, or itself as a single-message
-// posting or refund): the money back, as a forced posting the other way.
+// A reversal of what a transaction posted (its completion, itself as a single-message
+// posting or refund, or a posting decided anew after the late rule): the money back, less
+// earlier reversals, as a forced posting the other way.
 void Engine::refund_posting(const Authorization& a, const CardTransaction& x, TransferId id,
                             CommandResult* result, BatchOutput* out) {
-  const Transfer* posted = nullptr;
-  if (x.capture != IdIndex::not_found && transfers_[x.capture].result == TransferResult::ok) {
-    posted = &transfers_[x.capture];
-  } else if (x.root != IdIndex::not_found && is_posting(transfers_[x.root])) {
-    posted = &transfers_[x.root];
-  } else if (x.advice != IdIndex::not_found && is_posting(transfers_[x.advice])) {
-    posted = &transfers_[x.advice];
+  const Transfer* first = nullptr;
+  Sum posted = 0;
+  const struct {
+    std::uint32_t position;
+    bool capture;  // the completion: a post of a hold or a forced posting
+  } sources[] = {{x.capture, true}, {x.root, false}, {x.advice, false}};
+  for (const auto& source : sources) {
+    if (source.position == IdIndex::not_found) continue;
+    const Transfer& t = transfers_[source.position];
+    if (source.capture ? t.result != TransferResult::ok : !is_posting(t)) continue;
+    if (first == nullptr) first = &t;
+    posted += t.amount_effective;
   }
-  if (posted == nullptr) {
-    result->code = static_cast<std::uint8_t>(TransferResult::nothing_to_reverse);
-    result->value.transfer = x.root != IdIndex::not_found ? transfers_[x.root] : Transfer{};
-    return;
-  }
-  std::int64_t refunded = 0;
+  Sum refunded = 0;
   for (std::uint32_t i = 0; i < x.reversal_count; ++i) {
     if (is_posting(transfers_[x.reversals[i]]))
       refunded += transfers_[x.reversals[i]].amount_effective;
   }
-  const std::int64_t back =
-      posted->amount_effective - refunded - std::max<std::int64_t>(a.replacement, 0);
-  if (back <= 0) {
+  // More than one transfer can carry (only with amounts near 2^63): the rest by a later one.
+  const auto back = static_cast<std::int64_t>(
+      std::min<Sum>(posted - refunded - std::max<std::int64_t>(a.replacement, 0),
+                    std::numeric_limits<std::int64_t>::max()));
+  if (first == nullptr || back <= 0) {
     result->code = static_cast<std::uint8_t>(TransferResult::nothing_to_reverse);
-    result->value.transfer = *posted;
+    result->value.transfer = first != nullptr               ? *first
+                             : x.root != IdIndex::not_found ? transfers_[x.root]
+                                                            : Transfer{};
     return;
   }
   Transfer t;
   t.id = id;
-  t.debit_account_id = posted->credit_account_id;
-  t.credit_account_id = posted->debit_account_id;
+  t.debit_account_id = first->credit_account_id;
+  t.credit_account_id = first->debit_account_id;
   t.amount = back;
-  t.currency = posted->currency;
+  t.currency = first->currency;
   t.flags = flag_force;
   t.code = TransferCode::card_reversal;
-  t.reference_a = posted->reference_a;
-  t.reference_b = posted->reference_b;
+  t.reference_a = first->reference_a;
+  t.reference_b = first->reference_b;
   t.reference_32 = card_ids::message_key(a.id);
   execute_card_transfer(t, result, out);
 }

@@ -142,7 +142,7 @@ class Engine {
     std::uint32_t reversal_count = 0;
     std::uint32_t holds[2 + limits::card_incrementals_max] = {};
     std::uint32_t hold_count = 0;
-    std::int64_t held = 0;  // sum of the open holds
+    Sum held = 0;  // sum of the open holds (128 bits: holds are int64 each)
   };
   // How much of the card checks an authorization meets: existence and currency only (the
   // network's forced decisions), the card's own checks (refunds, inquiries, verifications),

@@ -459,8 +459,8 @@ struct Model {
       if (open_hold(find(id))) holds.push_back(id);
     return holds;
   }
-  std::int64_t refunded(TransferId original) const {
-    std::int64_t total = 0;
+  __int128 refunded(TransferId original) const {
+    __int128 total = 0;
     for (TransferId id : slots(original, true))
       if (posting(find(id))) total += find(id)->effective;
     return total;
@@ -634,15 +634,15 @@ struct Model {
     const TransferId id = card_ids::reversal(a.original, static_cast<std::uint32_t>(taken.size()));
     const std::vector<TransferId> holds = open_holds(a.original);
     if (!holds.empty()) {
-      std::int64_t held = 0;
+      __int128 held = 0;
       for (TransferId h : holds) held += find(h)->effective;
-      std::int64_t release = held - std::max<std::int64_t>(a.replacement, 0);
+      __int128 release = held - std::max<std::int64_t>(a.replacement, 0);
       if (release <= 0) return R::nothing_to_reverse;
       R first = R::ok;
       std::uint32_t j = 0;
       for (auto h = holds.rbegin(); h != holds.rend() && release > 0; ++h, ++j) {
         const std::int64_t amount = find(*h)->effective;
-        const std::int64_t part = std::min(release, amount);
+        const auto part = static_cast<std::int64_t>(std::min<__int128>(release, amount));
         Transfer t;
         t.id = j == 0 ? id : card_ids::part(id, j);
         t.pending_id = *h;
@@ -659,17 +659,21 @@ struct Model {
     }
     if (a.release_only) return R::nothing_to_reverse;
     const ModelTransfer* posted = nullptr;
+    __int128 total = 0;
     const ModelTransfer* capture = find(card_ids::completion(a.original));
     if (capture != nullptr && capture->result == R::ok) {
       posted = capture;
-    } else if (posting(find(a.original))) {
-      posted = find(a.original);
-    } else if (posting(find(card_ids::advice(a.original)))) {
-      posted = find(card_ids::advice(a.original));
+      total += capture->effective;
+    }
+    for (TransferId source : {a.original, card_ids::advice(a.original)}) {
+      if (!posting(find(source))) continue;
+      if (posted == nullptr) posted = find(source);
+      total += find(source)->effective;
     }
     if (posted == nullptr) return R::nothing_to_reverse;
-    const std::int64_t back =
-        posted->effective - refunded(a.original) - std::max<std::int64_t>(a.replacement, 0);
+    const auto back = static_cast<std::int64_t>(
+        std::min<__int128>(total - refunded(a.original) - std::max<std::int64_t>(a.replacement, 0),
+                           std::numeric_limits<std::int64_t>::max()));
     if (back <= 0) return R::nothing_to_reverse;
     Transfer t;
     t.id = id;
