@@ -336,6 +336,19 @@ void Engine::execute_card_transfer(const Transfer& t, CommandResult* result, Bat
   result->value.transfer = position != IdIndex::not_found ? transfers_[position] : t;
 }
 
+// One transfer of a command that makes several (a completion, a reversal): the first answers
+// the command (false: it failed, stop); the others resolve holds the first has proven open.
+bool Engine::execute_part(const Transfer& t, bool first, CommandResult* result, BatchOutput* out) {
+  if (first) {
+    execute_card_transfer(t, result, out);
+    return result->transfer_result() == TransferResult::ok;
+  }
+  std::uint32_t position = IdIndex::not_found;
+  const TransferResult code = execute_transfer(t, /*remember=*/true, out, &position);
+  LEDGER_ASSERT(code == TransferResult::ok);
+  return true;
+}
+
 // 0220: the final amount of the transaction. Its open holds (the original or the network's
 // stand-in approval, and the incremental ones) are resolved together: the first posted with
 // the final amount, the others released. Above what is held only within the MCC group's
@@ -381,14 +394,7 @@ void Engine::complete_card(const Authorization& a, CommandResult* result, BatchO
     } else {
       t.flags = flag_void_pending;  // released: the first hold carries the final amount
     }
-    if (i == 0) {
-      execute_card_transfer(t, result, out);
-      if (result->transfer_result() != TransferResult::ok) return;
-    } else {
-      std::uint32_t position = IdIndex::not_found;
-      const TransferResult code = execute_transfer(t, /*remember=*/true, out, &position);
-      LEDGER_ASSERT(code == TransferResult::ok);
-    }
+    if (!execute_part(t, i == 0, result, out)) return;
   }
 }
 
@@ -428,14 +434,7 @@ void Engine::reverse_card(const Authorization& a, CommandResult* result, BatchOu
       t.code = TransferCode::card_reversal;
       t.reference_32 = key;
       release -= part;
-      if (j == 0) {
-        execute_card_transfer(t, result, out);
-        if (result->transfer_result() != TransferResult::ok) return;
-      } else {
-        std::uint32_t position = IdIndex::not_found;
-        const TransferResult code = execute_transfer(t, /*remember=*/true, out, &position);
-        LEDGER_ASSERT(code == TransferResult::ok);
-      }
+      if (!execute_part(t, j == 0, result, out)) return;
     }
     return;
   }

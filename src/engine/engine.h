@@ -161,6 +161,7 @@ class Engine {
   bool record_card_transfer(Transfer t, std::int64_t approved, BatchOutput* out,
                             CommandResult* result);
   void execute_card_transfer(const Transfer& t, CommandResult* result, BatchOutput* out);
+  bool execute_part(const Transfer& t, bool first, CommandResult* result, BatchOutput* out);
   TransferResult decide(const Authorization& a, const Card* card, const Account* account,
                         CardChecks checks, std::int64_t* approved) const;
   std::uint32_t ensure_settlement_account(Currency currency, BatchOutput* out);
