@@ -39,10 +39,18 @@ inline TransferId reversal(TransferId original, std::uint32_t k) {
 // The further transfers one command makes (a completion voiding other holds, a reversal
 // releasing several): part j >= 1 of the command whose first transfer is `first`.
 inline TransferId part(TransferId first, std::uint32_t j) { return derived(first, salt_part + j); }
-// The key of the message that made a slot's transfer (kept in reference_32).
+// The key of the message that made a slot's transfer (kept in reference_32): the top bit
+// clear, so it is never taken for a reference key.
 inline std::uint32_t message_key(TransferId message) {
   const std::uint64_t folded = mix64(message.value.hi ^ mix64(message.value.lo));
-  return static_cast<std::uint32_t>(folded ^ (folded >> 32)) | 1u;  // never 0
+  return (static_cast<std::uint32_t>(folded ^ (folded >> 32)) & 0x7FFF'FFFFu) | 1u;  // never 0
+}
+// An authorization's reference key (kept in reference_32 of the original): the top bit set.
+inline constexpr std::uint32_t reference_key_bit = 0x8000'0000u;
+inline bool is_reference_key(std::uint32_t key) { return (key & reference_key_bit) != 0; }
+// Where the reference index finds an original: the card and the reference key together.
+inline Uint128 reference_alias(std::uint64_t card_hi, std::uint64_t card_lo, std::uint32_t key) {
+  return derive_id(Uint128{card_hi, card_lo}, 0x5245460000000000ULL | key);
 }
 // The message key of the late rule's reversal of `transfer` (an answer sent as 91).
 inline TransferId late_reversal_message(TransferId transfer) {

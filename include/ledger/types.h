@@ -140,6 +140,9 @@ struct Authorization {
   // Completion: the final amount. Reversal: unused. In the card account's currency.
   std::int64_t amount = 0;
   std::int64_t replacement = 0;  // reversal: what the transaction comes to now (0: nothing)
+  // The network's reference of the transaction (card_ids::reference_key of DE37, DE11 and
+  // DE32; 0: none): kept on an authorization, and how a follow-up without DE90 finds it.
+  std::uint32_t reference = 0;
   // Completion above the held amount H: allowed up to max(H + H * pct / 100, max).
   std::int64_t over_capture_max = 0;
   std::uint16_t over_capture_pct = 0;

@@ -154,6 +154,53 @@ bool is_posting(const Transfer& t) {  // an approved transfer that moved posted 
 }
 }  // namespace
 
+// An original a follow-up can find by the network's reference: a card authorization, financial
+// or refund with a reference key, between a card and its currency's settlement account.
+namespace {
+bool referable(const Transfer& t) {
+  return card_ids::is_reference_key(t.reference_32) && (t.reference_a | t.reference_b) != 0 &&
+         (t.code == TransferCode::card_authorization || t.code == TransferCode::card_financial ||
+          t.code == TransferCode::card_refund);
+}
+Uint128 alias_of(const Transfer& t) {
+  return card_ids::reference_alias(t.reference_a, t.reference_b, t.reference_32);
+}
+}  // namespace
+
+void Engine::index_reference(const Transfer& t, std::uint32_t position) {
+  if (!referable(t)) return;
+  const auto key_of = [this](std::uint32_t q) { return alias_of(transfers_[q]); };
+  if (reference_index_.find(alias_of(t), key_of) != IdIndex::not_found) return;  // first wins
+  reference_index_.insert(alias_of(t), position);
+}
+
+void Engine::unindex_reference(std::uint32_t position) {
+  const Transfer& t = transfers_[position];
+  if (!referable(t)) return;
+  const auto key_of = [this](std::uint32_t q) { return alias_of(transfers_[q]); };
+  if (reference_index_.find(alias_of(t), key_of) == position) {
+    reference_index_.erase(alias_of(t), key_of);
+  }
+}
+
+// The original a follow-up refers to: by id (DE90, or the follow-up's own DE32/DE11/DE7), else
+// by the card and the network's reference (DE37, DE11, DE32), as networks match a reversal
+// that does not carry DE90. The one found must be a card-network original: one side the
+// settlement account of its currency.
+TransferId Engine::find_original(const Authorization& a) const {
+  if (a.reference == 0 || transfer_position(a.original) != IdIndex::not_found) return a.original;
+  const Card* card = find_card_by_pan(a.pan_hash);
+  if (card == nullptr) return a.original;
+  const std::uint32_t p = reference_index_.find(
+      card_ids::reference_alias(card->id.value.hi, card->id.value.lo, a.reference),
+      [this](std::uint32_t q) { return alias_of(transfers_[q]); });
+  if (p == IdIndex::not_found) return a.original;
+  const Transfer& t = transfers_[p];
+  const AccountId settlement = settlement_account_id(t.currency);
+  if (t.debit_account_id != settlement && t.credit_account_id != settlement) return a.original;
+  return t.id;
+}
+
 Engine::CardTransaction Engine::card_transaction(TransferId original) const {
   CardTransaction x;
   x.root = transfer_position(original);
@@ -228,11 +275,12 @@ void Engine::authorize(const Authorization& input, CommandResult* result, BatchO
     return check_card_only(input, result);
   }
   Authorization a = input;
-  std::uint32_t key = 0;
+  std::uint32_t key = card_ids::is_reference_key(a.reference) ? a.reference : 0;
   if (a.incremental) {
+    a.original = find_original(a);
     const CardTransaction x = card_transaction(a.original);
     key = card_ids::message_key(a.id);
-    const Transfer* declined = nullptr;
+    const Transfer* declined = nullptr;  // (an increment keeps its message key, not a reference)
     for (std::uint32_t i = 0; i < x.incremental_count; ++i) {
       const Transfer& slot = transfers_[x.incrementals[i]];
       if (slot.reference_32 != key) continue;
@@ -252,6 +300,7 @@ void Engine::authorize(const Authorization& input, CommandResult* result, BatchO
       return answer_repeat(*original, result);
     }
     a.id = card_ids::advice(a.id);
+    key = 0;  // the original keeps the network's reference
     if (const Transfer* again = find_transfer(a.id)) return answer_repeat(*again, result);
   }
   const Card* card = find_card_by_pan(a.pan_hash);
@@ -354,7 +403,9 @@ bool Engine::execute_part(const Transfer& t, bool first, CommandResult* result, 
 // the final amount, the others released. Above what is held only within the MCC group's
 // tolerance (beyond it: refused, nothing changes). No open hold (unknown, expired, voided,
 // declined) or a refund: the completion is a forced posting of its own.
-void Engine::complete_card(const Authorization& a, CommandResult* result, BatchOutput* out) {
+void Engine::complete_card(const Authorization& input, CommandResult* result, BatchOutput* out) {
+  Authorization a = input;
+  a.original = find_original(input);
   const TransferId id = card_ids::completion(a.original);
   if (const Transfer* repeat = find_transfer(id)) return answer_repeat(*repeat, result);
   const CardTransaction x = card_transaction(a.original);
@@ -403,7 +454,9 @@ void Engine::complete_card(const Authorization& a, CommandResult* result, BatchO
 // the latest hold first. Captured or posted (no open hold): what was posted, less earlier
 // reversals, is given back down to a.replacement, as a forced posting. Each reversal takes
 // the transaction's next slot, so partial reversals add up and a repeat finds its own.
-void Engine::reverse_card(const Authorization& a, CommandResult* result, BatchOutput* out) {
+void Engine::reverse_card(const Authorization& input, CommandResult* result, BatchOutput* out) {
+  Authorization a = input;
+  a.original = find_original(input);
   const CardTransaction x = card_transaction(a.original);
   const std::uint32_t key = card_ids::message_key(a.id);
   for (std::uint32_t i = 0; i < x.reversal_count; ++i) {

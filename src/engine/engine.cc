@@ -9,6 +9,7 @@
 
 #include "engine/engine_rules.h"
 #include "ledger/assert.h"
+#include "ledger/card_ids.h"
 
 namespace ledger::engine {
 using namespace rules;
@@ -19,6 +20,7 @@ Engine::Engine(const EngineOptions& options)
       transfers_(options.transfers_max),
       account_index_(options.accounts_max),
       transfer_index_(options.transfers_max),
+      reference_index_(options.transfers_max),
       cards_(options.cards_max),
       velocity_(options.cards_max),
       card_index_(options.cards_max),
@@ -30,7 +32,7 @@ Engine::Engine(const EngineOptions& options)
 }
 
 std::size_t Engine::bytes_per_account() { return sizeof(Account) + 2 * 8; }
-std::size_t Engine::bytes_per_transfer() { return sizeof(Transfer) + 2 * 8 + sizeof(Expiry); }
+std::size_t Engine::bytes_per_transfer() { return sizeof(Transfer) + 4 * 8 + sizeof(Expiry); }
 
 TransferId Engine::expiry_id(TransferId pending_id, std::uint32_t attempt) {
   constexpr std::uint64_t salt_expiry = 0x657870697279ULL;  // "expiry"
@@ -295,6 +297,7 @@ void Engine::rollback(std::size_t transfers_before, std::size_t open_pending_bef
   for (std::size_t p = transfers_.size(); p > transfers_before; --p) {
     const Uint128 id = transfers_[p - 1].id.value;
     transfer_index_.erase(id, [this](std::uint32_t q) { return transfers_[q].id.value; });
+    unindex_reference(static_cast<std::uint32_t>(p - 1));
   }
   transfers_.truncate(transfers_before);
   open_pending_total_ = open_pending_before;

@@ -150,6 +150,9 @@ class Engine {
   enum class CardChecks : std::uint8_t { existence, card, all };
 
   CardTransaction card_transaction(TransferId original) const;
+  TransferId find_original(const Authorization& a) const;
+  void index_reference(const Transfer& t, std::uint32_t position);
+  void unindex_reference(std::uint32_t position);
   bool money_released(const Transfer& t) const;
   void authorize(const Authorization& a, CommandResult* result, BatchOutput* out);
   void check_card_only(const Authorization& a, CommandResult* result) const;
@@ -215,6 +218,9 @@ class Engine {
   FixedVector<Transfer> transfers_;
   IdIndex account_index_;
   IdIndex transfer_index_;
+  // Card authorizations by card and the network's reference (card_ids::reference_alias): how
+  // a follow-up without DE90 finds its original.
+  IdIndex reference_index_;
   FixedVector<Card> cards_;
   // Per card (same position): approved amounts and counts per UTC day, 31 days in a ring.
   struct Velocity {

@@ -324,6 +324,34 @@ TEST_F(CardMessageTest, PartialReversalsAddUpAndRepeatsFindTheirOwn) {
   expect_balanced();
 }
 
+TEST_F(CardMessageTest, AReversalWithoutDe90FindsItsOriginalByTheNetworksReference) {
+  Authorization original = auth(1, 300);
+  original.reference = card_ids::reference_key_bit | 77;
+  ASSERT_EQ(decision(original), R::ok);
+  Authorization reversal = message(201, 99, 0);  // its own DE7: not the original's id
+  reversal.reference = original.reference;
+  Authorization stranger = reversal;
+  std::memset(stranger.pan_hash, 0x43, 32);  // another card with the same reference
+  EXPECT_EQ(reverse(stranger), R::pending_not_found);
+  EXPECT_EQ(held(), 300);
+  EXPECT_EQ(reverse(reversal), R::ok);
+  EXPECT_EQ(held(), 0);
+  Authorization later = auth(2, 120);
+  later.reference = card_ids::reference_key_bit | 78;
+  ASSERT_EQ(decision(later), R::ok);
+  expect_balanced();
+  Engine rebuilt(EngineOptions{64, 256, 16});  // the index comes back from the journal
+  for (const JournalRecord& record : journal_) rebuilt.replay(record);
+  Command c;
+  c.kind = CommandKind::card_reversal;
+  c.body.authorization = message(202, 98, 0);
+  c.body.authorization.reference = later.reference;
+  BatchOutput out;
+  rebuilt.apply(&c, 1, now_, &out);
+  EXPECT_EQ(out.results[0].transfer_result(), R::ok);
+  EXPECT_EQ(rebuilt.find_account(acct(2))->debits_pending, 0);
+}
+
 TEST_F(CardMessageTest, ReversalAfterCaptureGivesBackWhatWasCaptured) {
   ASSERT_EQ(decision(auth(1, 100)), R::ok);
   ASSERT_EQ(complete(message(101, 1, 60)), R::ok);

@@ -45,6 +45,8 @@ struct Model {
   std::size_t cards_max = 0;
   std::map<Uint128, ModelAccount> accounts;
   std::map<Uint128, ModelTransfer> transfers;
+  // Card originals by card and network reference (card_ids::reference_alias): the first one.
+  std::map<Uint128, Uint128> references;
   // Cards: by id, and the card id of each PAN hash; approved spending per card and UTC day.
   struct Day {
     std::int64_t amount = 0;
@@ -149,7 +151,7 @@ struct Model {
     m.debit = t.debit_account_id;
     m.credit = t.credit_account_id;
     m.currency = t.currency;
-    transfers[t.id.value] = m;
+    store(m);
   }
 
   static bool over_limit(const ModelAccount& a, bool debit_side) {
@@ -226,7 +228,7 @@ struct Model {
     m.debit = t.debit_account_id;
     m.credit = t.credit_account_id;
     m.currency = t.currency;
-    transfers[t.id.value] = m;
+    store(m);
     return R::ok;
   }
 
@@ -268,7 +270,7 @@ struct Model {
       m.debit = hold.debit;
       m.credit = hold.credit;
       m.currency = hold.currency;
-      transfers[t.id.value] = m;
+      store(m);
       return R::ok;
     }
     ModelAccount nd = accounts[hold.debit.value], nc = accounts[hold.credit.value];
@@ -297,7 +299,7 @@ struct Model {
     m.debit = hold.debit;
     m.credit = hold.credit;
     m.currency = hold.currency;
-    transfers[t.id.value] = m;
+    store(m);
     return R::ok;
   }
 
@@ -426,6 +428,29 @@ struct Model {
     return R::ok;
   }
 
+  void store(const ModelTransfer& m) {
+    transfers[m.body.id.value] = m;
+    const Transfer& t = m.body;
+    if (card_ids::is_reference_key(t.reference_32) && (t.reference_a | t.reference_b) != 0 &&
+        (t.code == TransferCode::card_authorization || t.code == TransferCode::card_financial ||
+         t.code == TransferCode::card_refund)) {
+      references.emplace(card_ids::reference_alias(t.reference_a, t.reference_b, t.reference_32),
+                         t.id.value);
+    }
+  }
+  TransferId find_original(const Authorization& a) const {
+    if (a.reference == 0 || find(a.original) != nullptr) return a.original;
+    const auto pan = pans.find(pan_of(a.pan_hash));
+    if (pan == pans.end()) return a.original;
+    const auto r =
+        references.find(card_ids::reference_alias(pan->second.hi, pan->second.lo, a.reference));
+    if (r == references.end()) return a.original;
+    const Transfer& t = transfers.at(r->second).body;
+    const AccountId settlement = Engine::settlement_account_id(t.currency);
+    if (t.debit_account_id != settlement && t.credit_account_id != settlement) return a.original;
+    return t.id;
+  }
+
   const ModelTransfer* find(TransferId id) const {
     auto it = transfers.find(id.value);
     return it == transfers.end() ? nullptr : &it->second;
@@ -488,8 +513,9 @@ struct Model {
         (a.kind == AuthorizationKind::refund && !a.post_now)) {
       return check_only(a);
     }
-    std::uint32_t key = 0;
+    std::uint32_t key = card_ids::is_reference_key(a.reference) ? a.reference : 0;
     if (a.incremental) {
+      a.original = find_original(a);
       key = card_ids::message_key(a.id);
       const std::vector<TransferId> taken = slots(a.original, false);
       const ModelTransfer* declined = nullptr;
@@ -506,6 +532,7 @@ struct Model {
       const bool approved = first->result == R::ok;
       if ((approved && !released(*first)) || (!approved && !a.force)) return repeat(*first);
       a.id = card_ids::advice(a.id);
+      key = 0;
       if (const ModelTransfer* again = find(a.id)) return repeat(*again);
     }
     const Card* card = nullptr;
@@ -575,7 +602,7 @@ struct Model {
     m.debit = t.debit_account_id;
     m.credit = t.credit_account_id;
     m.currency = t.currency;
-    transfers[t.id.value] = m;
+    store(m);
     spend(t, m.timestamp, approved, 1);
     return R::ok;
   }
@@ -583,7 +610,8 @@ struct Model {
   // 0220: the open holds resolved together (the first posted with the final amount, the
   // others released), within the over-capture tolerance; no hold, or a refund: a forced
   // posting of its own.
-  R complete(const Authorization& a) {
+  R complete(Authorization a) {
+    a.original = find_original(a);
     const TransferId id = card_ids::completion(a.original);
     if (const ModelTransfer* again = find(id)) return repeat(*again);
     const std::vector<TransferId> holds = open_holds(a.original);
@@ -624,7 +652,8 @@ struct Model {
 
   // 0400/0420: open holds released down to the replacement (latest first); otherwise what
   // was posted, less earlier reversals, given back down to it. Each in the next slot.
-  R reverse(const Authorization& a) {
+  R reverse(Authorization a) {
+    a.original = find_original(a);
     const std::uint32_t key = card_ids::message_key(a.id);
     const std::vector<TransferId> taken = slots(a.original, true);
     for (TransferId id : taken)
@@ -752,7 +781,7 @@ struct Model {
       m.timestamp = tick();
       m.debit = hold.debit;
       m.credit = hold.credit;
-      transfers[id.value] = m;
+      store(m);
     }
   }
 

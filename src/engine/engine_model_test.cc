@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "ledger/card_ids.h"
 
 namespace ledger::engine {
 namespace {
@@ -235,6 +236,9 @@ class Workload {
     Authorization a;
     a.id = chance(1) ? TransferId{} : fresh_id();
     pan(a.pan_hash);
+    // The network's reference, from a small pool so that follow-ups find originals by it.
+    a.reference =
+        chance(30) ? card_ids::reference_key_bit | static_cast<std::uint32_t>(pick(8)) : 0;
     a.amount = chance(90) ? 1 + static_cast<std::int64_t>(pick(1500)) : amount();
     a.currency = chance(3) ? Currency{} : currency();
     a.mcc = mcc();

@@ -6,6 +6,7 @@
 #include "engine/engine.h"
 #include "engine/engine_rules.h"
 #include "ledger/assert.h"
+#include "ledger/card_ids.h"
 
 namespace ledger::engine {
 using namespace rules;
@@ -71,6 +72,7 @@ void Engine::clear() {
   expiries_.truncate(0);
   account_index_.clear();
   transfer_index_.clear();
+  reference_index_.clear();
   undo_.clear();
   open_pending_total_ = 0;
   now_ns_ = 0;

@@ -214,6 +214,7 @@ std::uint32_t Engine::store_transfer(const Transfer& transfer) {
   const auto position = static_cast<std::uint32_t>(transfers_.size());
   transfers_.push_back(transfer);
   transfer_index_.insert(transfer.id.value, position);
+  index_reference(transfer, position);
   if (transfer.pending_state == PendingState::open && transfer.timeout_s != 0) {
     const std::uint64_t expires_at =
         transfer.timestamp + std::uint64_t{transfer.timeout_s} * ns_per_s;

@@ -215,6 +215,7 @@ class LifecycleModel {
     m.set(18, std::to_string(t.mcc.code));
     m.set(22, "051");
     m.set(32, "00012345");
+    m.set(37, "RRN" + t.stan + "000");
     m.set(41, "TERM0001");
     return m;
   }
@@ -440,6 +441,10 @@ class LifecycleModel {
     const std::int64_t outstanding = t.postings - t.refunded;
     Message m = follow_up(chance(50) ? "0400" : "0420", t, held + outstanding + 1,
                           t.refund ? "200000" : "000000");
+    if (chance(30)) {  // no DE90: found by card, RRN, STAN and acquirer, as networks match
+      m.clear(90);
+      m.set(11, t.stan);
+    }
     std::int64_t to = 0;
     const std::int64_t base = held > 0 ? held : outstanding;
     if (chance(50) && base > 1) {

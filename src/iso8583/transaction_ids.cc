@@ -2,6 +2,7 @@
 
 #include <initializer_list>
 
+#include "ledger/card_ids.h"
 #include "ledger/ids.h"
 
 namespace ledger::iso8583 {
@@ -29,6 +30,13 @@ TransferId authorization_id(std::string_view acquirer, std::string_view stan,
                             std::string_view transmission) {
   return digest_of({0x69736F3835383331ULL, 0x61757468ULL},  // "iso85831", "auth"
                    {without_leading_zeros(acquirer), stan, transmission});
+}
+
+std::uint32_t reference_key(std::string_view acquirer, std::string_view stan,
+                            std::string_view rrn) {
+  const TransferId digest = digest_of({0x69736F3835383331ULL, 0x72726EULL},  // "rrn"
+                                      {without_leading_zeros(acquirer), stan, rrn});
+  return static_cast<std::uint32_t>(digest.value.lo) | card_ids::reference_key_bit;
 }
 
 TransferId message_id(std::string_view mti, std::string_view acquirer, std::string_view stan,

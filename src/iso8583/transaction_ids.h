@@ -15,6 +15,10 @@ namespace ledger::iso8583 {
 // Leading zeros of the acquirer id are ignored (networks pad DE32 differently).
 TransferId authorization_id(std::string_view acquirer, std::string_view stan,
                             std::string_view transmission);
+// The network's reference of a transaction (card_ids::reference_key_bit set): retrieval
+// reference number (DE37), STAN (DE11) and acquirer (DE32), which a reversal without DE90
+// carries as its original did. With the card (DE2) it finds the original.
+std::uint32_t reference_key(std::string_view acquirer, std::string_view stan, std::string_view rrn);
 // The key of one message (a reversal, an incremental authorization): its own acquirer, STAN
 // and transmission time, so a retransmission finds what the first one did.
 TransferId message_id(std::string_view mti, std::string_view acquirer, std::string_view stan,

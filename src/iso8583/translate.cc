@@ -79,6 +79,13 @@ TransferId transaction_id(const Message& m) {
   return authorization_id(field_or_empty(m, 32), m.get(11), m.get(7));
 }
 
+// Without DE90: the network's reference (DE37 with DE11 and DE32), by which a follow-up finds
+// its original as networks match them. 0 when DE37 is absent or DE90 names the original.
+std::uint32_t network_reference(const Message& m) {
+  if (m.has(90) || !m.has(37)) return 0;
+  return reference_key(field_or_empty(m, 32), m.get(11), m.get(37));
+}
+
 TransferId own_message_id(const Message& m) {
   return message_id(m.mti, field_or_empty(m, 32), m.get(11), m.get(7));
 }
@@ -235,7 +242,19 @@ std::optional<Authorization> card_message(const Message& m, const TranslateOptio
                                                              : options.hold_days) *
       86'400;
   a.id = transaction_id(m);
+  a.reference = network_reference(m);
   return a;
+}
+
+// A follow-up that is not an authorization-like message: the card and the network's
+// reference, so that the engine can find the original without DE90.
+void with_reference(const Message& m, const TranslateOptions& options, Authorization* a) {
+  a->reference = network_reference(m);
+  if (a->reference != 0 && m.has(2) && !options.pan_secret.empty()) {
+    pan_hash(options.pan_secret, m.get(2), a->pan_hash);
+  } else {
+    a->reference = 0;
+  }
 }
 
 Translation with_command(const Message& request, CommandKind kind, const Authorization& a,
@@ -289,6 +308,7 @@ Translation advice(const Message& request, const TranslateOptions& options,
   a.original = transaction_id(request);
   a.id = own_message_id(request);
   a.release_only = true;
+  with_reference(request, options, &a);
   return with_command(request, CommandKind::card_reversal, a, Purpose::reverse, Translation{});
 }
 
@@ -319,11 +339,12 @@ Translation completion(const Message& request, const TranslateOptions& options,
 
 // 0400/0420: the transaction comes to DE95's actual amount (absent: nothing). Held money is
 // released down to it; posted money is given back down to it.
-Translation reversal(const Message& request) {
+Translation reversal(const Message& request, const TranslateOptions& options) {
   if (!request.has(7)) return answer_now(request, "30");
   Authorization a;
   a.original = transaction_id(request);
   a.id = own_message_id(request);
+  with_reference(request, options, &a);
   Translation t;
   t.billing = request.has(6) && request.has(51);
   std::uint64_t replacement = 0;
@@ -456,7 +477,8 @@ Translation translate(const Message& request, const TranslateOptions& options,
     return authorization(request, options, today_yymm, false);
   if (mti == "0120" || mti == "0121") return advice(request, options, today_yymm);
   if (mti == "0220" || mti == "0221") return completion(request, options, today_yymm);
-  if (mti == "0400" || mti == "0401" || mti == "0420" || mti == "0421") return reversal(request);
+  if (mti == "0400" || mti == "0401" || mti == "0420" || mti == "0421")
+    return reversal(request, options);
   return answer_now(request, "30");  // an MTI this issuer does not handle
 }
 
