@@ -393,11 +393,13 @@ std::string usage_text() {
       "usage: ledgerd [serve|migrate] [--flag value ...]\n"
       "       ledgerd keys create --scopes admin|backoffice|read --name NAME [--expires-in-days "
       "N]\n"
+      "       ledgerd simulate KIND [--flag value ...]  (card simulator: ledgerd simulate --help)\n"
       "       ledgerd --help | --version\n\n"
       "commands:\n"
       "  serve        apply migrations, load state, serve REST and ISO 8583 (default)\n"
       "  migrate      apply pending migrations and exit\n"
-      "  keys create  print a new API key once (only its hash is stored)\n\n"
+      "  keys create  print a new API key once (only its hash is stored)\n"
+      "  simulate     send one ISO 8583 message to a running ledgerd and print the answer\n\n"
       "settings (flag, environment variable; flags win over environment over --config file):\n"
       "  --config FILE, LEDGER_CONFIG: file of NAME=value lines using the environment names\n";
   for (const Setting& setting : settings) {

@@ -7,10 +7,14 @@
 #include "app/keys.h"
 #include "app/logging.h"
 #include "app/serve.h"
+#include "app/simulate.h"
 
 int main(int argc, char** argv) {
   using namespace ledger::app;
   const std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "simulate") {  // the card simulator: a client, no server
+    return run_simulate(std::vector<std::string>(args.begin() + 1, args.end()));
+  }
   Config config;
   const auto env = [](const std::string& name) -> std::optional<std::string> {
     const char* value = std::getenv(name.c_str());
