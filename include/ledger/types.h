@@ -140,6 +140,9 @@ struct Authorization {
   // Completion: the final amount. Reversal: unused. In the card account's currency.
   std::int64_t amount = 0;
   std::int64_t replacement = 0;  // reversal: what the transaction comes to now (0: nothing)
+  // Purchase with cash-back (DE3 09): the cash part of `amount` (DE54 amount type 40). When
+  // the funds cover the purchase but not the cash, the purchase alone is approved (DE39 87).
+  std::int64_t cash_back = 0;
   // The network's reference of the transaction (card_ids::reference_key of DE37, DE11 and
   // DE32; 0: none): kept on an authorization, and how a follow-up without DE90 finds it.
   std::uint32_t reference = 0;

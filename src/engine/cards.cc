@@ -130,8 +130,14 @@ TransferResult Engine::decide(const Authorization& a, const Card* card, const Ac
                                account->debits_posted - account->debits_pending +
                                account->overdraft_limit;
     if (available < a.amount) {
-      if (!a.partial_allowed || available <= 0) return TransferResult::exceeds_available;
-      *approved = static_cast<std::int64_t>(available);
+      const std::int64_t purchase = a.amount - a.cash_back;
+      if (a.cash_back > 0 && purchase > 0 && available >= purchase) {
+        *approved = purchase;  // the purchase without its cash-back
+      } else if (!a.partial_allowed || available <= 0) {
+        return TransferResult::exceeds_available;
+      } else {
+        *approved = static_cast<std::int64_t>(available);
+      }
     }
   }
   return TransferResult::ok;

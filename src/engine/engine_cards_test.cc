@@ -377,6 +377,18 @@ TEST_F(CardMessageTest, ReversalOfASingleMessagePostingGivesItBack) {
   expect_balanced();
 }
 
+TEST_F(CardMessageTest, CashBackBeyondTheFundsApprovesThePurchaseAlone) {
+  ASSERT_EQ(apply(single(901, 2, 1, 900)), R::ok);  // 100 left
+  Authorization a = auth(1, 150);
+  a.cash_back = 60;  // the purchase (90) fits, the cash does not
+  const CommandResult r = authorize(a);
+  ASSERT_EQ(r.transfer_result(), R::ok);
+  EXPECT_EQ(r.value.transfer.amount_effective, 90);
+  Authorization b = auth(2, 60);
+  b.cash_back = 20;  // 10 left: the purchase does not fit either, a decline
+  EXPECT_EQ(decision(b), R::exceeds_available);
+}
+
 TEST_F(CardMessageTest, ARefundAuthorizationMovesNoMoney) {
   Authorization refund = auth(1, 40);
   refund.kind = AuthorizationKind::refund;

@@ -421,8 +421,14 @@ struct Model {
       const __int128 available = account->credits_posted - account->debits_posted -
                                  account->debits_pending + account->overdraft;
       if (available < a.amount) {
-        if (!a.partial_allowed || available <= 0) return R::exceeds_available;
-        *approved = static_cast<std::int64_t>(available);
+        const std::int64_t purchase = a.amount - a.cash_back;
+        if (a.cash_back > 0 && purchase > 0 && available >= purchase) {
+          *approved = purchase;
+        } else if (!a.partial_allowed || available <= 0) {
+          return R::exceeds_available;
+        } else {
+          *approved = static_cast<std::int64_t>(available);
+        }
       }
     }
     return R::ok;

@@ -259,6 +259,10 @@ class Workload {
              : kind < 19 ? AuthorizationKind::verification
                          : AuthorizationKind::balance_inquiry;
     a.partial_allowed = chance(30);
+    if (a.kind == AuthorizationKind::purchase && a.amount > 0 && chance(15)) {
+      a.cash_back = static_cast<std::int64_t>(
+          pick(static_cast<std::uint64_t>(std::min<std::int64_t>(a.amount, 1'000'000) + 1)));
+    }
     a.post_now = chance(20);
     a.hold_timeout_s = static_cast<std::uint32_t>(chance(50) ? pick(30) : 7 * 86'400);
     if (!authorizations_.empty() && chance(15)) {  // a repeat, or an advice for it

@@ -250,10 +250,14 @@ class LifecycleModel {
     EXPECT_EQ(reply.has(39) ? reply.get(39) : "none", code) << what << " " << where();
   }
 
-  // The funds decision: all of it, a partial approval, or 51.
-  std::pair<std::string, std::int64_t> decide(std::int64_t asked, bool partial) const {
+  // The funds decision: all of it, the purchase without its cash-back, a partial approval,
+  // or 51.
+  std::pair<std::string, std::int64_t> decide(std::int64_t asked, bool partial,
+                                              std::int64_t cash_back = 0) const {
     const std::int64_t free = available();
     if (asked <= free) return {"00", asked};
+    if (cash_back > 0 && asked - cash_back > 0 && asked - cash_back <= free)
+      return {"87", asked - cash_back};
     if (partial && free > 0) return {"10", free};
     return {"51", 0};
   }
@@ -266,11 +270,17 @@ class LifecycleModel {
     t.cross_currency = chance(20);
     t.single = single;
     const bool cash = single && chance(30);
+    const bool with_cash_back = !cash && !t.cross_currency && chance(15);
     const std::int64_t asked = amount();
-    Message m = message(single ? "0200" : "0100", t, asked, cash ? "010000" : "000000");
+    const std::int64_t cash_back = with_cash_back ? 1 + pick(static_cast<int>(asked)) - 1 : 0;
+    Message m = message(single ? "0200" : "0100", t, asked,
+                        cash             ? "010000"
+                        : with_cash_back ? "090000"
+                                         : "000000");
+    if (with_cash_back) m.set(54, "0040978D" + amount12(cash_back));
     const bool partial = chance(50);
     if (partial) m.set(48, "R610510000");
-    const auto [code, approved] = decide(asked, partial);
+    const auto [code, approved] = decide(asked, partial, cash_back);
     const Message reply = send(m);
     expect_code(reply, code, "authorization");
     t.root_exists = true;
@@ -284,7 +294,7 @@ class LifecycleModel {
       } else {
         t.add_hold(0, approved, asked);
       }
-      if (code == "10") {
+      if (code == "10" || code == "87") {
         EXPECT_EQ(reply.get(t.cross_currency ? 6 : 4), amount12(approved)) << where();
       }
     }
@@ -347,6 +357,7 @@ class LifecycleModel {
     } else {
       code = decide_anew(t, asked, false);
     }
+    if (code == "87") code = "10";  // the repeat carries no cash-back: less than asked is 10
     expect_code(send(m), code, "repeat");
   }
 

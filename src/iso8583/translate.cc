@@ -147,10 +147,26 @@ std::uint16_t local_yymm(const Message& m, std::uint16_t today_yymm) {
   return static_cast<std::uint16_t>(year * 100 + month);
 }
 
-// The acquirer supports partial approval: DE48 "PARTIAL=Y", or DE48 in the Mastercard
-// layout (a transaction category code, then subelements tag nn, length nn, data) with
-// subelement 61 (POS data, extended condition codes) subfield 1 = 1.
+// The cash-back amount of a DE3 09 purchase: DE54's entry of amount type 40 (account type 2,
+// amount type 2, currency 3, C/D, 12 digits). 0 when absent.
+std::uint64_t cash_back_of(const Message& m) {
+  if (!m.has(54)) return 0;
+  const std::string_view d = m.get(54);
+  for (std::size_t at = 0; at + 20 <= d.size(); at += 20) {
+    std::uint64_t amount = 0;
+    if (d.substr(at + 2, 2) == "40" && parse_digits(d.substr(at + 8, 12), &amount)) return amount;
+  }
+  return 0;
+}
+
+// The acquirer supports partial approval: DE48 "PARTIAL=Y"; DE48 in the Mastercard layout (a
+// transaction category code, then subelements tag nn, length nn, data) with subelement 61
+// (POS data, extended condition codes) subfield 1 = 1; or Visa's DE60 position 12
+// (additional authorization indicators, field 60.10) = 2 or 3.
 bool partial_supported(const Message& m) {
+  if (m.has(60) && m.get(60).size() >= 12 && (m.get(60)[11] == '2' || m.get(60)[11] == '3')) {
+    return true;
+  }
   if (!m.has(48)) return false;
   const std::string_view d = m.get(48);
   if (d.find("PARTIAL=Y") != std::string_view::npos) return true;
@@ -230,6 +246,9 @@ std::optional<Authorization> card_message(const Message& m, const TranslateOptio
   (void)number(m, 18, &mcc);  // absent: 0
   pan_hash(options.pan_secret, m.get(2), a.pan_hash);
   a.amount = static_cast<std::int64_t>(amount);  // at most 12 digits
+  if (std::string_view(m.get(3)).substr(0, 2) == "09") {
+    a.cash_back = std::min(a.amount, to_billing(m, t->billing, cash_back_of(m)));
+  }
   a.currency = t->currency;
   a.mcc = static_cast<std::uint16_t>(mcc);
   a.expiry_yymm = *card_expiry;
@@ -301,6 +320,11 @@ Translation advice(const Message& request, const TranslateOptions& options,
   if (!request.has(7)) return answer_now(request, "30");
   if (!request.has(39) || approving_advice_code(request.get(39))) {
     Translation t = authorization(request, options, today_yymm, true);
+    Authorization& a = t.command.body.authorization;
+    if (request.has(39) && request.get(39) == "87") {  // approved without the cash-back
+      a.amount -= a.cash_back;
+    }
+    a.cash_back = 0;
     if (t.purpose == Purpose::check) t.purpose = Purpose::advice;
     return t;
   }
@@ -370,7 +394,10 @@ void finish_authorization(const CommandResult& result, Translation* t) {
   const Transfer& transfer = result.value.transfer;
   reply.set(38, approval_code(transfer.id));
   if (transfer.amount_effective < transfer.amount) {  // partial approval: both amounts agree
-    reply.set(39, "10");
+    const Authorization& asked = t->command.body.authorization;
+    const bool purchase_only =
+        asked.cash_back > 0 && transfer.amount_effective == asked.amount - asked.cash_back;
+    reply.set(39, purchase_only ? "87" : "10");
     const Message& request = t->reply;  // DE4/DE6 echoed as received
     std::uint64_t asked_transaction = 0;
     const bool has_transaction = number(request, 4, &asked_transaction);

@@ -132,6 +132,28 @@ TEST(TranslateTest, ExpiryPartialIndicatorAndNetworkManagement) {
   }
 }
 
+TEST(TranslateTest, CashBackIsReadFromDe54AndAPurchaseOnlyApprovalIs87) {
+  Message m = authorization();
+  m.set(3, "090000");
+  m.set(4, "000000003000");
+  m.set(54, "0040978D000000001000");  // 10.00 of the 30.00 is cash
+  Translation t = run(m);
+  EXPECT_EQ(t.command.body.authorization.cash_back, 1000);
+  CommandResult purchase_only;
+  purchase_only.code = static_cast<std::uint8_t>(TransferResult::ok);
+  purchase_only.value.transfer.amount = 3000;
+  purchase_only.value.transfer.amount_effective = 2000;
+  finish(purchase_only, &t);
+  EXPECT_EQ(t.reply.get(39), "87");
+  EXPECT_EQ(t.reply.get(4), "000000002000");
+  m.set(60, "000000000002");  // Visa field 60.10: partial authorization supported
+  EXPECT_TRUE(run(m).command.body.authorization.partial_allowed);
+  Message advice = m;
+  advice.mti = "0120";
+  advice.set(39, "87");  // the network approved the purchase alone
+  EXPECT_EQ(run(advice).command.body.authorization.amount, 2000);
+}
+
 TEST(TranslateTest, PartialApprovalInTheBillingCurrencyRewritesBothAmounts) {
   Message m = authorization();
   m.set(4, "000000010000");  // USD 100.00

@@ -22,7 +22,7 @@ using namespace ledger::iso8583;
 namespace {
 
 const std::set<std::string> allowed_codes = {"00", "10", "12", "13", "14", "30", "51", "54",
-                                             "57", "61", "62", "65", "85", "91", "96"};
+                                             "57", "61", "62", "65", "85", "87", "91", "96"};
 
 TranslateOptions options() {
   TranslateOptions o;
