@@ -348,6 +348,33 @@ TEST_F(IsoDeadlineTest, AnAnswerTooLateIs91AndItsHoldIsVoidedWhenItCommits) {
   EXPECT_EQ(voids, "1") << "the late hold was not voided";
   EXPECT_EQ(balances()["pending"], 100);  // only the hold of the answer that said 00
   EXPECT_EQ(client.call(auth(3, 50)).get(39), "00");
+  // The network repeats the request it heard 91 for: decided anew, so 00 means money held.
+  Message repeat = auth(2, 300);
+  repeat.mti = "0101";
+  EXPECT_EQ(client.call(repeat).get(39), "00");
+  EXPECT_EQ(balances()["pending"], 100 + 50 + 300);
+}
+
+TEST_F(IsoDeadlineTest, APostingCommittedTooLateIsGivenBack) {
+  IsoClient client(server_.iso_port());
+  const auto posted = balances()["posted"];
+  std::unique_ptr<PGconn, decltype(&PQfinish)> blocker(PQconnectdb(url_.c_str()), &PQfinish);
+  ASSERT_EQ(PQstatus(blocker.get()), CONNECTION_OK);
+  PQclear(PQexec(blocker.get(), "BEGIN"));
+  PQclear(PQexec(blocker.get(), "LOCK TABLE transfers IN EXCLUSIVE MODE"));
+  Message purchase = auth(1, 300);
+  purchase.mti = "0200";  // single message: posted at once
+  EXPECT_EQ(client.call(purchase).get(39), "91");
+  PQclear(PQexec(blocker.get(), "COMMIT"));
+  std::string refunds = "0";
+  for (int i = 0; i < 200 && refunds != "1"; ++i) {
+    std::this_thread::sleep_for(20ms);
+    refunds = testing::query_value(
+        url_,
+        "SELECT count(*) FROM transfers WHERE code = 4 AND result = 0 AND pending_id IS NULL");
+  }
+  EXPECT_EQ(refunds, "1") << "the late posting was not given back";
+  EXPECT_EQ(balances()["posted"], posted);  // the cardholder is not charged for a 91
 }
 
 // Past the in-flight limit the session answers 91 itself while held answers complete
