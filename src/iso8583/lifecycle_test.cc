@@ -64,7 +64,8 @@ struct Txn {
   std::int64_t postings = 0;  // posted by the original, the stand-in and the completion
   std::int64_t refunded = 0;  // given back by reversals (the late rule included)
   bool completed = false;
-  bool declined_by_advice = false;  // a second one is its retransmission: nothing more
+  // Declining advices seen (by DE4: one with the same keys and amount is a retransmission).
+  std::vector<std::int64_t> declining_advices;
   int reversals = 0;
   int incrementals = 0;
 
@@ -383,15 +384,16 @@ class LifecycleModel {
       return;
     }
     Txn& t = any();
-    if (t.single || t.refund || !t.root_exists) return;
+    if (t.single || t.refund || !t.root_exists || (!approving && t.reversals >= 12)) return;
     Message m = message(chance(20) ? "0121" : "0120", t, value, "000000");
     m.set(39, approving ? approvals[pick(5)] : "05");
     if (approving) {
       const bool stands = t.root_approved && !t.root_released();
       if (!stands && !t.advice_used) (void)decide_anew(t, value, true);
-    } else if (!t.declined_by_advice) {
+    } else if (std::find(t.declining_advices.begin(), t.declining_advices.end(), value) ==
+               t.declining_advices.end()) {
       for (Hold& h : t.holds) h.open = false;  // declined: whatever we hold is released
-      t.declined_by_advice = true;
+      t.declining_advices.push_back(value);
       ++t.reversals;
     }
     expect_code(send(m), "00", "advice");

@@ -40,9 +40,11 @@ std::uint32_t reference_key(std::string_view acquirer, std::string_view stan,
 }
 
 TransferId message_id(std::string_view mti, std::string_view acquirer, std::string_view stan,
-                      std::string_view transmission) {
-  return digest_of({0x69736F3835383331ULL, 0x6D7367ULL},  // "iso85831", "msg"
-                   {mti.substr(0, 2), without_leading_zeros(acquirer), stan, transmission});
+                      std::string_view transmission, std::string_view amount,
+                      std::string_view replacement) {
+  return digest_of(
+      {0x69736F3835383331ULL, 0x6D7367ULL},  // "iso85831", "msg"
+      {mti.substr(0, 2), without_leading_zeros(acquirer), stan, transmission, amount, replacement});
 }
 
 }  // namespace ledger::iso8583

@@ -19,9 +19,12 @@ TransferId authorization_id(std::string_view acquirer, std::string_view stan,
 // reference number (DE37), STAN (DE11) and acquirer (DE32), which a reversal without DE90
 // carries as its original did. With the card (DE2) it finds the original.
 std::uint32_t reference_key(std::string_view acquirer, std::string_view stan, std::string_view rrn);
-// The key of one message (a reversal, an incremental authorization): its own acquirer, STAN
-// and transmission time, so a retransmission finds what the first one did.
+// The key of one message (a reversal, an incremental authorization, a declining advice): its
+// own acquirer, STAN and transmission time, and the amounts it states (DE4, DE95), so a
+// retransmission finds what the first one did and a second partial reversal with another
+// DE95 is a message of its own even if a client reused the STAN and time.
 TransferId message_id(std::string_view mti, std::string_view acquirer, std::string_view stan,
-                      std::string_view transmission);
+                      std::string_view transmission, std::string_view amount = {},
+                      std::string_view replacement = {});
 
 }  // namespace ledger::iso8583

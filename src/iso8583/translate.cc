@@ -87,7 +87,8 @@ std::uint32_t network_reference(const Message& m) {
 }
 
 TransferId own_message_id(const Message& m) {
-  return message_id(m.mti, field_or_empty(m, 32), m.get(11), m.get(7));
+  return message_id(m.mti, field_or_empty(m, 32), m.get(11), m.get(7), field_or_empty(m, 4),
+                    field_or_empty(m, 95));
 }
 
 // The amount and currency a message is in: DE6/DE51 (cardholder billing) when both are sent,

@@ -267,7 +267,9 @@ TEST(TranslateTest, CompletionsReversalsAndAdvicesNameTheOriginal) {
   ASSERT_EQ(r.command.kind, CommandKind::card_reversal);
   EXPECT_EQ(r.command.body.authorization.replacement, 500);
   EXPECT_EQ(r.command.body.authorization.original, original);
-  EXPECT_EQ(r.command.body.authorization.id, message_id("0420", "12345", "000123", "1129120000"));
+  EXPECT_EQ(r.command.body.authorization.id,
+            message_id("0420", "12345", "000123", "1129120000", "000000001250",
+                       "000000000500000000000500C00000000C00000000"));
   reversal.set(6, "000000000900");  // billed: DE95's amount converted at DE6/DE4
   reversal.set(51, "840");
   EXPECT_EQ(run(reversal).command.body.authorization.replacement, 360);
