@@ -268,9 +268,9 @@ class Workload {
     if (!authorizations_.empty() && chance(15)) {  // a repeat, or an advice for it
       a.id = recent_authorization();
       a.force = chance(50);
-    } else if (!authorizations_.empty() && chance(10)) {  // an incremental authorization
-      a.incremental = true;  // now and then on the first one, until its slots are full
-      a.original = chance(20) ? authorizations_.front() : recent_authorization();
+    } else if (!authorizations_.empty() && chance(25)) {  // an incremental authorization
+      a.incremental = true;  // often on the first one, until its slots are full
+      a.original = chance(70) ? authorizations_.front() : recent_authorization();
       a.id =
           chance(20) && !follow_ups_.empty() ? follow_ups_[pick(follow_ups_.size())] : fresh_id();
       a.force = chance(20);
