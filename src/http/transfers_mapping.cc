@@ -82,11 +82,15 @@ Mapped<Command> map_resolve(Uint128 pending_id, const Body& body, bool post) {
   if (over_capture.value_or(false)) t.flags |= flag_allow_over_capture;
   t.reference_a = reference.value_or(0);
   t.code = TransferCode::internal;
-  // Without an id: one id per distinct request on this hold.
-  const std::string content = std::string(post ? "post" : "void") +
-                              ":amount=" + std::to_string(t.amount) +
-                              ":over=" + (over_capture.value_or(false) ? "1" : "0") +
-                              ":reference=" + std::to_string(t.reference_a);
+  // Without an id: an Idempotency-Key names the request (two partial voids of the same
+  // amount under different keys are two voids); without either, one id per distinct request
+  // on this hold, so a blind retry gets the original answer.
+  const std::string content =
+      !body.idempotency_key.empty()
+          ? std::string(post ? "post" : "void") + ":key=" + std::string(body.idempotency_key)
+          : std::string(post ? "post" : "void") + ":amount=" + std::to_string(t.amount) +
+                ":over=" + (over_capture.value_or(false) ? "1" : "0") +
+                ":reference=" + std::to_string(t.reference_a);
   t.id.value = id.value_or(derived_id(pending_id, content));
   return command;
 }
