@@ -245,6 +245,39 @@ TEST_F(PipelineTest, CommitFailureAnswersUnavailableThenRecoversByItself) {
   EXPECT_EQ(count("id = '" + to_string(tid(1)) + "'"), "1");
 }
 
+// The event feed: a COMMIT that failed (outcome unknown, rolled back by the server) leaves
+// no event and no gap; every journal record is exactly one event, numbered 1..n.
+TEST_F(PipelineTest, EventsStayGapFreeAcrossAFailedCommit) {
+  Pipeline pipeline(options());
+  ASSERT_TRUE(pipeline.start().ok());
+  setup_accounts(pipeline);
+  EXPECT_EQ(run(pipeline, {transfer_command(1, 1, 2, 10)})[0].outcome, Outcome::durable);
+  pipeline.inject_commit_failure();
+  EXPECT_EQ(run(pipeline, {transfer_command(2, 1, 2, 20)})[0].outcome, Outcome::unavailable);
+  ASSERT_TRUE(wait_running(pipeline));
+  const auto r = run(pipeline, {transfer_command(2, 1, 2, 20), transfer_command(3, 1, 2, 30)});
+  EXPECT_EQ(r[1].outcome, Outcome::durable);
+  const std::string records = testing::query_value(
+      url_,
+      "SELECT (SELECT count(*) FROM transfers) + (SELECT count(*) FROM account_events) + "
+      "(SELECT count(*) FROM card_events)");
+  EXPECT_EQ(testing::query_value(url_, "SELECT count(*) FROM events"), records);
+  EXPECT_EQ(testing::query_value(url_, "SELECT max(seq) FROM events"), records);
+  EXPECT_EQ(testing::query_value(url_, "SELECT min(seq) FROM events"), "1");
+  // Commit order: seq and the records' timestamps rise together.
+  EXPECT_EQ(
+      testing::query_value(url_,
+                           "SELECT count(*) FROM (SELECT seq, ts, lag(ts) OVER (ORDER BY seq) "
+                           "AS before FROM events) e WHERE ts <= before"),
+      "0");
+  // Each event names its record.
+  EXPECT_EQ(testing::query_value(url_,
+                                 "SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM "
+                                 "transfers t WHERE t.ts = e.ts) AND NOT EXISTS (SELECT 1 FROM "
+                                 "account_events a WHERE a.ts = e.ts)"),
+            "0");
+}
+
 TEST_F(PipelineTest, LosingTheDatabaseAnswersUnavailableAndResumesWithoutRestart) {
   Pipeline pipeline(options());
   ASSERT_TRUE(pipeline.start().ok());

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ledger/audit.h"
+#include "ledger/events.h"
 #include "ledger/status.h"
 #include "ledger/types.h"
 
@@ -50,6 +51,27 @@ struct AccountList {
   bool more = false;
 };
 
+// The event feed after a cursor: at most `limit` events, looking at no more than
+// limits::events_scan_max events past `after` (so a rare filter costs a bounded read; the
+// cursor still moves past what was looked at).
+struct EventQuery {
+  std::uint64_t after = 0;
+  std::uint32_t limit = 100;
+  std::uint32_t types = 0;  // bit (1 << EventType): only these (0: every type)
+  AccountId account;        // zero: any
+  HolderId holder;          // zero: any
+};
+struct Event {
+  std::uint64_t seq = 0;
+  EventType type = EventType::transfer_created;
+  JournalRecord record;  // the journal record the event is
+};
+struct EventPage {
+  std::vector<Event> events;     // ascending seq
+  std::uint64_t next_after = 0;  // the cursor for the next call
+  std::uint64_t last_seq = 0;    // the last committed event (any type, any account)
+};
+
 // Each call returns at once; `done` runs later on a reader thread. false: too busy (answer 503).
 class LedgerReader {
  public:
@@ -60,6 +82,7 @@ class LedgerReader {
   virtual bool accounts(const AccountListQuery& query,
                         std::function<void(Status, AccountList)> done) = 0;
   virtual bool audit(const AuditQuery& query, std::function<void(Status, AuditPage)> done) = 0;
+  virtual bool events(const EventQuery& query, std::function<void(Status, EventPage)> done) = 0;
 
  protected:
   ~LedgerReader() = default;

@@ -114,6 +114,16 @@ Response keys_answer(const std::vector<ApiKeyRecord>& keys, unsigned version);
 
 // --- Audit -------------------------------------------------------------------------------
 Mapped<AuditQuery> map_audit_query(const Query& query);
+
+// GET /v1/events: the feed after a cursor, waiting up to wait_ms for a first event.
+struct EventsRequest {
+  EventQuery query;
+  std::uint32_t wait_ms = 0;
+};
+Mapped<EventsRequest> map_events_query(const Query& query);
+std::string event_id(std::uint64_t seq);  // "evt_" and 16 hex digits
+nlohmann::json event_json(const Event& event);
+Response events_answer(const EventPage& page, unsigned version);
 Response audit_answer(const AuditPage& page, unsigned version);
 
 }  // namespace ledger::http

@@ -97,6 +97,19 @@ void append_account(const Account& a, std::string* b) {
   field_i64(a.created_timestamp, b);
 }
 
+void append_event(std::uint64_t seq, const EventKey& e, std::string* b) {
+  put_u16(5, b);
+  field_i64(seq, b);
+  field_i64(e.ts, b);
+  field_i16(static_cast<std::int64_t>(e.type), b);
+  field_uuid(e.account_a.value, b);
+  if (e.account_b.is_zero()) {
+    field_null(b);
+  } else {
+    field_uuid(e.account_b.value, b);
+  }
+}
+
 void append_card(const Card& c, std::string* b) {
   put_u16(15, b);
   field_i64(c.timestamp, b);

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "ledger/events.h"
 #include "ledger/status.h"
 #include "ledger/types.h"
 
@@ -31,6 +32,8 @@ inline constexpr const char* card_columns =
     "per_authorization_limit, daily_limit, monthly_limit, daily_count_limit, channels, "
     "blocked_mccs, created_ts";
 
+inline constexpr const char* event_columns = "seq, ts, type, account_a, account_b";
+
 void begin(std::string* buffer);  // signature, flags, extension
 void end(std::string* buffer);    // trailer
 void append_transfer(const Transfer& transfer, std::string* buffer);
@@ -38,6 +41,8 @@ void append_transfer(const Transfer& transfer, std::string* buffer);
 void append_account(const Account& account, std::string* buffer);
 // A card event row; the same layout decodes a `cards` row (card_columns).
 void append_card(const Card& card, std::string* buffer);
+// An events row (event_columns); account_b NULL when zero.
+void append_event(std::uint64_t seq, const EventKey& event, std::string* buffer);
 
 // Incremental reader over the bytes of a binary COPY TO STDOUT.
 class Reader {

@@ -81,4 +81,44 @@ Status load_journal(PGconn* conn, const std::function<void(const JournalRecord&)
                   });
 }
 
+Status load_records_at(PGconn* conn, RecordKind kind, const std::vector<std::uint64_t>& timestamps,
+                       const std::function<void(const JournalRecord&)>& visit) {
+  if (timestamps.empty()) return Status();
+  std::string list;
+  for (const std::uint64_t ts : timestamps) {
+    if (!list.empty()) list += ',';
+    list += std::to_string(static_cast<std::int64_t>(ts));
+  }
+  JournalRecord record;
+  record.kind = kind;
+  const std::string where = " WHERE ts IN (" + list + ") ORDER BY ts";
+  switch (kind) {
+    case RecordKind::account:
+      return copy_out(
+          conn,
+          "SELECT " + std::string(copy::account_event_columns) + " FROM account_events" + where,
+          [&](copy::Reader& reader) {
+            Status error;
+            while (reader.next_account(&record.value.account, &error)) visit(record);
+            return error;
+          });
+    case RecordKind::card:
+      return copy_out(
+          conn, "SELECT " + std::string(copy::card_event_columns) + " FROM card_events" + where,
+          [&](copy::Reader& reader) {
+            Status error;
+            while (reader.next_card(&record.value.card, &error)) visit(record);
+            return error;
+          });
+    case RecordKind::transfer:
+      break;
+  }
+  return copy_out(conn, "SELECT " + std::string(copy::transfer_columns) + " FROM transfers" + where,
+                  [&](copy::Reader& reader) {
+                    Status error;
+                    while (reader.next_transfer(&record.value.transfer, &error)) visit(record);
+                    return error;
+                  });
+}
+
 }  // namespace ledger

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "journal/pg.h"
 #include "ledger/status.h"
@@ -19,5 +20,10 @@ struct LoadStats {
 
 Status load_journal(PGconn* conn, const std::function<void(const JournalRecord&)>& visit,
                     LoadStats* stats);
+
+// The journal records (as written: account_events, card_events, transfers) of one kind whose
+// timestamps are listed, in timestamp order. For the event feed.
+Status load_records_at(PGconn* conn, RecordKind kind, const std::vector<std::uint64_t>& timestamps,
+                       const std::function<void(const JournalRecord&)>& visit);
 
 }  // namespace ledger

@@ -31,6 +31,7 @@ class ReadPool final : public LedgerReader, public KeyStore {
   bool accounts(const AccountListQuery& query,
                 std::function<void(Status, AccountList)> done) override;
   bool audit(const AuditQuery& query, std::function<void(Status, AuditPage)> done) override;
+  bool events(const EventQuery& query, std::function<void(Status, EventPage)> done) override;
   bool create_key(const NewApiKey& key, std::function<void(Status, ApiKeyRecord)> done) override;
   bool list_keys(std::function<void(Status, std::vector<ApiKeyRecord>)> done) override;
   bool revoke_key(const std::string& id, const std::string& actor, const std::string& actor_name,

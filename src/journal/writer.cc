@@ -36,12 +36,14 @@ const std::string fold_cards_sql =
 
 Status JournalWriter::connect() {
   conn_.reset();
+  seq_known_ = false;
   return pg::connect(url_, &conn_);
 }
 
 bool JournalWriter::connected() const { return conn_ && PQstatus(conn_.get()) == CONNECTION_OK; }
 
 void JournalWriter::add(const JournalRecord& record) {
+  events_.push_back(event_key_of(record));
   if (record.kind == RecordKind::card) {
     if (cards_ == 0) copy::begin(&card_rows_);
     const std::uint64_t ts = record.value.card.timestamp;
@@ -68,6 +70,7 @@ void JournalWriter::reset_buffers() {
   transfer_rows_.clear();
   card_rows_.clear();
   accounts_ = transfers_ = cards_ = 0;
+  events_.clear();
 }
 
 Status JournalWriter::copy_in(const char* sql, const std::string& data) {
@@ -134,7 +137,30 @@ CommitOutcome JournalWriter::flush(Status* error) {
             .c_str(),
         transfer_rows_);
   }
+  if (status.ok() && !seq_known_) {
+    // Inside the transaction: the only writer reads where the feed ends (fenced writers come
+    // with issue 18's lease; until then one ledgerd per database).
+    pg::Result last;
+    status = pg::exec_params(conn_.get(), "SELECT coalesce(max(seq), 0) FROM events", {}, &last);
+    std::int64_t value = 0;
+    if (status.ok() && !pg::number(last.get(), 0, 0, &value)) {
+      status = Status::error("events: max(seq) does not decode");
+    }
+    next_seq_ = static_cast<std::uint64_t>(value) + 1;
+  }
+  const std::size_t events = events_.size();
+  if (status.ok()) {
+    std::string rows;
+    copy::begin(&rows);
+    for (std::size_t i = 0; i < events; ++i) copy::append_event(next_seq_ + i, events_[i], &rows);
+    copy::end(&rows);
+    status = copy_in(
+        ("COPY events (" + std::string(copy::event_columns) + ") FROM STDIN (FORMAT binary)")
+            .c_str(),
+        rows);
+  }
   reset_buffers();
+  seq_known_ = false;  // until COMMIT is known to have succeeded
   if (!status.ok()) {
     // No COMMIT was sent: the transaction cannot commit, whatever happens to the connection.
     *error = status;
@@ -150,6 +176,8 @@ CommitOutcome JournalWriter::flush(Status* error) {
   pg::Result commit(PQexec(conn_.get(), "COMMIT"));
   if (commit && PQresultStatus(commit.get()) == PGRES_COMMAND_OK &&
       std::string_view(PQcmdStatus(commit.get())) == "COMMIT") {
+    next_seq_ += events;
+    seq_known_ = true;
     return CommitOutcome::committed;
   }
   *error = Status::error(commit ? pg::one_line(PQresultErrorMessage(commit.get()))

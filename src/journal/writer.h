@@ -1,13 +1,17 @@
 // JournalWriter: writes a group of journal records to PostgreSQL in one transaction (binary
-// COPY into account_events and transfers, one statement folding account events into
-// accounts) and reports whether COMMIT succeeded, failed, or has an unknown outcome.
+// COPY into account_events, card_events, transfers and events, statements folding account and
+// card events into accounts and cards) and reports whether COMMIT succeeded, failed, or has an
+// unknown outcome. Each record is one event; their gap-free seq continues from the last
+// committed one (read from PostgreSQL after connecting and after any failure).
 // Thread: the journal thread owns it (one connection).
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "journal/pg.h"
+#include "ledger/events.h"
 #include "ledger/status.h"
 #include "ledger/types.h"
 
@@ -29,6 +33,8 @@ class JournalWriter {
 
   void add(const JournalRecord& record);
   std::size_t pending_records() const { return accounts_ + transfers_ + cards_; }
+  // The seq of the last event this writer committed (0: none yet, or unknown after a failure).
+  std::uint64_t committed_seq() const { return seq_known_ ? next_seq_ - 1 : 0; }
   // Writes everything added since the last flush in one transaction, then forgets it.
   CommitOutcome flush(Status* error);
   // After an unknown outcome: is the record with this timestamp in PostgreSQL?
@@ -54,6 +60,9 @@ class JournalWriter {
   std::uint64_t card_ts_max_ = 0;
   std::uint64_t account_ts_min_ = 0;
   std::uint64_t account_ts_max_ = 0;
+  std::vector<EventKey> events_;  // one per record added, in order
+  std::uint64_t next_seq_ = 1;    // the seq of the next event, once read from PostgreSQL
+  bool seq_known_ = false;        // false until read, and again after any failed flush
   bool fail_before_commit_ = false;
 };
 

@@ -115,6 +115,9 @@ await call('POST', '/v1/accounts/{id}/close', `/v1/accounts/${id(1, 2)}/close`, 
 
 await call('GET', '/metrics', '/metrics', undefined, { auth: false, expect: 200 });
 await call('GET', '/v1/audit', '/v1/audit?limit=5', undefined, { expect: 200 });
+await call('GET', '/v1/events', '/v1/events?after=0&limit=1000', undefined, { expect: 200 });
+await call('GET', '/v1/events', '/v1/events?types=transfer.posted,card.updated&wait_ms=100', undefined, { expect: 200 });
+await call('GET', '/v1/events', '/v1/events?types=transfer.nope', undefined, { expect: 400 });
 await call('GET', '/v1/audit', '/v1/audit?limit=0', undefined, { expect: 400 });
 const created = await call('POST', '/v1/keys', '/v1/keys', { name: 'reporting', scope: 'read', expires_in_days: 30 }, { expect: 201 });
 await call('POST', '/v1/keys', '/v1/keys', { name: 'x', scope: 'root' }, { expect: 400 });

@@ -1,0 +1,54 @@
+// The event feed: every committed journal record is one event, numbered in commit order by a
+// gap-free sequence (assigned by the journal writer inside the transaction that writes the
+// record, so an event exists if and only if its change is durable). The types are the contract
+// integration clients use: names are never renamed, only added.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "ledger/types.h"
+
+namespace ledger {
+
+enum class EventType : std::uint8_t {
+  transfer_created = 1,  // single-phase transfer
+  transfer_pending,
+  transfer_posted,
+  transfer_voided,
+  transfer_expired,
+  transfer_rejected,
+  card_authorization_approved,
+  card_authorization_declined,
+  card_completion,
+  card_reversal,
+  account_created,
+  account_updated,
+  card_created,
+  card_updated,
+  balance_monitor_triggered,
+  balance_monitor_resolved,
+  spending_spike,
+};
+inline constexpr std::size_t event_type_count = 17;
+
+// "transfer.created", ... ("" for a value outside the enum).
+std::string_view event_type_name(EventType type);
+std::optional<EventType> event_type_from_name(std::string_view name);
+
+// The event a journal record is: card messages by their outcome, transfers by their kind.
+EventType event_type_of(const JournalRecord& record);
+
+// What the feed stores beside the type, so that it can be filtered without reading the
+// record: the accounts the event concerns (b is zero when there is only one).
+struct EventKey {
+  EventType type = EventType::transfer_created;
+  std::uint64_t ts = 0;  // the record's timestamp: unique, finds the record
+  AccountId account_a;
+  AccountId account_b;
+};
+EventKey event_key_of(const JournalRecord& record);
+
+}  // namespace ledger

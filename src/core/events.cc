@@ -1,0 +1,102 @@
+#include "ledger/events.h"
+
+namespace ledger {
+namespace {
+
+constexpr std::array<std::string_view, event_type_count + 1> names = {
+    "",
+    "transfer.created",
+    "transfer.pending",
+    "transfer.posted",
+    "transfer.voided",
+    "transfer.expired",
+    "transfer.rejected",
+    "card.authorization.approved",
+    "card.authorization.declined",
+    "card.completion",
+    "card.reversal",
+    "account.created",
+    "account.updated",
+    "card.created",
+    "card.updated",
+    "balance_monitor.triggered",
+    "balance_monitor.resolved",
+    "spending.spike",
+};
+
+EventType transfer_event(const Transfer& t) {
+  const bool ok = t.result == TransferResult::ok;
+  switch (t.code) {
+    case TransferCode::card_authorization:
+    case TransferCode::card_financial:
+    case TransferCode::card_refund:
+      return ok ? EventType::card_authorization_approved : EventType::card_authorization_declined;
+    case TransferCode::card_capture:
+      return EventType::card_completion;
+    case TransferCode::card_reversal:
+      return EventType::card_reversal;
+    default:
+      break;
+  }
+  if (!ok) return EventType::transfer_rejected;
+  if ((t.flags & flag_pending) != 0) return EventType::transfer_pending;
+  if ((t.flags & flag_post_pending) != 0) return EventType::transfer_posted;
+  if ((t.flags & flag_void_pending) != 0) {
+    return t.code == TransferCode::expiry ? EventType::transfer_expired
+                                          : EventType::transfer_voided;
+  }
+  return EventType::transfer_created;
+}
+
+}  // namespace
+
+std::string_view event_type_name(EventType type) {
+  const auto i = static_cast<std::size_t>(type);
+  return i < names.size() ? names[i] : std::string_view{};
+}
+
+std::optional<EventType> event_type_from_name(std::string_view name) {
+  for (std::size_t i = 1; i < names.size(); ++i) {
+    if (names[i] == name) return static_cast<EventType>(i);
+  }
+  return std::nullopt;
+}
+
+EventType event_type_of(const JournalRecord& record) {
+  switch (record.kind) {
+    case RecordKind::account:
+      return record.value.account.created_timestamp == record.value.account.timestamp
+                 ? EventType::account_created
+                 : EventType::account_updated;
+    case RecordKind::card:
+      return record.value.card.created_timestamp == record.value.card.timestamp
+                 ? EventType::card_created
+                 : EventType::card_updated;
+    case RecordKind::transfer:
+      break;
+  }
+  return transfer_event(record.value.transfer);
+}
+
+EventKey event_key_of(const JournalRecord& record) {
+  EventKey key;
+  key.type = event_type_of(record);
+  switch (record.kind) {
+    case RecordKind::account:
+      key.ts = record.value.account.timestamp;
+      key.account_a = record.value.account.id;
+      break;
+    case RecordKind::card:
+      key.ts = record.value.card.timestamp;
+      key.account_a = record.value.card.account_id;
+      break;
+    case RecordKind::transfer:
+      key.ts = record.value.transfer.timestamp;
+      key.account_a = record.value.transfer.debit_account_id;
+      key.account_b = record.value.transfer.credit_account_id;
+      break;
+  }
+  return key;
+}
+
+}  // namespace ledger
