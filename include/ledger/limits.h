@@ -48,6 +48,7 @@ inline constexpr std::uint32_t http_events_page_max = 1'000;         // GET /v1/
 inline constexpr std::uint32_t events_scan_max = 10'000;             // events looked at per read
 inline constexpr std::uint32_t events_wait_ms_max = 30'000;          // GET /v1/events?wait_ms=
 inline constexpr std::uint32_t events_poll_interval_ms = 50;         // a waiting read looks again
+inline constexpr std::uint32_t webhook_timeout_ms = 10'000;          // one delivery attempt
 inline constexpr std::uint32_t http_statement_lines_max = 50'000;    // beyond: 422, shorter period
 inline constexpr std::uint32_t hold_timeout_s_max = 60 * 24 * 3600;  // a hold's timeout_seconds
 inline constexpr std::uint32_t card_daily_count_limit_max = 1'000'000;

@@ -6,6 +6,8 @@
 
 #include "iso8583/card_rules.h"
 #include "ledger/limits.h"
+#include "outbound/crypto.h"
+#include "outbound/destination.h"
 
 namespace ledger::app {
 namespace {
@@ -190,6 +192,24 @@ const Setting settings[] = {
      [](const std::string& v, Config* c) {
        if (v.size() < 32) return Status::error("the PAN secret must be at least 32 characters");
        c->pan_secret = v;
+       return Status();
+     }},
+    {"webhook-key", "LEDGER_WEBHOOK_KEY",
+     "64 hex digits: the AES-256 key sealing webhook URLs and secrets at rest; never logged "
+     "(unset: subscriptions cannot be made)",
+     [](const std::string& v, Config* c) {
+       const auto key = outbound::parse_seal_key(v);
+       if (!key) return Status::error("the webhook key must be 64 hexadecimal digits");
+       c->webhook_key = *key;
+       return Status();
+     }},
+    {"webhook-allowlist", "LEDGER_WEBHOOK_ALLOWLIST",
+     "comma-separated hosts or CIDRs that webhook deliveries may reach although private or "
+     "loopback (and over plain http://); default: none",
+     [](const std::string& v, Config* c) {
+       std::string error;
+       if (!outbound::parse_allowlist(v, &error)) return Status::error(error);
+       c->webhook_allowlist = v;
        return Status();
      }},
     {"ledger-timeout-ms", "LEDGER_LEDGER_TIMEOUT_MS",
@@ -419,6 +439,8 @@ std::string Config::describe() const {
          " ledger_timeout_ms=" + std::to_string(ledger_timeout_ms) +
          " cards_max=" + std::to_string(cards_max) +
          " pan_secret=" + (pan_secret.empty() ? "unset" : "set") +
+         " webhook_key=" + (webhook_key.empty() ? "unset" : "set") +
+         " webhook_allowlist=" + (webhook_allowlist.empty() ? "none" : webhook_allowlist) +
          " rate_limit_per_key=" + std::to_string(rate_limit_per_key) +
          " pan_lookups_per_minute=" + std::to_string(pan_lookups_per_minute) +
          (config_file.empty() ? "" : " config_file=\"" + config_file + "\"");

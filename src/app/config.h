@@ -58,7 +58,9 @@ struct Config {
   std::string over_capture;
   std::uint32_t hold_days = 7;
   std::uint32_t preauthorization_hold_days = 30;
-  std::string pan_secret;  // never logged
+  std::string pan_secret;         // never logged
+  std::string webhook_key;        // 32 bytes: seals webhook URLs and secrets; never logged
+  std::string webhook_allowlist;  // hosts or CIDRs deliveries may reach on private networks
   // keys create
   std::string key_scope;
   std::string key_name;

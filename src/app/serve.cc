@@ -20,6 +20,7 @@
 #include "journal/probe.h"
 #include "journal/read_pool.h"
 #include "ledger/metrics.h"
+#include "outbound/dispatcher.h"
 
 namespace ledger::app {
 namespace {
@@ -194,6 +195,17 @@ int run_serve(const Config& config) {
   AuditWriter audit(config.database_url, limits::audit_queue_entries_max);
   audit.start();
 
+  std::string allowlist_error;
+  const outbound::Allowlist webhook_allowlist =
+      outbound::parse_allowlist(config.webhook_allowlist, &allowlist_error)
+          .value_or(outbound::Allowlist{});  // checked when the configuration was read
+  outbound::DispatcherOptions dispatcher_options;
+  dispatcher_options.database_url = config.database_url;
+  dispatcher_options.seal_key = config.webhook_key;
+  dispatcher_options.allowlist = webhook_allowlist;
+  outbound::Dispatcher dispatcher(dispatcher_options);
+  dispatcher.start();
+
   asio::io_context io(static_cast<int>(config.io_threads));
   http::Api api(pipeline, reader, keys, readiness,
                 http::ApiOptions{
@@ -201,7 +213,8 @@ int run_serve(const Config& config) {
                     static_cast<double>(config.rate_limit_per_key),
                     static_cast<double>(config.rate_burst_per_key != 0 ? config.rate_burst_per_key
                                                                        : config.rate_limit_per_key),
-                    static_cast<double>(config.pan_lookups_per_minute)},
+                    static_cast<double>(config.pan_lookups_per_minute), &reader,
+                    http::WebhookContext{config.webhook_key, webhook_allowlist}},
                 &audit, &reader);
   if (config.pan_secret.empty()) {
     spdlog::warn(
@@ -277,6 +290,7 @@ int run_serve(const Config& config) {
                        {},
                        [&server] { return static_cast<double>(server.tls_handshake_failures()); });
   iso_server.register_metrics(registry);
+  dispatcher.register_metrics(registry);
   registry.add_counter("ledgerd_pan_lookups_total",
                        "Card creations over REST, each of which looks a card number up.", {},
                        [&api] { return static_cast<double>(api.pan_lookups()); });

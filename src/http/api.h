@@ -30,6 +30,8 @@ struct ApiOptions {
   // Card creations per minute per key (each one looks a PAN up: the answer tells whether it
   // is issued); as many at once. 0: no limit.
   double pan_lookups_per_minute = limits::pan_lookups_per_minute_default;
+  WebhookStore* webhooks = nullptr;  // webhook subscriptions (nullptr: 503)
+  WebhookContext webhook;            // LEDGER_WEBHOOK_KEY and LEDGER_WEBHOOK_ALLOWLIST
 };
 
 class Api {
@@ -43,7 +45,13 @@ class Api {
         limiter_(options.rate_per_key, options.burst_per_key),
         pan_lookup_limiter_(options.pan_lookups_per_minute / 60.0, options.pan_lookups_per_minute),
         audit_(audit),
-        routes_{sink, reader, key_store, options.ledger_timeout, options.pan_secret} {}
+        routes_{sink,
+                reader,
+                key_store,
+                options.ledger_timeout,
+                options.pan_secret,
+                options.webhooks,
+                options.webhook} {}
 
   Awaitable<Response> handle(Request& request);
   // Before a body is read (http::ServerOptions::check_header): a refused key or scope is

@@ -19,6 +19,8 @@
 #include "ledger/reader.h"
 #include "ledger/sink.h"
 #include "ledger/types.h"
+#include "ledger/webhooks.h"
+#include "outbound/destination.h"
 
 namespace ledger::http {
 
@@ -124,6 +126,20 @@ Mapped<EventsRequest> map_events_query(const Query& query);
 std::string event_id(std::uint64_t seq);  // "evt_" and 16 hex digits
 nlohmann::json event_json(const Event& event);
 Response events_answer(const EventPage& page, unsigned version);
+
+// /v1/webhook-subscriptions (docs/events.md).
+struct WebhookContext {
+  std::string seal_key;  // 32 bytes (LEDGER_WEBHOOK_KEY); empty: subscriptions cannot be made
+  outbound::Allowlist allowlist;
+};
+// secret: the new whsec_ secret, shown once in the answer.
+Mapped<WebhookRequest> map_create_subscription(const Body& body, const WebhookContext& w,
+                                               Uint128 fresh_id, std::string* secret);
+Mapped<WebhookRequest> map_update_subscription(Uint128 id, const Body& body,
+                                               const WebhookContext& w);
+Mapped<WebhookRequest> map_replay(Uint128 id, const Body& body);
+nlohmann::json subscription_json(const WebhookSubscription& subscription);
+nlohmann::json delivery_json(const WebhookDelivery& delivery);
 Response audit_answer(const AuditPage& page, unsigned version);
 
 }  // namespace ledger::http

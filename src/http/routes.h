@@ -25,6 +25,8 @@ struct RouteContext {
   KeyStore* keys;  // nullptr: key management over REST is off (answers 503)
   std::chrono::milliseconds ledger_timeout;
   std::string pan_secret;
+  WebhookStore* webhooks = nullptr;  // nullptr: /v1/webhook-subscriptions answers 503
+  WebhookContext webhook;
 };
 
 using Parts = std::vector<std::string_view>;
@@ -44,6 +46,8 @@ Awaitable<Response> route_keys(const RouteContext& ctx, const Request& request, 
                                const std::string& actor_name);
 Awaitable<Response> route_events(const RouteContext& ctx, const Request& request,
                                  const Parts& parts, const Query& query);
+Awaitable<Response> route_webhooks(const RouteContext& ctx, const Request& request,
+                                   const Parts& parts, const Query& query);
 Awaitable<Response> route_audit(const RouteContext& ctx, const Request& request, const Parts& parts,
                                 const Query& query);
 

@@ -5,7 +5,8 @@
 
 #include "journal/api_keys.h"
 #include "journal/copy_codec.h"
-#include "journal/loader.h"
+#include "journal/event_reader.h"
+#include "journal/webhook_sql.h"
 #include "ledger/limits.h"
 
 namespace ledger {
@@ -266,84 +267,18 @@ bool ReadPool::events(const EventQuery& q, std::function<void(Status, EventPage)
     EventPage page;
     page.next_after = q.after;
     if (conn == nullptr) return done(Status::error("database unavailable"), page);
-    const auto fail = [&](Status s) { done(std::move(s), EventPage{}); };
-    pg::Result last;
-    if (Status s = pg::exec_params(conn, "SELECT coalesce(max(seq), 0) FROM events", {}, &last);
-        !s.ok()) {
-      return fail(s);
-    }
-    std::int64_t last_seq = 0;
-    if (!pg::number(last.get(), 0, 0, &last_seq)) return fail(Status::error("events: bad max"));
-    page.last_seq = static_cast<std::uint64_t>(last_seq);
-    if (page.last_seq <= q.after) return done(Status(), std::move(page));
-    const std::uint64_t scan_end =
-        std::min<std::uint64_t>(page.last_seq, q.after + limits::events_scan_max);
-    std::string sql = "SELECT seq, type, ts FROM events e WHERE seq > $1 AND seq <= $2";
-    std::vector<std::string> params{text(q.after), text(scan_end)};
-    if (q.types != 0) {
-      std::string list;
-      for (std::size_t t = 1; t <= event_type_count; ++t) {
-        if ((q.types & (1u << t)) == 0) continue;
-        if (!list.empty()) list += ',';
-        list += std::to_string(t);
-      }
-      sql.append(" AND type IN (").append(list).append(")");
-    }
-    const auto parameter = [&params](std::string value) {
-      params.push_back(std::move(value));
-      std::string name(1, '$');
-      name.append(std::to_string(params.size()));
-      return name;
-    };
-    if (!q.account.is_zero()) {
-      const std::string n = parameter(format_uuid(q.account.value));
-      sql.append(" AND (account_a = ").append(n).append(" OR account_b = ").append(n).append(")");
-    }
-    if (!q.holder.is_zero()) {
-      sql.append(" AND EXISTS (SELECT 1 FROM accounts a WHERE a.holder_id = ")
-          .append(parameter(format_uuid(q.holder.value)))
-          .append(" AND a.id IN (e.account_a, e.account_b))");
-    }
-    sql.append(" ORDER BY seq LIMIT ").append(parameter(std::to_string(q.limit)));
-    pg::Result rows;
-    if (Status s = pg::exec_params(conn, sql, params, &rows); !s.ok()) return fail(s);
-    std::vector<std::uint64_t> at[3];            // timestamps by RecordKind
-    std::map<std::uint64_t, std::size_t> index;  // ts -> position in page.events
-    for (int r = 0; r < PQntuples(rows.get()); ++r) {
-      std::int64_t seq = 0, type = 0, ts = 0;
-      if (!pg::number(rows.get(), r, 0, &seq) || !pg::number(rows.get(), r, 1, &type) ||
-          !pg::number(rows.get(), r, 2, &ts) || type < 1 ||
-          type > static_cast<std::int64_t>(event_type_count)) {
-        return fail(Status::error("the events table holds a row that does not decode"));
-      }
-      Event& event = page.events.emplace_back();
-      event.seq = static_cast<std::uint64_t>(seq);
-      event.type = static_cast<EventType>(type);
-      const auto e = event.type;
-      const RecordKind kind =
-          e == EventType::account_created || e == EventType::account_updated ? RecordKind::account
-          : e == EventType::card_created || e == EventType::card_updated     ? RecordKind::card
-                                                                             : RecordKind::transfer;
-      at[static_cast<std::size_t>(kind)].push_back(static_cast<std::uint64_t>(ts));
-      index[static_cast<std::uint64_t>(ts)] = page.events.size() - 1;
-    }
-    std::size_t found = 0;
-    for (const RecordKind kind : {RecordKind::account, RecordKind::card, RecordKind::transfer}) {
-      Status s = load_records_at(conn, kind, at[static_cast<std::size_t>(kind)],
-                                 [&](const JournalRecord& record) {
-                                   const std::uint64_t ts = event_key_of(record).ts;
-                                   const auto it = index.find(ts);
-                                   if (it == index.end()) return;
-                                   page.events[it->second].record = record;
-                                   ++found;
-                                 });
-      if (!s.ok()) return fail(s);
-    }
-    if (found != page.events.size()) {
-      return fail(Status::error("an event names a journal record that is not there"));
-    }
-    page.next_after = page.events.size() == q.limit ? page.events.back().seq : scan_end;
-    done(Status(), std::move(page));
+    Status s = read_events(conn, q, &page);
+    done(s, s.ok() ? std::move(page) : EventPage{});
+  });
+}
+
+bool ReadPool::webhooks(const WebhookRequest& request,
+                        std::function<void(Status, WebhookReply)> done) {
+  return enqueue([request, done = std::move(done)](PGconn* conn) {
+    WebhookReply reply;
+    if (conn == nullptr) return done(Status::error("database unavailable"), reply);
+    Status s = run_webhook_request(conn, request, &reply);
+    done(s, std::move(reply));
   });
 }
 

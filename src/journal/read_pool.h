@@ -16,10 +16,11 @@
 #include "journal/pg.h"
 #include "ledger/key_store.h"
 #include "ledger/reader.h"
+#include "ledger/webhooks.h"
 
 namespace ledger {
 
-class ReadPool final : public LedgerReader, public KeyStore {
+class ReadPool final : public LedgerReader, public KeyStore, public WebhookStore {
  public:
   ReadPool(std::string url, std::size_t threads, std::size_t queue_max);
   ~ReadPool();
@@ -32,6 +33,8 @@ class ReadPool final : public LedgerReader, public KeyStore {
                 std::function<void(Status, AccountList)> done) override;
   bool audit(const AuditQuery& query, std::function<void(Status, AuditPage)> done) override;
   bool events(const EventQuery& query, std::function<void(Status, EventPage)> done) override;
+  bool webhooks(const WebhookRequest& request,
+                std::function<void(Status, WebhookReply)> done) override;
   bool create_key(const NewApiKey& key, std::function<void(Status, ApiKeyRecord)> done) override;
   bool list_keys(std::function<void(Status, std::vector<ApiKeyRecord>)> done) override;
   bool revoke_key(const std::string& id, const std::string& actor, const std::string& actor_name,

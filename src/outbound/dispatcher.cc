@@ -1,0 +1,424 @@
+#include "outbound/dispatcher.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <random>
+#include <set>
+
+#include "http/mapping.h"
+#include "journal/event_reader.h"
+#include "journal/webhook_sql.h"
+#include "outbound/client.h"
+#include "outbound/crypto.h"
+#include "outbound/filter.h"
+#include "outbound/slack.h"
+
+namespace ledger::outbound {
+namespace {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::uint32_t match_batch = 500;  // events matched per subscription per round
+constexpr std::uint32_t due_batch = 100;    // per subscription
+
+std::int64_t unix_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::uint64_t unix_nanoseconds() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+// One delivery handed to the sending thread, and what came back.
+struct Send {
+  DueDelivery due;
+  WebhookKind kind = WebhookKind::webhook;
+  std::vector<DueDelivery> digested;  // a Slack digest: the deliveries it stands for
+  std::uint64_t event_ts = 0;
+  HttpAttempt attempt;
+};
+
+}  // namespace
+
+struct Dispatcher::Impl {
+  explicit Impl(DispatcherOptions o) : options(std::move(o)), tls(asio::ssl::context::tls_client) {
+    tls.set_default_verify_paths();
+    tls.set_verify_mode(asio::ssl::verify_peer);
+  }
+
+  DispatcherOptions options;
+  asio::ssl::context tls;  // before io: sends cut short by stop() are destroyed with io
+  asio::io_context io;
+  std::thread sender;
+  std::thread worker;
+  std::mutex mutex;
+  std::condition_variable wake;
+  bool stopping = false;
+  std::deque<Send> done;  // outcomes waiting to be recorded
+  std::size_t in_flight = 0;
+  std::set<Uint128> busy;  // subscriptions with a send under way
+  // Slack: when each subscription may send next, and what waits for a digest.
+  std::map<Uint128, Clock::time_point> slack_next;
+  std::map<Uint128, std::pair<Digest, std::vector<DueDelivery>>> digests;
+  std::mt19937_64 jitter{std::random_device{}()};
+  // Attempts whose outcome could not be recorded: not sent again before this time.
+  std::map<std::pair<Uint128, std::uint64_t>, Clock::time_point> cooldown;
+
+  metrics::Counter delivered, attempts_failed, given_up, disabled;
+  metrics::Histogram lag{{1'000'000, 5'000'000, 10'000'000, 50'000'000, 100'000'000, 250'000'000,
+                          500'000'000, 1'000'000'000, 2'000'000'000, 5'000'000'000, 30'000'000'000,
+                          300'000'000'000, 3'600'000'000'000},
+                         1e-9};
+
+  void run();
+  void round(PGconn* conn);
+  void match(PGconn* conn, const DispatchSubscription& sub);
+  void dispatch(PGconn* conn, const std::vector<DispatchSubscription>& subs);
+  void record(PGconn* conn, Send& send);
+  void launch(Send send, Url url, Headers headers, std::string body);
+  std::uint32_t delay_after(std::uint32_t attempts);
+};
+
+std::uint32_t Dispatcher::Impl::delay_after(std::uint32_t attempts) {
+  // attempts made so far (this one included) -> wait before the next; jitter of up to 10%.
+  const auto& s = options.schedule_s;
+  const std::uint32_t base = attempts < s.size() ? s[attempts] : 0;
+  if (base == 0) return 0;
+  return base + static_cast<std::uint32_t>(jitter() % (base / 10 + 1));
+}
+
+void Dispatcher::Impl::match(PGconn* conn, const DispatchSubscription& sub) {
+  const WebhookSubscription& s = sub.subscription;
+  Filter filter;
+  FilterError error;
+  if (!parse_filter(s.filter_json, &filter, &error)) {
+    spdlog::error("event=webhook_filter_unreadable subscription={} field={}", format_uuid(s.id),
+                  error.field);
+    return;
+  }
+  std::set<Uint128> holder_accounts;
+  if (!filter.holder_ids.empty()) {
+    std::vector<Uint128> accounts;
+    if (!accounts_of_holders(conn, filter.holder_ids, &accounts).ok()) return;
+    holder_accounts.insert(accounts.begin(), accounts.end());
+  }
+  const bool replay = sub.replay_to != 0 || sub.replay_from != 0;
+  EventQuery query;
+  query.after = replay ? (sub.replay_from == 0 ? 0 : sub.replay_from - 1) : s.after_seq;
+  query.limit = match_batch;
+  query.types = s.event_types;
+  EventPage page;
+  if (Status st = read_events(conn, query, &page); !st.ok()) {
+    spdlog::warn("event=webhook_match_failed subscription={} error=\"{}\"", format_uuid(s.id),
+                 st.message());
+    return;
+  }
+  std::uint64_t next = page.next_after;
+  std::vector<std::uint64_t> seqs;
+  for (const Event& e : page.events) {
+    if (replay && e.seq > sub.replay_to) break;
+    if (matches(filter, e, holder_accounts)) seqs.push_back(e.seq);
+  }
+  if (replay) {
+    next = std::min(next, sub.replay_to) + 1;  // the first seq still to replay
+  } else if (next <= s.after_seq) {
+    return;  // nothing new
+  }
+  if (Status st = record_matches(conn, s.id, seqs, replay, next); !st.ok()) {
+    spdlog::warn("event=webhook_match_failed subscription={} error=\"{}\"", format_uuid(s.id),
+                 st.message());
+  }
+}
+
+void Dispatcher::Impl::launch(Send send, Url url, Headers headers, std::string body) {
+  {
+    std::lock_guard lock(mutex);
+    ++in_flight;
+    busy.insert(send.due.subscription);
+  }
+  asio::co_spawn(
+      io,
+      [this, send = std::move(send), url = std::move(url), headers = std::move(headers),
+       body = std::move(body)]() mutable -> asio::awaitable<void> {
+        send.attempt =
+            co_await post(url, headers, std::move(body), options.allowlist, tls, options.timeout);
+        {
+          std::lock_guard lock(mutex);
+          done.push_back(std::move(send));
+        }
+        wake.notify_one();
+      },
+      asio::detached);
+}
+
+void Dispatcher::Impl::dispatch(PGconn* conn, const std::vector<DispatchSubscription>& subs) {
+  std::vector<DueDelivery> due;
+  if (!due_deliveries(conn, due_batch, &due).ok()) return;
+  std::map<Uint128, const WebhookSubscription*> by_id;
+  for (const auto& s : subs) by_id[s.subscription.id] = &s.subscription;
+  std::set<Uint128> taken;  // one per subscription per round, in seq order
+  std::set<std::pair<Uint128, std::uint64_t>> digesting;
+  for (const auto& [id, d] : digests) {
+    for (const DueDelivery& x : d.second) digesting.insert({x.subscription, x.seq});
+  }
+  const auto now = Clock::now();
+  for (const DueDelivery& d : due) {
+    {
+      std::lock_guard lock(mutex);
+      if (in_flight >= options.in_flight_max) break;
+      if (busy.count(d.subscription) != 0) continue;
+    }
+    if (taken.count(d.subscription) != 0 || digesting.count({d.subscription, d.seq}) != 0) {
+      continue;
+    }
+    if (const auto c = cooldown.find({d.subscription, d.seq}); c != cooldown.end()) {
+      if (now < c->second) continue;
+      cooldown.erase(c);
+    }
+    const auto it = by_id.find(d.subscription);
+    if (it == by_id.end()) continue;  // disabled or deleted since
+    const WebhookSubscription& s = *it->second;
+    EventQuery query;
+    query.after = d.seq - 1;
+    query.limit = 1;
+    EventPage page;
+    if (!read_events(conn, query, &page).ok() || page.events.empty() ||
+        page.events[0].seq != d.seq) {
+      continue;
+    }
+    const Event& event = page.events[0];
+    const auto url_text = unseal(options.seal_key, s.url_sealed);
+    std::string error;
+    const auto url = url_text ? parse_url(*url_text, &error) : std::nullopt;
+    if (!url) {
+      Send failed{d,
+                  s.kind,
+                  {},
+                  0,
+                  HttpAttempt{0,
+                              "the destination cannot be unsealed (was "
+                              "LEDGER_WEBHOOK_KEY changed?)",
+                              -1}};
+      record(conn, failed);
+      continue;
+    }
+    Send send{d,
+              s.kind,
+              {},
+              event.record.kind == RecordKind::transfer ? event.record.value.transfer.timestamp : 0,
+              {}};
+    if (s.kind == WebhookKind::slack) {
+      auto& next = slack_next[s.id];
+      auto& digest = digests[s.id];
+      if (now < next) {  // over the rate: held back for the digest
+        digest.first.add(event);
+        digest.second.push_back(d);
+        continue;
+      }
+      next = now + options.slack_interval;
+      taken.insert(d.subscription);
+      launch(std::move(send), *url, {}, slack_body(slack_text(event)));
+      continue;
+    }
+    taken.insert(d.subscription);
+    const std::string body =
+        http::event_json(event).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::vector<std::string> secrets;
+    if (auto current = unseal(options.seal_key, s.secret_sealed)) secrets.push_back(*current);
+    if (!s.previous_secret_sealed.empty()) {
+      if (auto previous = unseal(options.seal_key, s.previous_secret_sealed))
+        secrets.push_back(*previous);
+    }
+    const std::string id = http::event_id(event.seq);
+    const std::int64_t timestamp = unix_seconds();
+    Headers headers{{"webhook-id", id},
+                    {"webhook-timestamp", std::to_string(timestamp)},
+                    {"webhook-signature", signature_header(secrets, id, timestamp, body)}};
+    launch(std::move(send), *url, std::move(headers), body);
+  }
+  // Slack digests whose subscription may send again.
+  for (auto it = digests.begin(); it != digests.end();) {
+    auto& [id, digest] = *it;
+    const auto sub = by_id.find(id);
+    if (digest.second.empty() || sub == by_id.end()) {
+      it = digests.erase(it);
+      continue;
+    }
+    bool is_busy = false;
+    {
+      std::lock_guard lock(mutex);
+      is_busy = busy.count(id) != 0 || in_flight >= options.in_flight_max;
+    }
+    if (is_busy || now < slack_next[id]) {
+      ++it;
+      continue;
+    }
+    const auto url_text = unseal(options.seal_key, sub->second->url_sealed);
+    std::string error;
+    const auto url = url_text ? parse_url(*url_text, &error) : std::nullopt;
+    if (!url) {
+      ++it;
+      continue;
+    }
+    slack_next[id] = now + options.slack_interval;
+    Send send{digest.second.front(), WebhookKind::slack, digest.second, 0, {}};
+    launch(std::move(send), *url, {}, slack_body(digest.first.text()));
+    it = digests.erase(it);
+  }
+}
+
+void Dispatcher::Impl::record(PGconn* conn, Send& send) {
+  const HttpAttempt& a = send.attempt;
+  AttemptOutcome o;
+  o.http_status = a.status;
+  o.error = a.error;
+  o.delivered = a.status >= 200 && a.status < 300;
+  if (o.error.empty() && !o.delivered) o.error = "HTTP " + std::to_string(a.status);
+  const std::uint32_t attempts = send.due.attempts + 1;
+  if (!o.delivered) {
+    const bool slack_gone =
+        send.kind == WebhookKind::slack && (a.status == 403 || a.status == 404 || a.status == 410);
+    if (a.status == 410 || slack_gone) {
+      o.disable_reason = "the destination answered HTTP " + std::to_string(a.status) +
+                         (send.kind == WebhookKind::slack ? " (the Slack webhook is gone)" : "");
+      o.give_up = true;
+    } else if ((a.status == 429 || a.status == 503) && a.retry_after_s >= 0) {
+      o.retry_after_s = static_cast<std::uint32_t>(std::min<std::int64_t>(a.retry_after_s, 86400));
+    } else if (attempts >= options.schedule_s.size()) {
+      o.give_up = true;
+    } else {
+      o.retry_after_s = delay_after(attempts);
+    }
+  }
+  const std::vector<DueDelivery> covered =
+      send.digested.empty() ? std::vector<DueDelivery>{send.due} : send.digested;
+  for (const DueDelivery& d : covered) {
+    o.subscription = d.subscription;
+    o.seq = d.seq;
+    if (Status s = record_attempt(conn, o); !s.ok()) {
+      // Not recorded: the delivery stays pending and is sent again (at least once), after a
+      // pause so that a failing database never turns into a flood at the receiver.
+      cooldown[{d.subscription, d.seq}] = Clock::now() + std::chrono::seconds(5);
+      spdlog::warn("event=webhook_attempt_unrecorded subscription={} seq={} error=\"{}\"",
+                   format_uuid(d.subscription), d.seq, s.message());
+    }
+  }
+  if (o.delivered) {
+    delivered.add(covered.size());
+    if (send.event_ts != 0) {
+      const std::uint64_t now = unix_nanoseconds();
+      lag.observe(now > send.event_ts ? now - send.event_ts : 0);
+    }
+  } else {
+    attempts_failed.add();
+    if (o.give_up) given_up.add(covered.size());
+    if (!o.disable_reason.empty()) {
+      disabled.add();
+      spdlog::warn("event=webhook_subscription_disabled subscription={} reason=\"{}\"",
+                   format_uuid(send.due.subscription), o.disable_reason);
+    }
+  }
+}
+
+void Dispatcher::Impl::round(PGconn* conn) {
+  std::vector<DispatchSubscription> subs;
+  if (Status s = load_dispatch_subscriptions(conn, &subs); !s.ok()) {
+    spdlog::warn("event=webhook_subscriptions_unreadable error=\"{}\"", s.message());
+    return;
+  }
+  for (const auto& sub : subs) match(conn, sub);
+  dispatch(conn, subs);
+}
+
+void Dispatcher::Impl::run() {
+  pg::Conn conn;
+  auto backoff = std::chrono::milliseconds(100);
+  for (;;) {
+    std::deque<Send> finished;
+    {
+      std::unique_lock lock(mutex);
+      wake.wait_for(lock, options.poll_interval, [&] { return stopping || !done.empty(); });
+      finished.swap(done);
+      if (stopping && finished.empty()) return;  // sends cut short stay pending: sent again
+    }
+    if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
+      conn.reset();
+      if (!pg::connect(options.database_url, &conn).ok()) {
+        std::this_thread::sleep_for(backoff);
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(2'000));
+        std::lock_guard lock(mutex);
+        for (auto& f : finished) done.push_back(std::move(f));  // recorded once connected
+        continue;
+      }
+      backoff = std::chrono::milliseconds(100);
+      (void)pg::exec(conn.get(), "SET statement_timeout = 10000");
+    }
+    for (Send& send : finished) {
+      record(conn.get(), send);
+      std::lock_guard lock(mutex);
+      --in_flight;
+      busy.erase(send.due.subscription);
+    }
+    bool stop_now = false;
+    {
+      std::lock_guard lock(mutex);
+      stop_now = stopping;
+    }
+    if (!stop_now) round(conn.get());
+  }
+}
+
+Dispatcher::Dispatcher(DispatcherOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+Dispatcher::~Dispatcher() { stop(); }
+
+void Dispatcher::start() {
+  impl_->sender = std::thread([this] {
+    auto work = asio::make_work_guard(impl_->io);
+    impl_->io.run();
+  });
+  impl_->worker = std::thread([this] { impl_->run(); });
+}
+
+void Dispatcher::stop() {
+  if (!impl_->worker.joinable()) return;
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->stopping = true;
+  }
+  impl_->wake.notify_all();
+  impl_->io.stop();  // sends under way are cut short: their deliveries stay pending
+  impl_->sender.join();
+  impl_->worker.join();
+}
+
+void Dispatcher::register_metrics(metrics::Registry& registry) {
+  registry.add_counter("ledgerd_webhook_deliveries_total",
+                       "Webhook and Slack deliveries answered 2xx (a digest counts each event).",
+                       {}, impl_->delivered);
+  registry.add_counter("ledgerd_webhook_attempts_failed_total",
+                       "Delivery attempts without a 2xx answer (retried on the schedule).", {},
+                       impl_->attempts_failed);
+  registry.add_counter("ledgerd_webhook_deliveries_failed_total",
+                       "Deliveries given up after the last retry, or dropped by a 410.", {},
+                       impl_->given_up);
+  registry.add_counter("ledgerd_webhook_subscriptions_disabled_total",
+                       "Subscriptions disabled because their destination answered 410 (Slack: "
+                       "403, 404 or 410).",
+                       {}, impl_->disabled);
+  registry.add_histogram("ledgerd_webhook_delivery_lag_seconds",
+                         "From a transfer's commit to its delivery answered 2xx.", {}, impl_->lag);
+}
+
+}  // namespace ledger::outbound

@@ -1,0 +1,182 @@
+#include <gtest/gtest.h>
+
+#include "outbound/crypto.h"
+#include "outbound/destination.h"
+#include "outbound/filter.h"
+#include "outbound/slack.h"
+
+namespace ledger::outbound {
+namespace {
+
+// The test vector of the Standard Webhooks specification (standard-webhooks.com).
+TEST(SignatureTest, MatchesTheStandardWebhooksTestVector) {
+  const auto signature =
+      sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330,
+           R"({"test": 2432232314})");
+  ASSERT_TRUE(signature);
+  EXPECT_EQ(*signature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+  EXPECT_FALSE(sign("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "x", 1, "{}"));  // no whsec_ prefix
+  // During a rotation both secrets sign, separated by a space.
+  const std::string header =
+      signature_header({"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", new_secret()},
+                       "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, R"({"test": 2432232314})");
+  EXPECT_EQ(header.rfind("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE= v1,", 0), 0u) << header;
+}
+
+TEST(SealTest, RoundTripsAndRefusesAlteredBytesOrAnotherKey) {
+  const auto key = parse_seal_key(std::string(64, 'a'));
+  ASSERT_TRUE(key);
+  EXPECT_FALSE(parse_seal_key(std::string(63, 'a')));
+  EXPECT_FALSE(parse_seal_key(std::string(64, 'g')));
+  const std::string sealed = seal(*key, "https://hooks.example.com/x");
+  EXPECT_EQ(sealed.find("hooks"), std::string::npos);
+  EXPECT_EQ(unseal(*key, sealed), "https://hooks.example.com/x");
+  EXPECT_NE(seal(*key, "same"), seal(*key, "same"));  // a fresh nonce each time
+  std::string altered = sealed;
+  altered[14] ^= 1;
+  EXPECT_FALSE(unseal(*key, altered));
+  EXPECT_FALSE(unseal(*parse_seal_key(std::string(64, 'b')), sealed));
+  const std::string secret = new_secret();
+  EXPECT_EQ(secret.rfind("whsec_", 0), 0u);
+  EXPECT_EQ(unbase64(secret.substr(6))->size(), 24u);
+}
+
+TEST(DestinationTest, ParsesUrlsAndKeepsDeliveriesOffPrivateNetworks) {
+  std::string error;
+  const auto url = parse_url("https://Hooks.Example.com:8443/in/x?a=1", &error);
+  ASSERT_TRUE(url) << error;
+  EXPECT_EQ(url->host, "hooks.example.com");
+  EXPECT_EQ(url->port, 8443);
+  EXPECT_EQ(url->target, "/in/x?a=1");
+  EXPECT_EQ(url->hint(), "https://hooks.example.com:8443");
+  EXPECT_EQ(parse_url("https://[::1]/", &error)->host, "::1");
+  for (const char* bad :
+       {"ftp://x", "https://", "https://a b", "https://u:p@x.com/", "https://x.com/#f",
+        "https://x.com:0/", "https://x.com:70000/", "https://[::1/", "hooks.example.com"}) {
+    EXPECT_FALSE(parse_url(bad, &error)) << bad;
+  }
+  const Allowlist none;
+  EXPECT_EQ(check_destination(*parse_url("https://hooks.example.com/", &error), none), "");
+  EXPECT_NE(check_destination(*parse_url("http://hooks.example.com/", &error), none), "");
+  EXPECT_NE(check_destination(*parse_url("https://127.0.0.1/", &error), none), "");
+  EXPECT_NE(check_destination(*parse_url("https://10.1.2.3/", &error), none), "");
+  EXPECT_NE(check_destination(*parse_url("https://localhost/", &error), none), "");
+  EXPECT_NE(check_destination(*parse_url("https://[fd00::1]/", &error), none), "");
+  const auto list = parse_allowlist("127.0.0.0/8, receiver.internal", &error);
+  ASSERT_TRUE(list) << error;
+  EXPECT_EQ(check_destination(*parse_url("http://127.0.0.1:9000/", &error), *list), "");
+  EXPECT_EQ(check_destination(*parse_url("http://receiver.internal/", &error), *list), "");
+  EXPECT_NE(check_destination(*parse_url("http://192.168.1.1/", &error), *list), "");
+  EXPECT_FALSE(parse_allowlist("10.0.0.0/33", &error));
+  EXPECT_FALSE(parse_allowlist("a/b", &error));
+  namespace ip = boost::asio::ip;
+  for (const char* p : {"10.0.0.1", "172.31.255.255", "192.168.0.1", "127.0.0.1", "169.254.1.1",
+                        "100.64.0.1", "0.0.0.0", "::1", "fe80::1", "fc00::1", "::ffff:10.0.0.1"})
+    EXPECT_TRUE(is_private(ip::make_address(p))) << p;
+  for (const char* p : {"8.8.8.8", "172.32.0.1", "2001:db8::1", "::ffff:8.8.8.8"})
+    EXPECT_FALSE(is_private(ip::make_address(p))) << p;
+}
+
+Event transfer_event(EventType type, std::int64_t amount, std::uint64_t debit, std::uint64_t credit,
+                     TransferCode code = TransferCode::internal,
+                     TransferResult result = TransferResult::ok) {
+  Event e;
+  e.seq = 1;
+  e.type = type;
+  e.record.kind = RecordKind::transfer;
+  Transfer& t = e.record.value.transfer;
+  t.amount = t.amount_effective = amount;
+  t.currency = *currency_from_alpha("EUR");
+  t.debit_account_id = AccountId{Uint128{0, debit}};
+  t.credit_account_id = AccountId{Uint128{0, credit}};
+  t.code = code;
+  t.result = result;
+  if (result != TransferResult::ok) t.amount_effective = 0;
+  t.reference_a = 0;
+  t.reference_b = 77;  // the card, for card codes
+  return e;
+}
+
+TEST(FilterTest, RefusesBadCriteriaNamingTheField) {
+  Filter f;
+  FilterError error;
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"colour": 1})", "filter.colour"},
+      {R"({"amount_at_least": -1, "currency": "EUR"})", "filter.amount_at_least"},
+      {R"({"amount_at_least": 5})", "filter.currency"},
+      {R"({"amount_at_least": 9, "amount_at_most": 5, "currency": "EUR"})",
+       "filter.amount_at_most"},
+      {R"({"currency": "EURO"})", "filter.currency"},
+      {R"({"account_ids": ["x"]})", "filter.account_ids"},
+      {R"({"direction": "sideways"})", "filter.direction"},
+      {R"({"mccs": ["541"]})", "filter.mccs"},
+      {R"({"outcome": "maybe"})", "filter.outcome"},
+      {R"({"channel": "pigeon"})", "filter.channel"},
+      {R"([1])", "filter"}};
+  for (const auto& [text, field] : cases) {
+    EXPECT_FALSE(parse_filter(text, &f, &error)) << text;
+    EXPECT_EQ(error.field, field) << text;
+  }
+  ASSERT_TRUE(parse_filter(R"({"mccs": ["5411"], "direction": null})", &f, &error));
+  EXPECT_EQ(filter_json(f), R"({"mccs":["5411"]})");
+  ASSERT_TRUE(parse_filter("null", &f, &error));
+  EXPECT_EQ(filter_json(f), "{}");
+}
+
+TEST(FilterTest, CriteriaCombineWithAndListsWithOr) {
+  Filter f;
+  FilterError error;
+  const std::set<Uint128> none;
+  ASSERT_TRUE(parse_filter(R"({"amount_at_least": 1000, "currency": "EUR"})", &f, &error));
+  EXPECT_TRUE(matches(f, transfer_event(EventType::transfer_created, 1000, 1, 2), none));
+  EXPECT_FALSE(matches(f, transfer_event(EventType::transfer_created, 999, 1, 2), none));
+  ASSERT_TRUE(parse_filter(R"({"account_ids": ["00000000-0000-0000-0000-000000000005",
+      "00000000-0000-0000-0000-000000000001"], "direction": "out"})",
+                           &f, &error));
+  EXPECT_TRUE(matches(f, transfer_event(EventType::transfer_created, 5, 1, 2), none));
+  EXPECT_FALSE(matches(f, transfer_event(EventType::transfer_created, 5, 2, 1), none));  // in
+  EXPECT_FALSE(matches(f, transfer_event(EventType::transfer_created, 5, 2, 3), none));
+  ASSERT_TRUE(parse_filter(R"({"outcome": "declined"})", &f, &error));
+  EXPECT_TRUE(
+      matches(f,
+              transfer_event(EventType::card_authorization_declined, 5, 1, 2,
+                             TransferCode::card_authorization, TransferResult::exceeds_available),
+              none));
+  EXPECT_FALSE(matches(f,
+                       transfer_event(EventType::card_authorization_approved, 5, 1, 2,
+                                      TransferCode::card_authorization),
+                       none));
+  ASSERT_TRUE(
+      parse_filter(R"({"card_ids": ["00000000-0000-0000-0000-00000000004d"]})", &f, &error));
+  EXPECT_TRUE(matches(f,
+                      transfer_event(EventType::card_authorization_approved, 5, 1, 2,
+                                     TransferCode::card_authorization),
+                      none));
+  EXPECT_FALSE(matches(f, transfer_event(EventType::transfer_created, 5, 1, 2), none));
+  ASSERT_TRUE(
+      parse_filter(R"({"holder_ids": ["00000000-0000-0000-0000-000000000009"]})", &f, &error));
+  EXPECT_TRUE(matches(f, transfer_event(EventType::transfer_created, 5, 3, 4), {Uint128{0, 4}}));
+  EXPECT_FALSE(matches(f, transfer_event(EventType::transfer_created, 5, 3, 4), {Uint128{0, 6}}));
+}
+
+TEST(SlackTest, MessagesReadAtAGlance) {
+  const Event approved = transfer_event(EventType::card_authorization_approved, 1240, 2, 1,
+                                        TransferCode::card_authorization);
+  EXPECT_EQ(slack_text(approved), "Card payment 12.40 EUR: approved (account …0002)");
+  const Event declined =
+      transfer_event(EventType::card_authorization_declined, 5000, 2, 1,
+                     TransferCode::card_authorization, TransferResult::exceeds_available);
+  EXPECT_EQ(slack_text(declined),
+            "Card payment 50.00 EUR: declined, exceeds available (account …0002)");
+  EXPECT_NE(slack_body("x").find(R"("blocks")"), std::string::npos);
+  Digest digest;
+  for (int i = 0; i < 37; ++i) digest.add(approved);
+  digest.add(declined);
+  EXPECT_EQ(digest.text(), "38 more events in the last minute: 38 card payments (458.80 EUR)");
+  EXPECT_EQ(format_amount(124050, *currency_from_alpha("EUR")), "1,240.50");
+  EXPECT_EQ(format_amount(1234567, *currency_from_alpha("JPY")), "1,234,567");
+  EXPECT_EQ(format_amount(-5, *currency_from_alpha("EUR")), "-0.05");
+}
+
+}  // namespace
+}  // namespace ledger::outbound

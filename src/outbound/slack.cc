@@ -1,0 +1,164 @@
+#include "outbound/slack.h"
+
+#include <nlohmann/json.hpp>
+
+#include "ledger/money.h"
+
+namespace ledger::outbound {
+namespace {
+
+std::string last_digits(Uint128 id) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04llu", static_cast<unsigned long long>(id.lo % 10000));
+  return text;
+}
+
+std::string words(TransferResult result) {
+  std::string out(to_string(result));
+  for (char& c : out) {
+    if (c == '_') c = ' ';
+  }
+  return out;
+}
+
+// What kind of money movement, for a person: "Card payment", "Refund", "Transfer".
+std::string kind_of(const Event& e) {
+  const Transfer& t = e.record.value.transfer;
+  switch (e.type) {
+    case EventType::card_authorization_approved:
+    case EventType::card_authorization_declined:
+      return t.code == TransferCode::card_refund ? "Card refund" : "Card payment";
+    case EventType::card_completion:
+      return "Card payment completed";
+    case EventType::card_reversal:
+      return "Card payment reversed";
+    case EventType::transfer_pending:
+      return "Hold";
+    case EventType::transfer_posted:
+      return "Hold captured";
+    case EventType::transfer_voided:
+      return "Hold released";
+    case EventType::transfer_expired:
+      return "Hold expired";
+    case EventType::transfer_rejected:
+      return "Transfer refused";
+    default:
+      return "Transfer";
+  }
+}
+
+std::string plural(const Event& e) {
+  switch (e.type) {
+    case EventType::card_authorization_approved:
+    case EventType::card_authorization_declined:
+    case EventType::card_completion:
+    case EventType::card_reversal:
+      return "card payments";
+    case EventType::account_created:
+    case EventType::account_updated:
+      return "account changes";
+    case EventType::card_created:
+    case EventType::card_updated:
+      return "card changes";
+    default:
+      return "transfers";
+  }
+}
+
+}  // namespace
+
+std::string format_amount(__int128 minor, Currency currency) {
+  const unsigned exponent = currency.code == 0 ? 2 : currency_info(currency).exponent;
+  const bool negative = minor < 0;
+  unsigned __int128 v = static_cast<unsigned __int128>(negative ? -minor : minor);
+  unsigned __int128 scale = 1;
+  for (unsigned i = 0; i < exponent; ++i) scale *= 10;
+  unsigned __int128 whole = v / scale;
+  const unsigned __int128 fraction = v % scale;
+  std::string digits;
+  do {
+    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(whole % 10)));
+    whole /= 10;
+  } while (whole != 0);
+  std::string grouped;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i != 0 && (digits.size() - i) % 3 == 0) grouped.push_back(',');
+    grouped.push_back(digits[i]);
+  }
+  if (exponent > 0) {
+    std::string f;
+    unsigned __int128 rest = fraction;
+    for (unsigned i = 0; i < exponent; ++i) {
+      f.insert(f.begin(), static_cast<char>('0' + static_cast<int>(rest % 10)));
+      rest /= 10;
+    }
+    grouped += "." + f;
+  }
+  return (negative ? "-" : "") + grouped;
+}
+
+std::string slack_text(const Event& e) {
+  const JournalRecord& r = e.record;
+  if (r.kind == RecordKind::account) {
+    const Account& a = r.value.account;
+    return std::string(e.type == EventType::account_created ? "Account opened"
+                                                            : "Account changed") +
+           ": account …" + last_digits(a.id.value) + ", " + std::string(currency_alpha(a.currency));
+  }
+  if (r.kind == RecordKind::card) {
+    const Card& c = r.value.card;
+    static constexpr const char* status[] = {"active", "frozen", "blocked"};
+    return std::string(e.type == EventType::card_created ? "Card issued" : "Card changed") +
+           ": card …" + std::string(c.last4, sizeof c.last4) + " (" +
+           status[static_cast<int>(c.status) % 3] + ")";
+  }
+  const Transfer& t = r.value.transfer;
+  const std::int64_t amount = t.amount_effective > 0 ? t.amount_effective : t.amount;
+  std::string text = kind_of(e) + " " + format_amount(amount, t.currency) +
+                     (t.currency.code == 0 ? "" : " " + std::string(currency_alpha(t.currency)));
+  text += t.result == TransferResult::ok ? ": approved" : ": declined, " + words(t.result);
+  const bool card = e.type == EventType::card_authorization_approved ||
+                    e.type == EventType::card_authorization_declined ||
+                    e.type == EventType::card_completion || e.type == EventType::card_reversal;
+  const AccountId account =
+      card && t.code == TransferCode::card_refund ? t.credit_account_id : t.debit_account_id;
+  if (!account.is_zero()) text += " (account …" + last_digits(account.value) + ")";
+  return text;
+}
+
+std::string slack_body(const std::string& text) {
+  nlohmann::json body{
+      {"text", text},
+      {"blocks", {{{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", text}}}}}}};
+  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void Digest::add(const Event& e) {
+  ++count;
+  ++kinds[plural(e)];
+  if (e.record.kind == RecordKind::transfer) {
+    const Transfer& t = e.record.value.transfer;
+    if (t.currency.code != 0 && t.result == TransferResult::ok) {
+      sums[std::string(currency_alpha(t.currency))] +=
+          t.amount_effective > 0 ? t.amount_effective : t.amount;
+    }
+  }
+}
+
+std::string Digest::text() const {
+  std::string text = std::to_string(count) + " more events in the last minute";
+  std::string parts;
+  for (const auto& [kind, n] : kinds) {
+    parts += (parts.empty() ? "" : ", ") + std::to_string(n) + " " + kind;
+  }
+  if (!parts.empty()) text += ": " + parts;
+  std::string money;
+  for (const auto& [currency, sum] : sums) {
+    const auto c = currency_from_alpha(currency);
+    money += (money.empty() ? "" : ", ") + format_amount(sum, c ? *c : Currency{}) + " " + currency;
+  }
+  if (!money.empty()) text += " (" + money + ")";
+  return text;
+}
+
+}  // namespace ledger::outbound

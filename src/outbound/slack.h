@@ -1,0 +1,30 @@
+// Slack messages a person reads at a glance: one line of text (and the same as a block) per
+// event, and a digest line for what the rate limit held back. Link-free. Pure.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "ledger/reader.h"
+
+namespace ledger::outbound {
+
+// "Card payment 12.40 EUR: approved (card …4242, account …0002)".
+std::string slack_text(const Event& event);
+// The request body: {"text": ..., "blocks": [{"type": "section", ...}]}.
+std::string slack_body(const std::string& text);
+
+// What a digest covers: counts per kind of event and sums per currency.
+struct Digest {
+  std::uint32_t count = 0;
+  std::map<std::string, std::uint32_t> kinds;  // "card payments" -> n
+  std::map<std::string, __int128> sums;        // "EUR" -> minor units
+  void add(const Event& event);
+  std::string text() const;  // "37 more events held back: 30 card payments, ... (1,240.50 EUR)"
+};
+
+// 1240.5 EUR -> "1,240.50" (minor units by the currency's exponent).
+std::string format_amount(__int128 minor, Currency currency);
+
+}  // namespace ledger::outbound
