@@ -45,7 +45,9 @@ TEST_F(EventsTest, EveryCommittedChangeIsOneEventInCommitOrder) {
                                           {{"Authorization", "Bearer " + key_}});
   EXPECT_EQ(refused.status, 422) << refused.body;
   IsoClient client(server_.iso_port());
-  EXPECT_EQ(client.call(auth(20, 1234)).get(39), "00");
+  Message at_shop = auth(20, 1234);
+  at_shop.set(43, "CORNER SHOP              PARIS        FR");  // name 25, city 13, country 2
+  EXPECT_EQ(client.call(at_shop).get(39), "00");
   EXPECT_EQ(client.call(auth(21, 6000)).get(39), "61");  // over the per-authorization limit
   rest("PATCH", "/v1/cards/" + uuid(3, 1), {{"status", "frozen"}});
   rest("PATCH", "/v1/accounts/" + uuid(1, 2), {{"status", "frozen"}});
@@ -88,8 +90,15 @@ TEST_F(EventsTest, EveryCommittedChangeIsOneEventInCommitOrder) {
   EXPECT_EQ(approved["currency"], "EUR");
   EXPECT_EQ(approved["response_code"], "00");
   EXPECT_EQ(approved["reason"], "approved");
+  EXPECT_EQ(approved["merchant_name"], "CORNER SHOP");
+  EXPECT_EQ(approved["merchant_city"], "PARIS");
+  EXPECT_EQ(approved["country"], "FR");
+  EXPECT_EQ(approved["mcc"], "5411");
+  EXPECT_EQ(approved["channel"], "card_present");
   const json& declined = events_list[11]["data"]["authorization"];
   EXPECT_EQ(declined["response_code"], "61");
+  EXPECT_TRUE(declined["merchant_name"].is_null());  // no DE43: the DE19 country only
+  EXPECT_EQ(declined["country"], "276");
   EXPECT_NE(declined["reason"].get<std::string>().find(' '), std::string::npos) << declined;
   EXPECT_EQ(events_list[12]["data"]["card"]["status"], "frozen");
   EXPECT_EQ(events_list[13]["data"]["account"]["status"], "frozen");

@@ -39,6 +39,7 @@ std::string_view event_type_name(EventType type);
 std::optional<EventType> event_type_from_name(std::string_view name);
 
 // The event a journal record is: card messages by their outcome, transfers by their kind.
+// REQUIRES: record.kind != card_message (a merchant record belongs to its transfer's event).
 EventType event_type_of(const JournalRecord& record);
 
 // What the feed stores beside the type, so that it can be filtered without reading the

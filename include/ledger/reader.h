@@ -64,7 +64,9 @@ struct EventQuery {
 struct Event {
   std::uint64_t seq = 0;
   EventType type = EventType::transfer_created;
-  JournalRecord record;  // the journal record the event is
+  JournalRecord record;       // the journal record the event is
+  bool has_merchant = false;  // card events: the merchant journaled with the message
+  CardMessage merchant;
 };
 struct EventPage {
   std::vector<Event> events;     // ascending seq

@@ -128,6 +128,17 @@ enum class AuthorizationKind : std::uint8_t {
 // A card-network message, decided by the engine in one command: an authorization (ISO 8583
 // 0100/0200, and 0120 advices with `force`), a completion (0220) or a reversal (0400/0420, a
 // 0120 that reports the network's decline, and the late rule). The edge has checked the
+// Where a card message comes from, as a person reads it (ISO 8583 DE43 name and city, the
+// country, the channel): journaled beside the message's transfer for the event feed, never
+// used to decide. Text fields are space-trimmed ASCII, NUL padded.
+enum class CardChannel : std::uint8_t { unknown, card_present, online, atm, contactless };
+struct Merchant {
+  char name[25] = {};
+  char city[13] = {};
+  char country[3] = {};  // DE43 positions 39-40 (alpha-2), else DE19 (numeric, 3 digits)
+  CardChannel channel = CardChannel::unknown;
+};
+
 // message and hashed the PAN; the engine decides with the card's controls and the
 // transaction's transfers (ledger/card_ids.h).
 struct Authorization {
@@ -161,6 +172,7 @@ struct Authorization {
   bool incremental = false;          // 0100 adding to `original`'s holds
   bool release_only = false;         // reversal: release holds, never refund a posting
   std::uint32_t hold_timeout_s = 0;  // how long an approved hold lives
+  Merchant merchant;                 // for the journal and the event feed only
 };
 
 struct CardUpdate {
@@ -272,19 +284,30 @@ struct CommandResult {
 };
 
 // What the journal must write so that recovery can rebuild the exact state.
-enum class RecordKind : std::uint8_t { account, transfer, card };
+// The merchant of a card message, beside the first transfer the message produced (same
+// timestamp). Not ledger state: recovery skips it; the event feed reads it.
+struct CardMessage {
+  TransferId transfer;
+  std::uint64_t timestamp = 0;  // the transfer's
+  std::uint16_t mcc = 0;
+  Merchant merchant;
+};
+
+enum class RecordKind : std::uint8_t { account, transfer, card, card_message };
 struct JournalRecord {
   RecordKind kind = RecordKind::transfer;
   union Value {
-    Account account;    // account created or updated: its settings (balances are derived)
-    Transfer transfer;  // every transfer with its result, accepted or rejected
-    Card card;          // card created or updated
+    Account account;           // account created or updated: its settings (balances are derived)
+    Transfer transfer;         // every transfer with its result, accepted or rejected
+    Card card;                 // card created or updated
+    CardMessage card_message;  // the merchant of a card message
     Value() : transfer() {}
   } value;
 };
 
 static_assert(std::is_trivially_copyable_v<Account>);
 static_assert(std::is_trivially_copyable_v<Card>);
+static_assert(std::is_trivially_copyable_v<CardMessage>);
 static_assert(std::is_trivially_copyable_v<Transfer>);
 static_assert(std::is_trivially_copyable_v<Command>);
 static_assert(std::is_trivially_copyable_v<CommandResult>);

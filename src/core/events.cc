@@ -73,6 +73,7 @@ EventType event_type_of(const JournalRecord& record) {
                  ? EventType::card_created
                  : EventType::card_updated;
     case RecordKind::transfer:
+    case RecordKind::card_message:  // not an event (the writer skips it): its transfer is
       break;
   }
   return transfer_event(record.value.transfer);
@@ -89,6 +90,9 @@ EventKey event_key_of(const JournalRecord& record) {
     case RecordKind::card:
       key.ts = record.value.card.timestamp;
       key.account_a = record.value.card.account_id;
+      break;
+    case RecordKind::card_message:
+      key.ts = record.value.card_message.timestamp;
       break;
     case RecordKind::transfer:
       key.ts = record.value.transfer.timestamp;

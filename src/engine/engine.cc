@@ -183,14 +183,29 @@ void Engine::apply_one(const Command& command, BatchOutput* out) {
       update_card(command, &result, out);
       return;
     case CommandKind::authorize:
-      authorize(command.body.authorization, &result, out);
-      return;
     case CommandKind::card_completion:
-      complete_card(command.body.authorization, &result, out);
+    case CommandKind::card_reversal: {
+      const std::size_t first = out->records.size();
+      if (command.kind == CommandKind::authorize) {
+        authorize(command.body.authorization, &result, out);
+      } else if (command.kind == CommandKind::card_completion) {
+        complete_card(command.body.authorization, &result, out);
+      } else {
+        reverse_card(command.body.authorization, &result, out);
+      }
+      // The merchant, beside the first transfer the message produced (none for a repeat).
+      for (std::size_t i = first; i < out->records.size(); ++i) {
+        if (out->records[i].kind != RecordKind::transfer) continue;
+        JournalRecord record;
+        record.kind = RecordKind::card_message;
+        record.value.card_message =
+            CardMessage{out->records[i].value.transfer.id, out->records[i].value.transfer.timestamp,
+                        command.body.authorization.mcc, command.body.authorization.merchant};
+        out->records.push_back(record);
+        break;
+      }
       return;
-    case CommandKind::card_reversal:
-      reverse_card(command.body.authorization, &result, out);
-      return;
+    }
     case CommandKind::lookup_card: {
       const Card* card = find_card(command.body.card_id);
       result.code = card == nullptr ? 1 : 0;

@@ -14,6 +14,7 @@ using namespace rules;
 // --- Recovery and invariants -------------------------------------------------------------
 
 void Engine::replay(const JournalRecord& record) {
+  if (record.kind == RecordKind::card_message) return;  // for the event feed, not state
   if (record.kind == RecordKind::card) {
     const Card& c = record.value.card;
     const std::uint32_t position =

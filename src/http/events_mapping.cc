@@ -1,5 +1,6 @@
 // The REST mapping of the event feed: GET /v1/events (query and answer). Pure: no I/O.
 #include <cstdio>
+#include <cstring>
 
 #include "http/mapping.h"
 #include "http/mapping_support.h"
@@ -79,7 +80,36 @@ std::string reason_in_words(TransferResult result) {
   return words;
 }
 
+template <std::size_t N>
+json merchant_text(const Event& event, const char (&text)[N]) {
+  const std::size_t n = strnlen(text, N);
+  if (!event.has_merchant || n == 0) return nullptr;
+  return std::string(text, n);
+}
+
+std::string mcc_text(std::uint16_t mcc) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04u", mcc);
+  return text;
+}
+
 }  // namespace
+
+std::string_view channel_name(CardChannel channel) {
+  switch (channel) {
+    case CardChannel::card_present:
+      return "card_present";
+    case CardChannel::online:
+      return "online";
+    case CardChannel::atm:
+      return "atm";
+    case CardChannel::contactless:
+      return "contactless";
+    case CardChannel::unknown:
+      break;
+  }
+  return "";
+}
 
 std::string event_id(std::uint64_t seq) {
   char text[32];
@@ -105,6 +135,8 @@ json event_json(const Event& event) {
       ts = c.timestamp;
       break;
     }
+    case RecordKind::card_message:  // never an event of its own
+      break;
     case RecordKind::transfer: {
       const Transfer& t = event.record.value.transfer;
       data["transfer"] = transfer_json(t);
@@ -124,11 +156,16 @@ json event_json(const Event& event) {
             {"amount_effective", t.amount_effective},
             {"currency",
              t.currency.code == 0 ? json(nullptr) : json(std::string(currency_alpha(t.currency)))},
-            {"merchant_name", nullptr},
-            {"merchant_city", nullptr},
-            {"mcc", nullptr},
-            {"country", nullptr},
-            {"channel", nullptr},
+            {"merchant_name", merchant_text(event, event.merchant.merchant.name)},
+            {"merchant_city", merchant_text(event, event.merchant.merchant.city)},
+            {"mcc", event.has_merchant && event.merchant.mcc != 0
+                        ? json(mcc_text(event.merchant.mcc))
+                        : json(nullptr)},
+            {"country", merchant_text(event, event.merchant.merchant.country)},
+            {"channel",
+             event.has_merchant && event.merchant.merchant.channel != CardChannel::unknown
+                 ? json(std::string(channel_name(event.merchant.merchant.channel)))
+                 : json(nullptr)},
             {"response_code", std::string(iso8583::decline_code(t.result))},
             {"reason", reason_in_words(t.result)}};
       }

@@ -123,7 +123,8 @@ struct EventsRequest {
   std::uint32_t wait_ms = 0;
 };
 Mapped<EventsRequest> map_events_query(const Query& query);
-std::string event_id(std::uint64_t seq);  // "evt_" and 16 hex digits
+std::string event_id(std::uint64_t seq);             // "evt_" and 16 hex digits
+std::string_view channel_name(CardChannel channel);  // "card_present", ... ("" for unknown)
 nlohmann::json event_json(const Event& event);
 Response events_answer(const EventPage& page, unsigned version);
 

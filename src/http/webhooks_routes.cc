@@ -175,11 +175,6 @@ Awaitable<Response> route_webhooks(const RouteContext& ctx, const Request& reque
     auto reply = co_await store(ctx, op);
     if (!reply) co_return render(read_failed(), version);
     if (!reply->found) co_return render(subscription_not_found(id), version);
-    if (op.op == WebhookRequest::Op::remove) {
-      Response response{status::no_content, version};
-      response.prepare_payload();
-      co_return response;
-    }
     co_return make_json(status::ok, dump_json(subscription_json(reply->subscriptions[0])), version);
   }
   if (sub == "deliveries") {

@@ -210,6 +210,46 @@ std::optional<AuthorizationKind> kind_of(const Message& m) {
   return std::nullopt;
 }
 
+// Printable ASCII of `text`, trailing spaces trimmed, into a NUL-padded field.
+template <std::size_t N>
+void copy_text(std::string_view text, char (&out)[N]) {
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  std::size_t n = 0;
+  for (const char c : text) {
+    if (n == N) break;
+    out[n++] = c >= 0x20 && c < 0x7F ? c : '?';
+  }
+}
+
+// Who was paid, as a person reads it: DE43 (name 1-25, city 26-38, country 39-40), else the
+// DE19 country; the channel from DE22/DE25 and the message kind. For the journal only.
+Merchant merchant_of(const Message& m, const Authorization& a) {
+  Merchant merchant;
+  if (m.has(43)) {
+    const std::string& location = m.get(43);
+    const std::string_view all(location);
+    copy_text(all.substr(0, std::min<std::size_t>(25, all.size())), merchant.name);
+    if (all.size() > 25)
+      copy_text(all.substr(25, std::min<std::size_t>(13, all.size() - 25)), merchant.city);
+    if (all.size() >= 40 && std::isalpha(static_cast<unsigned char>(all[38])) != 0 &&
+        std::isalpha(static_cast<unsigned char>(all[39])) != 0) {
+      copy_text(all.substr(38, 2), merchant.country);
+    }
+  }
+  if (merchant.country[0] == '\0' && m.has(19)) copy_text(m.get(19), merchant.country);
+  const std::string entry = m.has(22) ? m.get(22).substr(0, 2) : "";
+  if ((a.channels & channel_atm) != 0) {
+    merchant.channel = CardChannel::atm;
+  } else if ((a.channels & channel_contactless) != 0) {
+    merchant.channel = CardChannel::contactless;
+  } else if ((a.channels & channel_online) != 0) {
+    merchant.channel = CardChannel::online;
+  } else if (!entry.empty()) {
+    merchant.channel = CardChannel::card_present;
+  }
+  return merchant;
+}
+
 // The card fields of an authorization-like message (0100/0200/0120/0220): PAN, amount,
 // currency, MCC, expiry, channels. nullopt with *code the DE39 when a field is wrong.
 std::optional<Authorization> card_message(const Message& m, const TranslateOptions& options,
@@ -255,6 +295,7 @@ std::optional<Authorization> card_message(const Message& m, const TranslateOptio
   a.expiry_yymm = *card_expiry;
   a.today_yymm = local_yymm(m, today_yymm);
   a.channels = channels_of(m, a, options);
+  a.merchant = merchant_of(m, a);
   a.partial_allowed = partial_supported(m);
   a.post_now = m.mti[1] == '2' || a.kind == AuthorizationKind::refund;
   a.hold_timeout_s =
@@ -275,6 +316,7 @@ void with_reference(const Message& m, const TranslateOptions& options, Authoriza
   } else {
     a->reference = 0;
   }
+  a->merchant = merchant_of(m, *a);
 }
 
 Translation with_command(const Message& request, CommandKind kind, const Authorization& a,

@@ -97,6 +97,22 @@ void append_account(const Account& a, std::string* b) {
   field_i64(a.created_timestamp, b);
 }
 
+void append_card_message(const CardMessage& m, std::string* b) {
+  put_u16(7, b);
+  field_i64(m.timestamp, b);
+  field_uuid(m.transfer.value, b);
+  field_i16(m.mcc, b);
+  for (const std::string_view text :
+       {std::string_view(m.merchant.name, strnlen(m.merchant.name, sizeof m.merchant.name)),
+        std::string_view(m.merchant.city, strnlen(m.merchant.city, sizeof m.merchant.city)),
+        std::string_view(m.merchant.country,
+                         strnlen(m.merchant.country, sizeof m.merchant.country))}) {
+    put_u32(static_cast<std::uint32_t>(text.size()), b);
+    b->append(text);
+  }
+  field_i16(static_cast<std::int64_t>(m.merchant.channel), b);
+}
+
 void append_event(std::uint64_t seq, const EventKey& e, std::string* b) {
   put_u16(5, b);
   field_i64(seq, b);

@@ -33,6 +33,8 @@ inline constexpr const char* card_columns =
     "blocked_mccs, created_ts";
 
 inline constexpr const char* event_columns = "seq, ts, type, account_a, account_b";
+inline constexpr const char* card_message_columns =
+    "ts, transfer_id, mcc, merchant_name, merchant_city, country, channel";
 
 void begin(std::string* buffer);  // signature, flags, extension
 void end(std::string* buffer);    // trailer
@@ -41,6 +43,8 @@ void append_transfer(const Transfer& transfer, std::string* buffer);
 void append_account(const Account& account, std::string* buffer);
 // A card event row; the same layout decodes a `cards` row (card_columns).
 void append_card(const Card& card, std::string* buffer);
+// A card_messages row (card_message_columns).
+void append_card_message(const CardMessage& message, std::string* buffer);
 // An events row (event_columns); account_b NULL when zero.
 void append_event(std::uint64_t seq, const EventKey& event, std::string* buffer);
 

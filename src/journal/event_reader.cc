@@ -1,6 +1,7 @@
 #include "journal/event_reader.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 
 #include "journal/loader.h"
@@ -92,6 +93,48 @@ Status read_events(PGconn* conn, const EventQuery& q, EventPage* out) {
                                    ++found;
                                  });
       if (!s.ok()) return fail(s);
+    }
+    // Card events: their merchant, journaled beside the transfer (same ts).
+    std::string card_ts;
+    for (const Event& e : page.events) {
+      if (e.type == EventType::card_authorization_approved ||
+          e.type == EventType::card_authorization_declined ||
+          e.type == EventType::card_completion || e.type == EventType::card_reversal) {
+        if (!card_ts.empty()) card_ts.push_back(',');
+        card_ts.append(text(event_key_of(e.record).ts));
+      }
+    }
+    if (!card_ts.empty()) {
+      pg::Result merchants;
+      if (Status s = pg::exec_params(conn,
+                                     "SELECT ts, mcc, merchant_name, merchant_city, country, "
+                                     "channel FROM card_messages WHERE ts IN (" +
+                                         card_ts + ")",
+                                     {}, &merchants);
+          !s.ok()) {
+        return fail(s);
+      }
+      for (int r = 0; r < PQntuples(merchants.get()); ++r) {
+        std::int64_t ts = 0, mcc = 0, channel = 0;
+        if (!pg::number(merchants.get(), r, 0, &ts) || !pg::number(merchants.get(), r, 1, &mcc) ||
+            !pg::number(merchants.get(), r, 5, &channel)) {
+          return fail(Status::error("card_messages holds a row that does not decode"));
+        }
+        const auto it = index.find(static_cast<std::uint64_t>(ts));
+        if (it == index.end()) continue;
+        Event& e = page.events[it->second];
+        e.has_merchant = true;
+        e.merchant.timestamp = static_cast<std::uint64_t>(ts);
+        e.merchant.mcc = static_cast<std::uint16_t>(mcc);
+        e.merchant.merchant.channel = static_cast<CardChannel>(channel);
+        const auto copy = [&](int column, char* field, std::size_t n) {
+          const std::string_view v(PQgetvalue(merchants.get(), r, column));
+          std::memcpy(field, v.data(), std::min(n, v.size()));
+        };
+        copy(2, e.merchant.merchant.name, sizeof e.merchant.merchant.name);
+        copy(3, e.merchant.merchant.city, sizeof e.merchant.merchant.city);
+        copy(4, e.merchant.merchant.country, sizeof e.merchant.merchant.country);
+      }
     }
     if (found != page.events.size()) {
       return fail(Status::error("an event names a journal record that is not there"));

@@ -110,6 +110,8 @@ Status load_records_at(PGconn* conn, RecordKind kind, const std::vector<std::uin
             while (reader.next_card(&record.value.card, &error)) visit(record);
             return error;
           });
+    case RecordKind::card_message:  // read by the event reader itself
+      return Status();
     case RecordKind::transfer:
       break;
   }

@@ -43,6 +43,12 @@ Status JournalWriter::connect() {
 bool JournalWriter::connected() const { return conn_ && PQstatus(conn_.get()) == CONNECTION_OK; }
 
 void JournalWriter::add(const JournalRecord& record) {
+  if (record.kind == RecordKind::card_message) {  // part of its transfer's event, not one
+    if (messages_ == 0) copy::begin(&message_rows_);
+    copy::append_card_message(record.value.card_message, &message_rows_);
+    ++messages_;
+    return;
+  }
   events_.push_back(event_key_of(record));
   if (record.kind == RecordKind::card) {
     if (cards_ == 0) copy::begin(&card_rows_);
@@ -69,7 +75,8 @@ void JournalWriter::reset_buffers() {
   account_rows_.clear();
   transfer_rows_.clear();
   card_rows_.clear();
-  accounts_ = transfers_ = cards_ = 0;
+  message_rows_.clear();
+  accounts_ = transfers_ = cards_ = messages_ = 0;
   events_.clear();
 }
 
@@ -136,6 +143,13 @@ CommitOutcome JournalWriter::flush(Status* error) {
         ("COPY transfers (" + std::string(copy::transfer_columns) + ") FROM STDIN (FORMAT binary)")
             .c_str(),
         transfer_rows_);
+  }
+  if (status.ok() && messages_ > 0) {
+    copy::end(&message_rows_);
+    status = copy_in(("COPY card_messages (" + std::string(copy::card_message_columns) +
+                      ") FROM STDIN (FORMAT binary)")
+                         .c_str(),
+                     message_rows_);
   }
   if (status.ok() && !seq_known_) {
     // Inside the transaction: the only writer reads where the feed ends (fenced writers come

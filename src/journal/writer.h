@@ -32,7 +32,7 @@ class JournalWriter {
   void disconnect() { conn_.reset(); }
 
   void add(const JournalRecord& record);
-  std::size_t pending_records() const { return accounts_ + transfers_ + cards_; }
+  std::size_t pending_records() const { return accounts_ + transfers_ + cards_ + messages_; }
   // The seq of the last event this writer committed (0: none yet, or unknown after a failure).
   std::uint64_t committed_seq() const { return seq_known_ ? next_seq_ - 1 : 0; }
   // Writes everything added since the last flush in one transaction, then forgets it.
@@ -53,9 +53,11 @@ class JournalWriter {
   std::string account_rows_;
   std::string transfer_rows_;
   std::string card_rows_;
+  std::string message_rows_;
   std::size_t accounts_ = 0;
   std::size_t transfers_ = 0;
   std::size_t cards_ = 0;
+  std::size_t messages_ = 0;
   std::uint64_t card_ts_min_ = 0;
   std::uint64_t card_ts_max_ = 0;
   std::uint64_t account_ts_min_ = 0;

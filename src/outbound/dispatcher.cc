@@ -336,6 +336,7 @@ void Dispatcher::Impl::round(PGconn* conn) {
     spdlog::warn("event=webhook_subscriptions_unreadable error=\"{}\"", s.message());
     return;
   }
+  if (subs.empty()) return;  // nothing to match or send (deliveries of disabled ones wait)
   for (const auto& sub : subs) match(conn, sub);
   dispatch(conn, subs);
 }

@@ -214,9 +214,17 @@ bool matches(const Filter& f, const Event& event, const std::set<Uint128>& holde
     const bool approved = t->result == TransferResult::ok;
     if ((f.outcome == "approved") != approved) return false;
   }
-  // Merchant category and channel are not journaled yet (docs/events.md): such a filter
-  // matches no event rather than every event.
-  if (!f.mccs.empty() || !f.channel.empty()) return false;
+  // Merchant category and channel: journaled with card messages only.
+  if (!f.mccs.empty()) {
+    if (!event.has_merchant ||
+        std::find(f.mccs.begin(), f.mccs.end(), event.merchant.mcc) == f.mccs.end())
+      return false;
+  }
+  if (!f.channel.empty()) {
+    static constexpr const char* names[] = {"", "card_present", "online", "atm", "contactless"};
+    const auto channel = static_cast<std::size_t>(event.merchant.merchant.channel);
+    if (!event.has_merchant || channel >= 5 || f.channel != names[channel]) return false;
+  }
   return true;
 }
 

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "outbound/crypto.h"
 #include "outbound/destination.h"
 #include "outbound/filter.h"
@@ -169,6 +171,21 @@ TEST(SlackTest, MessagesReadAtAGlance) {
   EXPECT_EQ(slack_text(declined),
             "Card payment 50.00 EUR: declined, exceeds available (account …0002)");
   EXPECT_NE(slack_body("x").find(R"("blocks")"), std::string::npos);
+  Event at_shop = approved;
+  at_shop.has_merchant = true;
+  std::memcpy(at_shop.merchant.merchant.name, "CORNER SHOP", 11);
+  std::memcpy(at_shop.merchant.merchant.city, "Paris", 5);
+  EXPECT_EQ(slack_text(at_shop),
+            "Card payment 12.40 EUR at CORNER SHOP, Paris: approved (account …0002)");
+  Filter by_mcc;
+  FilterError error;
+  ASSERT_TRUE(parse_filter(R"({"mccs": ["5411"], "channel": "contactless"})", &by_mcc, &error));
+  EXPECT_FALSE(matches(by_mcc, at_shop, {}));
+  at_shop.merchant.mcc = 5411;
+  at_shop.merchant.merchant.channel = CardChannel::contactless;
+  EXPECT_TRUE(matches(by_mcc, at_shop, {}));
+  at_shop.merchant.merchant.channel = CardChannel::online;
+  EXPECT_FALSE(matches(by_mcc, at_shop, {}));
   Digest digest;
   for (int i = 0; i < 37; ++i) digest.add(approved);
   digest.add(declined);

@@ -1,5 +1,6 @@
 #include "outbound/slack.h"
 
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "ledger/money.h"
@@ -116,6 +117,12 @@ std::string slack_text(const Event& e) {
   const std::int64_t amount = t.amount_effective > 0 ? t.amount_effective : t.amount;
   std::string text = kind_of(e) + " " + format_amount(amount, t.currency) +
                      (t.currency.code == 0 ? "" : " " + std::string(currency_alpha(t.currency)));
+  if (e.has_merchant) {
+    const Merchant& m = e.merchant.merchant;
+    const std::string name(m.name, strnlen(m.name, sizeof m.name));
+    const std::string city(m.city, strnlen(m.city, sizeof m.city));
+    if (!name.empty()) text += " at " + name + (city.empty() ? "" : ", " + city);
+  }
   text += t.result == TransferResult::ok ? ": approved" : ": declined, " + words(t.result);
   const bool card = e.type == EventType::card_authorization_approved ||
                     e.type == EventType::card_authorization_declined ||

@@ -118,6 +118,19 @@ await call('GET', '/v1/audit', '/v1/audit?limit=5', undefined, { expect: 200 });
 await call('GET', '/v1/events', '/v1/events?after=0&limit=1000', undefined, { expect: 200 });
 await call('GET', '/v1/events', '/v1/events?types=transfer.posted,card.updated&wait_ms=100', undefined, { expect: 200 });
 await call('GET', '/v1/events', '/v1/events?types=transfer.nope', undefined, { expect: 400 });
+const hook = await call('POST', '/v1/webhook-subscriptions', '/v1/webhook-subscriptions', { kind: 'webhook', url: 'http://127.0.0.1:9/in', event_types: ['transfer.posted'], filter: { amount_at_least: 100, currency: 'EUR', direction: 'out' } }, { expect: 201 });
+await call('POST', '/v1/webhook-subscriptions', '/v1/webhook-subscriptions', { kind: 'webhook', url: 'http://hooks.example.com/in' }, { expect: 400 });
+await call('GET', '/v1/webhook-subscriptions', '/v1/webhook-subscriptions', undefined, { expect: 200 });
+if (hook && hook.id) {
+  const path = `/v1/webhook-subscriptions/${hook.id}`;
+  await call('GET', '/v1/webhook-subscriptions/{id}', path, undefined, { expect: 200 });
+  await call('PATCH', '/v1/webhook-subscriptions/{id}', path, { filter: { outcome: 'declined' } }, { expect: 200 });
+  await call('GET', '/v1/webhook-subscriptions/{id}/deliveries', `${path}/deliveries?limit=10`, undefined, { expect: 200 });
+  await call('POST', '/v1/webhook-subscriptions/{id}/replay', `${path}/replay`, { from_seq: 1, to_seq: 5 }, { expect: 202 });
+  await call('POST', '/v1/webhook-subscriptions/{id}/rotate-secret', `${path}/rotate-secret`, undefined, { expect: 200 });
+  await call('DELETE', '/v1/webhook-subscriptions/{id}', path, undefined, { expect: 200 });
+}
+await call('GET', '/v1/webhook-subscriptions/{id}', `/v1/webhook-subscriptions/${id(7, 7)}`, undefined, { expect: 404 });
 await call('GET', '/v1/audit', '/v1/audit?limit=0', undefined, { expect: 400 });
 const created = await call('POST', '/v1/keys', '/v1/keys', { name: 'reporting', scope: 'read', expires_in_days: 30 }, { expect: 201 });
 await call('POST', '/v1/keys', '/v1/keys', { name: 'x', scope: 'root' }, { expect: 400 });

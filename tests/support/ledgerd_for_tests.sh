@@ -15,6 +15,8 @@ start_test_ledgerd() {
   export LEDGER_HTTP_LISTEN=127.0.0.1:0 LEDGER_ISO8583_LISTEN=127.0.0.1:0
   export LEDGER_ACCOUNTS_MAX=1000 LEDGER_TRANSFERS_MAX=10000 LEDGER_CARDS_MAX=100
   export LEDGER_PAN_SECRET=${name}-check-secret-0123456789abcdef
+  export LEDGER_WEBHOOK_KEY=${LEDGER_WEBHOOK_KEY:-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef}
+  export LEDGER_WEBHOOK_ALLOWLIST=127.0.0.1  # deliveries in tests go to loopback only
   KEY=$("$ledgerd" keys create --scopes "$scope" --name "$name" 2>/dev/null)
   TEST_LEDGERD_LOG=$(mktemp)
   "$ledgerd" serve >"$TEST_LEDGERD_LOG" 2>&1 &
