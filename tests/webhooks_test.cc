@@ -241,6 +241,46 @@ TEST_F(WebhooksTest, SlackGetsOneMessagePerSecondAndADigest) {
   for (const auto& d : deliveries(sub["id"])) EXPECT_EQ(d["status"], "delivered") << d;
 }
 
+// kill -9 of ledgerd while a delivery is at the receiver (sent, not yet answered or not yet
+// recorded) and others wait: after a restart, every committed matching event is delivered,
+// redeliveries carry the same webhook-id and body, and nothing else arrives.
+TEST_F(WebhooksTest, KillNineNeitherLosesNorInventsDeliveries) {
+  testing::Receiver receiver([](std::size_t i, const testing::ReceivedRequest&) {
+    return testing::ReceiverAnswer{200, {}, i == 0 ? 1500ms : 0ms};
+  });
+  const json sub = subscribe(receiver, {{"event_types", {"transfer.created"}}});
+  const std::uint64_t after = sub["after_seq"];
+  for (int i = 0; i < 5; ++i) rest("POST", "/v1/transfers", transfer(10 + i, 1, 2, 10 + i));
+  ASSERT_EQ(receiver.wait_for(1, 5s).size(), 1u);
+  server_.stop(SIGKILL);
+  ASSERT_TRUE(server_.start(env_)) << server_.output();
+  rest("POST", "/v1/transfers", transfer(20, 1, 2, 99));
+  // What the feed says was committed and matches: the six transfers.
+  const auto feed =
+      testing::http_call(server_.http_port(), "GET",
+                         "/v1/events?types=transfer.created&after=" + std::to_string(after), "",
+                         {{"Authorization", "Bearer " + key_}});
+  ASSERT_EQ(feed.status, 200) << feed.body;
+  std::map<std::string, std::string> committed;  // webhook-id -> body
+  const json page = json::parse(feed.body);
+  for (const auto& e : page["events"]) committed[e["id"].get<std::string>()] = e.dump();
+  ASSERT_EQ(committed.size(), 6u) << feed.body << " after=" << after;
+  std::map<std::string, std::string> delivered;
+  for (int i = 0; i < 200 && delivered.size() < committed.size(); ++i) {
+    for (const auto& r : receiver.requests()) {
+      const std::string id = r.headers.at("webhook-id");
+      const auto [it, fresh] = delivered.emplace(id, r.body);
+      EXPECT_TRUE(fresh || it->second == r.body) << "a redelivery changed its body: " << id;
+    }
+    if (delivered.size() < committed.size()) std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(delivered.size(), committed.size());
+  for (const auto& [id, body] : delivered) {
+    ASSERT_TRUE(committed.count(id)) << "delivered an event the feed does not have: " << id;
+    EXPECT_EQ(json::parse(body), json::parse(committed[id]));
+  }
+}
+
 TEST_F(WebhooksTest, BadSubscriptionsAre400NamingTheField) {
   const std::vector<std::pair<json, std::string>> cases = {
       {{{"kind", "webhook"}, {"url", "http://hooks.example.com/x"}}, "url"},

@@ -300,6 +300,12 @@ void Dispatcher::Impl::record(PGconn* conn, Send& send) {
       o.retry_after_s = delay_after(attempts);
     }
   }
+  if (send.kind == WebhookKind::slack) {
+    // The next message leaves a full interval after this one was answered, so that however
+    // slow a connection was, Slack never sees two within a second.
+    auto& next = slack_next[send.due.subscription];
+    next = std::max(next, Clock::now() + options.slack_interval);
+  }
   const std::vector<DueDelivery> covered =
       send.digested.empty() ? std::vector<DueDelivery>{send.due} : send.digested;
   for (const DueDelivery& d : covered) {
