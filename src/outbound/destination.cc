@@ -25,18 +25,21 @@ std::optional<ip::address> literal(std::string_view host) {
   return address;
 }
 
+// The address's bytes in network order (4 for IPv4, 16 for IPv6).
+std::vector<unsigned char> bytes_of(const ip::address& a) {
+  if (a.is_v4()) {
+    const auto bytes = a.to_v4().to_bytes();
+    return std::vector<unsigned char>(bytes.begin(), bytes.end());
+  }
+  const auto bytes = a.to_v6().to_bytes();
+  return std::vector<unsigned char>(bytes.begin(), bytes.end());
+}
+
 bool in_network(const ip::address& a, const ip::address& network, unsigned prefix) {
   if (a.is_v4() != network.is_v4()) return false;
-  const auto bytes_a =
-      a.is_v4()
-          ? std::vector<unsigned char>(a.to_v4().to_bytes().begin(), a.to_v4().to_bytes().end())
-          : std::vector<unsigned char>(a.to_v6().to_bytes().begin(), a.to_v6().to_bytes().end());
-  const auto bytes_n = network.is_v4()
-                           ? std::vector<unsigned char>(network.to_v4().to_bytes().begin(),
-                                                        network.to_v4().to_bytes().end())
-                           : std::vector<unsigned char>(network.to_v6().to_bytes().begin(),
-                                                        network.to_v6().to_bytes().end());
-  for (unsigned bit = 0; bit < prefix; ++bit) {
+  const std::vector<unsigned char> bytes_a = bytes_of(a);
+  const std::vector<unsigned char> bytes_n = bytes_of(network);
+  for (unsigned bit = 0; bit < prefix && bit / 8 < bytes_a.size(); ++bit) {
     const unsigned mask = 0x80u >> (bit % 8);
     if ((bytes_a[bit / 8] & mask) != (bytes_n[bit / 8] & mask)) return false;
   }
