@@ -9,6 +9,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "ledger/parse.h"
+
 namespace ledger::outbound {
 namespace {
 
@@ -21,11 +23,11 @@ constexpr std::size_t answer_bytes_max = 64 * 1024;
 constexpr auto token = asio::as_tuple(asio::use_awaitable);
 
 std::int64_t retry_after(std::string_view value) {
-  if (value.empty() || value.size() > 9 ||
-      value.find_first_not_of("0123456789") != std::string_view::npos) {
+  std::uint64_t seconds = 0;
+  if (value.size() > 9 || !parse_digits(value, &seconds)) {
     return -1;  // an HTTP-date or garbage: the schedule decides
   }
-  return std::stoll(std::string(value));
+  return static_cast<std::int64_t>(seconds);
 }
 
 template <typename Stream>

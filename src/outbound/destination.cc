@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "ledger/parse.h"
+
 namespace ledger::outbound {
 namespace {
 
@@ -126,10 +128,8 @@ std::optional<Url> parse_url(std::string_view text, std::string* error) {
     }
   }
   if (has_port) {
-    unsigned value = 0;
-    if (port.empty() || port.size() > 5 ||
-        port.find_first_not_of("0123456789") != std::string_view::npos ||
-        (value = static_cast<unsigned>(std::stoul(std::string(port)))) == 0 || value > 65535) {
+    std::uint64_t value = 0;
+    if (port.size() > 5 || !parse_digits(port, &value) || value == 0 || value > 65535) {
       *error = "the URL's port must be 1 to 65535";
       return std::nullopt;
     }
@@ -168,13 +168,12 @@ std::optional<Allowlist> parse_allowlist(std::string_view text, std::string* err
       const unsigned bits = address->is_v4() ? 32 : 128;
       unsigned prefix = bits;
       if (slash != std::string::npos) {
-        const std::string p = entry.substr(slash + 1);
-        if (p.empty() || p.size() > 3 || p.find_first_not_of("0123456789") != std::string::npos ||
-            std::stoul(p) > bits) {
+        std::uint64_t p = 0;
+        if (!parse_digits(std::string_view(entry).substr(slash + 1), &p) || p > bits) {
           *error = "allowlist entry " + entry + " has a bad prefix length";
           return std::nullopt;
         }
-        prefix = static_cast<unsigned>(std::stoul(p));
+        prefix = static_cast<unsigned>(p);
       }
       list.networks.emplace_back(*address, prefix);
     } else if (slash == std::string::npos && std::all_of(entry.begin(), entry.end(), host_char)) {

@@ -150,15 +150,23 @@ void Dispatcher::Impl::launch(Send send, Url url, Headers headers, std::string b
       io,
       [this, send = std::move(send), url = std::move(url), headers = std::move(headers),
        body = std::move(body)]() mutable -> asio::awaitable<void> {
-        send.attempt =
-            co_await post(url, headers, std::move(body), options.allowlist, tls, options.timeout);
+        try {
+          send.attempt =
+              co_await post(url, headers, std::move(body), options.allowlist, tls, options.timeout);
+        } catch (const std::exception& e) {
+          // Recorded as a failed attempt (retried on the schedule); the slot is given back.
+          send.attempt = HttpAttempt{0, std::string("internal error: ") + e.what(), -1};
+        }
         {
           std::lock_guard lock(mutex);
           done.push_back(std::move(send));
         }
         wake.notify_one();
       },
-      asio::detached);
+      [](const std::exception_ptr& error) {
+        if (error)
+          spdlog::error("event=webhook_send_failed detail=\"an attempt ended unrecorded\"");
+      });
 }
 
 void Dispatcher::Impl::dispatch(PGconn* conn, const std::vector<DispatchSubscription>& subs) {

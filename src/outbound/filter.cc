@@ -6,6 +6,7 @@
 #include "ledger/ids.h"
 #include "ledger/limits.h"
 #include "ledger/money.h"
+#include "ledger/parse.h"
 
 namespace ledger::outbound {
 namespace {
@@ -104,11 +105,12 @@ bool parse_filter(const std::string& text, Filter* out, FilterError* error) {
       }
       for (const json& item : value) {
         const std::string code = item.is_string() ? item.get<std::string>() : "";
-        if (code.size() != 4 || code.find_first_not_of("0123456789") != std::string::npos) {
+        std::uint64_t mcc = 0;
+        if (code.size() != 4 || !parse_digits(code, &mcc)) {
           *error = {field, "filter.mccs must hold four-digit merchant category codes"};
           return false;
         }
-        out->mccs.push_back(static_cast<std::uint16_t>(std::stoi(code)));
+        out->mccs.push_back(static_cast<std::uint16_t>(mcc));
       }
     } else {
       *error = {field, "unknown filter field " + key};
