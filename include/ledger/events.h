@@ -38,8 +38,12 @@ inline constexpr std::size_t event_type_count = 17;
 std::string_view event_type_name(EventType type);
 std::optional<EventType> event_type_from_name(std::string_view name);
 
-// The event a journal record is: card messages by their outcome, transfers by their kind.
-// REQUIRES: record.kind != card_message (a merchant record belongs to its transfer's event).
+// Whether a journal record is an event: every record but a card message's merchant (part of its
+// transfer's event) and a monitor's creation or deletion (only its crossings are events).
+bool is_event(const JournalRecord& record);
+
+// The event a journal record is: card messages by their outcome, transfers by their kind,
+// monitors by their crossing. REQUIRES: is_event(record).
 EventType event_type_of(const JournalRecord& record);
 
 // What the feed stores beside the type, so that it can be filtered without reading the

@@ -51,6 +51,7 @@ using AccountId = Id128<struct AccountIdTag>;
 using TransferId = Id128<struct TransferIdTag>;
 using HolderId = Id128<struct HolderIdTag>;
 using CardId = Id128<struct CardIdTag>;
+using MonitorId = Id128<struct MonitorIdTag>;
 
 inline constexpr std::size_t uuid_text_bytes = 36;
 

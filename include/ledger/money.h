@@ -5,6 +5,7 @@
 #include <compare>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace ledger {
@@ -49,6 +50,11 @@ struct CurrencyInfo {
 };
 
 // nullopt unless `alpha` is an active ISO 4217 code in upper case.
+// Decimal text of a 128-bit sum ("-1234"), and back (an optional '-' and 1 to 39 digits;
+// false on anything else or out of range).
+std::string decimal_text(__int128 value);
+bool parse_decimal128(std::string_view text, __int128* out);
+
 std::optional<Currency> currency_from_alpha(std::string_view alpha);
 std::optional<Currency> currency_from_numeric(std::uint16_t numeric);
 // REQUIRES: currency came from one of the lookups above.

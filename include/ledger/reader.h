@@ -74,6 +74,13 @@ struct EventPage {
   std::uint64_t last_seq = 0;    // the last committed event (any type, any account)
 };
 
+// Balance monitors, live ones (not deleted), of one account or of all (zero), in creation
+// order, at most `limit`.
+struct MonitorListQuery {
+  AccountId account;
+  std::uint32_t limit = 100;
+};
+
 // Each call returns at once; `done` runs later on a reader thread. false: too busy (answer 503).
 class LedgerReader {
  public:
@@ -85,6 +92,8 @@ class LedgerReader {
                         std::function<void(Status, AccountList)> done) = 0;
   virtual bool audit(const AuditQuery& query, std::function<void(Status, AuditPage)> done) = 0;
   virtual bool events(const EventQuery& query, std::function<void(Status, EventPage)> done) = 0;
+  virtual bool monitors(const MonitorListQuery& query,
+                        std::function<void(Status, std::vector<BalanceMonitor>)> done) = 0;
 
  protected:
   ~LedgerReader() = default;

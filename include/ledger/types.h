@@ -203,6 +203,29 @@ struct Account {
   std::uint16_t flags = 0;
   AccountStatus status = AccountStatus::active;
   std::uint32_t open_pending = 0;  // holds not yet posted, voided or expired
+  std::uint32_t monitors = 0;      // balance monitors watching it (engine state, not journaled)
+};
+
+// A balance monitor: watches one balance of one account against a threshold, on the engine
+// thread after every command that changes the account. `triggered` is whether the condition
+// held after the last change; a crossing (false -> true or true -> false) is journaled as the
+// monitor with its new state, and is the event balance_monitor.triggered / .resolved.
+enum class BalanceField : std::uint8_t { available, posted, pending };
+enum class BalanceOperator : std::uint8_t { less, less_equal, greater, greater_equal };
+enum class MonitorChange : std::uint8_t { created, triggered, resolved, deleted };
+struct BalanceMonitor {
+  MonitorId id;
+  AccountId account_id;
+  Sum value = 0;                // the balance when the state was last set
+  std::int64_t threshold = 0;   // minor units of the account's currency
+  std::uint64_t timestamp = 0;  // logical time of the last change (creation, crossing, deletion)
+  std::uint64_t created_timestamp = 0;
+  Currency currency;  // the account's
+  BalanceField field = BalanceField::available;
+  BalanceOperator op = BalanceOperator::less;
+  MonitorChange change = MonitorChange::created;  // what the last change was
+  bool triggered = false;
+  bool deleted = false;
 };
 
 // One transfer as stored: the body the client sent, the result, and its effect.
@@ -245,6 +268,9 @@ enum class CommandKind : std::uint8_t {
   authorize,        // body.authorization: 0100/0200/0120
   card_completion,  // body.authorization: 0220
   card_reversal,    // body.authorization: 0400/0420, or a 0120 reporting a decline
+  create_monitor,   // body.monitor: id, account_id, field, op, threshold
+  delete_monitor,   // body.monitor_id
+  lookup_monitor,   // body.monitor_id
 };
 
 // One request to the engine. `tag` is opaque to the engine and comes back with the result
@@ -263,6 +289,8 @@ struct Command {
     Transfer transfer;  // create_transfer: the client-settable fields
     AccountId account_id;
     TransferId transfer_id;
+    BalanceMonitor monitor;
+    MonitorId monitor_id;
     Body() : transfer() {}
   } body;
 };
@@ -273,14 +301,16 @@ struct CommandResult {
   std::uint8_t code = 0;          // TransferResult or AccountResult; lookups: 0 found, 1 not found
   std::uint32_t failed_link = 0;  // linked chains: index in the chain of the failing transfer
   union Value {
-    Account account;    // account commands: the account after the command
-    Transfer transfer;  // transfer commands: the stored transfer (original on exists)
-    Card card;          // card commands: the card after the command
+    Account account;         // account commands: the account after the command
+    Transfer transfer;       // transfer commands: the stored transfer (original on exists)
+    Card card;               // card commands: the card after the command
+    BalanceMonitor monitor;  // monitor commands: the monitor after the command
     Value() : transfer() {}
   } value;
   TransferResult transfer_result() const { return static_cast<TransferResult>(code); }
   CardResult card_result() const { return static_cast<CardResult>(code); }
   AccountResult account_result() const { return static_cast<AccountResult>(code); }
+  MonitorResult monitor_result() const { return static_cast<MonitorResult>(code); }
 };
 
 // What the journal must write so that recovery can rebuild the exact state.
@@ -293,7 +323,7 @@ struct CardMessage {
   Merchant merchant;
 };
 
-enum class RecordKind : std::uint8_t { account, transfer, card, card_message };
+enum class RecordKind : std::uint8_t { account, transfer, card, card_message, monitor };
 struct JournalRecord {
   RecordKind kind = RecordKind::transfer;
   union Value {
@@ -301,13 +331,33 @@ struct JournalRecord {
     Transfer transfer;         // every transfer with its result, accepted or rejected
     Card card;                 // card created or updated
     CardMessage card_message;  // the merchant of a card message
+    BalanceMonitor monitor;    // a monitor created, crossing its threshold, or deleted
     Value() : transfer() {}
   } value;
 };
 
+// The record's logical timestamp (unique across records of all kinds but card_message, which
+// shares its transfer's).
+inline std::uint64_t record_timestamp(const JournalRecord& record) {
+  switch (record.kind) {
+    case RecordKind::account:
+      return record.value.account.timestamp;
+    case RecordKind::card:
+      return record.value.card.timestamp;
+    case RecordKind::card_message:
+      return record.value.card_message.timestamp;
+    case RecordKind::monitor:
+      return record.value.monitor.timestamp;
+    case RecordKind::transfer:
+      break;
+  }
+  return record.value.transfer.timestamp;
+}
+
 static_assert(std::is_trivially_copyable_v<Account>);
 static_assert(std::is_trivially_copyable_v<Card>);
 static_assert(std::is_trivially_copyable_v<CardMessage>);
+static_assert(std::is_trivially_copyable_v<BalanceMonitor>);
 static_assert(std::is_trivially_copyable_v<Transfer>);
 static_assert(std::is_trivially_copyable_v<Command>);
 static_assert(std::is_trivially_copyable_v<CommandResult>);

@@ -517,10 +517,7 @@ bool Pipeline::commit_slots(std::size_t first, std::size_t count) {
   for (std::size_t i = 0; i < count; ++i) {
     for (const JournalRecord& record : slots_[(first + i) % slots_.size()].output.records) {
       store_->add(record);
-      last_ts = record.kind == RecordKind::account        ? record.value.account.timestamp
-                : record.kind == RecordKind::card         ? record.value.card.timestamp
-                : record.kind == RecordKind::card_message ? record.value.card_message.timestamp
-                                                          : record.value.transfer.timestamp;
+      last_ts = record_timestamp(record);
       ++records;
     }
   }

@@ -62,6 +62,13 @@ std::optional<EventType> event_type_from_name(std::string_view name) {
   return std::nullopt;
 }
 
+bool is_event(const JournalRecord& record) {
+  if (record.kind == RecordKind::card_message) return false;
+  if (record.kind != RecordKind::monitor) return true;
+  const MonitorChange change = record.value.monitor.change;
+  return change == MonitorChange::triggered || change == MonitorChange::resolved;
+}
+
 EventType event_type_of(const JournalRecord& record) {
   switch (record.kind) {
     case RecordKind::account:
@@ -72,6 +79,10 @@ EventType event_type_of(const JournalRecord& record) {
       return record.value.card.created_timestamp == record.value.card.timestamp
                  ? EventType::card_created
                  : EventType::card_updated;
+    case RecordKind::monitor:
+      return record.value.monitor.change == MonitorChange::resolved
+                 ? EventType::balance_monitor_resolved
+                 : EventType::balance_monitor_triggered;
     case RecordKind::transfer:
     case RecordKind::card_message:  // not an event (the writer skips it): its transfer is
       break;
@@ -93,6 +104,10 @@ EventKey event_key_of(const JournalRecord& record) {
       break;
     case RecordKind::card_message:
       key.ts = record.value.card_message.timestamp;
+      break;
+    case RecordKind::monitor:
+      key.ts = record.value.monitor.timestamp;
+      key.account_a = record.value.monitor.account_id;
       break;
     case RecordKind::transfer:
       key.ts = record.value.transfer.timestamp;

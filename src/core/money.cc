@@ -83,4 +83,35 @@ const CurrencyInfo& currency_info(Currency currency) {
 
 std::string_view currency_alpha(Currency currency) { return currency_info(currency).alpha; }
 
+std::string decimal_text(__int128 value) {
+  if (value == 0) return "0";
+  const bool negative = value < 0;
+  auto magnitude = negative ? static_cast<unsigned __int128>(-(value + 1)) + 1
+                            : static_cast<unsigned __int128>(value);
+  std::string digits;
+  while (magnitude > 0) {
+    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(magnitude % 10)));
+    magnitude /= 10;
+  }
+  if (negative) digits.insert(digits.begin(), '-');
+  return digits;
+}
+
+bool parse_decimal128(std::string_view text, __int128* out) {
+  const bool negative = !text.empty() && text.front() == '-';
+  if (negative) text.remove_prefix(1);
+  if (text.empty() || text.size() > 39) return false;
+  const auto limit =
+      static_cast<unsigned __int128>(~static_cast<unsigned __int128>(0) >> 1) + (negative ? 1 : 0);
+  unsigned __int128 magnitude = 0;
+  for (const char c : text) {
+    if (c < '0' || c > '9') return false;
+    const auto digit = static_cast<unsigned>(c - '0');
+    if (magnitude > (limit - digit) / 10) return false;
+    magnitude = magnitude * 10 + digit;
+  }
+  *out = negative ? static_cast<__int128>(~magnitude + 1) : static_cast<__int128>(magnitude);
+  return true;
+}
+
 }  // namespace ledger

@@ -93,7 +93,10 @@ void Engine::update_account(const Command& command, CommandResult* result, Batch
   const AccountResult code = check_account_update(update, account);
   result->code = static_cast<std::uint8_t>(code);
   if (code == AccountResult::ok) {
-    if (update.set_overdraft_limit) account.overdraft_limit = update.overdraft_limit;
+    if (update.set_overdraft_limit) {
+      account.overdraft_limit = update.overdraft_limit;
+      mark_watched(position);  // available moves with the overdraft limit
+    }
     if (update.set_status) account.status = update.status;
     account.timestamp = next_timestamp();
     JournalRecord& record = out->records.emplace_back();

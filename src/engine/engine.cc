@@ -25,10 +25,13 @@ Engine::Engine(const EngineOptions& options)
       velocity_(options.cards_max),
       card_index_(options.cards_max),
       pan_index_(options.cards_max),
-      expiries_(options.transfers_max) {
+      expiries_(options.transfers_max),
+      monitors_(options.monitors_max),
+      monitor_index_(options.monitors_max) {
   LEDGER_ASSERT(options.accounts_max > 0 && options.accounts_max < 0xFFFFFFFFu);
   LEDGER_ASSERT(options.transfers_max > 0 && options.transfers_max < 0xFFFFFFFFu);
   undo_.reserve(limits::linked_chain_undo_entries_reserved);
+  monitor_dirty_.reserve(64);
 }
 
 std::size_t Engine::bytes_per_account() { return sizeof(Account) + 2 * 8; }
@@ -69,7 +72,9 @@ void Engine::apply(const Command* commands, std::size_t count, std::uint64_t now
   out->results.clear();
   out->records.clear();
   now_ns_ = std::max(now_ns, now_ns_);
+  monitor_dirty_.clear();
   expire_due(now_ns_, out);
+  if (!monitor_dirty_.empty()) evaluate_monitors(out);
   // Memory-level parallelism: before a group of commands is applied, touch every index slot
   // of the group, then every record, with independent loads that the CPU overlaps (page
   // walks included). Software prefetch did not help on our VM; real loads did (engine_bench).
@@ -88,9 +93,10 @@ void Engine::apply(const Command* commands, std::size_t count, std::uint64_t now
     if (!linked) {
       apply_one(command, out);
       ++i;
-      continue;
+    } else {
+      i += apply_chain(commands + i, count - i, out);
     }
-    i += apply_chain(commands + i, count - i, out);
+    if (!monitor_dirty_.empty()) evaluate_monitors(out);
   }
   LEDGER_ASSERT(out->results.size() == count);
 }
@@ -210,6 +216,19 @@ void Engine::apply_one(const Command& command, BatchOutput* out) {
       const Card* card = find_card(command.body.card_id);
       result.code = card == nullptr ? 1 : 0;
       if (card != nullptr) result.value.card = *card;
+      return;
+    }
+    case CommandKind::create_monitor:
+      create_monitor(command, &result, out);
+      return;
+    case CommandKind::delete_monitor:
+      delete_monitor(command, &result, out);
+      return;
+    case CommandKind::lookup_monitor: {
+      const BalanceMonitor* monitor = find_monitor(command.body.monitor_id);
+      result.code = static_cast<std::uint8_t>(monitor == nullptr ? MonitorResult::monitor_not_found
+                                                                 : MonitorResult::ok);
+      if (monitor != nullptr) result.value.monitor = *monitor;
       return;
     }
     case CommandKind::lookup_transfer: {

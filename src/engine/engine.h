@@ -31,6 +31,7 @@
 
 #include <cstdint>
 #include <map>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/fixed_vector.h"
@@ -45,6 +46,7 @@ struct EngineOptions {
   std::size_t accounts_max = limits::accounts_max_default;
   std::size_t transfers_max = limits::transfers_max_default;  // remembered ids, all results
   std::size_t cards_max = limits::cards_max_default;
+  std::size_t monitors_max = limits::monitors_max;  // balance monitors ever created
 };
 
 struct BatchOutput {
@@ -87,6 +89,8 @@ class Engine {
   const Card* find_card_by_pan(const std::uint8_t (&pan_hash)[32]) const;
   std::size_t card_count() const { return cards_.size(); }
   const Transfer* find_transfer(TransferId id) const;
+  const BalanceMonitor* find_monitor(MonitorId id) const;
+  std::size_t monitor_count() const { return monitors_.size(); }
   std::size_t account_count() const { return accounts_.size(); }
   std::size_t transfer_count() const { return transfers_.size(); }
   std::size_t open_pending_count() const { return open_pending_total_; }
@@ -176,6 +180,22 @@ class Engine {
   void update_account(const Command& command, CommandResult* result, BatchOutput* out);
   AccountResult check_account(const Account& input) const;
   AccountResult check_account_update(const AccountUpdate& update, const Account& account) const;
+  // Balance monitors (monitors.cc). Changes to a watched account mark it; after each command
+  // (and after expiries) evaluate_monitors journals every monitor whose condition flipped.
+  void create_monitor(const Command& command, CommandResult* result, BatchOutput* out);
+  void delete_monitor(const Command& command, CommandResult* result, BatchOutput* out);
+  MonitorResult check_monitor(const BalanceMonitor& input) const;
+  void mark_watched(std::uint32_t account_position) {
+    if (accounts_[account_position].monitors == 0) return;
+    for (const std::uint32_t p : monitor_dirty_) {
+      if (p == account_position) return;
+    }
+    monitor_dirty_.push_back(account_position);
+  }
+  void evaluate_monitors(BatchOutput* out);
+  void attach_monitor(std::uint32_t monitor_position);
+  void detach_monitor(std::uint32_t monitor_position);
+  std::uint32_t monitor_position(MonitorId id) const;
 
   // Array positions found while checking a transfer, reused to apply it.
   struct Positions {
@@ -240,8 +260,13 @@ class Engine {
                                             : timestamp > other.timestamp;
     }
   };
-  FixedVector<Expiry> expiries_;  // min-heap by expiry time
-  std::vector<Undo> undo_;        // active while a linked chain is applied
+  FixedVector<Expiry> expiries_;          // min-heap by expiry time
+  FixedVector<BalanceMonitor> monitors_;  // every monitor ever created (deleted ones too)
+  IdIndex monitor_index_;
+  // Live monitors by account position (allocates only when a monitor is created).
+  std::unordered_map<std::uint32_t, std::vector<std::uint32_t>> account_monitors_;
+  std::vector<std::uint32_t> monitor_dirty_;  // watched accounts changed by this command
+  std::vector<Undo> undo_;                    // active while a linked chain is applied
   std::vector<TransferResult> chain_codes_;
   bool undo_active_ = false;
   std::size_t open_pending_total_ = 0;

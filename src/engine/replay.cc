@@ -15,6 +15,23 @@ using namespace rules;
 
 void Engine::replay(const JournalRecord& record) {
   if (record.kind == RecordKind::card_message) return;  // for the event feed, not state
+  if (record.kind == RecordKind::monitor) {
+    const BalanceMonitor& m = record.value.monitor;
+    std::uint32_t position = monitor_position(m.id);
+    if (position == IdIndex::not_found) {
+      LEDGER_ASSERT(monitors_.size() < options_.monitors_max);
+      position = static_cast<std::uint32_t>(monitors_.size());
+      monitors_.push_back(m);
+      monitor_index_.insert(m.id.value, position);
+      if (!m.deleted) attach_monitor(position);
+    } else {
+      const bool was_deleted = monitors_[position].deleted;
+      monitors_[position] = m;
+      if (!was_deleted && m.deleted) detach_monitor(position);
+    }
+    last_timestamp_ = std::max(last_timestamp_, m.timestamp);
+    return;
+  }
   if (record.kind == RecordKind::card) {
     const Card& c = record.value.card;
     const std::uint32_t position =
@@ -58,6 +75,7 @@ void Engine::replay(const JournalRecord& record) {
                         : PendingState::none;
   store_transfer(t);
   if (t.result == TransferResult::ok) apply_effects(t, positions_of(t));
+  monitor_dirty_.clear();  // the journal holds the crossings already
   last_timestamp_ = std::max(last_timestamp_, t.timestamp);
   now_ns_ = std::max(now_ns_, t.timestamp);
 }
@@ -75,6 +93,10 @@ void Engine::clear() {
   transfer_index_.clear();
   reference_index_.clear();
   undo_.clear();
+  monitors_.truncate(0);
+  monitor_index_.clear();
+  account_monitors_.clear();
+  monitor_dirty_.clear();
   open_pending_total_ = 0;
   now_ns_ = 0;
   last_timestamp_ = 0;
@@ -113,6 +135,15 @@ std::uint64_t Engine::state_hash() const {
     add(static_cast<std::uint64_t>(t.amount_effective));
     add(static_cast<std::uint64_t>(t.result));
     add(static_cast<std::uint64_t>(t.pending_state));
+  }
+  for (const BalanceMonitor& m : monitors_) {
+    add(m.id.value.hi);
+    add(m.id.value.lo);
+    add(m.timestamp);
+    add(static_cast<std::uint64_t>(m.threshold));
+    add(std::uint64_t{m.triggered} | std::uint64_t{m.deleted} << 1 |
+        std::uint64_t{static_cast<std::uint8_t>(m.field)} << 8 |
+        std::uint64_t{static_cast<std::uint8_t>(m.op)} << 16);
   }
   for (std::size_t p = 0; p < cards_.size(); ++p) {
     const Card& c = cards_[p];

@@ -274,6 +274,8 @@ void Engine::apply_effects(const Transfer& t, const Positions& at) {
   LEDGER_ASSERT(at.debit != IdIndex::not_found && at.credit != IdIndex::not_found);
   Account& debit = account_at(at.debit);
   Account& credit = account_at(at.credit);
+  mark_watched(at.debit);
+  mark_watched(at.credit);
   const std::int64_t amount = t.amount_effective;
   LEDGER_ASSERT(amount >= 0);
   if ((t.flags & flag_pending) != 0) {

@@ -137,6 +137,13 @@ json event_json(const Event& event) {
     }
     case RecordKind::card_message:  // never an event of its own
       break;
+    case RecordKind::monitor: {
+      const BalanceMonitor& m = event.record.value.monitor;
+      data["monitor"] = monitor_json(m);
+      data["account_id"] = format_uuid(m.account_id.value);
+      ts = m.timestamp;
+      break;
+    }
     case RecordKind::transfer: {
       const Transfer& t = event.record.value.transfer;
       data["transfer"] = transfer_json(t);

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "ledger/limits.h"
+#include "ledger/monitors.h"
 #include "ledger/parse.h"
 
 namespace ledger::http {
@@ -206,19 +207,6 @@ std::string format_time(std::uint64_t timestamp_ns) {
   return std::string(text, n) + fraction;
 }
 
-std::string decimal_text(__int128 value) {
-  if (value == 0) return "0";
-  const bool negative = value < 0;
-  auto magnitude = negative ? static_cast<unsigned __int128>(-(value + 1)) + 1
-                            : static_cast<unsigned __int128>(value);
-  std::string digits;
-  while (magnitude > 0) {
-    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(magnitude % 10)));
-    magnitude /= 10;
-  }
-  return negative ? "-" + digits : digits;
-}
-
 json sum_json(__int128 value) {
   if (value > std::numeric_limits<std::int64_t>::max() ||
       value < std::numeric_limits<std::int64_t>::min()) {
@@ -229,9 +217,6 @@ json sum_json(__int128 value) {
 
 json account_json(const Account& a) {
   const bool credit_normal = (a.flags & credits_must_not_exceed_debits) != 0;
-  const Sum posted =
-      credit_normal ? a.debits_posted - a.credits_posted : a.credits_posted - a.debits_posted;
-  const Sum pending = credit_normal ? a.credits_pending : a.debits_pending;
   return json{{"id", format_uuid(a.id.value)},
               {"holder_id", format_uuid(a.holder_id.value)},
               {"currency", std::string(currency_alpha(a.currency))},
@@ -242,9 +227,9 @@ json account_json(const Account& a) {
               {"status", std::string(status_name(a.status))},
               {"reference", a.reference},
               {"balances",
-               {{"posted", sum_json(posted)},
-                {"pending", sum_json(pending)},
-                {"available", sum_json(posted - pending + a.overdraft_limit)},
+               {{"posted", sum_json(balance_value(a, BalanceField::posted))},
+                {"pending", sum_json(balance_value(a, BalanceField::pending))},
+                {"available", sum_json(balance_value(a, BalanceField::available))},
                 {"debits_posted", sum_json(a.debits_posted)},
                 {"credits_posted", sum_json(a.credits_posted)},
                 {"debits_pending", sum_json(a.debits_pending)},

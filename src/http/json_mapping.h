@@ -74,7 +74,6 @@ std::optional<Transfer> parse_transfer(const nlohmann::json& body, const std::st
 // A running total or balance: a JSON integer while it fits int64 (always, for real accounts),
 // else its decimal digits as a string, never a rounded or wrapped number.
 nlohmann::json sum_json(__int128 value);
-std::string decimal_text(__int128 value);
 nlohmann::json account_json(const Account& account);
 nlohmann::json card_json(const Card& card);
 std::string_view card_status_name(CardStatus status);

@@ -106,6 +106,15 @@ Mapped<Command> map_update_card(Uint128 id, const Body& body);
 Command lookup_card(Uint128 id);
 Response card_answer(const CommandResult& result, bool creating, unsigned version);
 
+// --- Balance monitors ---------------------------------------------------------------------
+// POST /v1/balance-monitors {id?, account_id, field, operator, threshold}.
+Mapped<Command> map_create_monitor(const Body& body, Uint128 fresh_id);
+Command monitor_command(CommandKind kind, Uint128 id);  // delete_monitor, lookup_monitor
+Mapped<MonitorListQuery> map_list_monitors(const Query& query);
+nlohmann::json monitor_json(const BalanceMonitor& monitor);
+Response monitor_answer(const CommandResult& result, bool creating, unsigned version);
+Response monitors_answer(const std::vector<BalanceMonitor>& monitors, unsigned version);
+
 // --- API keys (admin) ---------------------------------------------------------------------
 // POST /v1/keys {name, scope, expires_in_days?}: name, scope and expiry of a new key (the
 // key itself, its hash and prefix are added by the route).

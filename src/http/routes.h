@@ -44,6 +44,8 @@ Awaitable<Response> route_cards(const RouteContext& ctx, const Request& request,
 Awaitable<Response> route_keys(const RouteContext& ctx, const Request& request, const Parts& parts,
                                const Query& query, const std::string& actor,
                                const std::string& actor_name);
+Awaitable<Response> route_monitors(const RouteContext& ctx, const Request& request,
+                                   const Parts& parts, const Query& query);
 Awaitable<Response> route_events(const RouteContext& ctx, const Request& request,
                                  const Parts& parts, const Query& query);
 Awaitable<Response> route_webhooks(const RouteContext& ctx, const Request& request,

@@ -1,6 +1,7 @@
 #include "journal/loader.h"
 
 #include "journal/copy_codec.h"
+#include "journal/monitor_sql.h"
 
 namespace ledger {
 namespace {
@@ -69,16 +70,25 @@ Status load_journal(PGconn* conn, const std::function<void(const JournalRecord&)
                     });
   if (!status.ok()) return status;
   record.kind = RecordKind::transfer;
-  return copy_out(conn,
-                  "SELECT " + std::string(copy::transfer_columns) + " FROM transfers ORDER BY ts",
-                  [&](copy::Reader& reader) {
-                    Status error;
-                    while (reader.next_transfer(&record.value.transfer, &error)) {
-                      visit(record);
-                      ++stats->transfers;
-                    }
-                    return error;
-                  });
+  status = copy_out(conn,
+                    "SELECT " + std::string(copy::transfer_columns) + " FROM transfers ORDER BY ts",
+                    [&](copy::Reader& reader) {
+                      Status error;
+                      while (reader.next_transfer(&record.value.transfer, &error)) {
+                        visit(record);
+                        ++stats->transfers;
+                      }
+                      return error;
+                    });
+  if (!status.ok()) return status;
+  // Last: each monitor's latest journaled state (its crossings were journaled with the
+  // transfers that caused them, so it matches the balances just rebuilt).
+  record.kind = RecordKind::monitor;
+  return monitor_sql::load_latest(conn, [&](const BalanceMonitor& monitor) {
+    record.value.monitor = monitor;
+    visit(record);
+    ++stats->monitors;
+  });
 }
 
 Status load_records_at(PGconn* conn, RecordKind kind, const std::vector<std::uint64_t>& timestamps,
@@ -112,6 +122,11 @@ Status load_records_at(PGconn* conn, RecordKind kind, const std::vector<std::uin
           });
     case RecordKind::card_message:  // read by the event reader itself
       return Status();
+    case RecordKind::monitor:
+      return monitor_sql::load_at(conn, timestamps, [&](const BalanceMonitor& monitor) {
+        record.value.monitor = monitor;
+        visit(record);
+      });
     case RecordKind::transfer:
       break;
   }

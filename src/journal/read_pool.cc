@@ -6,6 +6,7 @@
 #include "journal/api_keys.h"
 #include "journal/copy_codec.h"
 #include "journal/event_reader.h"
+#include "journal/monitor_sql.h"
 #include "journal/webhook_sql.h"
 #include "ledger/limits.h"
 
@@ -198,6 +199,26 @@ bool ReadPool::accounts(const AccountListQuery& q, std::function<void(Status, Ac
         list.more = true;
       }
     }
+    done(s, std::move(list));
+  });
+}
+
+bool ReadPool::monitors(const MonitorListQuery& q,
+                        std::function<void(Status, std::vector<BalanceMonitor>)> done) {
+  return enqueue([q, done = std::move(done)](PGconn* conn) {
+    std::vector<BalanceMonitor> list;
+    if (conn == nullptr) return done(Status::error("database unavailable"), list);
+    std::string sql = std::string("SELECT * FROM (SELECT DISTINCT ON (monitor_id) ") +
+                      monitor_sql::columns + " FROM monitor_events";
+    std::vector<std::string> params;
+    if (!q.account.is_zero()) {
+      sql.append(" WHERE account_id = $1");
+      params.push_back(format_uuid(q.account.value));
+    }
+    sql.append(" ORDER BY monitor_id, ts DESC) latest WHERE NOT deleted ORDER BY created_ts LIMIT ")
+        .append(std::to_string(q.limit));
+    const Status s = monitor_sql::visit_rows(
+        conn, sql, params, [&list](const BalanceMonitor& m) { list.push_back(m); });
     done(s, std::move(list));
   });
 }

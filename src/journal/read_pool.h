@@ -33,6 +33,8 @@ class ReadPool final : public LedgerReader, public KeyStore, public WebhookStore
                 std::function<void(Status, AccountList)> done) override;
   bool audit(const AuditQuery& query, std::function<void(Status, AuditPage)> done) override;
   bool events(const EventQuery& query, std::function<void(Status, EventPage)> done) override;
+  bool monitors(const MonitorListQuery& query,
+                std::function<void(Status, std::vector<BalanceMonitor>)> done) override;
   bool webhooks(const WebhookRequest& request,
                 std::function<void(Status, WebhookReply)> done) override;
   bool create_key(const NewApiKey& key, std::function<void(Status, ApiKeyRecord)> done) override;

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "journal/copy_codec.h"
+#include "journal/monitor_sql.h"
 
 namespace ledger {
 namespace {
@@ -49,8 +50,11 @@ void JournalWriter::add(const JournalRecord& record) {
     ++messages_;
     return;
   }
-  events_.push_back(event_key_of(record));
-  if (record.kind == RecordKind::card) {
+  if (is_event(record)) events_.push_back(event_key_of(record));
+  if (record.kind == RecordKind::monitor) {
+    monitor_sql::append_row(record.value.monitor, &monitor_rows_);
+    ++monitors_;
+  } else if (record.kind == RecordKind::card) {
     if (cards_ == 0) copy::begin(&card_rows_);
     const std::uint64_t ts = record.value.card.timestamp;
     card_ts_min_ = cards_ == 0 ? ts : std::min(card_ts_min_, ts);
@@ -76,7 +80,8 @@ void JournalWriter::reset_buffers() {
   transfer_rows_.clear();
   card_rows_.clear();
   message_rows_.clear();
-  accounts_ = transfers_ = cards_ = messages_ = 0;
+  monitor_rows_.clear();
+  accounts_ = transfers_ = cards_ = messages_ = monitors_ = 0;
   events_.clear();
 }
 
@@ -151,6 +156,11 @@ CommitOutcome JournalWriter::flush(Status* error) {
                          .c_str(),
                      message_rows_);
   }
+  if (status.ok() && monitors_ > 0) {
+    status = copy_in(
+        ("COPY monitor_events (" + std::string(monitor_sql::columns) + ") FROM STDIN").c_str(),
+        monitor_rows_);
+  }
   if (status.ok() && !seq_known_) {
     // Inside the transaction: the only writer reads where the feed ends (fenced writers come
     // with issue 18's lease; until then one ledgerd per database).
@@ -208,7 +218,8 @@ Status JournalWriter::contains_timestamp(std::uint64_t ts, bool* found) {
   if (Status s = pg::exec_params(conn_.get(),
                                  "SELECT (SELECT count(*) FROM transfers WHERE ts = $1) + "
                                  "(SELECT count(*) FROM account_events WHERE ts = $1) + "
-                                 "(SELECT count(*) FROM card_events WHERE ts = $1)",
+                                 "(SELECT count(*) FROM card_events WHERE ts = $1) + "
+                                 "(SELECT count(*) FROM monitor_events WHERE ts = $1)",
                                  {value}, &rows);
       !s.ok()) {
     return s;

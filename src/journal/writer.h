@@ -32,7 +32,9 @@ class JournalWriter {
   void disconnect() { conn_.reset(); }
 
   void add(const JournalRecord& record);
-  std::size_t pending_records() const { return accounts_ + transfers_ + cards_ + messages_; }
+  std::size_t pending_records() const {
+    return accounts_ + transfers_ + cards_ + messages_ + monitors_;
+  }
   // The seq of the last event this writer committed (0: none yet, or unknown after a failure).
   std::uint64_t committed_seq() const { return seq_known_ ? next_seq_ - 1 : 0; }
   // Writes everything added since the last flush in one transaction, then forgets it.
@@ -54,15 +56,17 @@ class JournalWriter {
   std::string transfer_rows_;
   std::string card_rows_;
   std::string message_rows_;
+  std::string monitor_rows_;  // text COPY: monitors change rarely
   std::size_t accounts_ = 0;
   std::size_t transfers_ = 0;
   std::size_t cards_ = 0;
   std::size_t messages_ = 0;
+  std::size_t monitors_ = 0;
   std::uint64_t card_ts_min_ = 0;
   std::uint64_t card_ts_max_ = 0;
   std::uint64_t account_ts_min_ = 0;
   std::uint64_t account_ts_max_ = 0;
-  std::vector<EventKey> events_;  // one per record added, in order
+  std::vector<EventKey> events_;  // one per event record added, in order
   std::uint64_t next_seq_ = 1;    // the seq of the next event, once read from PostgreSQL
   bool seq_known_ = false;        // false until read, and again after any failed flush
   bool fail_before_commit_ = false;

@@ -168,6 +168,8 @@ bool matches(const Filter& f, const Event& event, const std::set<Uint128>& holde
     credit = t->credit_account_id;
   } else if (r.kind == RecordKind::account) {
     debit = r.value.account.id;
+  } else if (r.kind == RecordKind::monitor) {
+    debit = r.value.monitor.account_id;
   } else {
     debit = r.value.card.account_id;
   }

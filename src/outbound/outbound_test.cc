@@ -195,5 +195,35 @@ TEST(SlackTest, MessagesReadAtAGlance) {
   EXPECT_EQ(format_amount(-5, *currency_from_alpha("EUR")), "-0.05");
 }
 
+TEST(SlackTest, BalanceAlertsNameTheBalanceTheValueAndTheThreshold) {
+  Event e;
+  e.seq = 9;
+  e.type = EventType::balance_monitor_triggered;
+  e.record.kind = RecordKind::monitor;
+  BalanceMonitor& m = e.record.value.monitor;
+  m = BalanceMonitor{};
+  m.account_id = AccountId{Uint128{0, 1234}};
+  m.currency = *currency_from_alpha("EUR");
+  m.op = BalanceOperator::less;
+  m.threshold = 10000;
+  m.value = 9550;
+  m.triggered = true;
+  m.change = MonitorChange::triggered;
+  EXPECT_EQ(slack_text(e),
+            "Balance alert: available balance of account …1234 is 95.50 EUR, below 100.00 EUR");
+  m.change = MonitorChange::resolved;
+  m.value = 12000;
+  EXPECT_EQ(slack_text(e),
+            "Balance back to normal: available balance of account …1234 is "
+            "120.00 EUR, no longer below 100.00 EUR");
+  Filter f;
+  FilterError error;
+  ASSERT_TRUE(
+      parse_filter(R"({"account_ids": ["00000000-0000-0000-0000-0000000004d2"]})", &f, &error));
+  EXPECT_TRUE(matches(f, e, {}));
+  m.account_id = AccountId{Uint128{0, 1235}};
+  EXPECT_FALSE(matches(f, e, {}));
+}
+
 }  // namespace
 }  // namespace ledger::outbound

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ledger/money.h"
+#include "ledger/monitors.h"
 
 namespace ledger::outbound {
 namespace {
@@ -61,6 +62,9 @@ std::string plural(const Event& e) {
     case EventType::card_created:
     case EventType::card_updated:
       return "card changes";
+    case EventType::balance_monitor_triggered:
+    case EventType::balance_monitor_resolved:
+      return "balance alerts";
     default:
       return "transfers";
   }
@@ -112,6 +116,25 @@ std::string slack_text(const Event& e) {
     return std::string(e.type == EventType::card_created ? "Card issued" : "Card changed") +
            ": card …" + std::string(c.last4, sizeof c.last4) + " (" +
            status[static_cast<int>(c.status) % 3] + ")";
+  }
+  if (r.kind == RecordKind::monitor) {
+    const BalanceMonitor& m = r.value.monitor;
+    static constexpr const char* words[] = {"below ", "at or below ", "above ", "at or above "};
+    const std::string currency =
+        m.currency.code == 0 ? "" : " " + std::string(currency_alpha(m.currency));
+    std::string text =
+        m.change == MonitorChange::resolved ? "Balance back to normal: " : "Balance alert: ";
+    text.append(field_name(m.field))
+        .append(" balance of account …")
+        .append(last_digits(m.account_id.value))
+        .append(" is ")
+        .append(format_amount(m.value, m.currency))
+        .append(currency)
+        .append(m.change == MonitorChange::resolved ? ", no longer " : ", ")
+        .append(words[static_cast<std::size_t>(m.op) % 4])
+        .append(format_amount(m.threshold, m.currency))
+        .append(currency);
+    return text;
   }
   const Transfer& t = r.value.transfer;
   const std::int64_t amount = t.amount_effective > 0 ? t.amount_effective : t.amount;
