@@ -228,6 +228,28 @@ struct BalanceMonitor {
   bool deleted = false;
 };
 
+// A spending spike found by the spike watcher (off the authorization path, from the event
+// feed) and journaled through the engine so that its event takes its place in the feed's
+// sequence. Not ledger state: recovery skips it.
+enum class SpikeScope : std::uint8_t { card, account, holder };
+enum class SpikeDirection : std::uint8_t { out, in };
+struct SpendingSpike {
+  Uint128 rule_id;
+  Uint128 key;           // the card, account or holder whose window spiked
+  AccountId account_id;  // the account of the transfer that completed the spike
+  Sum usual = -1;        // the window's average sum over the trailing 28 days (-1: not asked)
+  std::int64_t window_sum = 0;  // minor units moved in the window
+  std::int64_t amount_at_least = 0;
+  std::uint64_t timestamp = 0;     // given by the engine
+  std::uint64_t window_start = 0;  // logical time of the first transfer in the window
+  std::uint32_t window_s = 0;
+  std::uint32_t count = 0;             // transfers in the window
+  std::uint32_t times_usual_x100 = 0;  // the rule's factor, in hundredths (0: none)
+  Currency currency;
+  SpikeScope scope = SpikeScope::account;
+  SpikeDirection direction = SpikeDirection::out;
+};
+
 // One transfer as stored: the body the client sent, the result, and its effect.
 struct Transfer {
   TransferId id;
@@ -271,6 +293,7 @@ enum class CommandKind : std::uint8_t {
   create_monitor,   // body.monitor: id, account_id, field, op, threshold
   delete_monitor,   // body.monitor_id
   lookup_monitor,   // body.monitor_id
+  record_spike,     // body.spike: journal a spending spike (the engine only timestamps it)
 };
 
 // One request to the engine. `tag` is opaque to the engine and comes back with the result
@@ -291,6 +314,7 @@ struct Command {
     TransferId transfer_id;
     BalanceMonitor monitor;
     MonitorId monitor_id;
+    SpendingSpike spike;
     Body() : transfer() {}
   } body;
 };
@@ -323,7 +347,7 @@ struct CardMessage {
   Merchant merchant;
 };
 
-enum class RecordKind : std::uint8_t { account, transfer, card, card_message, monitor };
+enum class RecordKind : std::uint8_t { account, transfer, card, card_message, monitor, spike };
 struct JournalRecord {
   RecordKind kind = RecordKind::transfer;
   union Value {
@@ -332,6 +356,7 @@ struct JournalRecord {
     Card card;                 // card created or updated
     CardMessage card_message;  // the merchant of a card message
     BalanceMonitor monitor;    // a monitor created, crossing its threshold, or deleted
+    SpendingSpike spike;       // a spending spike (the event spending.spike)
     Value() : transfer() {}
   } value;
 };
@@ -348,6 +373,8 @@ inline std::uint64_t record_timestamp(const JournalRecord& record) {
       return record.value.card_message.timestamp;
     case RecordKind::monitor:
       return record.value.monitor.timestamp;
+    case RecordKind::spike:
+      return record.value.spike.timestamp;
     case RecordKind::transfer:
       break;
   }
@@ -358,6 +385,7 @@ static_assert(std::is_trivially_copyable_v<Account>);
 static_assert(std::is_trivially_copyable_v<Card>);
 static_assert(std::is_trivially_copyable_v<CardMessage>);
 static_assert(std::is_trivially_copyable_v<BalanceMonitor>);
+static_assert(std::is_trivially_copyable_v<SpendingSpike>);
 static_assert(std::is_trivially_copyable_v<Transfer>);
 static_assert(std::is_trivially_copyable_v<Command>);
 static_assert(std::is_trivially_copyable_v<CommandResult>);

@@ -10,6 +10,7 @@
 #include "app/keys.h"
 #include "app/logging.h"
 #include "app/pipeline.h"
+#include "app/spike_watcher.h"
 #include "http/api.h"
 #include "http/health.h"
 #include "http/server.h"
@@ -205,6 +206,8 @@ int run_serve(const Config& config) {
   dispatcher_options.allowlist = webhook_allowlist;
   outbound::Dispatcher dispatcher(dispatcher_options);
   dispatcher.start();
+  SpikeWatcher spike_watcher(config.database_url, pipeline);
+  spike_watcher.start();
 
   asio::io_context io(static_cast<int>(config.io_threads));
   http::Api api(pipeline, reader, keys, readiness,
@@ -214,7 +217,7 @@ int run_serve(const Config& config) {
                     static_cast<double>(config.rate_burst_per_key != 0 ? config.rate_burst_per_key
                                                                        : config.rate_limit_per_key),
                     static_cast<double>(config.pan_lookups_per_minute), &reader,
-                    http::WebhookContext{config.webhook_key, webhook_allowlist}},
+                    http::WebhookContext{config.webhook_key, webhook_allowlist}, &reader},
                 &audit, &reader);
   if (config.pan_secret.empty()) {
     spdlog::warn(
@@ -291,6 +294,7 @@ int run_serve(const Config& config) {
                        [&server] { return static_cast<double>(server.tls_handshake_failures()); });
   iso_server.register_metrics(registry);
   dispatcher.register_metrics(registry);
+  spike_watcher.register_metrics(registry);
   registry.add_counter("ledgerd_pan_lookups_total",
                        "Card creations over REST, each of which looks a card number up.", {},
                        [&api] { return static_cast<double>(api.pan_lookups()); });
@@ -349,7 +353,8 @@ int run_serve(const Config& config) {
   for (std::uint32_t i = 1; i < config.io_threads; ++i) threads.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& thread : threads) thread.join();
-  pipeline.stop();  // after the HTTP drain: in-flight requests needed it
+  spike_watcher.stop();  // before the pipeline: it may be waiting for a spike's commit
+  pipeline.stop();       // after the HTTP drain: in-flight requests needed it
   key_refresher.stop();
   audit.stop();
   probe.stop();

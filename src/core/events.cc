@@ -83,6 +83,8 @@ EventType event_type_of(const JournalRecord& record) {
       return record.value.monitor.change == MonitorChange::resolved
                  ? EventType::balance_monitor_resolved
                  : EventType::balance_monitor_triggered;
+    case RecordKind::spike:
+      return EventType::spending_spike;
     case RecordKind::transfer:
     case RecordKind::card_message:  // not an event (the writer skips it): its transfer is
       break;
@@ -108,6 +110,10 @@ EventKey event_key_of(const JournalRecord& record) {
     case RecordKind::monitor:
       key.ts = record.value.monitor.timestamp;
       key.account_a = record.value.monitor.account_id;
+      break;
+    case RecordKind::spike:
+      key.ts = record.value.spike.timestamp;
+      key.account_a = record.value.spike.account_id;
       break;
     case RecordKind::transfer:
       key.ts = record.value.transfer.timestamp;

@@ -231,6 +231,14 @@ void Engine::apply_one(const Command& command, BatchOutput* out) {
       if (monitor != nullptr) result.value.monitor = *monitor;
       return;
     }
+    case CommandKind::record_spike: {
+      JournalRecord& record = out->records.emplace_back();
+      record.kind = RecordKind::spike;
+      record.value.spike = command.body.spike;
+      record.value.spike.timestamp = next_timestamp();
+      result.code = 0;
+      return;
+    }
     case CommandKind::lookup_transfer: {
       const Transfer* transfer = find_transfer(command.body.transfer_id);
       result.code = transfer == nullptr ? 1 : 0;

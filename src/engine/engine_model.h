@@ -750,6 +750,7 @@ struct Model {
       case CommandKind::create_monitor:  // not generated: engine_test checks monitors
       case CommandKind::delete_monitor:
       case CommandKind::lookup_monitor:
+      case CommandKind::record_spike:
         return 0;
       case CommandKind::create_transfer:
         break;

@@ -15,6 +15,10 @@ using namespace rules;
 
 void Engine::replay(const JournalRecord& record) {
   if (record.kind == RecordKind::card_message) return;  // for the event feed, not state
+  if (record.kind == RecordKind::spike) {               // likewise
+    last_timestamp_ = std::max(last_timestamp_, record.value.spike.timestamp);
+    return;
+  }
   if (record.kind == RecordKind::monitor) {
     const BalanceMonitor& m = record.value.monitor;
     std::uint32_t position = monitor_position(m.id);

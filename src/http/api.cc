@@ -153,6 +153,8 @@ Awaitable<Response> Api::route(const Request& request, const Parts& parts, const
   if (resource == "cards") co_return co_await route_cards(routes_, request, parts, query);
   if (resource == "audit") co_return co_await route_audit(routes_, request, parts, query);
   if (resource == "events") co_return co_await route_events(routes_, request, parts, query);
+  if (resource == "spike-rules")
+    co_return co_await route_spike_rules(routes_, request, parts, query);
   if (resource == "balance-monitors") {
     co_return co_await route_monitors(routes_, request, parts, query);
   }

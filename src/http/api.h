@@ -32,6 +32,7 @@ struct ApiOptions {
   double pan_lookups_per_minute = limits::pan_lookups_per_minute_default;
   WebhookStore* webhooks = nullptr;  // webhook subscriptions (nullptr: 503)
   WebhookContext webhook;            // LEDGER_WEBHOOK_KEY and LEDGER_WEBHOOK_ALLOWLIST
+  SpikeRuleStore* spikes = nullptr;  // spike rules (nullptr: 503)
 };
 
 class Api {
@@ -51,7 +52,8 @@ class Api {
                 options.ledger_timeout,
                 options.pan_secret,
                 options.webhooks,
-                options.webhook} {}
+                options.webhook,
+                options.spikes} {}
 
   Awaitable<Response> handle(Request& request);
   // Before a body is read (http::ServerOptions::check_header): a refused key or scope is

@@ -137,6 +137,12 @@ json event_json(const Event& event) {
     }
     case RecordKind::card_message:  // never an event of its own
       break;
+    case RecordKind::spike: {
+      const SpendingSpike& s = event.record.value.spike;
+      data["spike"] = spike_json(s);
+      ts = s.timestamp;
+      break;
+    }
     case RecordKind::monitor: {
       const BalanceMonitor& m = event.record.value.monitor;
       data["monitor"] = monitor_json(m);

@@ -18,6 +18,7 @@
 #include "ledger/key_store.h"
 #include "ledger/reader.h"
 #include "ledger/sink.h"
+#include "ledger/spikes.h"
 #include "ledger/types.h"
 #include "ledger/webhooks.h"
 #include "outbound/destination.h"
@@ -114,6 +115,15 @@ Mapped<MonitorListQuery> map_list_monitors(const Query& query);
 nlohmann::json monitor_json(const BalanceMonitor& monitor);
 Response monitor_answer(const CommandResult& result, bool creating, unsigned version);
 Response monitors_answer(const std::vector<BalanceMonitor>& monitors, unsigned version);
+
+// --- Spike rules ---------------------------------------------------------------------------
+// POST /v1/spike-rules {id?, scope, scope_id?, direction?, window_s, amount_at_least, currency,
+// times_usual?, cooldown_s?}.
+Mapped<SpikeRule> map_create_spike_rule(const Body& body, Uint128 fresh_id);
+nlohmann::json spike_rule_json(const SpikeRule& rule);
+nlohmann::json spike_json(const SpendingSpike& spike);  // the data of spending.spike
+Response spike_rule_answer(const SpikeRuleReply& reply, bool creating, unsigned version);
+Response spike_rules_answer(const SpikeRuleReply& reply, unsigned version);
 
 // --- API keys (admin) ---------------------------------------------------------------------
 // POST /v1/keys {name, scope, expires_in_days?}: name, scope and expiry of a new key (the

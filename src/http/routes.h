@@ -27,6 +27,7 @@ struct RouteContext {
   std::string pan_secret;
   WebhookStore* webhooks = nullptr;  // nullptr: /v1/webhook-subscriptions answers 503
   WebhookContext webhook;
+  SpikeRuleStore* spikes = nullptr;  // nullptr: /v1/spike-rules answers 503
 };
 
 using Parts = std::vector<std::string_view>;
@@ -46,6 +47,8 @@ Awaitable<Response> route_keys(const RouteContext& ctx, const Request& request, 
                                const std::string& actor_name);
 Awaitable<Response> route_monitors(const RouteContext& ctx, const Request& request,
                                    const Parts& parts, const Query& query);
+Awaitable<Response> route_spike_rules(const RouteContext& ctx, const Request& request,
+                                      const Parts& parts, const Query& query);
 Awaitable<Response> route_events(const RouteContext& ctx, const Request& request,
                                  const Parts& parts, const Query& query);
 Awaitable<Response> route_webhooks(const RouteContext& ctx, const Request& request,

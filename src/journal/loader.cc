@@ -2,6 +2,7 @@
 
 #include "journal/copy_codec.h"
 #include "journal/monitor_sql.h"
+#include "journal/spike_sql.h"
 
 namespace ledger {
 namespace {
@@ -122,6 +123,11 @@ Status load_records_at(PGconn* conn, RecordKind kind, const std::vector<std::uin
           });
     case RecordKind::card_message:  // read by the event reader itself
       return Status();
+    case RecordKind::spike:
+      return spike_sql::load_at(conn, timestamps, [&](const SpendingSpike& spike) {
+        record.value.spike = spike;
+        visit(record);
+      });
     case RecordKind::monitor:
       return monitor_sql::load_at(conn, timestamps, [&](const BalanceMonitor& monitor) {
         record.value.monitor = monitor;

@@ -7,6 +7,7 @@
 #include "journal/copy_codec.h"
 #include "journal/event_reader.h"
 #include "journal/monitor_sql.h"
+#include "journal/spike_sql.h"
 #include "journal/webhook_sql.h"
 #include "ledger/limits.h"
 
@@ -200,6 +201,16 @@ bool ReadPool::accounts(const AccountListQuery& q, std::function<void(Status, Ac
       }
     }
     done(s, std::move(list));
+  });
+}
+
+bool ReadPool::spike_rules(const SpikeRuleRequest& q,
+                           std::function<void(Status, SpikeRuleReply)> done) {
+  return enqueue([q, done = std::move(done)](PGconn* conn) {
+    SpikeRuleReply reply;
+    if (conn == nullptr) return done(Status::error("database unavailable"), reply);
+    const Status s = spike_sql::run(conn, q, &reply);
+    done(s, std::move(reply));
   });
 }
 

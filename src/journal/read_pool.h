@@ -16,11 +16,15 @@
 #include "journal/pg.h"
 #include "ledger/key_store.h"
 #include "ledger/reader.h"
+#include "ledger/spikes.h"
 #include "ledger/webhooks.h"
 
 namespace ledger {
 
-class ReadPool final : public LedgerReader, public KeyStore, public WebhookStore {
+class ReadPool final : public LedgerReader,
+                       public KeyStore,
+                       public WebhookStore,
+                       public SpikeRuleStore {
  public:
   ReadPool(std::string url, std::size_t threads, std::size_t queue_max);
   ~ReadPool();
@@ -37,6 +41,8 @@ class ReadPool final : public LedgerReader, public KeyStore, public WebhookStore
                 std::function<void(Status, std::vector<BalanceMonitor>)> done) override;
   bool webhooks(const WebhookRequest& request,
                 std::function<void(Status, WebhookReply)> done) override;
+  bool spike_rules(const SpikeRuleRequest& request,
+                   std::function<void(Status, SpikeRuleReply)> done) override;
   bool create_key(const NewApiKey& key, std::function<void(Status, ApiKeyRecord)> done) override;
   bool list_keys(std::function<void(Status, std::vector<ApiKeyRecord>)> done) override;
   bool revoke_key(const std::string& id, const std::string& actor, const std::string& actor_name,

@@ -6,6 +6,7 @@
 
 #include "journal/copy_codec.h"
 #include "journal/monitor_sql.h"
+#include "journal/spike_sql.h"
 
 namespace ledger {
 namespace {
@@ -54,6 +55,9 @@ void JournalWriter::add(const JournalRecord& record) {
   if (record.kind == RecordKind::monitor) {
     monitor_sql::append_row(record.value.monitor, &monitor_rows_);
     ++monitors_;
+  } else if (record.kind == RecordKind::spike) {
+    spike_sql::append_row(record.value.spike, &spike_rows_);
+    ++spikes_;
   } else if (record.kind == RecordKind::card) {
     if (cards_ == 0) copy::begin(&card_rows_);
     const std::uint64_t ts = record.value.card.timestamp;
@@ -81,7 +85,8 @@ void JournalWriter::reset_buffers() {
   card_rows_.clear();
   message_rows_.clear();
   monitor_rows_.clear();
-  accounts_ = transfers_ = cards_ = messages_ = monitors_ = 0;
+  spike_rows_.clear();
+  accounts_ = transfers_ = cards_ = messages_ = monitors_ = spikes_ = 0;
   events_.clear();
 }
 
@@ -161,6 +166,11 @@ CommitOutcome JournalWriter::flush(Status* error) {
         ("COPY monitor_events (" + std::string(monitor_sql::columns) + ") FROM STDIN").c_str(),
         monitor_rows_);
   }
+  if (status.ok() && spikes_ > 0) {
+    status = copy_in(
+        ("COPY spike_events (" + std::string(spike_sql::event_columns) + ") FROM STDIN").c_str(),
+        spike_rows_);
+  }
   if (status.ok() && !seq_known_) {
     // Inside the transaction: the only writer reads where the feed ends (fenced writers come
     // with issue 18's lease; until then one ledgerd per database).
@@ -219,7 +229,8 @@ Status JournalWriter::contains_timestamp(std::uint64_t ts, bool* found) {
                                  "SELECT (SELECT count(*) FROM transfers WHERE ts = $1) + "
                                  "(SELECT count(*) FROM account_events WHERE ts = $1) + "
                                  "(SELECT count(*) FROM card_events WHERE ts = $1) + "
-                                 "(SELECT count(*) FROM monitor_events WHERE ts = $1)",
+                                 "(SELECT count(*) FROM monitor_events WHERE ts = $1) + "
+                                 "(SELECT count(*) FROM spike_events WHERE ts = $1)",
                                  {value}, &rows);
       !s.ok()) {
     return s;

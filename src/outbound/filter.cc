@@ -170,6 +170,8 @@ bool matches(const Filter& f, const Event& event, const std::set<Uint128>& holde
     debit = r.value.account.id;
   } else if (r.kind == RecordKind::monitor) {
     debit = r.value.monitor.account_id;
+  } else if (r.kind == RecordKind::spike) {
+    debit = r.value.spike.account_id;
   } else {
     debit = r.value.card.account_id;
   }
@@ -188,6 +190,9 @@ bool matches(const Filter& f, const Event& event, const std::set<Uint128>& holde
     Uint128 card;
     if (is_card && t != nullptr) card = Uint128{t->reference_a, t->reference_b};
     if (r.kind == RecordKind::card) card = r.value.card.id.value;
+    if (r.kind == RecordKind::spike && r.value.spike.scope == SpikeScope::card) {
+      card = r.value.spike.key;
+    }
     if (card.is_zero() || std::find(f.card_ids.begin(), f.card_ids.end(), card) == f.card_ids.end())
       return false;
   }

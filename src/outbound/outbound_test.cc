@@ -6,6 +6,7 @@
 #include "outbound/destination.h"
 #include "outbound/filter.h"
 #include "outbound/slack.h"
+#include "outbound/spikes.h"
 
 namespace ledger::outbound {
 namespace {
@@ -223,6 +224,94 @@ TEST(SlackTest, BalanceAlertsNameTheBalanceTheValueAndTheThreshold) {
   EXPECT_TRUE(matches(f, e, {}));
   m.account_id = AccountId{Uint128{0, 1235}};
   EXPECT_FALSE(matches(f, e, {}));
+}
+
+TEST(SpikeTest, WindowsSlideAndASpikeIsOfferedOncePerWindow) {
+  constexpr std::uint64_t s = 1'000'000'000;
+  SpikeRule rule;
+  rule.id = Uint128{1, 1};
+  rule.scope = SpikeScope::account;
+  rule.window_s = 60;
+  rule.amount_at_least = 5000;
+  rule.currency = *currency_from_alpha("EUR");
+  SpikeEvaluator evaluator;
+  evaluator.set_rules({rule});
+  const auto holder_of = [](AccountId) { return Uint128{}; };
+  std::vector<SpikeCandidate> out;
+  const auto pay = [&](std::uint64_t at, std::int64_t amount, std::uint64_t debit = 2,
+                       const char* currency = "EUR") {
+    Movement m;
+    m.ts = at;
+    m.amount = amount;
+    m.currency = *currency_from_alpha(currency);
+    m.out_of = AccountId{Uint128{0, debit}};
+    m.into = AccountId{Uint128{0, 1}};
+    out.clear();
+    evaluator.observe(m, holder_of, &out);
+    return out.size();
+  };
+  EXPECT_EQ(pay(100 * s, 3000), 0u);
+  EXPECT_EQ(pay(170 * s, 2500), 0u);            // the first left the window: 2500
+  EXPECT_EQ(pay(171 * s, 2000), 0u);            // 4500
+  EXPECT_EQ(pay(172 * s, 9000, 2, "USD"), 0u);  // another currency: not this rule's
+  EXPECT_EQ(pay(173 * s, 600), 1u);             // 5100
+  EXPECT_EQ(out[0].spike.window_sum, 5100);
+  EXPECT_EQ(out[0].spike.count, 3u);
+  EXPECT_EQ(out[0].spike.key, (Uint128{0, 2}));
+  EXPECT_EQ(out[0].spike.window_start, 170 * s);
+  evaluator.fired(rule.id, Uint128{0, 2}, 173 * s);
+  EXPECT_EQ(pay(180 * s, 5000), 0u);     // within max(window, cooldown) of the spike
+  EXPECT_EQ(pay(181 * s, 5000, 3), 1u);  // another account has its own window
+  EXPECT_EQ(pay(234 * s, 5000), 1u);     // a window later: a new spike
+  evaluator.rejected(rule.id, Uint128{0, 2}, 234 * s);
+  EXPECT_EQ(pay(240 * s, 100), 0u);  // rejected: quiet for max(10 s, window / 10)
+  EXPECT_EQ(pay(245 * s, 100), 1u);
+  // A rule narrowed to one card sees that card only, and refunds are money in.
+  SpikeRule card_rule = rule;
+  card_rule.id = Uint128{1, 2};
+  card_rule.scope = SpikeScope::card;
+  card_rule.scope_id = Uint128{9, 9};
+  card_rule.direction = SpikeDirection::in;
+  card_rule.amount_at_least = 100;
+  evaluator.set_rules({card_rule});
+  Event refund =
+      transfer_event(EventType::card_authorization_approved, 150, 1, 2, TransferCode::card_refund);
+  refund.record.value.transfer.reference_a = 9;
+  refund.record.value.transfer.reference_b = 9;
+  refund.record.value.transfer.timestamp = 300 * s;
+  const auto m = movement_of(refund);
+  ASSERT_TRUE(m.has_value());
+  out.clear();
+  evaluator.observe(*m, holder_of, &out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].spike.account_id, (AccountId{Uint128{0, 2}}));
+  EXPECT_EQ(out[0].spike.scope, SpikeScope::card);
+  // Completions, posts and rejected transfers move no new money.
+  EXPECT_FALSE(movement_of(transfer_event(EventType::card_completion, 5, 1, 2)).has_value());
+  EXPECT_FALSE(movement_of(transfer_event(EventType::transfer_posted, 5, 1, 2)).has_value());
+  EXPECT_FALSE(
+      movement_of(transfer_event(EventType::transfer_rejected, 5, 1, 2, TransferCode::internal,
+                                 TransferResult::exceeds_available))
+          .has_value());
+}
+
+TEST(SlackTest, SpikesSayHowMuchWhereAndOverWhatWindow) {
+  Event e;
+  e.type = EventType::spending_spike;
+  e.record.kind = RecordKind::spike;
+  SpendingSpike& s = e.record.value.spike;
+  s = SpendingSpike{};
+  s.key = Uint128{0, 4321};
+  s.scope = SpikeScope::account;
+  s.window_sum = 124050;
+  s.window_s = 600;
+  s.count = 7;
+  s.currency = *currency_from_alpha("EUR");
+  s.times_usual_x100 = 300;
+  s.usual = 2000;
+  EXPECT_EQ(slack_text(e),
+            "Spending spike: 1,240.50 EUR out of account …4321 in the last 10 min "
+            "(7 transfers; usually 20.00)");
 }
 
 }  // namespace

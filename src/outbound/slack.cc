@@ -5,6 +5,7 @@
 
 #include "ledger/money.h"
 #include "ledger/monitors.h"
+#include "ledger/spikes.h"
 
 namespace ledger::outbound {
 namespace {
@@ -65,9 +66,21 @@ std::string plural(const Event& e) {
     case EventType::balance_monitor_triggered:
     case EventType::balance_monitor_resolved:
       return "balance alerts";
+    case EventType::spending_spike:
+      return "spending spikes";
     default:
       return "transfers";
   }
+}
+
+// 600 -> "10 min", 7200 -> "2 h", 90 -> "90 s", 172800 -> "2 days".
+std::string duration_words(std::uint32_t seconds) {
+  if (seconds % 86'400 == 0) {
+    return std::to_string(seconds / 86'400) + (seconds == 86'400 ? " day" : " days");
+  }
+  if (seconds % 3'600 == 0) return std::to_string(seconds / 3'600) + " h";
+  if (seconds % 60 == 0) return std::to_string(seconds / 60) + " min";
+  return std::to_string(seconds) + " s";
 }
 
 }  // namespace
@@ -116,6 +129,28 @@ std::string slack_text(const Event& e) {
     return std::string(e.type == EventType::card_created ? "Card issued" : "Card changed") +
            ": card …" + std::string(c.last4, sizeof c.last4) + " (" +
            status[static_cast<int>(c.status) % 3] + ")";
+  }
+  if (r.kind == RecordKind::spike) {
+    const SpendingSpike& s = r.value.spike;
+    std::string text = s.direction == SpikeDirection::in ? "Sales spike: " : "Spending spike: ";
+    text.append(format_amount(s.window_sum, s.currency))
+        .append(" ")
+        .append(currency_alpha(s.currency))
+        .append(s.direction == SpikeDirection::in ? " into " : " out of ")
+        .append(scope_name(s.scope))
+        .append(" …")
+        .append(last_digits(s.key))
+        .append(" in the last ")
+        .append(duration_words(s.window_s))
+        .append(" (")
+        .append(std::to_string(s.count))
+        .append(s.count == 1 ? " transfer" : " transfers");
+    if (s.usual >= 0 && s.times_usual_x100 != 0) {
+      text.append(s.usual == 0 ? "; nothing usually"
+                               : "; usually " + format_amount(s.usual, s.currency));
+    }
+    text.append(")");
+    return text;
   }
   if (r.kind == RecordKind::monitor) {
     const BalanceMonitor& m = r.value.monitor;
