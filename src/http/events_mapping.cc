@@ -7,6 +7,7 @@
 #include "iso8583/translate.h"
 #include "ledger/limits.h"
 #include "ledger/parse.h"
+#include "outbound/slack.h"
 
 namespace ledger::http {
 
@@ -69,16 +70,6 @@ Mapped<EventsRequest> map_events_query(const Query& query) {
 }
 
 namespace {
-
-// "insufficient_funds" -> "insufficient funds": what a person reads in a notification.
-std::string reason_in_words(TransferResult result) {
-  if (result == TransferResult::ok) return "approved";
-  std::string words(to_string(result));
-  for (char& c : words) {
-    if (c == '_') c = ' ';
-  }
-  return words;
-}
 
 template <std::size_t N>
 json merchant_text(const Event& event, const char (&text)[N]) {
@@ -180,7 +171,7 @@ json event_json(const Event& event) {
                  ? json(std::string(channel_name(event.merchant.merchant.channel)))
                  : json(nullptr)},
             {"response_code", std::string(iso8583::decline_code(t.result))},
-            {"reason", reason_in_words(t.result)}};
+            {"reason", outbound::reason_in_words(t.result)}};
       }
       break;
     }

@@ -74,15 +74,17 @@ asio::awaitable<HttpAttempt> post(const Url& url, const Headers& headers, std::s
   HttpAttempt attempt;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   auto executor = co_await asio::this_coro::executor;
-  tcp::resolver resolver(executor);
+  // Shared with the guard's handler, which may run after this coroutine has moved on (the
+  // timer fired just as the resolve completed).
+  auto resolver = std::make_shared<tcp::resolver>(executor);
   asio::steady_timer guard(executor);
   // The resolver has no deadline of its own: a timer cancels it.
   guard.expires_at(deadline);
-  guard.async_wait([&resolver](boost::system::error_code error) {
-    if (!error) resolver.cancel();
+  guard.async_wait([resolver](boost::system::error_code error) {
+    if (!error) resolver->cancel();
   });
   auto [resolve_error, endpoints] =
-      co_await resolver.async_resolve(url.host, std::to_string(url.port), token);
+      co_await resolver->async_resolve(url.host, std::to_string(url.port), token);
   guard.cancel();
   if (resolve_error) {
     attempt.error = "resolve: " + resolve_error.message();

@@ -16,13 +16,7 @@ std::string last_digits(Uint128 id) {
   return text;
 }
 
-std::string words(TransferResult result) {
-  std::string out(to_string(result));
-  for (char& c : out) {
-    if (c == '_') c = ' ';
-  }
-  return out;
-}
+std::string words(TransferResult result) { return reason_in_words(result); }
 
 // What kind of money movement, for a person: "Card payment", "Refund", "Transfer".
 std::string kind_of(const Event& e) {
@@ -84,6 +78,15 @@ std::string duration_words(std::uint32_t seconds) {
 }
 
 }  // namespace
+
+std::string reason_in_words(TransferResult result) {
+  if (result == TransferResult::ok) return "approved";
+  std::string out(to_string(result));
+  for (char& c : out) {
+    if (c == '_') c = ' ';
+  }
+  return out;
+}
 
 std::string format_amount(__int128 minor, Currency currency) {
   const unsigned exponent = currency.code == 0 ? 2 : currency_info(currency).exponent;

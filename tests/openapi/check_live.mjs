@@ -118,6 +118,25 @@ await call('GET', '/v1/audit', '/v1/audit?limit=5', undefined, { expect: 200 });
 await call('GET', '/v1/events', '/v1/events?after=0&limit=1000', undefined, { expect: 200 });
 await call('GET', '/v1/events', '/v1/events?types=transfer.posted,card.updated&wait_ms=100', undefined, { expect: 200 });
 await call('GET', '/v1/events', '/v1/events?types=transfer.nope', undefined, { expect: 400 });
+const monitor = await call('POST', '/v1/balance-monitors', '/v1/balance-monitors', { account_id: id(1, 2), field: 'available', operator: '<', threshold: 1000000 }, { expect: 201 });
+await call('POST', '/v1/balance-monitors', '/v1/balance-monitors', { account_id: id(1, 2), field: 'available', operator: '==', threshold: 1 }, { expect: 400 });
+await call('POST', '/v1/balance-monitors', '/v1/balance-monitors', { account_id: id(1, 77), field: 'posted', operator: '>', threshold: 1 }, { expect: 422 });
+await call('GET', '/v1/balance-monitors', `/v1/balance-monitors?account_id=${id(1, 2)}`, undefined, { expect: 200 });
+if (monitor) {
+  await call('GET', '/v1/balance-monitors/{id}', `/v1/balance-monitors/${monitor.id}`, undefined, { expect: 200 });
+  await call('DELETE', '/v1/balance-monitors/{id}', `/v1/balance-monitors/${monitor.id}`, undefined, { expect: 200 });
+}
+await call('GET', '/v1/balance-monitors/{id}', `/v1/balance-monitors/${id(7, 8)}`, undefined, { expect: 404 });
+const spikeRule = await call('POST', '/v1/spike-rules', '/v1/spike-rules', { scope: 'account', window_s: 60, amount_at_least: 1, currency: 'EUR', times_usual: 2.5 }, { expect: 201 });
+await call('POST', '/v1/spike-rules', '/v1/spike-rules', { scope: 'account', window_s: 0, amount_at_least: 1, currency: 'EUR' }, { expect: 400 });
+await call('GET', '/v1/spike-rules', '/v1/spike-rules', undefined, { expect: 200 });
+if (spikeRule) {
+  await call('GET', '/v1/spike-rules/{id}', `/v1/spike-rules/${spikeRule.id}`, undefined, { expect: 200 });
+  await call('POST', '/v1/transfers', '/v1/transfers', t(90, 2, 3, 7), { expect: 201 });
+  await new Promise((r) => setTimeout(r, 2500));  // the watcher loads rules every second
+  await call('GET', '/v1/events', '/v1/events?types=spending.spike,balance_monitor.triggered', undefined, { expect: 200 });
+  await call('DELETE', '/v1/spike-rules/{id}', `/v1/spike-rules/${spikeRule.id}`, undefined, { expect: 200 });
+}
 const hook = await call('POST', '/v1/webhook-subscriptions', '/v1/webhook-subscriptions', { kind: 'webhook', url: 'http://127.0.0.1:9/in', event_types: ['transfer.posted'], filter: { amount_at_least: 100, currency: 'EUR', direction: 'out' } }, { expect: 201 });
 await call('POST', '/v1/webhook-subscriptions', '/v1/webhook-subscriptions', { kind: 'webhook', url: 'http://hooks.example.com/in' }, { expect: 400 });
 await call('GET', '/v1/webhook-subscriptions', '/v1/webhook-subscriptions', undefined, { expect: 200 });
