@@ -60,6 +60,8 @@ struct EventQuery {
   std::uint32_t types = 0;  // bit (1 << EventType): only these (0: every type)
   AccountId account;        // zero: any
   HolderId holder;          // zero: any
+  // Non-empty: exactly these events, ascending (the rest of the query is ignored).
+  std::vector<std::uint64_t> seqs;
 };
 struct Event {
   std::uint64_t seq = 0;

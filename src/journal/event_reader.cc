@@ -35,7 +35,15 @@ Status read_events(PGconn* conn, const EventQuery& q, EventPage* out) {
         std::min<std::uint64_t>(page.last_seq, q.after + limits::events_scan_max);
     std::string sql = "SELECT seq, type, ts FROM events e WHERE seq > $1 AND seq <= $2";
     std::vector<std::string> params{text(q.after), text(scan_end)};
-    if (q.types != 0) {
+    if (!q.seqs.empty()) {  // exactly these (the dispatcher's due deliveries)
+      sql = "SELECT seq, type, ts FROM events e WHERE seq IN (";
+      for (std::size_t i = 0; i < q.seqs.size(); ++i) {
+        if (i > 0) sql.push_back(',');
+        sql.append(text(q.seqs[i]));
+      }
+      sql.append(") AND $1::bigint >= 0 AND $2::bigint >= 0");
+    }
+    if (q.types != 0 && q.seqs.empty()) {
       std::string list;
       for (std::size_t t = 1; t <= event_type_count; ++t) {
         if ((q.types & (1u << t)) == 0) continue;

@@ -32,16 +32,17 @@ std::int64_t retry_after(std::string_view value) {
 
 template <typename Stream>
 asio::awaitable<HttpAttempt> exchange(Stream& stream, beast::tcp_stream& deadline_stream,
-                                      const Url& url, const Headers& headers, std::string body,
-                                      std::chrono::steady_clock::time_point deadline) {
+                                      const Url& url, const Headers& headers,
+                                      const std::string& body,
+                                      std::chrono::steady_clock::time_point deadline, bool last) {
   HttpAttempt attempt;
   bhttp::request<bhttp::string_body> request{bhttp::verb::post, url.target, 11};
   request.set(bhttp::field::host, url.hint().substr(url.https ? 8 : 7));
   request.set(bhttp::field::user_agent, "ledgerd-webhooks/1");
   request.set(bhttp::field::content_type, "application/json");
-  request.set(bhttp::field::connection, "close");
+  if (last) request.set(bhttp::field::connection, "close");  // else HTTP/1.1 keep-alive
   for (const auto& [name, value] : headers) request.set(name, value);
-  request.body() = std::move(body);
+  request.body() = body;
   request.prepare_payload();
   deadline_stream.expires_at(deadline);
   auto [write_error, written] = co_await bhttp::async_write(stream, request, token);
@@ -58,6 +59,7 @@ asio::awaitable<HttpAttempt> exchange(Stream& stream, beast::tcp_stream& deadlin
   auto [read_error, read] = co_await bhttp::async_read(stream, buffer, parser, token);
   (void)read;
   if (parser.is_header_done()) {
+    attempt.keep_alive = !last && !read_error && parser.is_done() && parser.get().keep_alive();
     attempt.status = static_cast<int>(parser.get().result_int());
     attempt.retry_after_s = retry_after(parser.get()[bhttp::field::retry_after]);
     if (read_error == bhttp::error::body_limit) read_error = {};  // the status is what counts
@@ -68,18 +70,21 @@ asio::awaitable<HttpAttempt> exchange(Stream& stream, beast::tcp_stream& deadlin
 
 }  // namespace
 
-asio::awaitable<HttpAttempt> post(const Url& url, const Headers& headers, std::string body,
-                                  const Allowlist& allowlist, asio::ssl::context& tls,
-                                  std::chrono::milliseconds timeout) {
-  HttpAttempt attempt;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+asio::awaitable<std::vector<HttpAttempt>> post_all(const Url& url,
+                                                   std::vector<OutgoingRequest> requests,
+                                                   const Allowlist& allowlist,
+                                                   asio::ssl::context& tls,
+                                                   std::chrono::milliseconds timeout) {
+  std::vector<HttpAttempt> attempts;
+  if (requests.empty()) co_return attempts;
+  HttpAttempt failed;
   auto executor = co_await asio::this_coro::executor;
   // Shared with the guard's handler, which may run after this coroutine has moved on (the
   // timer fired just as the resolve completed).
   auto resolver = std::make_shared<tcp::resolver>(executor);
   asio::steady_timer guard(executor);
   // The resolver has no deadline of its own: a timer cancels it.
-  guard.expires_at(deadline);
+  guard.expires_at(std::chrono::steady_clock::now() + timeout);
   guard.async_wait([resolver](boost::system::error_code error) {
     if (!error) resolver->cancel();
   });
@@ -87,55 +92,99 @@ asio::awaitable<HttpAttempt> post(const Url& url, const Headers& headers, std::s
       co_await resolver->async_resolve(url.host, std::to_string(url.port), token);
   guard.cancel();
   if (resolve_error) {
-    attempt.error = "resolve: " + resolve_error.message();
-    co_return attempt;
+    failed.error = "resolve: " + resolve_error.message();
+    attempts.push_back(failed);
+    co_return attempts;
   }
   const bool host_allowed = allowlist.permits_host(url.host);
   for (const auto& entry : endpoints) {
     const auto address = entry.endpoint().address();
     if (is_private(address) && !host_allowed && !allowlist.permits(address)) {
-      attempt.error = "the host resolves to a private address (" + address.to_string() +
-                      "); permit it with LEDGER_WEBHOOK_ALLOWLIST";
-      co_return attempt;
+      failed.error = "the host resolves to a private address (" + address.to_string() +
+                     "); permit it with LEDGER_WEBHOOK_ALLOWLIST";
+      attempts.push_back(failed);
+      co_return attempts;
     }
   }
-  if (url.https) {
-    beast::ssl_stream<beast::tcp_stream> stream(executor, tls);
-    if (!SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str())) {
-      attempt.error = "tls: cannot set the server name";
-      co_return attempt;
+  // One connection for the requests in order (HTTP/1.1 keep-alive); a new one when the
+  // destination closed it. Each request has its own deadline; the first that is not answered
+  // 2xx ends the sequence (the rest stay pending and are retried later, in order).
+  std::size_t next = 0;
+  while (next < requests.size()) {
+    bool reconnect = false;
+    if (url.https) {
+      beast::ssl_stream<beast::tcp_stream> stream(executor, tls);
+      if (!SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str())) {
+        failed.error = "tls: cannot set the server name";
+        attempts.push_back(failed);
+        co_return attempts;
+      }
+      stream.set_verify_callback(asio::ssl::host_name_verification(url.host));
+      beast::get_lowest_layer(stream).expires_after(timeout);
+      auto [connect_error, connected] =
+          co_await beast::get_lowest_layer(stream).async_connect(endpoints, token);
+      (void)connected;
+      if (connect_error) {
+        failed.error = "connect: " + connect_error.message();
+        attempts.push_back(failed);
+        co_return attempts;
+      }
+      auto [handshake_error] =
+          co_await stream.async_handshake(asio::ssl::stream_base::client, token);
+      if (handshake_error) {
+        failed.error = "tls: " + handshake_error.message();
+        attempts.push_back(failed);
+        co_return attempts;
+      }
+      for (bool reused = false; next < requests.size() && !reconnect; reused = true) {
+        const bool last = next + 1 == requests.size();
+        HttpAttempt a = co_await exchange(stream, beast::get_lowest_layer(stream), url,
+                                          requests[next].headers, requests[next].body,
+                                          std::chrono::steady_clock::now() + timeout, last);
+        if (a.status == 0 && reused) break;  // the destination closed the idle connection
+        ++next;
+        const bool ok = a.status >= 200 && a.status < 300;
+        reconnect = !a.keep_alive;
+        attempts.push_back(std::move(a));
+        if (!ok) co_return attempts;
+      }
+      beast::get_lowest_layer(stream).close();
+      continue;
     }
-    stream.set_verify_callback(asio::ssl::host_name_verification(url.host));
-    beast::get_lowest_layer(stream).expires_at(deadline);
-    auto [connect_error, connected] =
-        co_await beast::get_lowest_layer(stream).async_connect(endpoints, token);
+    beast::tcp_stream stream(executor);
+    stream.expires_after(timeout);
+    auto [connect_error, connected] = co_await stream.async_connect(endpoints, token);
     (void)connected;
     if (connect_error) {
-      attempt.error = "connect: " + connect_error.message();
-      co_return attempt;
+      failed.error = "connect: " + connect_error.message();
+      attempts.push_back(failed);
+      co_return attempts;
     }
-    auto [handshake_error] = co_await stream.async_handshake(asio::ssl::stream_base::client, token);
-    if (handshake_error) {
-      attempt.error = "tls: " + handshake_error.message();
-      co_return attempt;
+    for (bool reused = false; next < requests.size() && !reconnect; reused = true) {
+      const bool last = next + 1 == requests.size();
+      HttpAttempt a =
+          co_await exchange(stream, stream, url, requests[next].headers, requests[next].body,
+                            std::chrono::steady_clock::now() + timeout, last);
+      if (a.status == 0 && reused) break;  // the destination closed the idle connection
+      ++next;
+      const bool ok = a.status >= 200 && a.status < 300;
+      reconnect = !a.keep_alive;
+      attempts.push_back(std::move(a));
+      if (!ok) co_return attempts;
     }
-    attempt = co_await exchange(stream, beast::get_lowest_layer(stream), url, headers,
-                                std::move(body), deadline);
-    beast::get_lowest_layer(stream).close();
-    co_return attempt;
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
   }
-  beast::tcp_stream stream(executor);
-  stream.expires_at(deadline);
-  auto [connect_error, connected] = co_await stream.async_connect(endpoints, token);
-  (void)connected;
-  if (connect_error) {
-    attempt.error = "connect: " + connect_error.message();
-    co_return attempt;
-  }
-  attempt = co_await exchange(stream, stream, url, headers, std::move(body), deadline);
-  beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  co_return attempt;
+  co_return attempts;
+}
+
+asio::awaitable<HttpAttempt> post(const Url& url, const Headers& headers, std::string body,
+                                  const Allowlist& allowlist, asio::ssl::context& tls,
+                                  std::chrono::milliseconds timeout) {
+  std::vector<OutgoingRequest> one;
+  one.push_back(OutgoingRequest{headers, std::move(body)});
+  auto attempts = co_await post_all(url, std::move(one), allowlist, tls, timeout);
+  co_return attempts.empty() ? HttpAttempt{} : std::move(attempts.front());
 }
 
 }  // namespace ledger::outbound

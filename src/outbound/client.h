@@ -19,9 +19,23 @@ struct HttpAttempt {
   int status = 0;                   // 0: no answer
   std::string error;                // why there was no (complete) answer
   std::int64_t retry_after_s = -1;  // Retry-After in seconds, -1 when absent or unreadable
+  bool keep_alive = false;          // the connection may carry the next request
 };
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
+struct OutgoingRequest {
+  Headers headers;
+  std::string body;
+};
+
+// Several POSTs to one destination, in order, over one kept-alive connection (a new one if
+// the destination closes it), each with its own timeout; stops after the first attempt that
+// is not answered 2xx. Returns one attempt per request tried (at least one).
+boost::asio::awaitable<std::vector<HttpAttempt>> post_all(const Url& url,
+                                                          std::vector<OutgoingRequest> requests,
+                                                          const Allowlist& allowlist,
+                                                          boost::asio::ssl::context& tls,
+                                                          std::chrono::milliseconds timeout);
 
 boost::asio::awaitable<HttpAttempt> post(const Url& url, const Headers& headers, std::string body,
                                          const Allowlist& allowlist, boost::asio::ssl::context& tls,

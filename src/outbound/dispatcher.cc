@@ -26,6 +26,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::uint32_t match_batch = 500;  // events matched per subscription per round
 constexpr std::uint32_t due_batch = 100;    // per subscription
+// Webhook deliveries of one subscription sent in order over one connection per round.
+constexpr std::size_t send_batch = 64;
 
 std::int64_t unix_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -46,6 +48,7 @@ struct Send {
   std::vector<DueDelivery> digested;  // a Slack digest: the deliveries it stands for
   std::uint64_t event_ts = 0;
   HttpAttempt attempt;
+  bool releases = true;  // the last of its batch: frees the subscription's slot
 };
 
 }  // namespace
@@ -86,6 +89,9 @@ struct Dispatcher::Impl {
   void dispatch(PGconn* conn, const std::vector<DispatchSubscription>& subs);
   void record(PGconn* conn, Send& send);
   void launch(Send send, Url url, Headers headers, std::string body);
+  void launch_batch(std::vector<Send> sends, Url url, std::vector<OutgoingRequest> requests);
+  void dispatch_webhook(PGconn* conn, const WebhookSubscription& s,
+                        const std::vector<DueDelivery>& due);
   std::uint32_t delay_after(std::uint32_t attempts);
 };
 
@@ -169,6 +175,96 @@ void Dispatcher::Impl::launch(Send send, Url url, Headers headers, std::string b
       });
 }
 
+// A subscription's due deliveries, in seq order, sent one after the other on one connection
+// (one coroutine, so order holds); recorded together when the sequence ends.
+void Dispatcher::Impl::launch_batch(std::vector<Send> sends, Url url,
+                                    std::vector<OutgoingRequest> requests) {
+  {
+    std::lock_guard lock(mutex);
+    ++in_flight;
+    busy.insert(sends.front().due.subscription);
+  }
+  asio::co_spawn(
+      io,
+      [this, sends = std::move(sends), url = std::move(url),
+       requests = std::move(requests)]() mutable -> asio::awaitable<void> {
+        std::vector<HttpAttempt> attempts;
+        try {
+          attempts =
+              co_await post_all(url, std::move(requests), options.allowlist, tls, options.timeout);
+        } catch (const std::exception& e) {
+          attempts.assign(1, HttpAttempt{0, std::string("internal error: ") + e.what(), -1});
+        }
+        if (attempts.empty()) attempts.push_back(HttpAttempt{0, "not sent", -1});
+        // Only what was tried is recorded; the rest stays pending (sent in a later round).
+        sends.resize(std::min(sends.size(), attempts.size()));
+        for (std::size_t i = 0; i < sends.size(); ++i) {
+          sends[i].attempt = std::move(attempts[i]);
+          sends[i].releases = i + 1 == sends.size();
+        }
+        {
+          std::lock_guard lock(mutex);
+          for (Send& send : sends) done.push_back(std::move(send));
+        }
+        wake.notify_one();
+      },
+      [](const std::exception_ptr& error) {
+        if (error) spdlog::error("event=webhook_send_failed detail=\"a batch ended unrecorded\"");
+      });
+}
+
+void Dispatcher::Impl::dispatch_webhook(PGconn* conn, const WebhookSubscription& s,
+                                        const std::vector<DueDelivery>& due) {
+  const auto url_text = unseal(options.seal_key, s.url_sealed);
+  std::string error;
+  const auto url = url_text ? parse_url(*url_text, &error) : std::nullopt;
+  if (!url) {
+    for (const DueDelivery& d : due) {
+      Send failed{d,
+                  s.kind,
+                  {},
+                  0,
+                  HttpAttempt{0,
+                              "the destination cannot be unsealed (was "
+                              "LEDGER_WEBHOOK_KEY changed?)",
+                              -1}};
+      record(conn, failed);
+    }
+    return;
+  }
+  EventQuery query;
+  for (const DueDelivery& d : due) query.seqs.push_back(d.seq);
+  query.limit = static_cast<std::uint32_t>(query.seqs.size());
+  EventPage page;
+  if (!read_events(conn, query, &page).ok()) return;
+  std::map<std::uint64_t, const Event*> events;
+  for (const Event& e : page.events) events[e.seq] = &e;
+  std::vector<std::string> secrets;
+  if (auto current = unseal(options.seal_key, s.secret_sealed)) secrets.push_back(*current);
+  if (!s.previous_secret_sealed.empty()) {
+    if (auto previous = unseal(options.seal_key, s.previous_secret_sealed))
+      secrets.push_back(*previous);
+  }
+  std::vector<Send> sends;
+  std::vector<OutgoingRequest> requests;
+  for (const DueDelivery& d : due) {
+    const auto it = events.find(d.seq);
+    if (it == events.end()) break;  // keep the order: stop at a gap
+    const Event& event = *it->second;
+    const std::string body =
+        http::event_json(event).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    const std::string id = http::event_id(event.seq);
+    const std::int64_t timestamp = unix_seconds();
+    requests.push_back(OutgoingRequest{
+        Headers{{"webhook-id", id},
+                {"webhook-timestamp", std::to_string(timestamp)},
+                {"webhook-signature", signature_header(secrets, id, timestamp, body)}},
+        body});
+    sends.push_back(Send{d, s.kind, {}, record_timestamp(event.record), {}});
+  }
+  if (!sends.empty()) launch_batch(std::move(sends), *url, std::move(requests));
+}
+
 void Dispatcher::Impl::dispatch(PGconn* conn, const std::vector<DispatchSubscription>& subs) {
   std::vector<DueDelivery> due;
   if (!due_deliveries(conn, due_batch, &due).ok()) return;
@@ -180,6 +276,10 @@ void Dispatcher::Impl::dispatch(PGconn* conn, const std::vector<DispatchSubscrip
     for (const DueDelivery& x : d.second) digesting.insert({x.subscription, x.seq});
   }
   const auto now = Clock::now();
+  // Webhooks: each subscription's due deliveries in seq order, up to send_batch, as one
+  // sequence on one connection. Slack: one message per round (the rest wait for the digest).
+  std::map<Uint128, std::vector<DueDelivery>> webhook_due;
+  std::vector<Uint128> webhook_order;
   for (const DueDelivery& d : due) {
     {
       std::lock_guard lock(mutex);
@@ -196,6 +296,12 @@ void Dispatcher::Impl::dispatch(PGconn* conn, const std::vector<DispatchSubscrip
     const auto it = by_id.find(d.subscription);
     if (it == by_id.end()) continue;  // disabled or deleted since
     const WebhookSubscription& s = *it->second;
+    if (s.kind == WebhookKind::webhook) {
+      auto& list = webhook_due[d.subscription];
+      if (list.empty()) webhook_order.push_back(d.subscription);
+      if (list.size() < send_batch) list.push_back(d);
+      continue;
+    }
     EventQuery query;
     query.after = d.seq - 1;
     query.limit = 1;
@@ -220,11 +326,7 @@ void Dispatcher::Impl::dispatch(PGconn* conn, const std::vector<DispatchSubscrip
       record(conn, failed);
       continue;
     }
-    Send send{d,
-              s.kind,
-              {},
-              event.record.kind == RecordKind::transfer ? event.record.value.transfer.timestamp : 0,
-              {}};
+    Send send{d, s.kind, {}, record_timestamp(event.record), {}};
     if (s.kind == WebhookKind::slack) {
       auto& next = slack_next[s.id];
       auto& digest = digests[s.id];
@@ -238,21 +340,13 @@ void Dispatcher::Impl::dispatch(PGconn* conn, const std::vector<DispatchSubscrip
       launch(std::move(send), *url, {}, slack_body(slack_text(event)));
       continue;
     }
-    taken.insert(d.subscription);
-    const std::string body =
-        http::event_json(event).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    std::vector<std::string> secrets;
-    if (auto current = unseal(options.seal_key, s.secret_sealed)) secrets.push_back(*current);
-    if (!s.previous_secret_sealed.empty()) {
-      if (auto previous = unseal(options.seal_key, s.previous_secret_sealed))
-        secrets.push_back(*previous);
+  }
+  for (const Uint128& id : webhook_order) {
+    {
+      std::lock_guard lock(mutex);
+      if (in_flight >= options.in_flight_max) break;
     }
-    const std::string id = http::event_id(event.seq);
-    const std::int64_t timestamp = unix_seconds();
-    Headers headers{{"webhook-id", id},
-                    {"webhook-timestamp", std::to_string(timestamp)},
-                    {"webhook-signature", signature_header(secrets, id, timestamp, body)}};
-    launch(std::move(send), *url, std::move(headers), body);
+    dispatch_webhook(conn, *by_id.at(id), webhook_due[id]);
   }
   // Slack digests whose subscription may send again.
   for (auto it = digests.begin(); it != digests.end();) {
@@ -377,9 +471,15 @@ void Dispatcher::Impl::run() {
       }
       backoff = std::chrono::milliseconds(100);
       (void)pg::exec(conn.get(), "SET statement_timeout = 10000");
+      // Delivery bookkeeping does not wait for its WAL flush: the journal's group commits keep
+      // the disk to themselves. A crash of PostgreSQL can lose the last bookkeeping, never
+      // reorder it, and a delivery whose outcome was lost is sent again (at least once, same
+      // webhook-id and body), a match lost is matched again with its cursor.
+      (void)pg::exec(conn.get(), "SET synchronous_commit = off");
     }
     for (Send& send : finished) {
       record(conn.get(), send);
+      if (!send.releases) continue;  // more of its batch follow
       std::lock_guard lock(mutex);
       --in_flight;
       busy.erase(send.due.subscription);
