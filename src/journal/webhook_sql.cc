@@ -338,6 +338,52 @@ Status due_deliveries(PGconn* conn, std::uint32_t limit, std::vector<DueDelivery
   return Status();
 }
 
+namespace {
+
+// One element of a PostgreSQL array literal, quoted: "..." with \ and " escaped.
+void append_array_text(std::string_view value, std::string* out) {
+  out->push_back('"');
+  for (const char c : value) {
+    if (c == '"' || c == '\\') out->push_back('\\');
+    out->push_back(c);
+  }
+  out->push_back('"');
+}
+
+}  // namespace
+
+Status record_attempts(PGconn* conn, const std::vector<AttemptOutcome>& outcomes) {
+  if (outcomes.empty()) return Status();
+  std::string subs = "{", seqs = "{", statuses = "{", https = "{", errors = "{", retries = "{";
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    const AttemptOutcome& o = outcomes[i];
+    if (i > 0) {
+      for (std::string* list : {&subs, &seqs, &statuses, &https, &errors, &retries}) {
+        list->push_back(',');
+      }
+    }
+    subs.append(format_uuid(o.subscription));
+    seqs.append(number(o.seq));
+    statuses.append(o.delivered ? "1" : o.give_up ? "2" : "0");
+    https.append(std::to_string(o.http_status));
+    append_array_text(o.error.substr(0, 500), &errors);
+    retries.append(std::to_string(o.retry_after_s));
+  }
+  for (std::string* list : {&subs, &seqs, &statuses, &https, &errors, &retries}) {
+    list->push_back('}');
+  }
+  return pg::exec_params(
+      conn,
+      "UPDATE webhook_deliveries d SET status = v.status, attempts = d.attempts + 1, "
+      "last_attempt_at = now(), last_status = NULLIF(v.http, 0), last_error = "
+      "NULLIF(v.error, ''), next_attempt_at = now() + make_interval(secs => v.retry), "
+      "delivered_at = CASE WHEN v.status = 1 THEN now() END FROM unnest($1::uuid[], "
+      "$2::bigint[], $3::smallint[], $4::integer[], $5::text[], $6::integer[]) AS v(sub, seq, "
+      "status, http, error, retry) WHERE d.subscription_id = v.sub AND d.seq = v.seq AND "
+      "d.status = 0",
+      {subs, seqs, statuses, https, errors, retries}, nullptr);
+}
+
 Status record_attempt(PGconn* conn, const AttemptOutcome& o) {
   const std::string id = format_uuid(o.subscription);
   const std::string status = o.delivered ? "1" : o.give_up ? "2" : "0";

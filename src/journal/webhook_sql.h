@@ -50,5 +50,7 @@ struct AttemptOutcome {
   std::string disable_reason;       // non-empty: disable the subscription
 };
 Status record_attempt(PGconn* conn, const AttemptOutcome& outcome);
+// Several outcomes that disable nothing, in one statement (a batch of one subscription).
+Status record_attempts(PGconn* conn, const std::vector<AttemptOutcome>& outcomes);
 
 }  // namespace ledger

@@ -87,7 +87,10 @@ struct Dispatcher::Impl {
   void round(PGconn* conn);
   void match(PGconn* conn, const DispatchSubscription& sub);
   void dispatch(PGconn* conn, const std::vector<DispatchSubscription>& subs);
-  void record(PGconn* conn, Send& send);
+  // Records an attempt's outcome; outcomes that disable nothing go to *deferred when given
+  // (written together by record_deferred).
+  void record(PGconn* conn, Send& send, std::vector<AttemptOutcome>* deferred = nullptr);
+  void record_deferred(PGconn* conn, const std::vector<AttemptOutcome>& deferred);
   void launch(Send send, Url url, Headers headers, std::string body);
   void launch_batch(std::vector<Send> sends, Url url, std::vector<OutgoingRequest> requests);
   void dispatch_webhook(PGconn* conn, const WebhookSubscription& s,
@@ -379,7 +382,20 @@ void Dispatcher::Impl::dispatch(PGconn* conn, const std::vector<DispatchSubscrip
   }
 }
 
-void Dispatcher::Impl::record(PGconn* conn, Send& send) {
+void Dispatcher::Impl::record_deferred(PGconn* conn, const std::vector<AttemptOutcome>& deferred) {
+  if (deferred.empty()) return;
+  if (Status s = record_attempts(conn, deferred); !s.ok()) {
+    // Not recorded: the deliveries stay pending and are sent again (at least once), after a
+    // pause so that a failing database never turns into a flood at the receiver.
+    for (const AttemptOutcome& o : deferred) {
+      cooldown[{o.subscription, o.seq}] = Clock::now() + std::chrono::seconds(5);
+    }
+    spdlog::warn("event=webhook_attempts_unrecorded count={} error=\"{}\"", deferred.size(),
+                 s.message());
+  }
+}
+
+void Dispatcher::Impl::record(PGconn* conn, Send& send, std::vector<AttemptOutcome>* deferred) {
   const HttpAttempt& a = send.attempt;
   AttemptOutcome o;
   o.http_status = a.status;
@@ -413,6 +429,10 @@ void Dispatcher::Impl::record(PGconn* conn, Send& send) {
   for (const DueDelivery& d : covered) {
     o.subscription = d.subscription;
     o.seq = d.seq;
+    if (deferred != nullptr && o.disable_reason.empty()) {
+      deferred->push_back(o);
+      continue;
+    }
     if (Status s = record_attempt(conn, o); !s.ok()) {
       // Not recorded: the delivery stays pending and is sent again (at least once), after a
       // pause so that a failing database never turns into a flood at the receiver.
@@ -477,9 +497,11 @@ void Dispatcher::Impl::run() {
       // webhook-id and body), a match lost is matched again with its cursor.
       (void)pg::exec(conn.get(), "SET synchronous_commit = off");
     }
-    for (Send& send : finished) {
-      record(conn.get(), send);
-      if (!send.releases) continue;  // more of its batch follow
+    std::vector<AttemptOutcome> deferred;  // written in one statement
+    for (Send& send : finished) record(conn.get(), send, &deferred);
+    record_deferred(conn.get(), deferred);
+    for (const Send& send : finished) {  // slots freed once their outcomes are written
+      if (!send.releases) continue;      // more of its batch follow
       std::lock_guard lock(mutex);
       --in_flight;
       busy.erase(send.due.subscription);
