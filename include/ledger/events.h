@@ -53,6 +53,11 @@ struct EventKey {
   std::uint64_t ts = 0;  // the record's timestamp: unique, finds the record
   AccountId account_a;
   AccountId account_b;
+  // Transfers: what subscription filters compare (amount_effective when money moved, else the
+  // amount asked) and the currency; has_amount false for every other record.
+  bool has_amount = false;
+  std::int64_t amount = 0;
+  Currency currency;
 };
 EventKey event_key_of(const JournalRecord& record);
 

@@ -60,6 +60,11 @@ struct EventQuery {
   std::uint32_t types = 0;  // bit (1 << EventType): only these (0: every type)
   AccountId account;        // zero: any
   HolderId holder;          // zero: any
+  // Transfer events only, of this currency and within these amounts (each optional; the
+  // amount as subscription filters compare it).
+  std::uint32_t currency = 0;  // Currency::code; 0: any
+  std::optional<std::int64_t> amount_at_least;
+  std::optional<std::int64_t> amount_at_most;
   // Non-empty: exactly these events, ascending (the rest of the query is ignored).
   std::vector<std::uint64_t> seqs;
 };

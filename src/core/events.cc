@@ -119,6 +119,11 @@ EventKey event_key_of(const JournalRecord& record) {
       key.ts = record.value.transfer.timestamp;
       key.account_a = record.value.transfer.debit_account_id;
       key.account_b = record.value.transfer.credit_account_id;
+      key.has_amount = true;
+      key.amount = record.value.transfer.amount_effective > 0
+                       ? record.value.transfer.amount_effective
+                       : record.value.transfer.amount;
+      key.currency = record.value.transfer.currency;
       break;
   }
   return key;

@@ -114,7 +114,7 @@ void append_card_message(const CardMessage& m, std::string* b) {
 }
 
 void append_event(std::uint64_t seq, const EventKey& e, std::string* b) {
-  put_u16(5, b);
+  put_u16(7, b);
   field_i64(seq, b);
   field_i64(e.ts, b);
   field_i16(static_cast<std::int64_t>(e.type), b);
@@ -123,6 +123,17 @@ void append_event(std::uint64_t seq, const EventKey& e, std::string* b) {
     field_null(b);
   } else {
     field_uuid(e.account_b.value, b);
+  }
+  if (!e.has_amount) {
+    field_null(b);
+    field_null(b);
+    return;
+  }
+  field_i64(static_cast<std::uint64_t>(e.amount), b);
+  if (e.currency.code == 0) {
+    field_null(b);
+  } else {
+    field_currency(e.currency, b);
   }
 }
 

@@ -32,7 +32,8 @@ inline constexpr const char* card_columns =
     "per_authorization_limit, daily_limit, monthly_limit, daily_count_limit, channels, "
     "blocked_mccs, created_ts";
 
-inline constexpr const char* event_columns = "seq, ts, type, account_a, account_b";
+inline constexpr const char* event_columns =
+    "seq, ts, type, account_a, account_b, amount, currency";
 inline constexpr const char* card_message_columns =
     "ts, transfer_id, mcc, merchant_name, merchant_city, country, channel";
 

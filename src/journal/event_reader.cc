@@ -62,6 +62,16 @@ Status read_events(PGconn* conn, const EventQuery& q, EventPage* out) {
       const std::string n = parameter(format_uuid(q.account.value));
       sql.append(" AND (account_a = ").append(n).append(" OR account_b = ").append(n).append(")");
     }
+    if (q.currency != 0 && q.seqs.empty()) {
+      sql.append(" AND currency = ")
+          .append(parameter(std::string(currency_alpha(Currency{q.currency}))));
+    }
+    if (q.amount_at_least && q.seqs.empty()) {
+      sql.append(" AND amount >= ").append(parameter(std::to_string(*q.amount_at_least)));
+    }
+    if (q.amount_at_most && q.seqs.empty()) {
+      sql.append(" AND amount <= ").append(parameter(std::to_string(*q.amount_at_most)));
+    }
     if (!q.holder.is_zero()) {
       sql.append(" AND EXISTS (SELECT 1 FROM accounts a WHERE a.holder_id = ")
           .append(parameter(format_uuid(q.holder.value)))

@@ -126,6 +126,13 @@ void Dispatcher::Impl::match(PGconn* conn, const DispatchSubscription& sub) {
   query.after = replay ? (sub.replay_from == 0 ? 0 : sub.replay_from - 1) : s.after_seq;
   query.limit = match_batch;
   query.types = s.event_types;
+  // The amount and currency criteria go into the events query: only records that can match
+  // are read (the rest of the filter is applied below).
+  if (!filter.currency.empty()) {
+    if (const auto currency = currency_from_alpha(filter.currency)) query.currency = currency->code;
+  }
+  query.amount_at_least = filter.amount_at_least;
+  query.amount_at_most = filter.amount_at_most;
   EventPage page;
   if (Status st = read_events(conn, query, &page); !st.ok()) {
     spdlog::warn("event=webhook_match_failed subscription={} error=\"{}\"", format_uuid(s.id),
