@@ -5,10 +5,10 @@
 // --seconds or on SIGTERM/SIGINT and prints one JSON document.
 //
 //   webhook_receiver --port-file FILE --seconds S
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -63,18 +63,18 @@ asio::awaitable<void> session(tcp::socket socket, Stats& stats) {
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.body_limit(1 << 20);
-    auto [error, n] = co_await http::async_read(socket, buffer, parser,
-                                                asio::as_tuple(asio::use_awaitable));
+    auto [error, n] =
+        co_await http::async_read(socket, buffer, parser, asio::as_tuple(asio::use_awaitable));
     if (error) co_return;
     const auto& request = parser.get();
     const std::int64_t arrived = now_ns();
     ++stats.requests;
     stats.ids.insert(std::string(request["webhook-id"]));
     const auto body = nlohmann::json::parse(request.body(), nullptr, false);
-    const std::int64_t at = body.is_object() && body.contains("timestamp") &&
-                                    body["timestamp"].is_string()
-                                ? parse_time_ns(body["timestamp"].get<std::string>())
-                                : 0;
+    const std::int64_t at =
+        body.is_object() && body.contains("timestamp") && body["timestamp"].is_string()
+            ? parse_time_ns(body["timestamp"].get<std::string>())
+            : 0;
     if (at > 0) {
       stats.lag_ms.push_back(static_cast<double>(arrived - at) / 1e6);
     } else {
@@ -126,12 +126,9 @@ int main(int argc, char** argv) {
   std::vector<double> lags = stats.lag_ms;
   const double p50 = percentile(lags, 0.50), p99 = percentile(lags, 0.99);
   const double max = lags.empty() ? 0 : *std::max_element(lags.begin(), lags.end());
-  const nlohmann::json out{{"requests", stats.requests},
-                           {"distinct_webhook_ids", stats.ids.size()},
-                           {"unparsed", stats.unparsed},
-                           {"lag_p50_ms", p50},
-                           {"lag_p99_ms", p99},
-                           {"lag_max_ms", max}};
+  const nlohmann::json out{{"requests", stats.requests}, {"distinct_webhook_ids", stats.ids.size()},
+                           {"unparsed", stats.unparsed}, {"lag_p50_ms", p50},
+                           {"lag_p99_ms", p99},          {"lag_max_ms", max}};
   std::printf("%s\n", out.dump().c_str());
   return 0;
 }
