@@ -1,0 +1,55 @@
+// SEPA direct debits: the TARGET2 calendar, IBANs (ISO 13616), the ISO 20022 reason codes and
+// the names the API, the journal and the event feed share. Pure functions, no clock.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ledger::sepa {
+
+// --- Dates: days since 1970-01-01 (UTC), proleptic Gregorian ------------------------------
+std::int32_t days_from_civil(int year, unsigned month, unsigned day);
+void civil_from_days(std::int32_t days, int* year, unsigned* month, unsigned* day);
+// "YYYY-MM-DD" (exactly, a real date, years 1970..9999); nullopt otherwise.
+std::optional<std::int32_t> parse_date(std::string_view text);
+std::string format_date(std::int32_t days);
+// Easter Sunday of a Gregorian year (anonymous Gregorian algorithm), as days.
+std::int32_t easter_sunday(int year);
+
+// TARGET2 is closed on Saturdays, Sundays, 1 January, Good Friday, Easter Monday, 1 May,
+// 25 and 26 December.
+bool is_business_day(std::int32_t days);
+// The n-th business day after `days` (n >= 0; n == 0: `days` itself if a business day, else
+// the next one).
+std::int32_t add_business_days(std::int32_t days, int n);
+// The business day before `days` (strictly before).
+std::int32_t previous_business_day(std::int32_t days);
+
+inline constexpr std::uint64_t ns_per_second = 1'000'000'000ULL;
+inline constexpr std::uint64_t ns_per_day = 86'400ULL * ns_per_second;
+inline std::int32_t day_of_ns(std::uint64_t ns) {
+  return static_cast<std::int32_t>(ns / ns_per_day);
+}
+
+// --- IBAN (ISO 13616) -------------------------------------------------------------------------
+// Upper-cases and removes spaces; nullopt if anything but letters, digits and spaces remain.
+std::optional<std::string> normalize_iban(std::string_view text);
+// A normalized IBAN: two letters, two check digits, an alphanumeric BBAN, the length of its
+// country when known (SEPA countries), 15..34 characters otherwise, and mod 97 == 1.
+bool iban_valid(std::string_view iban);
+// The IBAN of `country` (two upper-case letters) and `bban` (upper-case alphanumerics) with
+// its check digits.
+std::string iban_make(std::string_view country, std::string_view bban);
+
+// --- Collections ------------------------------------------------------------------------------
+// The SEPA maximum for one collection: 999,999,999.99 EUR.
+inline constexpr std::int64_t amount_max = 99'999'999'999;
+// ISO 20022 external reason codes ledgerd gives.
+enum class Reason : std::uint8_t { none, AM04, AM05, MS02, MD01, MD06, AC01, AC04, AC06, AM03 };
+std::string_view reason_name(Reason reason);  // "" for none
+std::optional<Reason> reason_from_name(std::string_view name);
+std::string_view reason_text(Reason reason);  // in words, for people
+
+}  // namespace ledger::sepa

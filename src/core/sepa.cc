@@ -1,0 +1,218 @@
+#include "ledger/sepa.h"
+
+#include <array>
+#include <cctype>
+
+namespace ledger::sepa {
+
+// Howard Hinnant's days_from_civil / civil_from_days.
+std::int32_t days_from_civil(int year, unsigned month, unsigned day) {
+  const int y = year - (month <= 2 ? 1 : 0);
+  const int era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int>(doe) - 719468;
+}
+
+void civil_from_days(std::int32_t days, int* year, unsigned* month, unsigned* day) {
+  const int z = days + 719468;
+  const int era = (z >= 0 ? z : z - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  *day = doy - (153 * mp + 2) / 5 + 1;
+  *month = mp < 10 ? mp + 3 : mp - 9;
+  *year = static_cast<int>(yoe) + era * 400 + (*month <= 2 ? 1 : 0);
+}
+
+std::optional<std::int32_t> parse_date(std::string_view text) {
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
+  const auto digits = [&](std::size_t at, std::size_t n, int* out) {
+    int v = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (text[i] < '0' || text[i] > '9') return false;
+      v = v * 10 + (text[i] - '0');
+    }
+    *out = v;
+    return true;
+  };
+  int y = 0, m = 0, d = 0;
+  if (!digits(0, 4, &y) || !digits(5, 2, &m) || !digits(8, 2, &d)) return std::nullopt;
+  if (y < 1970 || m < 1 || m > 12 || d < 1) return std::nullopt;
+  const std::int32_t days = days_from_civil(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
+  int y2 = 0;
+  unsigned m2 = 0, d2 = 0;
+  civil_from_days(days, &y2, &m2, &d2);
+  if (y2 != y || static_cast<int>(m2) != m || static_cast<int>(d2) != d) return std::nullopt;
+  return days;
+}
+
+std::string format_date(std::int32_t days) {
+  int y = 0;
+  unsigned m = 0, d = 0;
+  civil_from_days(days, &y, &m, &d);
+  std::string s(10, '0');
+  s[0] = static_cast<char>('0' + y / 1000 % 10);
+  s[1] = static_cast<char>('0' + y / 100 % 10);
+  s[2] = static_cast<char>('0' + y / 10 % 10);
+  s[3] = static_cast<char>('0' + y % 10);
+  s[4] = s[7] = '-';
+  s[5] = static_cast<char>('0' + m / 10);
+  s[6] = static_cast<char>('0' + m % 10);
+  s[8] = static_cast<char>('0' + d / 10);
+  s[9] = static_cast<char>('0' + d % 10);
+  return s;
+}
+
+std::int32_t easter_sunday(int year) {
+  const int a = year % 19;
+  const int b = year / 100;
+  const int c = year % 100;
+  const int d = b / 4;
+  const int e = b % 4;
+  const int f = (b + 8) / 25;
+  const int g = (b - f + 1) / 3;
+  const int h = (19 * a + b - d - g + 15) % 30;
+  const int i = c / 4;
+  const int k = c % 4;
+  const int l = (32 + 2 * e + 2 * i - h - k) % 7;
+  const int m = (a + 11 * h + 22 * l) / 451;
+  const int month = (h + l - 7 * m + 114) / 31;
+  const int day = (h + l - 7 * m + 114) % 31 + 1;
+  return days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+}
+
+bool is_business_day(std::int32_t days) {
+  const int weekday = ((days % 7) + 7 + 3) % 7;  // 1970-01-01 was a Thursday; 0 = Monday
+  if (weekday >= 5) return false;
+  int y = 0;
+  unsigned m = 0, d = 0;
+  civil_from_days(days, &y, &m, &d);
+  if ((m == 1 && d == 1) || (m == 5 && d == 1) || (m == 12 && (d == 25 || d == 26))) return false;
+  const std::int32_t easter = easter_sunday(y);
+  return days != easter - 2 && days != easter + 1;
+}
+
+std::int32_t add_business_days(std::int32_t days, int n) {
+  while (!is_business_day(days)) ++days;
+  for (int i = 0; i < n; ++i) {
+    ++days;
+    while (!is_business_day(days)) ++days;
+  }
+  return days;
+}
+
+std::int32_t previous_business_day(std::int32_t days) {
+  --days;
+  while (!is_business_day(days)) --days;
+  return days;
+}
+
+namespace {
+
+// IBAN lengths of the SEPA countries (EPC409-09, the SEPA country list).
+struct CountryLength {
+  char code[3];
+  std::uint8_t length;
+};
+constexpr std::array<CountryLength, 36> lengths = {{
+    {"AD", 24}, {"AT", 20}, {"BE", 16}, {"BG", 22}, {"CH", 21}, {"CY", 28}, {"CZ", 24}, {"DE", 22},
+    {"DK", 18}, {"EE", 20}, {"ES", 24}, {"FI", 18}, {"FR", 27}, {"GB", 22}, {"GI", 23}, {"GR", 27},
+    {"HR", 21}, {"HU", 28}, {"IE", 22}, {"IS", 26}, {"IT", 27}, {"LI", 21}, {"LT", 20}, {"LU", 20},
+    {"LV", 21}, {"MC", 27}, {"MT", 31}, {"NL", 18}, {"NO", 15}, {"PL", 28}, {"PT", 25}, {"RO", 24},
+    {"SE", 24}, {"SI", 19}, {"SK", 24}, {"SM", 27},
+}};
+
+// The remainder mod 97 of the IBAN with its first four characters moved to the end and
+// letters as 10..35 (ISO 7064 MOD 97-10).
+int mod97(std::string_view rearranged) {
+  int r = 0;
+  for (const char ch : rearranged) {
+    if (ch >= '0' && ch <= '9') {
+      r = (r * 10 + (ch - '0')) % 97;
+    } else {
+      r = (r * 100 + (ch - 'A' + 10)) % 97;
+    }
+  }
+  return r;
+}
+
+bool upper_alnum(char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'); }
+
+}  // namespace
+
+std::optional<std::string> normalize_iban(std::string_view text) {
+  std::string out;
+  if (text.size() > 64) return std::nullopt;
+  for (const char c : text) {
+    if (c == ' ') continue;
+    const char u = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+    if (!upper_alnum(u)) return std::nullopt;
+    out.push_back(u);
+  }
+  return out;
+}
+
+bool iban_valid(std::string_view iban) {
+  if (iban.size() < 15 || iban.size() > 34) return false;
+  if (iban[0] < 'A' || iban[0] > 'Z' || iban[1] < 'A' || iban[1] > 'Z') return false;
+  if (iban[2] < '0' || iban[2] > '9' || iban[3] < '0' || iban[3] > '9') return false;
+  for (const char c : iban) {
+    if (!upper_alnum(c)) return false;
+  }
+  for (const CountryLength& l : lengths) {
+    if (iban.substr(0, 2) == l.code && iban.size() != l.length) return false;
+  }
+  std::string rearranged(iban.substr(4));
+  rearranged.append(iban.substr(0, 4));
+  return mod97(rearranged) == 1;
+}
+
+std::string iban_make(std::string_view country, std::string_view bban) {
+  std::string rearranged(bban);
+  rearranged.append(country).append("00");
+  const int check = 98 - mod97(rearranged);
+  std::string iban(country);
+  iban.push_back(static_cast<char>('0' + check / 10));
+  iban.push_back(static_cast<char>('0' + check % 10));
+  iban.append(bban);
+  return iban;
+}
+
+namespace {
+constexpr std::string_view reason_names[] = {"",     "AM04", "AM05", "MS02", "MD01",
+                                             "MD06", "AC01", "AC04", "AC06", "AM03"};
+constexpr std::string_view reason_texts[] = {
+    "",
+    "insufficient funds",
+    "duplicate collection",
+    "refused by the debtor (blocked creditor or mandate)",
+    "no valid mandate (or unauthorised transaction)",
+    "refund requested by the debtor",
+    "unknown account",
+    "account closed",
+    "account blocked",
+    "currency not allowed",
+};
+}  // namespace
+
+std::string_view reason_name(Reason reason) {
+  const auto i = static_cast<std::size_t>(reason);
+  return i < std::size(reason_names) ? reason_names[i] : std::string_view{};
+}
+
+std::optional<Reason> reason_from_name(std::string_view name) {
+  for (std::size_t i = 1; i < std::size(reason_names); ++i) {
+    if (reason_names[i] == name) return static_cast<Reason>(i);
+  }
+  return std::nullopt;
+}
+
+std::string_view reason_text(Reason reason) {
+  const auto i = static_cast<std::size_t>(reason);
+  return i < std::size(reason_texts) ? reason_texts[i] : std::string_view{};
+}
+
+}  // namespace ledger::sepa
