@@ -31,8 +31,18 @@ enum class EventType : std::uint8_t {
   balance_monitor_triggered,
   balance_monitor_resolved,
   spending_spike,
+  direct_debit_received,  // then one per DirectDebitChange, in its order
+  direct_debit_refused,
+  direct_debit_at_risk,
+  direct_debit_waiting_for_funds,
+  direct_debit_paid,
+  direct_debit_returned,
+  direct_debit_refunded,
 };
-inline constexpr std::size_t event_type_count = 17;
+inline constexpr std::size_t event_type_count = 24;
+
+// Where the feed finds an event's record.
+RecordKind record_kind_of(EventType type);
 
 // "transfer.created", ... ("" for a value outside the enum).
 std::string_view event_type_name(EventType type);

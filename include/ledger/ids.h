@@ -52,6 +52,7 @@ using TransferId = Id128<struct TransferIdTag>;
 using HolderId = Id128<struct HolderIdTag>;
 using CardId = Id128<struct CardIdTag>;
 using MonitorId = Id128<struct MonitorIdTag>;
+using DirectDebitId = Id128<struct DirectDebitIdTag>;
 
 inline constexpr std::size_t uuid_text_bytes = 36;
 

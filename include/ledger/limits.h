@@ -18,8 +18,10 @@ inline constexpr std::size_t spike_keys_per_rule_max = 200'000;       // windows
 inline constexpr std::size_t spike_window_entries_max = 4'096;        // per window (older merged)
 inline constexpr std::uint64_t spike_rebuild_events_max = 2'000'000;  // re-read at start
 inline constexpr std::uint32_t monitors_max = 100'000;                // balance monitors, ever made
-inline constexpr std::uint32_t monitors_per_account_max = 16;         // live ones per account
-inline constexpr std::size_t card_blocked_mccs_max = 16;              // per card
+inline constexpr std::uint32_t monitors_per_account_max = 16;
+inline constexpr std::uint32_t direct_debits_max =
+    2'000'000;  // collections kept in the engine         // live ones per account
+inline constexpr std::size_t card_blocked_mccs_max = 16;   // per card
 inline constexpr std::uint32_t card_incrementals_max = 8;  // incremental holds per transaction
 inline constexpr std::uint32_t card_reversals_max = 16;    // reversals per transaction
 inline constexpr std::size_t linked_chain_undo_entries_reserved = 1'024;  // grows if needed

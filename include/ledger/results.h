@@ -102,17 +102,30 @@ namespace ledger {
   X(monitor_not_found)            \
   X(monitor_capacity_exhausted)
 
+#define LEDGER_DIRECT_DEBIT_RESULTS(X) \
+  X(ok)                                \
+  X(exists)                            \
+  X(exists_with_different_fields)      \
+  X(id_must_not_be_zero)               \
+  X(direct_debit_not_found)            \
+  X(direct_debit_not_paid)             \
+  X(refund_not_allowed_for_b2b)        \
+  X(refund_period_over)                \
+  X(direct_debit_capacity_exhausted)
+
 #define LEDGER_ENUM_VALUE(name) name,
 enum class TransferResult : std::uint8_t { LEDGER_TRANSFER_RESULTS(LEDGER_ENUM_VALUE) };
 enum class AccountResult : std::uint8_t { LEDGER_ACCOUNT_RESULTS(LEDGER_ENUM_VALUE) };
 enum class CardResult : std::uint8_t { LEDGER_CARD_RESULTS(LEDGER_ENUM_VALUE) };
 enum class MonitorResult : std::uint8_t { LEDGER_MONITOR_RESULTS(LEDGER_ENUM_VALUE) };
+enum class DirectDebitResult : std::uint8_t { LEDGER_DIRECT_DEBIT_RESULTS(LEDGER_ENUM_VALUE) };
 #undef LEDGER_ENUM_VALUE
 
 std::string_view to_string(TransferResult result);
 std::string_view to_string(AccountResult result);
 std::string_view to_string(CardResult result);
 std::string_view to_string(MonitorResult result);
+std::string_view to_string(DirectDebitResult result);
 
 inline constexpr int transfer_result_count =
     static_cast<int>(TransferResult::card_transaction_full) + 1;

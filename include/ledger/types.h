@@ -44,6 +44,9 @@ enum class TransferCode : std::uint16_t {
   deposit,
   withdrawal,
   expiry,
+  direct_debit,         // engine-made: a SEPA collection paid (customer or suspense -> clearing)
+  direct_debit_return,  // engine-made: an unfunded collection returned (clearing -> suspense)
+  direct_debit_refund,  // engine-made: a collection refunded (clearing -> customer)
 };
 
 enum class PendingState : std::uint8_t { none, open, posted, voided, expired };
@@ -202,8 +205,9 @@ struct Account {
   AccountKind kind = AccountKind::customer;
   std::uint16_t flags = 0;
   AccountStatus status = AccountStatus::active;
-  std::uint32_t open_pending = 0;  // holds not yet posted, voided or expired
-  std::uint32_t monitors = 0;      // balance monitors watching it (engine state, not journaled)
+  std::uint32_t open_pending = 0;    // holds not yet posted, voided or expired
+  std::uint32_t monitors = 0;        // balance monitors watching it (engine state, not journaled)
+  std::uint32_t waiting_debits = 0;  // direct debits waiting for funds (engine state)
 };
 
 // A balance monitor: watches one balance of one account against a threshold, on the engine
@@ -250,6 +254,62 @@ struct SpendingSpike {
   SpikeDirection direction = SpikeDirection::out;
 };
 
+// An incoming SEPA direct debit (a collection) as the engine decides it. The descriptive
+// fields (end-to-end id, mandate, creditor) live in PostgreSQL (direct_debits); the engine
+// keeps what decides the money: the account, the amount, the dates and the state.
+//   received -> paid                      (covered at the due date's settlement time)
+//   received -> waiting_for_funds -> paid (a later credit covers it before the deadline)
+//                                 -> returned AM04 (still unfunded at the deadline)
+//   received -> refused (AC04/AC06 at settlement; or at receipt: AC01, AM05, MS02, MD01, ...)
+//   paid -> refunded (MD06 within 8 weeks, MD01 within 13 months; core scheme only)
+// Postings (ids derived from the collection's, Engine::direct_debit_transfer_id):
+//   paid on time: customer -> clearing. Waiting: suspense -> clearing (the interbank
+//   settlement happened), then customer -> suspense when paid late, or clearing -> suspense
+//   when returned. Refund: clearing -> customer. Suspense nets to zero per collection.
+enum class DirectDebitStatus : std::uint8_t {
+  received,
+  refused,
+  waiting_for_funds,
+  paid,
+  returned,
+  refunded
+};
+enum class DirectDebitScheme : std::uint8_t { core, b2b };
+enum class SequenceType : std::uint8_t { frst, rcur, ooff, fnal };
+// What the last change was (the event it is): direct_debit.<change>.
+enum class DirectDebitChange : std::uint8_t {
+  received,
+  refused,
+  at_risk,
+  waiting_for_funds,
+  paid,
+  returned,
+  refunded
+};
+struct DirectDebit {
+  DirectDebitId id;
+  AccountId account_id;               // zero when the debtor is unknown (refused AC01)
+  std::int64_t amount = 0;            // minor units (EUR)
+  std::uint64_t settle_at = 0;        // ns: the due date's settlement time
+  std::uint64_t wait_window_ns = 0;   // how long an unfunded collection may wait
+  std::uint64_t latest_deadline = 0;  // ns: the return deadline less the margin
+  std::uint64_t wait_deadline = 0;    // ns: set when it starts waiting (0: not waiting)
+  std::uint64_t paid_at = 0;          // logical time of the payment (0: not paid)
+  std::uint64_t timestamp = 0;        // logical time of the last change
+  std::uint64_t created_timestamp = 0;
+  std::int64_t missing = 0;  // waiting_for_funds / at_risk: what the balance lacked
+  std::int32_t due_day = 0;  // days since 1970-01-01
+  Currency currency;         // EUR
+  DirectDebitScheme scheme = DirectDebitScheme::core;
+  SequenceType sequence = SequenceType::ooff;
+  DirectDebitStatus status = DirectDebitStatus::received;
+  DirectDebitChange change = DirectDebitChange::received;
+  std::uint8_t reason = 0;       // sepa::Reason (receive: a refusal decided at the edge;
+                                 // refund: MD06 or MD01)
+  bool at_risk_checked = false;  // the day-before check ran
+  bool late = false;             // paid after waiting for funds
+};
+
 // One transfer as stored: the body the client sent, the result, and its effect.
 struct Transfer {
   TransferId id;
@@ -287,13 +347,16 @@ enum class CommandKind : std::uint8_t {
   create_card,
   update_card,
   lookup_card,
-  authorize,        // body.authorization: 0100/0200/0120
-  card_completion,  // body.authorization: 0220
-  card_reversal,    // body.authorization: 0400/0420, or a 0120 reporting a decline
-  create_monitor,   // body.monitor: id, account_id, field, op, threshold
-  delete_monitor,   // body.monitor_id
-  lookup_monitor,   // body.monitor_id
-  record_spike,     // body.spike: journal a spending spike (the engine only timestamps it)
+  authorize,             // body.authorization: 0100/0200/0120
+  card_completion,       // body.authorization: 0220
+  card_reversal,         // body.authorization: 0400/0420, or a 0120 reporting a decline
+  create_monitor,        // body.monitor: id, account_id, field, op, threshold
+  delete_monitor,        // body.monitor_id
+  lookup_monitor,        // body.monitor_id
+  record_spike,          // body.spike: journal a spending spike (the engine only timestamps it)
+  receive_direct_debit,  // body.direct_debit: a new collection (reason: refused at the edge)
+  refund_direct_debit,   // body.direct_debit: id and reason (MD06 or MD01)
+  lookup_direct_debit,   // body.direct_debit.id
 };
 
 // One request to the engine. `tag` is opaque to the engine and comes back with the result
@@ -315,6 +378,7 @@ struct Command {
     BalanceMonitor monitor;
     MonitorId monitor_id;
     SpendingSpike spike;
+    DirectDebit direct_debit;
     Body() : transfer() {}
   } body;
 };
@@ -325,16 +389,18 @@ struct CommandResult {
   std::uint8_t code = 0;          // TransferResult or AccountResult; lookups: 0 found, 1 not found
   std::uint32_t failed_link = 0;  // linked chains: index in the chain of the failing transfer
   union Value {
-    Account account;         // account commands: the account after the command
-    Transfer transfer;       // transfer commands: the stored transfer (original on exists)
-    Card card;               // card commands: the card after the command
-    BalanceMonitor monitor;  // monitor commands: the monitor after the command
+    Account account;           // account commands: the account after the command
+    Transfer transfer;         // transfer commands: the stored transfer (original on exists)
+    Card card;                 // card commands: the card after the command
+    BalanceMonitor monitor;    // monitor commands: the monitor after the command
+    DirectDebit direct_debit;  // direct debit commands: the collection after the command
     Value() : transfer() {}
   } value;
   TransferResult transfer_result() const { return static_cast<TransferResult>(code); }
   CardResult card_result() const { return static_cast<CardResult>(code); }
   AccountResult account_result() const { return static_cast<AccountResult>(code); }
   MonitorResult monitor_result() const { return static_cast<MonitorResult>(code); }
+  DirectDebitResult direct_debit_result() const { return static_cast<DirectDebitResult>(code); }
 };
 
 // What the journal must write so that recovery can rebuild the exact state.
@@ -347,7 +413,15 @@ struct CardMessage {
   Merchant merchant;
 };
 
-enum class RecordKind : std::uint8_t { account, transfer, card, card_message, monitor, spike };
+enum class RecordKind : std::uint8_t {
+  account,
+  transfer,
+  card,
+  card_message,
+  monitor,
+  spike,
+  direct_debit
+};
 struct JournalRecord {
   RecordKind kind = RecordKind::transfer;
   union Value {
@@ -357,6 +431,7 @@ struct JournalRecord {
     CardMessage card_message;  // the merchant of a card message
     BalanceMonitor monitor;    // a monitor created, crossing its threshold, or deleted
     SpendingSpike spike;       // a spending spike (the event spending.spike)
+    DirectDebit direct_debit;  // a collection received or changed (its postings are transfers)
     Value() : transfer() {}
   } value;
 };
@@ -375,6 +450,8 @@ inline std::uint64_t record_timestamp(const JournalRecord& record) {
       return record.value.monitor.timestamp;
     case RecordKind::spike:
       return record.value.spike.timestamp;
+    case RecordKind::direct_debit:
+      return record.value.direct_debit.timestamp;
     case RecordKind::transfer:
       break;
   }
@@ -386,6 +463,7 @@ static_assert(std::is_trivially_copyable_v<Card>);
 static_assert(std::is_trivially_copyable_v<CardMessage>);
 static_assert(std::is_trivially_copyable_v<BalanceMonitor>);
 static_assert(std::is_trivially_copyable_v<SpendingSpike>);
+static_assert(std::is_trivially_copyable_v<DirectDebit>);
 static_assert(std::is_trivially_copyable_v<Transfer>);
 static_assert(std::is_trivially_copyable_v<Command>);
 static_assert(std::is_trivially_copyable_v<CommandResult>);

@@ -212,6 +212,50 @@ const Setting settings[] = {
        c->webhook_allowlist = v;
        return Status();
      }},
+    {"clock", "LEDGER_CLOCK",
+     "system (default) or manual: a test clock that POST /v1/test-clock/advance moves forward "
+     "(for tests only; logged loudly and shown on /ready and /metrics)",
+     [](const std::string& v, Config* c) {
+       if (v != "manual" && v != "system") {
+         return Status::error("LEDGER_CLOCK must be system or manual");
+       }
+       c->clock_manual = v == "manual";
+       return Status();
+     }},
+    {"dd-settlement-time", "LEDGER_DD_SETTLEMENT_TIME",
+     "HH:MM (UTC) on the due date at which direct debits are settled (default 06:00)",
+     [](const std::string& v, Config* c) {
+       std::uint32_t h = 0, m = 0;
+       if (v.size() != 5 || v[2] != ':' || !parse_u32(v.substr(0, 2), 0, 23, &h).ok() ||
+           !parse_u32(v.substr(3, 2), 0, 59, &m).ok()) {
+         return Status::error("the settlement time must be HH:MM, e.g. 06:00");
+       }
+       c->dd_settlement_minute = h * 60 + m;
+       return Status();
+     }},
+    {"dd-wait-hours", "LEDGER_DD_WAIT_HOURS",
+     "hours an unfunded direct debit waits for funds before it is returned (default 48)",
+     [](const std::string& v, Config* c) { return parse_u32(v, 0, 24 * 14, &c->dd_wait_hours); }},
+    {"dd-return-margin-hours", "LEDGER_DD_RETURN_MARGIN_HOURS",
+     "hours kept before the D+5 return deadline (default 4)",
+     [](const std::string& v, Config* c) {
+       return parse_u32(v, 0, 24 * 4, &c->dd_return_margin_hours);
+     }},
+    {"iban-bank-code", "LEDGER_IBAN_BANK_CODE",
+     "country and bank code of generated IBANs, e.g. DE10010010 (default)",
+     [](const std::string& v, Config* c) {
+       if (v.size() < 4 || v.size() > 14 || v[0] < 'A' || v[0] > 'Z' || v[1] < 'A' || v[1] > 'Z') {
+         return Status::error("the IBAN bank code is a country code and digits, e.g. DE10010010");
+       }
+       for (std::size_t i = 2; i < v.size(); ++i) {
+         if (v[i] < '0' || v[i] > '9') {
+           return Status::error("the IBAN bank code is a country code and digits, e.g. DE10010010");
+         }
+       }
+       c->iban_country = v.substr(0, 2);
+       c->iban_bank_code = v.substr(2);
+       return Status();
+     }},
     {"ledger-timeout-ms", "LEDGER_LEDGER_TIMEOUT_MS",
      "how long a REST request waits for its durable answer before 503 (default 5000)",
      [](const std::string& v, Config* c) {
@@ -442,6 +486,7 @@ std::string Config::describe() const {
          " webhook_key=" + (webhook_key.empty() ? "unset" : "set") +
          " webhook_allowlist=" + (webhook_allowlist.empty() ? "none" : webhook_allowlist) +
          " rate_limit_per_key=" + std::to_string(rate_limit_per_key) +
+         " clock=" + (clock_manual ? "manual" : "system") +
          " pan_lookups_per_minute=" + std::to_string(pan_lookups_per_minute) +
          (config_file.empty() ? "" : " config_file=\"" + config_file + "\"");
 }

@@ -61,6 +61,15 @@ struct Config {
   std::string pan_secret;         // never logged
   std::string webhook_key;        // 32 bytes: seals webhook URLs and secrets; never logged
   std::string webhook_allowlist;  // hosts or CIDRs deliveries may reach on private networks
+  bool clock_manual = false;      // LEDGER_CLOCK=manual: the test clock (never in production)
+  // Direct debits: settlement time on the due date (minutes after 00:00 UTC), how long an
+  // unfunded collection waits, the margin kept before the D+5 return deadline, and the bank
+  // code (country + BBAN prefix) generated IBANs use.
+  std::uint32_t dd_settlement_minute = 6 * 60;
+  std::uint32_t dd_wait_hours = 48;
+  std::uint32_t dd_return_margin_hours = 4;
+  std::string iban_country = "DE";
+  std::string iban_bank_code = "10010010";
   // keys create
   std::string key_scope;
   std::string key_name;

@@ -126,6 +126,7 @@ Status Pipeline::start() {
   }
   stop_requested_ = false;
   engine_done_ = false;
+  loaded_timestamp_ = engine_.last_timestamp();
   last_apply_ns_ = now_ns();
   state_ = PipelineState::running;
   if (options_.threads) {
@@ -430,11 +431,14 @@ Pipeline::Turn Pipeline::engine_step(bool block) {
   }
   drain_ingress(&slot->commands);
   const std::uint64_t now = now_ns();
-  const bool tick_due = engine_.open_pending_count() > 0 &&
-                        now - last_apply_ns_ >= std::uint64_t{options_.idle_tick_ms} * 1'000'000;
+  // The engine's own work (holds to expire, direct debits to settle, check or return) runs
+  // when due, at most once per idle tick.
+  const std::uint64_t due = engine_.next_due_ns();
+  const bool tick_due =
+      due <= now && now - last_apply_ns_ >= std::uint64_t{options_.idle_tick_ms} * 1'000'000;
   if (slot->commands.empty() && !tick_due) {
     if (stop_requested_) return Turn::done;
-    if (block) wait_for_work(engine_.open_pending_count() > 0);
+    if (block) wait_for_work(due != UINT64_MAX);
     return Turn::idle;
   }
   if (state_.load(std::memory_order_acquire) != PipelineState::running) {

@@ -120,6 +120,8 @@ class Pipeline final : public CommandSink {
   bool journal_turn();
   // Manual mode: the engine, read between turns.
   const engine::Engine& engine_for_tests() const { return engine_; }
+  // The last logical time loaded from the journal (read after start(), before any batch).
+  std::uint64_t loaded_timestamp() const { return loaded_timestamp_; }
 
  private:
   struct Slot {
@@ -152,6 +154,7 @@ class Pipeline final : public CommandSink {
   void reload_on_engine_thread();
 
   void wake_engine();
+  std::uint64_t loaded_timestamp_ = 0;
 
   PipelineOptions options_;
   engine::Engine engine_;  // owned by the engine thread once started

@@ -177,7 +177,15 @@ int run_serve(const Config& config) {
   readiness.migrations_applied = true;
   readiness.database_reachable = true;
 
+  LedgerClock clock(config.clock_manual);
+  readiness.test_clock = config.clock_manual;
+  if (config.clock_manual) {
+    spdlog::warn(
+        "event=test_clock_enabled detail=\"LEDGER_CLOCK=manual: POST /v1/test-clock/advance moves "
+        "this ledger's time forward; never run a real ledger like this\"");
+  }
   PipelineOptions pipeline_options;
+  pipeline_options.clock_ns = [&clock] { return clock.now_ns(); };
   pipeline_options.database_url = config.database_url;
   pipeline_options.engine =
       engine::EngineOptions{config.accounts_max, config.transfers_max, config.cards_max};
@@ -187,6 +195,10 @@ int run_serve(const Config& config) {
   if (Status s = pipeline.start(); !s.ok())
     return fail(exit_failure, "cannot load the ledger: " + s.message());
   readiness.state_loaded = true;
+  if (clock.manual() && pipeline.loaded_timestamp() > clock.now_ns()) {
+    // A test clock restarts where the journal left it, never behind it.
+    clock.advance(pipeline.loaded_timestamp() - clock.now_ns());
+  }
 
   http::KeyRing keys;
   KeyRefresher key_refresher(config.database_url, keys, limits::api_keys_refresh_interval_ms);
@@ -210,15 +222,20 @@ int run_serve(const Config& config) {
   spike_watcher.start();
 
   asio::io_context io(static_cast<int>(config.io_threads));
-  http::Api api(pipeline, reader, keys, readiness,
-                http::ApiOptions{
-                    std::chrono::milliseconds(config.ledger_timeout_ms), config.pan_secret,
-                    static_cast<double>(config.rate_limit_per_key),
-                    static_cast<double>(config.rate_burst_per_key != 0 ? config.rate_burst_per_key
-                                                                       : config.rate_limit_per_key),
-                    static_cast<double>(config.pan_lookups_per_minute), &reader,
-                    http::WebhookContext{config.webhook_key, webhook_allowlist}, &reader},
-                &audit, &reader);
+  http::Api api(
+      pipeline, reader, keys, readiness,
+      http::ApiOptions{
+          std::chrono::milliseconds(config.ledger_timeout_ms), config.pan_secret,
+          static_cast<double>(config.rate_limit_per_key),
+          static_cast<double>(config.rate_burst_per_key != 0 ? config.rate_burst_per_key
+                                                             : config.rate_limit_per_key),
+          static_cast<double>(config.pan_lookups_per_minute), &reader,
+          http::WebhookContext{config.webhook_key, webhook_allowlist}, &reader, &reader, &clock,
+          http::DirectDebitPolicy{
+              config.dd_settlement_minute,
+              std::uint64_t{config.dd_wait_hours} * 3600 * 1'000'000'000,
+              std::uint64_t{config.dd_return_margin_hours} * 3600 * 1'000'000'000}},
+      &audit, &reader);
   if (config.pan_secret.empty()) {
     spdlog::warn(
         "event=pan_secret_unset detail=\"cards cannot be created until LEDGER_PAN_SECRET is set\"");
@@ -280,6 +297,11 @@ int run_serve(const Config& config) {
                               "REST requests by method, route and HTTP status.", http_requests);
   registry.add_histogram("ledgerd_http_request_duration_seconds",
                          "From a REST request read whole to its response ready.", {}, http_latency);
+  if (config.clock_manual) {
+    registry.add_gauge("ledgerd_test_clock_offset_seconds",
+                       "LEDGER_CLOCK=manual only: how far the test clock was moved ahead.", {},
+                       [&clock] { return static_cast<double>(clock.offset_ns()) / 1e9; });
+  }
   registry.add_gauge("ledgerd_open_connections", "Open client connections.",
                      {{"interface", "http"}},
                      [&server] { return static_cast<double>(server.open_connections()); });

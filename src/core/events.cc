@@ -22,6 +22,13 @@ constexpr std::array<std::string_view, event_type_count + 1> names = {
     "balance_monitor.triggered",
     "balance_monitor.resolved",
     "spending.spike",
+    "direct_debit.received",
+    "direct_debit.refused",
+    "direct_debit.at_risk",
+    "direct_debit.waiting_for_funds",
+    "direct_debit.paid",
+    "direct_debit.returned",
+    "direct_debit.refunded",
 };
 
 EventType transfer_event(const Transfer& t) {
@@ -62,6 +69,21 @@ std::optional<EventType> event_type_from_name(std::string_view name) {
   return std::nullopt;
 }
 
+RecordKind record_kind_of(EventType e) {
+  if (e == EventType::account_created || e == EventType::account_updated) {
+    return RecordKind::account;
+  }
+  if (e == EventType::card_created || e == EventType::card_updated) return RecordKind::card;
+  if (e == EventType::balance_monitor_triggered || e == EventType::balance_monitor_resolved) {
+    return RecordKind::monitor;
+  }
+  if (e == EventType::spending_spike) return RecordKind::spike;
+  if (e >= EventType::direct_debit_received && e <= EventType::direct_debit_refunded) {
+    return RecordKind::direct_debit;
+  }
+  return RecordKind::transfer;
+}
+
 bool is_event(const JournalRecord& record) {
   if (record.kind == RecordKind::card_message) return false;
   if (record.kind != RecordKind::monitor) return true;
@@ -85,6 +107,9 @@ EventType event_type_of(const JournalRecord& record) {
                  : EventType::balance_monitor_triggered;
     case RecordKind::spike:
       return EventType::spending_spike;
+    case RecordKind::direct_debit:
+      return static_cast<EventType>(static_cast<int>(EventType::direct_debit_received) +
+                                    static_cast<int>(record.value.direct_debit.change));
     case RecordKind::transfer:
     case RecordKind::card_message:  // not an event (the writer skips it): its transfer is
       break;
@@ -114,6 +139,13 @@ EventKey event_key_of(const JournalRecord& record) {
     case RecordKind::spike:
       key.ts = record.value.spike.timestamp;
       key.account_a = record.value.spike.account_id;
+      break;
+    case RecordKind::direct_debit:
+      key.ts = record.value.direct_debit.timestamp;
+      key.account_a = record.value.direct_debit.account_id;
+      key.has_amount = true;
+      key.amount = record.value.direct_debit.amount;
+      key.currency = record.value.direct_debit.currency;
       break;
     case RecordKind::transfer:
       key.ts = record.value.transfer.timestamp;

@@ -7,6 +7,7 @@ constexpr std::string_view transfer_names[] = {LEDGER_TRANSFER_RESULTS(LEDGER_EN
 constexpr std::string_view account_names[] = {LEDGER_ACCOUNT_RESULTS(LEDGER_ENUM_NAME)};
 constexpr std::string_view card_names[] = {LEDGER_CARD_RESULTS(LEDGER_ENUM_NAME)};
 constexpr std::string_view monitor_names[] = {LEDGER_MONITOR_RESULTS(LEDGER_ENUM_NAME)};
+constexpr std::string_view direct_debit_names[] = {LEDGER_DIRECT_DEBIT_RESULTS(LEDGER_ENUM_NAME)};
 #undef LEDGER_ENUM_NAME
 static_assert(std::size(transfer_names) == transfer_result_count);
 static_assert(std::size(account_names) == account_result_count);
@@ -22,6 +23,11 @@ std::string_view to_string(CardResult result) {
 std::string_view to_string(MonitorResult result) {
   const auto i = static_cast<std::size_t>(result);
   return i < std::size(monitor_names) ? monitor_names[i] : std::string_view{};
+}
+
+std::string_view to_string(DirectDebitResult result) {
+  const auto i = static_cast<std::size_t>(result);
+  return i < std::size(direct_debit_names) ? direct_debit_names[i] : std::string_view{};
 }
 
 std::string_view to_string(AccountResult result) {

@@ -73,8 +73,10 @@ void Engine::apply(const Command* commands, std::size_t count, std::uint64_t now
   out->records.clear();
   now_ns_ = std::max(now_ns, now_ns_);
   monitor_dirty_.clear();
+  debit_dirty_.clear();
   expire_due(now_ns_, out);
-  if (!monitor_dirty_.empty()) evaluate_monitors(out);
+  if (!debit_timers_.empty()) run_direct_debit_timers(out);
+  after_change(out);
   // Memory-level parallelism: before a group of commands is applied, touch every index slot
   // of the group, then every record, with independent loads that the CPU overlaps (page
   // walks included). Software prefetch did not help on our VM; real loads did (engine_bench).
@@ -96,7 +98,7 @@ void Engine::apply(const Command* commands, std::size_t count, std::uint64_t now
     } else {
       i += apply_chain(commands + i, count - i, out);
     }
-    if (!monitor_dirty_.empty()) evaluate_monitors(out);
+    after_change(out);
   }
   LEDGER_ASSERT(out->results.size() == count);
 }
@@ -221,6 +223,19 @@ void Engine::apply_one(const Command& command, BatchOutput* out) {
     case CommandKind::create_monitor:
       create_monitor(command, &result, out);
       return;
+    case CommandKind::receive_direct_debit:
+      receive_direct_debit(command, &result, out);
+      return;
+    case CommandKind::refund_direct_debit:
+      refund_direct_debit(command, &result, out);
+      return;
+    case CommandKind::lookup_direct_debit: {
+      const DirectDebit* dd = find_direct_debit(command.body.direct_debit.id);
+      result.code = static_cast<std::uint8_t>(
+          dd == nullptr ? DirectDebitResult::direct_debit_not_found : DirectDebitResult::ok);
+      result.value.direct_debit = dd != nullptr ? *dd : command.body.direct_debit;
+      return;
+    }
     case CommandKind::delete_monitor:
       delete_monitor(command, &result, out);
       return;

@@ -31,6 +31,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <unordered_map>
 #include <vector>
 
@@ -90,6 +91,11 @@ class Engine {
   std::size_t card_count() const { return cards_.size(); }
   const Transfer* find_transfer(TransferId id) const;
   const BalanceMonitor* find_monitor(MonitorId id) const;
+  const DirectDebit* find_direct_debit(DirectDebitId id) const;
+  std::size_t direct_debit_count() const { return direct_debits_.size(); }
+  // The earliest time at which the engine has work of its own (a hold to expire, a collection
+  // to settle, check or return); UINT64_MAX: none. The pipeline ticks the engine then.
+  std::uint64_t next_due_ns() const;
   std::size_t monitor_count() const { return monitors_.size(); }
   std::size_t account_count() const { return accounts_.size(); }
   std::size_t transfer_count() const { return transfers_.size(); }
@@ -107,6 +113,12 @@ class Engine {
   static TransferId expiry_id(TransferId pending_id, std::uint32_t attempt);
   // The card network's settlement account for a currency (created on first use).
   static AccountId settlement_account_id(Currency currency);
+  // The SEPA clearing settlement and suspense accounts of direct debits (EUR; created on
+  // first use), and the ids of a collection's postings (see DirectDebit in types.h).
+  static AccountId direct_debit_clearing_account_id();
+  static AccountId direct_debit_suspense_account_id();
+  enum class DebitPosting : std::uint8_t { paid = 1, funded, paid_late, returned, refunded };
+  static TransferId direct_debit_transfer_id(DirectDebitId id, DebitPosting posting);
   // Approved card spending of a card: today (UTC day of `now_ns`) and the last 30 days.
   struct Spending {
     std::int64_t today = 0;
@@ -186,13 +198,33 @@ class Engine {
   void delete_monitor(const Command& command, CommandResult* result, BatchOutput* out);
   MonitorResult check_monitor(const BalanceMonitor& input) const;
   void mark_watched(std::uint32_t account_position) {
-    if (accounts_[account_position].monitors == 0) return;
-    for (const std::uint32_t p : monitor_dirty_) {
-      if (p == account_position) return;
-    }
-    monitor_dirty_.push_back(account_position);
+    const Account& a = accounts_[account_position];
+    if (a.monitors == 0 && a.waiting_debits == 0) return;
+    mark_watched_slow(account_position);
+  }
+  void mark_watched_slow(std::uint32_t account_position);
+  // After each command and after the engine's own timed work: pay waiting collections the
+  // change covers, then evaluate monitors (which then see the payments).
+  void after_change(BatchOutput* out) {
+    if (!debit_dirty_.empty()) retry_waiting_debits(out);
+    if (!monitor_dirty_.empty()) evaluate_monitors(out);
   }
   void evaluate_monitors(BatchOutput* out);
+  // Direct debits (direct_debits.cc).
+  void receive_direct_debit(const Command& command, CommandResult* result, BatchOutput* out);
+  void refund_direct_debit(const Command& command, CommandResult* result, BatchOutput* out);
+  void run_direct_debit_timers(BatchOutput* out);
+  void retry_waiting_debits(BatchOutput* out);
+  bool settle_direct_debit(std::uint32_t position, BatchOutput* out);
+  bool return_direct_debit(std::uint32_t position, BatchOutput* out);
+  bool post_direct_debit(std::uint32_t position, DebitPosting posting, BatchOutput* out);
+  void journal_direct_debit(DirectDebit& dd, DirectDebitChange change, BatchOutput* out);
+  void schedule_direct_debit(std::uint32_t position);
+  void unschedule_direct_debit(std::uint32_t position);
+  void add_waiting(std::uint32_t position);
+  void remove_waiting(std::uint32_t position);
+  std::uint32_t ensure_internal_account(AccountId id, AccountKind kind, BatchOutput* out);
+  std::uint32_t direct_debit_position(DirectDebitId id) const;
   void attach_monitor(std::uint32_t monitor_position);
   void detach_monitor(std::uint32_t monitor_position);
   std::uint32_t monitor_position(MonitorId id) const;
@@ -266,7 +298,18 @@ class Engine {
   // Live monitors by account position (allocates only when a monitor is created).
   std::unordered_map<std::uint32_t, std::vector<std::uint32_t>> account_monitors_;
   std::vector<std::uint32_t> monitor_dirty_;  // watched accounts changed by this command
-  std::vector<Undo> undo_;                    // active while a linked chain is applied
+  // Direct debits: every collection ever received (refused ones too), by id; the timers of
+  // the live ones (time, position; an entry is stale when the collection's next time
+  // differs); waiting collections by account position, in payment order.
+  struct Uint128Hash {
+    std::size_t operator()(const Uint128& v) const { return mix64(v.hi ^ mix64(v.lo)); }
+  };
+  std::vector<DirectDebit> direct_debits_;
+  std::unordered_map<Uint128, std::uint32_t, Uint128Hash> direct_debit_index_;
+  std::set<std::pair<std::uint64_t, std::uint32_t>> debit_timers_;
+  std::unordered_map<std::uint32_t, std::vector<std::uint32_t>> waiting_debits_;
+  std::vector<std::uint32_t> debit_dirty_;  // accounts with waiting collections changed
+  std::vector<Undo> undo_;                  // active while a linked chain is applied
   std::vector<TransferResult> chain_codes_;
   bool undo_active_ = false;
   std::size_t open_pending_total_ = 0;

@@ -751,6 +751,9 @@ struct Model {
       case CommandKind::delete_monitor:
       case CommandKind::lookup_monitor:
       case CommandKind::record_spike:
+      case CommandKind::receive_direct_debit:  // not generated: engine_direct_debits_test
+      case CommandKind::refund_direct_debit:
+      case CommandKind::lookup_direct_debit:
         return 0;
       case CommandKind::create_transfer:
         break;

@@ -21,6 +21,17 @@ const BalanceMonitor* Engine::find_monitor(MonitorId id) const {
   return p == IdIndex::not_found ? nullptr : &monitors_[p];
 }
 
+void Engine::mark_watched_slow(std::uint32_t account_position) {
+  const Account& account = accounts_[account_position];
+  const auto add = [account_position](std::vector<std::uint32_t>* list) {
+    if (std::find(list->begin(), list->end(), account_position) == list->end()) {
+      list->push_back(account_position);
+    }
+  };
+  if (account.monitors != 0) add(&monitor_dirty_);
+  if (account.waiting_debits != 0) add(&debit_dirty_);
+}
+
 void Engine::attach_monitor(std::uint32_t monitor_position) {
   const std::uint32_t account = account_position(monitors_[monitor_position].account_id);
   LEDGER_ASSERT(account != IdIndex::not_found);

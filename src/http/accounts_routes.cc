@@ -83,6 +83,9 @@ Awaitable<Response> route_accounts(const RouteContext& ctx, const Request& reque
     co_return render(method_not_allowed("GET, POST"), version);
   }
   const std::string_view sub = n == 4 ? parts[3] : std::string_view{};
+  if (sub == "direct-debits" || sub == "direct-debit-rules") {
+    co_return co_await route_account_direct_debits(ctx, request, parts, query);
+  }
   if (n > 4 || (n == 4 && sub != "close" && sub != "transfers" && sub != "statement")) {
     co_return render(route_not_found(request.target()), version);
   }

@@ -51,7 +51,8 @@ Api::Access Api::access(const RequestHeader& header) const {
   Access a;
   const auto parts = split_path(target_of(header));
   a.api_route = !parts.empty() && parts[0] == "v1";
-  const bool admin_route = parts.size() >= 2 && (parts[1] == "audit" || parts[1] == "keys");
+  const bool admin_route =
+      parts.size() >= 2 && (parts[1] == "audit" || parts[1] == "keys" || parts[1] == "test-clock");
   a.needed = admin_route                ? Scope::admin
              : is_read(header.method()) ? Scope::read
                                         : Scope::backoffice;
@@ -153,6 +154,10 @@ Awaitable<Response> Api::route(const Request& request, const Parts& parts, const
   if (resource == "cards") co_return co_await route_cards(routes_, request, parts, query);
   if (resource == "audit") co_return co_await route_audit(routes_, request, parts, query);
   if (resource == "events") co_return co_await route_events(routes_, request, parts, query);
+  if (resource == "direct-debits") {
+    co_return co_await route_direct_debits(routes_, request, parts, query);
+  }
+  if (resource == "test-clock") co_return co_await route_test_clock(routes_, request, parts, query);
   if (resource == "spike-rules")
     co_return co_await route_spike_rules(routes_, request, parts, query);
   if (resource == "balance-monitors") {

@@ -30,9 +30,12 @@ struct ApiOptions {
   // Card creations per minute per key (each one looks a PAN up: the answer tells whether it
   // is issued); as many at once. 0: no limit.
   double pan_lookups_per_minute = limits::pan_lookups_per_minute_default;
-  WebhookStore* webhooks = nullptr;  // webhook subscriptions (nullptr: 503)
-  WebhookContext webhook;            // LEDGER_WEBHOOK_KEY and LEDGER_WEBHOOK_ALLOWLIST
-  SpikeRuleStore* spikes = nullptr;  // spike rules (nullptr: 503)
+  WebhookStore* webhooks = nullptr;           // webhook subscriptions (nullptr: 503)
+  WebhookContext webhook;                     // LEDGER_WEBHOOK_KEY and LEDGER_WEBHOOK_ALLOWLIST
+  SpikeRuleStore* spikes = nullptr;           // spike rules (nullptr: 503)
+  DirectDebitStore* direct_debits = nullptr;  // direct debits (nullptr: 503)
+  LedgerClock* clock = nullptr;  // the ledger's clock (nullptr: system); manual: test clock
+  DirectDebitPolicy direct_debit_policy;
 };
 
 class Api {
@@ -53,7 +56,11 @@ class Api {
                 options.pan_secret,
                 options.webhooks,
                 options.webhook,
-                options.spikes} {}
+                options.spikes,
+                options.direct_debits,
+                options.clock,
+                options.clock != nullptr && options.clock->manual() ? options.clock : nullptr,
+                options.direct_debit_policy} {}
 
   Awaitable<Response> handle(Request& request);
   // Before a body is read (http::ServerOptions::check_header): a refused key or scope is

@@ -128,6 +128,13 @@ json event_json(const Event& event) {
     }
     case RecordKind::card_message:  // never an event of its own
       break;
+    case RecordKind::direct_debit: {
+      const DirectDebit& dd = event.record.value.direct_debit;
+      data["direct_debit"] = direct_debit_state_json(dd);
+      if (!dd.account_id.is_zero()) data["account_id"] = format_uuid(dd.account_id.value);
+      ts = dd.timestamp;
+      break;
+    }
     case RecordKind::spike: {
       const SpendingSpike& s = event.record.value.spike;
       data["spike"] = spike_json(s);

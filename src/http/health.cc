@@ -24,7 +24,8 @@ std::optional<Response> handle_health(const Request& request, const Readiness& r
                          {"migrations_applied", readiness.migrations_applied.load()},
                          {"state_loaded", readiness.state_loaded.load()},
                          {"ledger_running", readiness.ledger_running.load()},
-                         {"stopping", readiness.stopping.load()}};
+                         {"stopping", readiness.stopping.load()},
+                         {"clock", readiness.test_clock ? "manual" : "system"}};
   Response response = make_json(ready ? bhttp::status::ok : bhttp::status::service_unavailable,
                                 body.dump(), request.version());
   if (!ready) response.set(bhttp::field::retry_after, "1");

@@ -16,6 +16,7 @@ struct Readiness {
   std::atomic<bool> state_loaded{false};
   std::atomic<bool> ledger_running{true};  // false while the ledger reloads after a failure
   std::atomic<bool> stopping{false};
+  bool test_clock = false;  // LEDGER_CLOCK=manual: shown, so nobody mistakes it for production
 
   bool ready() const {
     return database_reachable && migrations_applied && state_loaded && ledger_running && !stopping;

@@ -17,11 +17,19 @@ using nlohmann::json;
 constexpr std::string_view kind_names[] = {"customer", "settlement", "fees",
                                            "suspense", "revenue",    "internal"};
 constexpr std::string_view status_names[] = {"active", "frozen", "closed"};
-constexpr std::string_view code_names[] = {"internal",      "card_authorization",
-                                           "card_capture",  "card_refund",
-                                           "card_reversal", "card_financial",
-                                           "fee",           "deposit",
-                                           "withdrawal",    "expiry"};
+constexpr std::string_view code_names[] = {"internal",
+                                           "card_authorization",
+                                           "card_capture",
+                                           "card_refund",
+                                           "card_reversal",
+                                           "card_financial",
+                                           "fee",
+                                           "deposit",
+                                           "withdrawal",
+                                           "expiry",
+                                           "direct_debit",
+                                           "direct_debit_return",
+                                           "direct_debit_refund"};
 
 template <typename Enum, std::size_t N>
 std::optional<Enum> parse_name(std::string_view name, const std::string_view (&names)[N]) {
@@ -371,7 +379,8 @@ std::optional<Transfer> parse_transfer(const json& body, const std::string& pref
   fields.reject_unknown_fields();
   std::optional<TransferCode> code = TransferCode::internal;
   if (fields.ok() && code_text &&
-      (!(code = parse_code(*code_text)) || *code == TransferCode::expiry)) {
+      (!(code = parse_code(*code_text)) || *code == TransferCode::expiry ||
+       *code >= TransferCode::direct_debit)) {  // engine-made codes
     fields.fail("invalid_field", "code", "unknown transfer code \"" + *code_text + "\"");
   }
   if (fields.ok() && timeout && !pending.value_or(false)) {

@@ -15,6 +15,7 @@
 #include "http/json_mapping.h"
 #include "http/message.h"
 #include "ledger/audit.h"
+#include "ledger/direct_debits.h"
 #include "ledger/key_store.h"
 #include "ledger/reader.h"
 #include "ledger/sink.h"
@@ -106,6 +107,29 @@ Mapped<Command> map_create_card(const Body& body, std::string_view pan_secret, U
 Mapped<Command> map_update_card(Uint128 id, const Body& body);
 Command lookup_card(Uint128 id);
 Response card_answer(const CommandResult& result, bool creating, unsigned version);
+
+// --- Direct debits -------------------------------------------------------------------------
+struct DirectDebitPolicy {
+  std::uint64_t settlement_minute = 6 * 60;  // minutes after 00:00 UTC on the due date
+  std::uint64_t wait_ns = 48ULL * 3600 * 1'000'000'000;
+  std::uint64_t margin_ns = 4ULL * 3600 * 1'000'000'000;
+};
+struct DirectDebitInput {
+  DirectDebit collection;  // id, account (or zero with an IBAN), amount, due day, scheme, times
+  DirectDebitDetails details;
+};
+// The settlement time, wait window and latest deadline of a collection from its due day.
+void schedule_collection(const DirectDebitPolicy& policy, DirectDebit* dd);
+// POST /v1/direct-debits {id?, end_to_end_id, mandate_reference, mandate_signature_date?,
+// creditor_id, creditor_name, scheme?, sequence_type?, amount, currency?, due_date, account_id |
+// debtor_iban}. `now_ns` is the ledger's clock (due dates in the past are refused).
+Mapped<DirectDebitInput> map_direct_debit(const Body& body, Uint128 fresh_id, std::uint64_t now_ns,
+                                          const DirectDebitPolicy& policy);
+nlohmann::json direct_debit_state_json(const DirectDebit& dd);  // engine state (events)
+nlohmann::json direct_debit_change_json(const DirectDebit& dd);
+nlohmann::json direct_debit_json(const DirectDebitView& view);  // the contract's collection
+Mapped<MandateRules> map_mandate_rules(const Body& body);
+nlohmann::json mandate_rules_json(AccountId account, const MandateRules& rules);
 
 // --- Balance monitors ---------------------------------------------------------------------
 // POST /v1/balance-monitors {id?, account_id, field, operator, threshold}.

@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "http/mapping.h"
+#include "ledger/clock.h"
+#include "ledger/direct_debits.h"
 #include "ledger/key_store.h"
 #include "ledger/reader.h"
 #include "ledger/sink.h"
@@ -27,7 +29,12 @@ struct RouteContext {
   std::string pan_secret;
   WebhookStore* webhooks = nullptr;  // nullptr: /v1/webhook-subscriptions answers 503
   WebhookContext webhook;
-  SpikeRuleStore* spikes = nullptr;  // nullptr: /v1/spike-rules answers 503
+  SpikeRuleStore* spikes = nullptr;           // nullptr: /v1/spike-rules answers 503
+  DirectDebitStore* direct_debits = nullptr;  // nullptr: /v1/direct-debits answers 503
+  const LedgerClock* clock = nullptr;         // nullptr: the system clock, no test clock
+  LedgerClock* test_clock = nullptr;          // set only with LEDGER_CLOCK=manual
+  DirectDebitPolicy direct_debit_policy;
+  std::uint64_t now_ns() const;
 };
 
 using Parts = std::vector<std::string_view>;
@@ -49,6 +56,14 @@ Awaitable<Response> route_monitors(const RouteContext& ctx, const Request& reque
                                    const Parts& parts, const Query& query);
 Awaitable<Response> route_spike_rules(const RouteContext& ctx, const Request& request,
                                       const Parts& parts, const Query& query);
+Awaitable<Response> route_direct_debits(const RouteContext& ctx, const Request& request,
+                                        const Parts& parts, const Query& query);
+// /v1/accounts/{id}/direct-debits and /v1/accounts/{id}/direct-debit-rules.
+Awaitable<Response> route_account_direct_debits(const RouteContext& ctx, const Request& request,
+                                                const Parts& parts, const Query& query);
+// /v1/test-clock (LEDGER_CLOCK=manual only; otherwise 404).
+Awaitable<Response> route_test_clock(const RouteContext& ctx, const Request& request,
+                                     const Parts& parts, const Query& query);
 Awaitable<Response> route_events(const RouteContext& ctx, const Request& request,
                                  const Parts& parts, const Query& query);
 Awaitable<Response> route_webhooks(const RouteContext& ctx, const Request& request,

@@ -80,7 +80,7 @@ Status read_events(PGconn* conn, const EventQuery& q, EventPage* out) {
     sql.append(" ORDER BY seq LIMIT ").append(parameter(std::to_string(q.limit)));
     pg::Result rows;
     if (Status s = pg::exec_params(conn, sql, params, &rows); !s.ok()) return fail(s);
-    std::vector<std::uint64_t> at[6];            // timestamps by RecordKind
+    std::vector<std::uint64_t> at[7];            // timestamps by RecordKind
     std::map<std::uint64_t, std::size_t> index;  // ts -> position in page.events
     for (int r = 0; r < PQntuples(rows.get()); ++r) {
       std::int64_t seq = 0, type = 0, ts = 0;
@@ -92,20 +92,14 @@ Status read_events(PGconn* conn, const EventQuery& q, EventPage* out) {
       Event& event = page.events.emplace_back();
       event.seq = static_cast<std::uint64_t>(seq);
       event.type = static_cast<EventType>(type);
-      const auto e = event.type;
-      const RecordKind kind =
-          e == EventType::account_created || e == EventType::account_updated ? RecordKind::account
-          : e == EventType::card_created || e == EventType::card_updated     ? RecordKind::card
-          : e == EventType::balance_monitor_triggered || e == EventType::balance_monitor_resolved
-              ? RecordKind::monitor
-          : e == EventType::spending_spike ? RecordKind::spike
-                                           : RecordKind::transfer;
+      const RecordKind kind = record_kind_of(event.type);
       at[static_cast<std::size_t>(kind)].push_back(static_cast<std::uint64_t>(ts));
       index[static_cast<std::uint64_t>(ts)] = page.events.size() - 1;
     }
     std::size_t found = 0;
-    for (const RecordKind kind : {RecordKind::account, RecordKind::card, RecordKind::transfer,
-                                  RecordKind::monitor, RecordKind::spike}) {
+    for (const RecordKind kind :
+         {RecordKind::account, RecordKind::card, RecordKind::transfer, RecordKind::monitor,
+          RecordKind::spike, RecordKind::direct_debit}) {
       Status s = load_records_at(conn, kind, at[static_cast<std::size_t>(kind)],
                                  [&](const JournalRecord& record) {
                                    const std::uint64_t ts = event_key_of(record).ts;

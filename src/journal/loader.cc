@@ -1,6 +1,7 @@
 #include "journal/loader.h"
 
 #include "journal/copy_codec.h"
+#include "journal/direct_debit_sql.h"
 #include "journal/monitor_sql.h"
 #include "journal/spike_sql.h"
 
@@ -85,10 +86,18 @@ Status load_journal(PGconn* conn, const std::function<void(const JournalRecord&)
   // Last: each monitor's latest journaled state (its crossings were journaled with the
   // transfers that caused them, so it matches the balances just rebuilt).
   record.kind = RecordKind::monitor;
-  return monitor_sql::load_latest(conn, [&](const BalanceMonitor& monitor) {
+  status = monitor_sql::load_latest(conn, [&](const BalanceMonitor& monitor) {
     record.value.monitor = monitor;
     visit(record);
     ++stats->monitors;
+  });
+  if (!status.ok()) return status;
+  // Likewise each collection's latest state (its postings are among the transfers).
+  record.kind = RecordKind::direct_debit;
+  return direct_debit_sql::load_latest(conn, [&](const DirectDebit& dd) {
+    record.value.direct_debit = dd;
+    visit(record);
+    ++stats->direct_debits;
   });
 }
 
@@ -126,6 +135,11 @@ Status load_records_at(PGconn* conn, RecordKind kind, const std::vector<std::uin
     case RecordKind::spike:
       return spike_sql::load_at(conn, timestamps, [&](const SpendingSpike& spike) {
         record.value.spike = spike;
+        visit(record);
+      });
+    case RecordKind::direct_debit:
+      return direct_debit_sql::load_at(conn, timestamps, [&](const DirectDebit& dd) {
+        record.value.direct_debit = dd;
         visit(record);
       });
     case RecordKind::monitor:

@@ -17,6 +17,7 @@ struct LoadStats {
   std::size_t transfers = 0;
   std::size_t cards = 0;
   std::size_t monitors = 0;
+  std::size_t direct_debits = 0;
 };
 
 Status load_journal(PGconn* conn, const std::function<void(const JournalRecord&)>& visit,

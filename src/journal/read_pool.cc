@@ -5,6 +5,7 @@
 
 #include "journal/api_keys.h"
 #include "journal/copy_codec.h"
+#include "journal/direct_debit_sql.h"
 #include "journal/event_reader.h"
 #include "journal/monitor_sql.h"
 #include "journal/spike_sql.h"
@@ -210,6 +211,16 @@ bool ReadPool::spike_rules(const SpikeRuleRequest& q,
     SpikeRuleReply reply;
     if (conn == nullptr) return done(Status::error("database unavailable"), reply);
     const Status s = spike_sql::run(conn, q, &reply);
+    done(s, std::move(reply));
+  });
+}
+
+bool ReadPool::direct_debits(const DirectDebitRequest& q,
+                             std::function<void(Status, DirectDebitReply)> done) {
+  return enqueue([q, done = std::move(done)](PGconn* conn) {
+    DirectDebitReply reply;
+    if (conn == nullptr) return done(Status::error("database unavailable"), reply);
+    const Status s = direct_debit_sql::run(conn, q, &reply);
     done(s, std::move(reply));
   });
 }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "journal/pg.h"
+#include "ledger/direct_debits.h"
 #include "ledger/key_store.h"
 #include "ledger/reader.h"
 #include "ledger/spikes.h"
@@ -24,7 +25,8 @@ namespace ledger {
 class ReadPool final : public LedgerReader,
                        public KeyStore,
                        public WebhookStore,
-                       public SpikeRuleStore {
+                       public SpikeRuleStore,
+                       public DirectDebitStore {
  public:
   ReadPool(std::string url, std::size_t threads, std::size_t queue_max);
   ~ReadPool();
@@ -37,6 +39,8 @@ class ReadPool final : public LedgerReader,
                 std::function<void(Status, AccountList)> done) override;
   bool audit(const AuditQuery& query, std::function<void(Status, AuditPage)> done) override;
   bool events(const EventQuery& query, std::function<void(Status, EventPage)> done) override;
+  bool direct_debits(const DirectDebitRequest& request,
+                     std::function<void(Status, DirectDebitReply)> done) override;
   bool monitors(const MonitorListQuery& query,
                 std::function<void(Status, std::vector<BalanceMonitor>)> done) override;
   bool webhooks(const WebhookRequest& request,

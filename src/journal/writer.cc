@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "journal/copy_codec.h"
+#include "journal/direct_debit_sql.h"
 #include "journal/monitor_sql.h"
 #include "journal/spike_sql.h"
 
@@ -55,6 +56,9 @@ void JournalWriter::add(const JournalRecord& record) {
   if (record.kind == RecordKind::monitor) {
     monitor_sql::append_row(record.value.monitor, &monitor_rows_);
     ++monitors_;
+  } else if (record.kind == RecordKind::direct_debit) {
+    direct_debit_sql::append_row(record.value.direct_debit, &debit_rows_);
+    ++debits_;
   } else if (record.kind == RecordKind::spike) {
     spike_sql::append_row(record.value.spike, &spike_rows_);
     ++spikes_;
@@ -85,8 +89,9 @@ void JournalWriter::reset_buffers() {
   card_rows_.clear();
   message_rows_.clear();
   monitor_rows_.clear();
+  debit_rows_.clear();
   spike_rows_.clear();
-  accounts_ = transfers_ = cards_ = messages_ = monitors_ = spikes_ = 0;
+  accounts_ = transfers_ = cards_ = messages_ = monitors_ = spikes_ = debits_ = 0;
   events_.clear();
 }
 
@@ -166,6 +171,12 @@ CommitOutcome JournalWriter::flush(Status* error) {
         ("COPY monitor_events (" + std::string(monitor_sql::columns) + ") FROM STDIN").c_str(),
         monitor_rows_);
   }
+  if (status.ok() && debits_ > 0) {
+    status = copy_in(
+        ("COPY direct_debit_events (" + std::string(direct_debit_sql::columns) + ") FROM STDIN")
+            .c_str(),
+        debit_rows_);
+  }
   if (status.ok() && spikes_ > 0) {
     status = copy_in(
         ("COPY spike_events (" + std::string(spike_sql::event_columns) + ") FROM STDIN").c_str(),
@@ -230,6 +241,7 @@ Status JournalWriter::contains_timestamp(std::uint64_t ts, bool* found) {
                                  "(SELECT count(*) FROM account_events WHERE ts = $1) + "
                                  "(SELECT count(*) FROM card_events WHERE ts = $1) + "
                                  "(SELECT count(*) FROM monitor_events WHERE ts = $1) + "
+                                 "(SELECT count(*) FROM direct_debit_events WHERE ts = $1) + "
                                  "(SELECT count(*) FROM spike_events WHERE ts = $1)",
                                  {value}, &rows);
       !s.ok()) {

@@ -33,7 +33,7 @@ class JournalWriter {
 
   void add(const JournalRecord& record);
   std::size_t pending_records() const {
-    return accounts_ + transfers_ + cards_ + messages_ + monitors_ + spikes_;
+    return accounts_ + transfers_ + cards_ + messages_ + monitors_ + spikes_ + debits_;
   }
   // The seq of the last event this writer committed (0: none yet, or unknown after a failure).
   std::uint64_t committed_seq() const { return seq_known_ ? next_seq_ - 1 : 0; }
@@ -57,12 +57,14 @@ class JournalWriter {
   std::string card_rows_;
   std::string message_rows_;
   std::string monitor_rows_;  // text COPY: monitors change rarely
+  std::string debit_rows_;    // text COPY: direct debits (direct_debit_events)
   std::string spike_rows_;    // text COPY: spikes are rare too
   std::size_t accounts_ = 0;
   std::size_t transfers_ = 0;
   std::size_t cards_ = 0;
   std::size_t messages_ = 0;
   std::size_t monitors_ = 0;
+  std::size_t debits_ = 0;
   std::size_t spikes_ = 0;
   std::uint64_t card_ts_min_ = 0;
   std::uint64_t card_ts_max_ = 0;

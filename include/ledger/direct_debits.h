@@ -1,0 +1,95 @@
+// Incoming SEPA direct debits (types.h: DirectDebit): what the REST edge stores beside the
+// engine's state (the clearing system's references, the customer's mandate rules) and the names
+// the API, the journal and the event feed share.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ledger/sepa.h"
+#include "ledger/status.h"
+#include "ledger/types.h"
+
+namespace ledger {
+
+std::string_view status_name(DirectDebitStatus status);
+std::optional<DirectDebitStatus> direct_debit_status_from_name(std::string_view name);
+std::string_view change_name(DirectDebitChange change);
+std::string_view scheme_name(DirectDebitScheme scheme);  // "core", "b2b"
+std::optional<DirectDebitScheme> scheme_from_name(std::string_view name);
+std::string_view sequence_name(SequenceType sequence);  // "FRST", "RCUR", "OOFF", "FNAL"
+std::optional<SequenceType> sequence_from_name(std::string_view name);
+
+// The clearing system's references of a collection (table direct_debits).
+struct DirectDebitDetails {
+  std::string end_to_end_id;         // <= 35
+  std::string mandate_reference;     // UMR, <= 35
+  std::string creditor_id;           // <= 35
+  std::string creditor_name;         // <= 70
+  std::string debtor_iban;           // empty when the account id was given
+  std::string message_id;            // pacs.003 MsgId when imported
+  std::int32_t mandate_signed = -1;  // days since the epoch (-1: not given)
+};
+
+// A customer's mandate rules: core collections are allowed unless their creditor or mandate is
+// blocked (MS02); b2b collections are refused unless the mandate is registered (MD01).
+struct MandateRules {
+  std::vector<std::string> blocked_creditors;
+  std::vector<std::string> blocked_mandates;
+  struct B2bMandate {
+    std::string creditor_id;
+    std::string mandate_reference;
+  };
+  std::vector<B2bMandate> b2b_mandates;
+};
+
+// The refusal the rules give a collection (none: allowed).
+sepa::Reason mandate_rule_refusal(const MandateRules& rules, DirectDebitScheme scheme,
+                                  const DirectDebitDetails& details);
+
+struct DirectDebitView {
+  DirectDebit state;  // the latest journaled state
+  DirectDebitDetails details;
+  std::vector<DirectDebit> history;  // every change, oldest first (get only)
+};
+
+struct DirectDebitRequest {
+  enum class Op : std::uint8_t { receive, get, list, get_rules, put_rules };
+  Op op = Op::get;
+  // receive: the collection as mapped (id, amount, due day, scheme, account or IBAN).
+  DirectDebit collection;
+  DirectDebitDetails details;
+  bool duplicate = false;                   // receive: store it as a duplicate of an existing key
+  DirectDebitId id;                         // get
+  AccountId account;                        // list, rules
+  std::optional<DirectDebitStatus> status;  // list
+  std::uint64_t after = 0;                  // list: cursor (created_ts)
+  std::uint32_t limit = 100;
+  MandateRules rules;  // put_rules
+};
+
+struct DirectDebitReply {
+  // receive: whether the row was stored under the key; when not, the key's existing id.
+  bool stored = false;
+  DirectDebitId existing;
+  AccountId account;  // receive: the account the IBAN names (zero: unknown)
+  bool account_found = false;
+  MandateRules rules;                  // receive (of that account), get_rules, put_rules
+  std::vector<DirectDebitView> items;  // get (one, with history), list
+  std::uint64_t next_after = 0;        // list: 0 when no more
+};
+
+class DirectDebitStore {
+ public:
+  virtual bool direct_debits(const DirectDebitRequest& request,
+                             std::function<void(Status, DirectDebitReply)> done) = 0;
+
+ protected:
+  ~DirectDebitStore() = default;
+};
+
+}  // namespace ledger

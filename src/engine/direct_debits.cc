@@ -1,0 +1,386 @@
+// Engine: incoming SEPA direct debits with a second chance (types.h: DirectDebit). Every
+// decision runs here, on the engine thread, from the batch time: settlement at the due date's
+// settlement time, the wait for funds, the payment when a credit covers a waiting collection
+// (after the command that brought the money, in the same batch and COMMIT), the return at the
+// deadline and refunds. Each change is one journaled record beside the transfers it made, so
+// replay rebuilds the same state and a crash while a collection waits loses nothing.
+#include <algorithm>
+
+#include "engine/engine.h"
+#include "ledger/assert.h"
+#include "ledger/monitors.h"
+#include "ledger/sepa.h"
+
+namespace ledger::engine {
+namespace {
+
+constexpr std::uint64_t day_ns = sepa::ns_per_day;
+
+Currency eur() {
+  static const Currency currency = *currency_from_alpha("EUR");
+  return currency;
+}
+
+// When the collection next needs the engine (UINT64_MAX: never again).
+std::uint64_t next_time(const DirectDebit& dd) {
+  if (dd.status == DirectDebitStatus::received) {
+    if (!dd.at_risk_checked && dd.settle_at > day_ns) return dd.settle_at - day_ns;
+    return dd.settle_at;
+  }
+  if (dd.status == DirectDebitStatus::waiting_for_funds) return dd.wait_deadline;
+  return UINT64_MAX;
+}
+
+// The last day a refund may be asked: 8 weeks after the debit (MD06), 13 months if the
+// debtor says it was unauthorised (MD01).
+std::int32_t refund_last_day(std::int32_t due_day, sepa::Reason reason) {
+  if (reason == sepa::Reason::MD06) return due_day + 56;
+  int y = 0;
+  unsigned m = 0, d = 0;
+  sepa::civil_from_days(due_day, &y, &m, &d);
+  unsigned month = m + 13;
+  y += static_cast<int>((month - 1) / 12);
+  month = (month - 1) % 12 + 1;
+  // The same day 13 months later, or the month's last day.
+  const std::int32_t first_next =
+      month == 12 ? sepa::days_from_civil(y + 1, 1, 1) : sepa::days_from_civil(y, month + 1, 1);
+  return std::min(sepa::days_from_civil(y, month, 1) + static_cast<std::int32_t>(d) - 1,
+                  first_next - 1);
+}
+
+}  // namespace
+
+AccountId Engine::direct_debit_clearing_account_id() {
+  return AccountId{
+      {0x5E9A000000000000ULL | 0x0000008000000000ULL, 0xC1EA000000000000ULL | 0x455552}};
+}
+
+AccountId Engine::direct_debit_suspense_account_id() {
+  return AccountId{
+      {0x5E9A000000000000ULL | 0x0000008000000000ULL, 0x5059000000000000ULL | 0x455552}};
+}
+
+TransferId Engine::direct_debit_transfer_id(DirectDebitId id, DebitPosting posting) {
+  constexpr std::uint64_t salt = 0x4444000000000000ULL;  // "DD"
+  return TransferId{derive_id(id.value, salt | static_cast<std::uint64_t>(posting))};
+}
+
+std::uint32_t Engine::direct_debit_position(DirectDebitId id) const {
+  const auto it = direct_debit_index_.find(id.value);
+  return it == direct_debit_index_.end() ? IdIndex::not_found : it->second;
+}
+
+const DirectDebit* Engine::find_direct_debit(DirectDebitId id) const {
+  const std::uint32_t p = direct_debit_position(id);
+  return p == IdIndex::not_found ? nullptr : &direct_debits_[p];
+}
+
+std::uint64_t Engine::next_due_ns() const {
+  std::uint64_t next = expiries_.empty() ? UINT64_MAX : expiries_[0].expires_at;
+  if (!debit_timers_.empty()) next = std::min(next, debit_timers_.begin()->first);
+  return next;
+}
+
+std::uint32_t Engine::ensure_internal_account(AccountId id, AccountKind kind, BatchOutput* out) {
+  const std::uint32_t existing = account_position(id);
+  if (existing != IdIndex::not_found || accounts_.size() >= options_.accounts_max) return existing;
+  Account account;
+  account.id = id;
+  account.currency = eur();
+  account.kind = kind;
+  account.timestamp = account.created_timestamp = next_timestamp();
+  const auto at = static_cast<std::uint32_t>(accounts_.size());
+  account_index_.insert(id.value, at);
+  accounts_.push_back(account);
+  JournalRecord& record = out->records.emplace_back();
+  record.kind = RecordKind::account;
+  record.value.account = account;
+  return at;
+}
+
+void Engine::unschedule_direct_debit(std::uint32_t position) {
+  const std::uint64_t at = next_time(direct_debits_[position]);
+  if (at != UINT64_MAX) debit_timers_.erase({at, position});
+}
+
+void Engine::schedule_direct_debit(std::uint32_t position) {
+  const std::uint64_t at = next_time(direct_debits_[position]);
+  if (at != UINT64_MAX) debit_timers_.emplace(at, position);
+}
+
+void Engine::add_waiting(std::uint32_t position) {
+  const DirectDebit& dd = direct_debits_[position];
+  const std::uint32_t account = account_position(dd.account_id);
+  LEDGER_ASSERT(account != IdIndex::not_found);
+  std::vector<std::uint32_t>& list = waiting_debits_[account];
+  // Payment order: oldest due date first, then the order received.
+  const auto before = [this](std::uint32_t a, std::uint32_t b) {
+    const DirectDebit& x = direct_debits_[a];
+    const DirectDebit& y = direct_debits_[b];
+    return x.due_day != y.due_day ? x.due_day < y.due_day
+                                  : x.created_timestamp < y.created_timestamp;
+  };
+  list.insert(std::upper_bound(list.begin(), list.end(), position, before), position);
+  ++accounts_[account].waiting_debits;
+}
+
+void Engine::remove_waiting(std::uint32_t position) {
+  const std::uint32_t account = account_position(direct_debits_[position].account_id);
+  LEDGER_ASSERT(account != IdIndex::not_found);
+  const auto it = waiting_debits_.find(account);
+  LEDGER_ASSERT(it != waiting_debits_.end());
+  std::vector<std::uint32_t>& list = it->second;
+  list.erase(std::remove(list.begin(), list.end(), position), list.end());
+  if (list.empty()) waiting_debits_.erase(it);
+  LEDGER_ASSERT(accounts_[account].waiting_debits > 0);
+  --accounts_[account].waiting_debits;
+}
+
+void Engine::journal_direct_debit(DirectDebit& dd, DirectDebitChange change, BatchOutput* out) {
+  dd.change = change;
+  dd.timestamp = next_timestamp();
+  JournalRecord& record = out->records.emplace_back();
+  record.kind = RecordKind::direct_debit;
+  record.value.direct_debit = dd;
+}
+
+// One posting of a collection, engine-made like an expiry (no client checks: the caller
+// decided). false when the transfer store or the internal accounts have no room.
+bool Engine::post_direct_debit(std::uint32_t position, DebitPosting posting, BatchOutput* out) {
+  const DirectDebit& dd = direct_debits_[position];
+  const AccountId clearing = direct_debit_clearing_account_id();
+  const AccountId suspense = direct_debit_suspense_account_id();
+  Transfer t;
+  t.id = direct_debit_transfer_id(dd.id, posting);
+  t.currency = dd.currency;
+  t.amount = t.amount_effective = dd.amount;
+  t.reference_a = dd.id.value.hi;
+  t.reference_b = dd.id.value.lo;
+  t.code = TransferCode::direct_debit;
+  switch (posting) {
+    case DebitPosting::paid:
+      t.debit_account_id = dd.account_id;
+      t.credit_account_id = clearing;
+      break;
+    case DebitPosting::funded:
+      t.debit_account_id = suspense;
+      t.credit_account_id = clearing;
+      break;
+    case DebitPosting::paid_late:
+      t.debit_account_id = dd.account_id;
+      t.credit_account_id = suspense;
+      break;
+    case DebitPosting::returned:
+      t.debit_account_id = clearing;
+      t.credit_account_id = suspense;
+      t.code = TransferCode::direct_debit_return;
+      break;
+    case DebitPosting::refunded:
+      t.debit_account_id = clearing;
+      t.credit_account_id = dd.account_id;
+      t.code = TransferCode::direct_debit_refund;
+      break;
+  }
+  if (!has_room(t) || transfer_position(t.id) != IdIndex::not_found) return false;
+  if (ensure_internal_account(clearing, AccountKind::settlement, out) == IdIndex::not_found ||
+      ensure_internal_account(suspense, AccountKind::suspense, out) == IdIndex::not_found) {
+    return false;
+  }
+  t.result = TransferResult::ok;
+  t.timestamp = next_timestamp();
+  store_transfer(t);
+  apply_effects(t, positions_of(t));
+  JournalRecord& record = out->records.emplace_back();
+  record.kind = RecordKind::transfer;
+  record.value.transfer = t;
+  return true;
+}
+
+void Engine::receive_direct_debit(const Command& command, CommandResult* result, BatchOutput* out) {
+  const DirectDebit& input = command.body.direct_debit;
+  const auto answer = [&](DirectDebitResult code, const DirectDebit& dd) {
+    result->code = static_cast<std::uint8_t>(code);
+    result->value.direct_debit = dd;
+  };
+  if (input.id.is_zero()) return answer(DirectDebitResult::id_must_not_be_zero, input);
+  if (const DirectDebit* existing = find_direct_debit(input.id)) {
+    const bool same = existing->account_id == input.account_id &&
+                      existing->amount == input.amount && existing->due_day == input.due_day &&
+                      existing->scheme == input.scheme;
+    return answer(
+        same ? DirectDebitResult::exists : DirectDebitResult::exists_with_different_fields,
+        *existing);
+  }
+  if (direct_debits_.size() >= limits::direct_debits_max) {
+    return answer(DirectDebitResult::direct_debit_capacity_exhausted, input);
+  }
+  DirectDebit dd = input;
+  dd.status = DirectDebitStatus::received;
+  dd.wait_deadline = dd.paid_at = 0;
+  dd.missing = 0;
+  dd.at_risk_checked = dd.late = false;
+  dd.currency = eur();
+  auto reason = static_cast<sepa::Reason>(input.reason);
+  const Account* account = find_account(dd.account_id);
+  if (reason == sepa::Reason::none) {
+    if (account == nullptr || account->kind != AccountKind::customer) {
+      reason = sepa::Reason::AC01;
+    } else if (account->currency != eur()) {
+      reason = sepa::Reason::AM03;
+    } else if (account->status == AccountStatus::closed) {
+      reason = sepa::Reason::AC04;
+    } else if (account->status == AccountStatus::frozen) {
+      reason = sepa::Reason::AC06;
+    }
+  }
+  if (reason == sepa::Reason::AC01) dd.account_id = AccountId{};
+  dd.reason = static_cast<std::uint8_t>(reason);
+  if (reason != sepa::Reason::none) dd.status = DirectDebitStatus::refused;
+  const auto position = static_cast<std::uint32_t>(direct_debits_.size());
+  direct_debits_.push_back(dd);
+  direct_debit_index_.emplace(dd.id.value, position);
+  DirectDebit& stored = direct_debits_[position];
+  journal_direct_debit(
+      stored,
+      reason == sepa::Reason::none ? DirectDebitChange::received : DirectDebitChange::refused, out);
+  stored.created_timestamp = stored.timestamp;
+  out->records.back().value.direct_debit.created_timestamp = stored.timestamp;
+  schedule_direct_debit(position);
+  answer(DirectDebitResult::ok, stored);
+}
+
+void Engine::refund_direct_debit(const Command& command, CommandResult* result, BatchOutput* out) {
+  const DirectDebit& input = command.body.direct_debit;
+  const std::uint32_t position = direct_debit_position(input.id);
+  const auto answer = [&](DirectDebitResult code) {
+    result->code = static_cast<std::uint8_t>(code);
+    result->value.direct_debit = position == IdIndex::not_found ? input : direct_debits_[position];
+  };
+  if (position == IdIndex::not_found) return answer(DirectDebitResult::direct_debit_not_found);
+  DirectDebit& dd = direct_debits_[position];
+  if (dd.status != DirectDebitStatus::paid) return answer(DirectDebitResult::direct_debit_not_paid);
+  if (dd.scheme == DirectDebitScheme::b2b) {
+    return answer(DirectDebitResult::refund_not_allowed_for_b2b);
+  }
+  const auto reason = static_cast<sepa::Reason>(input.reason) == sepa::Reason::MD01
+                          ? sepa::Reason::MD01
+                          : sepa::Reason::MD06;
+  if (sepa::day_of_ns(now_ns_) > refund_last_day(dd.due_day, reason)) {
+    return answer(DirectDebitResult::refund_period_over);
+  }
+  if (!post_direct_debit(position, DebitPosting::refunded, out)) {
+    return answer(DirectDebitResult::direct_debit_capacity_exhausted);
+  }
+  dd.status = DirectDebitStatus::refunded;
+  dd.reason = static_cast<std::uint8_t>(reason);
+  journal_direct_debit(dd, DirectDebitChange::refunded, out);
+  answer(DirectDebitResult::ok);
+}
+
+// At the settlement time: paid if the available balance covers it, else waiting for funds
+// (the interbank settlement is funded from suspense). A closed or frozen account refuses it.
+bool Engine::settle_direct_debit(std::uint32_t position, BatchOutput* out) {
+  DirectDebit& dd = direct_debits_[position];
+  const std::uint32_t account_at = account_position(dd.account_id);
+  LEDGER_ASSERT(account_at != IdIndex::not_found);
+  const Account& account = accounts_[account_at];
+  if (account.status != AccountStatus::active) {
+    dd.status = DirectDebitStatus::refused;
+    dd.reason = static_cast<std::uint8_t>(
+        account.status == AccountStatus::closed ? sepa::Reason::AC04 : sepa::Reason::AC06);
+    journal_direct_debit(dd, DirectDebitChange::refused, out);
+    return true;
+  }
+  const Sum available = balance_value(account, BalanceField::available);
+  if (available >= dd.amount) {
+    if (!post_direct_debit(position, DebitPosting::paid, out)) return false;
+    dd.status = DirectDebitStatus::paid;
+    dd.paid_at = now_ns_;
+    journal_direct_debit(dd, DirectDebitChange::paid, out);
+    return true;
+  }
+  if (!post_direct_debit(position, DebitPosting::funded, out)) return false;
+  dd.status = DirectDebitStatus::waiting_for_funds;
+  dd.missing = static_cast<std::int64_t>(dd.amount - std::max<Sum>(available, 0));
+  dd.wait_deadline = std::min(dd.settle_at + dd.wait_window_ns, dd.latest_deadline);
+  dd.wait_deadline = std::max(dd.wait_deadline, dd.settle_at);
+  add_waiting(position);
+  journal_direct_debit(dd, DirectDebitChange::waiting_for_funds, out);
+  return true;
+}
+
+bool Engine::return_direct_debit(std::uint32_t position, BatchOutput* out) {
+  DirectDebit& dd = direct_debits_[position];
+  if (!post_direct_debit(position, DebitPosting::returned, out)) return false;
+  remove_waiting(position);
+  dd.status = DirectDebitStatus::returned;
+  dd.reason = static_cast<std::uint8_t>(sepa::Reason::AM04);
+  journal_direct_debit(dd, DirectDebitChange::returned, out);
+  return true;
+}
+
+void Engine::run_direct_debit_timers(BatchOutput* out) {
+  while (!debit_timers_.empty() && debit_timers_.begin()->first <= now_ns_) {
+    const auto [at, position] = *debit_timers_.begin();
+    debit_timers_.erase(debit_timers_.begin());
+    DirectDebit& dd = direct_debits_[position];
+    // Stale when the collection moved on (its next time is later: an entry made before a
+    // change, or none left); an entry at or after its time is its retry.
+    if (next_time(dd) > at) continue;
+    if (dd.status == DirectDebitStatus::received && !dd.at_risk_checked && dd.settle_at > day_ns &&
+        at == dd.settle_at - day_ns) {
+      // The day before: warn if the balance today would not cover it.
+      dd.at_risk_checked = true;
+      const std::uint32_t account_at = account_position(dd.account_id);
+      if (now_ns_ < dd.settle_at && account_at != IdIndex::not_found) {
+        const Sum available = balance_value(accounts_[account_at], BalanceField::available);
+        if (available < dd.amount) {
+          dd.missing = static_cast<std::int64_t>(dd.amount - std::max<Sum>(available, 0));
+          journal_direct_debit(dd, DirectDebitChange::at_risk, out);
+        }
+      }
+    } else if (dd.status == DirectDebitStatus::received) {
+      if (!settle_direct_debit(position, out)) {
+        // No room for the postings: try again in a second (the capacity alarm is raised).
+        debit_timers_.emplace(now_ns_ + sepa::ns_per_second, position);
+        continue;
+      }
+    } else if (dd.status == DirectDebitStatus::waiting_for_funds) {
+      if (!return_direct_debit(position, out)) {
+        debit_timers_.emplace(now_ns_ + sepa::ns_per_second, position);
+        continue;
+      }
+    }
+    schedule_direct_debit(position);
+  }
+}
+
+// After a change to an account with waiting collections: pay each one its available balance
+// now covers, oldest due date first, all or nothing.
+void Engine::retry_waiting_debits(BatchOutput* out) {
+  while (!debit_dirty_.empty()) {
+    const std::uint32_t account_at = debit_dirty_.back();
+    debit_dirty_.pop_back();
+    const auto it = waiting_debits_.find(account_at);
+    if (it == waiting_debits_.end()) continue;
+    const std::vector<std::uint32_t> waiting = it->second;  // paying changes the list
+    for (const std::uint32_t position : waiting) {
+      DirectDebit& dd = direct_debits_[position];
+      const Account& account = accounts_[account_at];
+      if (account.status != AccountStatus::active) break;  // it waits for the deadline
+      if (balance_value(account, BalanceField::available) < dd.amount) continue;
+      if (!post_direct_debit(position, DebitPosting::paid_late, out)) break;
+      unschedule_direct_debit(position);
+      remove_waiting(position);
+      dd.status = DirectDebitStatus::paid;
+      dd.late = true;
+      dd.missing = 0;
+      dd.paid_at = now_ns_;
+      journal_direct_debit(dd, DirectDebitChange::paid, out);
+    }
+  }
+  // The payments debited the accounts again (marking them): nothing more can be paid there.
+  debit_dirty_.clear();
+}
+
+}  // namespace ledger::engine

@@ -1,0 +1,261 @@
+// The REST mapping of /v1/direct-debits: a body to a collection (its engine part and its
+// references), the collection as JSON (the contract independent clients use, also the data of
+// the direct_debit.* events), mandate rules. Pure: no I/O.
+#include "http/json_mapping.h"
+#include "http/mapping.h"
+#include "http/mapping_support.h"
+#include "ledger/sepa.h"
+
+namespace ledger::http {
+
+using bhttp::status;
+using nlohmann::json;
+using namespace detail;
+
+namespace {
+
+// SEPA's character set for references (EPC217-08: a-z A-Z 0-9 / - ? : ( ) . , ' + space).
+bool sepa_text(std::string_view text) {
+  for (const char c : text) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    std::string_view("/-?:().,'+ ").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+json time_or_null(std::uint64_t ns) { return ns == 0 ? json(nullptr) : json(format_time(ns)); }
+
+json reason_json(std::uint8_t reason) {
+  const auto r = static_cast<sepa::Reason>(reason);
+  return r == sepa::Reason::none ? json(nullptr) : json(std::string(sepa::reason_name(r)));
+}
+
+}  // namespace
+
+void schedule_collection(const DirectDebitPolicy& policy, DirectDebit* dd) {
+  const std::uint64_t day_start = static_cast<std::uint64_t>(dd->due_day) * sepa::ns_per_day;
+  const std::uint64_t minute = 60 * sepa::ns_per_second;
+  dd->settle_at = day_start + policy.settlement_minute * minute;
+  dd->wait_window_ns = policy.wait_ns;
+  // The return deadline: D+5 TARGET2 business days, at the settlement time, less the margin.
+  const std::uint64_t d5 =
+      static_cast<std::uint64_t>(sepa::add_business_days(dd->due_day, 5)) * sepa::ns_per_day +
+      policy.settlement_minute * minute;
+  dd->latest_deadline = d5 > policy.margin_ns ? d5 - policy.margin_ns : 0;
+}
+
+Mapped<DirectDebitInput> map_direct_debit(const Body& body, Uint128 fresh_id, std::uint64_t now_ns,
+                                          const DirectDebitPolicy& policy) {
+  auto object = json_body(body);
+  if (auto* problem = problem_of(object)) return *problem;
+  const json& root = std::get<json>(object);
+  FieldReader fields(root);
+  const auto id = fields.uuid("id", false);
+  const auto e2e = fields.text("end_to_end_id", true, 35);
+  const auto umr = fields.text("mandate_reference", true, 35);
+  const auto signed_date = fields.text("mandate_signature_date", false, 10);
+  const auto creditor = fields.text("creditor_id", true, 35);
+  const auto creditor_name = fields.text("creditor_name", true, 70);
+  const auto scheme = fields.text("scheme", false, 4);
+  const auto sequence = fields.text("sequence_type", false, 4);
+  const auto amount = fields.amount("amount", true, false);
+  const auto currency = fields.text("currency", false, 3);
+  const auto due = fields.text("due_date", true, 10);
+  const auto account = fields.uuid("account_id", false);
+  const auto iban = fields.text("debtor_iban", false, 64);
+  fields.reject_unknown_fields();
+  DirectDebitInput input;
+  DirectDebit& dd = input.collection;
+  const auto check_text = [&](const std::optional<std::string>& v, const char* name) {
+    if (fields.ok() && v && (v->empty() || !sepa_text(*v))) {
+      fields.fail("invalid_field", name,
+                  std::string(name) +
+                      " must be 1 to 35 (names: 70) characters of the SEPA set a-z A-Z 0-9 "
+                      "/ - ? : ( ) . , ' + and space");
+    }
+  };
+  check_text(e2e, "end_to_end_id");
+  check_text(umr, "mandate_reference");
+  check_text(creditor, "creditor_id");
+  check_text(creditor_name, "creditor_name");
+  if (fields.ok() && scheme) {
+    if (const auto s = scheme_from_name(*scheme)) {
+      dd.scheme = *s;
+    } else {
+      fields.fail("invalid_field", "scheme", "scheme must be core or b2b");
+    }
+  }
+  dd.sequence = SequenceType::ooff;
+  if (fields.ok() && sequence) {
+    if (const auto s = sequence_from_name(*sequence)) {
+      dd.sequence = *s;
+    } else {
+      fields.fail("invalid_field", "sequence_type",
+                  "sequence_type must be FRST, RCUR, OOFF or FNAL");
+    }
+  }
+  if (fields.ok() && *amount > sepa::amount_max) {
+    fields.fail("invalid_field", "amount",
+                "amount must be at most 99999999999 minor units (999,999,999.99 EUR, the SEPA "
+                "maximum)");
+  }
+  if (fields.ok() && currency && *currency != "EUR") {
+    fields.fail("invalid_field", "currency", "SEPA direct debits are in EUR only");
+  }
+  std::optional<std::int32_t> due_day;
+  if (fields.ok() && !(due_day = sepa::parse_date(*due))) {
+    fields.fail("invalid_field", "due_date", "due_date must be a date, YYYY-MM-DD");
+  }
+  const std::int32_t today = sepa::day_of_ns(now_ns);
+  if (fields.ok() && *due_day < today) {
+    fields.fail("invalid_field", "due_date",
+                "due_date is in the past (today is " + sepa::format_date(today) + ")");
+  }
+  if (fields.ok() && !sepa::is_business_day(*due_day)) {
+    fields.fail("invalid_field", "due_date",
+                "due_date is not a TARGET2 business day (weekends, 1 January, Good Friday, Easter "
+                "Monday, 1 May, 25 and 26 December are closed)");
+  }
+  if (fields.ok() && signed_date) {
+    const auto d = sepa::parse_date(*signed_date);
+    if (!d || *d > *due_day) {
+      fields.fail("invalid_field", "mandate_signature_date",
+                  "mandate_signature_date must be a date (YYYY-MM-DD) no later than due_date");
+    } else {
+      input.details.mandate_signed = *d;
+    }
+  }
+  if (fields.ok() && !account == !iban) {
+    fields.fail(account ? "invalid_field" : "missing_field", account ? "debtor_iban" : "account_id",
+                "give exactly one of account_id and debtor_iban");
+  }
+  if (fields.ok() && iban) {
+    const auto normalized = sepa::normalize_iban(*iban);
+    if (!normalized || !sepa::iban_valid(*normalized)) {
+      fields.fail("invalid_field", "debtor_iban",
+                  "debtor_iban is not a valid IBAN (ISO 13616: country, check digits, BBAN)");
+    } else {
+      input.details.debtor_iban = *normalized;
+    }
+  }
+  if (!fields.ok()) return bad_request(fields.error());
+  dd.id.value = id                              ? *id
+                : !body.idempotency_key.empty() ? id_from_key(body.idempotency_key)
+                                                : fresh_id;
+  if (account) dd.account_id.value = *account;
+  dd.amount = *amount;
+  dd.due_day = *due_day;
+  schedule_collection(policy, &dd);
+  input.details.end_to_end_id = *e2e;
+  input.details.mandate_reference = *umr;
+  input.details.creditor_id = *creditor;
+  input.details.creditor_name = *creditor_name;
+  return input;
+}
+
+json direct_debit_change_json(const DirectDebit& dd) {
+  return json{{"change", std::string(change_name(dd.change))},
+              {"status", std::string(status_name(dd.status))},
+              {"reason_code", reason_json(dd.reason)},
+              {"at", format_time(dd.timestamp)},
+              {"wait_deadline", time_or_null(dd.wait_deadline)},
+              {"missing_amount", dd.missing}};
+}
+
+json direct_debit_state_json(const DirectDebit& dd) {
+  const auto reason = static_cast<sepa::Reason>(dd.reason);
+  return json{
+      {"id", format_uuid(dd.id.value)},
+      {"account_id",
+       dd.account_id.is_zero() ? json(nullptr) : json(format_uuid(dd.account_id.value))},
+      {"scheme", std::string(scheme_name(dd.scheme))},
+      {"sequence_type", std::string(sequence_name(dd.sequence))},
+      {"amount", dd.amount},
+      {"currency", "EUR"},
+      {"due_date", sepa::format_date(dd.due_day)},
+      {"status", std::string(status_name(dd.status))},
+      {"reason_code", reason_json(dd.reason)},
+      {"reason",
+       reason == sepa::Reason::none ? json(nullptr) : json(std::string(sepa::reason_text(reason)))},
+      {"settles_at", format_time(dd.settle_at)},
+      {"wait_deadline", time_or_null(dd.wait_deadline)},
+      {"return_deadline", time_or_null(dd.latest_deadline)},
+      {"missing_amount", dd.missing},
+      {"late", dd.late},
+      {"paid_at", time_or_null(dd.paid_at)},
+      {"last_change", std::string(change_name(dd.change))},
+      {"received_at", format_time(dd.created_timestamp)},
+      {"updated_at", format_time(dd.timestamp)}};
+}
+
+json direct_debit_json(const DirectDebitView& view) {
+  json out = direct_debit_state_json(view.state);
+  const DirectDebitDetails& d = view.details;
+  out["end_to_end_id"] = d.end_to_end_id;
+  out["mandate_reference"] = d.mandate_reference;
+  out["mandate_signature_date"] =
+      d.mandate_signed >= 0 ? json(sepa::format_date(d.mandate_signed)) : json(nullptr);
+  out["creditor_id"] = d.creditor_id;
+  out["creditor_name"] = d.creditor_name;
+  out["debtor_iban"] = d.debtor_iban.empty() ? json(nullptr) : json(d.debtor_iban);
+  json history = json::array();
+  for (const DirectDebit& h : view.history) history.push_back(direct_debit_change_json(h));
+  out["history"] = std::move(history);
+  return out;
+}
+
+Mapped<MandateRules> map_mandate_rules(const Body& body) {
+  auto object = json_body(body);
+  if (auto* problem = problem_of(object)) return *problem;
+  const json& root = std::get<json>(object);
+  MandateRules rules;
+  const auto problem = [](std::string field, std::string detail) {
+    return bad_request(BadRequest{"invalid_field", std::move(field), std::move(detail)});
+  };
+  for (const auto& [key, value] : root.items()) {
+    if (key != "blocked_creditors" && key != "blocked_mandates" && key != "b2b_mandates") {
+      return bad_request(BadRequest{"unknown_field", key, "unknown field " + key});
+    }
+    if (!value.is_array() || value.size() > 1000) {
+      return problem(key, key + " must be an array of at most 1000 entries");
+    }
+    for (const json& item : value) {
+      if (key == "b2b_mandates") {
+        const auto c = item.find("creditor_id");
+        const auto m = item.find("mandate_reference");
+        if (!item.is_object() || item.size() != 2 || c == item.end() || m == item.end() ||
+            !c->is_string() || !m->is_string() || c->get<std::string>().empty() ||
+            m->get<std::string>().empty() || c->get<std::string>().size() > 35 ||
+            m->get<std::string>().size() > 35 || !sepa_text(c->get<std::string>()) ||
+            !sepa_text(m->get<std::string>())) {
+          return problem(key,
+                         "each b2b mandate is {\"creditor_id\", \"mandate_reference\"}, 1 "
+                         "to 35 SEPA characters each");
+        }
+        rules.b2b_mandates.push_back({c->get<std::string>(), m->get<std::string>()});
+        continue;
+      }
+      if (!item.is_string() || item.get<std::string>().empty() ||
+          item.get<std::string>().size() > 35 || !sepa_text(item.get<std::string>())) {
+        return problem(key, key + " holds 1 to 35 SEPA characters per entry");
+      }
+      (key == "blocked_creditors" ? rules.blocked_creditors : rules.blocked_mandates)
+          .push_back(item.get<std::string>());
+    }
+  }
+  return rules;
+}
+
+json mandate_rules_json(AccountId account, const MandateRules& rules) {
+  json b2b = json::array();
+  for (const MandateRules::B2bMandate& m : rules.b2b_mandates) {
+    b2b.push_back(json{{"creditor_id", m.creditor_id}, {"mandate_reference", m.mandate_reference}});
+  }
+  return json{{"account_id", format_uuid(account.value)},
+              {"blocked_creditors", rules.blocked_creditors},
+              {"blocked_mandates", rules.blocked_mandates},
+              {"b2b_mandates", std::move(b2b)}};
+}
+
+}  // namespace ledger::http

@@ -1,0 +1,310 @@
+// /v1/direct-debits: receive a collection, read it with its history, refund it; the account's
+// collections and mandate rules under /v1/accounts/{id}; the test clock. The engine decides
+// every collection (settlement, wait, payment, return) on its thread; PostgreSQL keeps the
+// clearing system's references (DirectDebitStore) and the journaled history.
+#include <chrono>
+
+#include "http/mapping_support.h"
+#include "http/routes.h"
+#include "ledger/ledger_call.h"
+
+namespace ledger::http {
+
+using bhttp::status;
+using bhttp::verb;
+using nlohmann::json;
+
+std::uint64_t RouteContext::now_ns() const {
+  if (clock != nullptr) return clock->now_ns();
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+namespace {
+
+Awaitable<std::optional<DirectDebitReply>> store(const RouteContext& ctx,
+                                                 const DirectDebitRequest& request) {
+  auto reply = co_await await_read<DirectDebitReply>(
+      [&](auto done) { return ctx.direct_debits->direct_debits(request, std::move(done)); },
+      ctx.ledger_timeout);
+  if (!reply || !reply->first.ok()) co_return std::nullopt;
+  co_return std::move(reply->second);
+}
+
+Command debit_command(CommandKind kind, const DirectDebit& dd) {
+  Command command = detail::command_of(kind);
+  command.body.direct_debit = dd;
+  return command;
+}
+
+Response collection_answer(const DirectDebitView& view, status code, unsigned version) {
+  Response response = make_json(code, dump_json(direct_debit_json(view)), version);
+  response.set(bhttp::field::location, "/v1/direct-debits/" + format_uuid(view.state.id.value));
+  return response;
+}
+
+// The collection as stored (references and whole history), or the answer to send instead.
+Awaitable<std::variant<DirectDebitView, Response>> read_one(const RouteContext& ctx,
+                                                            DirectDebitId id, unsigned version) {
+  DirectDebitRequest q;
+  q.op = DirectDebitRequest::Op::get;
+  q.id = id;
+  const auto reply = co_await store(ctx, q);
+  if (!reply) co_return render(read_failed(), version);
+  if (reply->items.empty()) co_return render(not_found("direct debit", id.value), version);
+  co_return reply->items.front();
+}
+
+Awaitable<Response> receive(const RouteContext& ctx, const Request& request) {
+  const unsigned version = request.version();
+  auto mapped =
+      map_direct_debit(body_of(request), random_uuid(), ctx.now_ns(), ctx.direct_debit_policy);
+  if (const Problem* problem = problem_of(mapped)) co_return render(*problem, version);
+  DirectDebitInput input = std::get<DirectDebitInput>(std::move(mapped));
+  DirectDebitRequest q;
+  q.op = DirectDebitRequest::Op::receive;
+  q.collection = input.collection;
+  q.details = input.details;
+  auto reply = co_await store(ctx, q);
+  if (!reply) co_return render(read_failed(), version);
+  DirectDebit dd = input.collection;
+  dd.account_id = reply->account;
+  auto preset = reply->account_found ? mandate_rule_refusal(reply->rules, dd.scheme, input.details)
+                                     : sepa::Reason::none;
+  if (!reply->stored) {
+    // The (creditor, end-to-end id, due date) key is taken. A repeat of the same collection
+    // (same id) answers it; a new one is a duplicate (AM05), unless the engine never got the
+    // first one (a crash between the two steps): then this completes it under its id.
+    DirectDebit probe;
+    probe.id = reply->existing;
+    auto found =
+        co_await call(ctx, debit_command(CommandKind::lookup_direct_debit, probe), version);
+    if (auto* refusal = std::get_if<Response>(&found)) co_return std::move(*refusal);
+    const bool known =
+        std::get<CommandResult>(found).direct_debit_result() == DirectDebitResult::ok;
+    if (known && reply->existing == dd.id) {
+      auto view = co_await read_one(ctx, dd.id, version);
+      if (auto* refusal = std::get_if<Response>(&view)) co_return std::move(*refusal);
+      co_return collection_answer(std::get<DirectDebitView>(view), status::ok, version);
+    }
+    if (known) {
+      q.duplicate = true;
+      reply = co_await store(ctx, q);
+      if (!reply || !reply->stored) co_return render(read_failed(), version);
+      preset = sepa::Reason::AM05;
+    } else {
+      dd.id = reply->existing;
+    }
+  }
+  dd.reason = static_cast<std::uint8_t>(preset);
+  auto result = co_await call(ctx, debit_command(CommandKind::receive_direct_debit, dd), version);
+  if (auto* refusal = std::get_if<Response>(&result)) co_return std::move(*refusal);
+  const CommandResult& r = std::get<CommandResult>(result);
+  const DirectDebitResult code = r.direct_debit_result();
+  if (code == DirectDebitResult::exists_with_different_fields) {
+    co_return render(Problem{status::conflict, "exists_with_different_fields",
+                             "a direct debit with this id exists with different fields"},
+                     version);
+  }
+  if (code != DirectDebitResult::ok && code != DirectDebitResult::exists) {
+    const std::string name(to_string(code));
+    co_return render(
+        Problem{status::service_unavailable, name, "the direct debit was not taken: " + name},
+        version);
+  }
+  DirectDebitView view;
+  view.state = r.value.direct_debit;
+  view.details = input.details;
+  view.history.push_back(view.state);
+  co_return collection_answer(view, code == DirectDebitResult::ok ? status::created : status::ok,
+                              version);
+}
+
+Awaitable<Response> refund(const RouteContext& ctx, const Request& request, DirectDebitId id) {
+  const unsigned version = request.version();
+  const Body body = body_of(request);
+  sepa::Reason reason = sepa::Reason::MD06;
+  if (!body.text.empty()) {
+    auto object = detail::json_body(body);
+    if (const Problem* problem = problem_of(object)) co_return render(*problem, version);
+    const json& root = std::get<json>(object);
+    for (const auto& [key, value] : root.items()) {
+      if (key != "reason_code") {
+        co_return render(bad_request(BadRequest{"unknown_field", key, "unknown field " + key}),
+                         version);
+      }
+      const auto code =
+          value.is_string() ? sepa::reason_from_name(value.get<std::string>()) : std::nullopt;
+      if (!code || (*code != sepa::Reason::MD06 && *code != sepa::Reason::MD01)) {
+        co_return render(
+            bad_request(BadRequest{"invalid_field", "reason_code",
+                                   "reason_code must be MD06 (refund within 8 weeks, no reason "
+                                   "needed) or MD01 (unauthorised, within 13 months)"}),
+            version);
+      }
+      reason = *code;
+    }
+  }
+  DirectDebit dd;
+  dd.id = id;
+  dd.reason = static_cast<std::uint8_t>(reason);
+  auto result = co_await call(ctx, debit_command(CommandKind::refund_direct_debit, dd), version);
+  if (auto* refusal = std::get_if<Response>(&result)) co_return std::move(*refusal);
+  const DirectDebitResult code = std::get<CommandResult>(result).direct_debit_result();
+  if (code == DirectDebitResult::direct_debit_not_found) {
+    co_return render(not_found("direct debit", id.value), version);
+  }
+  if (code != DirectDebitResult::ok) {
+    const std::string name(to_string(code));
+    const char* why = code == DirectDebitResult::direct_debit_not_paid
+                          ? "only a paid collection can be refunded"
+                      : code == DirectDebitResult::refund_not_allowed_for_b2b
+                          ? "the SEPA B2B scheme has no refunds"
+                          : "the refund period is over (8 weeks; 13 months if unauthorised)";
+    co_return render(Problem{status::unprocessable_entity, name, why}, version);
+  }
+  auto view = co_await read_one(ctx, id, version);
+  if (auto* refusal = std::get_if<Response>(&view)) co_return std::move(*refusal);
+  co_return collection_answer(std::get<DirectDebitView>(view), status::ok, version);
+}
+
+}  // namespace
+
+Awaitable<Response> route_direct_debits(const RouteContext& ctx, const Request& request,
+                                        const Parts& parts, const Query& query) {
+  (void)query;
+  const verb method = request.method();
+  const unsigned version = request.version();
+  const std::size_t n = parts.size();
+  if (ctx.direct_debits == nullptr) co_return render(read_failed(), version);
+  if (n == 2) {
+    if (method != verb::post) co_return render(method_not_allowed("POST"), version);
+    co_return co_await receive(ctx, request);
+  }
+  if (n > 4 || (n == 4 && parts[3] != "refund")) {
+    co_return render(route_not_found(request.target()), version);
+  }
+  if (n == 3 && method != verb::get) co_return render(method_not_allowed("GET"), version);
+  if (n == 4 && method != verb::post) co_return render(method_not_allowed("POST"), version);
+  const auto id = path_id(parts[2], "direct debit");
+  if (const Problem* problem = problem_of(id)) co_return render(*problem, version);
+  const DirectDebitId debit{std::get<Uint128>(id)};
+  if (n == 4) co_return co_await refund(ctx, request, debit);
+  auto view = co_await read_one(ctx, debit, version);
+  if (auto* refusal = std::get_if<Response>(&view)) co_return std::move(*refusal);
+  co_return collection_answer(std::get<DirectDebitView>(view), status::ok, version);
+}
+
+Awaitable<Response> route_account_direct_debits(const RouteContext& ctx, const Request& request,
+                                                const Parts& parts, const Query& query) {
+  const verb method = request.method();
+  const unsigned version = request.version();
+  if (parts.size() != 4) co_return render(route_not_found(request.target()), version);
+  if (ctx.direct_debits == nullptr) co_return render(read_failed(), version);
+  const bool rules = parts[3] == "direct-debit-rules";
+  if (rules ? (method != verb::get && method != verb::put) : method != verb::get) {
+    co_return render(method_not_allowed(rules ? "GET, PUT" : "GET"), version);
+  }
+  const auto id = path_id(parts[2], "account");
+  if (const Problem* problem = problem_of(id)) co_return render(*problem, version);
+  const AccountId account{std::get<Uint128>(id)};
+  auto found =
+      co_await look_up(ctx, lookup_account(account.value), "account", account.value, version);
+  if (auto* refusal = std::get_if<Response>(&found)) co_return std::move(*refusal);
+  DirectDebitRequest q;
+  q.account = account;
+  if (rules) {
+    q.op = DirectDebitRequest::Op::get_rules;
+    if (method == verb::put) {
+      auto mapped = map_mandate_rules(body_of(request));
+      if (const Problem* problem = problem_of(mapped)) co_return render(*problem, version);
+      q.op = DirectDebitRequest::Op::put_rules;
+      q.rules = std::get<MandateRules>(std::move(mapped));
+    }
+    const auto reply = co_await store(ctx, q);
+    if (!reply) co_return render(read_failed(), version);
+    co_return make_json(status::ok, dump_json(mandate_rules_json(account, reply->rules)), version);
+  }
+  std::string unknown;
+  if (!detail::only_known(query, {"status", "after", "limit"}, &unknown)) {
+    co_return render(detail::query_problem(unknown, "unknown query parameter " + unknown), version);
+  }
+  if (!detail::read_limit(query, 100, 1000, &q.limit)) {
+    co_return render(detail::query_problem("limit", "limit must be an integer from 1 to 1000"),
+                     version);
+  }
+  if (const auto it = query.find("status"); it != query.end()) {
+    q.status = direct_debit_status_from_name(it->second);
+    if (!q.status) {
+      co_return render(detail::query_problem("status",
+                                             "status must be received, refused, "
+                                             "waiting_for_funds, paid, returned or refunded"),
+                       version);
+    }
+  }
+  if (const auto it = query.find("after"); it != query.end()) {
+    const auto cursor = detail::parse_cursor(it->second);
+    if (!cursor) {
+      co_return render(detail::query_problem("after", "after must be a next_cursor value"),
+                       version);
+    }
+    q.after = *cursor;
+  }
+  q.op = DirectDebitRequest::Op::list;
+  const auto reply = co_await store(ctx, q);
+  if (!reply) co_return render(read_failed(), version);
+  json list = json::array();
+  for (const DirectDebitView& view : reply->items) list.push_back(direct_debit_json(view));
+  co_return make_json(
+      status::ok,
+      dump_json(json{{"direct_debits", std::move(list)},
+                     {"next_cursor", reply->next_after == 0
+                                         ? json(nullptr)
+                                         : json(detail::format_cursor(reply->next_after))}}),
+      version);
+}
+
+Awaitable<Response> route_test_clock(const RouteContext& ctx, const Request& request,
+                                     const Parts& parts, const Query& query) {
+  (void)query;
+  const verb method = request.method();
+  const unsigned version = request.version();
+  if (ctx.test_clock == nullptr || parts.size() > 3 ||
+      (parts.size() == 3 && parts[2] != "advance")) {
+    co_return render(route_not_found(request.target()), version);
+  }
+  const auto answer = [&] {
+    return make_json(
+        status::ok,
+        dump_json(json{{"mode", "manual"},
+                       {"now", format_time(ctx.test_clock->now_ns())},
+                       {"now_unix_seconds", ctx.test_clock->now_ns() / sepa::ns_per_second},
+                       {"offset_seconds", ctx.test_clock->offset_ns() / sepa::ns_per_second}}),
+        version);
+  };
+  if (parts.size() == 2) {
+    if (method != verb::get) co_return render(method_not_allowed("GET"), version);
+    co_return answer();
+  }
+  if (method != verb::post) co_return render(method_not_allowed("POST"), version);
+  auto object = detail::json_body(body_of(request));
+  if (const Problem* problem = problem_of(object)) co_return render(*problem, version);
+  FieldReader fields(std::get<json>(object));
+  const auto seconds = fields.unsigned_integer("seconds", 10ULL * 366 * 86400);
+  fields.reject_unknown_fields();
+  if (fields.ok() && (!seconds || *seconds == 0)) {
+    fields.fail(seconds ? "invalid_field" : "missing_field", "seconds",
+                "seconds must be a whole number from 1 to 316224000 (10 years)");
+  }
+  if (!fields.ok()) co_return render(bad_request(fields.error()), version);
+  ctx.test_clock->advance(*seconds * sepa::ns_per_second);
+  // One command through the engine: its batch runs what fell due at the new time, and its
+  // answer comes after that batch's COMMIT, so what fell due is durable when we answer.
+  DirectDebit probe;
+  auto done = co_await call(ctx, debit_command(CommandKind::lookup_direct_debit, probe), version);
+  if (auto* refusal = std::get_if<Response>(&done)) co_return std::move(*refusal);
+  co_return answer();
+}
+
+}  // namespace ledger::http

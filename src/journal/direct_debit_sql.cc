@@ -1,0 +1,301 @@
+#include "journal/direct_debit_sql.h"
+
+#include "ledger/ids.h"
+
+namespace ledger::direct_debit_sql {
+namespace {
+
+std::string signed_text(std::uint64_t v) { return std::to_string(static_cast<std::int64_t>(v)); }
+
+}  // namespace
+
+bool decode(const PGresult* rows, int r, int first, DirectDebit* dd) {
+  *dd = DirectDebit{};
+  const auto uuid = [&](int c, Uint128* out) {
+    if (PQgetisnull(rows, r, first + c)) return true;
+    const auto parsed = parse_uuid(PQgetvalue(rows, r, first + c));
+    if (!parsed) return false;
+    *out = *parsed;
+    return true;
+  };
+  const auto num = [&](int c, auto* out) { return pg::number(rows, r, first + c, out); };
+  const auto flag = [&](int c) { return std::string_view(PQgetvalue(rows, r, first + c)) == "t"; };
+  std::int64_t ts = 0, settle = 0, window = 0, latest = 0, wait = 0, paid = 0, created = 0;
+  std::int64_t scheme = 0, sequence = 0, status = 0, change = 0, reason = 0;
+  if (!num(0, &ts) || !uuid(1, &dd->id.value) || PQgetisnull(rows, r, first + 1) ||
+      !uuid(2, &dd->account_id.value) || !num(3, &dd->amount) || !num(4, &dd->currency.code) ||
+      !num(5, &dd->due_day) || !num(6, &settle) || !num(7, &window) || !num(8, &latest) ||
+      !num(9, &wait) || !num(10, &paid) || !num(11, &dd->missing) || !num(12, &scheme) ||
+      !num(13, &sequence) || !num(14, &status) || !num(15, &change) || !num(16, &reason) ||
+      !num(19, &created) || scheme < 0 || scheme > 1 || sequence < 0 || sequence > 3 ||
+      status < 0 || status > 5 || change < 0 || change > 6 || reason < 0 || reason > 9) {
+    return false;
+  }
+  dd->timestamp = static_cast<std::uint64_t>(ts);
+  dd->settle_at = static_cast<std::uint64_t>(settle);
+  dd->wait_window_ns = static_cast<std::uint64_t>(window);
+  dd->latest_deadline = static_cast<std::uint64_t>(latest);
+  dd->wait_deadline = static_cast<std::uint64_t>(wait);
+  dd->paid_at = static_cast<std::uint64_t>(paid);
+  dd->created_timestamp = static_cast<std::uint64_t>(created);
+  dd->scheme = static_cast<DirectDebitScheme>(scheme);
+  dd->sequence = static_cast<SequenceType>(sequence);
+  dd->status = static_cast<DirectDebitStatus>(status);
+  dd->change = static_cast<DirectDebitChange>(change);
+  dd->reason = static_cast<std::uint8_t>(reason);
+  dd->at_risk_checked = flag(17);
+  dd->late = flag(18);
+  return true;
+}
+
+void append_row(const DirectDebit& dd, std::string* rows) {
+  std::string& s = *rows;
+  const auto field = [&s](const std::string& v) { s.append(v).push_back('\t'); };
+  field(signed_text(dd.timestamp));
+  field(format_uuid(dd.id.value));
+  field(dd.account_id.is_zero() ? std::string("\\N") : format_uuid(dd.account_id.value));
+  field(std::to_string(dd.amount));
+  field(std::to_string(dd.currency.code));
+  field(std::to_string(dd.due_day));
+  field(signed_text(dd.settle_at));
+  field(signed_text(dd.wait_window_ns));
+  field(signed_text(dd.latest_deadline));
+  field(signed_text(dd.wait_deadline));
+  field(signed_text(dd.paid_at));
+  field(std::to_string(dd.missing));
+  field(std::to_string(static_cast<int>(dd.scheme)));
+  field(std::to_string(static_cast<int>(dd.sequence)));
+  field(std::to_string(static_cast<int>(dd.status)));
+  field(std::to_string(static_cast<int>(dd.change)));
+  field(std::to_string(static_cast<int>(dd.reason)));
+  field(dd.at_risk_checked ? "t" : "f");
+  field(dd.late ? "t" : "f");
+  s.append(signed_text(dd.created_timestamp)).push_back('\n');
+}
+
+Status visit_rows(PGconn* conn, const std::string& sql, const std::vector<std::string>& params,
+                  const std::function<void(const DirectDebit&)>& visit) {
+  pg::Result rows;
+  if (Status s = pg::exec_params(conn, sql, params, &rows); !s.ok()) return s;
+  for (int r = 0; r < PQntuples(rows.get()); ++r) {
+    DirectDebit dd;
+    if (!decode(rows.get(), r, 0, &dd)) {
+      return Status::error("direct_debit_events holds a row that does not decode");
+    }
+    visit(dd);
+  }
+  return Status();
+}
+
+Status load_latest(PGconn* conn, const std::function<void(const DirectDebit&)>& visit) {
+  std::string sql("SELECT * FROM (SELECT DISTINCT ON (direct_debit_id) ");
+  sql.append(columns).append(
+      " FROM direct_debit_events ORDER BY direct_debit_id, ts DESC) latest ORDER BY created_ts");
+  return visit_rows(conn, sql, {}, visit);
+}
+
+Status load_at(PGconn* conn, const std::vector<std::uint64_t>& timestamps,
+               const std::function<void(const DirectDebit&)>& visit) {
+  if (timestamps.empty()) return Status();
+  std::string sql("SELECT ");
+  sql.append(columns).append(" FROM direct_debit_events WHERE ts IN (");
+  for (std::size_t i = 0; i < timestamps.size(); ++i) {
+    if (i > 0) sql.push_back(',');
+    sql.append(signed_text(timestamps[i]));
+  }
+  sql.append(") ORDER BY ts");
+  return visit_rows(conn, sql, {}, visit);
+}
+
+}  // namespace ledger::direct_debit_sql
+
+namespace ledger::direct_debit_sql {
+namespace {
+
+constexpr const char* detail_columns =
+    "d.id, d.end_to_end_id, d.mandate_reference, d.creditor_id, d.creditor_name, "
+    "coalesce(d.debtor_iban, ''), coalesce(d.message_id, ''), "
+    "coalesce((d.mandate_signed - date '1970-01-01'), -1)";
+constexpr int detail_count = 8;
+
+std::string date_text(std::int32_t days) { return sepa::format_date(days); }
+
+bool decode_details(const PGresult* rows, int r, DirectDebitDetails* d) {
+  d->end_to_end_id = PQgetvalue(rows, r, 1);
+  d->mandate_reference = PQgetvalue(rows, r, 2);
+  d->creditor_id = PQgetvalue(rows, r, 3);
+  d->creditor_name = PQgetvalue(rows, r, 4);
+  d->debtor_iban = PQgetvalue(rows, r, 5);
+  d->message_id = PQgetvalue(rows, r, 6);
+  return pg::number(rows, r, 7, &d->mandate_signed);
+}
+
+Status read_rules(PGconn* conn, AccountId account, MandateRules* rules) {
+  pg::Result rows;
+  if (Status s = pg::exec_params(conn,
+                                 "SELECT kind, creditor_id, mandate_reference FROM "
+                                 "direct_debit_rules WHERE account_id = $1 ORDER BY kind, "
+                                 "creditor_id, mandate_reference",
+                                 {format_uuid(account.value)}, &rows);
+      !s.ok()) {
+    return s;
+  }
+  *rules = MandateRules{};
+  for (int r = 0; r < PQntuples(rows.get()); ++r) {
+    std::int64_t kind = 0;
+    if (!pg::number(rows.get(), r, 0, &kind)) continue;
+    std::string creditor = PQgetvalue(rows.get(), r, 1);
+    std::string mandate = PQgetvalue(rows.get(), r, 2);
+    if (kind == 0) rules->blocked_creditors.push_back(std::move(creditor));
+    if (kind == 1) rules->blocked_mandates.push_back(std::move(mandate));
+    if (kind == 2) rules->b2b_mandates.push_back({std::move(creditor), std::move(mandate)});
+  }
+  return Status();
+}
+
+Status receive(PGconn* conn, const DirectDebitRequest& q, DirectDebitReply* reply) {
+  const DirectDebit& dd = q.collection;
+  reply->account = dd.account_id;
+  if (!q.details.debtor_iban.empty()) {
+    pg::Result rows;
+    if (Status s = pg::exec_params(conn, "SELECT account_id FROM account_ibans WHERE iban = $1",
+                                   {q.details.debtor_iban}, &rows);
+        !s.ok()) {
+      return s;
+    }
+    reply->account = AccountId{};
+    if (PQntuples(rows.get()) == 1) {
+      if (const auto id = parse_uuid(PQgetvalue(rows.get(), 0, 0))) reply->account.value = *id;
+    }
+  }
+  reply->account_found = !reply->account.is_zero();
+  if (reply->account_found) {
+    if (Status s = read_rules(conn, reply->account, &reply->rules); !s.ok()) return s;
+  }
+  const std::string account =
+      reply->account.is_zero() ? std::string() : format_uuid(reply->account.value);
+  pg::Result rows;
+  std::string sql =
+      "INSERT INTO direct_debits (id, creditor_id, end_to_end_id, due_date, mandate_reference, "
+      "mandate_signed, creditor_name, scheme, sequence_type, amount, debtor_iban, account_id, "
+      "message_id, duplicate) VALUES ($1, $2, $3, $4::date, $5, nullif($6, '')::date, $7, $8, $9, "
+      "$10, nullif($11, ''), nullif($12, '')::uuid, nullif($13, ''), $14)";
+  if (!q.duplicate) {
+    sql.append(
+        " ON CONFLICT (creditor_id, end_to_end_id, due_date) WHERE NOT duplicate DO NOTHING");
+  }
+  sql.append(" RETURNING id");
+  if (Status s = pg::exec_params(
+          conn, sql,
+          {format_uuid(dd.id.value), q.details.creditor_id, q.details.end_to_end_id,
+           date_text(dd.due_day), q.details.mandate_reference,
+           q.details.mandate_signed >= 0 ? date_text(q.details.mandate_signed) : std::string(),
+           q.details.creditor_name, std::to_string(static_cast<int>(dd.scheme)),
+           std::to_string(static_cast<int>(dd.sequence)), std::to_string(dd.amount),
+           q.details.debtor_iban, account, q.details.message_id, q.duplicate ? "t" : "f"},
+          &rows);
+      !s.ok()) {
+    return s;
+  }
+  reply->stored = PQntuples(rows.get()) == 1;
+  if (reply->stored) return Status();
+  pg::Result existing;
+  if (Status s = pg::exec_params(
+          conn,
+          "SELECT id FROM direct_debits WHERE creditor_id = $1 AND "
+          "end_to_end_id = $2 AND due_date = $3::date AND NOT duplicate",
+          {q.details.creditor_id, q.details.end_to_end_id, date_text(dd.due_day)}, &existing);
+      !s.ok()) {
+    return s;
+  }
+  if (PQntuples(existing.get()) != 1) return Status::error("direct debit key vanished");
+  if (const auto id = parse_uuid(PQgetvalue(existing.get(), 0, 0))) reply->existing.value = *id;
+  return Status();
+}
+
+// Collections with their references: `where` filters direct_debits d and the latest state s.
+Status read_views(PGconn* conn, const std::string& where, const std::vector<std::string>& params,
+                  const std::string& tail, std::vector<DirectDebitView>* out) {
+  std::string sql("SELECT ");
+  sql.append(detail_columns).append(", s.*");
+  sql.append(" FROM direct_debits d JOIN LATERAL (SELECT ");
+  sql.append(columns).append(
+      " FROM direct_debit_events e WHERE e.direct_debit_id = d.id ORDER BY ts DESC LIMIT 1) s "
+      "ON true WHERE ");
+  sql.append(where).append(tail);
+  pg::Result rows;
+  if (Status s = pg::exec_params(conn, sql, params, &rows); !s.ok()) return s;
+  for (int r = 0; r < PQntuples(rows.get()); ++r) {
+    DirectDebitView& view = out->emplace_back();
+    if (!decode_details(rows.get(), r, &view.details) ||
+        !decode(rows.get(), r, detail_count, &view.state)) {
+      return Status::error("direct_debits holds a row that does not decode");
+    }
+  }
+  return Status();
+}
+
+Status put_rules(PGconn* conn, const DirectDebitRequest& q) {
+  const std::string account = format_uuid(q.account.value);
+  if (Status s = pg::exec(conn, "BEGIN"); !s.ok()) return s;
+  Status s = pg::exec_params(conn, "DELETE FROM direct_debit_rules WHERE account_id = $1",
+                             {account}, nullptr);
+  const auto insert = [&](int kind, const std::string& creditor, const std::string& mandate) {
+    if (!s.ok()) return;
+    s = pg::exec_params(conn,
+                        "INSERT INTO direct_debit_rules (account_id, kind, creditor_id, "
+                        "mandate_reference) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                        {account, std::to_string(kind), creditor, mandate}, nullptr);
+  };
+  for (const std::string& c : q.rules.blocked_creditors) insert(0, c, "");
+  for (const std::string& m : q.rules.blocked_mandates) insert(1, "", m);
+  for (const MandateRules::B2bMandate& m : q.rules.b2b_mandates) {
+    insert(2, m.creditor_id, m.mandate_reference);
+  }
+  const Status end = pg::exec(conn, s.ok() ? "COMMIT" : "ROLLBACK");
+  return s.ok() ? end : s;
+}
+
+}  // namespace
+
+Status run(PGconn* conn, const DirectDebitRequest& q, DirectDebitReply* reply) {
+  switch (q.op) {
+    case DirectDebitRequest::Op::receive:
+      return receive(conn, q, reply);
+    case DirectDebitRequest::Op::get_rules:
+      return read_rules(conn, q.account, &reply->rules);
+    case DirectDebitRequest::Op::put_rules:
+      if (Status s = put_rules(conn, q); !s.ok()) return s;
+      return read_rules(conn, q.account, &reply->rules);
+    case DirectDebitRequest::Op::get: {
+      if (Status s = read_views(conn, "d.id = $1", {format_uuid(q.id.value)}, "", &reply->items);
+          !s.ok() || reply->items.empty()) {
+        return s;
+      }
+      std::string sql("SELECT ");
+      sql.append(columns).append(
+          " FROM direct_debit_events WHERE direct_debit_id = $1 ORDER BY ts");
+      return visit_rows(conn, sql, {format_uuid(q.id.value)},
+                        [&](const DirectDebit& dd) { reply->items.front().history.push_back(dd); });
+    }
+    case DirectDebitRequest::Op::list: {
+      std::vector<std::string> params{format_uuid(q.account.value),
+                                      std::to_string(static_cast<std::int64_t>(q.after))};
+      std::string where = "d.account_id = $1 AND s.created_ts > $2";
+      if (q.status) {
+        where.append(" AND s.status = ").append(std::to_string(static_cast<int>(*q.status)));
+      }
+      const Status s =
+          read_views(conn, where, params,
+                     " ORDER BY s.created_ts LIMIT " + std::to_string(q.limit + 1), &reply->items);
+      if (s.ok() && reply->items.size() > q.limit) {
+        reply->items.pop_back();
+        reply->next_after = reply->items.back().state.created_timestamp;
+      }
+      return s;
+    }
+  }
+  return Status::error("unknown direct debit operation");
+}
+
+}  // namespace ledger::direct_debit_sql

@@ -1,0 +1,215 @@
+// Incoming SEPA direct debits (issue 16) against a real ledgerd with LEDGER_CLOCK=manual and a
+// real PostgreSQL: a collection the account cannot cover waits for funds (card payments keep
+// working), survives kill -9, is paid by the next credit in the same commit, and can be
+// refunded; duplicates, unknown IBANs and mandate rules are refused with their ISO codes; an
+// unfunded collection is returned AM04 at its deadline; the test clock exists only when asked.
+#include <chrono>
+#include <csignal>
+#include <thread>
+
+#include "ledger/sepa.h"
+#include "support/iso_fixture.h"
+
+namespace ledger::iso_testing {
+namespace {
+
+constexpr std::int64_t day_s = 86400;
+
+class DirectDebitsTest : public IsoTest {
+ protected:
+  void SetUp() override {
+    start({{"LEDGER_CLOCK", "manual"}});
+    admin_ = testing::create_api_key(env_, "admin");
+    // Keys made while ledgerd runs are picked up by its periodic refresh.
+    for (int i = 0; i < 100 && call("GET", "/v1/test-clock", nullptr, admin_).status == 401; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  testing::HttpReply call(const std::string& method, const std::string& target,
+                          const json& body = nullptr, const std::string& key = "") {
+    return testing::http_call(server_.http_port(), method, target,
+                              body.is_null() ? "" : body.dump(),
+                              {{"Authorization", "Bearer " + (key.empty() ? key_ : key)}});
+  }
+  std::int64_t now_s() {
+    const auto reply = call("GET", "/v1/test-clock", nullptr, admin_);
+    EXPECT_EQ(reply.status, 200) << reply.body;
+    return json::parse(reply.body)["now_unix_seconds"];
+  }
+  void advance_to(std::int64_t unix_s) {
+    const std::int64_t by = unix_s - now_s();
+    ASSERT_GT(by, 0);
+    const auto reply = call("POST", "/v1/test-clock/advance", {{"seconds", by}}, admin_);
+    ASSERT_EQ(reply.status, 200) << reply.body;
+  }
+  // The second TARGET2 business day from the ledger's today.
+  std::int32_t due_day() {
+    return sepa::add_business_days(static_cast<std::int32_t>(now_s() / day_s) + 1, 1);
+  }
+  static std::int64_t settle_s(std::int32_t day) { return day * day_s + 6 * 3600; }
+  json collection(const std::string& e2e, std::int64_t amount, std::int32_t day,
+                  const std::string& creditor = "DE98ZZZ09999999999") {
+    return json{{"end_to_end_id", e2e},
+                {"mandate_reference", "MANDATE-" + e2e},
+                {"creditor_id", creditor},
+                {"creditor_name", "Stadtwerke Musterstadt"},
+                {"scheme", "core"},
+                {"sequence_type", "RCUR"},
+                {"amount", amount},
+                {"currency", "EUR"},
+                {"due_date", sepa::format_date(day)},
+                {"account_id", uuid(1, 2)}};
+  }
+  json post(const json& body, int expected = 201) {
+    const auto reply = call("POST", "/v1/direct-debits", body);
+    EXPECT_EQ(reply.status, expected) << reply.body;
+    return json::parse(reply.body);
+  }
+  json get(const std::string& id) {
+    const auto reply = call("GET", "/v1/direct-debits/" + id);
+    EXPECT_EQ(reply.status, 200) << reply.body;
+    return json::parse(reply.body);
+  }
+  std::vector<std::string> event_types() {
+    const auto reply = call("GET",
+                            "/v1/events?limit=1000&types=direct_debit.received,"
+                            "direct_debit.refused,direct_debit.at_risk,"
+                            "direct_debit.waiting_for_funds,direct_debit.paid,"
+                            "direct_debit.returned,direct_debit.refunded");
+    EXPECT_EQ(reply.status, 200) << reply.body;
+    std::vector<std::string> types;
+    const json page = json::parse(reply.body);
+    for (const json& e : page["events"]) types.push_back(e["type"]);
+    return types;
+  }
+  std::string admin_;
+};
+
+TEST_F(DirectDebitsTest, ASecondChanceSurvivesKillNineAndTheNextCreditPaysIt) {
+  const std::int32_t day = due_day();
+  // The customer holds 10,000; the collection is 15,000.
+  const json a = post(collection("E2E-1", 15000, day));
+  EXPECT_EQ(a["status"], "received");
+  EXPECT_EQ(a["reason_code"], nullptr);
+  EXPECT_EQ(a["due_date"], sepa::format_date(day));
+  EXPECT_EQ(a["currency"], "EUR");
+  EXPECT_EQ(a["scheme"], "core");
+  EXPECT_EQ(a["sequence_type"], "RCUR");
+  const std::string id = a["id"];
+  // The same (creditor, end-to-end id, due date) again: a duplicate, refused AM05.
+  const json dup = post(collection("E2E-1", 15000, day));
+  EXPECT_EQ(dup["status"], "refused");
+  EXPECT_EQ(dup["reason_code"], "AM05");
+  EXPECT_NE(dup["id"], id);
+  // A valid IBAN no account has: AC01. An invalid one: 400.
+  json by_iban = collection("E2E-2", 100, day);
+  by_iban.erase("account_id");
+  by_iban["debtor_iban"] = "DE89 3704 0044 0532 0130 00";
+  EXPECT_EQ(post(by_iban)["reason_code"], "AC01");
+  by_iban["debtor_iban"] = "DE88370400440532013000";
+  post(by_iban, 400);
+
+  advance_to(settle_s(day) - 2 * 3600);  // the day before has passed: at risk
+  EXPECT_EQ(get(id)["status"], "received");
+  advance_to(settle_s(day) + 1);
+  json waiting = get(id);
+  EXPECT_EQ(waiting["status"], "waiting_for_funds") << waiting.dump(1);
+  EXPECT_EQ(waiting["missing_amount"], 5000);
+  EXPECT_NE(waiting["wait_deadline"], nullptr);
+  // Waiting holds nothing: a card payment still goes through.
+  IsoClient client(server_.iso_port());
+  EXPECT_EQ(client.call(auth(50, 3000)).get(39), "00");
+  EXPECT_EQ(balances()["available"], 7000);
+
+  server_.stop(SIGKILL);
+  ASSERT_TRUE(server_.start(env_)) << server_.output();
+  EXPECT_GE(now_s(), settle_s(day));  // the test clock restarts where the journal left it
+  EXPECT_EQ(get(id)["status"], "waiting_for_funds");
+
+  rest("POST", "/v1/transfers",
+       {{"id", uuid(2, 50)},
+        {"debit_account_id", uuid(1, 1)},
+        {"credit_account_id", uuid(1, 2)},
+        {"amount", 8000},
+        {"currency", "EUR"}});
+  const json paid = get(id);
+  EXPECT_EQ(paid["status"], "paid");
+  EXPECT_EQ(paid["late"], true);
+  EXPECT_EQ(balances()["available"], 0);
+  std::vector<std::string> changes;
+  for (const json& h : paid["history"]) changes.push_back(h["change"]);
+  EXPECT_EQ(changes,
+            (std::vector<std::string>{"received", "at_risk", "waiting_for_funds", "paid"}));
+
+  const auto refund =
+      call("POST", "/v1/direct-debits/" + id + "/refund", {{"reason_code", "MD06"}});
+  ASSERT_EQ(refund.status, 200) << refund.body;
+  EXPECT_EQ(json::parse(refund.body)["status"], "refunded");
+  EXPECT_EQ(balances()["available"], 15000);
+  EXPECT_EQ(call("POST", "/v1/direct-debits/" + id + "/refund").status, 422);
+
+  const auto types = event_types();
+  for (const char* t :
+       {"direct_debit.received", "direct_debit.refused", "direct_debit.at_risk",
+        "direct_debit.waiting_for_funds", "direct_debit.paid", "direct_debit.refunded"}) {
+    EXPECT_NE(std::find(types.begin(), types.end(), t), types.end()) << t;
+  }
+}
+
+TEST_F(DirectDebitsTest, MandateRulesRefusalsAndTheReturnAtTheDeadline) {
+  const std::int32_t day = due_day();
+  const auto rules =
+      call("PUT", "/v1/accounts/" + uuid(1, 2) + "/direct-debit-rules",
+           {{"blocked_creditors", {"DE11ZZZ00000000001"}},
+            {"b2b_mandates",
+             {{{"creditor_id", "DE22ZZZ00000000002"}, {"mandate_reference", "B2B-OK"}}}}});
+  ASSERT_EQ(rules.status, 200) << rules.body;
+  EXPECT_EQ(post(collection("E2E-10", 100, day, "DE11ZZZ00000000001"))["reason_code"], "MS02");
+  json b2b = collection("E2E-11", 100, day, "DE22ZZZ00000000002");
+  b2b["scheme"] = "b2b";
+  EXPECT_EQ(post(b2b)["reason_code"], "MD01");
+  b2b["end_to_end_id"] = "E2E-12";
+  b2b["mandate_reference"] = "B2B-OK";
+  EXPECT_EQ(post(b2b)["status"], "received");
+
+  // Bad input: each refused with the field named, nothing stored.
+  json bad = collection("E2E-13", 100, day);
+  bad["amount"] = 100000000000;
+  EXPECT_EQ(post(bad, 400)["field"], "amount");
+  bad = collection("E2E-13", 100, day);
+  bad["currency"] = "USD";
+  EXPECT_EQ(post(bad, 400)["field"], "currency");
+  bad = collection("E2E-13", 100, static_cast<std::int32_t>(now_s() / day_s) - 1);
+  EXPECT_EQ(post(bad, 400)["field"], "due_date");
+
+  const json big = post(collection("E2E-20", 50000, day));
+  const std::string id = big["id"];
+  advance_to(settle_s(day) + 1);
+  const json waiting = get(id);
+  ASSERT_EQ(waiting["status"], "waiting_for_funds");
+  // 48 hours later, still unfunded: returned AM04. A credit after that pays nothing.
+  advance_to(settle_s(day) + 48 * 3600 + 1);
+  const json returned = get(id);
+  EXPECT_EQ(returned["status"], "returned");
+  EXPECT_EQ(returned["reason_code"], "AM04");
+  const auto list = call("GET", "/v1/accounts/" + uuid(1, 2) + "/direct-debits?status=returned");
+  ASSERT_EQ(list.status, 200) << list.body;
+  const json items = json::parse(list.body)["direct_debits"];
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0]["id"], id);
+  EXPECT_EQ(items[0]["end_to_end_id"], "E2E-20");
+}
+
+TEST_F(DirectDebitsTest, TheTestClockIsOnlyThereWhenAsked) {
+  EXPECT_EQ(call("GET", "/v1/test-clock", nullptr, admin_).status, 200);
+  EXPECT_EQ(call("POST", "/v1/test-clock/advance", {{"seconds", 60}}).status, 403);  // admin only
+  EXPECT_EQ(call("POST", "/v1/test-clock/advance", {{"seconds", -5}}, admin_).status, 400);
+  server_.stop(SIGTERM);
+  env_.erase("LEDGER_CLOCK");
+  ASSERT_TRUE(server_.start(env_)) << server_.output();
+  EXPECT_EQ(call("GET", "/v1/test-clock", nullptr, admin_).status, 404);
+  EXPECT_EQ(call("POST", "/v1/test-clock/advance", {{"seconds", 60}}, admin_).status, 404);
+}
+
+}  // namespace
+}  // namespace ledger::iso_testing
