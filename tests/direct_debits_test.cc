@@ -200,6 +200,50 @@ TEST_F(DirectDebitsTest, MandateRulesRefusalsAndTheReturnAtTheDeadline) {
   EXPECT_EQ(items[0]["end_to_end_id"], "E2E-20");
 }
 
+TEST_F(DirectDebitsTest, AccountsHaveIbansAndCollectionsFindTheirDebtorByIban) {
+  // Generated from the bank code, with valid check digits, stable across reads.
+  const json generated = rest("GET", "/v1/accounts/" + uuid(1, 2));
+  const std::string iban = generated["iban"];
+  EXPECT_TRUE(sepa::iban_valid(iban)) << iban;
+  EXPECT_EQ(iban.substr(0, 2) + iban.substr(4, 8), "DE10010010");
+  EXPECT_EQ(rest("GET", "/v1/accounts/" + uuid(1, 2))["iban"], iban);
+  // Given at creation; refused when invalid or taken.
+  const auto created = call("POST", "/v1/accounts",
+                            {{"id", uuid(1, 3)},
+                             {"holder_id", uuid(9, 2)},
+                             {"currency", "EUR"},
+                             {"kind", "customer"},
+                             {"iban", "de89 3704 0044 0532 0130 00"}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(json::parse(created.body)["iban"], "DE89370400440532013000");
+  EXPECT_EQ(call("POST", "/v1/accounts",
+                 {{"id", uuid(1, 4)},
+                  {"holder_id", uuid(9, 2)},
+                  {"currency", "EUR"},
+                  {"kind", "customer"},
+                  {"iban", "DE89370400440532013000"}})
+                .status,
+            409);
+  EXPECT_EQ(call("POST", "/v1/accounts",
+                 {{"id", uuid(1, 5)},
+                  {"holder_id", uuid(9, 2)},
+                  {"currency", "EUR"},
+                  {"kind", "customer"},
+                  {"iban", "DE88370400440532013000"}})
+                .status,
+            400);
+  const auto found = call("GET", "/v1/accounts?iban=DE89370400440532013000");
+  ASSERT_EQ(found.status, 200) << found.body;
+  ASSERT_EQ(json::parse(found.body)["accounts"].size(), 1u);
+  EXPECT_EQ(json::parse(found.body)["accounts"][0]["id"], uuid(1, 3));
+  json by_iban = collection("E2E-30", 100, due_day());
+  by_iban.erase("account_id");
+  by_iban["debtor_iban"] = iban;
+  const json dd = post(by_iban);
+  EXPECT_EQ(dd["status"], "received");
+  EXPECT_EQ(dd["account_id"], uuid(1, 2));
+}
+
 TEST_F(DirectDebitsTest, TheTestClockIsOnlyThereWhenAsked) {
   EXPECT_EQ(call("GET", "/v1/test-clock", nullptr, admin_).status, 200);
   EXPECT_EQ(call("POST", "/v1/test-clock/advance", {{"seconds", 60}}).status, 403);  // admin only

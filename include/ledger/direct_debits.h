@@ -58,7 +58,18 @@ struct DirectDebitView {
 };
 
 struct DirectDebitRequest {
-  enum class Op : std::uint8_t { receive, get, list, get_rules, put_rules };
+  // IBANs (table account_ibans): iban_of an account (generated from the bank code when it has
+  // none), assign_iban (one given at account creation), account_of_iban.
+  enum class Op : std::uint8_t {
+    receive,
+    get,
+    list,
+    get_rules,
+    put_rules,
+    iban_of,
+    assign_iban,
+    account_of_iban
+  };
   Op op = Op::get;
   // receive: the collection as mapped (id, amount, due day, scheme, account or IBAN).
   DirectDebit collection;
@@ -69,7 +80,10 @@ struct DirectDebitRequest {
   std::optional<DirectDebitStatus> status;  // list
   std::uint64_t after = 0;                  // list: cursor (created_ts)
   std::uint32_t limit = 100;
-  MandateRules rules;  // put_rules
+  MandateRules rules;               // put_rules
+  std::string iban;                 // assign_iban, account_of_iban
+  std::string iban_country = "DE";  // iban_of: generated IBANs
+  std::string iban_bank_code = "10010010";
 };
 
 struct DirectDebitReply {
@@ -81,6 +95,8 @@ struct DirectDebitReply {
   MandateRules rules;                  // receive (of that account), get_rules, put_rules
   std::vector<DirectDebitView> items;  // get (one, with history), list
   std::uint64_t next_after = 0;        // list: 0 when no more
+  std::string iban;                    // iban_of, assign_iban: the account's IBAN
+  bool iban_taken = false;  // assign_iban: another account has it, or this one has another
 };
 
 class DirectDebitStore {

@@ -39,6 +39,8 @@ std::optional<std::string> normalize_iban(std::string_view text);
 // A normalized IBAN: two letters, two check digits, an alphanumeric BBAN, the length of its
 // country when known (SEPA countries), 15..34 characters otherwise, and mod 97 == 1.
 bool iban_valid(std::string_view iban);
+// The IBAN length of a SEPA country (0: not known).
+std::size_t iban_length(std::string_view country);
 // The IBAN of `country` (two upper-case letters) and `bban` (upper-case alphanumerics) with
 // its check digits.
 std::string iban_make(std::string_view country, std::string_view bban);

@@ -143,6 +143,13 @@ bool upper_alnum(char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z
 
 }  // namespace
 
+std::size_t iban_length(std::string_view country) {
+  for (const CountryLength& l : lengths) {
+    if (country == l.code) return l.length;
+  }
+  return 0;
+}
+
 std::optional<std::string> normalize_iban(std::string_view text) {
   std::string out;
   if (text.size() > 64) return std::nullopt;

@@ -6,6 +6,7 @@
 #include "http/mapping_support.h"
 #include "ledger/limits.h"
 #include "ledger/parse.h"
+#include "ledger/sepa.h"
 
 namespace ledger::http {
 
@@ -27,6 +28,7 @@ Mapped<Command> map_create_account(const Body& body, Uint128 fresh_id) {
   const auto credit_normal = fields.boolean("credits_must_not_exceed_debits");
   const auto overdraft = fields.amount("overdraft_limit", false, true);
   const auto reference = fields.unsigned_integer("reference", UINT64_MAX);
+  fields.allow("iban");  // map_account_iban reads it
   fields.reject_unknown_fields();
   std::optional<AccountKind> kind;
   if (fields.ok() && !(kind = parse_kind(*kind_text))) {
@@ -101,11 +103,34 @@ Command lookup_account(Uint128 id) {
 }
 
 Response account_answer(const CommandResult& result, bool creating, unsigned version) {
+  return account_answer(result, creating, version, std::string());
+}
+
+Mapped<std::string> map_account_iban(const Body& body) {
+  auto object = json_body(body);
+  if (auto* problem = problem_of(object)) return *problem;
+  const json& root = std::get<json>(object);
+  const auto it = root.find("iban");
+  if (it == root.end() || it->is_null()) return std::string();
+  const auto normalized =
+      it->is_string() ? sepa::normalize_iban(it->get<std::string>()) : std::nullopt;
+  if (!normalized || !sepa::iban_valid(*normalized)) {
+    return bad_request(BadRequest{"invalid_field", "iban",
+                                  "iban is not a valid IBAN (ISO 13616: country, check digits, "
+                                  "BBAN)"});
+  }
+  return *normalized;
+}
+
+Response account_answer(const CommandResult& result, bool creating, unsigned version,
+                        const std::string& iban) {
   const AccountResult code = result.account_result();
   if (code == AccountResult::ok || code == AccountResult::exists) {
+    json body = account_json(result.value.account);
+    if (!iban.empty()) body["iban"] = iban;
     Response response =
         make_json(creating && code == AccountResult::ok ? status::created : status::ok,
-                  dump_json(account_json(result.value.account)), version);
+                  dump_json(body), version);
     if (creating) {
       response.set(bhttp::field::location,
                    "/v1/accounts/" + format_uuid(result.value.account.id.value));

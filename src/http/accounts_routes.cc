@@ -1,16 +1,124 @@
 // /v1/accounts: open, read, list by holder, change, close; history and statements.
+#include "http/mapping_support.h"
 #include "http/routes.h"
 #include "ledger/ledger_call.h"
+#include "ledger/sepa.h"
 
 namespace ledger::http {
 namespace {
 
 using bhttp::verb;
 
+// The account's IBAN (generated from the bank code if it has none; "" when the store is off
+// or does not answer: the account is still answered, without it).
+Awaitable<std::string> iban_of(const RouteContext& ctx, AccountId account) {
+  if (ctx.direct_debits == nullptr) co_return std::string();
+  DirectDebitRequest q;
+  q.op = DirectDebitRequest::Op::iban_of;
+  q.account = account;
+  q.iban_country = ctx.direct_debit_policy.iban_country;
+  q.iban_bank_code = ctx.direct_debit_policy.iban_bank_code;
+  auto reply = co_await await_read<DirectDebitReply>(
+      [&](auto done) { return ctx.direct_debits->direct_debits(q, std::move(done)); },
+      ctx.ledger_timeout);
+  if (!reply || !reply->first.ok()) co_return std::string();
+  co_return reply->second.iban;
+}
+
+Awaitable<std::optional<DirectDebitReply>> iban_store(const RouteContext& ctx,
+                                                      const DirectDebitRequest& q) {
+  auto reply = co_await await_read<DirectDebitReply>(
+      [&](auto done) { return ctx.direct_debits->direct_debits(q, std::move(done)); },
+      ctx.ledger_timeout);
+  if (!reply || !reply->first.ok()) co_return std::nullopt;
+  co_return std::move(reply->second);
+}
+
 Awaitable<Response> get(const RouteContext& ctx, const Request& request, Uint128 id) {
   auto found = co_await look_up(ctx, lookup_account(id), "account", id, request.version());
   if (auto* refusal = std::get_if<Response>(&found)) co_return std::move(*refusal);
-  co_return account_answer(std::get<CommandResult>(found), false, request.version());
+  const std::string iban = co_await iban_of(ctx, AccountId{id});
+  co_return account_answer(std::get<CommandResult>(found), false, request.version(), iban);
+}
+
+Response iban_taken(unsigned version) {
+  return render(Problem{bhttp::status::conflict, "iban_taken",
+                        "the IBAN belongs to another account, or this account has another IBAN",
+                        std::string("iban")},
+                version);
+}
+
+// POST /v1/accounts: the account in the engine, then its IBAN (the one given, checked free
+// first, or one generated from the bank code).
+Awaitable<Response> create(const RouteContext& ctx, const Request& request) {
+  const unsigned version = request.version();
+  const Body body = body_of(request);
+  const auto mapped = map_create_account(body, random_uuid());
+  if (const Problem* problem = problem_of(mapped)) co_return render(*problem, version);
+  const auto given = map_account_iban(body);
+  if (const Problem* problem = problem_of(given)) co_return render(*problem, version);
+  const std::string& iban = std::get<std::string>(given);
+  const Command& command = std::get<Command>(mapped);
+  const AccountId account = command.body.account.id;
+  if (!iban.empty() && ctx.direct_debits != nullptr) {
+    DirectDebitRequest q;
+    q.op = DirectDebitRequest::Op::account_of_iban;
+    q.iban = iban;
+    const auto owner = co_await iban_store(ctx, q);
+    if (!owner) co_return render(read_failed(), version);
+    if (owner->account_found && owner->account != account) co_return iban_taken(version);
+  }
+  auto result = co_await call(ctx, command, version);
+  if (auto* refusal = std::get_if<Response>(&result)) co_return std::move(*refusal);
+  const CommandResult& r = std::get<CommandResult>(result);
+  const AccountResult code = r.account_result();
+  if ((code != AccountResult::ok && code != AccountResult::exists) ||
+      ctx.direct_debits == nullptr) {
+    co_return account_answer(r, true, version);
+  }
+  if (iban.empty()) {
+    const std::string generated = co_await iban_of(ctx, account);
+    co_return account_answer(r, true, version, generated);
+  }
+  DirectDebitRequest q;
+  q.op = DirectDebitRequest::Op::assign_iban;
+  q.account = account;
+  q.iban = iban;
+  const auto assigned = co_await iban_store(ctx, q);
+  if (!assigned) co_return render(read_failed(), version);
+  if (assigned->iban_taken) co_return iban_taken(version);
+  co_return account_answer(r, true, version, assigned->iban);
+}
+
+// GET /v1/accounts?iban=: the account with that IBAN (none: an empty list).
+Awaitable<Response> find_by_iban(const RouteContext& ctx, const Request& request,
+                                 const Query& query) {
+  const unsigned version = request.version();
+  if (query.size() != 1) {
+    co_return render(detail::query_problem("iban", "iban is not combined with other parameters"),
+                     version);
+  }
+  const auto normalized = sepa::normalize_iban(query.at("iban"));
+  if (!normalized || !sepa::iban_valid(*normalized)) {
+    co_return render(detail::query_problem("iban", "iban is not a valid IBAN (ISO 13616)"),
+                     version);
+  }
+  if (ctx.direct_debits == nullptr) co_return render(read_failed(), version);
+  DirectDebitRequest q;
+  q.op = DirectDebitRequest::Op::account_of_iban;
+  q.iban = *normalized;
+  const auto owner = co_await iban_store(ctx, q);
+  if (!owner) co_return render(read_failed(), version);
+  AccountList list;
+  std::vector<CommandResult> accounts;
+  if (owner->account_found) {
+    list.ids.push_back(owner->account);
+    const std::vector<Command> lookups{lookup_account(owner->account.value)};
+    auto found = co_await look_up_all(ctx, lookups, version);
+    if (auto* refusal = std::get_if<Response>(&found)) co_return std::move(*refusal);
+    accounts = std::get<std::vector<CommandResult>>(std::move(found));
+  }
+  co_return accounts_answer(list, accounts, version);
 }
 
 Awaitable<Response> list(const RouteContext& ctx, const Request& request, const Query& query) {
@@ -75,9 +183,9 @@ Awaitable<Response> route_accounts(const RouteContext& ctx, const Request& reque
   const unsigned version = request.version();
   const std::size_t n = parts.size();
   if (n == 2) {
-    if (method == verb::post) {
-      co_return co_await submit(ctx, request, map_create_account(body_of(request), random_uuid()),
-                                account_answer, true);
+    if (method == verb::post) co_return co_await create(ctx, request);
+    if (method == verb::get && query.count("iban") != 0) {
+      co_return co_await find_by_iban(ctx, request, query);
     }
     if (method == verb::get) co_return co_await list(ctx, request, query);
     co_return render(method_not_allowed("GET, POST"), version);

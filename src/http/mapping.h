@@ -71,6 +71,11 @@ Mapped<Command> map_update_account(Uint128 id, const Body& body);
 Command map_close_account(Uint128 id);
 Command lookup_account(Uint128 id);
 Response account_answer(const CommandResult& result, bool creating, unsigned version);
+// The same, with the account's IBAN (GET /v1/accounts/{id}, creation).
+Response account_answer(const CommandResult& result, bool creating, unsigned version,
+                        const std::string& iban);
+// The optional "iban" of POST /v1/accounts, normalized ("" when absent).
+Mapped<std::string> map_account_iban(const Body& body);
 Mapped<AccountListQuery> map_list_accounts(const Query& query);
 Response accounts_answer(const AccountList& list, const std::vector<CommandResult>& accounts,
                          unsigned version);
@@ -113,6 +118,8 @@ struct DirectDebitPolicy {
   std::uint64_t settlement_minute = 6 * 60;  // minutes after 00:00 UTC on the due date
   std::uint64_t wait_ns = 48ULL * 3600 * 1'000'000'000;
   std::uint64_t margin_ns = 4ULL * 3600 * 1'000'000'000;
+  std::string iban_country = "DE";  // generated IBANs: country and bank code
+  std::string iban_bank_code = "10010010";
 };
 struct DirectDebitInput {
   DirectDebit collection;  // id, account (or zero with an IBAN), amount, due day, scheme, times

@@ -256,10 +256,84 @@ Status put_rules(PGconn* conn, const DirectDebitRequest& q) {
   return s.ok() ? end : s;
 }
 
+Status iban_of(PGconn* conn, const DirectDebitRequest& q, DirectDebitReply* reply) {
+  const std::string account = format_uuid(q.account.value);
+  for (std::uint64_t attempt = 0; attempt < 8; ++attempt) {
+    pg::Result rows;
+    if (Status s = pg::exec_params(conn, "SELECT iban FROM account_ibans WHERE account_id = $1",
+                                   {account}, &rows);
+        !s.ok()) {
+      return s;
+    }
+    if (PQntuples(rows.get()) == 1) {
+      reply->iban = PQgetvalue(rows.get(), 0, 0);
+      return Status();
+    }
+    // None yet: the bank code, then an account number derived from the account id (another
+    // derivation if that number is taken).
+    const std::size_t length = sepa::iban_length(q.iban_country);
+    const std::size_t digits =
+        length > 4 + q.iban_bank_code.size() ? length - 4 - q.iban_bank_code.size() : 10;
+    std::uint64_t number = mix64(q.account.value.hi ^ mix64(q.account.value.lo + attempt));
+    std::string bban = q.iban_bank_code;
+    std::string tail(std::min<std::size_t>(digits, 18), '0');
+    for (std::size_t i = tail.size(); i-- > 0;) {
+      tail[i] = static_cast<char>('0' + number % 10);
+      number /= 10;
+    }
+    bban.append(std::string(digits - tail.size(), '0')).append(tail);
+    if (Status s = pg::exec_params(conn,
+                                   "INSERT INTO account_ibans (iban, account_id) VALUES ($1, $2) "
+                                   "ON CONFLICT DO NOTHING",
+                                   {sepa::iban_make(q.iban_country, bban), account}, nullptr);
+        !s.ok()) {
+      return s;
+    }
+  }
+  return Status::error("no free IBAN after 8 attempts");
+}
+
+Status assign_iban(PGconn* conn, const DirectDebitRequest& q, DirectDebitReply* reply) {
+  const std::string account = format_uuid(q.account.value);
+  if (Status s = pg::exec_params(conn,
+                                 "INSERT INTO account_ibans (iban, account_id) VALUES ($1, $2) "
+                                 "ON CONFLICT DO NOTHING",
+                                 {q.iban, account}, nullptr);
+      !s.ok()) {
+    return s;
+  }
+  pg::Result rows;
+  if (Status s = pg::exec_params(conn, "SELECT iban FROM account_ibans WHERE account_id = $1",
+                                 {account}, &rows);
+      !s.ok()) {
+    return s;
+  }
+  reply->iban = PQntuples(rows.get()) == 1 ? PQgetvalue(rows.get(), 0, 0) : "";
+  reply->iban_taken = reply->iban != q.iban;
+  return Status();
+}
+
 }  // namespace
 
 Status run(PGconn* conn, const DirectDebitRequest& q, DirectDebitReply* reply) {
   switch (q.op) {
+    case DirectDebitRequest::Op::iban_of:
+      return iban_of(conn, q, reply);
+    case DirectDebitRequest::Op::assign_iban:
+      return assign_iban(conn, q, reply);
+    case DirectDebitRequest::Op::account_of_iban: {
+      pg::Result rows;
+      if (Status s = pg::exec_params(conn, "SELECT account_id FROM account_ibans WHERE iban = $1",
+                                     {q.iban}, &rows);
+          !s.ok()) {
+        return s;
+      }
+      if (PQntuples(rows.get()) == 1) {
+        if (const auto id = parse_uuid(PQgetvalue(rows.get(), 0, 0))) reply->account.value = *id;
+      }
+      reply->account_found = !reply->account.is_zero();
+      return Status();
+    }
     case DirectDebitRequest::Op::receive:
       return receive(conn, q, reply);
     case DirectDebitRequest::Op::get_rules:

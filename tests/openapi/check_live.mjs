@@ -118,6 +118,28 @@ await call('GET', '/v1/audit', '/v1/audit?limit=5', undefined, { expect: 200 });
 await call('GET', '/v1/events', '/v1/events?after=0&limit=1000', undefined, { expect: 200 });
 await call('GET', '/v1/events', '/v1/events?types=transfer.posted,card.updated&wait_ms=100', undefined, { expect: 200 });
 await call('GET', '/v1/events', '/v1/events?types=transfer.nope', undefined, { expect: 400 });
+// Direct debits: a due date two business days ahead (weekends skipped; holidays are rare).
+const due = (() => {
+  const d = new Date();
+  for (let n = 0; n < 2;) {
+    d.setUTCDate(d.getUTCDate() + 1);
+    if (d.getUTCDay() !== 0 && d.getUTCDay() !== 6) n++;
+  }
+  return d.toISOString().slice(0, 10);
+})();
+const dd = (e2e, extra = {}) => ({ end_to_end_id: e2e, mandate_reference: 'M-' + e2e, creditor_id: 'DE98ZZZ09999999999', creditor_name: 'Stadtwerke', scheme: 'core', sequence_type: 'RCUR', amount: 1250, currency: 'EUR', due_date: due, account_id: id(1, 2), ...extra });
+const collection = await call('POST', '/v1/direct-debits', '/v1/direct-debits', dd('E2E-1'), { expect: 201 });
+await call('POST', '/v1/direct-debits', '/v1/direct-debits', dd('E2E-1'), { expect: 201 });
+await call('POST', '/v1/direct-debits', '/v1/direct-debits', dd('E2E-2', { amount: 1.5 }), { expect: 400 });
+await call('GET', '/v1/direct-debits/{id}', `/v1/direct-debits/${collection.id}`, undefined, { expect: 200 });
+await call('GET', '/v1/direct-debits/{id}', `/v1/direct-debits/${id(7, 1)}`, undefined, { expect: 404 });
+await call('POST', '/v1/direct-debits/{id}/refund', `/v1/direct-debits/${collection.id}/refund`, { reason_code: 'MD06' }, { expect: 422 });
+await call('GET', '/v1/accounts/{id}/direct-debits', `/v1/accounts/${id(1, 2)}/direct-debits?status=received`, undefined, { expect: 200 });
+await call('PUT', '/v1/accounts/{id}/direct-debit-rules', `/v1/accounts/${id(1, 2)}/direct-debit-rules`, { blocked_creditors: ['DE11ZZZ00000000001'], b2b_mandates: [{ creditor_id: 'DE22ZZZ00000000002', mandate_reference: 'B2B-1' }] }, { expect: 200 });
+await call('GET', '/v1/accounts/{id}/direct-debit-rules', `/v1/accounts/${id(1, 2)}/direct-debit-rules`, undefined, { expect: 200 });
+const account = await call('GET', '/v1/accounts/{id}', `/v1/accounts/${id(1, 2)}`, undefined, { expect: 200 });
+await call('GET', '/v1/accounts', `/v1/accounts?iban=${account.iban}`, undefined, { expect: 200 });
+await call('GET', '/v1/test-clock', '/v1/test-clock', undefined, { expect: 404 });  // LEDGER_CLOCK is not manual here
 const monitor = await call('POST', '/v1/balance-monitors', '/v1/balance-monitors', { account_id: id(1, 2), field: 'available', operator: '<', threshold: 1000000 }, { expect: 201 });
 await call('POST', '/v1/balance-monitors', '/v1/balance-monitors', { account_id: id(1, 2), field: 'available', operator: '==', threshold: 1 }, { expect: 400 });
 await call('POST', '/v1/balance-monitors', '/v1/balance-monitors', { account_id: id(1, 77), field: 'posted', operator: '>', threshold: 1 }, { expect: 422 });
