@@ -244,6 +244,73 @@ TEST_F(DirectDebitsTest, AccountsHaveIbansAndCollectionsFindTheirDebtorByIban) {
   EXPECT_EQ(dd["account_id"], uuid(1, 2));
 }
 
+std::string pacs003_tx(const std::string& e2e, const std::string& amount, const std::string& ccy,
+                       const std::string& debtor) {
+  return "<DrctDbtTxInf><PmtId><InstrId>I-" + e2e + "</InstrId><EndToEndId>" + e2e +
+         "</EndToEndId><TxId>T-" + e2e +
+         "</TxId></PmtId>"
+         "<PmtTpInf><SvcLvl><Cd>SEPA</Cd></SvcLvl><LclInstrm><Cd>CORE</Cd></LclInstrm>"
+         "<SeqTp>RCUR</SeqTp></PmtTpInf>"
+         "<IntrBkSttlmAmt Ccy=\"" +
+         ccy + "\">" + amount +
+         "</IntrBkSttlmAmt>"
+         "<DrctDbtTx><MndtRltdInf><MndtId>MANDATE-" +
+         e2e +
+         "</MndtId><DtOfSgntr>2024-01-15"
+         "</DtOfSgntr></MndtRltdInf><CdtrSchmeId><Id><PrvtId><Othr><Id>DE98ZZZ09999999999</Id>"
+         "<SchmeNm><Prtry>SEPA</Prtry></SchmeNm></Othr></PrvtId></Id></CdtrSchmeId></DrctDbtTx>"
+         "<Cdtr><Nm>Stadtwerke Musterstadt</Nm></Cdtr>"
+         "<DbtrAcct><Id>" +
+         debtor + "</Id></DbtrAcct></DrctDbtTxInf>";
+}
+
+std::string pacs003(const std::string& date, const std::string& transactions,
+                    const std::string& ns = "urn:iso:std:iso:20022:tech:xsd:pacs.003.001.08") {
+  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Document xmlns=\"" + ns +
+         "\"><FIToFICstmrDrctDbt><GrpHdr><MsgId>MSG-1</MsgId><CreDtTm>2026-11-29T10:00:00"
+         "</CreDtTm><NbOfTxs>4</NbOfTxs><IntrBkSttlmDt>" +
+         date + "</IntrBkSttlmDt><SttlmInf><SttlmMtd>CLRG</SttlmMtd></SttlmInf></GrpHdr>" +
+         transactions + "</FIToFICstmrDrctDbt></Document>";
+}
+
+TEST_F(DirectDebitsTest, Pacs003ImportDecidesEachTransactionOnItsOwn) {
+  const std::string date = sepa::format_date(due_day());
+  const std::string ours = "<Othr><Id>" + uuid(1, 2) + "</Id></Othr>";
+  const std::string xml = pacs003(
+      date, pacs003_tx("X-1", "12.50", "EUR", ours) + pacs003_tx("X-2", "1.005", "EUR", ours) +
+                pacs003_tx("X-3", "3.00", "EUR", "<IBAN>DE89370400440532013000</IBAN>") +
+                pacs003_tx("X-4", "3.00", "USD", ours));
+  const auto reply = testing::http_call(
+      server_.http_port(), "POST", "/v1/direct-debits/import", xml,
+      {{"Authorization", "Bearer " + key_}, {"Content-Type", "application/xml"}});
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  const json results = json::parse(reply.body)["results"];
+  ASSERT_EQ(results.size(), 4u) << reply.body;
+  EXPECT_EQ(results[0]["status"], "received");
+  EXPECT_EQ(results[0]["reason_code"], nullptr);
+  EXPECT_EQ(results[1]["reason_code"], "AM12");
+  EXPECT_EQ(results[2]["reason_code"], "AC01");
+  EXPECT_EQ(results[3]["reason_code"], "AM03");
+  const json first = get(results[0]["id"]);
+  EXPECT_EQ(first["amount"], 1250);
+  EXPECT_EQ(first["mandate_signature_date"], "2024-01-15");
+  EXPECT_EQ(first["creditor_id"], "DE98ZZZ09999999999");
+  // Bad documents: refused whole, nothing stored.
+  const auto post_xml = [&](const std::string& body) {
+    return testing::http_call(server_.http_port(), "POST", "/v1/direct-debits/import", body,
+                              {{"Authorization", "Bearer " + key_}})
+        .status;
+  };
+  EXPECT_EQ(post_xml("<Document><unclosed>"), 400);
+  EXPECT_EQ(post_xml(pacs003(date, pacs003_tx("X-5", "1.00", "EUR", ours),
+                             "urn:iso:std:iso:20022:tech:xsd:pacs.008.001.08")),
+            400);
+  EXPECT_EQ(post_xml("<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY "
+                     "lol2 \"&lol;&lol;&lol;&lol;\">]><Document>&lol2;</Document>"),
+            400);
+  EXPECT_EQ(post_xml(pacs003(date, "")), 400);
+}
+
 TEST_F(DirectDebitsTest, TheTestClockIsOnlyThereWhenAsked) {
   EXPECT_EQ(call("GET", "/v1/test-clock", nullptr, admin_).status, 200);
   EXPECT_EQ(call("POST", "/v1/test-clock/advance", {{"seconds", 60}}).status, 403);  // admin only

@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "http/mapping_support.h"
+#include "http/pacs.h"
 #include "http/routes.h"
 #include "ledger/ledger_call.h"
 
@@ -56,12 +57,12 @@ Awaitable<std::variant<DirectDebitView, Response>> read_one(const RouteContext& 
   co_return reply->items.front();
 }
 
-Awaitable<Response> receive(const RouteContext& ctx, const Request& request) {
-  const unsigned version = request.version();
-  auto mapped =
-      map_direct_debit(body_of(request), random_uuid(), ctx.now_ns(), ctx.direct_debit_policy);
-  if (const Problem* problem = problem_of(mapped)) co_return render(*problem, version);
-  DirectDebitInput input = std::get<DirectDebitInput>(std::move(mapped));
+// One collection, mapped: its references stored under their key, its mandate rules read, then
+// decided by the engine. The collection and whether it is new (201), or the answer to send.
+using Received = std::pair<DirectDebitView, bool>;
+Awaitable<std::variant<Received, Response>> receive_one(const RouteContext& ctx,
+                                                        const DirectDebitInput& input,
+                                                        unsigned version) {
   DirectDebitRequest q;
   q.op = DirectDebitRequest::Op::receive;
   q.collection = input.collection;
@@ -86,7 +87,7 @@ Awaitable<Response> receive(const RouteContext& ctx, const Request& request) {
     if (known && reply->existing == dd.id) {
       auto view = co_await read_one(ctx, dd.id, version);
       if (auto* refusal = std::get_if<Response>(&view)) co_return std::move(*refusal);
-      co_return collection_answer(std::get<DirectDebitView>(view), status::ok, version);
+      co_return Received{std::get<DirectDebitView>(std::move(view)), false};
     }
     if (known) {
       q.duplicate = true;
@@ -117,8 +118,73 @@ Awaitable<Response> receive(const RouteContext& ctx, const Request& request) {
   view.state = r.value.direct_debit;
   view.details = input.details;
   view.history.push_back(view.state);
-  co_return collection_answer(view, code == DirectDebitResult::ok ? status::created : status::ok,
-                              version);
+  co_return Received{std::move(view), code == DirectDebitResult::ok};
+}
+
+Awaitable<Response> receive(const RouteContext& ctx, const Request& request) {
+  const unsigned version = request.version();
+  auto mapped =
+      map_direct_debit(body_of(request), random_uuid(), ctx.now_ns(), ctx.direct_debit_policy);
+  if (const Problem* problem = problem_of(mapped)) co_return render(*problem, version);
+  auto received = co_await receive_one(ctx, std::get<DirectDebitInput>(mapped), version);
+  if (auto* refusal = std::get_if<Response>(&received)) co_return std::move(*refusal);
+  const Received& r = std::get<Received>(received);
+  co_return collection_answer(r.first, r.second ? status::created : status::ok, version);
+}
+
+// The ISO code of a transaction the mapping refused (format errors never reach the engine).
+const char* reason_for_field(const std::string& field) {
+  if (field == "amount") return "AM12";
+  if (field == "due_date" || field == "mandate_signature_date") return "DT01";
+  if (field == "currency") return "AM03";
+  if (field == "debtor_iban" || field == "account_id") return "AC01";
+  return "FF01";
+}
+
+// POST /v1/direct-debits/import: a pacs.003 document; each transaction accepted or refused on
+// its own, in document order.
+Awaitable<Response> import(const RouteContext& ctx, const Request& request) {
+  const unsigned version = request.version();
+  const std::string_view xml(request.body().data(), request.body().size());
+  pacs::Document document;
+  std::string error;
+  if (!pacs::parse_pacs003(xml, &document, &error)) {
+    co_return render(Problem{status::bad_request, "invalid_document", error}, version);
+  }
+  json results = json::array();
+  for (const pacs::Transaction& t : document.transactions) {
+    json item{{"end_to_end_id", t.end_to_end_id}, {"id", nullptr}, {"status", "refused"}};
+    if (!t.problem.empty()) {
+      item["reason_code"] = t.reason_code;
+      item["detail"] = t.problem;
+      results.push_back(std::move(item));
+      continue;
+    }
+    const std::string text = t.body.dump();
+    const Body body{"application/json", text, ""};
+    auto mapped = map_direct_debit(body, random_uuid(), ctx.now_ns(), ctx.direct_debit_policy);
+    if (const Problem* problem = problem_of(mapped)) {
+      item["reason_code"] = reason_for_field(problem->field);
+      item["detail"] = problem->detail;
+      results.push_back(std::move(item));
+      continue;
+    }
+    DirectDebitInput input = std::get<DirectDebitInput>(std::move(mapped));
+    input.details.message_id = document.message_id;
+    auto received = co_await receive_one(ctx, input, version);
+    if (auto* refusal = std::get_if<Response>(&received)) co_return std::move(*refusal);
+    const DirectDebit& dd = std::get<Received>(received).first.state;
+    item["id"] = format_uuid(dd.id.value);
+    item["status"] = std::string(status_name(dd.status));
+    const auto reason = static_cast<sepa::Reason>(dd.reason);
+    item["reason_code"] =
+        reason == sepa::Reason::none ? json(nullptr) : json(std::string(sepa::reason_name(reason)));
+    results.push_back(std::move(item));
+  }
+  co_return make_json(
+      status::ok,
+      dump_json(json{{"message_id", document.message_id}, {"results", std::move(results)}}),
+      version);
 }
 
 Awaitable<Response> refund(const RouteContext& ctx, const Request& request, DirectDebitId id) {
@@ -181,6 +247,10 @@ Awaitable<Response> route_direct_debits(const RouteContext& ctx, const Request& 
   if (n == 2) {
     if (method != verb::post) co_return render(method_not_allowed("POST"), version);
     co_return co_await receive(ctx, request);
+  }
+  if (n == 3 && parts[2] == "import") {
+    if (method != verb::post) co_return render(method_not_allowed("POST"), version);
+    co_return co_await import(ctx, request);
   }
   if (n > 4 || (n == 4 && parts[3] != "refund")) {
     co_return render(route_not_found(request.target()), version);

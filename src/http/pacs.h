@@ -1,0 +1,32 @@
+// ISO 20022 documents of SEPA direct debits: pacs.003 (the collections the clearing system
+// delivers) read with libxml2 into the JSON bodies POST /v1/direct-debits takes, so both paths
+// share one validation. Pure: no I/O. Limits: the HTTP body limit bounds the document; DTDs
+// and entities are refused before parsing (no entity expansion, no network).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ledger::http::pacs {
+
+inline constexpr std::size_t transactions_max = 10'000;
+
+struct Transaction {
+  std::string end_to_end_id;  // "" when missing
+  nlohmann::json body;        // the POST /v1/direct-debits body (valid when `problem` is empty)
+  std::string problem;        // what is wrong with it, in words
+  std::string reason_code;    // ISO code of that problem (FF01, AM12, DT01, AM03, AC01)
+};
+
+struct Document {
+  std::string message_id;  // GrpHdr/MsgId
+  std::vector<Transaction> transactions;
+};
+
+// false with `error` set when the document is not a pacs.003 this ledger reads (malformed XML,
+// a DTD or entity, another message or namespace, no group header, too many transactions).
+bool parse_pacs003(std::string_view xml, Document* out, std::string* error);
+
+}  // namespace ledger::http::pacs
