@@ -171,6 +171,18 @@ TEST_F(DirectDebitsTest, MandateRulesRefusalsAndTheReturnAtTheDeadline) {
   b2b["end_to_end_id"] = "E2E-12";
   b2b["mandate_reference"] = "B2B-OK";
   EXPECT_EQ(post(b2b)["status"], "received");
+  // A block added after a collection arrived refuses it before settlement.
+  const json later = post(collection("E2E-14", 100, day, "DE33ZZZ00000000003"));
+  ASSERT_EQ(later["status"], "received");
+  ASSERT_EQ(call("PUT", "/v1/accounts/" + uuid(1, 2) + "/direct-debit-rules",
+                 {{"blocked_creditors", {"DE11ZZZ00000000001", "DE33ZZZ00000000003"}},
+                  {"b2b_mandates",
+                   {{{"creditor_id", "DE22ZZZ00000000002"}, {"mandate_reference", "B2B-OK"}}}}})
+                .status,
+            200);
+  const json refused = get(later["id"]);
+  EXPECT_EQ(refused["status"], "refused");
+  EXPECT_EQ(refused["reason_code"], "MS02");
 
   // Bad input: each refused with the field named, nothing stored.
   json bad = collection("E2E-13", 100, day);

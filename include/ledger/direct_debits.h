@@ -68,7 +68,8 @@ struct DirectDebitRequest {
     put_rules,
     iban_of,
     assign_iban,
-    account_of_iban
+    account_of_iban,
+    changes_on_day  // the changes (`changes`, DirectDebitChange bits) journaled on `day`
   };
   Op op = Op::get;
   // receive: the collection as mapped (id, amount, due day, scheme, account or IBAN).
@@ -82,6 +83,8 @@ struct DirectDebitRequest {
   std::uint32_t limit = 100;
   MandateRules rules;               // put_rules
   std::string iban;                 // assign_iban, account_of_iban
+  std::int32_t day = 0;             // changes_on_day: UTC day, days since the epoch
+  std::uint32_t changes = 0;        // changes_on_day: bits 1 << DirectDebitChange
   std::string iban_country = "DE";  // iban_of: generated IBANs
   std::string iban_bank_code = "10010010";
 };

@@ -111,7 +111,8 @@ namespace ledger {
   X(direct_debit_not_paid)             \
   X(refund_not_allowed_for_b2b)        \
   X(refund_period_over)                \
-  X(direct_debit_capacity_exhausted)
+  X(direct_debit_capacity_exhausted)   \
+  X(direct_debit_already_settled)
 
 #define LEDGER_ENUM_VALUE(name) name,
 enum class TransferResult : std::uint8_t { LEDGER_TRANSFER_RESULTS(LEDGER_ENUM_VALUE) };

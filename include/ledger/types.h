@@ -357,6 +357,7 @@ enum class CommandKind : std::uint8_t {
   receive_direct_debit,  // body.direct_debit: a new collection (reason: refused at the edge)
   refund_direct_debit,   // body.direct_debit: id and reason (MD06 or MD01)
   lookup_direct_debit,   // body.direct_debit.id
+  refuse_direct_debit,   // body.direct_debit: id and reason; only while it is still received
 };
 
 // One request to the engine. `tag` is opaque to the engine and comes back with the result

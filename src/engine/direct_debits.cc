@@ -277,6 +277,30 @@ void Engine::refund_direct_debit(const Command& command, CommandResult* result, 
   answer(DirectDebitResult::ok);
 }
 
+// The customer's rules changed after the collection arrived (a block, a b2b mandate withdrawn):
+// refused before settlement, never after.
+void Engine::refuse_direct_debit(const Command& command, CommandResult* result, BatchOutput* out) {
+  const DirectDebit& input = command.body.direct_debit;
+  const std::uint32_t position = direct_debit_position(input.id);
+  if (position == IdIndex::not_found) {
+    result->code = static_cast<std::uint8_t>(DirectDebitResult::direct_debit_not_found);
+    result->value.direct_debit = input;
+    return;
+  }
+  DirectDebit& dd = direct_debits_[position];
+  if (dd.status != DirectDebitStatus::received) {
+    result->code = static_cast<std::uint8_t>(DirectDebitResult::direct_debit_already_settled);
+    result->value.direct_debit = dd;
+    return;
+  }
+  unschedule_direct_debit(position);
+  dd.status = DirectDebitStatus::refused;
+  dd.reason = input.reason;
+  journal_direct_debit(dd, DirectDebitChange::refused, out);
+  result->code = static_cast<std::uint8_t>(DirectDebitResult::ok);
+  result->value.direct_debit = dd;
+}
+
 // At the settlement time: paid if the available balance covers it, else waiting for funds
 // (the interbank settlement is funded from suspense). A closed or frozen account refuses it.
 bool Engine::settle_direct_debit(std::uint32_t position, BatchOutput* out) {

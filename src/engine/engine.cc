@@ -229,6 +229,9 @@ void Engine::apply_one(const Command& command, BatchOutput* out) {
     case CommandKind::refund_direct_debit:
       refund_direct_debit(command, &result, out);
       return;
+    case CommandKind::refuse_direct_debit:
+      refuse_direct_debit(command, &result, out);
+      return;
     case CommandKind::lookup_direct_debit: {
       const DirectDebit* dd = find_direct_debit(command.body.direct_debit.id);
       result.code = static_cast<std::uint8_t>(

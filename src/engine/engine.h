@@ -213,6 +213,7 @@ class Engine {
   // Direct debits (direct_debits.cc).
   void receive_direct_debit(const Command& command, CommandResult* result, BatchOutput* out);
   void refund_direct_debit(const Command& command, CommandResult* result, BatchOutput* out);
+  void refuse_direct_debit(const Command& command, CommandResult* result, BatchOutput* out);
   void run_direct_debit_timers(BatchOutput* out);
   void retry_waiting_debits(BatchOutput* out);
   bool settle_direct_debit(std::uint32_t position, BatchOutput* out);

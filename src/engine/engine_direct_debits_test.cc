@@ -191,6 +191,31 @@ TEST_F(DirectDebitTest, RefusalsCarryTheirReasonCodes) {
   expect_replay_equal();
 }
 
+TEST_F(DirectDebitTest, ARuleChangeRefusesItBeforeSettlementNeverAfter) {
+  SetUpAccounts();
+  fund(2, 10'000, 1);
+  ASSERT_EQ(receive(1, 2, 1'000, 20001), DR::ok);
+  ASSERT_EQ(receive(2, 2, 1'000, 20001), DR::ok);
+  const auto refuse = [this](std::uint64_t id) {
+    Command c;
+    c.kind = CommandKind::refuse_direct_debit;
+    c.body.direct_debit = DirectDebit{};
+    c.body.direct_debit.id = ddid(id);
+    c.body.direct_debit.reason = static_cast<std::uint8_t>(sepa::Reason::MS02);
+    run({c});
+    return out_.results[0].direct_debit_result();
+  };
+  ASSERT_EQ(refuse(1), DR::ok);
+  EXPECT_EQ(dd(1).status, S::refused);
+  advance_to(settle(20001));
+  EXPECT_EQ(dd(1).status, S::refused);
+  EXPECT_EQ(dd(2).status, S::paid);
+  EXPECT_EQ(refuse(2), DR::direct_debit_already_settled);
+  EXPECT_EQ(refuse(9), DR::direct_debit_not_found);
+  EXPECT_EQ(available(2), 9'000);
+  expect_replay_equal();
+}
+
 TEST_F(DirectDebitTest, AtRiskTheDayBeforeWhenTheBalanceWouldNotCoverIt) {
   SetUpAccounts();
   fund(2, 1'000, 1);

@@ -754,6 +754,7 @@ struct Model {
       case CommandKind::receive_direct_debit:  // not generated: engine_direct_debits_test
       case CommandKind::refund_direct_debit:
       case CommandKind::lookup_direct_debit:
+      case CommandKind::refuse_direct_debit:
         return 0;
       case CommandKind::create_transfer:
         break;

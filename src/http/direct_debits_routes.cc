@@ -235,11 +235,38 @@ Awaitable<Response> refund(const RouteContext& ctx, const Request& request, Dire
   co_return collection_answer(std::get<DirectDebitView>(view), status::ok, version);
 }
 
+// GET /v1/direct-debits/returns|rejects?date=YYYY-MM-DD: the day's pacs.004 or pacs.002.
+Awaitable<Response> outgoing_file(const RouteContext& ctx, const Request& request,
+                                  const Query& query, bool returns) {
+  const unsigned version = request.version();
+  std::string unknown;
+  if (!detail::only_known(query, {"date"}, &unknown)) {
+    co_return render(detail::query_problem(unknown, "unknown query parameter " + unknown), version);
+  }
+  const auto it = query.find("date");
+  const auto day = it == query.end() ? std::nullopt : sepa::parse_date(it->second);
+  if (!day) {
+    co_return render(detail::query_problem("date", "date is required, YYYY-MM-DD (UTC)"), version);
+  }
+  DirectDebitRequest q;
+  q.op = DirectDebitRequest::Op::changes_on_day;
+  q.day = *day;
+  q.changes = returns ? (1u << static_cast<int>(DirectDebitChange::returned)) |
+                            (1u << static_cast<int>(DirectDebitChange::refunded))
+                      : 1u << static_cast<int>(DirectDebitChange::refused);
+  const auto reply = co_await store(ctx, q);
+  if (!reply) co_return render(read_failed(), version);
+  std::string body = returns ? pacs::write_pacs004(reply->items, *day, ctx.now_ns())
+                             : pacs::write_pacs002(reply->items, *day, ctx.now_ns());
+  Response response = make_json(status::ok, std::move(body), version);
+  response.set(bhttp::field::content_type, "application/xml; charset=utf-8");
+  co_return response;
+}
+
 }  // namespace
 
 Awaitable<Response> route_direct_debits(const RouteContext& ctx, const Request& request,
                                         const Parts& parts, const Query& query) {
-  (void)query;
   const verb method = request.method();
   const unsigned version = request.version();
   const std::size_t n = parts.size();
@@ -247,6 +274,10 @@ Awaitable<Response> route_direct_debits(const RouteContext& ctx, const Request& 
   if (n == 2) {
     if (method != verb::post) co_return render(method_not_allowed("POST"), version);
     co_return co_await receive(ctx, request);
+  }
+  if (n == 3 && (parts[2] == "returns" || parts[2] == "rejects")) {
+    if (method != verb::get) co_return render(method_not_allowed("GET"), version);
+    co_return co_await outgoing_file(ctx, request, query, parts[2] == "returns");
   }
   if (n == 3 && parts[2] == "import") {
     if (method != verb::post) co_return render(method_not_allowed("POST"), version);
@@ -294,6 +325,27 @@ Awaitable<Response> route_account_direct_debits(const RouteContext& ctx, const R
     }
     const auto reply = co_await store(ctx, q);
     if (!reply) co_return render(read_failed(), version);
+    if (q.op == DirectDebitRequest::Op::put_rules) {
+      // Collections not yet settled that the new rules refuse are refused now (MS02, MD01).
+      DirectDebitRequest pending;
+      pending.op = DirectDebitRequest::Op::list;
+      pending.account = account;
+      pending.status = DirectDebitStatus::received;
+      pending.limit = 1000;
+      const auto received = co_await store(ctx, pending);
+      if (!received) co_return render(read_failed(), version);
+      for (const DirectDebitView& view : received->items) {
+        const sepa::Reason refusal =
+            mandate_rule_refusal(reply->rules, view.state.scheme, view.details);
+        if (refusal == sepa::Reason::none) continue;
+        DirectDebit dd;
+        dd.id = view.state.id;
+        dd.reason = static_cast<std::uint8_t>(refusal);
+        auto refused =
+            co_await call(ctx, debit_command(CommandKind::refuse_direct_debit, dd), version);
+        if (auto* failure = std::get_if<Response>(&refused)) co_return std::move(*failure);
+      }
+    }
     co_return make_json(status::ok, dump_json(mandate_rules_json(account, reply->rules)), version);
   }
   std::string unknown;

@@ -3,9 +3,12 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 
+#include "ledger/ids.h"
 #include "ledger/sepa.h"
 
 namespace ledger::http::pacs {
@@ -204,6 +207,196 @@ bool parse_pacs003(std::string_view xml, Document* out, std::string* error) {
     return false;
   }
   return true;
+}
+
+namespace {
+
+void escape_into(std::string_view text, std::string* out) {
+  for (const char c : text) {
+    switch (c) {
+      case '&':
+        out->append("&amp;");
+        break;
+      case '<':
+        out->append("&lt;");
+        break;
+      case '>':
+        out->append("&gt;");
+        break;
+      case '"':
+        out->append("&quot;");
+        break;
+      case '\'':
+        out->append("&apos;");
+        break;
+      default:
+        out->push_back(c);
+    }
+  }
+}
+
+class Xml {
+ public:
+  Xml& open(const char* tag) {
+    s_.append("<").append(tag).append(">");
+    return *this;
+  }
+  Xml& close(const char* tag) {
+    s_.append("</").append(tag).append(">");
+    return *this;
+  }
+  Xml& leaf(const char* tag, std::string_view text) {
+    open(tag);
+    escape_into(text, &s_);
+    return close(tag);
+  }
+  Xml& amount(const char* tag, std::int64_t minor) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%lld.%02lld", static_cast<long long>(minor / 100),
+                  static_cast<long long>(minor % 100));
+    s_.append("<").append(tag).append(" Ccy=\"EUR\">").append(text);
+    return close(tag);
+  }
+  Xml& raw(std::string_view text) {
+    s_.append(text);
+    return *this;
+  }
+  std::string take() { return std::move(s_); }
+
+ private:
+  std::string s_;
+};
+
+std::string timestamp(std::uint64_t ns) {
+  const auto day = static_cast<std::int32_t>(ns / sepa::ns_per_day);
+  const std::uint64_t s = ns / sepa::ns_per_second % 86400;
+  char text[16];
+  std::snprintf(text, sizeof text, "T%02u:%02u:%02u", static_cast<unsigned>(s / 3600),
+                static_cast<unsigned>(s / 60 % 60), static_cast<unsigned>(s % 60));
+  return sepa::format_date(day) + text;
+}
+
+std::string compact_id(const DirectDebitId& id) {
+  std::string text = format_uuid(id.value);
+  text.erase(std::remove(text.begin(), text.end(), '-'), text.end());
+  return text;  // 32 characters: fits Max35Text
+}
+
+std::string original_message(const DirectDebitView& v) {
+  return v.details.message_id.empty() ? "NOTPROVIDED" : v.details.message_id;
+}
+
+// The original transaction's references (OrgnlTxRef) both documents carry.
+void original_reference(const DirectDebitView& v, bool with_amount, Xml* x) {
+  x->open("OrgnlTxRef");
+  if (with_amount) {
+    x->amount("IntrBkSttlmAmt", v.state.amount);
+    x->leaf("IntrBkSttlmDt", sepa::format_date(v.state.due_day));
+  }
+  x->open("PmtTpInf")
+      .open("LclInstrm")
+      .leaf("Cd", v.state.scheme == DirectDebitScheme::b2b ? "B2B" : "CORE")
+      .close("LclInstrm")
+      .leaf("SeqTp", sequence_name(v.state.sequence))
+      .close("PmtTpInf");
+  x->open("MndtRltdInf").leaf("MndtId", v.details.mandate_reference);
+  if (v.details.mandate_signed >= 0) {
+    x->leaf("DtOfSgntr", sepa::format_date(v.details.mandate_signed));
+  }
+  x->close("MndtRltdInf");
+  x->open("Cdtr").open("Pty").leaf("Nm", v.details.creditor_name).close("Pty").close("Cdtr");
+  if (!v.details.debtor_iban.empty()) {
+    x->open("DbtrAcct")
+        .open("Id")
+        .leaf("IBAN", v.details.debtor_iban)
+        .close("Id")
+        .close("DbtrAcct");
+  }
+  x->close("OrgnlTxRef");
+}
+
+}  // namespace
+
+std::string write_pacs004(const std::vector<DirectDebitView>& returns, std::int32_t day,
+                          std::uint64_t now_ns) {
+  std::int64_t total = 0;
+  for (const DirectDebitView& v : returns) total += v.state.amount;
+  Xml x;
+  x.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
+      .raw("<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pacs.004.001.09\">")
+      .open("PmtRtr")
+      .open("GrpHdr")
+      .leaf("MsgId", "RTR-" + sepa::format_date(day))
+      .leaf("CreDtTm", timestamp(now_ns))
+      .leaf("NbOfTxs", std::to_string(returns.size()))
+      .amount("TtlRtrdIntrBkSttlmAmt", total)
+      .leaf("IntrBkSttlmDt", sepa::format_date(day))
+      .open("SttlmInf")
+      .leaf("SttlmMtd", "CLRG")
+      .close("SttlmInf")
+      .close("GrpHdr");
+  for (const DirectDebitView& v : returns) {
+    x.open("TxInf")
+        .leaf("RtrId", compact_id(v.state.id))
+        .open("OrgnlGrpInf")
+        .leaf("OrgnlMsgId", original_message(v))
+        .leaf("OrgnlMsgNmId", "pacs.003")
+        .close("OrgnlGrpInf")
+        .leaf("OrgnlEndToEndId", v.details.end_to_end_id)
+        .amount("OrgnlIntrBkSttlmAmt", v.state.amount)
+        .leaf("OrgnlIntrBkSttlmDt", sepa::format_date(v.state.due_day))
+        .amount("RtrdIntrBkSttlmAmt", v.state.amount)
+        .leaf("IntrBkSttlmDt", sepa::format_date(day))
+        .open("RtrRsnInf")
+        .open("Rsn")
+        .leaf("Cd", sepa::reason_name(static_cast<sepa::Reason>(v.state.reason)))
+        .close("Rsn")
+        .close("RtrRsnInf");
+    original_reference(v, false, &x);
+    x.close("TxInf");
+  }
+  return x.close("PmtRtr").raw("</Document>").take();
+}
+
+std::string write_pacs002(const std::vector<DirectDebitView>& rejects, std::int32_t day,
+                          std::uint64_t now_ns) {
+  Xml x;
+  x.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
+      .raw("<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pacs.002.001.10\">")
+      .open("FIToFIPmtStsRpt")
+      .open("GrpHdr")
+      .leaf("MsgId", "RJCT-" + sepa::format_date(day))
+      .leaf("CreDtTm", timestamp(now_ns))
+      .close("GrpHdr");
+  std::vector<std::string> messages;
+  for (const DirectDebitView& v : rejects) {
+    const std::string m = original_message(v);
+    if (std::find(messages.begin(), messages.end(), m) == messages.end()) messages.push_back(m);
+  }
+  for (const std::string& m : messages) {
+    x.open("OrgnlGrpInfAndSts")
+        .leaf("OrgnlMsgId", m)
+        .leaf("OrgnlMsgNmId", "pacs.003")
+        .close("OrgnlGrpInfAndSts");
+  }
+  for (const DirectDebitView& v : rejects) {
+    x.open("TxInfAndSts")
+        .leaf("StsId", compact_id(v.state.id))
+        .open("OrgnlGrpInf")
+        .leaf("OrgnlMsgId", original_message(v))
+        .leaf("OrgnlMsgNmId", "pacs.003")
+        .close("OrgnlGrpInf")
+        .leaf("OrgnlEndToEndId", v.details.end_to_end_id)
+        .leaf("TxSts", "RJCT")
+        .open("StsRsnInf")
+        .open("Rsn")
+        .leaf("Cd", sepa::reason_name(static_cast<sepa::Reason>(v.state.reason)))
+        .close("Rsn")
+        .close("StsRsnInf");
+    original_reference(v, true, &x);
+    x.close("TxInfAndSts");
+  }
+  return x.close("FIToFIPmtStsRpt").raw("</Document>").take();
 }
 
 }  // namespace ledger::http::pacs

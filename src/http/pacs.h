@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "ledger/direct_debits.h"
+
 namespace ledger::http::pacs {
 
 inline constexpr std::size_t transactions_max = 10'000;
@@ -28,5 +30,14 @@ struct Document {
 // false with `error` set when the document is not a pacs.003 this ledger reads (malformed XML,
 // a DTD or entity, another message or namespace, no group header, too many transactions).
 bool parse_pacs003(std::string_view xml, Document* out, std::string* error);
+
+// pacs.004.001.09 (PaymentReturn): the collections returned (AM04) or refunded (MD06, MD01)
+// on `day`, with their original references, for the clearing system.
+std::string write_pacs004(const std::vector<DirectDebitView>& returns, std::int32_t day,
+                          std::uint64_t now_ns);
+// pacs.002.001.10 (FIToFIPaymentStatusReport): the collections refused (RJCT) on `day` with
+// their reason codes.
+std::string write_pacs002(const std::vector<DirectDebitView>& rejects, std::int32_t day,
+                          std::uint64_t now_ns);
 
 }  // namespace ledger::http::pacs

@@ -172,6 +172,8 @@ bool matches(const Filter& f, const Event& event, const std::set<Uint128>& holde
     debit = r.value.monitor.account_id;
   } else if (r.kind == RecordKind::spike) {
     debit = r.value.spike.account_id;
+  } else if (r.kind == RecordKind::direct_debit) {
+    debit = r.value.direct_debit.account_id;
   } else {
     debit = r.value.card.account_id;
   }
@@ -212,9 +214,15 @@ bool matches(const Filter& f, const Event& event, const std::set<Uint128>& holde
     if ((f.direction == "out" && !out) || (f.direction == "in" && !in)) return false;
   }
   if (f.amount_at_least || f.amount_at_most || !f.currency.empty()) {
-    if (t == nullptr || t->currency.code == 0) return false;
-    if (!f.currency.empty() && currency_alpha(t->currency) != f.currency) return false;
-    const std::int64_t amount = t->amount_effective > 0 ? t->amount_effective : t->amount;
+    // Transfers and direct debits carry money (the same amount the events table holds).
+    const bool debit_event = r.kind == RecordKind::direct_debit;
+    if (t == nullptr && !debit_event) return false;
+    const Currency currency = debit_event ? r.value.direct_debit.currency : t->currency;
+    if (currency.code == 0) return false;
+    if (!f.currency.empty() && currency_alpha(currency) != f.currency) return false;
+    const std::int64_t amount = debit_event               ? r.value.direct_debit.amount
+                                : t->amount_effective > 0 ? t->amount_effective
+                                                          : t->amount;
     if (f.amount_at_least && amount < *f.amount_at_least) return false;
     if (f.amount_at_most && amount > *f.amount_at_most) return false;
   }

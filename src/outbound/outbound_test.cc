@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "ledger/sepa.h"
 #include "outbound/crypto.h"
 #include "outbound/destination.h"
 #include "outbound/filter.h"
@@ -194,6 +195,40 @@ TEST(SlackTest, MessagesReadAtAGlance) {
   EXPECT_EQ(format_amount(124050, *currency_from_alpha("EUR")), "1,240.50");
   EXPECT_EQ(format_amount(1234567, *currency_from_alpha("JPY")), "1,234,567");
   EXPECT_EQ(format_amount(-5, *currency_from_alpha("EUR")), "-0.05");
+}
+
+TEST(SlackTest, DirectDebitsSayWhatHappenedAndWhatIsMissing) {
+  Event e;
+  e.seq = 12;
+  e.type = EventType::direct_debit_waiting_for_funds;
+  e.record.kind = RecordKind::direct_debit;
+  DirectDebit& d = e.record.value.direct_debit;
+  d = DirectDebit{};
+  d.account_id = AccountId{Uint128{0, 1234}};
+  d.currency = *currency_from_alpha("EUR");
+  d.amount = 15000;
+  d.missing = 5000;
+  d.due_day = *sepa::parse_date("2026-12-01");
+  d.wait_deadline = static_cast<std::uint64_t>(*sepa::parse_date("2026-12-03")) * sepa::ns_per_day;
+  d.change = DirectDebitChange::waiting_for_funds;
+  d.status = DirectDebitStatus::waiting_for_funds;
+  EXPECT_EQ(slack_text(e),
+            "Direct debit waiting for funds: 150.00 EUR due 2026-12-01; 50.00 EUR missing; "
+            "returned unless funded by 2026-12-03 (account …1234)");
+  d.change = DirectDebitChange::returned;
+  d.reason = static_cast<std::uint8_t>(sepa::Reason::AM04);
+  EXPECT_EQ(slack_text(e),
+            "Direct debit returned (AM04, insufficient funds): 150.00 EUR due 2026-12-01 "
+            "(account …1234)");
+  // Filters see its account and its amount.
+  Filter f;
+  FilterError error;
+  ASSERT_TRUE(parse_filter(
+      R"({"account_ids": ["00000000-0000-0000-0000-0000000004d2"], "amount_at_least": 10000, "currency": "EUR"})",
+      &f, &error));
+  EXPECT_TRUE(matches(f, e, {}));
+  d.amount = 9999;
+  EXPECT_FALSE(matches(f, e, {}));
 }
 
 TEST(SlackTest, BalanceAlertsNameTheBalanceTheValueAndTheThreshold) {

@@ -5,6 +5,7 @@
 
 #include "ledger/money.h"
 #include "ledger/monitors.h"
+#include "ledger/sepa.h"
 #include "ledger/spikes.h"
 
 namespace ledger::outbound {
@@ -62,6 +63,14 @@ std::string plural(const Event& e) {
       return "balance alerts";
     case EventType::spending_spike:
       return "spending spikes";
+    case EventType::direct_debit_received:
+    case EventType::direct_debit_refused:
+    case EventType::direct_debit_at_risk:
+    case EventType::direct_debit_waiting_for_funds:
+    case EventType::direct_debit_paid:
+    case EventType::direct_debit_returned:
+    case EventType::direct_debit_refunded:
+      return "direct debits";
     default:
       return "transfers";
   }
@@ -153,6 +162,40 @@ std::string slack_text(const Event& e) {
                                : "; usually " + format_amount(s.usual, s.currency));
     }
     text.append(")");
+    return text;
+  }
+  if (r.kind == RecordKind::direct_debit) {
+    const DirectDebit& d = r.value.direct_debit;
+    const auto reason = static_cast<sepa::Reason>(d.reason);
+    const std::string eur = " " + std::string(currency_alpha(d.currency));
+    static constexpr const char* heads[] = {
+        "Direct debit received",          "Direct debit refused", "Direct debit at risk",
+        "Direct debit waiting for funds", "Direct debit paid",    "Direct debit returned",
+        "Direct debit refunded"};
+    std::string text = heads[static_cast<std::size_t>(d.change) % 7];
+    if (d.change == DirectDebitChange::paid && d.late) text.append(" (after waiting)");
+    if (reason != sepa::Reason::none) {
+      text.append(" (")
+          .append(sepa::reason_name(reason))
+          .append(", ")
+          .append(sepa::reason_text(reason))
+          .append(")");
+    }
+    text.append(": ")
+        .append(format_amount(d.amount, d.currency))
+        .append(eur)
+        .append(" due ")
+        .append(sepa::format_date(d.due_day));
+    if (d.change == DirectDebitChange::at_risk ||
+        d.change == DirectDebitChange::waiting_for_funds) {
+      text.append("; ").append(format_amount(d.missing, d.currency)).append(eur).append(" missing");
+    }
+    if (d.change == DirectDebitChange::waiting_for_funds) {
+      text.append("; returned unless funded by ")
+          .append(sepa::format_date(sepa::day_of_ns(d.wait_deadline)));
+    }
+    if (!d.account_id.is_zero())
+      text.append(" (account …").append(last_digits(d.account_id.value)).append(")");
     return text;
   }
   if (r.kind == RecordKind::monitor) {

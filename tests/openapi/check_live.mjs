@@ -139,6 +139,9 @@ await call('PUT', '/v1/accounts/{id}/direct-debit-rules', `/v1/accounts/${id(1, 
 await call('GET', '/v1/accounts/{id}/direct-debit-rules', `/v1/accounts/${id(1, 2)}/direct-debit-rules`, undefined, { expect: 200 });
 const account = await call('GET', '/v1/accounts/{id}', `/v1/accounts/${id(1, 2)}`, undefined, { expect: 200 });
 await call('GET', '/v1/accounts', `/v1/accounts?iban=${account.iban}`, undefined, { expect: 200 });
+await call('GET', '/v1/direct-debits/returns', `/v1/direct-debits/returns?date=${due}`, undefined, { expect: 200 });
+await call('GET', '/v1/direct-debits/rejects', `/v1/direct-debits/rejects?date=${new Date().toISOString().slice(0, 10)}`, undefined, { expect: 200 });
+await call('GET', '/v1/direct-debits/rejects', '/v1/direct-debits/rejects', undefined, { expect: 400 });
 await call('GET', '/v1/test-clock', '/v1/test-clock', undefined, { expect: 404 });  // LEDGER_CLOCK is not manual here
 const monitor = await call('POST', '/v1/balance-monitors', '/v1/balance-monitors', { account_id: id(1, 2), field: 'available', operator: '<', threshold: 1000000 }, { expect: 201 });
 await call('POST', '/v1/balance-monitors', '/v1/balance-monitors', { account_id: id(1, 2), field: 'available', operator: '==', threshold: 1 }, { expect: 400 });
