@@ -21,21 +21,8 @@ AccountId Engine::settlement_account_id(Currency currency) {
 }
 
 std::uint32_t Engine::ensure_settlement_account(Currency currency, BatchOutput* out) {
-  const AccountId id = settlement_account_id(currency);
-  const std::uint32_t existing = account_position(id);
-  if (existing != IdIndex::not_found || accounts_.size() >= options_.accounts_max) return existing;
-  Account account;
-  account.id = id;
-  account.currency = currency;
-  account.kind = AccountKind::settlement;
-  account.timestamp = account.created_timestamp = next_timestamp();
-  const auto at = static_cast<std::uint32_t>(accounts_.size());
-  account_index_.insert(id.value, at);
-  accounts_.push_back(account);
-  JournalRecord& record = out->records.emplace_back();
-  record.kind = RecordKind::account;
-  record.value.account = account;
-  return at;
+  return ensure_internal_account(settlement_account_id(currency), AccountKind::settlement, currency,
+                                 out);
 }
 
 // Card spending is counted by the UTC day of the transfer: +1 when a card hold or financial

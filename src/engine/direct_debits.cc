@@ -81,12 +81,13 @@ std::uint64_t Engine::next_due_ns() const {
   return next;
 }
 
-std::uint32_t Engine::ensure_internal_account(AccountId id, AccountKind kind, BatchOutput* out) {
+std::uint32_t Engine::ensure_internal_account(AccountId id, AccountKind kind, Currency currency,
+                                              BatchOutput* out) {
   const std::uint32_t existing = account_position(id);
   if (existing != IdIndex::not_found || accounts_.size() >= options_.accounts_max) return existing;
   Account account;
   account.id = id;
-  account.currency = eur();
+  account.currency = currency;
   account.kind = kind;
   account.timestamp = account.created_timestamp = next_timestamp();
   const auto at = static_cast<std::uint32_t>(accounts_.size());
@@ -182,8 +183,9 @@ bool Engine::post_direct_debit(std::uint32_t position, DebitPosting posting, Bat
       break;
   }
   if (!has_room(t) || transfer_position(t.id) != IdIndex::not_found) return false;
-  if (ensure_internal_account(clearing, AccountKind::settlement, out) == IdIndex::not_found ||
-      ensure_internal_account(suspense, AccountKind::suspense, out) == IdIndex::not_found) {
+  if (ensure_internal_account(clearing, AccountKind::settlement, eur(), out) ==
+          IdIndex::not_found ||
+      ensure_internal_account(suspense, AccountKind::suspense, eur(), out) == IdIndex::not_found) {
     return false;
   }
   t.result = TransferResult::ok;

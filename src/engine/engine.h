@@ -224,7 +224,10 @@ class Engine {
   void unschedule_direct_debit(std::uint32_t position);
   void add_waiting(std::uint32_t position);
   void remove_waiting(std::uint32_t position);
-  std::uint32_t ensure_internal_account(AccountId id, AccountKind kind, BatchOutput* out);
+  // An engine-made account (settlement, clearing, suspense), created and journaled on first
+  // use; not_found when the account store is full.
+  std::uint32_t ensure_internal_account(AccountId id, AccountKind kind, Currency currency,
+                                        BatchOutput* out);
   std::uint32_t direct_debit_position(DirectDebitId id) const;
   void attach_monitor(std::uint32_t monitor_position);
   void detach_monitor(std::uint32_t monitor_position);
