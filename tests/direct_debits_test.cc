@@ -156,6 +156,60 @@ TEST_F(DirectDebitsTest, ASecondChanceSurvivesKillNineAndTheNextCreditPaysIt) {
   }
 }
 
+// "direct_debits_first": false keeps a credit usable by card payments until the deadline,
+// where the waiting collection is paid if the balance then covers it. The setting is journaled
+// (it survives kill -9) and switching it back pays the waiting collections at once.
+TEST_F(DirectDebitsTest, CardsFirstSettingKeepsCreditsUsableUntilTheDeadline) {
+  const std::string account = "/v1/accounts/" + uuid(1, 2);
+  EXPECT_EQ(json::parse(call("GET", account).body)["direct_debits_first"], true);
+  const auto patch = call("PATCH", account, {{"direct_debits_first", false}});
+  ASSERT_EQ(patch.status, 200) << patch.body;
+  EXPECT_EQ(json::parse(patch.body)["direct_debits_first"], false);
+  EXPECT_EQ(call("PATCH", account, {{"direct_debits_first", "no"}}).status, 400);
+
+  const std::int32_t day = due_day();
+  const std::string first = post(collection("CF-1", 12000, day))["id"];
+  const std::string second = post(collection("CF-2", 11000, day))["id"];  // neither covered
+  advance_to(settle_s(day) + 1);
+  ASSERT_EQ(get(first)["status"], "waiting_for_funds");
+  ASSERT_EQ(get(second)["status"], "waiting_for_funds");
+  server_.stop(SIGKILL);
+  ASSERT_TRUE(server_.start(env_)) << server_.output();
+  EXPECT_EQ(json::parse(call("GET", account).body)["direct_debits_first"], false);
+
+  rest("POST", "/v1/transfers",
+       {{"id", uuid(2, 60)},
+        {"debit_account_id", uuid(1, 1)},
+        {"credit_account_id", uuid(1, 2)},
+        {"amount", 5000},
+        {"currency", "EUR"}});
+  EXPECT_EQ(get(first)["status"], "waiting_for_funds");  // 15,000 usable, nothing paid
+  EXPECT_EQ(balances()["available"], 15000);
+  IsoClient client(server_.iso_port());
+  EXPECT_EQ(client.call(auth(61, 2000)).get(39), "00");
+  EXPECT_EQ(balances()["available"], 13000);
+
+  // Back to collections first: the older waiting one (12,000) is paid in the same commit.
+  ASSERT_EQ(call("PATCH", account, {{"direct_debits_first", true}}).status, 200);
+  EXPECT_EQ(get(first)["status"], "paid");
+  EXPECT_EQ(balances()["available"], 1000);
+  ASSERT_EQ(call("PATCH", account, {{"direct_debits_first", false}}).status, 200);
+  rest("POST", "/v1/transfers",
+       {{"id", uuid(2, 62)},
+        {"debit_account_id", uuid(1, 1)},
+        {"credit_account_id", uuid(1, 2)},
+        {"amount", 10000},
+        {"currency", "EUR"}});
+  EXPECT_EQ(get(second)["status"], "waiting_for_funds");
+  EXPECT_EQ(balances()["available"], 11000);
+  // At its deadline the balance (11,000) covers it: paid late, not returned.
+  advance_to(settle_s(day) + 48 * 3600 + 1);
+  const json paid = get(second);
+  EXPECT_EQ(paid["status"], "paid") << paid.dump(1);
+  EXPECT_EQ(paid["late"], true);
+  EXPECT_EQ(balances()["available"], 0);
+}
+
 TEST_F(DirectDebitsTest, MandateRulesRefusalsAndTheReturnAtTheDeadline) {
   const std::int32_t day = due_day();
   const auto rules =

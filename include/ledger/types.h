@@ -20,7 +20,12 @@ enum class AccountStatus : std::uint8_t { active, frozen, closed };
 // Account flags (bit set).
 inline constexpr std::uint16_t debits_must_not_exceed_credits = 1u << 0;  // no overdraft
 inline constexpr std::uint16_t credits_must_not_exceed_debits = 1u << 1;
-inline constexpr std::uint16_t account_flags_known = 0x3;
+inline constexpr std::uint16_t account_flags_known = 0x3;  // the two above (exclusive)
+// A setting, changeable (PATCH): incoming money stays usable by new card authorizations and
+// other debits; collections waiting for funds are paid at their deadline if the balance then
+// covers them. Without it (the default) every credit pays the waiting collections first.
+inline constexpr std::uint16_t cards_before_direct_debits = 1u << 2;
+inline constexpr std::uint16_t account_settings = cards_before_direct_debits;
 
 // Transfer flags (bit set).
 inline constexpr std::uint16_t flag_linked = 1u << 0;              // chain with the next transfer
@@ -334,6 +339,8 @@ struct AccountUpdate {
   AccountId id;
   bool set_overdraft_limit = false;
   bool set_status = false;
+  bool set_cards_before_direct_debits = false;
+  bool cards_before_direct_debits = false;
   std::int64_t overdraft_limit = 0;
   AccountStatus status = AccountStatus::active;  // active, frozen or closed
 };

@@ -19,7 +19,10 @@ AccountResult Engine::check_account(const Account& input) const {
       return AccountResult::exists_with_different_holder_id;
     if (existing->currency != input.currency) return AccountResult::exists_with_different_currency;
     if (existing->kind != input.kind) return AccountResult::exists_with_different_kind;
-    if (existing->flags != input.flags) return AccountResult::exists_with_different_flags;
+    // Settings may have changed since (PATCH): the creation's flags are compared.
+    if ((existing->flags & ~account_settings) != (input.flags & ~account_settings)) {
+      return AccountResult::exists_with_different_flags;
+    }
     if (existing->overdraft_limit_created != input.overdraft_limit) {
       return AccountResult::exists_with_different_overdraft_limit;
     }
@@ -27,7 +30,7 @@ AccountResult Engine::check_account(const Account& input) const {
       return AccountResult::exists_with_different_reference;
     return AccountResult::exists;
   }
-  if ((input.flags & ~account_flags_known) != 0 ||
+  if ((input.flags & ~(account_flags_known | account_settings)) != 0 ||
       (input.flags & account_flags_known) == account_flags_known) {
     return AccountResult::flags_are_mutually_exclusive;
   }
@@ -98,6 +101,12 @@ void Engine::update_account(const Command& command, CommandResult* result, Batch
       mark_watched(position);  // available moves with the overdraft limit
     }
     if (update.set_status) account.status = update.status;
+    if (update.set_cards_before_direct_debits) {
+      account.flags = static_cast<std::uint16_t>(update.cards_before_direct_debits
+                                                     ? account.flags | cards_before_direct_debits
+                                                     : account.flags & ~cards_before_direct_debits);
+      mark_watched(position);  // collections first again: pay the waiting ones now
+    }
     account.timestamp = next_timestamp();
     JournalRecord& record = out->records.emplace_back();
     record.kind = RecordKind::account;

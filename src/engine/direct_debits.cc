@@ -345,6 +345,19 @@ bool Engine::return_direct_debit(std::uint32_t position, BatchOutput* out) {
   return true;
 }
 
+// A waiting collection the balance now covers: paid late (customer -> suspense).
+bool Engine::pay_waiting_direct_debit(std::uint32_t position, BatchOutput* out) {
+  if (!post_direct_debit(position, DebitPosting::paid_late, out)) return false;
+  remove_waiting(position);
+  DirectDebit& dd = direct_debits_[position];
+  dd.status = DirectDebitStatus::paid;
+  dd.late = true;
+  dd.missing = 0;
+  dd.paid_at = now_ns_;
+  journal_direct_debit(dd, DirectDebitChange::paid, out);
+  return true;
+}
+
 void Engine::run_direct_debit_timers(BatchOutput* out) {
   while (!debit_timers_.empty() && debit_timers_.begin()->first <= now_ns_) {
     const auto [at, position] = *debit_timers_.begin();
@@ -372,7 +385,16 @@ void Engine::run_direct_debit_timers(BatchOutput* out) {
         continue;
       }
     } else if (dd.status == DirectDebitStatus::waiting_for_funds) {
-      if (!return_direct_debit(position, out)) {
+      // The deadline: a last try (an account whose cards come first waits for this one),
+      // then the return.
+      const Account& account = accounts_[account_position(dd.account_id)];
+      if (account.status == AccountStatus::active &&
+          balance_value(account, BalanceField::available) >= dd.amount) {
+        if (!pay_waiting_direct_debit(position, out)) {
+          debit_timers_.emplace(now_ns_ + sepa::ns_per_second, position);
+          continue;
+        }
+      } else if (!return_direct_debit(position, out)) {
         debit_timers_.emplace(now_ns_ + sepa::ns_per_second, position);
         continue;
       }
@@ -389,20 +411,20 @@ void Engine::retry_waiting_debits(BatchOutput* out) {
     debit_dirty_.pop_back();
     const auto it = waiting_debits_.find(account_at);
     if (it == waiting_debits_.end()) continue;
+    const Account& account = accounts_[account_at];
+    // Cards first (the account's setting): the money stays usable until the deadline.
+    if ((account.flags & cards_before_direct_debits) != 0) continue;
     const std::vector<std::uint32_t> waiting = it->second;  // paying changes the list
     for (const std::uint32_t position : waiting) {
-      DirectDebit& dd = direct_debits_[position];
-      const Account& account = accounts_[account_at];
       if (account.status != AccountStatus::active) break;  // it waits for the deadline
-      if (balance_value(account, BalanceField::available) < dd.amount) continue;
-      if (!post_direct_debit(position, DebitPosting::paid_late, out)) break;
+      if (balance_value(account, BalanceField::available) < direct_debits_[position].amount) {
+        continue;
+      }
       unschedule_direct_debit(position);
-      remove_waiting(position);
-      dd.status = DirectDebitStatus::paid;
-      dd.late = true;
-      dd.missing = 0;
-      dd.paid_at = now_ns_;
-      journal_direct_debit(dd, DirectDebitChange::paid, out);
+      if (!pay_waiting_direct_debit(position, out)) {
+        schedule_direct_debit(position);
+        break;
+      }
     }
   }
   // The payments debited the accounts again (marking them): nothing more can be paid there.

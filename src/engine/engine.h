@@ -216,6 +216,7 @@ class Engine {
   void refuse_direct_debit(const Command& command, CommandResult* result, BatchOutput* out);
   void run_direct_debit_timers(BatchOutput* out);
   void retry_waiting_debits(BatchOutput* out);
+  bool pay_waiting_direct_debit(std::uint32_t position, BatchOutput* out);
   bool settle_direct_debit(std::uint32_t position, BatchOutput* out);
   bool return_direct_debit(std::uint32_t position, BatchOutput* out);
   bool post_direct_debit(std::uint32_t position, DebitPosting posting, BatchOutput* out);

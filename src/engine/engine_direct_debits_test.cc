@@ -165,6 +165,66 @@ TEST_F(DirectDebitTest, TheOlderOfTwoWaitingCollectionsIsPaidFirst) {
   expect_balanced();
 }
 
+// The account setting "direct_debits_first": false. A credit stays usable by card payments
+// and transfers; the waiting collection is paid at its deadline if the balance covers it then,
+// else returned. Switching back to collections first pays the waiting ones at once.
+TEST_F(DirectDebitTest, CardsFirstLeavesCreditsUsableUntilTheDeadline) {
+  SetUpAccounts();
+  const auto cards_first = [this](std::uint64_t n, bool on) {
+    Command c;
+    c.kind = CommandKind::update_account;
+    c.body.update = AccountUpdate{};
+    c.body.update.id = acct(n);
+    c.body.update.set_cards_before_direct_debits = true;
+    c.body.update.cards_before_direct_debits = on;
+    run({c});
+    return out_.results[0].account_result();
+  };
+  ASSERT_EQ(cards_first(2, true), AR::ok);
+  EXPECT_NE(account(2).flags & cards_before_direct_debits, 0);
+  ASSERT_EQ(receive(1, 2, 4'000, 20001), DR::ok);
+  ASSERT_EQ(receive(2, 2, 1'000, 20001), DR::ok);
+  advance_to(settle(20001));
+  ASSERT_EQ(dd(1).status, S::waiting_for_funds);
+  ASSERT_EQ(dd(2).status, S::waiting_for_funds);
+  fund(2, 4'500, 3);  // covers either: neither is paid, the money stays usable
+  EXPECT_EQ(dd(1).status, S::waiting_for_funds);
+  EXPECT_EQ(available(2), 4'500);
+  ASSERT_EQ(apply(single(4, 2, 3, 500)), R::ok);  // a card payment uses it
+  EXPECT_EQ(available(2), 4'000);
+  expect_replay_equal();
+  // Collections first again: the older (received first) is paid at once, the other waits.
+  ASSERT_EQ(cards_first(2, false), AR::ok);
+  EXPECT_EQ(dd(1).status, S::paid);
+  EXPECT_TRUE(dd(1).late);
+  EXPECT_EQ(dd(2).status, S::waiting_for_funds);
+  ASSERT_EQ(cards_first(2, true), AR::ok);
+  fund(2, 1'000, 5);
+  EXPECT_EQ(dd(2).status, S::waiting_for_funds);
+  EXPECT_EQ(available(2), 1'000);
+  expect_replay_equal();
+  // At the deadline the balance covers it: paid late, not returned.
+  advance_to(dd(2).wait_deadline);
+  EXPECT_EQ(dd(2).status, S::paid);
+  EXPECT_TRUE(dd(2).late);
+  EXPECT_EQ(available(2), 0);
+  EXPECT_EQ(suspense(), 0);
+  EXPECT_EQ(clearing(), 5'000);
+  // A third, never covered by its deadline: returned AM04.
+  ASSERT_EQ(receive(3, 2, 700, 20004), DR::ok);
+  advance_to(settle(20004));
+  ASSERT_EQ(dd(3).status, S::waiting_for_funds);
+  fund(2, 300, 6);
+  advance_to(dd(3).wait_deadline);
+  EXPECT_EQ(dd(3).status, S::returned);
+  EXPECT_EQ(available(2), 300);
+  EXPECT_EQ(suspense(), 0);
+  // A repeated creation of the account still matches: the setting is not a creation flag.
+  EXPECT_EQ(open(2), AR::exists);
+  expect_balanced();
+  expect_replay_equal();
+}
+
 TEST_F(DirectDebitTest, RefusalsCarryTheirReasonCodes) {
   SetUpAccounts();
   ASSERT_EQ(open(4), AR::ok);

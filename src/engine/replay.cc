@@ -89,6 +89,7 @@ void Engine::replay(const JournalRecord& record) {
       Account& account = accounts_[position];
       account.overdraft_limit = a.overdraft_limit;
       account.status = a.status;
+      account.flags = a.flags;
       account.timestamp = a.timestamp;
     }
     last_timestamp_ = std::max(last_timestamp_, a.timestamp);

@@ -28,6 +28,7 @@ Mapped<Command> map_create_account(const Body& body, Uint128 fresh_id) {
   const auto credit_normal = fields.boolean("credits_must_not_exceed_debits");
   const auto overdraft = fields.amount("overdraft_limit", false, true);
   const auto reference = fields.unsigned_integer("reference", UINT64_MAX);
+  const auto debits_first = fields.boolean("direct_debits_first");
   fields.allow("iban");  // map_account_iban reads it
   fields.reject_unknown_fields();
   std::optional<AccountKind> kind;
@@ -53,7 +54,8 @@ Mapped<Command> map_create_account(const Body& body, Uint128 fresh_id) {
       no_overdraft.value_or(*kind == AccountKind::customer && !credit_normal.value_or(false));
   a.flags = static_cast<std::uint16_t>(
       (limited ? debits_must_not_exceed_credits : 0) |
-      (credit_normal.value_or(false) ? credits_must_not_exceed_debits : 0));
+      (credit_normal.value_or(false) ? credits_must_not_exceed_debits : 0) |
+      (debits_first.value_or(true) ? 0 : cards_before_direct_debits));
   a.overdraft_limit = overdraft.value_or(0);
   a.reference = reference.value_or(0);
   return command;
@@ -65,6 +67,7 @@ Mapped<Command> map_update_account(Uint128 id, const Body& body) {
   FieldReader fields(std::get<json>(object));
   const auto overdraft = fields.amount("overdraft_limit", false, true);
   const auto status_text = fields.text("status", false, 16);
+  const auto debits_first = fields.boolean("direct_debits_first");
   fields.reject_unknown_fields();
   std::optional<AccountStatus> new_status;
   if (fields.ok() && status_text &&
@@ -72,8 +75,8 @@ Mapped<Command> map_update_account(Uint128 id, const Body& body) {
     fields.fail("invalid_field", "status",
                 "status must be active or frozen (close with POST .../close)");
   }
-  if (fields.ok() && !overdraft && !status_text) {
-    fields.fail("missing_field", "", "send overdraft_limit and/or status");
+  if (fields.ok() && !overdraft && !status_text && !debits_first) {
+    fields.fail("missing_field", "", "send overdraft_limit, status and/or direct_debits_first");
   }
   if (!fields.ok()) return bad_request(fields.error());
   Command command = command_of(CommandKind::update_account);
@@ -84,6 +87,8 @@ Mapped<Command> map_update_account(Uint128 id, const Body& body) {
   update.overdraft_limit = overdraft.value_or(0);
   update.set_status = new_status.has_value();
   update.status = new_status.value_or(AccountStatus::active);
+  update.set_cards_before_direct_debits = debits_first.has_value();
+  update.cards_before_direct_debits = !debits_first.value_or(true);
   return command;
 }
 

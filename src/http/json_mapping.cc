@@ -231,6 +231,7 @@ json account_json(const Account& a) {
               {"kind", std::string(kind_name(a.kind))},
               {"no_overdraft", (a.flags & debits_must_not_exceed_credits) != 0},
               {"credits_must_not_exceed_debits", credit_normal},
+              {"direct_debits_first", (a.flags & cards_before_direct_debits) == 0},
               {"overdraft_limit", a.overdraft_limit},
               {"status", std::string(status_name(a.status))},
               {"reference", a.reference},

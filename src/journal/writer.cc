@@ -19,7 +19,7 @@ const std::string fold_accounts_sql =
     "overdraft_limit, overdraft_limit_created, reference, status, created_ts, ts "
     "FROM account_events WHERE ts BETWEEN $1 AND $2 ORDER BY account_id, ts DESC "
     "ON CONFLICT (id) DO UPDATE SET overdraft_limit = EXCLUDED.overdraft_limit, "
-    "status = EXCLUDED.status, updated_ts = EXCLUDED.updated_ts";
+    "flags = EXCLUDED.flags, status = EXCLUDED.status, updated_ts = EXCLUDED.updated_ts";
 
 const std::string fold_cards_sql =
     "INSERT INTO cards (id, account_id, pan_hash, bin, last4, expiry_yymm, status, "
