@@ -100,7 +100,10 @@ void Engine::update_account(const Command& command, CommandResult* result, Batch
       account.overdraft_limit = update.overdraft_limit;
       mark_watched(position);  // available moves with the overdraft limit
     }
-    if (update.set_status) account.status = update.status;
+    if (update.set_status) {
+      account.status = update.status;
+      mark_watched(position);  // unfrozen: its waiting collections may be paid now
+    }
     if (update.set_cards_before_direct_debits) {
       account.flags = static_cast<std::uint16_t>(update.cards_before_direct_debits
                                                      ? account.flags | cards_before_direct_debits

@@ -5,6 +5,7 @@
 // deadline and refunds. Each change is one journaled record beside the transfers it made, so
 // replay rebuilds the same state and a crash while a collection waits loses nothing.
 #include <algorithm>
+#include <functional>
 
 #include "engine/engine.h"
 #include "ledger/assert.h"
@@ -406,6 +407,9 @@ void Engine::run_direct_debit_timers(BatchOutput* out) {
 // After a change to an account with waiting collections: pay each one its available balance
 // now covers, oldest due date first, all or nothing.
 void Engine::retry_waiting_debits(BatchOutput* out) {
+  // Accounts in the order they were opened (a fixed order, whatever marked them: it decides who
+  // gets the last transfer slot when the store is nearly full).
+  std::sort(debit_dirty_.begin(), debit_dirty_.end(), std::greater<>());
   while (!debit_dirty_.empty()) {
     const std::uint32_t account_at = debit_dirty_.back();
     debit_dirty_.pop_back();

@@ -17,6 +17,7 @@
 
 #include "engine/engine.h"
 #include "ledger/card_ids.h"
+#include "ledger/sepa.h"
 
 namespace ledger::engine {
 namespace {
@@ -43,6 +44,7 @@ class Workload {
   }
   void new_episode() {
     sent_.clear();
+    debits_.clear();
     holds_.clear();
     authorizations_.clear();
     follow_ups_.clear();
@@ -87,8 +89,53 @@ class Workload {
     const std::uint64_t s = pick(10);
     c.body.update.status =
         s < 6 ? AccountStatus::active : (s < 9 ? AccountStatus::frozen : AccountStatus::closed);
+    c.body.update.set_cards_before_direct_debits = chance(25);
+    c.body.update.cards_before_direct_debits = chance(50);
     return c;
   }
+
+  // Incoming SEPA collections: new ones (settling seconds from now, so that the waits and
+  // deadlines fall inside an episode), repeats, refunds and refusals. A due day 60 or 400 days
+  // back puts a refund out of its window.
+  Command make_direct_debit() {
+    Command c;
+    c.body.direct_debit = DirectDebit{};
+    DirectDebit& dd = c.body.direct_debit;
+    const std::uint64_t what = pick(100);
+    if (debits_.empty() || what < 60) {
+      c.kind = CommandKind::receive_direct_debit;
+      dd.id = DirectDebitId{{7, chance(2) ? 0 : ++next_debit_}};
+      dd.account_id = account_id();
+      dd.amount = 1 + static_cast<std::int64_t>(chance(95) ? pick(1500) : pick(1'000'000));
+      const std::int64_t today = static_cast<std::int64_t>(now_ / day_ns);
+      const std::uint64_t back = pick(10);
+      dd.due_day = static_cast<std::int32_t>(today - (back < 7 ? 0 : (back < 9 ? 60 : 400)));
+      dd.settle_at = now_ + pick(12) * second_ns + pick(1000);
+      if (chance(10)) dd.settle_at += day_ns;  // the day-before check falls in the episode
+      dd.wait_window_ns = pick(16) * second_ns;
+      dd.latest_deadline = dd.settle_at + pick(24) * second_ns;
+      dd.scheme = chance(80) ? DirectDebitScheme::core : DirectDebitScheme::b2b;
+      dd.reason = static_cast<std::uint8_t>(chance(5) ? sepa::Reason::MS02 : sepa::Reason::none);
+      if (!dd.id.is_zero()) debits_.push_back(dd);
+      return c;
+    }
+    const DirectDebit& earlier =
+        debits_[debits_.size() - 1 - pick(std::min<std::size_t>(debits_.size(), 32))];
+    dd.id = chance(5) ? DirectDebitId{{7, next_debit_ + 1}} : earlier.id;
+    if (what < 70) {  // the same collection again, or with one field changed
+      c.kind = CommandKind::receive_direct_debit;
+      dd = earlier;
+      if (chance(50)) dd.amount += 1;
+    } else if (what < 90) {
+      c.kind = CommandKind::refund_direct_debit;
+      dd.reason = static_cast<std::uint8_t>(chance(50) ? sepa::Reason::MD06 : sepa::Reason::MD01);
+    } else {
+      c.kind = CommandKind::refuse_direct_debit;
+      dd.reason = static_cast<std::uint8_t>(sepa::Reason::MS02);
+    }
+    return c;
+  }
+  void set_now(std::uint64_t now) { now_ = now; }
 
   // A retry of an earlier transfer, exact or with one field changed (an id conflict).
   Command make_retry() {
@@ -328,7 +375,9 @@ class Workload {
         batch.push_back(make_authorization());
       } else if (kind < 26) {
         batch.push_back(make_card_follow_up());
-      } else if (kind < 15) {  // a linked chain of 2..5
+      } else if (kind < 34) {
+        batch.push_back(make_direct_debit());
+      } else if (kind < 38) {  // a linked chain of 2..5
         const std::uint64_t length = 2 + pick(4);
         for (std::uint64_t k = 0; k < length; ++k) {
           Command c = make_transfer();
@@ -351,8 +400,13 @@ class Workload {
   }
 
  private:
+  static constexpr std::uint64_t second_ns = 1'000'000'000;
+  static constexpr std::uint64_t day_ns = 86400 * second_ns;
   std::mt19937_64 rng_;
   std::uint64_t next_id_ = 0;
+  std::uint64_t next_debit_ = 0;
+  std::uint64_t now_ = 0;
+  std::vector<DirectDebit> debits_;
   std::vector<Transfer> sent_;
   std::vector<TransferId> holds_;
   std::vector<TransferId> authorizations_;
@@ -394,6 +448,21 @@ void expect_same_transfers(const Engine& engine, const Model& model,
   }
 }
 
+// Every collection: the same status, reason, deadline and shortfall on both sides.
+void expect_same_debits(const Engine& engine, const Model& model, std::uint64_t seed) {
+  ASSERT_EQ(engine.direct_debit_count(), model.debits.size()) << "seed=" << seed;
+  for (const auto& [id, m] : model.debits) {
+    const DirectDebit* d = engine.find_direct_debit(DirectDebitId{id});
+    ASSERT_NE(d, nullptr) << "seed=" << seed;
+    ASSERT_EQ(d->status, m.status) << "seed=" << seed << " debit=" << id.lo;
+    ASSERT_EQ(d->reason, m.reason) << "seed=" << seed << " debit=" << id.lo;
+    ASSERT_EQ(d->late, m.late) << "seed=" << seed << " debit=" << id.lo;
+    ASSERT_EQ(d->account_id, m.spec.account_id) << "seed=" << seed;
+    ASSERT_EQ(d->wait_deadline, m.wait_deadline) << "seed=" << seed << " debit=" << id.lo;
+    ASSERT_EQ(d->missing, m.missing) << "seed=" << seed << " debit=" << id.lo;
+  }
+}
+
 void expect_same_accounts(const Engine& engine, const Model& model, std::uint64_t seed) {
   ASSERT_EQ(engine.account_count(), model.accounts.size()) << "seed=" << seed;
   for (const auto& [id, m] : model.accounts) {
@@ -422,6 +491,10 @@ std::string result_name(CommandKind kind, std::uint8_t code) {
     case CommandKind::lookup_card:
     case CommandKind::lookup_transfer:
       return code == 0 ? "found" : "not found";
+    case CommandKind::receive_direct_debit:
+    case CommandKind::refund_direct_debit:
+    case CommandKind::refuse_direct_debit:
+      return std::string(to_string(static_cast<DirectDebitResult>(code)));
     default:
       return std::string(to_string(static_cast<R>(code)));
   }
@@ -451,10 +524,23 @@ void expect_same_cards(const Engine& engine, const Model& model, std::uint64_t s
   }
 }
 
+// How the episodes' collections ended, to show the workload reaches every outcome.
+struct DebitOutcomes {
+  std::map<std::string, std::size_t> counts;
+  void count(DirectDebitStatus status, bool late, bool warned) {
+    static const char* const names[] = {"received", "refused",  "waiting_for_funds",
+                                        "paid",     "returned", "refunded"};
+    std::string name = names[static_cast<int>(status)];
+    if (status == DirectDebitStatus::paid) name += late ? " (late)" : " (on time)";
+    ++counts[name];
+    if (warned && status == DirectDebitStatus::received) ++counts["received, at risk"];
+  }
+};
+
 // Runs episodes (fresh engine and model, small capacities) until `commands` have been applied.
 // Sets *hash to a hash of every episode's final state.
 void run_random(std::uint64_t seed, std::size_t commands, bool compare, std::uint64_t* hash,
-                std::vector<std::size_t>* seen = nullptr) {
+                std::vector<std::size_t>* seen = nullptr, DebitOutcomes* debit_outcomes = nullptr) {
   Workload workload(seed);
   std::uint64_t combined = 0;
   std::size_t applied = 0;
@@ -475,6 +561,7 @@ void run_random(std::uint64_t seed, std::size_t commands, bool compare, std::uin
       if (batch_number == 0) {
         for (int n = 0; n < 12; ++n) batch.push_back(workload.make_account());
       }
+      workload.set_now(now);
       const std::vector<Command> more = workload.make_batch();
       batch.insert(batch.end(), more.begin(), more.end());
       applied += batch.size();
@@ -500,10 +587,16 @@ void run_random(std::uint64_t seed, std::size_t commands, bool compare, std::uin
       }
       expect_same_accounts(engine, model, seed);
       expect_same_cards(engine, model, seed);
+      expect_same_debits(engine, model, seed);
       expect_same_transfers(engine, model, batch, seed);
       if (::testing::Test::HasFatalFailure()) return;
     }
     combined = combined * 31 + engine.state_hash();
+    if (debit_outcomes != nullptr) {
+      for (const auto& [id, d] : model.debits) {
+        debit_outcomes->count(d.status, d.late, d.at_risk_checked && d.missing != 0);
+      }
+    }
   }
   *hash = combined;
   if (compare) std::printf("applied %zu commands\n", applied);
@@ -517,7 +610,14 @@ TEST(EngineModelTest, AgreesWithTheNaiveModelOnRandomCommands) {
               static_cast<unsigned long long>(seed));
   std::uint64_t hash = 0;
   std::vector<std::size_t> seen(transfer_result_count, 0);
-  run_random(seed, commands, true, &hash, &seen);
+  DebitOutcomes debits;
+  run_random(seed, commands, true, &hash, &seen, &debits);
+  // And every way a collection can end (or wait).
+  for (const char* name : {"received", "received, at risk", "refused", "waiting_for_funds",
+                           "paid (on time)", "paid (late)", "returned", "refunded"}) {
+    std::printf("  direct debit %-32s %zu\n", name, debits.counts[name]);
+    EXPECT_GT(debits.counts[name], 0u) << name << " never happened";
+  }
   // The workload must reach every transfer outcome, or this test proves less than it claims.
   for (int code = 0; code < transfer_result_count; ++code) {
     if (code == static_cast<int>(R::overflow)) continue;  // 128-bit totals: cannot happen
