@@ -146,7 +146,11 @@ TEST_F(DirectDebitsTest, ASecondChanceSurvivesKillNineAndTheNextCreditPaysIt) {
   ASSERT_EQ(refund.status, 200) << refund.body;
   EXPECT_EQ(json::parse(refund.body)["status"], "refunded");
   EXPECT_EQ(balances()["available"], 15000);
-  EXPECT_EQ(call("POST", "/v1/direct-debits/" + id + "/refund").status, 422);
+  // A retry of the refund answers the refund; the money moved once.
+  const auto again = call("POST", "/v1/direct-debits/" + id + "/refund");
+  EXPECT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(json::parse(again.body)["status"], "refunded");
+  EXPECT_EQ(balances()["available"], 15000);
 
   const auto types = event_types();
   for (const char* t :

@@ -11,6 +11,13 @@
 //     91) is voided, except when the process died before that void was durable (counted).
 // At the end (faults off, everything drained) the engine equals a replay of the journal.
 //
+// The days run (DirectDebitsAcrossDaysWithCrashes) adds incoming SEPA collections and lets
+// hours pass between steps, so collections settle, wait for funds, are paid by credits or
+// returned at their deadlines across crashes and outages. After every commit: suspense holds
+// exactly the waiting collections, clearing exactly the paid and waiting ones, and no
+// collection is both paid and returned; at the end (eight more days, drained) none is still
+// received or waiting, and every acknowledged collection is in the journal.
+//
 // A failing seed reproduces: LEDGER_SIM_SEED=<seed> ./simulation_test. LEDGER_SIM_SEEDS and
 // LEDGER_SIM_STEPS change how many seeds and steps CI runs (defaults 120 and 1500; 24 seeds
 // under the sanitizers).
@@ -29,6 +36,7 @@
 #include "app/pipeline.h"
 #include "ledger/card_ids.h"
 #include "ledger/money.h"
+#include "ledger/sepa.h"
 
 namespace ledger::app {
 namespace {
@@ -49,6 +57,13 @@ struct World {
   std::vector<JournalRecord> journal;  // committed, in order
   engine::Engine durable;              // the journal replayed as it commits
   std::set<Uint128> journaled_ids;
+  // Collections as journaled: the latest state of each, and whether it was ever paid/returned.
+  struct Collection {
+    DirectDebit latest;
+    bool paid = false;
+    bool returned = false;
+  };
+  std::map<Uint128, Collection> collections;
   std::string violation;  // first broken invariant
 
   bool chance(int percent) { return static_cast<int>(rng() % 1000) < percent * 10; }
@@ -65,6 +80,38 @@ struct World {
     }
     for (const auto& [currency, totals] : durable.totals_by_currency())
       if (!totals.balanced()) fail("double entry: the journal does not balance");
+    check_collections(records);
+  }
+  // Suspense = minus the waiting collections; clearing = the paid and the waiting ones.
+  void check_collections(const std::vector<JournalRecord>& records) {
+    bool any = false;
+    for (const JournalRecord& r : records) {
+      if (r.kind != RecordKind::direct_debit) continue;
+      any = true;
+      Collection& c = collections[r.value.direct_debit.id.value];
+      c.latest = r.value.direct_debit;
+      c.paid = c.paid || c.latest.status == DirectDebitStatus::paid;
+      c.returned = c.returned || c.latest.status == DirectDebitStatus::returned;
+      if (c.paid && c.returned)
+        fail("direct debit " + to_string(c.latest.id) + " paid and returned");
+    }
+    if (!any) return;
+    Sum waiting = 0, kept = 0;
+    for (const auto& [id, c] : collections) {
+      if (c.latest.status == DirectDebitStatus::waiting_for_funds) waiting += c.latest.amount;
+      if (c.latest.status == DirectDebitStatus::paid ||
+          c.latest.status == DirectDebitStatus::waiting_for_funds) {
+        kept += c.latest.amount;
+      }
+    }
+    const auto posted = [this](AccountId id) -> Sum {
+      const Account* a = durable.find_account(id);
+      return a == nullptr ? 0 : a->credits_posted - a->debits_posted;
+    };
+    if (posted(engine::Engine::direct_debit_suspense_account_id()) != -waiting)
+      fail("direct debits: suspense does not equal the waiting collections");
+    if (posted(engine::Engine::direct_debit_clearing_account_id()) != kept)
+      fail("direct debits: clearing does not equal the paid and waiting collections");
   }
 };
 
@@ -152,12 +199,18 @@ struct Request {
 std::uint8_t effective_result(const CommandResult& r) {
   if (r.kind == CommandKind::create_transfer && r.transfer_result() == TransferResult::exists)
     return static_cast<std::uint8_t>(r.value.transfer.result);
+  if (r.kind == CommandKind::receive_direct_debit &&
+      r.direct_debit_result() == DirectDebitResult::exists) {
+    return static_cast<std::uint8_t>(DirectDebitResult::ok);  // the first answer was ok
+  }
   return r.code;
 }
 
 class Simulation {
  public:
-  Simulation(std::uint64_t seed, int steps) : w_(seed), steps_(steps) {}
+  // `days`: collections among the requests, and hours passing between steps.
+  Simulation(std::uint64_t seed, int steps, bool days = false)
+      : w_(seed), steps_(steps), days_(days) {}
 
   std::string run() {
     restart();
@@ -175,6 +228,7 @@ class Simulation {
     // The storm passes: no more faults, everything drains, late voids land.
     w_.faults = false;
     w_.down_steps = 0;
+    if (days_) w_.now += 8 * sepa::ns_per_day;  // every due date and deadline passes
     for (int i = 0; i < 5'000 && w_.violation.empty() && !quiet(); ++i) {
       if (!pipeline_) restart();
       resend_unanswered();
@@ -196,6 +250,17 @@ class Simulation {
     return n;
   }
   int crashes() const { return crashes_; }
+  // How the collections ended, by status (after run()).
+  std::map<DirectDebitStatus, int> collection_outcomes() const {
+    std::map<DirectDebitStatus, int> counts;
+    for (const auto& [id, c] : w_.collections) ++counts[c.latest.status];
+    return counts;
+  }
+  int collections_paid_late() const {
+    int n = 0;
+    for (const auto& [id, c] : w_.collections) n += c.latest.late ? 1 : 0;
+    return n;
+  }
 
  private:
   struct Attempt final : Completion {
@@ -261,6 +326,9 @@ class Simulation {
     } else if (r.command.kind == CommandKind::create_account &&
                w_.durable.find_account(r.command.body.account.id) == nullptr) {
       w_.fail("ack after durable: account answered but not journaled");
+    } else if (r.command.kind == CommandKind::receive_direct_debit &&
+               w_.durable.find_direct_debit(r.command.body.direct_debit.id) == nullptr) {
+      w_.fail("ack after durable: collection answered but not journaled");
     }
     // 3: every answer for one id says the same.
     const std::uint8_t effective = effective_result(result);
@@ -292,7 +360,28 @@ class Simulation {
 
   AccountId account() { return AccountId{{0, 1 + w_.pick(accounts)}}; }
 
+  // An incoming collection due in one to three TARGET2 days, for a constrained account.
+  void new_collection() {
+    Command c;
+    c.kind = CommandKind::receive_direct_debit;
+    c.body.direct_debit = DirectDebit{};
+    DirectDebit& dd = c.body.direct_debit;
+    dd.id = DirectDebitId{{3, ++next_id_}};
+    dd.account_id = AccountId{{0, 3 + w_.pick(accounts - 2)}};
+    dd.amount = static_cast<std::int64_t>(1 + w_.pick(4'000));
+    dd.due_day = sepa::add_business_days(sepa::day_of_ns(w_.now) + 1, static_cast<int>(w_.pick(3)));
+    constexpr std::uint64_t hour = 3600 * sepa::ns_per_second;
+    dd.settle_at = static_cast<std::uint64_t>(dd.due_day) * sepa::ns_per_day + 6 * hour;
+    dd.wait_window_ns = 48 * hour;
+    dd.latest_deadline =
+        static_cast<std::uint64_t>(sepa::add_business_days(dd.due_day, 5)) * sepa::ns_per_day +
+        2 * hour;
+    dd.scheme = DirectDebitScheme::core;
+    add(c, false);
+  }
+
   void new_request() {
+    if (days_ && w_.chance(15)) return new_collection();
     Command c;
     c.kind = CommandKind::create_transfer;
     Transfer& t = c.body.transfer;
@@ -347,7 +436,9 @@ class Simulation {
     } else if (action < 88) {
       pipeline_->journal_turn();
     } else if (action < 98) {
-      w_.now += w_.pick(300) * ms;
+      // Days: now and then the clock jumps hours ahead (due dates, waits and deadlines pass).
+      w_.now +=
+          days_ && w_.chance(25) ? w_.pick(14 * 3600) * sepa::ns_per_second : w_.pick(300) * ms;
     } else {
       crash();
     }
@@ -378,6 +469,7 @@ class Simulation {
 
   bool quiet() {
     if (!pipeline_ || pipeline_->state() != PipelineState::running) return false;
+    if (days_ && pipeline_->engine_for_tests().next_due_ns() <= w_.now) return false;
     if (pipeline_->late_voids_waiting() != 0 || pipeline_->queue_depth() != 0 ||
         pipeline_->batches_in_flight() != 0)
       return false;
@@ -390,6 +482,13 @@ class Simulation {
     // Memory equals the journal.
     if (pipeline_->engine_for_tests().state_hash() != w_.durable.state_hash())
       w_.fail("recovery: the engine differs from a replay of the journal");
+    // Eight days later every collection has been decided: none still received or waiting.
+    for (const auto& [id, c] : w_.collections) {
+      if (c.latest.status == DirectDebitStatus::received ||
+          c.latest.status == DirectDebitStatus::waiting_for_funds) {
+        w_.fail("direct debit " + to_string(c.latest.id) + " undecided after its deadline");
+      }
+    }
     // 7: every late hold is voided, unless its void died in a crash.
     for (const auto& r : requests_) {
       if (!r->declined_late) continue;
@@ -402,6 +501,7 @@ class Simulation {
 
   World w_;
   int steps_;
+  bool days_ = false;
   std::unique_ptr<Pipeline> pipeline_;
   std::vector<std::unique_ptr<Request>> requests_;
   std::deque<Attempt> attempts_;  // stable addresses for completions
@@ -445,6 +545,42 @@ TEST(SimulationTest, InvariantsHoldUnderFailuresCrashesAndStalls) {
       "deadline (voided), %d of those whose void died in a crash\n",
       static_cast<unsigned long long>(seeds), steps, crashes, declined, lost);
   EXPECT_GT(declined, 0) << "the simulation never exercised the deadline rule";
+}
+
+// Collections over simulated days: settlement, the wait for funds, payment by a credit, the
+// return at the deadline, across crashes, outages and unknown COMMIT outcomes.
+TEST(SimulationTest, DirectDebitsAcrossDaysWithCrashes) {
+  spdlog::set_level(spdlog::level::off);
+  const std::uint64_t only = env_or("LEDGER_SIM_SEED", 0);
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  constexpr std::uint64_t default_seeds = 8;
+#else
+  constexpr std::uint64_t default_seeds = 40;
+#endif
+  const std::uint64_t seeds = only != 0 ? 1 : env_or("LEDGER_SIM_SEEDS", default_seeds);
+  const int steps = static_cast<int>(env_or("LEDGER_SIM_STEPS", 1'500));
+  std::map<DirectDebitStatus, int> outcomes;
+  int crashes = 0, late = 0;
+  for (std::uint64_t i = 0; i < seeds; ++i) {
+    const std::uint64_t seed = only != 0 ? only : 5'000 + i;
+    Simulation sim(seed, steps, true);
+    const std::string violation = sim.run();
+    ASSERT_EQ(violation, "") << "seed " << seed << " (reproduce: LEDGER_SIM_SEED=" << seed
+                             << " build/release/src/app/simulation_test "
+                                "--gtest_filter='*DirectDebits*')";
+    for (const auto& [status, n] : sim.collection_outcomes()) outcomes[status] += n;
+    crashes += sim.crashes();
+    late += sim.collections_paid_late();
+  }
+  spdlog::set_level(spdlog::level::info);
+  std::printf(
+      "simulation (days): %llu seeds x %d steps, %d crashes; collections paid %d (%d late), "
+      "returned %d\n",
+      static_cast<unsigned long long>(seeds), steps, crashes, outcomes[DirectDebitStatus::paid],
+      late, outcomes[DirectDebitStatus::returned]);
+  EXPECT_GT(outcomes[DirectDebitStatus::paid] - late, 0) << "none paid on time";
+  EXPECT_GT(late, 0) << "none paid after waiting for funds";
+  EXPECT_GT(outcomes[DirectDebitStatus::returned], 0) << "none returned";
 }
 
 }  // namespace

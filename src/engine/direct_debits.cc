@@ -261,6 +261,8 @@ void Engine::refund_direct_debit(const Command& command, CommandResult* result, 
   };
   if (position == IdIndex::not_found) return answer(DirectDebitResult::direct_debit_not_found);
   DirectDebit& dd = direct_debits_[position];
+  // A collection is refunded once: a repeat (a client's retry) answers that refund.
+  if (dd.status == DirectDebitStatus::refunded) return answer(DirectDebitResult::ok);
   if (dd.status != DirectDebitStatus::paid) return answer(DirectDebitResult::direct_debit_not_paid);
   if (dd.scheme == DirectDebitScheme::b2b) {
     return answer(DirectDebitResult::refund_not_allowed_for_b2b);

@@ -860,6 +860,7 @@ struct Model {
     auto it = debits.find(in.id.value);
     if (it == debits.end()) return DR::direct_debit_not_found;
     ModelDebit& d = it->second;
+    if (d.status == DS::refunded) return DR::ok;  // refunded once; a repeat says so
     if (d.status != DS::paid) return DR::direct_debit_not_paid;
     if (d.spec.scheme == DirectDebitScheme::b2b) return DR::refund_not_allowed_for_b2b;
     const bool md01 = static_cast<sepa::Reason>(in.reason) == sepa::Reason::MD01;
