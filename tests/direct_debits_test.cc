@@ -361,6 +361,23 @@ TEST_F(DirectDebitsTest, Pacs003ImportDecidesEachTransactionOnItsOwn) {
   EXPECT_EQ(results[1]["reason_code"], "AM12");
   EXPECT_EQ(results[2]["reason_code"], "AC01");
   EXPECT_EQ(results[3]["reason_code"], "AM03");
+  // Refused for their format, they are stored too (with what could be read of them) and,
+  // like every refusal, reported in the day's pacs.002.
+  ASSERT_TRUE(results[1]["id"].is_string()) << reply.body;
+  const json bad_amount = get(results[1]["id"]);
+  EXPECT_EQ(bad_amount["status"], "refused");
+  EXPECT_EQ(bad_amount["reason_code"], "AM12");
+  EXPECT_EQ(bad_amount["end_to_end_id"], "X-2");
+  const auto rejects =
+      call("GET", "/v1/direct-debits/rejects?date=" +
+                      sepa::format_date(static_cast<std::int32_t>(now_s() / day_s)));
+  ASSERT_EQ(rejects.status, 200) << rejects.body;
+  for (const char* expected : {"<OrgnlEndToEndId>X-2</OrgnlEndToEndId>", "<Cd>AM12</Cd>",
+                               "<OrgnlEndToEndId>X-3</OrgnlEndToEndId>", "<Cd>AC01</Cd>",
+                               "<OrgnlEndToEndId>X-4</OrgnlEndToEndId>", "<Cd>AM03</Cd>"}) {
+    EXPECT_NE(rejects.body.find(expected), std::string::npos) << expected << "\n" << rejects.body;
+  }
+  EXPECT_EQ(rejects.body.find("<OrgnlEndToEndId>X-1</OrgnlEndToEndId>"), std::string::npos);
   const json first = get(results[0]["id"]);
   EXPECT_EQ(first["amount"], 1250);
   EXPECT_EQ(first["mandate_signature_date"], "2024-01-15");

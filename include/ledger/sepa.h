@@ -49,7 +49,23 @@ std::string iban_make(std::string_view country, std::string_view bban);
 // The SEPA maximum for one collection: 999,999,999.99 EUR.
 inline constexpr std::int64_t amount_max = 99'999'999'999;
 // ISO 20022 external reason codes ledgerd gives.
-enum class Reason : std::uint8_t { none, AM04, AM05, MS02, MD01, MD06, AC01, AC04, AC06, AM03 };
+// Stored as numbers (direct_debit_events.reason): append, never reorder.
+enum class Reason : std::uint8_t {
+  none,
+  AM04,
+  AM05,
+  MS02,
+  MD01,
+  MD06,
+  AC01,
+  AC04,
+  AC06,
+  AM03,
+  FF01,  // invalid file format (a missing or malformed element)
+  AM12,  // invalid amount
+  DT01   // invalid date
+};
+inline constexpr int reason_count = static_cast<int>(Reason::DT01) + 1;
 std::string_view reason_name(Reason reason);  // "" for none
 std::optional<Reason> reason_from_name(std::string_view name);
 std::string_view reason_text(Reason reason);  // in words, for people

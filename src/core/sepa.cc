@@ -189,8 +189,8 @@ std::string iban_make(std::string_view country, std::string_view bban) {
 }
 
 namespace {
-constexpr std::string_view reason_names[] = {"",     "AM04", "AM05", "MS02", "MD01",
-                                             "MD06", "AC01", "AC04", "AC06", "AM03"};
+constexpr std::string_view reason_names[] = {"",     "AM04", "AM05", "MS02", "MD01", "MD06", "AC01",
+                                             "AC04", "AC06", "AM03", "FF01", "AM12", "DT01"};
 constexpr std::string_view reason_texts[] = {
     "",
     "insufficient funds",
@@ -202,7 +202,11 @@ constexpr std::string_view reason_texts[] = {
     "account closed",
     "account blocked",
     "currency not allowed",
+    "invalid format (a missing or malformed element)",
+    "invalid amount",
+    "invalid date",
 };
+static_assert(std::size(reason_names) == reason_count && std::size(reason_texts) == reason_count);
 }  // namespace
 
 std::string_view reason_name(Reason reason) {

@@ -154,6 +154,56 @@ Mapped<DirectDebitInput> map_direct_debit(const Body& body, Uint128 fresh_id, st
   return input;
 }
 
+DirectDebitInput map_refused_direct_debit(const json& body, Uint128 fresh_id, std::uint64_t now_ns,
+                                          const DirectDebitPolicy& policy) {
+  DirectDebitInput input;
+  DirectDebit& dd = input.collection;
+  const auto text = [&body](const char* name, std::size_t max) -> std::string {
+    const auto it = body.is_object() ? body.find(name) : body.end();
+    if (it == body.end() || !it->is_string()) return "NOTPROVIDED";
+    const auto& value = it->get_ref<const std::string&>();
+    return value.empty() || value.size() > max || !sepa_text(value) ? "NOTPROVIDED" : value;
+  };
+  input.details.end_to_end_id = text("end_to_end_id", 35);
+  input.details.mandate_reference = text("mandate_reference", 35);
+  input.details.creditor_id = text("creditor_id", 35);
+  input.details.creditor_name = text("creditor_name", 70);
+  const auto field = [&body](const char* name) -> const json* {
+    if (!body.is_object()) return nullptr;
+    const auto it = body.find(name);
+    return it == body.end() ? nullptr : &*it;
+  };
+  const json* scheme = field("scheme");
+  dd.scheme = scheme != nullptr && scheme->is_string()
+                  ? scheme_from_name(scheme->get<std::string>()).value_or(DirectDebitScheme::core)
+                  : DirectDebitScheme::core;
+  const json* sequence = field("sequence_type");
+  dd.sequence = sequence != nullptr && sequence->is_string()
+                    ? sequence_from_name(sequence->get<std::string>()).value_or(SequenceType::ooff)
+                    : SequenceType::ooff;
+  const json* amount = field("amount");
+  dd.amount = amount != nullptr && amount->is_number_integer() && amount->get<std::int64_t>() > 0 &&
+                      amount->get<std::int64_t>() <= sepa::amount_max
+                  ? amount->get<std::int64_t>()
+                  : 0;
+  const json* due = field("due_date");
+  std::optional<std::int32_t> due_day;
+  if (due != nullptr && due->is_string()) due_day = sepa::parse_date(due->get<std::string>());
+  dd.due_day = due_day.value_or(sepa::day_of_ns(now_ns));
+  const json* account = field("account_id");
+  if (account != nullptr && account->is_string()) {
+    if (const auto id = parse_uuid(account->get<std::string>())) dd.account_id.value = *id;
+  }
+  const json* iban = field("debtor_iban");
+  if (iban != nullptr && iban->is_string()) {
+    const auto normalized = sepa::normalize_iban(iban->get<std::string>());
+    if (normalized && sepa::iban_valid(*normalized)) input.details.debtor_iban = *normalized;
+  }
+  dd.id.value = fresh_id;
+  schedule_collection(policy, &dd);
+  return input;
+}
+
 json direct_debit_change_json(const DirectDebit& dd) {
   return json{{"change", std::string(change_name(dd.change))},
               {"status", std::string(status_name(dd.status))},

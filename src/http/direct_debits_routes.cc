@@ -141,6 +141,35 @@ const char* reason_for_field(const std::string& field) {
   return "FF01";
 }
 
+// A transaction of an imported document refused for its format: stored outside the key's
+// unique index (it owns no key) and journaled as refused with `reason`, so the day's pacs.002
+// reports it. The collection, or the answer to send.
+Awaitable<std::variant<DirectDebit, Response>> refuse_for_format(const RouteContext& ctx,
+                                                                 DirectDebitInput input,
+                                                                 sepa::Reason reason,
+                                                                 unsigned version) {
+  DirectDebitRequest q;
+  q.op = DirectDebitRequest::Op::receive;
+  q.collection = input.collection;
+  q.details = input.details;
+  q.duplicate = true;
+  const auto reply = co_await store(ctx, q);
+  if (!reply || !reply->stored) co_return render(read_failed(), version);
+  DirectDebit dd = input.collection;
+  dd.account_id = reply->account;
+  dd.reason = static_cast<std::uint8_t>(reason);
+  auto result = co_await call(ctx, debit_command(CommandKind::receive_direct_debit, dd), version);
+  if (auto* refusal = std::get_if<Response>(&result)) co_return std::move(*refusal);
+  const CommandResult& r = std::get<CommandResult>(result);
+  if (r.direct_debit_result() != DirectDebitResult::ok) {
+    const std::string name(to_string(r.direct_debit_result()));
+    co_return render(
+        Problem{status::service_unavailable, name, "the direct debit was not taken: " + name},
+        version);
+  }
+  co_return r.value.direct_debit;
+}
+
 // POST /v1/direct-debits/import: a pacs.003 document; each transaction accepted or refused on
 // its own, in document order.
 Awaitable<Response> import(const RouteContext& ctx, const Request& request) {
@@ -154,24 +183,35 @@ Awaitable<Response> import(const RouteContext& ctx, const Request& request) {
   json results = json::array();
   for (const pacs::Transaction& t : document.transactions) {
     json item{{"end_to_end_id", t.end_to_end_id}, {"id", nullptr}, {"status", "refused"}};
-    if (!t.problem.empty()) {
-      item["reason_code"] = t.reason_code;
-      item["detail"] = t.problem;
+    std::string reason_code = t.reason_code, detail = t.problem;
+    std::optional<DirectDebitInput> input;
+    if (detail.empty()) {
+      const std::string text = t.body.dump();
+      const Body body{"application/json", text, ""};
+      auto mapped = map_direct_debit(body, random_uuid(), ctx.now_ns(), ctx.direct_debit_policy);
+      if (const Problem* problem = problem_of(mapped)) {
+        reason_code = reason_for_field(problem->field);
+        detail = problem->detail;
+      } else {
+        input = std::get<DirectDebitInput>(std::move(mapped));
+      }
+    }
+    if (!input) {
+      // Refused for its format: stored and journaled as refused, reported in the pacs.002.
+      DirectDebitInput refused =
+          map_refused_direct_debit(t.body, random_uuid(), ctx.now_ns(), ctx.direct_debit_policy);
+      refused.details.message_id = document.message_id;
+      const sepa::Reason reason = sepa::reason_from_name(reason_code).value_or(sepa::Reason::FF01);
+      auto stored = co_await refuse_for_format(ctx, std::move(refused), reason, version);
+      if (auto* refusal = std::get_if<Response>(&stored)) co_return std::move(*refusal);
+      item["id"] = format_uuid(std::get<DirectDebit>(stored).id.value);
+      item["reason_code"] = std::string(sepa::reason_name(reason));
+      item["detail"] = detail;
       results.push_back(std::move(item));
       continue;
     }
-    const std::string text = t.body.dump();
-    const Body body{"application/json", text, ""};
-    auto mapped = map_direct_debit(body, random_uuid(), ctx.now_ns(), ctx.direct_debit_policy);
-    if (const Problem* problem = problem_of(mapped)) {
-      item["reason_code"] = reason_for_field(problem->field);
-      item["detail"] = problem->detail;
-      results.push_back(std::move(item));
-      continue;
-    }
-    DirectDebitInput input = std::get<DirectDebitInput>(std::move(mapped));
-    input.details.message_id = document.message_id;
-    auto received = co_await receive_one(ctx, input, version);
+    input->details.message_id = document.message_id;
+    auto received = co_await receive_one(ctx, *input, version);
     if (auto* refusal = std::get_if<Response>(&received)) co_return std::move(*refusal);
     const DirectDebit& dd = std::get<Received>(received).first.state;
     item["id"] = format_uuid(dd.id.value);

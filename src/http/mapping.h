@@ -132,6 +132,11 @@ void schedule_collection(const DirectDebitPolicy& policy, DirectDebit* dd);
 // debtor_iban}. `now_ns` is the ledger's clock (due dates in the past are refused).
 Mapped<DirectDebitInput> map_direct_debit(const Body& body, Uint128 fresh_id, std::uint64_t now_ns,
                                           const DirectDebitPolicy& policy);
+// A transaction of an imported document refused for its format: what can be read of it (each
+// field kept when valid; otherwise NOTPROVIDED, amount 0, the due date today), so that the
+// refusal is stored and reported in the day's pacs.002 with the references it had.
+DirectDebitInput map_refused_direct_debit(const nlohmann::json& body, Uint128 fresh_id,
+                                          std::uint64_t now_ns, const DirectDebitPolicy& policy);
 nlohmann::json direct_debit_state_json(const DirectDebit& dd);  // engine state (events)
 nlohmann::json direct_debit_change_json(const DirectDebit& dd);
 nlohmann::json direct_debit_json(const DirectDebitView& view);  // the contract's collection

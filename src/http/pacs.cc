@@ -89,13 +89,15 @@ bool minor_units(const std::string& s, std::int64_t* out) {
 Transaction read_transaction(const xmlNode* tx, const std::string& group_date) {
   Transaction t;
   t.end_to_end_id = text(at(tx, "PmtId/EndToEndId"));
-  const auto refuse = [&t](const char* code, std::string why) {
+  json body = json::object();
+  // Refused: what was read so far goes with it (the refusal is stored with those references).
+  const auto refuse = [&t, &body](const char* code, std::string why) {
     t.reason_code = code;
     t.problem = std::move(why);
+    t.body = body;
     return t;
   };
   if (t.end_to_end_id.empty()) return refuse("FF01", "PmtId/EndToEndId is missing");
-  json body;
   body["end_to_end_id"] = t.end_to_end_id;
   const xmlNode* amount = at(tx, "IntrBkSttlmAmt");
   if (amount == nullptr) return refuse("FF01", "IntrBkSttlmAmt is missing");

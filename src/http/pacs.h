@@ -17,7 +17,7 @@ inline constexpr std::size_t transactions_max = 10'000;
 
 struct Transaction {
   std::string end_to_end_id;  // "" when missing
-  nlohmann::json body;        // the POST /v1/direct-debits body (valid when `problem` is empty)
+  nlohmann::json body;        // the POST /v1/direct-debits body (with a problem: what was read)
   std::string problem;        // what is wrong with it, in words
   std::string reason_code;    // ISO code of that problem (FF01, AM12, DT01, AM03, AC01)
 };
