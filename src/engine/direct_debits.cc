@@ -190,12 +190,7 @@ bool Engine::post_direct_debit(std::uint32_t position, DebitPosting posting, Bat
     return false;
   }
   t.result = TransferResult::ok;
-  t.timestamp = next_timestamp();
-  store_transfer(t);
-  apply_effects(t, positions_of(t));
-  JournalRecord& record = out->records.emplace_back();
-  record.kind = RecordKind::transfer;
-  record.value.transfer = t;
+  record_engine_transfer(t, out);
   return true;
 }
 
@@ -417,11 +412,12 @@ void Engine::retry_waiting_debits(BatchOutput* out) {
     debit_dirty_.pop_back();
     const auto it = waiting_debits_.find(account_at);
     if (it == waiting_debits_.end()) continue;
-    const Account& account = accounts_[account_at];
     // Cards first (the account's setting): the money stays usable until the deadline.
-    if ((account.flags & cards_before_direct_debits) != 0) continue;
+    if ((accounts_[account_at].flags & cards_before_direct_debits) != 0) continue;
     const std::vector<std::uint32_t> waiting = it->second;  // paying changes the list
     for (const std::uint32_t position : waiting) {
+      // (Looked up each time: a posting may add an engine-made account to accounts_.)
+      const Account& account = accounts_[account_at];
       if (account.status != AccountStatus::active) break;  // it waits for the deadline
       if (balance_value(account, BalanceField::available) < direct_debits_[position].amount) {
         continue;
@@ -433,7 +429,9 @@ void Engine::retry_waiting_debits(BatchOutput* out) {
       }
     }
   }
-  // The payments debited the accounts again (marking them): nothing more can be paid there.
+  // A payment marks its account again (it still had this collection waiting), so the account
+  // is looked at once more right away: on a debit-normal account that pays nothing more; on a
+  // credit-normal one the payment raised the available balance.
   debit_dirty_.clear();
 }
 

@@ -149,13 +149,17 @@ void Engine::expire_due(std::uint64_t now_ns, BatchOutput* out) {
     do {
       expiry.id = expiry_id(hold.id, attempt++);
     } while (transfer_position(expiry.id) != IdIndex::not_found);
-    expiry.timestamp = next_timestamp();
-    store_transfer(expiry);
-    apply_effects(expiry, positions_of(expiry));
-    JournalRecord& record = out->records.emplace_back();
-    record.kind = RecordKind::transfer;
-    record.value.transfer = expiry;
+    record_engine_transfer(expiry, out);
   }
+}
+
+void Engine::record_engine_transfer(Transfer& t, BatchOutput* out) {
+  t.timestamp = next_timestamp();
+  store_transfer(t);
+  apply_effects(t, positions_of(t));
+  JournalRecord& record = out->records.emplace_back();
+  record.kind = RecordKind::transfer;
+  record.value.transfer = t;
 }
 
 void Engine::apply_one(const Command& command, BatchOutput* out) {

@@ -258,6 +258,9 @@ class Engine {
   bool has_room(const Transfer& input) const;
 
   std::uint32_t store_transfer(const Transfer& transfer);
+  // A transfer the engine makes itself (an expiry, a collection's posting), already decided:
+  // timestamped, stored, applied and journaled.
+  void record_engine_transfer(Transfer& t, BatchOutput* out);
   void apply_effects(const Transfer& transfer, const Positions& at);
   Positions positions_of(const Transfer& transfer) const;
   Account& account_at(std::uint32_t position);

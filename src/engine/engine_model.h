@@ -1026,21 +1026,27 @@ struct Model {
     for (const auto& [seq, account_id] : order) {
       ModelAccount& a = accounts[account_id];
       if (a.cards_first) continue;
-      std::vector<ModelDebit*> waiting;
-      for (auto& [id, d] : debits) {
-        if (d.status == DS::waiting_for_funds && d.spec.account_id.value == account_id) {
-          waiting.push_back(&d);
+      // Again while a pass paid something: on an account whose normal side is credit, a
+      // payment raises the available balance.
+      for (bool paid = true; paid;) {
+        paid = false;
+        std::vector<ModelDebit*> waiting;
+        for (auto& [id, d] : debits) {
+          if (d.status == DS::waiting_for_funds && d.spec.account_id.value == account_id) {
+            waiting.push_back(&d);
+          }
         }
-      }
-      std::sort(waiting.begin(), waiting.end(), [](const ModelDebit* x, const ModelDebit* y) {
-        return x->spec.due_day != y->spec.due_day ? x->spec.due_day < y->spec.due_day
-                                                  : x->seq < y->seq;
-      });
-      for (ModelDebit* d : waiting) {
-        if (a.status != AccountStatus::active) break;
-        if (available(a) < d->spec.amount) continue;
-        if (!pay_late(*d)) break;
-        d->retry_at = 0;
+        std::sort(waiting.begin(), waiting.end(), [](const ModelDebit* x, const ModelDebit* y) {
+          return x->spec.due_day != y->spec.due_day ? x->spec.due_day < y->spec.due_day
+                                                    : x->seq < y->seq;
+        });
+        for (ModelDebit* d : waiting) {
+          if (a.status != AccountStatus::active) break;
+          if (available(a) < d->spec.amount) continue;
+          if (!pay_late(*d)) break;
+          d->retry_at = 0;
+          paid = true;
+        }
       }
     }
   }
