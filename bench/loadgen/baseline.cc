@@ -237,7 +237,9 @@ Stats run_baseline(const Options& o, const std::vector<Planned>& plan, double se
   Stats stats;
   if (series) stats.per_second.resize(static_cast<std::size_t>(seconds) + 1);
   stats.start = Clock::now() + std::chrono::milliseconds(200);
+  auto cpu_window = start_cpu_window(o, plan, &stats);
   Baseline(o, stats).run(plan);
+  finish_cpu_window(std::move(cpu_window), &stats);
   return stats;
 }
 

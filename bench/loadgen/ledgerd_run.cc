@@ -311,6 +311,7 @@ Stats run_ledgerd(const Options& o, const std::vector<Planned>& plan, double sec
     }
   }
   stats.start = Clock::now() + std::chrono::milliseconds(200);
+  auto cpu_window = start_cpu_window(o, plan, &stats);
   for (int c = 0; c < o.connections; ++c) {
     if (iso[static_cast<std::size_t>(c)].empty()) continue;
     asio::co_spawn(io,
@@ -344,6 +345,7 @@ Stats run_ledgerd(const Options& o, const std::vector<Planned>& plan, double sec
   });
   io.run();
   watcher.join();
+  finish_cpu_window(std::move(cpu_window), &stats);
   if (stats.answered + stats.errors < stats.sent) stats.errors += stats.sent - stats.answered;
   return stats;
 }

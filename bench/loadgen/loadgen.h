@@ -4,10 +4,12 @@
 #pragma once
 
 #include <boost/beast/http/verb.hpp>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "cpu.h"
 #include "stats.h"
 #include "workload.h"
 
@@ -35,14 +37,32 @@ struct Options {
   std::string database;  // ledgerd's database: reconcile after the run
   int pool = 16;         // baseline connections
   double search_p99_ms = 0;
-  double search_seconds = 4;
+  double search_seconds = 4;       // measured seconds per step, at least (see search_samples)
+  double search_warmup = 2;        // unmeasured seconds at the step's rate before it
+  double search_samples = 10'000;  // answers per step the p99 rests on, at least
+  double search_step_max = 60;     // measured seconds per step, at most
   double search_start = 1000;
   double search_max = 200'000;
   int search_refine = 3;            // bisection steps after the first failing rate
   bool poisson = true;              // arrivals: Poisson, or uniform (--arrivals uniform)
   bool compare = false;             // --compare 1: ledgerd, then the baseline, in this invocation
   std::size_t in_flight_max = 256;  // per ISO connection (the server's window); then wait
+  // Not flags: set per run. Seconds from a run's start before which requests are not measured;
+  // the CPU window (seconds from the start; none when cpu_to <= cpu_from).
+  double measure_after = 0;
+  double cpu_from = 0;
+  double cpu_to = 0;
+  std::string ledgerd_pid;   // --cpu-ledgerd PID: CPU per request of ledgerd
+  std::string postgres_pid;  // --cpu-postgres PID (the postmaster): with its backends
 };
+
+// The processes whose CPU a run measures (this loadgen always, and the pids given).
+std::vector<CpuTarget> cpu_targets(const Options& o);
+// Starts the run's CPU window (none unless o.cpu_to > o.cpu_from) and sets what the plan
+// intends in it; `finish_cpu_window` stores the figures in the stats.
+std::unique_ptr<CpuWindow> start_cpu_window(const Options& o, const std::vector<Planned>& plan,
+                                            Stats* stats);
+void finish_cpu_window(std::unique_ptr<CpuWindow> window, Stats* stats);
 
 // Parses the command line (checked: a malformed number is an error naming the flag).
 bool parse_options(int argc, char** argv, Options* o);

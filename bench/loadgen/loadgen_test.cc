@@ -4,6 +4,7 @@
 #include <random>
 #include <vector>
 
+#include "cpu.h"
 #include "histogram.h"
 #include "schedule.h"
 #include "stats.h"
@@ -72,6 +73,39 @@ TEST(ScheduleTest, PoissonArrivalsAverageTheRate) {
   int n = 0;
   while (s.next() >= 0) ++n;
   EXPECT_NEAR(n, 10'000, 400);
+}
+
+// A search step's warm-up: answered and checked (late, codes) but not in the percentiles.
+TEST(StatsTest, WarmUpAnswersAreCheckedButNotMeasured) {
+  Stats stats;
+  stats.start = Clock::now();
+  stats.measure_from = stats.start + std::chrono::seconds(2);
+  const auto at = [&](int ms) { return stats.start + std::chrono::milliseconds(ms); };
+  stats.answer(Kind::auth, at(100), at(900), "00", 2000);   // a start-of-step hiccup
+  stats.answer(Kind::auth, at(500), at(3000), "00", 2000);  // and a late one: still late
+  stats.answer(Kind::auth, at(2100), at(2101), "00", 2000);
+  EXPECT_EQ(stats.answered, 3u);
+  EXPECT_EQ(stats.late, 1u);
+  EXPECT_EQ(stats.latency.count(), 1u);
+  EXPECT_LE(stats.latency.max(), 1'100'000u);
+}
+
+// /proc/<pid>/stat: the command name may hold spaces and parentheses.
+TEST(CpuTest, ProcStatFieldsAreCountedAfterTheCommandName) {
+  ProcStat s;
+  ASSERT_TRUE(parse_proc_stat(
+      "4242 (postgres: walwriter) (x)) S 4000 4000 4000 0 -1 4194560 120 0 0 0 1234 567 89 10 "
+      "20 0 1 0 100 1000000 200 18446744073709551615",
+      &s));
+  EXPECT_EQ(s.ppid, 4000);
+  EXPECT_EQ(s.utime, 1234u);
+  EXPECT_EQ(s.stime, 567u);
+  EXPECT_EQ(s.cutime, 89u);
+  EXPECT_EQ(s.cstime, 10u);
+  EXPECT_FALSE(parse_proc_stat("4242 (cut short) S 1 2", &s));
+  EXPECT_FALSE(parse_proc_stat("no parenthesis at all", &s));
+  EXPECT_GE(cpu_seconds("self", false), 0.0);
+  EXPECT_LT(cpu_seconds("999999999", false), 0.0);  // no such process
 }
 
 // Stats::answer is what the loadgen calls for every answer (ISO, REST and baseline alike).

@@ -65,6 +65,18 @@ bool parse_options(int argc, char** argv, Options* o) {
       ok = number(&o->search_max);
     } else if (flag == "--search-refine") {
       ok = number(&o->search_refine);
+    } else if (flag == "--search-warmup") {
+      ok = number(&o->search_warmup);
+    } else if (flag == "--search-samples") {
+      ok = number(&o->search_samples);
+    } else if (flag == "--search-step-max") {
+      ok = number(&o->search_step_max);
+    } else if (flag == "--cpu-ledgerd" &&
+               value.find_first_not_of("0123456789") == std::string::npos && !value.empty()) {
+      o->ledgerd_pid = value;
+    } else if (flag == "--cpu-postgres" &&
+               value.find_first_not_of("0123456789") == std::string::npos && !value.empty()) {
+      o->postgres_pid = value;
     } else if (flag == "--compare") {
       o->compare = value == "1";
     } else if (flag == "--in-flight") {
@@ -84,6 +96,7 @@ bool parse_options(int argc, char** argv, Options* o) {
   if (o->rate <= 0 || o->seconds <= 0 || o->ramp < 0 || o->warmup < 0 || o->cards < 2 ||
       o->connections < 1 || o->connections > 64 || o->http_connections < 1 || o->pool < 1 ||
       o->rate * (o->seconds + o->ramp + o->warmup) > 50'000'000 || o->search_seconds <= 0 ||
+      o->search_warmup < 0 || o->search_samples < 0 || o->search_step_max < o->search_seconds ||
       o->search_start <= 0 || o->in_flight_max < 1 || (o->compare && o->baseline.empty())) {
     std::fprintf(stderr,
                  "loadgen: out of range: need rate > 0, seconds > 0, cards >= 2, 1..64 "

@@ -109,6 +109,38 @@ json report(const Options& o, const Stats& s, double seconds) {
   return out;
 }
 
+}  // namespace
+
+std::vector<CpuTarget> cpu_targets(const Options& o) {
+  std::vector<CpuTarget> targets{{"loadgen", "self", false}};
+  if (!o.ledgerd_pid.empty()) targets.push_back({"ledgerd", o.ledgerd_pid, false});
+  if (!o.postgres_pid.empty()) targets.push_back({"postgresql", o.postgres_pid, true});
+  return targets;
+}
+
+std::unique_ptr<CpuWindow> start_cpu_window(const Options& o, const std::vector<Planned>& plan,
+                                            Stats* stats) {
+  const auto at = [stats](double seconds) {
+    return stats->start +
+           std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  };
+  stats->measure_from = at(o.measure_after);
+  if (o.cpu_to <= o.cpu_from) return nullptr;
+  stats->cpu_window_requests = 0;
+  for (const Planned& p : plan) {
+    if (p.offset >= o.cpu_from && p.offset < o.cpu_to) ++stats->cpu_window_requests;
+  }
+  return std::make_unique<CpuWindow>(cpu_targets(o), at(o.cpu_from), at(o.cpu_to));
+}
+
+void finish_cpu_window(std::unique_ptr<CpuWindow> window, Stats* stats) {
+  if (!window) return;
+  window->cancel();  // the run is over: a window still open is incomplete
+  stats->cpu_seconds = window->used();
+}
+
+namespace {
+
 // Sustained: everything answered, none refused (91/96/503) or past the deadline, p99 under the
 // target. A server that falls behind fails the p99 (latency counts from the intended time).
 bool sustained(const Stats& s, double p99_ms) {
@@ -120,24 +152,39 @@ bool sustained(const Stats& s, double p99_ms) {
          ms(s.latency.percentile(0.99)) <= p99_ms;
 }
 
-// Doubles the rate until a step fails, then bisects: the highest constant rate sustained.
+// Doubles the rate until a step fails, then bisects: the highest constant rate sustained. Each
+// step runs its rate unmeasured for search_warmup seconds (connections, caches, the server's
+// batch sizes settle), then measures long enough for its p99 to rest on search_samples answers
+// (at least search_seconds, at most search_step_max). A first step that fails halves the rate
+// (down to 1/s) before the bisection.
 json search(const Options& o, int* run) {
   json steps = json::array();
   double good = 0;
   double bad = 0;
   const auto attempt = [&](double rate) {
-    Schedule schedule({{o.search_seconds, rate, rate}}, o.poisson,
-                      static_cast<std::uint64_t>(rate));
+    const double measured =
+        std::clamp(o.search_samples / rate, o.search_seconds, o.search_step_max);
+    std::vector<Segment> phases;
+    if (o.search_warmup > 0) phases.push_back({o.search_warmup, rate, rate});
+    phases.push_back({measured, rate, rate});
+    Schedule schedule(phases, o.poisson, static_cast<std::uint64_t>(rate));
+    const double seconds = schedule.total_seconds();
     const auto plan = plan_workload(schedule, o.mix, o.cards, 17, 50'000'000);
-    const Stats s = o.baseline.empty() ? run_ledgerd(o, plan, o.search_seconds, ++*run, false)
-                                       : run_baseline(o, plan, o.search_seconds, false);
+    Options step_options = o;
+    step_options.measure_after = o.search_warmup;
+    const Stats s = o.baseline.empty() ? run_ledgerd(step_options, plan, seconds, ++*run, false)
+                                       : run_baseline(step_options, plan, seconds, false);
     const bool ok = sustained(s, o.search_p99_ms);
-    json step = report(o, s, o.search_seconds);
+    json step = report(o, s, seconds);
     step["offered_per_second"] = rate;
+    step["warmup_seconds"] = o.search_warmup;
+    step["measured_seconds"] = measured;
+    step["measured_answers"] = s.latency.count();
     step["sustained"] = ok;
     steps.push_back(step);
-    std::fprintf(stderr, "loadgen: search %.0f/s: p99 %.2f ms, %s\n", rate,
-                 ms(s.latency.percentile(0.99)), ok ? "sustained" : "not sustained");
+    std::fprintf(stderr, "loadgen: search %.0f/s: p99 %.2f ms over %llu answers, %s\n", rate,
+                 ms(s.latency.percentile(0.99)), static_cast<unsigned long long>(s.latency.count()),
+                 ok ? "sustained" : "not sustained");
     return ok;
   };
   for (double rate = o.search_start; rate <= o.search_max; rate *= 2) {
@@ -147,8 +194,17 @@ json search(const Options& o, int* run) {
     }
     good = rate;
   }
-  for (int i = 0; i < o.search_refine && bad > 0 && bad - good > good * 0.1; ++i) {
-    const double mid = good > 0 ? (good + bad) / 2 : bad / 2;
+  // Nothing sustained at the start: halve until a step is (then bisect above it).
+  while (good == 0 && bad > 1) {
+    const double lower = std::max(1.0, bad / 2);
+    if (attempt(lower)) {
+      good = lower;
+    } else {
+      bad = lower;
+    }
+  }
+  for (int i = 0; i < o.search_refine && bad > 0 && good > 0 && bad - good > good * 0.1; ++i) {
+    const double mid = (good + bad) / 2;
     if (attempt(mid))
       good = mid;
     else
@@ -156,6 +212,8 @@ json search(const Options& o, int* run) {
   }
   return {{"p99_target_ms", o.search_p99_ms},
           {"step_seconds", o.search_seconds},
+          {"step_warmup_seconds", o.search_warmup},
+          {"step_samples", o.search_samples},
           {"max_sustainable_per_second", good},
           {"first_failing_per_second", bad},
           {"steps", steps}};
@@ -172,9 +230,23 @@ json noon_run(const Options& o, int* run, const std::string& series_file) {
   const double seconds = schedule.total_seconds();
   const auto plan = plan_workload(schedule, o.mix, o.cards, 11, 50'000'000);
   const Scrape before = o.baseline.empty() && o.metrics ? scrape(o) : Scrape{};
-  const Stats stats = o.baseline.empty() ? run_ledgerd(o, plan, seconds, ++*run, true)
-                                         : run_baseline(o, plan, seconds, true);
+  // CPU per request over the hold at the peak (not the warm-up and ramps).
+  Options run_options = o;
+  run_options.cpu_from = o.warmup + o.ramp;
+  run_options.cpu_to = o.warmup + o.ramp + o.seconds;
+  const Stats stats = o.baseline.empty() ? run_ledgerd(run_options, plan, seconds, ++*run, true)
+                                         : run_baseline(run_options, plan, seconds, true);
   json out = report(o, stats, seconds);
+  if (!stats.cpu_seconds.empty() && stats.cpu_window_requests > 0) {
+    json cpu = json::object();
+    for (const auto& [name, used] : stats.cpu_seconds) {
+      cpu[name] = used * 1e6 / static_cast<double>(stats.cpu_window_requests);
+    }
+    out["cpu_us_per_request_at_peak"] = cpu;
+    out["cpu_window"] = {{"from_second", run_options.cpu_from},
+                         {"to_second", run_options.cpu_to},
+                         {"requests", stats.cpu_window_requests}};
+  }
   if (o.baseline.empty() && o.metrics) out["where_time_goes"] = where_time_goes(before, scrape(o));
   std::vector<Check> checks;
   if (!o.baseline.empty()) {

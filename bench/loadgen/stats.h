@@ -33,6 +33,13 @@ struct Stats {
   std::vector<Histogram> per_second;               // by intended send time
   std::vector<std::uint64_t> answered_per_second;  // by answer time (throughput over time)
   Clock::time_point start{};
+  // Requests intended before this (a search step's warm-up) are answered and checked but not
+  // in the latency histograms.
+  Clock::time_point measure_from{};
+  // CPU seconds each process used over the CPU window (the noon run's hold at the peak), and
+  // how many requests were intended in it.
+  std::map<std::string, double> cpu_seconds;
+  std::uint64_t cpu_window_requests = 0;
   // Reconciliation (ledgerd): ids the answers say must be in the journal, and 91'd holds.
   std::vector<TransferId> approved, captured, reversed, busy;
   std::vector<std::string> transfers_ok;
@@ -40,8 +47,10 @@ struct Stats {
   void answer(Kind kind, Clock::time_point intended, Clock::time_point now, const std::string& code,
               int deadline_ms) {
     const auto ns = static_cast<std::uint64_t>(open_loop_latency(intended, now).count());
-    latency.record(ns);
-    by_kind[static_cast<std::size_t>(kind)].record(ns);
+    if (intended >= measure_from) {
+      latency.record(ns);
+      by_kind[static_cast<std::size_t>(kind)].record(ns);
+    }
     const auto second =
         static_cast<std::size_t>(std::chrono::duration<double>(intended - start).count());
     if (second < per_second.size()) per_second[second].record(ns);
