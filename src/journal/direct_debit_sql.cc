@@ -28,7 +28,8 @@ bool decode(const PGresult* rows, int r, int first, DirectDebit* dd) {
       !num(9, &wait) || !num(10, &paid) || !num(11, &dd->missing) || !num(12, &scheme) ||
       !num(13, &sequence) || !num(14, &status) || !num(15, &change) || !num(16, &reason) ||
       !num(19, &created) || scheme < 0 || scheme > 1 || sequence < 0 || sequence > 3 ||
-      status < 0 || status > 5 || change < 0 || change > 6 || reason < 0 || reason >= sepa::reason_count) {
+      status < 0 || status > 5 || change < 0 || change > 6 || reason < 0 ||
+      reason >= sepa::reason_count) {
     return false;
   }
   dd->timestamp = static_cast<std::uint64_t>(ts);
