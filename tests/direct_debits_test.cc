@@ -378,6 +378,26 @@ TEST_F(DirectDebitsTest, Pacs003ImportDecidesEachTransactionOnItsOwn) {
     EXPECT_NE(rejects.body.find(expected), std::string::npos) << expected << "\n" << rejects.body;
   }
   EXPECT_EQ(rejects.body.find("<OrgnlEndToEndId>X-1</OrgnlEndToEndId>"), std::string::npos);
+  // The same file again (a resubmission): the same answers, nothing stored twice.
+  const auto again = testing::http_call(
+      server_.http_port(), "POST", "/v1/direct-debits/import", xml,
+      {{"Authorization", "Bearer " + key_}, {"Content-Type", "application/xml"}});
+  ASSERT_EQ(again.status, 200) << again.body;
+  const json repeated = json::parse(again.body)["results"];
+  ASSERT_EQ(repeated.size(), 4u);
+  EXPECT_EQ(repeated[0]["id"], results[0]["id"]);
+  EXPECT_EQ(repeated[1]["id"], results[1]["id"]);
+  EXPECT_EQ(repeated[1]["reason_code"], "AM12");
+  const std::string rejects_again =
+      call("GET", "/v1/direct-debits/rejects?date=" +
+                      sepa::format_date(static_cast<std::int32_t>(now_s() / day_s)))
+          .body;
+  const auto count = [](const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count(rejects_again, "<OrgnlEndToEndId>X-2</OrgnlEndToEndId>"), 1u) << rejects_again;
   const json first = get(results[0]["id"]);
   EXPECT_EQ(first["amount"], 1250);
   EXPECT_EQ(first["mandate_signature_date"], "2024-01-15");

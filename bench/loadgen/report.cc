@@ -156,7 +156,7 @@ bool sustained(const Stats& s, double p99_ms) {
 // step runs its rate unmeasured for search_warmup seconds (connections, caches, the server's
 // batch sizes settle), then measures long enough for its p99 to rest on search_samples answers
 // (at least search_seconds, at most search_step_max). A first step that fails halves the rate
-// (down to 1/s) before the bisection.
+// (at most four times) before the bisection.
 json search(const Options& o, int* run) {
   json steps = json::array();
   double good = 0;
@@ -194,8 +194,9 @@ json search(const Options& o, int* run) {
     }
     good = rate;
   }
-  // Nothing sustained at the start: halve until a step is (then bisect above it).
-  while (good == 0 && bad > 1) {
+  // Nothing sustained at the start: halve until a step is (then bisect above it), at most four
+  // times (a sixteenth of the start): below that the system sustains nothing worth a figure.
+  for (int halvings = 0; good == 0 && bad > 1 && halvings < 4; ++halvings) {
     const double lower = std::max(1.0, bad / 2);
     if (attempt(lower)) {
       good = lower;

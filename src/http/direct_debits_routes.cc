@@ -143,7 +143,8 @@ const char* reason_for_field(const std::string& field) {
 
 // A transaction of an imported document refused for its format: stored outside the key's
 // unique index (it owns no key) and journaled as refused with `reason`, so the day's pacs.002
-// reports it. The collection, or the answer to send.
+// reports it. Its id comes from the document (see import): the same file imported again
+// answers the same refusal instead of storing it twice. The collection, or the answer to send.
 Awaitable<std::variant<DirectDebit, Response>> refuse_for_format(const RouteContext& ctx,
                                                                  DirectDebitInput input,
                                                                  sepa::Reason reason,
@@ -154,14 +155,15 @@ Awaitable<std::variant<DirectDebit, Response>> refuse_for_format(const RouteCont
   q.details = input.details;
   q.duplicate = true;
   const auto reply = co_await store(ctx, q);
-  if (!reply || !reply->stored) co_return render(read_failed(), version);
+  if (!reply) co_return render(read_failed(), version);
   DirectDebit dd = input.collection;
   dd.account_id = reply->account;
   dd.reason = static_cast<std::uint8_t>(reason);
   auto result = co_await call(ctx, debit_command(CommandKind::receive_direct_debit, dd), version);
   if (auto* refusal = std::get_if<Response>(&result)) co_return std::move(*refusal);
   const CommandResult& r = std::get<CommandResult>(result);
-  if (r.direct_debit_result() != DirectDebitResult::ok) {
+  if (r.direct_debit_result() != DirectDebitResult::ok &&
+      r.direct_debit_result() != DirectDebitResult::exists) {
     const std::string name(to_string(r.direct_debit_result()));
     co_return render(
         Problem{status::service_unavailable, name, "the direct debit was not taken: " + name},
@@ -181,14 +183,26 @@ Awaitable<Response> import(const RouteContext& ctx, const Request& request) {
     co_return render(Problem{status::bad_request, "invalid_document", error}, version);
   }
   json results = json::array();
+  std::size_t position = 0;
   for (const pacs::Transaction& t : document.transactions) {
+    ++position;
+    // Ids from the document (MsgId, position, end-to-end id): importing the same file again
+    // (a retry after a timeout) answers the same collections; another file with a collection's
+    // key is a duplicate (AM05).
+    std::string key("pacs.003/");
+    key.append(document.message_id)
+        .append("/")
+        .append(std::to_string(position))
+        .append("/")
+        .append(t.end_to_end_id);
+    const Uint128 id = id_from_key(key);
     json item{{"end_to_end_id", t.end_to_end_id}, {"id", nullptr}, {"status", "refused"}};
     std::string reason_code = t.reason_code, detail = t.problem;
     std::optional<DirectDebitInput> input;
     if (detail.empty()) {
       const std::string text = t.body.dump();
       const Body body{"application/json", text, ""};
-      auto mapped = map_direct_debit(body, random_uuid(), ctx.now_ns(), ctx.direct_debit_policy);
+      auto mapped = map_direct_debit(body, id, ctx.now_ns(), ctx.direct_debit_policy);
       if (const Problem* problem = problem_of(mapped)) {
         reason_code = reason_for_field(problem->field);
         detail = problem->detail;
@@ -199,7 +213,7 @@ Awaitable<Response> import(const RouteContext& ctx, const Request& request) {
     if (!input) {
       // Refused for its format: stored and journaled as refused, reported in the pacs.002.
       DirectDebitInput refused =
-          map_refused_direct_debit(t.body, random_uuid(), ctx.now_ns(), ctx.direct_debit_policy);
+          map_refused_direct_debit(t.body, id, ctx.now_ns(), ctx.direct_debit_policy);
       refused.details.message_id = document.message_id;
       const sepa::Reason reason = sepa::reason_from_name(reason_code).value_or(sepa::Reason::FF01);
       auto stored = co_await refuse_for_format(ctx, std::move(refused), reason, version);

@@ -184,6 +184,8 @@ Status receive(PGconn* conn, const DirectDebitRequest& q, DirectDebitReply* repl
   if (!q.duplicate) {
     sql.append(
         " ON CONFLICT (creditor_id, end_to_end_id, due_date) WHERE NOT duplicate DO NOTHING");
+  } else {
+    sql.append(" ON CONFLICT (id) DO NOTHING");  // a retry of the same refusal: stored already
   }
   sql.append(" RETURNING id");
   if (Status s = pg::exec_params(
@@ -199,7 +201,7 @@ Status receive(PGconn* conn, const DirectDebitRequest& q, DirectDebitReply* repl
     return s;
   }
   reply->stored = PQntuples(rows.get()) == 1;
-  if (reply->stored) return Status();
+  if (reply->stored || q.duplicate) return Status();
   pg::Result existing;
   if (Status s = pg::exec_params(
           conn,
