@@ -20,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "ledger/parse.h"
+
 namespace ledger::bench {
 
 // The fields of a /proc/<pid>/stat line the bench needs. The command name (field 2) is in
@@ -37,20 +39,10 @@ inline bool parse_proc_stat(std::string_view line, ProcStat* out) {
   std::vector<std::string> fields;  // fields[0] is field 3 (state)
   while (in >> field && fields.size() < 15) fields.push_back(field);
   if (fields.size() < 15) return false;
-  const auto number = [](const std::string& text, std::uint64_t* value) {
-    if (text.empty() || text.size() > 19) return false;
-    std::uint64_t v = 0;
-    for (const char c : text) {
-      if (c < '0' || c > '9') return false;
-      v = v * 10 + static_cast<std::uint64_t>(c - '0');
-    }
-    *value = v;
-    return true;
-  };
   std::uint64_t ppid = 0;
-  if (!number(fields[1], &ppid) || !number(fields[11], &out->utime) ||
-      !number(fields[12], &out->stime) || !number(fields[13], &out->cutime) ||
-      !number(fields[14], &out->cstime)) {
+  if (!parse_digits(fields[1], &ppid) || !parse_digits(fields[11], &out->utime) ||
+      !parse_digits(fields[12], &out->stime) || !parse_digits(fields[13], &out->cutime) ||
+      !parse_digits(fields[14], &out->cstime)) {
     return false;
   }
   out->ppid = static_cast<int>(ppid);

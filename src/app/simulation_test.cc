@@ -26,6 +26,7 @@
 
 #include <cstdlib>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -516,68 +517,61 @@ std::uint64_t env_or(const char* name, std::uint64_t fallback) {
   return value != nullptr && *value != '\0' ? std::stoull(value) : fallback;
 }
 
-TEST(SimulationTest, InvariantsHoldUnderFailuresCrashesAndStalls) {
+// Runs the seeds (LEDGER_SIM_SEED: that one only; else LEDGER_SIM_SEEDS of them from
+// `first_seed`, fewer under the sanitizers, where every engine (one per simulated crash) costs
+// much more to build) of LEDGER_SIM_STEPS steps each, failing with the command that reproduces
+// a violation; `each` reads the finished simulation's figures.
+void run_seeds(std::uint64_t first_seed, std::uint64_t default_seeds, std::uint64_t sanitizer_seeds,
+               bool days, const char* reproduce_filter,
+               const std::function<void(const Simulation&)>& each) {
   spdlog::set_level(spdlog::level::off);  // thousands of simulated failures
   const std::uint64_t only = env_or("LEDGER_SIM_SEED", 0);
-  // Under the sanitizers every engine (one per simulated crash) costs much more to build:
-  // fewer seeds there; the release run covers the 120.
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  constexpr std::uint64_t default_seeds = 24;
+  default_seeds = sanitizer_seeds;
 #else
-  constexpr std::uint64_t default_seeds = 120;
+  (void)sanitizer_seeds;
 #endif
   const std::uint64_t seeds = only != 0 ? 1 : env_or("LEDGER_SIM_SEEDS", default_seeds);
   const int steps = static_cast<int>(env_or("LEDGER_SIM_STEPS", 1'500));
-  int declined = 0, lost = 0, crashes = 0;
   for (std::uint64_t i = 0; i < seeds; ++i) {
-    const std::uint64_t seed = only != 0 ? only : 1'000 + i;
-    Simulation sim(seed, steps);
+    const std::uint64_t seed = only != 0 ? only : first_seed + i;
+    Simulation sim(seed, steps, days);
     const std::string violation = sim.run();
     ASSERT_EQ(violation, "") << "seed " << seed << " (reproduce: LEDGER_SIM_SEED=" << seed
-                             << " build/release/src/app/simulation_test)";
+                             << " build/release/src/app/simulation_test" << reproduce_filter << ")";
+    each(sim);
+  }
+  spdlog::set_level(spdlog::level::info);
+  std::printf("simulation%s: %llu seeds x %d steps, ", days ? " (days)" : "",
+              static_cast<unsigned long long>(seeds), steps);
+}
+
+TEST(SimulationTest, InvariantsHoldUnderFailuresCrashesAndStalls) {
+  int declined = 0, lost = 0, crashes = 0;
+  run_seeds(1'000, 120, 24, false, "", [&](const Simulation& sim) {
     declined += sim.declined_late();
     lost += sim.late_voids_lost_to_crashes();
     crashes += sim.crashes();
-  }
-  spdlog::set_level(spdlog::level::info);
+  });
   std::printf(
-      "simulation: %llu seeds x %d steps, %d crashes, %d holds durable after their "
-      "deadline (voided), %d of those whose void died in a crash\n",
-      static_cast<unsigned long long>(seeds), steps, crashes, declined, lost);
+      "%d crashes, %d holds durable after their deadline (voided), %d of those whose void died "
+      "in a crash\n",
+      crashes, declined, lost);
   EXPECT_GT(declined, 0) << "the simulation never exercised the deadline rule";
 }
 
 // Collections over simulated days: settlement, the wait for funds, payment by a credit, the
 // return at the deadline, across crashes, outages and unknown COMMIT outcomes.
 TEST(SimulationTest, DirectDebitsAcrossDaysWithCrashes) {
-  spdlog::set_level(spdlog::level::off);
-  const std::uint64_t only = env_or("LEDGER_SIM_SEED", 0);
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  constexpr std::uint64_t default_seeds = 8;
-#else
-  constexpr std::uint64_t default_seeds = 40;
-#endif
-  const std::uint64_t seeds = only != 0 ? 1 : env_or("LEDGER_SIM_SEEDS", default_seeds);
-  const int steps = static_cast<int>(env_or("LEDGER_SIM_STEPS", 1'500));
   std::map<DirectDebitStatus, int> outcomes;
   int crashes = 0, late = 0;
-  for (std::uint64_t i = 0; i < seeds; ++i) {
-    const std::uint64_t seed = only != 0 ? only : 5'000 + i;
-    Simulation sim(seed, steps, true);
-    const std::string violation = sim.run();
-    ASSERT_EQ(violation, "") << "seed " << seed << " (reproduce: LEDGER_SIM_SEED=" << seed
-                             << " build/release/src/app/simulation_test "
-                                "--gtest_filter='*DirectDebits*')";
+  run_seeds(5'000, 40, 8, true, " --gtest_filter='*DirectDebits*'", [&](const Simulation& sim) {
     for (const auto& [status, n] : sim.collection_outcomes()) outcomes[status] += n;
     crashes += sim.crashes();
     late += sim.collections_paid_late();
-  }
-  spdlog::set_level(spdlog::level::info);
-  std::printf(
-      "simulation (days): %llu seeds x %d steps, %d crashes; collections paid %d (%d late), "
-      "returned %d\n",
-      static_cast<unsigned long long>(seeds), steps, crashes, outcomes[DirectDebitStatus::paid],
-      late, outcomes[DirectDebitStatus::returned]);
+  });
+  std::printf("%d crashes; collections paid %d (%d late), returned %d\n", crashes,
+              outcomes[DirectDebitStatus::paid], late, outcomes[DirectDebitStatus::returned]);
   EXPECT_GT(outcomes[DirectDebitStatus::paid] - late, 0) << "none paid on time";
   EXPECT_GT(late, 0) << "none paid after waiting for funds";
   EXPECT_GT(outcomes[DirectDebitStatus::returned], 0) << "none returned";
