@@ -10,6 +10,7 @@
 #include "app/serve.h"
 #include "journal/api_keys.h"
 #include "journal/pg.h"
+#include "ledger/thread_name.h"
 
 namespace ledger::app {
 
@@ -81,6 +82,7 @@ Status KeyRefresher::refresh() {
 Status KeyRefresher::start() {
   if (Status s = refresh(); !s.ok()) return s;
   thread_ = std::thread([this] {
+    name_this_thread("ledgerd-keys");
     std::unique_lock lock(mutex_);
     while (!wake_.wait_for(lock, std::chrono::milliseconds(interval_ms_),
                            [this] { return stopping_; })) {

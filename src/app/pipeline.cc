@@ -11,6 +11,7 @@
 #include "journal/pg.h"
 #include "ledger/assert.h"
 #include "ledger/card_ids.h"
+#include "ledger/thread_name.h"
 
 namespace ledger::app {
 namespace {
@@ -130,8 +131,14 @@ Status Pipeline::start() {
   last_apply_ns_ = now_ns();
   state_ = PipelineState::running;
   if (options_.threads) {
-    engine_thread_ = std::thread([this] { engine_loop(); });
-    journal_thread_ = std::thread([this] { journal_loop(); });
+    engine_thread_ = std::thread([this] {
+      name_this_thread("ledgerd-engine");
+      engine_loop();
+    });
+    journal_thread_ = std::thread([this] {
+      name_this_thread("ledgerd-journal");
+      journal_loop();
+    });
   }
   return Status();
 }
@@ -375,6 +382,28 @@ void Pipeline::wait_for_work(bool tick) {
   engine_sleeping_.store(false, std::memory_order_relaxed);
 }
 
+// Engine thread: while a COMMIT is in progress, wait for its end (bounded by the idle tick, so
+// that hold expiry and the engine's own work still run during a stalled COMMIT).
+void Pipeline::wait_for_journal() {
+  std::unique_lock lock(wake_mutex_);
+  engine_deferred_.store(true, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  wake_cv_.wait_for(lock, std::chrono::milliseconds(options_.idle_tick_ms), [this] {
+    return !journal_busy_.load(std::memory_order_relaxed) || stop_requested_;
+  });
+  engine_deferred_.store(false, std::memory_order_relaxed);
+}
+
+// Journal thread: the COMMIT ended (whatever its outcome); a deferred engine applies now.
+void Pipeline::journal_idle() {
+  journal_busy_.store(false, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (engine_deferred_.load(std::memory_order_relaxed)) {
+    std::lock_guard lock(wake_mutex_);
+    wake_cv_.notify_one();
+  }
+}
+
 Pipeline::Slot* Pipeline::acquire_slot(bool block) {
   std::unique_lock lock(ring_mutex_);
   if (!block && published_ - released_ >= slots_.size()) return nullptr;
@@ -422,6 +451,9 @@ Pipeline::Turn Pipeline::engine_step(bool block) {
     if (stop_requested_ && ingress_.empty() && priority_ingress_.empty()) return Turn::done;
     if (block) wait_for_work(true);
     return refused_some ? Turn::worked : Turn::idle;
+  }
+  if (block && journal_busy_.load(std::memory_order_relaxed) && !stop_requested_) {
+    wait_for_journal();
   }
   Slot* slot = acquire_slot(block);
   if (slot == nullptr) return Turn::idle;
@@ -500,8 +532,12 @@ void Pipeline::release_slots(std::size_t count) {
     released_ += count;
   }
   ring_cv_.notify_all();
-  std::lock_guard lock(wake_mutex_);  // a recovering engine thread may wait for an empty ring
-  wake_cv_.notify_all();
+  // A recovering engine thread may wait for an empty ring (to reload); a running one is woken
+  // by journal_idle() or by new commands, never by every release.
+  if (state_.load(std::memory_order_acquire) == PipelineState::recovering) {
+    std::lock_guard lock(wake_mutex_);
+    wake_cv_.notify_all();
+  }
 }
 
 void Pipeline::complete_slots(std::size_t first, std::size_t count, Outcome outcome) {
@@ -528,7 +564,9 @@ bool Pipeline::commit_slots(std::size_t first, std::size_t count) {
   if (inject_failure_.exchange(false)) store_->inject_failure_before_commit();
   Status error;
   const auto commit_start = Clock::now();
+  if (options_.threads) journal_busy_.store(true, std::memory_order_relaxed);
   const CommitOutcome outcome = store_->flush(&error);
+  if (options_.threads) journal_idle();
   const auto committed_at = Clock::now();
   metrics_.journal_commit.observe(nanoseconds(committed_at - commit_start));
   metrics_.commit_records.observe(records);

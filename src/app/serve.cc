@@ -21,6 +21,7 @@
 #include "journal/probe.h"
 #include "journal/read_pool.h"
 #include "ledger/metrics.h"
+#include "ledger/thread_name.h"
 #include "outbound/dispatcher.h"
 
 namespace ledger::app {
@@ -372,7 +373,12 @@ int run_serve(const Config& config) {
 
   spdlog::info("event=serving");
   std::vector<std::thread> threads;
-  for (std::uint32_t i = 1; i < config.io_threads; ++i) threads.emplace_back([&io] { io.run(); });
+  for (std::uint32_t i = 1; i < config.io_threads; ++i)
+    threads.emplace_back([&io] {
+      name_this_thread("ledgerd-io");
+      io.run();
+    });
+  name_this_thread("ledgerd-io");  // this thread serves too
   io.run();
   for (auto& thread : threads) thread.join();
   spike_watcher.stop();  // before the pipeline: it may be waiting for a spike's commit

@@ -13,6 +13,7 @@
 #include "journal/spike_sql.h"
 #include "ledger/limits.h"
 #include "ledger/money.h"
+#include "ledger/thread_name.h"
 #include "outbound/spikes.h"
 
 namespace ledger {
@@ -284,7 +285,10 @@ SpikeWatcher::SpikeWatcher(std::string database_url, CommandSink& sink)
 SpikeWatcher::~SpikeWatcher() { stop(); }
 
 void SpikeWatcher::start() {
-  impl_->thread = std::thread([this] { impl_->run(); });
+  impl_->thread = std::thread([this] {
+    name_this_thread("ledgerd-spikes");
+    impl_->run();
+  });
 }
 
 void SpikeWatcher::stop() {

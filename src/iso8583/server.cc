@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <cstring>
 #include <ctime>
 #include <deque>
 #include <unordered_map>
@@ -91,13 +92,7 @@ class Server::Session : public std::enable_shared_from_this<Session> {
     std::shared_ptr<Session> session;
   };
 
-  asio::awaitable<bool> read_exactly(unsigned char* data, std::size_t size,
-                                     std::chrono::milliseconds timeout) {
-    stream_.expires_after(timeout);
-    auto [error, n] = co_await asio::async_read(stream_, asio::buffer(data, size), use_tuple);
-    co_return !error && n == size;
-  }
-  void on_frame(const std::string& body, Clock::time_point received);
+  void on_frame(std::string_view body, Clock::time_point received);
   void on_malformed(const Message& partial, const DecodeError& error, Clock::time_point received);
   void handle(Message request, Translation translation, Clock::time_point received);
   void send(const Message& reply);
@@ -122,21 +117,60 @@ class Server::Session : public std::enable_shared_from_this<Session> {
   std::size_t malformed_logged_ = 0;
 };
 
+// Reads into one buffer as much as the socket holds and takes every complete frame from it:
+// one recv per burst of requests, not two per request (a length, then a body). A started frame
+// must be complete within read_timeout of its first byte; between frames the connection may
+// stay quiet for idle_timeout.
 asio::awaitable<void> Server::Session::run() {
-  std::string body;
   const ServerOptions& options = server_.options_;
+  constexpr std::size_t buffer_bytes = 16 * 1024;  // grows (once) for a frame above it
+  std::vector<unsigned char> buffer(buffer_bytes);
+  std::size_t begin = 0;  // first unread byte
+  std::size_t end = 0;    // one past the last byte read
+  Clock::time_point frame_deadline;
   while (!closed_) {
-    unsigned char header[2];
-    if (!co_await read_exactly(header, 2, options.idle_timeout)) break;
-    const std::size_t length = (static_cast<std::size_t>(header[0]) << 8) | header[1];
-    if (length == 0) continue;  // nothing to answer; the frame is delimited all the same
-    body.resize(length);
-    // A frame above the limit is still read whole (the length prefix bounds it) and answered.
-    if (!co_await read_exactly(reinterpret_cast<unsigned char*>(body.data()), length,
-                               options.read_timeout)) {
-      break;  // stalled inside a frame, or closed: the framing is lost
+    while (end - begin >= 2 && !closed_) {
+      if (outbox_.size() >= options.outbox_frames_max / 2) {
+        // Answers pile up (a burst of frames answered at once, or a peer slow to read): let
+        // the writer send them before taking more. It ends by cancelling idle_, or closes the
+        // connection at its write timeout.
+        idle_.expires_at(Clock::time_point::max());
+        co_await idle_.async_wait(use_tuple);
+        continue;
+      }
+      const std::size_t length = (static_cast<std::size_t>(buffer[begin]) << 8) | buffer[begin + 1];
+      if (end - begin - 2 < length) {
+        if (2 + length > buffer.size()) buffer.resize(2 + length);  // at most 64 KiB + 2
+        break;
+      }
+      // A zero-length frame has nothing to answer; it is delimited all the same. A frame above
+      // the limit is still taken whole (the length prefix bounds it) and answered.
+      if (length > 0) {
+        on_frame(std::string_view(reinterpret_cast<const char*>(buffer.data() + begin + 2), length),
+                 Clock::now());
+      }
+      begin += 2 + length;
+      // The next frame's bytes arrived with this one's: its read_timeout starts now.
+      if (begin < end) frame_deadline = Clock::now() + options.read_timeout;
     }
-    on_frame(body, Clock::now());
+    if (closed_) break;
+    if (begin == end) {
+      begin = end = 0;
+    } else if (begin > 0) {  // keep the start of the next frame at the front
+      std::memmove(buffer.data(), buffer.data() + begin, end - begin);
+      end -= begin;
+      begin = 0;
+    }
+    if (end == 0) {
+      stream_.expires_after(options.idle_timeout);
+    } else {
+      stream_.expires_at(frame_deadline);
+    }
+    auto [error, n] = co_await stream_.async_read_some(
+        asio::buffer(buffer.data() + end, buffer.size() - end), use_tuple);
+    if (error || n == 0) break;  // closed, timed out (idle, or stalled inside a frame)
+    if (end == 0) frame_deadline = Clock::now() + options.read_timeout;
+    end += n;
   }
   // Answer every request already received, then close (bounded: each has a deadline, each
   // write a timeout).
@@ -147,7 +181,7 @@ asio::awaitable<void> Server::Session::run() {
   close();
 }
 
-void Server::Session::on_frame(const std::string& body, Clock::time_point received) {
+void Server::Session::on_frame(std::string_view body, Clock::time_point received) {
   Message request;
   DecodeError error;
   bool decoded = decode(body, server_.options_.bitmap, &request, &error);

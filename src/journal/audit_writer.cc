@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ledger/text.h"
+#include "ledger/thread_name.h"
 
 namespace ledger {
 namespace {
@@ -36,7 +37,10 @@ AuditWriter::AuditWriter(std::string url, std::size_t queue_max,
 AuditWriter::~AuditWriter() { stop(); }
 
 void AuditWriter::start() {
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    name_this_thread("ledgerd-audit");
+    run();
+  });
 }
 
 void AuditWriter::stop() {

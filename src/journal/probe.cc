@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "journal/pg.h"
+#include "ledger/thread_name.h"
 
 namespace ledger {
 
@@ -14,7 +15,10 @@ DatabaseProbe::DatabaseProbe(std::string url, std::uint32_t interval_ms, Listene
 DatabaseProbe::~DatabaseProbe() { stop(); }
 
 void DatabaseProbe::start() {
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    name_this_thread("ledgerd-probe");
+    run();
+  });
 }
 
 void DatabaseProbe::stop() {

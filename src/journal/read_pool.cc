@@ -11,6 +11,7 @@
 #include "journal/spike_sql.h"
 #include "journal/webhook_sql.h"
 #include "ledger/limits.h"
+#include "ledger/thread_name.h"
 
 namespace ledger {
 namespace {
@@ -74,7 +75,11 @@ Status read_transfers(PGconn* conn, const std::string& sql, const std::vector<st
 
 ReadPool::ReadPool(std::string url, std::size_t threads, std::size_t queue_max)
     : url_(std::move(url)), queue_max_(queue_max) {
-  for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+  for (std::size_t i = 0; i < threads; ++i)
+    threads_.emplace_back([this] {
+      name_this_thread("ledgerd-reader");
+      run();
+    });
 }
 
 ReadPool::~ReadPool() {

@@ -95,29 +95,14 @@ void JournalWriter::reset_buffers() {
   events_.clear();
 }
 
-Status JournalWriter::copy_in(const char* sql, const std::string& data) {
-  pg::Result start(PQexec(conn_.get(), sql));
-  if (!start || PQresultStatus(start.get()) != PGRES_COPY_IN) {
-    return Status::error(pg::last_error(conn_.get()));
-  }
-  constexpr std::size_t chunk_bytes = 1 << 20;
-  for (std::size_t offset = 0; offset < data.size(); offset += chunk_bytes) {
-    const auto n = static_cast<int>(std::min(chunk_bytes, data.size() - offset));
-    if (PQputCopyData(conn_.get(), data.data() + offset, n) != 1) {
-      return Status::error(pg::last_error(conn_.get()));
-    }
-  }
-  if (PQputCopyEnd(conn_.get(), nullptr) != 1) return Status::error(pg::last_error(conn_.get()));
-  Status status;
-  while (PGresult* raw = PQgetResult(conn_.get())) {
-    pg::Result result(raw);
-    if (PQresultStatus(raw) != PGRES_COMMAND_OK && status.ok()) {
-      status = Status::error(pg::one_line(PQresultErrorMessage(raw)));
-    }
-  }
-  return status;
-}
-
+// The whole group leaves as one simple-protocol query string: "BEGIN; COPY a ...; SELECT or
+// INSERT folding a; COPY b ...; ...; COMMIT". PostgreSQL runs its statements in order and asks
+// for each COPY's rows when it reaches it (CopyInResponse), so a group costs one round trip per
+// COPY in all, not a round trip for BEGIN, for each COPY's start and end, for each fold and for
+// COMMIT (8 for a batch of authorizations before; 3 now). An error stops the string there:
+// nothing after it runs, COMMIT included, and the transaction is rolled back. COMMIT can run
+// only once the last COPY's rows are complete, so the outcome is unknown only from the moment
+// that last CopyDone was handed to the connection.
 CommitOutcome JournalWriter::flush(Status* error) {
   if (pending_records() == 0) return CommitOutcome::committed;
   if (!connected()) {
@@ -125,112 +110,143 @@ CommitOutcome JournalWriter::flush(Status* error) {
     *error = Status::error("not connected to PostgreSQL");
     return CommitOutcome::rolled_back;
   }
-  Status status = pg::exec(conn_.get(), "BEGIN");
-  if (status.ok() && accounts_ > 0) {
-    copy::end(&account_rows_);
-    status = copy_in(("COPY account_events (" + std::string(copy::account_event_columns) +
-                      ") FROM STDIN (FORMAT binary)")
-                         .c_str(),
-                     account_rows_);
-    if (status.ok()) {
-      status = pg::exec_params(conn_.get(), fold_accounts_sql,
-                               {std::to_string(static_cast<std::int64_t>(account_ts_min_)),
-                                std::to_string(static_cast<std::int64_t>(account_ts_max_))},
-                               nullptr);
-    }
-  }
-  if (status.ok() && cards_ > 0) {  // after accounts: a card names its account
-    copy::end(&card_rows_);
-    status = copy_in(("COPY card_events (" + std::string(copy::card_event_columns) +
-                      ") FROM STDIN (FORMAT binary)")
-                         .c_str(),
-                     card_rows_);
-    if (status.ok()) {
-      status = pg::exec_params(conn_.get(), fold_cards_sql,
-                               {std::to_string(static_cast<std::int64_t>(card_ts_min_)),
-                                std::to_string(static_cast<std::int64_t>(card_ts_max_))},
-                               nullptr);
-    }
-  }
-  if (status.ok() && transfers_ > 0) {
-    copy::end(&transfer_rows_);
-    status = copy_in(
-        ("COPY transfers (" + std::string(copy::transfer_columns) + ") FROM STDIN (FORMAT binary)")
-            .c_str(),
-        transfer_rows_);
-  }
-  if (status.ok() && messages_ > 0) {
-    copy::end(&message_rows_);
-    status = copy_in(("COPY card_messages (" + std::string(copy::card_message_columns) +
-                      ") FROM STDIN (FORMAT binary)")
-                         .c_str(),
-                     message_rows_);
-  }
-  if (status.ok() && monitors_ > 0) {
-    status = copy_in(
-        ("COPY monitor_events (" + std::string(monitor_sql::columns) + ") FROM STDIN").c_str(),
-        monitor_rows_);
-  }
-  if (status.ok() && debits_ > 0) {
-    status = copy_in(
-        ("COPY direct_debit_events (" + std::string(direct_debit_sql::columns) + ") FROM STDIN")
-            .c_str(),
-        debit_rows_);
-  }
-  if (status.ok() && spikes_ > 0) {
-    status = copy_in(
-        ("COPY spike_events (" + std::string(spike_sql::event_columns) + ") FROM STDIN").c_str(),
-        spike_rows_);
-  }
-  if (status.ok() && !seq_known_) {
+  std::string sql;
+  sql.reserve(1024);
+  if (!seq_known_) {
     // Inside the transaction: the only writer reads where the feed ends (fenced writers come
-    // with issue 18's lease; until then one ledgerd per database).
+    // with issue 18's lease; until then one ledgerd per database). After a connect or a failed
+    // flush only: two round trips of their own.
+    Status status = pg::exec(conn_.get(), "BEGIN");
     pg::Result last;
-    status = pg::exec_params(conn_.get(), "SELECT coalesce(max(seq), 0) FROM events", {}, &last);
+    if (status.ok()) {
+      status = pg::exec_params(conn_.get(), "SELECT coalesce(max(seq), 0) FROM events", {}, &last);
+    }
     std::int64_t value = 0;
     if (status.ok() && !pg::number(last.get(), 0, 0, &value)) {
       status = Status::error("events: max(seq) does not decode");
     }
+    if (!status.ok()) {
+      reset_buffers();
+      *error = status;
+      if (connected()) (void)pg::exec(conn_.get(), "ROLLBACK");
+      return CommitOutcome::rolled_back;
+    }
     next_seq_ = static_cast<std::uint64_t>(value) + 1;
+  } else {
+    sql.append("BEGIN;");
   }
+  std::vector<const std::string*> copies;  // the rows of each COPY, in the string's order
+  const auto copy_statement = [&](const char* table, std::string_view columns, bool binary,
+                                  std::string* rows) {
+    if (binary) copy::end(rows);
+    sql.append("COPY ").append(table).append(" (").append(columns).append(") FROM STDIN");
+    if (binary) sql.append(" (FORMAT binary)");
+    sql.append(";");
+    copies.push_back(rows);
+  };
+  const auto fold_statement = [&](const std::string& fold, std::uint64_t from, std::uint64_t to) {
+    // The two bounds are the engine's own timestamps (not outside input), inlined as literals.
+    std::string statement = fold;
+    const auto replace = [&statement](std::string_view marker, std::uint64_t value) {
+      statement.replace(statement.find(marker), marker.size(),
+                        std::to_string(static_cast<std::int64_t>(value)));
+    };
+    replace("$1", from);
+    replace("$2", to);
+    sql.append(statement).append(";");
+  };
+  if (accounts_ > 0) {
+    copy_statement("account_events", copy::account_event_columns, true, &account_rows_);
+    fold_statement(fold_accounts_sql, account_ts_min_, account_ts_max_);
+  }
+  if (cards_ > 0) {  // after accounts: a card names its account
+    copy_statement("card_events", copy::card_event_columns, true, &card_rows_);
+    fold_statement(fold_cards_sql, card_ts_min_, card_ts_max_);
+  }
+  if (transfers_ > 0) copy_statement("transfers", copy::transfer_columns, true, &transfer_rows_);
+  if (messages_ > 0) {
+    copy_statement("card_messages", copy::card_message_columns, true, &message_rows_);
+  }
+  if (monitors_ > 0) copy_statement("monitor_events", monitor_sql::columns, false, &monitor_rows_);
+  if (debits_ > 0) {
+    copy_statement("direct_debit_events", direct_debit_sql::columns, false, &debit_rows_);
+  }
+  if (spikes_ > 0) copy_statement("spike_events", spike_sql::event_columns, false, &spike_rows_);
   const std::size_t events = events_.size();
-  if (status.ok()) {
-    std::string rows;
-    copy::begin(&rows);
-    for (std::size_t i = 0; i < events; ++i) copy::append_event(next_seq_ + i, events_[i], &rows);
-    copy::end(&rows);
-    status = copy_in(
-        ("COPY events (" + std::string(copy::event_columns) + ") FROM STDIN (FORMAT binary)")
-            .c_str(),
-        rows);
+  std::string event_rows;
+  if (events > 0) {
+    copy::begin(&event_rows);
+    for (std::size_t i = 0; i < events; ++i) {
+      copy::append_event(next_seq_ + i, events_[i], &event_rows);
+    }
+    copy_statement("events", copy::event_columns, true, &event_rows);
+  }
+  sql.append("COMMIT");
+  seq_known_ = false;  // until COMMIT is known to have succeeded
+
+  Status status;
+  bool commit_may_run = false;  // the last CopyDone (or, with no COPY, the string) was sent
+  bool committed = false;
+  if (PQsendQuery(conn_.get(), sql.c_str()) != 1) {
+    status = Status::error(pg::last_error(conn_.get()));
+  } else {
+    commit_may_run = copies.empty();
+  }
+  std::size_t next_copy = 0;
+  while (status.ok() || connected()) {
+    PGresult* raw = PQgetResult(conn_.get());
+    if (raw == nullptr) break;
+    pg::Result result(raw);
+    const ExecStatusType state = PQresultStatus(raw);
+    if (state == PGRES_COPY_IN) {
+      if (next_copy == copies.size() || !status.ok()) {  // not ours to feed: end it failing
+        (void)PQputCopyEnd(conn_.get(), "unexpected COPY");
+        if (status.ok()) status = Status::error("journal: PostgreSQL asked for an unknown COPY");
+        continue;
+      }
+      const std::string& data = *copies[next_copy++];
+      constexpr std::size_t chunk_bytes = 1 << 20;
+      bool sent = true;
+      for (std::size_t offset = 0; sent && offset < data.size(); offset += chunk_bytes) {
+        const auto n = static_cast<int>(std::min(chunk_bytes, data.size() - offset));
+        sent = PQputCopyData(conn_.get(), data.data() + offset, n) == 1;
+      }
+      if (sent && next_copy == copies.size() && fail_before_commit_) {
+        fail_before_commit_ = false;
+        conn_.reset();  // the server rolls back; to us the outcome looks unknown
+        reset_buffers();
+        *error = Status::error("injected failure: connection lost during COMMIT");
+        return CommitOutcome::unknown;
+      }
+      if (!sent || PQputCopyEnd(conn_.get(), nullptr) != 1) {
+        status = Status::error(pg::last_error(conn_.get()));
+        break;
+      }
+      if (next_copy == copies.size()) commit_may_run = true;
+    } else if (state == PGRES_COMMAND_OK) {
+      committed = std::string_view(PQcmdStatus(raw)) == "COMMIT";
+    } else if (status.ok()) {
+      status = Status::error(pg::one_line(PQresultErrorMessage(raw)));
+    }
   }
   reset_buffers();
-  seq_known_ = false;  // until COMMIT is known to have succeeded
-  if (!status.ok()) {
-    // No COMMIT was sent: the transaction cannot commit, whatever happens to the connection.
-    *error = status;
-    if (connected()) (void)pg::exec(conn_.get(), "ROLLBACK");
-    return CommitOutcome::rolled_back;
-  }
-  if (fail_before_commit_) {
-    fail_before_commit_ = false;
-    conn_.reset();  // the server rolls back; to us the outcome looks unknown
-    *error = Status::error("injected failure: connection lost during COMMIT");
-    return CommitOutcome::unknown;
-  }
-  pg::Result commit(PQexec(conn_.get(), "COMMIT"));
-  if (commit && PQresultStatus(commit.get()) == PGRES_COMMAND_OK &&
-      std::string_view(PQcmdStatus(commit.get())) == "COMMIT") {
+  if (status.ok() && committed) {
     next_seq_ += events;
     seq_known_ = true;
     return CommitOutcome::committed;
   }
-  *error = Status::error(commit ? pg::one_line(PQresultErrorMessage(commit.get()))
-                                : pg::last_error(conn_.get()));
+  if (status.ok()) status = Status::error(pg::last_error(conn_.get()));
+  *error = status;
   if (error->message().empty()) *error = Status::error("COMMIT did not complete");
-  // A COMMIT answered with an error (or ROLLBACK) did not commit; no answer at all is unknown.
-  if (commit && connected()) return CommitOutcome::rolled_back;
-  return CommitOutcome::unknown;
+  // An answered error stops the string before COMMIT (or is COMMIT's own): not committed.
+  // A connection lost once COMMIT could run leaves the outcome unknown.
+  if (connected() && PQtransactionStatus(conn_.get()) != PQTRANS_UNKNOWN) {
+    if (PQtransactionStatus(conn_.get()) != PQTRANS_IDLE) {
+      (void)pg::exec(conn_.get(), "ROLLBACK");
+    }
+    return CommitOutcome::rolled_back;
+  }
+  return commit_may_run ? CommitOutcome::unknown : CommitOutcome::rolled_back;
 }
 
 Status JournalWriter::contains_timestamp(std::uint64_t ts, bool* found) {

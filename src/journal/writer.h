@@ -1,9 +1,9 @@
-// JournalWriter: writes a group of journal records to PostgreSQL in one transaction (binary
-// COPY into account_events, card_events, transfers and events, statements folding account and
-// card events into accounts and cards) and reports whether COMMIT succeeded, failed, or has an
-// unknown outcome. Each record is one event; their gap-free seq continues from the last
-// committed one (read from PostgreSQL after connecting and after any failure).
-// Thread: the journal thread owns it (one connection).
+// JournalWriter: writes a group of journal records to PostgreSQL in one transaction sent as one
+// query string (binary COPY into account_events, card_events, transfers and events, statements
+// folding account and card events into accounts and cards; one round trip per COPY) and reports
+// whether COMMIT succeeded, failed, or has an unknown outcome. Each record is one event; their
+// gap-free seq continues from the last committed one (read from PostgreSQL after connecting and
+// after any failure). Thread: the journal thread owns it (one connection).
 #pragma once
 
 #include <cstdint>
@@ -47,7 +47,6 @@ class JournalWriter {
   void inject_failure_before_commit() { fail_before_commit_ = true; }
 
  private:
-  Status copy_in(const char* sql, const std::string& data);
   void reset_buffers();
 
   std::string url_;

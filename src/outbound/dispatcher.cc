@@ -13,6 +13,7 @@
 #include "http/mapping.h"
 #include "journal/event_reader.h"
 #include "journal/webhook_sql.h"
+#include "ledger/thread_name.h"
 #include "outbound/client.h"
 #include "outbound/crypto.h"
 #include "outbound/filter.h"
@@ -529,10 +530,14 @@ Dispatcher::~Dispatcher() { stop(); }
 
 void Dispatcher::start() {
   impl_->sender = std::thread([this] {
+    name_this_thread("ledgerd-send");
     auto work = asio::make_work_guard(impl_->io);
     impl_->io.run();
   });
-  impl_->worker = std::thread([this] { impl_->run(); });
+  impl_->worker = std::thread([this] {
+    name_this_thread("ledgerd-events");
+    impl_->run();
+  });
 }
 
 void Dispatcher::stop() {
