@@ -4,6 +4,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cstring>
 #include <ctime>
 #include <deque>
 #include <map>
@@ -69,8 +70,10 @@ class IsoConnection {
       const Planned& p = plan[i];
       const auto intended =
           stats_.start + std::chrono::nanoseconds(static_cast<std::int64_t>(p.offset * 1e9));
-      timer_.expires_at(intended);
-      co_await timer_.async_wait(use_tuple);
+      if (Clock::now() < intended) {  // due already (a burst, or behind): no timer round
+        timer_.expires_at(intended);
+        co_await timer_.async_wait(use_tuple);
+      }
       while (in_flight_.size() >= o_.in_flight_max) {         // the window is full: wait for room
         timer_.expires_after(std::chrono::microseconds(50));  // (latency still counts from
         co_await timer_.async_wait(use_tuple);                // the intended time)
@@ -139,15 +142,32 @@ class IsoConnection {
     }
   }
 
+  // Reads as much as the socket holds and takes every complete frame from it (one recv per
+  // burst of answers, as the server reads requests).
   asio::awaitable<void> receive() {
-    std::string body;
+    std::vector<char> buffer(64 * 1024 + 2);  // the largest frame fits
+    std::size_t begin = 0, end = 0;
     while (received_ < expected_) {
-      unsigned char header[2];
-      auto [e1, n1] = co_await asio::async_read(socket_, asio::buffer(header), use_tuple);
-      if (e1) co_return;
-      body.resize((static_cast<std::size_t>(header[0]) << 8) | header[1]);
-      auto [e2, n2] = co_await asio::async_read(socket_, asio::buffer(body), use_tuple);
-      if (e2) co_return;
+      if (end - begin < 2 ||
+          end - begin - 2 <
+              ((static_cast<std::size_t>(static_cast<unsigned char>(buffer[begin])) << 8) |
+               static_cast<unsigned char>(buffer[begin + 1]))) {
+        if (begin > 0) {
+          std::memmove(buffer.data(), buffer.data() + begin, end - begin);
+          end -= begin;
+          begin = 0;
+        }
+        auto [e, n] = co_await socket_.async_read_some(
+            asio::buffer(buffer.data() + end, buffer.size() - end), use_tuple);
+        if (e || n == 0) co_return;
+        end += n;
+        continue;
+      }
+      const std::size_t length =
+          (static_cast<std::size_t>(static_cast<unsigned char>(buffer[begin])) << 8) |
+          static_cast<unsigned char>(buffer[begin + 1]);
+      const std::string_view body(buffer.data() + begin + 2, length);
+      begin += 2 + length;
       const auto now = Clock::now();
       ledger::iso8583::Message m;
       ledger::iso8583::DecodeError error;
@@ -199,15 +219,19 @@ class IsoConnection {
     std::string stan, transmission, acquirer;
   };
 
+  // Every request queued when a write starts leaves in that one write (writev).
   asio::awaitable<void> write_loop() {
+    std::vector<asio::const_buffer> buffers;
     while (!outbox_.empty()) {
-      auto [error, n] =
-          co_await asio::async_write(socket_, asio::buffer(outbox_.front()), use_tuple);
-      outbox_.pop_front();
+      const std::size_t count = std::min<std::size_t>(outbox_.size(), 64);
+      buffers.clear();
+      for (std::size_t i = 0; i < count; ++i) buffers.push_back(asio::buffer(outbox_[i]));
+      auto [error, n] = co_await asio::async_write(socket_, buffers, use_tuple);
       if (error) {
         outbox_.clear();
         break;
       }
+      outbox_.erase(outbox_.begin(), outbox_.begin() + static_cast<std::ptrdiff_t>(count));
     }
     writing_ = false;
   }

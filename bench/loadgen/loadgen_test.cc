@@ -108,6 +108,26 @@ TEST(CpuTest, ProcStatFieldsAreCountedAfterTheCommandName) {
   EXPECT_LT(cpu_seconds("999999999", false), 0.0);  // no such process
 }
 
+TEST(CpuTest, ContextSwitchesAreBothKindsSummed) {
+  std::uint64_t n = 0;
+  ASSERT_TRUE(
+      parse_context_switches("Name:\tledgerd-io\nThreads:\t11\nvoluntary_ctxt_switches:\t58029\n"
+                             "nonvoluntary_ctxt_switches:\t38932\n",
+                             &n));
+  EXPECT_EQ(n, 58029u + 38932u);
+  // The order in the file does not matter; "voluntary" is not read out of "nonvoluntary".
+  ASSERT_TRUE(
+      parse_context_switches("nonvoluntary_ctxt_switches:\t5\nvoluntary_ctxt_switches:\t7\n", &n));
+  EXPECT_EQ(n, 12u);
+  EXPECT_FALSE(parse_context_switches("nonvoluntary_ctxt_switches:\t5\n", &n));
+  EXPECT_FALSE(
+      parse_context_switches("voluntary_ctxt_switches:\tx\n"
+                             "nonvoluntary_ctxt_switches:\t5\n",
+                             &n));
+  EXPECT_GT(context_switches("self", false), 0.0);
+  EXPECT_LT(context_switches("999999999", false), 0.0);  // no such process
+}
+
 // Stats::answer is what the loadgen calls for every answer (ISO, REST and baseline alike).
 TEST(StatsTest, LatencyCountsFromTheIntendedSendTimeAndLateAnswersAreCounted) {
   Stats stats;

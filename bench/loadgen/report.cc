@@ -137,6 +137,7 @@ void finish_cpu_window(std::unique_ptr<CpuWindow> window, Stats* stats) {
   if (!window) return;
   window->cancel();  // the run is over: a window still open is incomplete
   stats->cpu_seconds = window->used();
+  stats->context_switches = window->switches();
 }
 
 namespace {
@@ -244,6 +245,11 @@ json noon_run(const Options& o, int* run, const std::string& series_file) {
       cpu[name] = used * 1e6 / static_cast<double>(stats.cpu_window_requests);
     }
     out["cpu_us_per_request_at_peak"] = cpu;
+    json switches = json::object();
+    for (const auto& [name, count] : stats.context_switches) {
+      switches[name] = count / static_cast<double>(stats.cpu_window_requests);
+    }
+    out["context_switches_per_request_at_peak"] = switches;
     out["cpu_window"] = {{"from_second", run_options.cpu_from},
                          {"to_second", run_options.cpu_to},
                          {"requests", stats.cpu_window_requests}};

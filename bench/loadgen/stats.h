@@ -39,6 +39,7 @@ struct Stats {
   // CPU seconds each process used over the CPU window (the noon run's hold at the peak), and
   // how many requests were intended in it.
   std::map<std::string, double> cpu_seconds;
+  std::map<std::string, double> context_switches;  // per target over the same window
   std::uint64_t cpu_window_requests = 0;
   // Reconciliation (ledgerd): ids the answers say must be in the journal, and 91'd holds.
   std::vector<TransferId> approved, captured, reversed, busy;
