@@ -90,8 +90,8 @@ class Server {
   // proven itself if a limit is reached. false: no room (the new one is refused).
   bool admit(const asio::ip::address& source);
   void forget(const Session* session);
-  asio::awaitable<Message> answer(Translation translation,
-                                  std::chrono::steady_clock::time_point received);
+  asio::awaitable<void> answer(Translation* translation,
+                               std::chrono::steady_clock::time_point received);
   void note_trouble(const Translation& translation, const CommandResult& result);
   void count_answer(std::string_view request_mti, const Message& reply,
                     std::chrono::steady_clock::time_point received);
