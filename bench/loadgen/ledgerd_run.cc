@@ -119,9 +119,9 @@ class IsoConnection {
         m.set(90, text);
         pending.original = original.id;
       }
-      std::string body;
+      std::string frame;  // the 2-byte length header, then the body, in one buffer
       std::string error;
-      if (!ledger::iso8583::encode(m, ledger::iso8583::BitmapEncoding::binary, &body, &error)) {
+      if (!ledger::iso8583::encode(m, ledger::iso8583::BitmapEncoding::binary, &frame, &error, 2)) {
         ++stats_.errors;
         --expected_;
         continue;
@@ -132,8 +132,8 @@ class IsoConnection {
       in_flight_[static_cast<std::uint32_t>(i % 1'000'000)] = pending;
       ++stats_.sent;
       ++stats_.sent_by_kind[static_cast<std::size_t>(kind)];
-      std::string frame{static_cast<char>(body.size() >> 8), static_cast<char>(body.size() & 0xFF)};
-      frame += body;
+      frame[0] = static_cast<char>((frame.size() - 2) >> 8);
+      frame[1] = static_cast<char>((frame.size() - 2) & 0xFF);
       outbox_.push_back(std::move(frame));
       if (!writing_) {
         writing_ = true;

@@ -207,14 +207,15 @@ bool decode(std::string_view body, BitmapEncoding bitmap_encoding, Message* out,
 }
 
 bool encode(const Message& message, BitmapEncoding bitmap_encoding, std::string* body,
-            std::string* error) {
+            std::string* error, std::size_t prefix) {
   if (message.mti.size() != 4 || !all(message.mti, is_digit)) {
     *error = "MTI must be 4 digits";
     return false;
   }
   bool secondary = false;
   for (int field = 65; field <= 128; ++field) secondary = secondary || message.has(field);
-  body->assign(message.mti);
+  body->assign(prefix, '\0');
+  body->append(message.mti);
   unsigned char bitmap[16] = {};
   if (secondary) bitmap[0] |= 0x80;
   for (int field = 2; field <= 128; ++field) {
@@ -250,7 +251,7 @@ bool encode(const Message& message, BitmapEncoding bitmap_encoding, std::string*
     }
     body->append(value);
   }
-  if (body->size() > frame_bytes_max) {
+  if (body->size() - prefix > frame_bytes_max) {
     *error = "the message is larger than " + std::to_string(frame_bytes_max) + " bytes";
     return false;
   }

@@ -69,6 +69,9 @@ bool decode(std::string_view body, BitmapEncoding bitmap, Message* out, DecodeEr
 bool valid_field(int field, std::string_view value, std::string* reason);
 
 // Encodes a message (every present field must be valid). Returns false with a reason.
-bool encode(const Message& message, BitmapEncoding bitmap, std::string* body, std::string* error);
+// `prefix` bytes (zeros) come first in *body, room for a length header, so that a frame is
+// built in one buffer; the body limit counts only what follows them.
+bool encode(const Message& message, BitmapEncoding bitmap, std::string* body, std::string* error,
+            std::size_t prefix = 0);
 
 }  // namespace ledger::iso8583

@@ -33,6 +33,16 @@ std::string encode_ok(const Message& m, BitmapEncoding e = BitmapEncoding::binar
   return body;
 }
 
+TEST(Iso8583CodecTest, EncodesAfterARoomForTheLengthHeader) {
+  const Message m = authorization();
+  std::string frame = "left over from an earlier answer";
+  std::string error;
+  ASSERT_TRUE(encode(m, BitmapEncoding::binary, &frame, &error, 2)) << error;
+  ASSERT_GT(frame.size(), 2u);
+  EXPECT_EQ(frame.substr(0, 2), std::string(2, '\0'));
+  EXPECT_EQ(frame.substr(2), encode_ok(m));
+}
+
 TEST(Iso8583CodecTest, RoundTripsWithABinaryBitmap) {
   const Message m = authorization();
   const std::string body = encode_ok(m);

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <ctime>
 #include <deque>
+#include <optional>
 #include <unordered_map>
 
 #include "iso8583/transaction_ids.h"
@@ -240,7 +241,7 @@ void Server::Session::handle(std::shared_ptr<Work> work, Clock::time_point recei
       executor(),
       [this, slot, work = std::move(work), received]() -> asio::awaitable<void> {
         const Message* reply = &work->translation.reply;
-        Message failed;
+        std::optional<Message> failed;  // the rare error path only: a Message is 129 strings
         try {
           co_await server_.answer(&work->translation, received);
         } catch (const std::exception& e) {
@@ -248,7 +249,7 @@ void Server::Session::handle(std::shared_ptr<Work> work, Clock::time_point recei
           spdlog::error("event=iso8583_request_failed mti={} stan={} error=\"{}\"",
                         work->request.mti, stan_of(work->request), e.what());
           failed = error_reply(work->request);
-          reply = &failed;
+          reply = &*failed;
         }
         server_.count_answer(work->request.mti, *reply, received);
         send(*reply);
@@ -258,10 +259,9 @@ void Server::Session::handle(std::shared_ptr<Work> work, Clock::time_point recei
 
 void Server::Session::send(const Message& reply) {
   if (closed_) return;
-  std::string frame(2, '\0');
-  std::string body;
+  std::string frame;
   std::string error;
-  if (!encode(reply, server_.options_.bitmap, &body, &error)) {
+  if (!encode(reply, server_.options_.bitmap, &frame, &error, /*prefix=*/2)) {
     ++server_.counters_.internal_errors;
     spdlog::error("event=iso8583_encode_failed mti={} stan={} error=\"{}\"", reply.mti,
                   stan_of(reply), error);
@@ -273,9 +273,9 @@ void Server::Session::send(const Message& reply) {
                  outbox_.size());
     return close();
   }
-  frame[0] = static_cast<char>(body.size() >> 8);
-  frame[1] = static_cast<char>(body.size() & 0xFF);
-  frame.append(body);
+  const std::size_t body_size = frame.size() - 2;
+  frame[0] = static_cast<char>(body_size >> 8);
+  frame[1] = static_cast<char>(body_size & 0xFF);
   outbox_.push_back(std::move(frame));
   // One writer at a time: marked before it starts, or answers completed together (one group
   // commit, several requests of this connection) would each start another writer.
