@@ -91,6 +91,8 @@ inline constexpr std::uint32_t db_read_statement_timeout_ms = 10'000;  // histor
 inline constexpr std::size_t read_pool_threads = 2;       // connections for reads and keys
 inline constexpr std::size_t read_pool_jobs_max = 1'024;  // waiting; beyond: 503
 inline constexpr std::uint32_t ready_probe_interval_ms = 1'000;
+// The ledger lease: renewed every quarter of it; a standby asks for it as often.
+inline constexpr std::uint32_t lease_ms_default = 1'000;
 
 // --- Process ------------------------------------------------------------------------------
 inline constexpr std::uint32_t shutdown_grace_ms_default = 10'000;  // answer what was received

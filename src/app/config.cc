@@ -57,6 +57,10 @@ const Setting settings[] = {
        c->migrations_dir = v;
        return Status();
      }},
+    {"lease-ms", "LEDGER_LEASE_MS",
+     "how long the ledger lease outlives its last renewal: the longest a standby waits for a "
+     "dead active, and a restart after kill -9 for itself (default 1000)",
+     [](const std::string& v, Config* c) { return parse_u32(v, 200, 60'000, &c->lease_ms); }},
     {"io-threads", "LEDGER_IO_THREADS", "network I/O threads (default 1)",
      [](const std::string& v, Config* c) { return parse_u32(v, 1, 64, &c->io_threads); }},
     {"shutdown-grace-ms", "LEDGER_SHUTDOWN_GRACE_MS",
@@ -477,7 +481,7 @@ std::string Config::describe() const {
          " log_level=" + log_level + " migrations_dir=\"" + migrations_dir +
          "\" io_threads=" + std::to_string(io_threads) +
          " shutdown_grace_ms=" + std::to_string(shutdown_grace_ms) +
-         " accounts_max=" + std::to_string(accounts_max) +
+         " lease_ms=" + std::to_string(lease_ms) + " accounts_max=" + std::to_string(accounts_max) +
          " transfers_max=" + std::to_string(transfers_max) +
          " batch_max=" + std::to_string(batch_max) + " ingress_max=" + std::to_string(ingress_max) +
          " ledger_timeout_ms=" + std::to_string(ledger_timeout_ms) +

@@ -41,7 +41,11 @@ class JournalStore {
 
 class PgJournalStore final : public JournalStore {
  public:
-  explicit PgJournalStore(std::string url) : url_(url), writer_(std::move(url)) {}
+  // fence_epoch: the ledger lease's epoch every transaction checks (0: none).
+  explicit PgJournalStore(std::string url, std::int64_t fence_epoch = 0)
+      : url_(url), writer_(std::move(url)) {
+    writer_.set_fence(fence_epoch);
+  }
   Status count(JournalCounts* counts) override;
   Status load(const std::function<void(const JournalRecord&)>& visit, LoadStats* stats) override;
   Status connect() override { return writer_.connect(); }

@@ -49,6 +49,8 @@ const char* outcome_name(CommitOutcome outcome) {
       return "rolled_back";
     case CommitOutcome::unknown:
       return "unknown";
+    case CommitOutcome::fenced:
+      return "fenced";
   }
   return "?";
 }
@@ -56,7 +58,8 @@ const char* outcome_name(CommitOutcome outcome) {
 }  // namespace
 
 Pipeline::Pipeline(PipelineOptions options)
-    : Pipeline(options, std::make_unique<PgJournalStore>(options.database_url)) {}
+    : Pipeline(options,
+               std::make_unique<PgJournalStore>(options.database_url, options.fence_epoch)) {}
 
 Pipeline::Pipeline(PipelineOptions options, std::unique_ptr<JournalStore> store)
     : options_(std::move(options)),
@@ -588,6 +591,15 @@ bool Pipeline::commit_slots(std::size_t first, std::size_t count) {
   state_.store(PipelineState::recovering, std::memory_order_release);
   complete_slots(first, count, Outcome::unavailable);
   release_slots(count);
+  if (outcome == CommitOutcome::fenced) {
+    // Another ledgerd holds the lease: nothing this one journals can commit any more, so it
+    // neither reconnects nor reloads; it answers unavailable until it is stopped.
+    fenced_.store(true);
+    spdlog::error(
+        "event=journal_fenced detail=\"another ledgerd took the ledger lease; this one answers "
+        "unavailable and steps down\"");
+    if (options_.on_fenced) options_.on_fenced();
+  }
   recover_connection(outcome, last_ts);
   return false;
 }
@@ -620,7 +632,7 @@ void Pipeline::recover_connection(CommitOutcome outcome, std::uint64_t last_ts) 
 
 bool Pipeline::try_recover() {
   answer_published_unavailable();
-  if (stop_requested_) return false;
+  if (stop_requested_ || fenced_.load()) return false;
   if (Status status = store_->connect(); !status.ok()) {
     counters_.reconnect_failures.fetch_add(1, std::memory_order_relaxed);
     spdlog::warn("event=reconnect_failed backoff_ms={} error=\"{}\"", backoff_ms_,
@@ -653,7 +665,18 @@ bool Pipeline::journal_turn() { return journal_step(false) == Turn::worked; }
 // One turn of the journal thread: commit everything published (one group), or answer it
 // "unavailable" while recovering.
 Pipeline::Turn Pipeline::journal_step(bool block) {
-  if (recovering_connection_) {  // manual mode only: threads recover inside commit_slots
+  if (recovering_connection_) {
+    // Manual mode recovers here, a turn at a time. A journal thread gets here only when a stop
+    // ended its recovery (or the lease was lost): it answers what is left and ends once the
+    // engine thread has (it publishes nothing after that).
+    if (options_.threads && stop_requested_) {
+      answer_published_unavailable();
+      std::unique_lock lock(ring_mutex_);
+      if (engine_done_ && published_ == released_) return Turn::done;
+      ring_cv_.wait_for(lock, std::chrono::milliseconds(10),
+                        [this] { return engine_done_ || published_ > released_; });
+      return Turn::idle;
+    }
     try_recover();
     return Turn::worked;
   }

@@ -48,6 +48,11 @@ struct PipelineOptions {
   bool threads = true;  // false: no threads; the caller calls engine_turn() and journal_turn()
   // Wall-clock nanoseconds for the engine's logical time and hold expiry (tests inject one).
   std::function<std::uint64_t()> clock_ns;
+  // The ledger lease's epoch that every journal transaction checks (0: no lease, for tools and
+  // tests that own their database). When the check fails, the pipeline answers everything
+  // unavailable from then on, never commits again, and calls on_fenced once (journal thread).
+  std::int64_t fence_epoch = 0;
+  std::function<void()> on_fenced;
 };
 
 enum class PipelineState : std::uint8_t { stopped, loading, running, recovering };
@@ -93,6 +98,8 @@ class Pipeline final : public CommandSink {
   [[nodiscard]] bool submit_all(const Command* commands, Completion* const* completions,
                                 std::size_t count) override;
   bool running() const override { return state() == PipelineState::running; }
+  // A journal transaction found the ledger lease taken over (it answers unavailable since).
+  bool fenced() const { return fenced_.load(); }
   // Reverses the card authorization `transfer` (a hold or a posting) with a journaled card
   // reversal, retrying (across database failures and reloads) until it is durable. Lost only
   // if the process dies first.
@@ -165,6 +172,7 @@ class Pipeline final : public CommandSink {
   std::atomic<PipelineState> state_{PipelineState::stopped};
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> inject_failure_{false};
+  std::atomic<bool> fenced_{false};  // a journal transaction found the lease taken over
   std::atomic<double> last_load_seconds_{0};
   PipelineCounters counters_;
   PipelineMetrics metrics_;

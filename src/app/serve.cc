@@ -1,9 +1,15 @@
 #include "app/serve.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <boost/asio.hpp>
 #include <chrono>
+#include <csignal>
+#include <functional>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -16,6 +22,7 @@
 #include "http/server.h"
 #include "iso8583/server.h"
 #include "journal/audit_writer.h"
+#include "journal/lease.h"
 #include "journal/migrator.h"
 #include "journal/pg.h"
 #include "journal/probe.h"
@@ -133,6 +140,141 @@ asio::awaitable<void> drain_then_stop(asio::io_context& io, http::Server& server
   io.stop();
 }
 
+// Set by SIGINT/SIGTERM while this process waits for the lease (asio's handlers come later).
+std::atomic<int> standby_signal{0};
+extern "C" void on_standby_signal(int signal_number) { standby_signal = signal_number; }
+
+// "host:pid": who holds the lease, for the other ledgerd's logs and for operators.
+std::string lease_holder_name() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  std::string name = host[0] != '\0' ? host : "unknown-host";
+  name.append(":").append(std::to_string(getpid()));
+  return name;
+}
+
+// While waiting for the lease: the REST port answers /health (200), /ready (503, role standby)
+// and everything else 503, so load balancers and operators see a live standby.
+class StandbyListener {
+ public:
+  StandbyListener(const asio::ip::tcp::endpoint& endpoint, http::ServerOptions options,
+                  const http::Readiness& readiness)
+      : io_(1), server_(io_, handler(readiness), strip(std::move(options))) {
+    if (Status s = server_.listen(endpoint); !s.ok()) {
+      spdlog::warn("event=standby_listener_failed error=\"{}\"", s.message());
+      return;
+    }
+    server_.start();
+    const auto bound = server_.local_endpoint();
+    // Not "event=listening": that line announces the active's ports.
+    spdlog::info("event=standby_listening interface=http address={}:{}",
+                 bound.address().to_string(), bound.port());
+    thread_ = std::thread([this] {
+      name_this_thread("ledgerd-io");
+      io_.run();
+    });
+  }
+  ~StandbyListener() {
+    if (!thread_.joinable()) return;
+    asio::post(io_, [this] { server_.stop(); });
+    io_.stop();
+    thread_.join();
+  }
+  StandbyListener(const StandbyListener&) = delete;
+  StandbyListener& operator=(const StandbyListener&) = delete;
+
+ private:
+  static http::ServerOptions strip(http::ServerOptions options) {
+    options.check_header = {};  // no API keys needed: nothing but health is served
+    options.observe_refusal = {};
+    return options;
+  }
+  static http::Handler handler(const http::Readiness& readiness) {
+    return [&readiness](http::Request& request) -> asio::awaitable<http::Response> {
+      if (auto health = http::handle_health(request, readiness)) co_return std::move(*health);
+      http::Response response = http::make_problem(
+          boost::beast::http::status::service_unavailable, "standby",
+          "this ledgerd is a standby: it takes over when the active's lease lapses",
+          request.version());
+      response.set(boost::beast::http::field::retry_after, "1");
+      co_return response;
+    };
+  }
+
+  asio::io_context io_;
+  http::Server server_;
+  std::thread thread_;
+};
+
+// Waits until this process holds the ledger lease: at once on a database no live ledgerd
+// holds, else when the holder's lease lapses (it died, hung or was stopped) or is released (a
+// clean stop). Until then this process is a standby: it journals nothing and its REST port
+// answers only /health and /ready. false: told to stop.
+bool take_lease(const Config& config, const asio::ip::tcp::endpoint& http_endpoint,
+                const http::ServerOptions& http_options, http::Readiness* readiness,
+                LeaseState* lease) {
+  standby_signal = 0;
+  struct sigaction action {};
+  action.sa_handler = on_standby_signal;
+  sigemptyset(&action.sa_mask);
+  struct sigaction old_int {};
+  struct sigaction old_term {};
+  sigaction(SIGINT, &action, &old_int);
+  sigaction(SIGTERM, &action, &old_term);
+  const std::string holder = lease_holder_name();
+  const auto started = std::chrono::steady_clock::now();
+  const auto poll =
+      std::chrono::milliseconds(std::clamp<std::uint32_t>(config.lease_ms / 4, 50, 250));
+  pg::Conn conn;
+  bool announced = false;
+  bool taken = false;
+  std::optional<StandbyListener> listener;
+  while (standby_signal == 0) {
+    if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
+      conn.reset();
+      if (Status s = pg::connect(config.database_url, &conn); !s.ok()) {
+        spdlog::warn("event=lease_unreachable error=\"{}\"", s.message());
+        conn.reset();
+      }
+    }
+    if (conn) {
+      if (Status s = try_take_lease(conn.get(), holder, config.lease_ms, lease); !s.ok()) {
+        spdlog::warn("event=lease_check_failed error=\"{}\"", s.message());
+        if (PQstatus(conn.get()) != CONNECTION_OK) conn.reset();
+      } else if (lease->taken) {
+        taken = true;
+        break;
+      } else {
+        readiness->lease_epoch = lease->epoch;
+        readiness->lease_expires_in_ms = lease->expires_in_ms;
+        if (!announced) {
+          announced = true;
+          spdlog::warn(
+              "event=standby holder={} epoch={} expires_in_ms={} detail=\"another ledgerd holds "
+              "the ledger lease; this one waits and takes over when it lapses\"",
+              lease->holder, lease->epoch, lease->expires_in_ms);
+          listener.emplace(http_endpoint, http_options, *readiness);
+        }
+      }
+    }
+    std::this_thread::sleep_for(poll);
+  }
+  listener.reset();  // the active's listeners bind the same port next
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  if (!taken) {
+    spdlog::info("event=stopped role=standby signal={}", standby_signal.load());
+    return false;
+  }
+  readiness->role = http::Role::active;
+  readiness->lease_epoch = lease->epoch;
+  spdlog::info("event=lease_taken epoch={} holder={} waited_ms={}", lease->epoch, holder,
+               std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - started)
+                   .count());
+  return true;
+}
+
 }  // namespace
 
 int run_migrate(const Config& config) {
@@ -178,6 +320,22 @@ int run_serve(const Config& config) {
   readiness.migrations_applied = true;
   readiness.database_reachable = true;
 
+  // Only the lease holder journals (and so loads, listens and answers); docs/operations.md.
+  LeaseState lease;
+  if (!take_lease(config, http_endpoint, http_options, &readiness, &lease)) return exit_ok;
+  asio::io_context io(static_cast<int>(config.io_threads));
+  // Deposed (a renewal or a journal transaction found another epoch): stop serving as on
+  // SIGTERM and exit with exit_deposed. `shutdown` is set before the loop runs.
+  std::atomic<bool> deposed{false};
+  std::function<void()> shutdown;
+  const auto step_down = [&io, &deposed, &shutdown, &readiness] {
+    if (deposed.exchange(true)) return;
+    readiness.role = http::Role::deposed;
+    asio::post(io, [&shutdown] {
+      if (shutdown) shutdown();
+    });
+  };
+
   LedgerClock clock(config.clock_manual);
   readiness.test_clock = config.clock_manual;
   if (config.clock_manual) {
@@ -192,6 +350,8 @@ int run_serve(const Config& config) {
       engine::EngineOptions{config.accounts_max, config.transfers_max, config.cards_max};
   pipeline_options.batch_commands_max = config.batch_max;
   pipeline_options.ingress_capacity = config.ingress_max;
+  pipeline_options.fence_epoch = lease.epoch;
+  pipeline_options.on_fenced = step_down;
   Pipeline pipeline(pipeline_options);
   if (Status s = pipeline.start(); !s.ok())
     return fail(exit_failure, "cannot load the ledger: " + s.message());
@@ -222,7 +382,9 @@ int run_serve(const Config& config) {
   SpikeWatcher spike_watcher(config.database_url, pipeline);
   spike_watcher.start();
 
-  asio::io_context io(static_cast<int>(config.io_threads));
+  LeaseKeeper lease_keeper(config.database_url, lease.epoch, config.lease_ms, step_down);
+  lease_keeper.start();
+
   http::Api api(
       pipeline, reader, keys, readiness,
       http::ApiOptions{
@@ -343,14 +505,27 @@ int run_serve(const Config& config) {
                        "Audit batches that could not be written and wait for a retry.", {},
                        [&audit] { return static_cast<double>(audit.failures()); });
   pipeline.register_metrics(registry);
+  registry.add_gauge("ledgerd_lease_epoch",
+                     "The ledger lease epoch this ledgerd holds (docs/operations.md); it rises by "
+                     "one at every takeover.",
+                     {}, [&lease] { return static_cast<double>(lease.epoch); });
+  registry.add_counter("ledgerd_lease_renewals_total", "Renewals of the ledger lease.", {},
+                       [&lease_keeper] { return static_cast<double>(lease_keeper.renewals()); });
+  registry.add_counter(
+      "ledgerd_lease_renewal_failures_total",
+      "Renewals of the ledger lease that got no answer (PostgreSQL away or slow): a standby "
+      "takes over if they last longer than LEDGER_LEASE_MS.",
+      {}, [&lease_keeper] { return static_cast<double>(lease_keeper.renewal_failures()); });
 
   DatabaseProbe probe(config.database_url, limits::ready_probe_interval_ms,
                       [&readiness](bool reachable) { readiness.database_reachable = reachable; });
   probe.start();
   asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& error, int signal_number) {
-    if (error) return;
-    spdlog::info("event=shutdown_requested signal={}", signal_number);
+  bool stopping = false;
+  shutdown = [&] {
+    if (stopping) return;
+    stopping = true;
+    signals.cancel();
     readiness.stopping = true;
     server.stop();
     iso_server.stop();
@@ -360,6 +535,11 @@ int run_serve(const Config& config) {
                      spdlog::error("event=shutdown_drain_failed");
                      io.stop();  // the process must not hang at shutdown
                    });
+  };
+  signals.async_wait([&](const boost::system::error_code& error, int signal_number) {
+    if (error) return;
+    spdlog::info("event=shutdown_requested signal={}", signal_number);
+    shutdown();
   });
   server.start();
   iso_server.start();
@@ -386,6 +566,11 @@ int run_serve(const Config& config) {
   key_refresher.stop();
   audit.stop();
   probe.stop();
+  lease_keeper.stop();  // last: releases the lease, so a successor starts at once
+  if (deposed) {
+    spdlog::error("event=stopped reason=deposed epoch={}", lease.epoch);
+    return exit_deposed;
+  }
   spdlog::info("event=stopped");
   return exit_ok;
 }

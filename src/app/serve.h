@@ -8,6 +8,7 @@ namespace ledger::app {
 inline constexpr int exit_ok = 0;
 inline constexpr int exit_failure = 1;
 inline constexpr int exit_usage = 2;
+inline constexpr int exit_deposed = 3;  // another ledgerd took the ledger lease
 
 int run_serve(const Config& config);
 // Validates the URL, reads the migrations, connects and applies what is pending; prints the

@@ -4,6 +4,18 @@
 
 namespace ledger::http {
 
+const char* role_name(Role role) {
+  switch (role) {
+    case Role::standby:
+      return "standby";
+    case Role::active:
+      return "active";
+    case Role::deposed:
+      return "deposed";
+  }
+  return "unknown";
+}
+
 std::optional<Response> handle_health(const Request& request, const Readiness& readiness) {
   const std::string_view target(request.target().data(), request.target().size());
   const bool is_health = target == "/health";
@@ -25,7 +37,14 @@ std::optional<Response> handle_health(const Request& request, const Readiness& r
                          {"state_loaded", readiness.state_loaded.load()},
                          {"ledger_running", readiness.ledger_running.load()},
                          {"stopping", readiness.stopping.load()},
-                         {"clock", readiness.test_clock ? "manual" : "system"}};
+                         {"clock", readiness.test_clock ? "manual" : "system"},
+                         {"role", role_name(readiness.role.load())},
+                         {"lease_epoch", readiness.lease_epoch.load()}};
+  if (readiness.role == Role::standby) {
+    // A standby has not loaded the journal yet (it loads when it takes the lease); the lease
+    // is what it waits for.
+    body["lease_expires_in_ms"] = readiness.lease_expires_in_ms.load();
+  }
   Response response = make_json(ready ? bhttp::status::ok : bhttp::status::service_unavailable,
                                 body.dump(), request.version());
   if (!ready) response.set(bhttp::field::retry_after, "1");

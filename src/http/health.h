@@ -4,11 +4,15 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <optional>
 
 #include "http/message.h"
 
 namespace ledger::http {
+
+enum class Role : std::uint8_t { standby, active, deposed };
+const char* role_name(Role role);
 
 struct Readiness {
   std::atomic<bool> database_reachable{false};
@@ -17,9 +21,15 @@ struct Readiness {
   std::atomic<bool> ledger_running{true};  // false while the ledger reloads after a failure
   std::atomic<bool> stopping{false};
   bool test_clock = false;  // LEDGER_CLOCK=manual: shown, so nobody mistakes it for production
+  // The ledger lease (docs/operations.md): a standby waits for it, the active holds it with
+  // `lease_epoch`, a deposed active lost it. Only the active is ready.
+  std::atomic<Role> role{Role::standby};
+  std::atomic<std::int64_t> lease_epoch{0};
+  std::atomic<std::int64_t> lease_expires_in_ms{0};  // standby: the holder's, when last seen
 
   bool ready() const {
-    return database_reachable && migrations_applied && state_loaded && ledger_running && !stopping;
+    return role == Role::active && database_reachable && migrations_applied && state_loaded &&
+           ledger_running && !stopping;
   }
 };
 

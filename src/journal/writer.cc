@@ -12,6 +12,14 @@
 namespace ledger {
 namespace {
 
+// ledger_fence (migrations/0015_lease.sql) and the SQLSTATE it raises when the lease moved on.
+constexpr std::string_view fence_sqlstate = "LF001";
+std::string fence_sql(std::int64_t epoch) {
+  std::string sql = "SELECT ledger_fence(";
+  sql.append(std::to_string(epoch)).append(")");
+  return sql;
+}
+
 const std::string fold_accounts_sql =
     "INSERT INTO accounts (id, holder_id, currency, kind, flags, overdraft_limit, "
     "overdraft_limit_created, reference, status, created_ts, updated_ts) "
@@ -118,6 +126,12 @@ CommitOutcome JournalWriter::flush(Status* error) {
     // flush only: two round trips of their own.
     Status status = pg::exec(conn_.get(), "BEGIN");
     pg::Result last;
+    bool fenced = false;
+    if (status.ok() && fence_epoch_ > 0) {
+      std::string sqlstate;
+      status = pg::exec_params(conn_.get(), fence_sql(fence_epoch_), {}, &last, &sqlstate);
+      fenced = sqlstate == fence_sqlstate;
+    }
     if (status.ok()) {
       status = pg::exec_params(conn_.get(), "SELECT coalesce(max(seq), 0) FROM events", {}, &last);
     }
@@ -129,11 +143,13 @@ CommitOutcome JournalWriter::flush(Status* error) {
       reset_buffers();
       *error = status;
       if (connected()) (void)pg::exec(conn_.get(), "ROLLBACK");
-      return CommitOutcome::rolled_back;
+      return fenced ? CommitOutcome::fenced : CommitOutcome::rolled_back;
     }
     next_seq_ = static_cast<std::uint64_t>(value) + 1;
   } else {
     sql.append("BEGIN;");
+    // First in the transaction: the lease row stays locked until COMMIT (a takeover waits).
+    if (fence_epoch_ > 0) sql.append(fence_sql(fence_epoch_)).append(";");
   }
   std::vector<const std::string*> copies;  // the rows of each COPY, in the string's order
   const auto copy_statement = [&](const char* table, std::string_view columns, bool binary,
@@ -185,6 +201,7 @@ CommitOutcome JournalWriter::flush(Status* error) {
   seq_known_ = false;  // until COMMIT is known to have succeeded
 
   Status status;
+  bool fenced = false;          // the fence refused: another ledgerd holds the lease
   bool commit_may_run = false;  // the last CopyDone (or, with no COPY, the string) was sent
   bool committed = false;
   if (PQsendQuery(conn_.get(), sql.c_str()) != 1) {
@@ -225,8 +242,12 @@ CommitOutcome JournalWriter::flush(Status* error) {
       if (next_copy == copies.size()) commit_may_run = true;
     } else if (state == PGRES_COMMAND_OK) {
       committed = std::string_view(PQcmdStatus(raw)) == "COMMIT";
+    } else if (state == PGRES_TUPLES_OK) {
+      // the fence's SELECT: it passed
     } else if (status.ok()) {
       status = Status::error(pg::one_line(PQresultErrorMessage(raw)));
+      const char* sqlstate = PQresultErrorField(raw, PG_DIAG_SQLSTATE);
+      fenced = sqlstate != nullptr && std::string_view(sqlstate) == fence_sqlstate;
     }
   }
   reset_buffers();
@@ -244,7 +265,7 @@ CommitOutcome JournalWriter::flush(Status* error) {
     if (PQtransactionStatus(conn_.get()) != PQTRANS_IDLE) {
       (void)pg::exec(conn_.get(), "ROLLBACK");
     }
-    return CommitOutcome::rolled_back;
+    return fenced ? CommitOutcome::fenced : CommitOutcome::rolled_back;
   }
   return commit_may_run ? CommitOutcome::unknown : CommitOutcome::rolled_back;
 }

@@ -21,6 +21,7 @@ enum class CommitOutcome : std::uint8_t {
   committed,    // durable: answers may be released
   rolled_back,  // certainly not committed
   unknown,      // the connection broke during COMMIT: read back to know
+  fenced,       // certainly not committed, and never will be: another ledgerd took the lease
 };
 
 class JournalWriter {
@@ -30,6 +31,11 @@ class JournalWriter {
   Status connect();
   bool connected() const;
   void disconnect() { conn_.reset(); }
+
+  // Every transaction from now on checks, in itself, that the ledger lease still has this
+  // epoch (ledger_fence, migrations/0015_lease.sql). 0: no check (tools and tests that own
+  // their database).
+  void set_fence(std::int64_t epoch) { fence_epoch_ = epoch; }
 
   void add(const JournalRecord& record);
   std::size_t pending_records() const {
@@ -73,6 +79,7 @@ class JournalWriter {
   std::uint64_t next_seq_ = 1;    // the seq of the next event, once read from PostgreSQL
   bool seq_known_ = false;        // false until read, and again after any failed flush
   bool fail_before_commit_ = false;
+  std::int64_t fence_epoch_ = 0;
 };
 
 }  // namespace ledger

@@ -138,6 +138,15 @@ ServerProcess::~ServerProcess() {
 }
 
 bool ServerProcess::start(const Env& env, int timeout_ms) {
+  launch(env);
+  return wait_serving(timeout_ms);
+}
+
+void ServerProcess::signal(int signal_number) const {
+  if (pid_ > 0) kill(pid_, signal_number);
+}
+
+void ServerProcess::launch(const Env& env) {
   static std::atomic<int> counter{0};
   log_path_ =
       "/tmp/ledgerd-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++) + ".log";
@@ -148,6 +157,10 @@ bool ServerProcess::start(const Env& env, int timeout_ms) {
   const int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   pid_ = spawn({"serve"}, full, fd, fd);
   close(fd);
+}
+
+bool ServerProcess::wait_serving(int timeout_ms) {
+  if (pid_ <= 0) return false;
   const std::regex http_re("event=listening interface=http address=\\S+:(\\d+)");
   const std::regex iso_re("event=listening interface=iso8583 address=\\S+:(\\d+)");
   const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);

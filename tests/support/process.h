@@ -32,6 +32,12 @@ class ServerProcess {
   // Starts `ledgerd serve` with ports 0 unless env says otherwise; waits until it listens.
   // Returns false (with output()) if it exits or does not listen within timeout_ms.
   bool start(const Env& env, int timeout_ms = 20'000);
+  // The two halves of start(): spawn without waiting (a standby waits for the ledger lease
+  // before it listens), then wait until it serves.
+  void launch(const Env& env);
+  bool wait_serving(int timeout_ms);
+  // Sends a signal without waiting (SIGSTOP, SIGCONT).
+  void signal(int signal_number) const;
   int http_port() const { return http_port_; }
   int iso_port() const { return iso_port_; }
   // Sends `signal_number` and waits for exit; returns the exit code (-signal if killed).

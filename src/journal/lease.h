@@ -1,0 +1,72 @@
+// The ledger lease (migrations/0015_lease.sql; docs/operations.md): which ledgerd may journal.
+// Taking it raises the epoch; the holder renews it; every journal transaction of the holder
+// checks its epoch (ledger_fence) in the same transaction, so a deposed ledgerd cannot commit.
+// All times are PostgreSQL's clock.
+//
+// Threads: the functions take a connection their caller owns. LeaseKeeper owns one thread and
+// one connection; start/stop from the main thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "journal/pg.h"
+#include "ledger/status.h"
+
+namespace ledger {
+
+struct LeaseState {
+  std::int64_t epoch = 0;          // ours if taken; the current one otherwise
+  std::string holder;              // who holds it now
+  std::int64_t expires_in_ms = 0;  // until the current holder's lease lapses (<= 0: lapsed)
+  bool taken = false;              // true: we took it, with `epoch`
+};
+
+// Takes the lease if it has lapsed (or was released): one statement, so two ledgerd racing for
+// it cannot both win. *state says who holds it either way.
+Status try_take_lease(PGconn* conn, const std::string& holder, std::uint32_t lease_ms,
+                      LeaseState* state);
+// Moves our lease's expiry on. *ours false: the epoch has changed (we were deposed).
+Status renew_lease(PGconn* conn, std::int64_t epoch, std::uint32_t lease_ms, bool* ours);
+// Lets the lease lapse now (a clean stop), so a successor need not wait for it.
+Status release_lease(PGconn* conn, std::int64_t epoch);
+
+// Renews the lease every lease_ms / 4 on its own connection until stop(), which releases it.
+// on_lost runs (on the keeper's thread, once) when a renewal finds another epoch.
+class LeaseKeeper {
+ public:
+  LeaseKeeper(std::string url, std::int64_t epoch, std::uint32_t lease_ms,
+              std::function<void()> on_lost);
+  ~LeaseKeeper();
+  LeaseKeeper(const LeaseKeeper&) = delete;
+  LeaseKeeper& operator=(const LeaseKeeper&) = delete;
+
+  void start();
+  void stop();  // releases the lease unless it was lost
+  bool lost() const { return lost_.load(); }
+  std::uint64_t renewals() const { return renewals_.load(); }
+  std::uint64_t renewal_failures() const { return renewal_failures_.load(); }
+
+ private:
+  void run();
+
+  std::string url_;
+  std::int64_t epoch_;
+  std::uint32_t lease_ms_;
+  std::function<void()> on_lost_;
+  std::atomic<bool> lost_{false};
+  std::atomic<std::uint64_t> renewals_{0};
+  std::atomic<std::uint64_t> renewal_failures_{0};
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;  // guarded by mutex_
+  pg::Conn conn_;          // the keeper thread's
+  std::thread thread_;
+};
+
+}  // namespace ledger

@@ -1,0 +1,176 @@
+// The ledger lease (issue 18; docs/operations.md): two `ledgerd serve` on one database. The
+// first takes the lease and serves; the second waits as a standby and takes over when the
+// lease lapses; a paused active that is resumed after the takeover commits nothing and steps
+// down by itself (exit 3).
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <string>
+#include <thread>
+
+#include "support/http_client.h"
+#include "support/process.h"
+#include "support/test_db.h"
+
+namespace ledger {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* settlement = "00000000-0000-4000-8000-000000000001";
+constexpr const char* customer = "00000000-0000-4000-8000-000000000002";
+
+class LeaseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    url_ = testing::create_database("lease");
+    auth_ = {{"Authorization", "Bearer " + testing::create_api_key(env(), "backoffice")}};
+  }
+  testing::Env env() const {
+    return {{"LEDGER_DATABASE_URL", url_},
+            {"LEDGER_ACCOUNTS_MAX", "100"},
+            {"LEDGER_TRANSFERS_MAX", "1000"},
+            {"LEDGER_LEASE_MS", "1000"}};
+  }
+  testing::HttpReply post(int port, const std::string& path, const json& body) const {
+    return testing::http_call(port, "POST", path, body.dump(), auth_, 10'000);
+  }
+  void create_accounts(int port) {
+    for (const char* id : {settlement, customer}) {
+      ASSERT_EQ(post(port, "/v1/accounts",
+                     {{"id", id},
+                      {"holder_id", customer},
+                      {"currency", "EUR"},
+                      {"kind", id == settlement ? "settlement" : "customer"}})
+                    .status,
+                201);
+    }
+  }
+  json transfer(const std::string& id) const {
+    return {{"id", id},
+            {"debit_account_id", settlement},
+            {"credit_account_id", customer},
+            {"amount", 100},
+            {"currency", "EUR"}};
+  }
+  bool wait_for(const testing::ServerProcess& server, const std::string& text) const {
+    const auto deadline = Clock::now() + std::chrono::seconds(20);
+    while (Clock::now() < deadline) {
+      if (server.output().find(text) != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  }
+  std::string epoch() const { return testing::query_value(url_, "SELECT epoch FROM ledger_lease"); }
+
+  std::string url_;
+  std::map<std::string, std::string> auth_;
+};
+
+TEST_F(LeaseTest, SecondLedgerdIsAStandbyAndTakesOverWhenTheActiveDies) {
+  testing::ServerProcess active;
+  ASSERT_TRUE(active.start(env())) << active.output();
+  EXPECT_EQ(epoch(), "1");
+  create_accounts(active.http_port());
+  ASSERT_EQ(
+      post(active.http_port(), "/v1/transfers", transfer("00000000-0000-4000-8000-0000000000a1"))
+          .status,
+      201);
+
+  testing::ServerProcess standby;
+  standby.launch(env());
+  ASSERT_TRUE(wait_for(standby, "event=standby")) << standby.output();
+  // A standby journals nothing while the active holds the lease, opens no ISO 8583 port, and
+  // its REST port answers /health and /ready (503, role standby) and nothing else.
+  ASSERT_TRUE(wait_for(standby, "event=standby_listening")) << standby.output();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1'500));
+  EXPECT_EQ(standby.output().find("event=listening"), std::string::npos) << standby.output();
+  EXPECT_EQ(epoch(), "1");
+  std::smatch match;
+  const std::string log = standby.output();
+  ASSERT_TRUE(std::regex_search(
+      log, match, std::regex("event=standby_listening interface=http address=\\S+:(\\d+)")));
+  const int standby_port = std::stoi(match[1]);
+  EXPECT_EQ(testing::http_call(standby_port, "GET", "/health").status, 200);
+  const auto ready = testing::http_call(standby_port, "GET", "/ready");
+  EXPECT_EQ(ready.status, 503);
+  const json ready_body = json::parse(ready.body, nullptr, false);
+  EXPECT_EQ(ready_body.value("role", ""), "standby") << ready.body;
+  EXPECT_EQ(ready_body.value("lease_epoch", 0), 1) << ready.body;
+  EXPECT_EQ(
+      post(standby_port, "/v1/transfers", transfer("00000000-0000-4000-8000-0000000000a9")).status,
+      503);
+
+  const auto killed = Clock::now();
+  active.stop(SIGKILL);
+  ASSERT_TRUE(standby.wait_serving(20'000)) << standby.output();
+  const auto takeover_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - killed).count();
+  std::printf("takeover: %lld ms from kill -9 to serving (lease 1000 ms)\n",
+              static_cast<long long>(takeover_ms));
+  EXPECT_EQ(epoch(), "2");
+  const auto active_ready = testing::http_call(standby.http_port(), "GET", "/ready");
+  EXPECT_EQ(active_ready.status, 200) << active_ready.body;
+  EXPECT_EQ(json::parse(active_ready.body, nullptr, false).value("role", ""), "active");
+  // The new active has the old one's journal and writes under its own epoch.
+  const auto found =
+      testing::http_call(standby.http_port(), "GET",
+                         "/v1/transfers/00000000-0000-4000-8000-0000000000a1", "", auth_, 10'000);
+  EXPECT_EQ(found.status, 200) << found.body;
+  EXPECT_EQ(
+      post(standby.http_port(), "/v1/transfers", transfer("00000000-0000-4000-8000-0000000000a2"))
+          .status,
+      201);
+  EXPECT_EQ(standby.stop(SIGTERM), 0) << standby.output();
+  // A clean stop releases the lease: a restart takes it at once, with the next epoch.
+  testing::ServerProcess restarted;
+  ASSERT_TRUE(restarted.start(env(), 5'000)) << restarted.output();
+  EXPECT_EQ(epoch(), "3");
+  EXPECT_EQ(restarted.stop(SIGTERM), 0);
+}
+
+TEST_F(LeaseTest, PausedActiveCommitsNothingAfterTheTakeoverAndStepsDown) {
+  testing::ServerProcess active;
+  ASSERT_TRUE(active.start(env())) << active.output();
+  create_accounts(active.http_port());
+  testing::ServerProcess standby;
+  standby.launch(env());
+  ASSERT_TRUE(wait_for(standby, "event=standby")) << standby.output();
+
+  active.signal(SIGSTOP);
+  ASSERT_TRUE(standby.wait_serving(20'000)) << standby.output();
+  ASSERT_EQ(
+      post(standby.http_port(), "/v1/transfers", transfer("00000000-0000-4000-8000-0000000000b1"))
+          .status,
+      201);
+  // A request reaches the paused process (the kernel accepts it), then it resumes.
+  testing::HttpReply late;
+  std::thread client([&] {
+    late =
+        post(active.http_port(), "/v1/transfers", transfer("00000000-0000-4000-8000-0000000000b2"));
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  active.signal(SIGCONT);
+  client.join();
+  EXPECT_NE(late.status, 201) << late.body;
+  EXPECT_NE(late.status, 200) << late.body;
+  // It steps down by itself, with exit status 3 (deposed).
+  EXPECT_EQ(active.stop(0, 20'000), 3) << active.output();  // signal 0: only wait for the exit
+  EXPECT_EQ(testing::query_value(url_,
+                                 "SELECT count(*) FROM transfers WHERE id = "
+                                 "'00000000-0000-4000-8000-0000000000b2'"),
+            "0");
+  EXPECT_EQ(testing::query_value(url_,
+                                 "SELECT count(*) FROM transfers WHERE id = "
+                                 "'00000000-0000-4000-8000-0000000000b1'"),
+            "1");
+  EXPECT_EQ(epoch(), "2");
+  EXPECT_EQ(standby.stop(SIGTERM), 0) << standby.output();
+}
+
+}  // namespace
+}  // namespace ledger
