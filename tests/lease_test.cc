@@ -105,6 +105,58 @@ TEST_F(LeaseTest, SecondLedgerdIsAStandbyAndTakesOverWhenTheActiveDies) {
       post(standby_port, "/v1/transfers", transfer("00000000-0000-4000-8000-0000000000a9")).status,
       503);
 
+  // It follows the journal: a transfer the active commits now reaches the standby's engine
+  // before any takeover (its /ready shows the event applied, nothing left to apply).
+  ASSERT_TRUE(wait_for(standby, "event=standby_loaded")) << standby.output();
+  const std::string seq_before = testing::query_value(url_, "SELECT max(seq) FROM events");
+  ASSERT_EQ(
+      post(active.http_port(), "/v1/transfers", transfer("00000000-0000-4000-8000-0000000000a3"))
+          .status,
+      201);
+  // Holds placed, posted and voided while it follows: its balances must come out the same.
+  json hold = transfer("00000000-0000-4000-8000-0000000000a4");
+  hold["pending"] = true;
+  ASSERT_EQ(post(active.http_port(), "/v1/transfers", hold).status, 201);
+  ASSERT_EQ(post(active.http_port(), "/v1/transfers/00000000-0000-4000-8000-0000000000a4/post",
+                 {{"id", "00000000-0000-4000-8000-0000000000a5"}})
+                .status,
+            201);
+  hold["id"] = "00000000-0000-4000-8000-0000000000a6";
+  ASSERT_EQ(post(active.http_port(), "/v1/transfers", hold).status, 201);
+  hold["id"] = "00000000-0000-4000-8000-0000000000a7";
+  ASSERT_EQ(post(active.http_port(), "/v1/transfers", hold).status, 201);
+  ASSERT_EQ(post(active.http_port(), "/v1/transfers/00000000-0000-4000-8000-0000000000a7/void",
+                 {{"id", "00000000-0000-4000-8000-0000000000a8"}})
+                .status,
+            201);
+  const auto balances = [this](int port) {
+    json all;
+    for (const char* id : {settlement, customer}) {
+      const auto reply =
+          testing::http_call(port, "GET", std::string("/v1/accounts/") + id, "", auth_, 10'000);
+      all[id] = json::parse(reply.body, nullptr, false).value("balances", json());
+    }
+    return all;
+  };
+  const json balances_before = balances(active.http_port());
+  ASSERT_TRUE(balances_before[customer].is_object()) << balances_before.dump();
+  ASSERT_NE(balances_before[customer].dump().find("100"), std::string::npos)
+      << balances_before.dump();
+  const std::string seq_after = testing::query_value(url_, "SELECT max(seq) FROM events");
+  ASSERT_NE(seq_before, seq_after);
+  json followed;
+  for (int i = 0; i < 200; ++i) {
+    followed = json::parse(testing::http_call(standby_port, "GET", "/ready").body, nullptr, false);
+    if (followed.value("followed_seq", 0) == std::stoi(seq_after) &&
+        followed.value("lag_events", -1) == 0) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(followed.value("followed_seq", 0), std::stoi(seq_after)) << followed.dump();
+  EXPECT_EQ(followed.value("lag_events", -1), 0) << followed.dump();
+  EXPECT_EQ(followed.value("journal_loaded", false), true) << followed.dump();
+
   const auto killed = Clock::now();
   active.stop(SIGKILL);
   ASSERT_TRUE(standby.wait_serving(20'000)) << standby.output();
@@ -121,6 +173,14 @@ TEST_F(LeaseTest, SecondLedgerdIsAStandbyAndTakesOverWhenTheActiveDies) {
       testing::http_call(standby.http_port(), "GET",
                          "/v1/transfers/00000000-0000-4000-8000-0000000000a1", "", auth_, 10'000);
   EXPECT_EQ(found.status, 200) << found.body;
+  EXPECT_EQ(
+      testing::http_call(standby.http_port(), "GET",
+                         "/v1/transfers/00000000-0000-4000-8000-0000000000a3", "", auth_, 10'000)
+          .status,
+      200);
+  EXPECT_EQ(balances(standby.http_port()), balances_before);
+  // It took over from the state it followed, not by loading the journal again.
+  EXPECT_NE(standby.output().find("event=state_followed"), std::string::npos) << standby.output();
   EXPECT_EQ(
       post(standby.http_port(), "/v1/transfers", transfer("00000000-0000-4000-8000-0000000000a2"))
           .status,

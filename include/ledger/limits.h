@@ -55,6 +55,7 @@ inline constexpr std::uint32_t http_history_page_max = 500;          // GET .../
 inline constexpr std::uint32_t http_audit_page_max = 1'000;          // GET /v1/audit
 inline constexpr std::uint32_t http_events_page_max = 1'000;         // GET /v1/events
 inline constexpr std::uint32_t events_scan_max = 10'000;             // events looked at per read
+inline constexpr std::uint32_t standby_follow_page_max = 1'000;      // a standby's journal reads
 inline constexpr std::uint32_t events_wait_ms_max = 30'000;          // GET /v1/events?wait_ms=
 inline constexpr std::uint32_t events_poll_interval_ms = 50;         // a waiting read looks again
 inline constexpr std::uint32_t webhook_timeout_ms = 10'000;          // one delivery attempt

@@ -1,5 +1,6 @@
 #include "app/journal_store.h"
 
+#include "journal/event_reader.h"
 #include "journal/pg.h"
 
 namespace ledger::app {
@@ -27,7 +28,44 @@ Status PgJournalStore::load(const std::function<void(const JournalRecord&)>& vis
                             LoadStats* stats) {
   pg::Conn conn;
   if (Status s = pg::connect(url_, &conn); !s.ok()) return s;
-  return load_journal(conn.get(), visit, stats);
+  // One snapshot for every table and for the event feed's end, so that a standby loading while
+  // the active commits gets a state and the exact event after which to follow it.
+  if (Status s = pg::exec(conn.get(), "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); !s.ok())
+    return s;
+  if (Status s = load_journal(conn.get(), visit, stats); !s.ok()) return s;
+  pg::Result last;
+  if (Status s = pg::exec_params(conn.get(), "SELECT coalesce(max(seq), 0) FROM events", {}, &last);
+      !s.ok()) {
+    return s;
+  }
+  if (!pg::number(last.get(), 0, 0, &stats->events_seq)) {
+    return Status::error("events: max(seq) does not decode");
+  }
+  return pg::exec(conn.get(), "COMMIT");
+}
+
+Status PgJournalStore::follow(std::uint64_t after, std::uint32_t limit,
+                              const std::function<void(const JournalRecord&)>& visit,
+                              std::uint64_t* next_after, std::uint64_t* last_seq) {
+  if (!follow_conn_ || PQstatus(follow_conn_.get()) != CONNECTION_OK) {
+    follow_conn_.reset();
+    if (Status s = pg::connect(url_, &follow_conn_); !s.ok()) {
+      follow_conn_.reset();
+      return s;
+    }
+  }
+  EventQuery query;
+  query.after = after;
+  query.limit = limit;
+  EventPage page;
+  if (Status s = read_events(follow_conn_.get(), query, &page); !s.ok()) {
+    if (PQstatus(follow_conn_.get()) != CONNECTION_OK) follow_conn_.reset();
+    return s;
+  }
+  for (const Event& event : page.events) visit(event.record);
+  *next_after = page.next_after;
+  *last_seq = page.last_seq;
+  return Status();
 }
 
 }  // namespace ledger::app

@@ -37,6 +37,16 @@ class JournalStore {
   virtual Status contains_timestamp(std::uint64_t ts, bool* found) = 0;
   // Tests: the next flush loses its connection just before COMMIT returns.
   virtual void inject_failure_before_commit() = 0;
+  // The ledger lease's epoch every later transaction checks (0: none).
+  virtual void set_fence(std::int64_t /*epoch*/) {}
+  // A standby following the journal: the committed records after event `after`, in commit
+  // order, at most about `limit`. *next_after: the cursor for the next call; *last_seq: the
+  // last committed event. Thread: the caller's (one follower at a time).
+  virtual Status follow(std::uint64_t /*after*/, std::uint32_t /*limit*/,
+                        const std::function<void(const JournalRecord&)>& /*visit*/,
+                        std::uint64_t* /*next_after*/, std::uint64_t* /*last_seq*/) {
+    return Status::error("this journal cannot be followed");
+  }
 };
 
 class PgJournalStore final : public JournalStore {
@@ -55,10 +65,15 @@ class PgJournalStore final : public JournalStore {
     return writer_.contains_timestamp(ts, found);
   }
   void inject_failure_before_commit() override { writer_.inject_failure_before_commit(); }
+  void set_fence(std::int64_t epoch) override { writer_.set_fence(epoch); }
+  Status follow(std::uint64_t after, std::uint32_t limit,
+                const std::function<void(const JournalRecord&)>& visit, std::uint64_t* next_after,
+                std::uint64_t* last_seq) override;
 
  private:
   std::string url_;
   JournalWriter writer_;
+  pg::Conn follow_conn_;  // the follower's (a standby's main thread)
 };
 
 }  // namespace ledger::app

@@ -103,6 +103,7 @@ Status Pipeline::load(engine::Engine* engine) {
     engine->clear();
     return s;
   }
+  followed_seq_ = stats.events_seq;
   for (const auto& [currency, totals] : engine->totals_by_currency()) {
     if (!totals.balanced()) {
       engine->clear();
@@ -117,12 +118,78 @@ Status Pipeline::load(engine::Engine* engine) {
   return Status();
 }
 
+Status Pipeline::prepare() {
+  LEDGER_ASSERT(state() == PipelineState::stopped);
+  prepared_ = false;
+  if (Status s = load(&engine_); !s.ok()) return s;
+  prepared_ = true;
+  return Status();
+}
+
+Status Pipeline::follow(std::uint64_t* lag, int pages_max) {
+  LEDGER_ASSERT(state() != PipelineState::running && prepared_);  // the engine is ours
+  const auto full = [this] {
+    return engine_.account_count() >= options_.engine.accounts_max ||
+           engine_.transfer_count() >= options_.engine.transfers_max ||
+           engine_.card_count() >= options_.engine.cards_max;
+  };
+  Status failed;
+  for (int page = 0; page < pages_max; ++page) {
+    std::uint64_t next = followed_seq_;
+    std::uint64_t last = followed_seq_;
+    std::uint64_t applied = followed_seq_;
+    Status s = store_->follow(
+        followed_seq_, limits::standby_follow_page_max,
+        [&](const JournalRecord& record) {
+          if (!failed.ok()) return;
+          if (full()) {  // a full load says which capacity to raise
+            failed = Status::error("the journal outgrew this ledgerd's capacity while following");
+            return;
+          }
+          engine_.replay(record);
+        },
+        &next, &last);
+    if (!s.ok()) return s;  // PostgreSQL away: try again later, the state is still consistent
+    if (!failed.ok()) {
+      prepared_ = false;  // applied part of a page: only a full load is trustworthy now
+      engine_.clear();
+      return failed;
+    }
+    applied = next;
+    followed_seq_ = applied;
+    *lag = last > applied ? last - applied : 0;
+    if (*lag == 0) break;
+  }
+  return Status();
+}
+
 Status Pipeline::start() {
   LEDGER_ASSERT(state() == PipelineState::stopped);
   state_ = PipelineState::loading;
-  if (Status s = load(&engine_); !s.ok()) {
-    state_ = PipelineState::stopped;
-    return s;
+  bool loaded = false;
+  if (prepared_) {
+    // A standby that followed the journal: apply the tail the old active committed.
+    std::uint64_t lag = 1;
+    Status s;
+    for (int round = 0; round < 1000 && s.ok() && lag > 0 && prepared_; ++round) s = follow(&lag);
+    prepared_ = false;
+    if (s.ok() && lag == 0) {
+      loaded = true;
+      spdlog::info(
+          "event=state_followed accounts={} cards={} transfers={} open_holds={} "
+          "events_seq={}",
+          engine_.account_count(), engine_.card_count(), engine_.transfer_count(),
+          engine_.open_pending_count(), followed_seq_);
+    } else {
+      spdlog::warn("event=follow_failed detail=\"loading the whole journal instead\" error=\"{}\"",
+                   s.message());
+    }
+  }
+  if (!loaded) {
+    if (Status s = load(&engine_); !s.ok()) {
+      state_ = PipelineState::stopped;
+      return s;
+    }
   }
   if (Status s = store_->connect(); !s.ok()) {
     state_ = PipelineState::stopped;

@@ -86,8 +86,20 @@ class Pipeline final : public CommandSink {
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
 
-  // Loads the engine from PostgreSQL (blocking), then starts the threads.
+  // Loads the engine from PostgreSQL (blocking), then starts the threads. After prepare(), only
+  // what was committed since is applied (follow), unless following failed: then a full load.
   Status start();
+  // A standby (docs/operations.md): loads the journal now, before it holds the lease, then
+  // follow() applies what the active commits, so that start() has only the tail to apply.
+  // Thread: the caller's, before start().
+  Status prepare();
+  // Applies the records committed since the last load or follow, in commit order, until caught
+  // up (or `pages_max` pages). *lag: events committed but not applied yet.
+  Status follow(std::uint64_t* lag, int pages_max = 100);
+  bool prepared() const { return prepared_; }
+  std::uint64_t followed_seq() const { return followed_seq_; }
+  // Every journal transaction from now on checks the ledger lease has this epoch (before start).
+  void set_fence_epoch(std::int64_t epoch) { store_->set_fence(epoch); }
   // Answers everything already submitted (flushing the last batch), then stops the threads.
   void stop();
 
@@ -164,6 +176,8 @@ class Pipeline final : public CommandSink {
 
   void wake_engine();
   std::uint64_t loaded_timestamp_ = 0;
+  bool prepared_ = false;           // prepare() loaded the engine; follow() keeps it current
+  std::uint64_t followed_seq_ = 0;  // the last event applied to the engine (prepared only)
 
   PipelineOptions options_;
   engine::Engine engine_;  // owned by the engine thread once started

@@ -172,12 +172,19 @@ class StandbyListener {
     thread_ = std::thread([this] {
       name_this_thread("ledgerd-io");
       io_.run();
+      ran_out_ = true;
     });
   }
   ~StandbyListener() {
     if (!thread_.joinable()) return;
-    asio::post(io_, [this] { server_.stop(); });
-    io_.stop();
+    // Closing the acceptor and every connection leaves the loop without work: it returns by
+    // itself, with every coroutine finished (none is left to be destroyed after the server).
+    server_.stop();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (!ran_out_ && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (!ran_out_) io_.stop();  // a connection that would not close: do not wait for it
     thread_.join();
   }
   StandbyListener(const StandbyListener&) = delete;
@@ -203,6 +210,7 @@ class StandbyListener {
 
   asio::io_context io_;
   http::Server server_;
+  std::atomic<bool> ran_out_{false};
   std::thread thread_;
 };
 
@@ -212,7 +220,7 @@ class StandbyListener {
 // answers only /health and /ready. false: told to stop.
 bool take_lease(const Config& config, const asio::ip::tcp::endpoint& http_endpoint,
                 const http::ServerOptions& http_options, http::Readiness* readiness,
-                LeaseState* lease) {
+                const std::function<void()>& follow, LeaseState* lease) {
   standby_signal = 0;
   struct sigaction action {};
   action.sa_handler = on_standby_signal;
@@ -223,8 +231,9 @@ bool take_lease(const Config& config, const asio::ip::tcp::endpoint& http_endpoi
   sigaction(SIGTERM, &action, &old_term);
   const std::string holder = lease_holder_name();
   const auto started = std::chrono::steady_clock::now();
+  // Each turn asks for the lease and applies what the active committed meanwhile.
   const auto poll =
-      std::chrono::milliseconds(std::clamp<std::uint32_t>(config.lease_ms / 4, 50, 250));
+      std::chrono::milliseconds(std::clamp<std::uint32_t>(config.lease_ms / 20, 10, 50));
   pg::Conn conn;
   bool announced = false;
   bool taken = false;
@@ -255,6 +264,7 @@ bool take_lease(const Config& config, const asio::ip::tcp::endpoint& http_endpoi
               lease->holder, lease->epoch, lease->expires_in_ms);
           listener.emplace(http_endpoint, http_options, *readiness);
         }
+        follow();
       }
     }
     std::this_thread::sleep_for(poll);
@@ -320,9 +330,6 @@ int run_serve(const Config& config) {
   readiness.migrations_applied = true;
   readiness.database_reachable = true;
 
-  // Only the lease holder journals (and so loads, listens and answers); docs/operations.md.
-  LeaseState lease;
-  if (!take_lease(config, http_endpoint, http_options, &readiness, &lease)) return exit_ok;
   asio::io_context io(static_cast<int>(config.io_threads));
   // Deposed (a renewal or a journal transaction found another epoch): stop serving as on
   // SIGTERM and exit with exit_deposed. `shutdown` is set before the loop runs.
@@ -350,9 +357,40 @@ int run_serve(const Config& config) {
       engine::EngineOptions{config.accounts_max, config.transfers_max, config.cards_max};
   pipeline_options.batch_commands_max = config.batch_max;
   pipeline_options.ingress_capacity = config.ingress_max;
-  pipeline_options.fence_epoch = lease.epoch;
   pipeline_options.on_fenced = step_down;
   Pipeline pipeline(pipeline_options);
+
+  // Only the lease holder journals (and so listens and answers); docs/operations.md. A standby
+  // loads the journal while it waits and follows what the active commits, so that taking over
+  // applies only the tail.
+  auto last_load_attempt = std::chrono::steady_clock::time_point{};
+  std::uint64_t follow_failures = 0;
+  const auto follow = [&] {
+    if (!pipeline.prepared()) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_load_attempt < std::chrono::seconds(10)) return;  // a load is not cheap
+      last_load_attempt = now;
+      if (Status s = pipeline.prepare(); !s.ok()) {
+        spdlog::warn("event=standby_load_failed error=\"{}\"", s.message());
+        return;
+      }
+      spdlog::info("event=standby_loaded events_seq={} seconds={:.3f}", pipeline.followed_seq(),
+                   pipeline.last_load_seconds());
+    }
+    std::uint64_t lag = 0;
+    if (Status s = pipeline.follow(&lag, 10); !s.ok()) {
+      if (follow_failures++ % 100 == 0) {
+        spdlog::warn("event=standby_follow_failed failures={} error=\"{}\"", follow_failures,
+                     s.message());
+      }
+      return;
+    }
+    readiness.followed_seq = pipeline.followed_seq();
+    readiness.follow_lag_events = static_cast<std::int64_t>(lag);
+  };
+  LeaseState lease;
+  if (!take_lease(config, http_endpoint, http_options, &readiness, follow, &lease)) return exit_ok;
+  pipeline.set_fence_epoch(lease.epoch);
   if (Status s = pipeline.start(); !s.ok())
     return fail(exit_failure, "cannot load the ledger: " + s.message());
   readiness.state_loaded = true;

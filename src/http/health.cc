@@ -41,9 +41,11 @@ std::optional<Response> handle_health(const Request& request, const Readiness& r
                          {"role", role_name(readiness.role.load())},
                          {"lease_epoch", readiness.lease_epoch.load()}};
   if (readiness.role == Role::standby) {
-    // A standby has not loaded the journal yet (it loads when it takes the lease); the lease
-    // is what it waits for.
+    // A standby waits for the lease and follows the journal meanwhile: how far behind it is.
     body["lease_expires_in_ms"] = readiness.lease_expires_in_ms.load();
+    body["journal_loaded"] = readiness.follow_lag_events.load() >= 0;
+    body["followed_seq"] = readiness.followed_seq.load();
+    body["lag_events"] = readiness.follow_lag_events.load();
   }
   Response response = make_json(ready ? bhttp::status::ok : bhttp::status::service_unavailable,
                                 body.dump(), request.version());

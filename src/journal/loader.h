@@ -18,6 +18,7 @@ struct LoadStats {
   std::size_t cards = 0;
   std::size_t monitors = 0;
   std::size_t direct_debits = 0;
+  std::uint64_t events_seq = 0;  // the event feed's last seq in the snapshot loaded (if read)
 };
 
 Status load_journal(PGconn* conn, const std::function<void(const JournalRecord&)>& visit,
