@@ -391,6 +391,10 @@ int run_serve(const Config& config) {
   LeaseState lease;
   if (!take_lease(config, http_endpoint, http_options, &readiness, follow, &lease)) return exit_ok;
   pipeline.set_fence_epoch(lease.epoch);
+  // Renewed from now on, through the journal load too: a load longer than the lease (18 s for
+  // 10M transfers) must not let a standby take over from a ledgerd that is only starting.
+  LeaseKeeper lease_keeper(config.database_url, lease.epoch, config.lease_ms, step_down);
+  lease_keeper.start();
   if (Status s = pipeline.start(); !s.ok())
     return fail(exit_failure, "cannot load the ledger: " + s.message());
   readiness.state_loaded = true;
@@ -419,9 +423,6 @@ int run_serve(const Config& config) {
   dispatcher.start();
   SpikeWatcher spike_watcher(config.database_url, pipeline);
   spike_watcher.start();
-
-  LeaseKeeper lease_keeper(config.database_url, lease.epoch, config.lease_ms, step_down);
-  lease_keeper.start();
 
   http::Api api(
       pipeline, reader, keys, readiness,
