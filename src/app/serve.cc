@@ -140,9 +140,12 @@ asio::awaitable<void> drain_then_stop(asio::io_context& io, http::Server& server
   io.stop();
 }
 
-// Set by SIGINT/SIGTERM while this process waits for the lease (asio's handlers come later).
-std::atomic<int> standby_signal{0};
-extern "C" void on_standby_signal(int signal_number) { standby_signal = signal_number; }
+// Set by SIGINT/SIGTERM from the moment this process asks for the lease until asio's
+// signal_set takes the signals over once it serves: while it waits as the standby, and
+// through the takeover and the journal load. A signal in that window is a clean stop, never
+// the default action (killed, the lease left to lapse) nor lost.
+std::atomic<int> early_signal{0};
+extern "C" void on_early_signal(int signal_number) { early_signal = signal_number; }
 
 // "host:pid": who holds the lease, for the other ledgerd's logs and for operators.
 std::string lease_holder_name() {
@@ -221,14 +224,12 @@ class StandbyListener {
 bool take_lease(const Config& config, const asio::ip::tcp::endpoint& http_endpoint,
                 const http::ServerOptions& http_options, http::Readiness* readiness,
                 const std::function<void()>& follow, LeaseState* lease) {
-  standby_signal = 0;
+  early_signal = 0;
   struct sigaction action {};
-  action.sa_handler = on_standby_signal;
+  action.sa_handler = on_early_signal;
   sigemptyset(&action.sa_mask);
-  struct sigaction old_int {};
-  struct sigaction old_term {};
-  sigaction(SIGINT, &action, &old_int);
-  sigaction(SIGTERM, &action, &old_term);
+  sigaction(SIGINT, &action, nullptr);  // until asio's signal_set replaces it (serve)
+  sigaction(SIGTERM, &action, nullptr);
   const std::string holder = lease_holder_name();
   const auto started = std::chrono::steady_clock::now();
   // Each turn asks for the lease and applies what the active committed meanwhile.
@@ -238,7 +239,7 @@ bool take_lease(const Config& config, const asio::ip::tcp::endpoint& http_endpoi
   bool announced = false;
   bool taken = false;
   std::optional<StandbyListener> listener;
-  while (standby_signal == 0) {
+  while (early_signal == 0) {
     if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
       conn.reset();
       if (Status s = pg::connect(config.database_url, &conn); !s.ok()) {
@@ -270,10 +271,8 @@ bool take_lease(const Config& config, const asio::ip::tcp::endpoint& http_endpoi
     std::this_thread::sleep_for(poll);
   }
   listener.reset();  // the active's listeners bind the same port next
-  sigaction(SIGINT, &old_int, nullptr);
-  sigaction(SIGTERM, &old_term, nullptr);
   if (!taken) {
-    spdlog::info("event=stopped role=standby signal={}", standby_signal.load());
+    spdlog::info("event=stopped role=standby signal={}", early_signal.load());
     return false;
   }
   readiness->role = http::Role::active;
@@ -580,6 +579,12 @@ int run_serve(const Config& config) {
     spdlog::info("event=shutdown_requested signal={}", signal_number);
     shutdown();
   });
+  // A signal that came during the takeover or the journal load (before signal_set took over):
+  // stop now, through the same drain, so the lease is released.
+  if (const int early = early_signal.load(); early != 0) {
+    spdlog::info("event=shutdown_requested signal={} detail=\"received while starting\"", early);
+    asio::post(io, [&shutdown] { shutdown(); });
+  }
   server.start();
   iso_server.start();
   const auto bound = server.local_endpoint();
