@@ -83,6 +83,7 @@ void LeaseKeeper::stop() {
 
 void LeaseKeeper::run() {
   const auto interval = std::chrono::milliseconds(std::max<std::uint32_t>(lease_ms_ / 4, 10));
+  std::uint64_t failed_in_a_row = 0;  // logged once per streak, not four times a second
   for (;;) {
     if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) {
       conn_.reset();
@@ -103,7 +104,12 @@ void LeaseKeeper::run() {
     if (!status.ok()) {
       // Not deposed, only unsure: the journal's fence decides; keep trying.
       renewal_failures_.fetch_add(1, std::memory_order_relaxed);
-      spdlog::warn("event=lease_renewal_failed epoch={} error=\"{}\"", epoch_, status.message());
+      if (failed_in_a_row++ == 0) {
+        spdlog::warn(
+            "event=lease_renewal_failed epoch={} error=\"{}\" detail=\"retrying every {} ms; "
+            "logged again when a renewal succeeds\"",
+            epoch_, status.message(), interval.count());
+      }
       if (conn_ && PQstatus(conn_.get()) != CONNECTION_OK) conn_.reset();
     } else if (!ours) {
       lost_ = true;
@@ -117,6 +123,10 @@ void LeaseKeeper::run() {
       return;
     } else {
       renewals_.fetch_add(1, std::memory_order_relaxed);
+      if (failed_in_a_row > 0) {
+        spdlog::info("event=lease_renewed epoch={} failed_renewals={}", epoch_, failed_in_a_row);
+        failed_in_a_row = 0;
+      }
     }
     std::unique_lock lock(mutex_);
     if (wake_.wait_for(lock, interval, [this] { return stopping_; })) break;
