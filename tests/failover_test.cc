@@ -1,0 +1,120 @@
+// kill -9 of the active ledgerd under REST and ISO 8583 load, 10 rounds (issue 18; docs/
+// operations.md "Leadership and fencing"). Two `ledgerd serve` share one database; each round
+// kills the active with SIGKILL while both clients send, the standby takes over, and the
+// killed one comes back as the new standby. The clients behave as a back office and a card
+// network do: a REST transfer without an answer is sent again with the same id to whichever
+// ledgerd serves; an authorization without an answer is repeated (0101, same DE7/DE11/DE32).
+// Checked afterwards, against PostgreSQL and a fresh ledgerd loading the journal:
+// - takeover (kill to the first approved authorization on the new active) p99 <= 2 s;
+// - every acknowledged transfer and approval is journaled, with the answer it was given;
+// - no transaction id twice: one row per transfer and per authorization, however often sent;
+// - an authorization answered 91 holds nothing;
+// - debits = credits, and the last active's balances equal a full load of the journal.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/failover_load.h"
+#include "support/process.h"
+#include "support/test_db.h"
+
+namespace ledger {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int rounds = 10;
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+// Under the sanitizers every process runs several times slower; the lease itself (1 s) is
+// the same, what is measured on top of it is not.
+constexpr long long takeover_p99_limit_ms = 4'000;
+#else
+constexpr long long takeover_p99_limit_ms = 2'000;
+#endif
+
+bool wait_for(const testing::ServerProcess& server, const std::string& text) {
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (Clock::now() < deadline) {
+    if (server.output().find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+TEST(FailoverTest, KillNineOfTheActiveUnderRestAndIsoLoadLosesNothingAcknowledged) {
+  const std::string url = testing::create_database("failover");
+  const testing::Env env = {{"LEDGER_DATABASE_URL", url},
+                            {"LEDGER_ACCOUNTS_MAX", "100"},
+                            {"LEDGER_TRANSFERS_MAX", "200000"},
+                            {"LEDGER_CARDS_MAX", "100"},
+                            {"LEDGER_PAN_SECRET", "failover-test-secret-0123456789abcdef"},
+                            {"LEDGER_HOME_COUNTRY", "276"},
+                            {"LEDGER_LEASE_MS", "1000"}};
+  testing::FailoverLoad load(testing::create_api_key(env, "backoffice"));
+  std::array<std::unique_ptr<testing::ServerProcess>, 2> servers{
+      std::make_unique<testing::ServerProcess>(), std::make_unique<testing::ServerProcess>()};
+  ASSERT_TRUE(servers[0]->start(env)) << servers[0]->output();
+  load.create_ledger(servers[0]->http_port());
+  servers[1]->launch(env);
+  ASSERT_TRUE(wait_for(*servers[1], "event=standby_loaded")) << servers[1]->output();
+
+  load.set_targets({{servers[0]->http_port(), servers[0]->iso_port()}});
+  load.start();
+  std::vector<long long> takeover_ms;
+  std::size_t active = 0;
+  for (int round = 0; round < rounds; ++round) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    const std::size_t standby = 1 - active;
+    const auto killed = Clock::now();
+    servers[active]->signal(SIGKILL);
+    ASSERT_TRUE(servers[standby]->wait_serving(20'000)) << servers[standby]->output();
+    // Takeover ends with the first approved authorization on the new active.
+    const testing::FailoverLoad::Target target{servers[standby]->http_port(),
+                                               servers[standby]->iso_port()};
+    load.set_targets({target});
+    const long long ms = load.first_approval_ms(killed, 20'000);
+    ASSERT_GE(ms, 0) << servers[standby]->output();
+    takeover_ms.push_back(ms);
+    EXPECT_EQ(servers[active]->stop(0, 5'000), -SIGKILL);
+    servers[active] = std::make_unique<testing::ServerProcess>();
+    servers[active]->launch(env);
+    ASSERT_TRUE(wait_for(*servers[active], "event=standby_loaded")) << servers[active]->output();
+    active = standby;
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  load.stop();
+
+  EXPECT_EQ(testing::query_value(url, "SELECT epoch FROM ledger_lease"),
+            std::to_string(rounds + 1));
+  std::vector<long long> sorted = takeover_ms;
+  std::sort(sorted.begin(), sorted.end());
+  const long long p50 = sorted[sorted.size() / 2];
+  const long long p99 = sorted[(sorted.size() * 99 + 99) / 100 - 1];  // nearest rank
+  std::string each;
+  for (const long long ms : takeover_ms) each += " " + std::to_string(ms);
+  std::printf(
+      "failover: %d rounds, takeover ms (kill -9 to the first approval):%s; p50 %lld, "
+      "p99 %lld\n",
+      rounds, each.c_str(), p50, p99);
+  EXPECT_LE(p99, takeover_p99_limit_ms);
+  EXPECT_GT(load.transfers(), 100u);
+  EXPECT_GT(load.authorizations(), 100u);
+
+  const auto last = load.verify(url, servers[active]->http_port());
+  // The last active's state, followed across ten takeovers, equals a full load of the journal.
+  for (auto& server : servers) EXPECT_EQ(server->stop(SIGTERM), 0) << server->output();
+  testing::ServerProcess fresh;
+  ASSERT_TRUE(fresh.start(env)) << fresh.output();
+  EXPECT_EQ(load.balances(fresh.http_port()), last);
+  EXPECT_EQ(fresh.stop(SIGTERM), 0);
+}
+
+}  // namespace
+}  // namespace ledger
