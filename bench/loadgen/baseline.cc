@@ -235,7 +235,7 @@ class Baseline {
 Stats run_baseline(const Options& o, const std::vector<Planned>& plan, double seconds,
                    bool series) {
   Stats stats;
-  if (series) stats.per_second.resize(static_cast<std::size_t>(seconds) + 1);
+  if (series) stats.size_series(static_cast<std::size_t>(seconds) + 1);
   stats.start = Clock::now() + std::chrono::milliseconds(200);
   auto cpu_window = start_cpu_window(o, plan, &stats);
   Baseline(o, stats).run(plan);

@@ -1,5 +1,7 @@
 // The run against ledgerd: ISO 8583 connections (authorizations, completions, reversals and
 // balance inquiries, many in flight per connection) and back-office transfers over REST.
+#include <signal.h>
+
 #include <boost/asio.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/beast/core.hpp>
@@ -45,7 +47,13 @@ struct Approval {
 class IsoConnection {
  public:
   IsoConnection(asio::io_context& io, const Options& o, Stats& stats, int run, int connection)
-      : socket_(io), timer_(io), o_(o), stats_(stats), run_(run), connection_(connection) {
+      : socket_(io),
+        timer_(io),
+        reconnect_timer_(io),
+        o_(o),
+        stats_(stats),
+        run_(run),
+        connection_(connection) {
     // DE7, the transmission time (MMDDhhmmss, UTC): with DE32 and DE11 it names the
     // transaction, so runs started at different seconds never repeat an earlier one.
     const std::time_t now = std::time(nullptr);
@@ -58,9 +66,10 @@ class IsoConnection {
 
   bool connect() {
     boost::system::error_code error;
-    socket_.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(o_.iso_port)},
+    socket_.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port())},
                     error);
     if (!error) socket_.set_option(asio::ip::tcp::no_delay(true), error);
+    connected_ = !error;
     return !error;
   }
 
@@ -72,6 +81,10 @@ class IsoConnection {
           stats_.start + std::chrono::nanoseconds(static_cast<std::int64_t>(p.offset * 1e9));
       if (Clock::now() < intended) {  // due already (a burst, or behind): no timer round
         timer_.expires_at(intended);
+        co_await timer_.async_wait(use_tuple);
+      }
+      while (!connected_ && !closed_) {  // a failover: wait for the link to the standby
+        timer_.expires_after(std::chrono::milliseconds(1));
         co_await timer_.async_wait(use_tuple);
       }
       while (in_flight_.size() >= o_.in_flight_max) {         // the window is full: wait for room
@@ -147,7 +160,7 @@ class IsoConnection {
   asio::awaitable<void> receive() {
     std::vector<char> buffer(64 * 1024 + 2);  // the largest frame fits
     std::size_t begin = 0, end = 0;
-    while (received_ < expected_) {
+    while (received_ + lost_ < expected_) {
       if (end - begin < 2 ||
           end - begin - 2 <
               ((static_cast<std::size_t>(static_cast<unsigned char>(buffer[begin])) << 8) |
@@ -159,7 +172,11 @@ class IsoConnection {
         }
         auto [e, n] = co_await socket_.async_read_some(
             asio::buffer(buffer.data() + end, buffer.size() - end), use_tuple);
-        if (e || n == 0) co_return;
+        if (e || n == 0) {
+          if (o_.iso_port_standby <= 0 || closed_ || !co_await reconnect()) co_return;
+          begin = end = 0;
+          continue;
+        }
         end += n;
         continue;
       }
@@ -187,6 +204,10 @@ class IsoConnection {
       const std::string code = m.has(39) ? m.get(39) : "??";
       stats_.answer(p.kind, p.intended, now, code, o_.deadline_ms);
       if (p.kind == Kind::auth && code == "00") {
+        if (port_index_ != 0 && stats_.killed != Clock::time_point{} &&
+            stats_.first_approval_after_kill == Clock::time_point{}) {
+          stats_.first_approval_after_kill = now;  // the standby, now active, approves
+        }
         std::uint64_t acquirer = 0;
         (void)ledger::parse_digits(p.acquirer, &acquirer);  // digits: we made it
         approvals_.push_back(
@@ -205,6 +226,7 @@ class IsoConnection {
   }
 
   void close() {
+    closed_ = true;
     boost::system::error_code ignored;
     socket_.close(ignored);
   }
@@ -218,6 +240,39 @@ class IsoConnection {
     int amount;
     std::string stan, transmission, acquirer;
   };
+
+  int port() const { return port_index_ == 0 ? o_.iso_port : o_.iso_port_standby; }
+
+  // The link broke (the active was killed): what was in flight on it is lost (never
+  // answered, as an acquirer sees it), and the connection is made again to the other port,
+  // then the first, in turn, every 10 ms, until one accepts or the run is stopped.
+  asio::awaitable<bool> reconnect() {
+    connected_ = false;
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+    while (writing_) {  // the write in progress ends with the close; let it clear the outbox
+      reconnect_timer_.expires_after(std::chrono::milliseconds(1));
+      co_await reconnect_timer_.async_wait(use_tuple);
+    }
+    for (const auto& [stan, pending] : in_flight_) stats_.lose(pending.intended);
+    lost_ += in_flight_.size();
+    in_flight_.clear();
+    outbox_.clear();
+    while (!closed_) {
+      port_index_ = 1 - port_index_;
+      auto [error] = co_await socket_.async_connect(
+          {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port())}, use_tuple);
+      if (!error) {
+        socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+        connected_ = true;
+        co_return true;
+      }
+      socket_.close(ignored);
+      reconnect_timer_.expires_after(std::chrono::milliseconds(10));
+      co_await reconnect_timer_.async_wait(use_tuple);
+    }
+    co_return false;
+  }
 
   // Every request queued when a write starts leaves in that one write (writev).
   asio::awaitable<void> write_loop() {
@@ -238,6 +293,7 @@ class IsoConnection {
 
   asio::ip::tcp::socket socket_;
   asio::steady_timer timer_;
+  asio::steady_timer reconnect_timer_;
   const Options& o_;
   Stats& stats_;
   int run_;
@@ -248,6 +304,10 @@ class IsoConnection {
   bool writing_ = false;
   std::size_t expected_ = 0;
   std::size_t received_ = 0;
+  std::size_t lost_ = 0;
+  int port_index_ = 0;  // 0: --iso, 1: --iso-standby
+  bool connected_ = false;
+  bool closed_ = false;
   std::string transmission_;
 };
 
@@ -257,10 +317,12 @@ class IsoConnection {
 asio::awaitable<void> rest_transfers(asio::io_context& io, const Options& o, Stats& stats,
                                      std::vector<Planned> plan, int run, int connection) {
   beast::tcp_stream stream(io);
-  auto [connect_error] = co_await stream.async_connect(
-      asio::ip::tcp::endpoint{asio::ip::make_address("127.0.0.1"),
-                              static_cast<unsigned short>(o.http_port)},
-      use_tuple);
+  int port_index = 0;  // 0: --http, 1: --http-standby
+  const auto port = [&] { return port_index == 0 ? o.http_port : o.http_port_standby; };
+  auto [connect_error] =
+      co_await stream.async_connect(asio::ip::tcp::endpoint{asio::ip::make_address("127.0.0.1"),
+                                                            static_cast<unsigned short>(port())},
+                                    use_tuple);
   asio::steady_timer timer(io);
   beast::flat_buffer buffer;
   std::uint64_t n = 0;
@@ -271,6 +333,20 @@ asio::awaitable<void> rest_transfers(asio::io_context& io, const Options& o, Sta
     co_await timer.async_wait(use_tuple);
     ++stats.sent;
     ++stats.sent_by_kind[static_cast<std::size_t>(Kind::transfer)];
+    // A failover run: a broken connection is made again to the other port, then the first,
+    // in turn, every 10 ms (the standby answers 503 until it has taken over).
+    while (connect_error && o.http_port_standby > 0) {
+      stream.close();
+      port_index = 1 - port_index;
+      auto [error] = co_await stream.async_connect(
+          asio::ip::tcp::endpoint{asio::ip::make_address("127.0.0.1"),
+                                  static_cast<unsigned short>(port())},
+          use_tuple);
+      connect_error = error;
+      if (!connect_error) break;
+      timer.expires_after(std::chrono::milliseconds(10));
+      co_await timer.async_wait(use_tuple);
+    }
     if (connect_error) {
       ++stats.errors;
       continue;
@@ -297,8 +373,13 @@ asio::awaitable<void> rest_transfers(asio::io_context& io, const Options& o, Sta
       write_error = read_error;
     }
     if (write_error) {
-      ++stats.errors;
-      connect_error = write_error;  // the rest of this slice fails fast
+      connect_error = write_error;  // the rest of this slice fails fast, or reconnects
+      buffer.clear();
+      if (o.http_port_standby > 0) {
+        stats.lose(intended);
+      } else {
+        ++stats.errors;
+      }
       continue;
     }
     const std::string status = std::to_string(response.result_int());
@@ -313,7 +394,7 @@ asio::awaitable<void> rest_transfers(asio::io_context& io, const Options& o, Sta
 Stats run_ledgerd(const Options& o, const std::vector<Planned>& plan, double seconds, int run,
                   bool series) {
   Stats stats;
-  if (series) stats.per_second.resize(static_cast<std::size_t>(seconds) + 1);
+  if (series) stats.size_series(static_cast<std::size_t>(seconds) + 1);
   asio::io_context io;
   std::vector<std::vector<Planned>> iso(static_cast<std::size_t>(o.connections));
   std::vector<std::vector<Planned>> http(static_cast<std::size_t>(o.http_connections));
@@ -348,6 +429,16 @@ Stats run_ledgerd(const Options& o, const std::vector<Planned>& plan, double sec
     asio::co_spawn(io, rest_transfers(io, o, stats, http[static_cast<std::size_t>(c)], run, c),
                    log_escape);
   }
+  // A failover run: SIGKILL the active at its time.
+  asio::steady_timer kill_timer(io, stats.start + std::chrono::duration_cast<Clock::duration>(
+                                                      std::chrono::duration<double>(o.kill_at)));
+  if (o.kill_pid > 0) {
+    kill_timer.async_wait([&](const boost::system::error_code& error) {
+      if (error) return;
+      stats.killed = Clock::now();
+      ::kill(static_cast<pid_t>(o.kill_pid), SIGKILL);
+    });
+  }
   // Bounded: the profile plus the deadline plus a margin, then whatever is left is unanswered.
   asio::steady_timer stop(
       io, stats.start + std::chrono::duration_cast<Clock::duration>(
@@ -362,7 +453,7 @@ Stats run_ledgerd(const Options& o, const std::vector<Planned>& plan, double sec
       if (Clock::now() > stats.start + std::chrono::duration_cast<Clock::duration>(
                                            std::chrono::duration<double>(seconds))) {
         asio::post(io, [&] {
-          if (stats.answered + stats.errors >= plan.size()) io.stop();
+          if (stats.answered + stats.errors + stats.lost >= plan.size()) io.stop();
         });
       }
     }
@@ -370,7 +461,8 @@ Stats run_ledgerd(const Options& o, const std::vector<Planned>& plan, double sec
   io.run();
   watcher.join();
   finish_cpu_window(std::move(cpu_window), &stats);
-  if (stats.answered + stats.errors < stats.sent) stats.errors += stats.sent - stats.answered;
+  if (stats.answered + stats.errors + stats.lost < stats.sent)
+    stats.errors += stats.sent - stats.answered - stats.lost;
   return stats;
 }
 

@@ -20,6 +20,14 @@ using nlohmann::json;
 struct Options {
   int iso_port = 8583;
   int http_port = 8080;
+  // Failover run: the standby ledgerd's ports (its ISO 8583 port opens when it takes over).
+  // A connection that breaks reconnects to the other port of its kind, in turn, until one
+  // answers; what was in flight on it is counted lost. --kill-pid/--kill-at: SIGKILL that
+  // process (the active) that many seconds after the run starts.
+  int iso_port_standby = 0;
+  int http_port_standby = 0;
+  long long kill_pid = 0;
+  double kill_at = 0;
   std::string key;
   double rate = 2000;
   double seconds = 20;

@@ -160,6 +160,27 @@ TEST(StatsTest, LatencyCountsFromTheIntendedSendTimeAndLateAnswersAreCounted) {
   EXPECT_DOUBLE_EQ(summary(stats.latency)["count"].get<double>(), 3.0);
 }
 
+// A failover run's series: declined (91 or 503), late and lost requests per second of their
+// intended send time, beside the latency histograms.
+TEST(StatsTest, FailoverSeriesCountDeclinedLateAndLostBySecond) {
+  Stats stats;
+  stats.start = Clock::now();
+  stats.size_series(3);
+  const auto at = [&](int ms) { return stats.start + std::chrono::milliseconds(ms); };
+  stats.answer(Kind::auth, at(100), at(120), "00", 2000);
+  stats.answer(Kind::auth, at(1100), at(1200), "91", 2000);
+  stats.answer(Kind::transfer, at(1300), at(1400), "503", 2000);
+  stats.answer(Kind::auth, at(1500), at(3600), "00", 2000);  // 2.1 s: late
+  stats.lose(at(1600));
+  stats.lose(at(2100));
+  stats.lose(at(9000));  // beyond the series: counted, not placed
+  EXPECT_EQ(stats.lost, 3u);
+  EXPECT_EQ(stats.answered, 4u);
+  EXPECT_EQ(stats.declined_per_second, (std::vector<std::uint64_t>{0, 2, 0}));
+  EXPECT_EQ(stats.late_per_second, (std::vector<std::uint64_t>{0, 1, 0}));
+  EXPECT_EQ(stats.lost_per_second, (std::vector<std::uint64_t>{0, 1, 1}));
+}
+
 TEST(WorkloadTest, MixFollowsTheWeightsAndCardsAreZipfSkewed) {
   Mix mix;
   std::string error;

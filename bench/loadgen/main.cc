@@ -17,7 +17,12 @@
 // Both: --compare 1 with the ledgerd flags and --baseline URL: the same plan against each in
 //   this invocation; one JSON document {ledgerd, postgresql, ratios}; --timeseries is then a
 //   prefix (PREFIXledgerd.series, PREFIXbaseline.series).
-// Output: --timeseries FILE (per second: count p50 p99 answered), --metrics 1 (ledgerd: /metrics
+// Failover: --iso-standby PORT --http-standby PORT (a broken connection moves to the other
+//   port, in turn, until one accepts; what was in flight on it is counted lost) and
+//   --kill-pid PID --kill-at S (SIGKILL the active S seconds into the run; the report's
+//   "failover" names the time to the standby's first approval and what the clients saw).
+// Output: --timeseries FILE (per second: count p50 p99 answered, then by intended time
+//   declined (91/503), late, lost), --metrics 1 (ledgerd: /metrics
 //   before/after, "where_time_goes"), --database URL (ledgerd: reconcile against the journal).
 #include <cstdio>
 

@@ -25,6 +25,15 @@ bool parse_options(int argc, char** argv, Options* o) {
       ok = number(&o->iso_port);
     } else if (flag == "--http") {
       ok = number(&o->http_port);
+    } else if (flag == "--iso-standby") {
+      ok = number(&o->iso_port_standby);
+    } else if (flag == "--http-standby") {
+      ok = number(&o->http_port_standby);
+    } else if (flag == "--kill-pid" && value.find_first_not_of("0123456789") == std::string::npos &&
+               !value.empty()) {
+      ok = number(&o->kill_pid);
+    } else if (flag == "--kill-at") {
+      ok = number(&o->kill_at);
     } else if (flag == "--key") {
       o->key = value;
     } else if (flag == "--rate") {
@@ -97,10 +106,13 @@ bool parse_options(int argc, char** argv, Options* o) {
       o->connections < 1 || o->connections > 64 || o->http_connections < 1 || o->pool < 1 ||
       o->rate * (o->seconds + o->ramp + o->warmup) > 50'000'000 || o->search_seconds <= 0 ||
       o->search_warmup < 0 || o->search_samples < 0 || o->search_step_max < o->search_seconds ||
-      o->search_start <= 0 || o->in_flight_max < 1 || (o->compare && o->baseline.empty())) {
+      o->search_start <= 0 || o->in_flight_max < 1 || (o->compare && o->baseline.empty()) ||
+      (o->kill_pid > 0 && (o->kill_at <= 0 || o->iso_port_standby <= 0 ||
+                           o->http_port_standby <= 0 || o->compare || o->search_p99_ms > 0))) {
     std::fprintf(stderr,
                  "loadgen: out of range: need rate > 0, seconds > 0, cards >= 2, 1..64 "
-                 "connections, at most 50M requests\n");
+                 "connections, at most 50M requests; --kill-pid needs --kill-at, --iso-standby "
+                 "and --http-standby, in a noon run without --compare\n");
     return false;
   }
   return true;

@@ -103,9 +103,11 @@ std::vector<Check> reconcile_ledgerd(const Options& o, const Stats& s) {
   PQfinish(conn);
   std::int64_t mismatched = 0;
   std::int64_t debits = 0, credits = 0, debits_pending = 0, credits_pending = 0;
+  // After a failover run the standby serves.
+  const int http_port = o.kill_pid > 0 ? o.http_port_standby : o.http_port;
   for (const auto& [id, want] : journal) {  // every account, the networks' settlement included
     std::string body;
-    if (rest(o.http_port, o.key, bhttp::verb::get, "/v1/accounts/" + id, nullptr, &body) != 200) {
+    if (rest(http_port, o.key, bhttp::verb::get, "/v1/accounts/" + id, nullptr, &body) != 200) {
       ++mismatched;
       continue;
     }

@@ -106,6 +106,32 @@ json report(const Options& o, const Stats& s, double seconds) {
               {"seconds_to_last_answer", elapsed},
               {"late_answers", s.late},
               {"by_kind", by_kind}});
+  if (o.kill_pid > 0) {
+    // The failover: from the kill to the standby's first approval, and what the clients saw.
+    const auto since_start = [&](Clock::time_point t) {
+      return std::chrono::duration<double>(t - s.start).count();
+    };
+    const bool approved = s.first_approval_after_kill != Clock::time_point{};
+    const auto count = [&](std::size_t kind, const char* code) -> std::uint64_t {
+      const auto found = s.codes[kind].find(code);
+      return found == s.codes[kind].end() ? 0 : found->second;
+    };
+    std::uint64_t declined_91 = 0;
+    for (std::size_t k = 0; k < kinds; ++k) {
+      if (k != static_cast<std::size_t>(Kind::transfer)) declined_91 += count(k, "91");
+    }
+    out["failover"] = {
+        {"killed_at_s",
+         s.killed == Clock::time_point{} ? json(nullptr) : json(since_start(s.killed))},
+        {"first_approval_after_kill_ms", approved ? json(std::chrono::duration<double, std::milli>(
+                                                             s.first_approval_after_kill - s.killed)
+                                                             .count())
+                                                  : json(nullptr)},
+        {"lost_in_flight", s.lost},
+        {"declined_91", declined_91},
+        {"transfers_503", count(static_cast<std::size_t>(Kind::transfer), "503")},
+        {"late_answers", s.late}};
+  }
   return out;
 }
 
@@ -274,7 +300,8 @@ json noon_run(const Options& o, int* run, const std::string& series_file) {
   out["reconciled"] = reconciled;
   if (!series_file.empty()) {
     std::ofstream series(series_file);
-    // seconds, requests sent, p50 and p99 (by intended send time), answers (by answer time)
+    // seconds, requests sent, p50 and p99 (by intended send time), answers (by answer time),
+    // then by intended time: declined (91/503), answered late, lost with a broken connection
     const std::size_t rows = std::max(stats.per_second.size(), stats.answered_per_second.size());
     const Histogram empty;
     for (std::size_t s = 0; s < rows; ++s) {
@@ -287,7 +314,11 @@ json noon_run(const Options& o, int* run, const std::string& series_file) {
       } else {
         series << ms(h.percentile(0.5)) << " " << ms(h.percentile(0.99));
       }
-      series << " " << answered << "\n";
+      const auto at = [s](const std::vector<std::uint64_t>& v) -> std::uint64_t {
+        return s < v.size() ? v[s] : 0;
+      };
+      series << " " << answered << " " << at(stats.declined_per_second) << " "
+             << at(stats.late_per_second) << " " << at(stats.lost_per_second) << "\n";
     }
   }
   return out;

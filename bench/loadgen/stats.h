@@ -29,9 +29,16 @@ struct Stats {
   std::uint64_t answered = 0;
   std::uint64_t late = 0;    // answered after the deadline
   std::uint64_t errors = 0;  // connection failures, undecodable answers, unanswered at the end
+  std::uint64_t lost = 0;  // in flight on a connection that broke (a failover run): never answered
   Clock::time_point last_answer{};
   std::vector<Histogram> per_second;               // by intended send time
   std::vector<std::uint64_t> answered_per_second;  // by answer time (throughput over time)
+  // By intended send time: answers 91 (ISO 8583) or 503 (REST), answers after the deadline,
+  // requests lost with a broken connection. Sized with per_second.
+  std::vector<std::uint64_t> declined_per_second, late_per_second, lost_per_second;
+  // A failover run: when the active was killed, and the first approval the standby gave.
+  Clock::time_point killed{};
+  Clock::time_point first_approval_after_kill{};
   Clock::time_point start{};
   // Requests intended before this (a search step's warm-up) are answered and checked but not
   // in the latency histograms.
@@ -44,6 +51,19 @@ struct Stats {
   // Reconciliation (ledgerd): ids the answers say must be in the journal, and 91'd holds.
   std::vector<TransferId> approved, captured, reversed, busy;
   std::vector<std::string> transfers_ok;
+
+  void size_series(std::size_t seconds) {
+    per_second.resize(seconds);
+    declined_per_second.resize(seconds);
+    late_per_second.resize(seconds);
+    lost_per_second.resize(seconds);
+  }
+  void lose(Clock::time_point intended) {
+    ++lost;
+    const auto second =
+        static_cast<std::size_t>(std::chrono::duration<double>(intended - start).count());
+    if (second < lost_per_second.size()) ++lost_per_second[second];
+  }
 
   void answer(Kind kind, Clock::time_point intended, Clock::time_point now, const std::string& code,
               int deadline_ms) {
@@ -62,7 +82,12 @@ struct Stats {
         answered_per_second.resize(answered_second + 1);
       if (answered_second < answered_per_second.size()) ++answered_per_second[answered_second];
     }
-    if (ns > static_cast<std::uint64_t>(deadline_ms) * 1'000'000) ++late;
+    const bool is_late = ns > static_cast<std::uint64_t>(deadline_ms) * 1'000'000;
+    if (is_late) ++late;
+    if (second < late_per_second.size()) {
+      if (is_late) ++late_per_second[second];
+      if (code == "91" || code == "503") ++declined_per_second[second];
+    }
     ++codes[static_cast<std::size_t>(kind)][code];
     ++answered;
     last_answer = now;
