@@ -244,8 +244,8 @@ class IsoConnection {
   int port() const { return port_index_ == 0 ? o_.iso_port : o_.iso_port_standby; }
 
   // The link broke (the active was killed): what was in flight on it is lost (never
-  // answered, as an acquirer sees it), and the connection is made again to the other port,
-  // then the first, in turn, every 10 ms, until one accepts or the run is stopped.
+  // answered, as an acquirer sees it), and the connection is made again: to the first port,
+  // then the standby's, in turn, every 10 ms, until one accepts or the run is stopped.
   asio::awaitable<bool> reconnect() {
     connected_ = false;
     boost::system::error_code ignored;
@@ -258,8 +258,8 @@ class IsoConnection {
     lost_ += in_flight_.size();
     in_flight_.clear();
     outbox_.clear();
-    while (!closed_) {
-      port_index_ = 1 - port_index_;
+    for (int attempt = 0; !closed_; ++attempt) {
+      port_index_ = attempt % 2;  // the active's port first: a live server keeps its clients
       auto [error] = co_await socket_.async_connect(
           {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port())}, use_tuple);
       if (!error) {
@@ -333,11 +333,11 @@ asio::awaitable<void> rest_transfers(asio::io_context& io, const Options& o, Sta
     co_await timer.async_wait(use_tuple);
     ++stats.sent;
     ++stats.sent_by_kind[static_cast<std::size_t>(Kind::transfer)];
-    // A failover run: a broken connection is made again to the other port, then the first,
-    // in turn, every 10 ms (the standby answers 503 until it has taken over).
-    while (connect_error && o.http_port_standby > 0) {
+    // A failover run: a broken connection is made again to the first port, then the
+    // standby's, in turn, every 10 ms (a standby answers 503 until it has taken over).
+    for (int attempt = 0; connect_error && o.http_port_standby > 0; ++attempt) {
       stream.close();
-      port_index = 1 - port_index;
+      port_index = attempt % 2;
       auto [error] = co_await stream.async_connect(
           asio::ip::tcp::endpoint{asio::ip::make_address("127.0.0.1"),
                                   static_cast<unsigned short>(port())},
@@ -385,6 +385,11 @@ asio::awaitable<void> rest_transfers(asio::io_context& io, const Options& o, Sta
     const std::string status = std::to_string(response.result_int());
     stats.answer(Kind::transfer, intended, Clock::now(), status, o.deadline_ms);
     if (status == "201") stats.transfers_ok.push_back(id);
+    if (status == "503" && o.http_port_standby > 0) {
+      // A standby (or a ledgerd stepping down): ask again which one serves, first port first.
+      connect_error = boost::asio::error::try_again;
+      buffer.clear();
+    }
   }
 }
 
