@@ -3,7 +3,11 @@
 // PostgreSQL. Run against an empty database (it applies the migrations):
 //   journal_bench --database-url URL [--seconds 20] [--accounts 1000000]
 //                 [--journal-transfers 10000000] [--producers 2]
-// Prints one key=value line per figure. Nothing is asserted.
+//                 [--snapshot-dir DIR [--tail-transfers 100000]] [--restart-only 1]
+// With --snapshot-dir it then takes an engine snapshot, journals --tail-transfers more, and
+// restarts from the snapshot plus that tail. --restart-only 1 skips filling (a journal filled
+// by an earlier run with the same --accounts). Prints one key=value line per figure. Nothing
+// is asserted.
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -45,6 +49,11 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+int fill_and_restart(const app::PipelineOptions& options, std::uint64_t accounts,
+                     std::uint64_t journal_transfers, double seconds, int producers);
+int snapshot_restart(app::PipelineOptions options, const std::string& dir, std::uint64_t accounts,
+                     std::uint64_t tail_transfers);
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -53,6 +62,9 @@ int main(int argc, char** argv) {
   std::uint64_t accounts = 1'000'000;
   std::uint64_t journal_transfers = 10'000'000;
   int producers = 2;
+  std::string snapshot_dir;
+  std::uint64_t tail_transfers = 100'000;
+  bool restart_only = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const std::string value = argv[i + 1];
@@ -66,6 +78,12 @@ int main(int argc, char** argv) {
       journal_transfers = std::stoull(value);
     else if (flag == "--producers")
       producers = std::stoi(value);
+    else if (flag == "--snapshot-dir")
+      snapshot_dir = value;
+    else if (flag == "--tail-transfers")
+      tail_transfers = std::stoull(value);
+    else if (flag == "--restart-only")
+      restart_only = value == "1";
     else {
       std::fprintf(stderr, "journal_bench: unknown flag %s\n", flag.c_str());
       return 2;
@@ -91,8 +109,22 @@ int main(int argc, char** argv) {
   app::PipelineOptions options;
   options.database_url = url;
   options.engine = engine::EngineOptions{accounts + 16, journal_transfers + 1'000'000, 16};
-  const Currency eur = *currency_from_alpha("EUR");
 
+  if (!restart_only) {
+    if (int code = fill_and_restart(options, accounts, journal_transfers, seconds, producers);
+        code != 0) {
+      return code;
+    }
+  }
+  return snapshot_dir.empty() ? 0
+                              : snapshot_restart(options, snapshot_dir, accounts, tail_transfers);
+}
+
+namespace {
+
+int fill_and_restart(const app::PipelineOptions& options, std::uint64_t accounts,
+                     std::uint64_t journal_transfers, double seconds, int producers) {
+  const Currency eur = *currency_from_alpha("EUR");
   app::Pipeline pipeline(options);
   if (Status s = pipeline.start(); !s.ok()) {
     std::fprintf(stderr, "journal_bench: %s\n", s.message().c_str());
@@ -178,3 +210,67 @@ int main(int argc, char** argv) {
   restarted.stop();
   return 0;
 }
+
+// A ledgerd with snapshots takes one, journals a tail, and restarts from the snapshot + tail.
+int snapshot_restart(app::PipelineOptions options, const std::string& dir, std::uint64_t accounts,
+                     std::uint64_t tail_transfers) {
+  options.snapshot_dir = dir;
+  const Currency eur = *currency_from_alpha("EUR");
+  {
+    app::Pipeline pipeline(options);
+    auto started = Clock::now();
+    if (Status s = pipeline.start(); !s.ok()) {
+      std::fprintf(stderr, "journal_bench: %s\n", s.message().c_str());
+      return 1;
+    }
+    std::printf("snapshot_first_load_seconds=%.2f\n", seconds_since(started));
+    started = Clock::now();
+    const auto written = pipeline.counters().snapshots_written.load();
+    pipeline.snapshot_now();
+    while (pipeline.counters().snapshots_written.load() == written &&
+           pipeline.counters().snapshots_failed.load() == 0 && seconds_since(started) < 600) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (pipeline.counters().snapshots_written.load() == written) {
+      std::fprintf(stderr, "journal_bench: the snapshot was not written\n");
+      return 1;
+    }
+    std::printf("snapshot_fork_ms=%.1f snapshot_write_seconds=%.2f\n",
+                pipeline.counters().snapshot_fork_seconds.load() * 1'000,
+                pipeline.counters().snapshot_write_seconds.load());
+    // The tail: fresh ids on every run.
+    Counter tail;
+    std::mt19937_64 rng(std::random_device{}());
+    const std::uint64_t run = rng() | 0xB200000000000000ULL;
+    Command c;
+    c.kind = CommandKind::create_transfer;
+    for (std::uint64_t n = 0; n < tail_transfers; ++n) {
+      c.body.transfer = Transfer{};
+      c.body.transfer.id = TransferId{{run, n + 1}};
+      const std::uint64_t debit = rng() % accounts;
+      c.body.transfer.debit_account_id = account_id(debit);
+      c.body.transfer.credit_account_id =
+          account_id((debit + 1 + rng() % (accounts - 1)) % accounts);
+      c.body.transfer.amount = 1 + static_cast<std::int64_t>(rng() % 10'000);
+      c.body.transfer.currency = eur;
+      submit_all(pipeline, c, &tail);
+    }
+    while (tail.durable + tail.failed < tail_transfers)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    pipeline.stop();
+  }
+  app::Pipeline restarted(options);
+  const auto started = Clock::now();
+  if (Status s = restarted.start(); !s.ok()) {
+    std::fprintf(stderr, "journal_bench: restart failed: %s\n", s.message().c_str());
+    return 1;
+  }
+  std::printf("restart_from_snapshot_seconds=%.2f tail_records=%llu transfers=%zu\n",
+              seconds_since(started),
+              static_cast<unsigned long long>(restarted.counters().loaded_tail_records.load()),
+              restarted.engine_for_tests().transfer_count());
+  restarted.stop();
+  return 0;
+}
+
+}  // namespace

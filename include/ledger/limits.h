@@ -94,6 +94,11 @@ inline constexpr std::size_t read_pool_jobs_max = 1'024;  // waiting; beyond: 50
 inline constexpr std::uint32_t ready_probe_interval_ms = 1'000;
 // The ledger lease: renewed every quarter of it; a standby asks for it as often.
 inline constexpr std::uint32_t lease_ms_default = 1'000;
+// Engine snapshots (docs/durability.md): how often one is taken while the journal moves on,
+// and the first one after a load that read at least snapshot_soon_records records.
+inline constexpr std::uint32_t snapshot_interval_s_default = 300;
+inline constexpr std::uint32_t snapshot_soon_s = 10;
+inline constexpr std::uint64_t snapshot_soon_records = 100'000;
 
 // --- Process ------------------------------------------------------------------------------
 inline constexpr std::uint32_t shutdown_grace_ms_default = 10'000;  // answer what was received

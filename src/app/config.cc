@@ -61,6 +61,18 @@ const Setting settings[] = {
      "how long the ledger lease outlives its last renewal: the longest a standby waits for a "
      "dead active, and a restart after kill -9 for itself (default 1000)",
      [](const std::string& v, Config* c) { return parse_u32(v, 200, 60'000, &c->lease_ms); }},
+    {"snapshot-dir", "LEDGER_SNAPSHOT_DIR",
+     "directory for engine snapshots, so that a restart loads only the journal's tail "
+     "(created if missing; default: none, every start loads the whole journal)",
+     [](const std::string& v, Config* c) {
+       c->snapshot_dir = v;
+       return Status();
+     }},
+    {"snapshot-interval-s", "LEDGER_SNAPSHOT_INTERVAL_S",
+     "seconds between engine snapshots while the journal moves on (default 300)",
+     [](const std::string& v, Config* c) {
+       return parse_u32(v, 1, 86'400, &c->snapshot_interval_s);
+     }},
     {"io-threads", "LEDGER_IO_THREADS", "network I/O threads (default 1)",
      [](const std::string& v, Config* c) { return parse_u32(v, 1, 64, &c->io_threads); }},
     {"shutdown-grace-ms", "LEDGER_SHUTDOWN_GRACE_MS",
@@ -481,7 +493,9 @@ std::string Config::describe() const {
          " log_level=" + log_level + " migrations_dir=\"" + migrations_dir +
          "\" io_threads=" + std::to_string(io_threads) +
          " shutdown_grace_ms=" + std::to_string(shutdown_grace_ms) +
-         " lease_ms=" + std::to_string(lease_ms) + " accounts_max=" + std::to_string(accounts_max) +
+         " lease_ms=" + std::to_string(lease_ms) + " snapshot_dir=\"" + snapshot_dir +
+         "\" snapshot_interval_s=" + std::to_string(snapshot_interval_s) +
+         " accounts_max=" + std::to_string(accounts_max) +
          " transfers_max=" + std::to_string(transfers_max) +
          " batch_max=" + std::to_string(batch_max) + " ingress_max=" + std::to_string(ingress_max) +
          " ledger_timeout_ms=" + std::to_string(ledger_timeout_ms) +

@@ -32,6 +32,9 @@ struct Config {
   std::uint32_t io_threads = 1;
   // The ledger lease (docs/operations.md): how long a holder that stopped renewing keeps it.
   std::uint32_t lease_ms = limits::lease_ms_default;
+  // Engine snapshots (docs/durability.md, "Snapshots"); empty: none.
+  std::string snapshot_dir;
+  std::uint32_t snapshot_interval_s = limits::snapshot_interval_s_default;
   std::uint32_t shutdown_grace_ms = limits::shutdown_grace_ms_default;
   std::uint32_t accounts_max = limits::accounts_max_default;
   std::uint32_t transfers_max = limits::transfers_max_default;

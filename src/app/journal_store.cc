@@ -24,15 +24,28 @@ Status PgJournalStore::count(JournalCounts* counts) {
   return Status();
 }
 
+Status PgJournalStore::snapshots(std::vector<snapshot_sql::Row>* rows) {
+  pg::Conn conn;
+  if (Status s = pg::connect(url_, &conn); !s.ok()) return s;
+  return snapshot_sql::newest(conn.get(), 3, rows);
+}
+
+Status PgJournalStore::publish_snapshot(const snapshot_sql::Row& row, std::int64_t epoch, int keep,
+                                        std::vector<std::string>* dropped) {
+  pg::Conn conn;
+  if (Status s = pg::connect(url_, &conn); !s.ok()) return s;
+  return snapshot_sql::publish(conn.get(), row, epoch, keep, dropped);
+}
+
 Status PgJournalStore::load(const std::function<void(const JournalRecord&)>& visit,
-                            LoadStats* stats) {
+                            LoadStats* stats, std::uint64_t after_ts) {
   pg::Conn conn;
   if (Status s = pg::connect(url_, &conn); !s.ok()) return s;
   // One snapshot for every table and for the event feed's end, so that a standby loading while
   // the active commits gets a state and the exact event after which to follow it.
   if (Status s = pg::exec(conn.get(), "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); !s.ok())
     return s;
-  if (Status s = load_journal(conn.get(), visit, stats); !s.ok()) return s;
+  if (Status s = load_journal(conn.get(), visit, stats, after_ts); !s.ok()) return s;
   pg::Result last;
   if (Status s = pg::exec_params(conn.get(), "SELECT coalesce(max(seq), 0) FROM events", {}, &last);
       !s.ok()) {

@@ -9,8 +9,10 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "journal/loader.h"
+#include "journal/snapshot_sql.h"
 #include "journal/writer.h"
 #include "ledger/status.h"
 #include "ledger/types.h"
@@ -28,7 +30,9 @@ class JournalStore {
   virtual ~JournalStore() = default;
   // What is durable, for loading the engine.
   virtual Status count(JournalCounts* counts) = 0;
-  virtual Status load(const std::function<void(const JournalRecord&)>& visit, LoadStats* stats) = 0;
+  // after_ts > 0: only the tail after a snapshot that holds everything up to it (loader.h).
+  virtual Status load(const std::function<void(const JournalRecord&)>& visit, LoadStats* stats,
+                      std::uint64_t after_ts = 0) = 0;
   // The group commit: add records, then flush them in one transaction.
   virtual Status connect() = 0;
   virtual void add(const JournalRecord& record) = 0;
@@ -37,11 +41,24 @@ class JournalStore {
   virtual Status contains_timestamp(std::uint64_t ts, bool* found) = 0;
   // Tests: the next flush loses its connection just before COMMIT returns.
   virtual void inject_failure_before_commit() = 0;
+  // The seq of the last event the last successful flush committed (0: not known).
+  virtual std::uint64_t committed_seq() const { return 0; }
   // The ledger lease's epoch every later transaction checks (0: none).
   virtual void set_fence(std::int64_t /*epoch*/) {}
   // A standby following the journal: the committed records after event `after`, in commit
   // order, at most about `limit`. *next_after: the cursor for the next call; *last_seq: the
   // last committed event. Thread: the caller's (one follower at a time).
+  // Engine snapshots (snapshot_sql.h): the newest published, and publishing one (fenced by
+  // `epoch`, keeping the newest `keep`; *dropped: the files no longer listed). Any thread: each
+  // call uses its own connection.
+  virtual Status snapshots(std::vector<snapshot_sql::Row>* rows) {
+    rows->clear();
+    return Status();
+  }
+  virtual Status publish_snapshot(const snapshot_sql::Row& /*row*/, std::int64_t /*epoch*/,
+                                  int /*keep*/, std::vector<std::string>* /*dropped*/) {
+    return Status::error("this journal keeps no snapshots");
+  }
   virtual Status follow(std::uint64_t /*after*/, std::uint32_t /*limit*/,
                         const std::function<void(const JournalRecord&)>& /*visit*/,
                         std::uint64_t* /*next_after*/, std::uint64_t* /*last_seq*/) {
@@ -57,7 +74,11 @@ class PgJournalStore final : public JournalStore {
     writer_.set_fence(fence_epoch);
   }
   Status count(JournalCounts* counts) override;
-  Status load(const std::function<void(const JournalRecord&)>& visit, LoadStats* stats) override;
+  Status load(const std::function<void(const JournalRecord&)>& visit, LoadStats* stats,
+              std::uint64_t after_ts = 0) override;
+  Status snapshots(std::vector<snapshot_sql::Row>* rows) override;
+  Status publish_snapshot(const snapshot_sql::Row& row, std::int64_t epoch, int keep,
+                          std::vector<std::string>* dropped) override;
   Status connect() override { return writer_.connect(); }
   void add(const JournalRecord& record) override { writer_.add(record); }
   CommitOutcome flush(Status* error) override { return writer_.flush(error); }
@@ -65,6 +86,7 @@ class PgJournalStore final : public JournalStore {
     return writer_.contains_timestamp(ts, found);
   }
   void inject_failure_before_commit() override { writer_.inject_failure_before_commit(); }
+  std::uint64_t committed_seq() const override { return writer_.committed_seq(); }
   void set_fence(std::int64_t epoch) override { writer_.set_fence(epoch); }
   Status follow(std::uint64_t after, std::uint32_t limit,
                 const std::function<void(const JournalRecord&)>& visit, std::uint64_t* next_after,

@@ -3,6 +3,7 @@
 // their hand-offs are only checkable when read side by side.
 #include "app/pipeline.h"
 
+#include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -80,6 +81,30 @@ Pipeline::~Pipeline() { stop(); }
 
 Status Pipeline::load(engine::Engine* engine) {
   const auto started = Clock::now();
+  if (!options_.snapshot_dir.empty()) {
+    LoadStats stats;
+    std::size_t tail = 0;
+    if (Status s = load_from_snapshot(engine, &stats, &tail); s.ok()) {
+      const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+      last_load_seconds_ = seconds;
+      counters_.loaded_tail_records = tail;
+      followed_seq_ = stats.events_seq;
+      committed_seq_ = stats.events_seq;
+      next_snapshot_at_ =
+          Clock::now() + (tail >= limits::snapshot_soon_records
+                              ? std::chrono::milliseconds(limits::snapshot_soon_s * 1'000)
+                              : std::chrono::milliseconds(options_.snapshot_interval_ms));
+      spdlog::info(
+          "event=state_loaded from=snapshot snapshot_seq={} tail_records={} accounts={} "
+          "cards={} transfers={} open_holds={} events_seq={} seconds={:.3f}",
+          snapshot_seq_, tail, engine->account_count(), engine->card_count(),
+          engine->transfer_count(), engine->open_pending_count(), stats.events_seq, seconds);
+      return Status();
+    } else {
+      spdlog::info("event=snapshot_not_used detail=\"loading the whole journal\" reason=\"{}\"",
+                   s.message());
+    }
+  }
   JournalCounts counts;
   if (Status s = store_->count(&counts); !s.ok()) return s;
   const auto accounts = counts.accounts;
@@ -104,6 +129,13 @@ Status Pipeline::load(engine::Engine* engine) {
     return s;
   }
   followed_seq_ = stats.events_seq;
+  committed_seq_ = stats.events_seq;
+  snapshot_seq_ = 0;
+  counters_.loaded_tail_records = 0;
+  next_snapshot_at_ =
+      Clock::now() + (stats.transfers + stats.accounts >= limits::snapshot_soon_records
+                          ? std::chrono::milliseconds(limits::snapshot_soon_s * 1'000)
+                          : std::chrono::milliseconds(options_.snapshot_interval_ms));
   for (const auto& [currency, totals] : engine->totals_by_currency()) {
     if (!totals.balanced()) {
       engine->clear();
@@ -209,6 +241,13 @@ Status Pipeline::start() {
       name_this_thread("ledgerd-journal");
       journal_loop();
     });
+    if (!options_.snapshot_dir.empty()) {
+      snapshot_stop_ = false;
+      snapshot_thread_ = std::thread([this] {
+        name_this_thread("ledgerd-snapshot");
+        snapshot_loop();
+      });
+    }
   }
   return Status();
 }
@@ -223,6 +262,15 @@ void Pipeline::stop() {
   ring_cv_.notify_all();
   engine_thread_.join();
   journal_thread_.join();
+  if (snapshot_thread_.joinable()) {
+    {
+      std::lock_guard lock(snapshot_mutex_);
+      snapshot_stop_ = true;
+      if (snapshot_job_) kill(snapshot_job_->pid, SIGKILL);  // an unpublished file is dropped
+    }
+    snapshot_cv_.notify_all();
+    snapshot_thread_.join();
+  }
   std::vector<Command> leftover;  // pushed after the engine's last look: answer them too
   while (drain_ingress(&leftover)) {
     refuse(leftover);
@@ -352,6 +400,37 @@ void Pipeline::register_metrics(metrics::Registry& registry) {
   registry.add_gauge("ledgerd_last_load_seconds",
                      "Duration of the last load of the ledger from PostgreSQL.", {},
                      [this] { return last_load_seconds(); });
+  const auto snapshots = [&](const char* result, const std::atomic<std::uint64_t>& counter) {
+    registry.add_counter("ledgerd_snapshots_total",
+                         "Engine snapshots by result: written (and published), failed (not "
+                         "written or not published), rejected (found unusable when loading).",
+                         {{"result", result}},
+                         [&counter] { return static_cast<double>(counter.load()); });
+  };
+  snapshots("written", counters_.snapshots_written);
+  snapshots("failed", counters_.snapshots_failed);
+  snapshots("rejected", counters_.snapshots_rejected);
+  registry.add_gauge("ledgerd_snapshot_events_seq",
+                     "The journal event up to which the newest snapshot (published or restored) "
+                     "holds the state.",
+                     {}, [this] { return static_cast<double>(counters_.snapshot_seq.load()); });
+  registry.add_gauge("ledgerd_snapshot_age_seconds",
+                     "Seconds since this ledgerd last published a snapshot (-1: none yet).", {},
+                     [this] {
+                       const std::int64_t at = counters_.snapshot_unix_time.load();
+                       return at == 0 ? -1.0 : static_cast<double>(time(nullptr) - at);
+                     });
+  registry.add_gauge("ledgerd_snapshot_fork_seconds",
+                     "The engine's pause for the last snapshot (the fork).", {},
+                     [this] { return counters_.snapshot_fork_seconds.load(); });
+  registry.add_gauge("ledgerd_snapshot_write_seconds",
+                     "How long the last snapshot took from the fork to its publication.", {},
+                     [this] { return counters_.snapshot_write_seconds.load(); });
+  registry.add_gauge("ledgerd_load_tail_records",
+                     "Journal records the last load read after its snapshot (0: none or a full "
+                     "load).",
+                     {},
+                     [this] { return static_cast<double>(counters_.loaded_tail_records.load()); });
 }
 
 // --- Late voids (the deadline rule) -------------------------------------------------------
@@ -525,6 +604,10 @@ Pipeline::Turn Pipeline::engine_step(bool block) {
   if (block && journal_busy_.load(std::memory_order_relaxed) && !stop_requested_) {
     wait_for_journal();
   }
+  if (!options_.snapshot_dir.empty() && options_.threads &&
+      (Clock::now() >= next_snapshot_at_ || snapshot_requested_.exchange(false))) {
+    maybe_snapshot();
+  }
   Slot* slot = acquire_slot(block);
   if (slot == nullptr) return Turn::idle;
   slot->commands.clear();
@@ -647,6 +730,9 @@ bool Pipeline::commit_slots(std::size_t first, std::size_t count) {
     }
     counters_.batches_committed.fetch_add(count, std::memory_order_relaxed);
     counters_.records_committed.fetch_add(records, std::memory_order_relaxed);
+    if (const std::uint64_t seq = store_->committed_seq(); seq != 0) {
+      committed_seq_.store(seq, std::memory_order_relaxed);  // before the release below
+    }
     complete_slots(first, count, Outcome::durable);
     release_slots(count);
     return true;

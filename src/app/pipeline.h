@@ -13,6 +13,8 @@
 // failure reproducible from a seed (the deterministic simulation test).
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -21,11 +23,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "app/journal_store.h"
+#include "app/snapshot_file.h"
 #include "engine/engine.h"
 #include "engine/mpsc_queue.h"
 #include "journal/writer.h"
@@ -53,6 +57,13 @@ struct PipelineOptions {
   // unavailable from then on, never commits again, and calls on_fenced once (journal thread).
   std::int64_t fence_epoch = 0;
   std::function<void()> on_fenced;
+  // Engine snapshots (docs/durability.md, "Snapshots"). With a directory, a forked child writes
+  // the engine's state there every snapshot_interval_ms (when the journal moved on), and it is
+  // published in PostgreSQL; loads restore the newest one that checks and read only the tail.
+  std::string snapshot_dir;  // empty: no snapshots
+  std::uint32_t snapshot_interval_ms = limits::snapshot_interval_s_default * 1'000;
+  int snapshot_keep = 2;      // published snapshots kept (files and rows)
+  unsigned load_threads = 2;  // threads reading a snapshot file
 };
 
 enum class PipelineState : std::uint8_t { stopped, loading, running, recovering };
@@ -64,6 +75,14 @@ struct PipelineCounters {
   std::atomic<std::uint64_t> reloads{0};
   std::atomic<std::uint64_t> refused_full{0};
   std::atomic<std::uint64_t> reconnect_failures{0};
+  std::atomic<std::uint64_t> snapshots_written{0};
+  std::atomic<std::uint64_t> snapshots_failed{0};     // could not be written or published
+  std::atomic<std::uint64_t> snapshots_rejected{0};   // found unusable when loading
+  std::atomic<std::uint64_t> snapshot_seq{0};         // events_seq of the newest published
+  std::atomic<double> snapshot_fork_seconds{0};       // the last fork: the engine's pause
+  std::atomic<double> snapshot_write_seconds{0};      // the last child's write and publish
+  std::atomic<std::int64_t> snapshot_unix_time{0};    // when the newest was published
+  std::atomic<std::uint64_t> loaded_tail_records{0};  // records loaded after the snapshot
 };
 
 // Where the time goes inside ledgerd (exported on /metrics; docs/operations.md).
@@ -77,6 +96,8 @@ struct PipelineMetrics {
 };
 
 class Pipeline final : public CommandSink {
+  using Clock = std::chrono::steady_clock;
+
  public:
   // The journal in PostgreSQL at options.database_url.
   explicit Pipeline(PipelineOptions options);
@@ -99,7 +120,10 @@ class Pipeline final : public CommandSink {
   bool prepared() const { return prepared_; }
   std::uint64_t followed_seq() const { return followed_seq_; }
   // Every journal transaction from now on checks the ledger lease has this epoch (before start).
-  void set_fence_epoch(std::int64_t epoch) { store_->set_fence(epoch); }
+  void set_fence_epoch(std::int64_t epoch) {
+    store_->set_fence(epoch);
+    fence_epoch_ = epoch;
+  }
   // Answers everything already submitted (flushing the last batch), then stops the threads.
   void stop();
 
@@ -128,6 +152,11 @@ class Pipeline final : public CommandSink {
   std::size_t queue_depth() const {
     return ingress_.size_approx() + priority_ingress_.size_approx();
   }
+  // Takes a snapshot as soon as the state is all committed (tools and tests; snapshot_dir set).
+  void snapshot_now() {
+    snapshot_requested_ = true;
+    wake_engine();
+  }
   // Seconds and records of the last load from PostgreSQL.
   double last_load_seconds() const { return last_load_seconds_.load(); }
 
@@ -150,6 +179,13 @@ class Pipeline final : public CommandSink {
   };
 
   Status load(engine::Engine* engine);
+  // Restores the newest usable snapshot, then applies the tail (read in parallel). An error:
+  // no snapshot could be used (each rejection is logged); the caller loads everything.
+  Status load_from_snapshot(engine::Engine* engine, LoadStats* stats, std::size_t* tail);
+  void maybe_snapshot();  // engine thread, between batches
+  [[noreturn]] void snapshot_child(const std::string& path, SnapshotInfo info);
+  void snapshot_loop();  // the snapshot thread: waits for each child and publishes its file
+  void remove_stale_snapshot_files(const std::vector<std::string>& keep);
   void engine_loop();
   void journal_loop();
   enum class Turn : std::uint8_t { worked, idle, done };
@@ -233,6 +269,26 @@ class Pipeline final : public CommandSink {
   std::atomic<std::size_t> late_count_{0};  // late_voids_.size(), readable without the lock
   std::thread engine_thread_;
   std::thread journal_thread_;
+
+  // Snapshots. committed_seq_: the last event committed (journal thread; a load sets it).
+  std::atomic<std::uint64_t> committed_seq_{0};
+  std::atomic<bool> snapshot_requested_{false};
+  std::int64_t fence_epoch_ = 0;
+  std::uint64_t snapshot_seq_ = 0;  // engine thread: the state's position at the last snapshot
+  Clock::time_point next_snapshot_at_{};
+  std::vector<engine::Engine::SnapshotRegion> snapshot_regions_;
+  std::string snapshot_encoded_;
+  struct SnapshotJob {
+    pid_t pid = 0;
+    SnapshotInfo info;
+    std::string path;
+    Clock::time_point started;
+  };
+  std::mutex snapshot_mutex_;
+  std::condition_variable snapshot_cv_;
+  std::optional<SnapshotJob> snapshot_job_;  // a child writing (guarded by snapshot_mutex_)
+  bool snapshot_stop_ = false;
+  std::thread snapshot_thread_;
 };
 
 }  // namespace ledger::app

@@ -8,6 +8,7 @@
 #include <boost/asio.hpp>
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <thread>
@@ -357,6 +358,16 @@ int run_serve(const Config& config) {
   pipeline_options.batch_commands_max = config.batch_max;
   pipeline_options.ingress_capacity = config.ingress_max;
   pipeline_options.on_fenced = step_down;
+  if (!config.snapshot_dir.empty()) {
+    std::error_code error;
+    std::filesystem::create_directories(config.snapshot_dir, error);
+    if (error || access(config.snapshot_dir.c_str(), W_OK) != 0) {
+      return fail(exit_failure, "LEDGER_SNAPSHOT_DIR \"" + config.snapshot_dir +
+                                    "\" is not a writable directory");
+    }
+    pipeline_options.snapshot_dir = config.snapshot_dir;
+    pipeline_options.snapshot_interval_ms = config.snapshot_interval_s * 1'000;
+  }
   Pipeline pipeline(pipeline_options);
 
   // Only the lease holder journals (and so listens and answers); docs/operations.md. A standby

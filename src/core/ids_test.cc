@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "ledger/checksum.h"
+
 namespace ledger {
 namespace {
 
@@ -32,6 +34,16 @@ TEST(UuidTest, RejectsMalformedText) {
 TEST(UuidTest, DistinctIdsHashDifferently) {
   EXPECT_NE(hash_u128({0, 1}), hash_u128({1, 0}));
   EXPECT_NE(hash_u128({0, 1}), hash_u128({0, 2}));
+}
+
+// Reference values from libxxhash's XXH64 (the same inputs): the snapshot checksum is XXH64.
+TEST(ChecksumTest, MatchesXxh64) {
+  unsigned char bytes[200];
+  for (int i = 0; i < 200; ++i) bytes[i] = static_cast<unsigned char>(i);
+  EXPECT_EQ(xxh64("", 0), 0xef46db3751d8e999ULL);
+  EXPECT_EQ(xxh64("abc", 3), 0x44bc2cf5ad770999ULL);
+  EXPECT_EQ(xxh64(bytes, 200, 7), 0x38095d110db174ccULL);
+  EXPECT_EQ(xxh64(bytes, 37), 0xd93fa2dfee5c24c9ULL);
 }
 
 }  // namespace

@@ -32,6 +32,8 @@
 #include <cstdint>
 #include <map>
 #include <set>
+#include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -126,6 +128,24 @@ class Engine {
     std::uint32_t count_today = 0;
   };
   Spending card_spending(CardId id, std::uint64_t now_ns) const;
+
+  // Snapshots (snapshot.cc; docs/durability.md, "Snapshots"): the whole state as raw memory
+  // regions (the arrays and the index tables, written as they are) plus a small encoded part
+  // (counters, timers, the maps of monitors and waiting collections). Taken between batches.
+  struct SnapshotRegion {
+    std::uint32_t id = 0;
+    const void* data = nullptr;
+    std::size_t bytes = 0;
+  };
+  void snapshot(std::vector<SnapshotRegion>* regions, std::string* encoded) const;
+  // Restoring: clear(), then restore_region() for each region (nullptr: unknown or does not
+  // fit this engine: give up), then restore_encoded() (false: malformed). The caller then
+  // checks state_hash() against the snapshot's before trusting it.
+  void* restore_region(std::uint32_t id, std::size_t bytes);
+  bool restore_encoded(std::string_view encoded);
+  // What the raw regions depend on: the layout of every stored struct, the index tables'
+  // sizes and the capacities. A snapshot with another fingerprint is never restored.
+  std::uint64_t snapshot_layout() const;
 
  private:
   // What a linked chain changed, to put back if a later link fails.

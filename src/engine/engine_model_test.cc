@@ -12,6 +12,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -537,16 +538,38 @@ struct DebitOutcomes {
   }
 };
 
+// A fresh engine restored from a snapshot of `engine` (the regions copied as bytes, as the
+// snapshot file does), checked to hash the same.
+std::unique_ptr<Engine> restored(const Engine& engine, const EngineOptions& options) {
+  std::vector<Engine::SnapshotRegion> regions;
+  std::string encoded;
+  engine.snapshot(&regions, &encoded);
+  auto copy = std::make_unique<Engine>(options);
+  EXPECT_EQ(copy->snapshot_layout(), engine.snapshot_layout());
+  copy->clear();
+  for (const Engine::SnapshotRegion& region : regions) {
+    void* to = copy->restore_region(region.id, region.bytes);
+    EXPECT_TRUE(to != nullptr || region.bytes == 0) << "region " << region.id;
+    if (to != nullptr && region.bytes > 0) std::memcpy(to, region.data, region.bytes);
+  }
+  EXPECT_TRUE(copy->restore_encoded(encoded));
+  EXPECT_EQ(copy->state_hash(), engine.state_hash());
+  return copy;
+}
+
 // Runs episodes (fresh engine and model, small capacities) until `commands` have been applied.
-// Sets *hash to a hash of every episode's final state.
+// Sets *hash to a hash of every episode's final state. With restore_percent, that share of the
+// batches is followed by a snapshot restored into a fresh engine, which carries on instead.
 void run_random(std::uint64_t seed, std::size_t commands, bool compare, std::uint64_t* hash,
-                std::vector<std::size_t>* seen = nullptr, DebitOutcomes* debit_outcomes = nullptr) {
+                std::vector<std::size_t>* seen = nullptr, DebitOutcomes* debit_outcomes = nullptr,
+                int restore_percent = 0) {
   Workload workload(seed);
+  std::mt19937_64 restore_rng(seed ^ 0x736e6170ULL);  // apart: the workload stays the same
   std::uint64_t combined = 0;
   std::size_t applied = 0;
   while (applied < commands) {
     const EngineOptions options{16, 256 + workload.pick(2048), 5};
-    Engine engine(options);
+    std::unique_ptr<Engine> engine = std::make_unique<Engine>(options);
     Model model;
     model.accounts_max = options.accounts_max;
     model.transfers_max = options.transfers_max;
@@ -565,8 +588,8 @@ void run_random(std::uint64_t seed, std::size_t commands, bool compare, std::uin
       const std::vector<Command> more = workload.make_batch();
       batch.insert(batch.end(), more.begin(), more.end());
       applied += batch.size();
-      engine.apply(batch.data(), batch.size(), now, &out);
-      for (const auto& [currency, totals] : engine.totals_by_currency()) {
+      engine->apply(batch.data(), batch.size(), now, &out);
+      for (const auto& [currency, totals] : engine->totals_by_currency()) {
         ASSERT_TRUE(totals.balanced()) << "seed=" << seed << " currency=" << currency;
       }
       if (!compare) continue;
@@ -585,13 +608,18 @@ void run_random(std::uint64_t seed, std::size_t commands, bool compare, std::uin
             << " engine=" << result_name(kind, out.results[i].code)
             << " model=" << result_name(kind, expected[i]);
       }
-      expect_same_accounts(engine, model, seed);
-      expect_same_cards(engine, model, seed);
-      expect_same_debits(engine, model, seed);
-      expect_same_transfers(engine, model, batch, seed);
+      expect_same_accounts(*engine, model, seed);
+      expect_same_cards(*engine, model, seed);
+      expect_same_debits(*engine, model, seed);
+      expect_same_transfers(*engine, model, batch, seed);
       if (::testing::Test::HasFatalFailure()) return;
+      if (restore_percent > 0 &&
+          restore_rng() % 100 < static_cast<std::uint64_t>(restore_percent)) {
+        engine = restored(*engine, options);
+        if (::testing::Test::HasFailure()) return;
+      }
     }
-    combined = combined * 31 + engine.state_hash();
+    combined = combined * 31 + engine->state_hash();
     if (debit_outcomes != nullptr) {
       for (const auto& [id, d] : model.debits) {
         debit_outcomes->count(d.status, d.late, d.at_risk_checked && d.missing != 0);
@@ -626,6 +654,35 @@ TEST(EngineModelTest, AgreesWithTheNaiveModelOnRandomCommands) {
                 seen[static_cast<std::size_t>(code)]);
     EXPECT_GT(seen[static_cast<std::size_t>(code)], 0u) << to_string(result) << " never happened";
   }
+}
+
+// Snapshots: an engine restored from a snapshot after random batches agrees with the model on
+// everything that follows (holds, expiries, card spending, monitors, waiting collections).
+TEST(EngineModelTest, AnEngineRestoredFromASnapshotCarriesOnIdentically) {
+  const std::uint64_t seed = seed_from_environment();
+  std::printf("seed=%llu\n", static_cast<unsigned long long>(seed));
+  std::uint64_t with = 0, without = 0;
+  run_random(seed, 100'000, true, &with, nullptr, nullptr, 5);
+  run_random(seed, 100'000, false, &without);
+  EXPECT_EQ(with, without) << "seed=" << seed;
+}
+
+TEST(EngineModelTest, ASnapshotDoesNotFitAnotherLayoutOrCapacity) {
+  const EngineOptions options{16, 256, 5};
+  Engine engine(options);
+  std::vector<Engine::SnapshotRegion> regions;
+  std::string encoded;
+  engine.snapshot(&regions, &encoded);
+  Engine bigger(EngineOptions{16, 512, 5});
+  EXPECT_NE(bigger.snapshot_layout(), engine.snapshot_layout());
+  EXPECT_EQ(bigger.restore_region(regions[3].id, regions[3].bytes), nullptr);  // transfer index
+  Engine same(options);
+  EXPECT_EQ(same.restore_region(99, 8), nullptr);
+  EXPECT_FALSE(same.restore_encoded(encoded.substr(0, encoded.size() - 1)));
+  std::string wrong_format = encoded;
+  wrong_format[0] ^= 1;
+  EXPECT_FALSE(same.restore_encoded(wrong_format));
+  EXPECT_TRUE(same.restore_encoded(encoded));
 }
 
 TEST(EngineModelTest, SameSeedGivesTheSameStateHash) {

@@ -48,6 +48,18 @@ class IdIndex {
     size_ = 0;
   }
 
+  // Snapshots: the slot table as raw bytes, and its restore (nullptr: another table size).
+  const void* slots_data() const { return slots_.begin(); }
+  std::size_t slots_bytes() const { return slots_.capacity() * sizeof(Slot); }
+  void* restore_slots(std::size_t bytes) {
+    return bytes == slots_bytes() ? static_cast<void*>(slots_.begin()) : nullptr;
+  }
+  bool restore_size(std::size_t size) {
+    if (size > entries_max_) return false;
+    size_ = size;
+    return true;
+  }
+
   // Loads the key's home slot (into cache and TLB) ahead of a find or insert.
   std::uint32_t touch(Uint128 key) const { return slots_[hash32(key) & mask_].position_plus_one; }
 

@@ -88,10 +88,12 @@ Status visit_rows(PGconn* conn, const std::string& sql, const std::vector<std::s
   return Status();
 }
 
-Status load_latest(PGconn* conn, const std::function<void(const DirectDebit&)>& visit) {
+Status load_latest(PGconn* conn, const std::function<void(const DirectDebit&)>& visit,
+                   std::uint64_t after_ts) {
   std::string sql("SELECT * FROM (SELECT DISTINCT ON (direct_debit_id) ");
-  sql.append(columns).append(
-      " FROM direct_debit_events ORDER BY direct_debit_id, ts DESC) latest ORDER BY created_ts");
+  sql.append(columns).append(" FROM direct_debit_events");
+  if (after_ts > 0) sql.append(" WHERE ts > ").append(signed_text(after_ts));
+  sql.append(" ORDER BY direct_debit_id, ts DESC) latest ORDER BY created_ts");
   return visit_rows(conn, sql, {}, visit);
 }
 

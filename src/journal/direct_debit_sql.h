@@ -32,7 +32,8 @@ Status visit_rows(PGconn* conn, const std::string& sql, const std::vector<std::s
                   const std::function<void(const DirectDebit&)>& visit);
 
 // Each collection's latest state, in the order received (recovery).
-Status load_latest(PGconn* conn, const std::function<void(const DirectDebit&)>& visit);
+Status load_latest(PGconn* conn, const std::function<void(const DirectDebit&)>& visit,
+                   std::uint64_t after_ts = 0);
 
 // The collections as they were at the given timestamps (the event feed).
 Status load_at(PGconn* conn, const std::vector<std::uint64_t>& timestamps,

@@ -44,24 +44,28 @@ Status copy_out(PGconn* conn, const std::string& query, OnRow&& on_row) {
 }  // namespace
 
 Status load_journal(PGconn* conn, const std::function<void(const JournalRecord&)>& visit,
-                    LoadStats* stats) {
+                    LoadStats* stats, std::uint64_t after_ts) {
   *stats = LoadStats{};
+  const std::string after = std::to_string(static_cast<std::int64_t>(after_ts));
+  const std::string updated = after_ts > 0 ? " WHERE updated_ts > " + after : "";
   JournalRecord record;
   record.kind = RecordKind::account;
-  Status status = copy_out(
-      conn, "SELECT " + std::string(copy::account_columns) + " FROM accounts ORDER BY created_ts",
-      [&](copy::Reader& reader) {
-        Status error;
-        while (reader.next_account(&record.value.account, &error)) {
-          visit(record);
-          ++stats->accounts;
-        }
-        return error;
-      });
+  Status status = copy_out(conn,
+                           "SELECT " + std::string(copy::account_columns) + " FROM accounts" +
+                               updated + " ORDER BY created_ts",
+                           [&](copy::Reader& reader) {
+                             Status error;
+                             while (reader.next_account(&record.value.account, &error)) {
+                               visit(record);
+                               ++stats->accounts;
+                             }
+                             return error;
+                           });
   if (!status.ok()) return status;
   record.kind = RecordKind::card;
   status = copy_out(conn,
-                    "SELECT " + std::string(copy::card_columns) + " FROM cards ORDER BY created_ts",
+                    "SELECT " + std::string(copy::card_columns) + " FROM cards" + updated +
+                        " ORDER BY created_ts",
                     [&](copy::Reader& reader) {
                       Status error;
                       while (reader.next_card(&record.value.card, &error)) {
@@ -73,7 +77,8 @@ Status load_journal(PGconn* conn, const std::function<void(const JournalRecord&)
   if (!status.ok()) return status;
   record.kind = RecordKind::transfer;
   status = copy_out(conn,
-                    "SELECT " + std::string(copy::transfer_columns) + " FROM transfers ORDER BY ts",
+                    "SELECT " + std::string(copy::transfer_columns) + " FROM transfers" +
+                        (after_ts > 0 ? " WHERE ts > " + after : "") + " ORDER BY ts",
                     [&](copy::Reader& reader) {
                       Status error;
                       while (reader.next_transfer(&record.value.transfer, &error)) {
@@ -86,19 +91,25 @@ Status load_journal(PGconn* conn, const std::function<void(const JournalRecord&)
   // Last: each monitor's latest journaled state (its crossings were journaled with the
   // transfers that caused them, so it matches the balances just rebuilt).
   record.kind = RecordKind::monitor;
-  status = monitor_sql::load_latest(conn, [&](const BalanceMonitor& monitor) {
-    record.value.monitor = monitor;
-    visit(record);
-    ++stats->monitors;
-  });
+  status = monitor_sql::load_latest(
+      conn,
+      [&](const BalanceMonitor& monitor) {
+        record.value.monitor = monitor;
+        visit(record);
+        ++stats->monitors;
+      },
+      after_ts);
   if (!status.ok()) return status;
   // Likewise each collection's latest state (its postings are among the transfers).
   record.kind = RecordKind::direct_debit;
-  return direct_debit_sql::load_latest(conn, [&](const DirectDebit& dd) {
-    record.value.direct_debit = dd;
-    visit(record);
-    ++stats->direct_debits;
-  });
+  return direct_debit_sql::load_latest(
+      conn,
+      [&](const DirectDebit& dd) {
+        record.value.direct_debit = dd;
+        visit(record);
+        ++stats->direct_debits;
+      },
+      after_ts);
 }
 
 Status load_records_at(PGconn* conn, RecordKind kind, const std::vector<std::uint64_t>& timestamps,

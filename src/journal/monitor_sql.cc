@@ -68,11 +68,13 @@ Status visit_rows(PGconn* conn, const std::string& sql, const std::vector<std::s
   return Status();
 }
 
-Status load_latest(PGconn* conn, const std::function<void(const BalanceMonitor&)>& visit) {
+Status load_latest(PGconn* conn, const std::function<void(const BalanceMonitor&)>& visit,
+                   std::uint64_t after_ts) {
+  const std::string where = after_ts > 0 ? " WHERE ts > " + signed_text(after_ts) : "";
   return visit_rows(conn,
                     std::string("SELECT * FROM (SELECT DISTINCT ON (monitor_id) ") + columns +
-                        " FROM monitor_events ORDER BY monitor_id, ts DESC) latest "
-                        "ORDER BY created_ts",
+                        " FROM monitor_events" + where +
+                        " ORDER BY monitor_id, ts DESC) latest ORDER BY created_ts",
                     {}, visit);
 }
 

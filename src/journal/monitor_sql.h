@@ -25,8 +25,10 @@ void append_row(const BalanceMonitor& monitor, std::string* rows);
 Status visit_rows(PGconn* conn, const std::string& sql, const std::vector<std::string>& params,
                   const std::function<void(const BalanceMonitor&)>& visit);
 
-// Each monitor's latest state, in creation order (recovery).
-Status load_latest(PGconn* conn, const std::function<void(const BalanceMonitor&)>& visit);
+// Each monitor's latest state, in creation order (recovery); with after_ts, only the monitors
+// changed after it (the tail after a snapshot).
+Status load_latest(PGconn* conn, const std::function<void(const BalanceMonitor&)>& visit,
+                   std::uint64_t after_ts = 0);
 
 // The monitors as they were at the given timestamps (the event feed).
 Status load_at(PGconn* conn, const std::vector<std::uint64_t>& timestamps,
