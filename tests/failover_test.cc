@@ -9,13 +9,17 @@
 // - every acknowledged transfer and approval is journaled, with the answer it was given;
 // - no transaction id twice: one row per transfer and per authorization, however often sent;
 // - an authorization answered 91 holds nothing;
-// - debits = credits, and the last active's balances equal a full load of the journal.
+// - debits = credits, and the last active's balances equal a load of the journal, both from
+//   the newest engine snapshot plus the tail and from the whole journal (snapshots are taken
+//   every second, and every restarted standby loads from one).
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -50,13 +54,20 @@ bool wait_for(const testing::ServerProcess& server, const std::string& text) {
 
 TEST(FailoverTest, KillNineOfTheActiveUnderRestAndIsoLoadLosesNothingAcknowledged) {
   const std::string url = testing::create_database("failover");
-  const testing::Env env = {{"LEDGER_DATABASE_URL", url},
-                            {"LEDGER_ACCOUNTS_MAX", "100"},
-                            {"LEDGER_TRANSFERS_MAX", "200000"},
-                            {"LEDGER_CARDS_MAX", "100"},
-                            {"LEDGER_PAN_SECRET", "failover-test-secret-0123456789abcdef"},
-                            {"LEDGER_HOME_COUNTRY", "276"},
-                            {"LEDGER_LEASE_MS", "1000"}};
+  // Snapshots every second, in a directory both share (one machine): each restarted standby
+  // loads from the newest one plus the tail, and some writers are killed mid-file.
+  const std::string snapshots = "/tmp/ledgerd-failover-snapshots-" + std::to_string(getpid());
+  const testing::Env full_load_env = {
+      {"LEDGER_DATABASE_URL", url},
+      {"LEDGER_ACCOUNTS_MAX", "100"},
+      {"LEDGER_TRANSFERS_MAX", "200000"},
+      {"LEDGER_CARDS_MAX", "100"},
+      {"LEDGER_PAN_SECRET", "failover-test-secret-0123456789abcdef"},
+      {"LEDGER_HOME_COUNTRY", "276"},
+      {"LEDGER_LEASE_MS", "1000"}};
+  testing::Env env = full_load_env;
+  env["LEDGER_SNAPSHOT_DIR"] = snapshots;
+  env["LEDGER_SNAPSHOT_INTERVAL_S"] = "1";
   testing::FailoverLoad load(testing::create_api_key(env, "backoffice"));
   std::array<std::unique_ptr<testing::ServerProcess>, 2> servers{
       std::make_unique<testing::ServerProcess>(), std::make_unique<testing::ServerProcess>()};
@@ -66,11 +77,14 @@ TEST(FailoverTest, KillNineOfTheActiveUnderRestAndIsoLoadLosesNothingAcknowledge
   ASSERT_TRUE(wait_for(*servers[1], "event=standby_loaded")) << servers[1]->output();
 
   load.set_targets({{servers[0]->http_port(), servers[0]->iso_port()}});
+  // A first snapshot (the ledger just created); the standbys restarted below load from it.
+  ASSERT_TRUE(wait_for(*servers[0], "event=snapshot_written")) << servers[0]->output();
   load.start();
   std::vector<long long> takeover_ms;
   std::size_t active = 0;
   for (int round = 0; round < rounds; ++round) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    // Mid-way, one active serves long enough to take a snapshot under load.
+    std::this_thread::sleep_for(std::chrono::milliseconds(round == rounds / 2 ? 1'600 : 400));
     const std::size_t standby = 1 - active;
     const auto killed = Clock::now();
     servers[active]->signal(SIGKILL);
@@ -110,10 +124,18 @@ TEST(FailoverTest, KillNineOfTheActiveUnderRestAndIsoLoadLosesNothingAcknowledge
   const auto last = load.verify(url, servers[active]->http_port());
   // The last active's state, followed across ten takeovers, equals a full load of the journal.
   for (auto& server : servers) EXPECT_EQ(server->stop(SIGTERM), 0) << server->output();
-  testing::ServerProcess fresh;
-  ASSERT_TRUE(fresh.start(env)) << fresh.output();
-  EXPECT_EQ(load.balances(fresh.http_port()), last);
-  EXPECT_EQ(fresh.stop(SIGTERM), 0);
+  // Both from the newest snapshot plus the tail, and from the whole journal.
+  EXPECT_NE(testing::query_value(url, "SELECT count(*) FROM engine_snapshots"), "0");
+  for (const testing::Env* e : std::vector<const testing::Env*>{&env, &full_load_env}) {
+    testing::ServerProcess fresh;
+    ASSERT_TRUE(fresh.start(*e)) << fresh.output();
+    EXPECT_EQ(load.balances(fresh.http_port()), last);
+    const bool from_snapshot =
+        fresh.output().find("event=state_loaded from=snapshot") != std::string::npos;
+    EXPECT_EQ(from_snapshot, e == &env) << fresh.output();
+    EXPECT_EQ(fresh.stop(SIGTERM), 0);
+  }
+  std::filesystem::remove_all(snapshots);
 }
 
 }  // namespace

@@ -242,6 +242,28 @@ TEST_F(SnapshotTest, RestartFromASnapshotAndItsTailEqualsAFullLoad) {
   p.stop();
 }
 
+// Periodic snapshots need a moment when everything applied is committed; under steady load the
+// engine makes one by waiting for the COMMIT in flight.
+TEST_F(SnapshotTest, SnapshotsAreTakenPeriodicallyUnderSteadyLoad) {
+  PipelineOptions o = options();
+  o.snapshot_interval_ms = 200;
+  Pipeline p(o);
+  ASSERT_TRUE(p.start().ok());
+  first_part(p);
+  Answers answers;
+  const auto until = std::chrono::steady_clock::now() + 2s;
+  std::size_t sent = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    if (p.submit(transfer(1'000 + sent, 1, 3, 1), &answers)) ++sent;
+    std::this_thread::sleep_for(200us);
+  }
+  answers.wait_for(sent);
+  p.stop();
+  EXPECT_GE(p.counters().snapshots_written.load(), 3u);
+  EXPECT_EQ(p.counters().snapshots_failed.load(), 0u);
+  EXPECT_EQ(loaded_hash(options()), loaded_hash(options(false)));
+}
+
 TEST_F(SnapshotTest, ACorruptTruncatedUnlistedOrForeignSnapshotIsNeverTrusted) {
   {
     Pipeline p(options());

@@ -207,6 +207,7 @@ Status Pipeline::start() {
     prepared_ = false;
     if (s.ok() && lag == 0) {
       loaded = true;
+      next_snapshot_at_ = Clock::now() + std::chrono::milliseconds(options_.snapshot_interval_ms);
       spdlog::info(
           "event=state_followed accounts={} cards={} transfers={} open_holds={} "
           "events_seq={}",
