@@ -606,7 +606,8 @@ Pipeline::Turn Pipeline::engine_step(bool block) {
     wait_for_journal();
   }
   if (!options_.snapshot_dir.empty() && options_.threads &&
-      (Clock::now() >= next_snapshot_at_ || snapshot_requested_.exchange(false))) {
+      (snapshot_requested_.load(std::memory_order_relaxed) || Clock::now() >= next_snapshot_at_)) {
+    snapshot_requested_.store(false, std::memory_order_relaxed);
     maybe_snapshot();
   }
   Slot* slot = acquire_slot(block);
