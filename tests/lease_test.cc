@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "journal/pg.h"
 #include "support/http_client.h"
 #include "support/process.h"
 #include "support/test_db.h"
@@ -191,6 +192,34 @@ TEST_F(LeaseTest, SecondLedgerdIsAStandbyAndTakesOverWhenTheActiveDies) {
   ASSERT_TRUE(restarted.start(env(), 5'000)) << restarted.output();
   EXPECT_EQ(epoch(), "3");
   EXPECT_EQ(restarted.stop(SIGTERM), 0);
+}
+
+// The back office's writes (API keys, webhook subscriptions and deliveries, spike rules) go
+// through connections of their own; each carries the epoch its ledgerd took (ledger.epoch), and
+// a trigger checks it against the lease before every statement that writes (migration 0017).
+TEST_F(LeaseTest, BackOfficeWritesOfADeposedLedgerdAreRefused) {
+  testing::exec_sql(url_, "UPDATE ledger_lease SET epoch = 5");
+  const char* writes[] = {"DELETE FROM api_keys WHERE false",
+                          "UPDATE webhook_subscriptions SET status = status WHERE false",
+                          "DELETE FROM webhook_deliveries WHERE false",
+                          "DELETE FROM spike_rules WHERE false"};
+  const auto run = [&](std::int64_t epoch, bool refused) {
+    pg::set_session_fence(epoch);
+    pg::Conn conn;
+    ASSERT_TRUE(pg::connect(url_, &conn).ok());
+    pg::set_session_fence(0);
+    for (const char* sql : writes) {
+      std::string sqlstate;
+      const Status s = pg::exec_params(conn.get(), sql, {}, nullptr, &sqlstate);
+      EXPECT_EQ(!s.ok(), refused) << "epoch " << epoch << ": " << sql << ": " << s.message();
+      if (refused) {
+        EXPECT_EQ(sqlstate, "LF001") << sql;
+      }
+    }
+  };
+  run(4, true);   // deposed: the lease moved on to 5
+  run(5, false);  // the holder
+  run(0, false);  // tools and operators (no ledger.epoch)
 }
 
 TEST_F(LeaseTest, PausedActiveCommitsNothingAfterTheTakeoverAndStepsDown) {

@@ -401,6 +401,7 @@ int run_serve(const Config& config) {
   LeaseState lease;
   if (!take_lease(config, http_endpoint, http_options, &readiness, follow, &lease)) return exit_ok;
   pipeline.set_fence_epoch(lease.epoch);
+  pg::set_session_fence(lease.epoch);  // the back office's connections, all made from here on
   // Renewed from now on, through the journal load too: a load longer than the lease (18 s for
   // 10M transfers) must not let a standby take over from a ledgerd that is only starting.
   LeaseKeeper lease_keeper(config.database_url, lease.epoch, config.lease_ms, step_down);

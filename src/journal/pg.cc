@@ -2,11 +2,15 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <string_view>
 
 #include "ledger/limits.h"
 
 namespace ledger::pg {
+namespace {
+std::atomic<std::int64_t> session_fence{0};  // set_session_fence
+}  // namespace
 
 std::string one_line(std::string text) {
   for (char& c : text) {
@@ -121,9 +125,20 @@ Status connect(const std::string& url, Conn* out) {
         spdlog::debug("event=pg_notice message=\"{}\"", one_line(message));
       },
       nullptr);
+  if (const std::int64_t epoch = session_fence.load(); epoch > 0) {
+    Result set(PQexec(
+        conn.get(),
+        ("SELECT set_config('ledger.epoch', '" + std::to_string(epoch) + "', false)").c_str()));
+    if (!set || PQresultStatus(set.get()) != PGRES_TUPLES_OK) {
+      return Status::error("cannot set ledger.epoch on a new connection: " +
+                           last_error(conn.get()));
+    }
+  }
   *out = std::move(conn);
   return Status();
 }
+
+void set_session_fence(std::int64_t epoch) { session_fence.store(epoch); }
 
 Status exec(PGconn* conn, const std::string& sql) {
   if (PQsendQuery(conn, sql.c_str()) == 0) return Status::error(last_error(conn));

@@ -4,6 +4,7 @@
 
 #include <libpq-fe.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,6 +31,11 @@ std::string describe_url(const std::string& url);
 
 // Connects with a connect timeout and TCP keepalives; the URL's own settings win.
 Status connect(const std::string& url, Conn* out);
+
+// From now on every connection this process makes sets ledger.epoch to `epoch` (0: no longer),
+// which the back-office tables' triggers check against the ledger lease (migration 0017): set
+// once the lease is taken, so that a deposed ledgerd's back-office writes fail too.
+void set_session_fence(std::int64_t epoch);
 
 // Runs one or more statements with no parameters; fails unless every one succeeded.
 Status exec(PGconn* conn, const std::string& sql);
