@@ -45,6 +45,18 @@ void submit_all(app::Pipeline& pipeline, const Command& command, Completion* com
   while (!pipeline.submit(command, completion)) std::this_thread::yield();
 }
 
+// A single-phase EUR transfer between two different random accounts of the first `accounts`.
+Transfer random_transfer(std::mt19937_64& rng, TransferId id, std::uint64_t accounts) {
+  Transfer t{};
+  t.id = id;
+  const std::uint64_t debit = rng() % accounts;
+  t.debit_account_id = account_id(debit);
+  t.credit_account_id = account_id((debit + 1 + rng() % (accounts - 1)) % accounts);
+  t.amount = 1 + static_cast<std::int64_t>(rng() % 10'000);
+  t.currency = *currency_from_alpha("EUR");
+  return t;
+}
+
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
@@ -158,14 +170,7 @@ int fill_and_restart(const app::PipelineOptions& options, std::uint64_t accounts
     while (!stop) {
       const std::uint64_t id = next_id.fetch_add(1);
       if (id >= limit) break;
-      c.body.transfer = Transfer{};
-      c.body.transfer.id = TransferId{{0xB0, id + 1}};
-      const std::uint64_t debit = rng() % accounts;
-      c.body.transfer.debit_account_id = account_id(debit);
-      c.body.transfer.credit_account_id =
-          account_id((debit + 1 + rng() % (accounts - 1)) % accounts);
-      c.body.transfer.amount = 1 + static_cast<std::int64_t>(rng() % 10'000);
-      c.body.transfer.currency = eur;
+      c.body.transfer = random_transfer(rng, TransferId{{0xB0, id + 1}}, accounts);
       submit_all(pipeline, c, &transfers);
     }
   };
@@ -215,7 +220,6 @@ int fill_and_restart(const app::PipelineOptions& options, std::uint64_t accounts
 int snapshot_restart(app::PipelineOptions options, const std::string& dir, std::uint64_t accounts,
                      std::uint64_t tail_transfers) {
   options.snapshot_dir = dir;
-  const Currency eur = *currency_from_alpha("EUR");
   {
     app::Pipeline pipeline(options);
     auto started = Clock::now();
@@ -245,14 +249,7 @@ int snapshot_restart(app::PipelineOptions options, const std::string& dir, std::
     Command c;
     c.kind = CommandKind::create_transfer;
     for (std::uint64_t n = 0; n < tail_transfers; ++n) {
-      c.body.transfer = Transfer{};
-      c.body.transfer.id = TransferId{{run, n + 1}};
-      const std::uint64_t debit = rng() % accounts;
-      c.body.transfer.debit_account_id = account_id(debit);
-      c.body.transfer.credit_account_id =
-          account_id((debit + 1 + rng() % (accounts - 1)) % accounts);
-      c.body.transfer.amount = 1 + static_cast<std::int64_t>(rng() % 10'000);
-      c.body.transfer.currency = eur;
+      c.body.transfer = random_transfer(rng, TransferId{{run, n + 1}}, accounts);
       submit_all(pipeline, c, &tail);
     }
     while (tail.durable + tail.failed < tail_transfers)

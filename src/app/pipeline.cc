@@ -88,12 +88,7 @@ Status Pipeline::load(engine::Engine* engine) {
       const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
       last_load_seconds_ = seconds;
       counters_.loaded_tail_records = tail;
-      followed_seq_ = stats.events_seq;
-      committed_seq_ = stats.events_seq;
-      next_snapshot_at_ =
-          Clock::now() + (tail >= limits::snapshot_soon_records
-                              ? std::chrono::milliseconds(limits::snapshot_soon_s * 1'000)
-                              : std::chrono::milliseconds(options_.snapshot_interval_ms));
+      loaded(stats, tail);
       spdlog::info(
           "event=state_loaded from=snapshot snapshot_seq={} tail_records={} accounts={} "
           "cards={} transfers={} open_holds={} events_seq={} seconds={:.3f}",
@@ -128,25 +123,43 @@ Status Pipeline::load(engine::Engine* engine) {
     engine->clear();
     return s;
   }
-  followed_seq_ = stats.events_seq;
-  committed_seq_ = stats.events_seq;
   snapshot_seq_ = 0;
   counters_.loaded_tail_records = 0;
-  next_snapshot_at_ =
-      Clock::now() + (stats.transfers + stats.accounts >= limits::snapshot_soon_records
-                          ? std::chrono::milliseconds(limits::snapshot_soon_s * 1'000)
-                          : std::chrono::milliseconds(options_.snapshot_interval_ms));
-  for (const auto& [currency, totals] : engine->totals_by_currency()) {
-    if (!totals.balanced()) {
-      engine->clear();
-      return Status::error("the journal does not balance: debits != credits in currency " +
-                           std::to_string(currency));
-    }
+  loaded(stats, stats.transfers + stats.accounts);
+  if (Status s = check_balanced(*engine); !s.ok()) {
+    engine->clear();
+    return s;
   }
   const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
   last_load_seconds_ = seconds;
   spdlog::info("event=state_loaded accounts={} cards={} transfers={} open_holds={} seconds={:.3f}",
                stats.accounts, stats.cards, stats.transfers, engine->open_pending_count(), seconds);
+  return Status();
+}
+
+void Pipeline::loaded(const LoadStats& stats, std::uint64_t records_read) {
+  followed_seq_ = stats.events_seq;
+  committed_seq_ = stats.events_seq;
+  next_snapshot_at_ =
+      Clock::now() + (records_read >= limits::snapshot_soon_records
+                          ? std::chrono::milliseconds(limits::snapshot_soon_s * 1'000)
+                          : std::chrono::milliseconds(options_.snapshot_interval_ms));
+}
+
+bool Pipeline::engine_full(const engine::Engine& engine) const {
+  return engine.account_count() >= options_.engine.accounts_max ||
+         engine.transfer_count() >= options_.engine.transfers_max ||
+         engine.card_count() >= options_.engine.cards_max ||
+         engine.monitor_count() >= options_.engine.monitors_max;
+}
+
+Status Pipeline::check_balanced(const engine::Engine& engine) {
+  for (const auto& [currency, totals] : engine.totals_by_currency()) {
+    if (!totals.balanced()) {
+      return Status::error("the journal does not balance: debits != credits in currency " +
+                           std::to_string(currency));
+    }
+  }
   return Status();
 }
 
@@ -160,11 +173,6 @@ Status Pipeline::prepare() {
 
 Status Pipeline::follow(std::uint64_t* lag, int pages_max) {
   LEDGER_ASSERT(state() != PipelineState::running && prepared_);  // the engine is ours
-  const auto full = [this] {
-    return engine_.account_count() >= options_.engine.accounts_max ||
-           engine_.transfer_count() >= options_.engine.transfers_max ||
-           engine_.card_count() >= options_.engine.cards_max;
-  };
   Status failed;
   for (int page = 0; page < pages_max; ++page) {
     std::uint64_t next = followed_seq_;
@@ -174,7 +182,7 @@ Status Pipeline::follow(std::uint64_t* lag, int pages_max) {
         followed_seq_, limits::standby_follow_page_max,
         [&](const JournalRecord& record) {
           if (!failed.ok()) return;
-          if (full()) {  // a full load says which capacity to raise
+          if (engine_full(engine_)) {  // a full load says which capacity to raise
             failed = Status::error("the journal outgrew this ledgerd's capacity while following");
             return;
           }

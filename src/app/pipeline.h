@@ -179,6 +179,13 @@ class Pipeline final : public CommandSink {
   };
 
   Status load(engine::Engine* engine);
+  // After any load: where following and committing go on from, and when the first snapshot is
+  // due (soon when the load read many records, so that the next restart reads few).
+  void loaded(const LoadStats& stats, std::uint64_t records_read);
+  // The engine cannot take one more of some record: a load or follow must stop (and a full load
+  // says which capacity to raise).
+  bool engine_full(const engine::Engine& engine) const;
+  static Status check_balanced(const engine::Engine& engine);
   // Restores the newest usable snapshot, then applies the tail (read in parallel). An error:
   // no snapshot could be used (each rejection is logged); the caller loads everything.
   Status load_from_snapshot(engine::Engine* engine, LoadStats* stats, std::size_t* tail);

@@ -49,12 +49,6 @@ Status Pipeline::load_from_snapshot(engine::Engine* engine, LoadStats* stats, st
   std::vector<snapshot_sql::Row> rows;
   if (Status s = store_->snapshots(&rows); !s.ok()) return s;
   if (rows.empty()) return Status::error("no snapshot published yet");
-  const auto full = [this, engine] {
-    return engine->account_count() >= options_.engine.accounts_max ||
-           engine->transfer_count() >= options_.engine.transfers_max ||
-           engine->card_count() >= options_.engine.cards_max ||
-           engine->monitor_count() >= options_.engine.monitors_max;
-  };
   std::string last_reason;
   for (const snapshot_sql::Row& row : rows) {
     const auto reject = [&](const std::string& reason) {
@@ -104,17 +98,15 @@ Status Pipeline::load_from_snapshot(engine::Engine* engine, LoadStats* stats, st
       return tail_status;
     }
     for (const JournalRecord& r : records) {
-      if (full()) {
+      if (engine_full(*engine)) {
         engine->clear();
         return Status::error("the journal outgrew this ledgerd's capacity after the snapshot");
       }
       engine->replay(r);
     }
-    for (const auto& [currency, totals] : engine->totals_by_currency()) {
-      if (!totals.balanced()) {
-        engine->clear();
-        return Status::error("the journal does not balance after the snapshot's tail");
-      }
+    if (Status s = check_balanced(*engine); !s.ok()) {
+      engine->clear();
+      return s;
     }
     *tail = records.size();
     snapshot_seq_ = row.events_seq;
