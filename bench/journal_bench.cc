@@ -17,9 +17,9 @@
 #include <thread>
 #include <vector>
 
-#include "app/pipeline.h"
 #include "journal/migrator.h"
 #include "journal/pg.h"
+#include "pipeline/pipeline.h"
 
 namespace {
 
@@ -41,7 +41,7 @@ struct Counter final : Completion {
 
 AccountId account_id(std::uint64_t n) { return AccountId{{0xBE, n + 1}}; }
 
-void submit_all(app::Pipeline& pipeline, const Command& command, Completion* completion) {
+void submit_all(pipeline::Pipeline& pipeline, const Command& command, Completion* completion) {
   while (!pipeline.submit(command, completion)) std::this_thread::yield();
 }
 
@@ -61,10 +61,10 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-int fill_and_restart(const app::PipelineOptions& options, std::uint64_t accounts,
+int fill_and_restart(const pipeline::PipelineOptions& options, std::uint64_t accounts,
                      std::uint64_t journal_transfers, double seconds, int producers);
-int snapshot_restart(app::PipelineOptions options, const std::string& dir, std::uint64_t accounts,
-                     std::uint64_t tail_transfers);
+int snapshot_restart(pipeline::PipelineOptions options, const std::string& dir,
+                     std::uint64_t accounts, std::uint64_t tail_transfers);
 
 }  // namespace
 
@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  app::PipelineOptions options;
+  pipeline::PipelineOptions options;
   options.database_url = url;
   options.engine = engine::EngineOptions{accounts + 16, journal_transfers + 1'000'000, 16};
 
@@ -134,10 +134,10 @@ int main(int argc, char** argv) {
 
 namespace {
 
-int fill_and_restart(const app::PipelineOptions& options, std::uint64_t accounts,
+int fill_and_restart(const pipeline::PipelineOptions& options, std::uint64_t accounts,
                      std::uint64_t journal_transfers, double seconds, int producers) {
   const Currency eur = *currency_from_alpha("EUR");
-  app::Pipeline pipeline(options);
+  pipeline::Pipeline pipeline(options);
   if (Status s = pipeline.start(); !s.ok()) {
     std::fprintf(stderr, "journal_bench: %s\n", s.message().c_str());
     return 1;
@@ -203,7 +203,7 @@ int fill_and_restart(const app::PipelineOptions& options, std::uint64_t accounts
               static_cast<unsigned long long>(transfers.durable.load()));
   pipeline.stop();
 
-  app::Pipeline restarted(options);
+  pipeline::Pipeline restarted(options);
   started = Clock::now();
   if (Status s = restarted.start(); !s.ok()) {
     std::fprintf(stderr, "journal_bench: restart failed: %s\n", s.message().c_str());
@@ -217,11 +217,11 @@ int fill_and_restart(const app::PipelineOptions& options, std::uint64_t accounts
 }
 
 // A ledgerd with snapshots takes one, journals a tail, and restarts from the snapshot + tail.
-int snapshot_restart(app::PipelineOptions options, const std::string& dir, std::uint64_t accounts,
-                     std::uint64_t tail_transfers) {
+int snapshot_restart(pipeline::PipelineOptions options, const std::string& dir,
+                     std::uint64_t accounts, std::uint64_t tail_transfers) {
   options.snapshot_dir = dir;
   {
-    app::Pipeline pipeline(options);
+    pipeline::Pipeline pipeline(options);
     auto started = Clock::now();
     if (Status s = pipeline.start(); !s.ok()) {
       std::fprintf(stderr, "journal_bench: %s\n", s.message().c_str());
@@ -256,7 +256,7 @@ int snapshot_restart(app::PipelineOptions options, const std::string& dir, std::
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     pipeline.stop();
   }
-  app::Pipeline restarted(options);
+  pipeline::Pipeline restarted(options);
   const auto started = Clock::now();
   if (Status s = restarted.start(); !s.ok()) {
     std::fprintf(stderr, "journal_bench: restart failed: %s\n", s.message().c_str());

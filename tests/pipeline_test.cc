@@ -1,7 +1,7 @@
 // The durability protocol against the real PostgreSQL started by scripts/test: answers only
 // after COMMIT, unavailable-then-recover on commit failure and on a lost database, restart
 // recovery with idempotency, graceful stop, and hold expiry through the journal.
-#include "app/pipeline.h"
+#include "pipeline/pipeline.h"
 
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
@@ -14,10 +14,9 @@
 
 #include "journal/migrator.h"
 #include "journal/pg.h"
-#include "support/process.h"
 #include "support/test_db.h"
 
-namespace ledger::app {
+namespace ledger::pipeline {
 namespace {
 
 using namespace std::chrono_literals;
@@ -350,4 +349,4 @@ TEST_F(PipelineTest, ExpiredHoldsAreReleasedByAJournaledVoid) {
 }
 
 }  // namespace
-}  // namespace ledger::app
+}  // namespace ledger::pipeline

@@ -14,13 +14,12 @@
 #include <mutex>
 #include <thread>
 
-#include "app/pipeline.h"
 #include "journal/migrator.h"
 #include "journal/pg.h"
-#include "support/process.h"
+#include "pipeline/pipeline.h"
 #include "support/test_db.h"
 
-namespace ledger::app {
+namespace ledger::pipeline {
 namespace {
 
 using namespace std::chrono_literals;
@@ -394,4 +393,4 @@ TEST_F(SnapshotTest, OnlyTheNewestAreKeptAndStrayFilesAreRemoved) {
 }
 
 }  // namespace
-}  // namespace ledger::app
+}  // namespace ledger::pipeline

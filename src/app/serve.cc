@@ -16,7 +16,6 @@
 
 #include "app/keys.h"
 #include "app/logging.h"
-#include "app/pipeline.h"
 #include "app/spike_watcher.h"
 #include "http/api.h"
 #include "http/health.h"
@@ -28,14 +27,19 @@
 #include "journal/pg.h"
 #include "journal/probe.h"
 #include "journal/read_pool.h"
+#include "ledger/limits.h"
 #include "ledger/metrics.h"
 #include "ledger/thread_name.h"
+#include "ledger/units.h"
 #include "outbound/dispatcher.h"
+#include "pipeline/pipeline.h"
 
 namespace ledger::app {
 namespace {
 
 namespace asio = boost::asio;
+using pipeline::Pipeline;
+using pipeline::PipelineOptions;
 
 int fail(int code, const std::string& message) {
   print_error(message);
@@ -184,7 +188,8 @@ class StandbyListener {
     // Closing the acceptor and every connection leaves the loop without work: it returns by
     // itself, with every coroutine finished (none is left to be destroyed after the server).
     server_.stop();
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(limits::standby_listener_close_ms);
     while (!ran_out_ && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
@@ -378,7 +383,8 @@ int run_serve(const Config& config) {
   const auto follow = [&] {
     if (!pipeline.prepared()) {
       const auto now = std::chrono::steady_clock::now();
-      if (now - last_load_attempt < std::chrono::seconds(10)) return;  // a load is not cheap
+      if (now - last_load_attempt < std::chrono::milliseconds(limits::standby_load_retry_ms))
+        return;
       last_load_attempt = now;
       if (Status s = pipeline.prepare(); !s.ok()) {
         spdlog::warn("event=standby_load_failed error=\"{}\"", s.message());
@@ -444,10 +450,9 @@ int run_serve(const Config& config) {
                                                              : config.rate_limit_per_key),
           static_cast<double>(config.pan_lookups_per_minute), &reader,
           http::WebhookContext{config.webhook_key, webhook_allowlist}, &reader, &reader, &clock,
-          http::DirectDebitPolicy{
-              config.dd_settlement_minute,
-              std::uint64_t{config.dd_wait_hours} * 3600 * 1'000'000'000,
-              std::uint64_t{config.dd_return_margin_hours} * 3600 * 1'000'000'000}},
+          http::DirectDebitPolicy{config.dd_settlement_minute,
+                                  std::uint64_t{config.dd_wait_hours} * ns_per_hour,
+                                  std::uint64_t{config.dd_return_margin_hours} * ns_per_hour}},
       &audit, &reader);
   if (config.pan_secret.empty()) {
     spdlog::warn(

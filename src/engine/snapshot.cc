@@ -2,7 +2,7 @@
 // and the index tables are written as raw memory (they are flat and position-based, and the
 // index hash is a fixed function), so restoring is a read into preallocated memory and no
 // index is rebuilt. The rest (counters, timers, the per-account maps) is encoded as 64-bit
-// words. Pure: no I/O; src/app/snapshot_file.cc writes and reads the bytes.
+// words. Pure: no I/O; src/pipeline/snapshot_file.cc writes and reads the bytes.
 #include <cstddef>
 #include <cstring>
 

@@ -82,7 +82,6 @@ std::string read_file(const std::string& path) {
 }  // namespace
 
 std::string ledgerd_path() { return LEDGERD_BINARY; }
-std::string migrations_dir() { return LEDGER_MIGRATIONS_SOURCE_DIR; }
 
 RunResult run_ledgerd(const std::vector<std::string>& args, const Env& env, int timeout_ms) {
   int out_pipe[2];

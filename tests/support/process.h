@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "test_db.h"  // migrations_dir()
+
 namespace ledger::testing {
 
 struct RunResult {
@@ -57,6 +59,5 @@ class ServerProcess {
 std::string create_api_key(const Env& env, const std::string& scope);
 
 std::string ledgerd_path();
-std::string migrations_dir();
 
 }  // namespace ledger::testing

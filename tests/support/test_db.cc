@@ -42,12 +42,16 @@ std::string admin_url() {
   return url;
 }
 
-std::string create_database(const std::string& prefix) {
+namespace {
+
+// CREATE DATABASE <name> [TEMPLATE <template>], and a URL to it.
+std::string make_database(const std::string& prefix, const std::string& template_name) {
   static std::atomic<int> counter{0};
   const std::string name =
       "ledger_" + prefix + "_" + std::to_string(getpid()) + "_" + std::to_string(counter++);
   exec_sql(admin_url(), "DROP DATABASE IF EXISTS " + name);
-  exec_sql(admin_url(), "CREATE DATABASE " + name);
+  exec_sql(admin_url(),
+           "CREATE DATABASE " + name + (template_name.empty() ? "" : " TEMPLATE " + template_name));
   PQconninfoOption* options = PQconninfoParse(admin_url().c_str(), nullptr);
   if (options == nullptr) throw std::runtime_error("malformed LEDGER_TEST_DATABASE_URL");
   const std::string url = "postgresql://" + option(options, "user", "postgres") + "@" +
@@ -56,6 +60,21 @@ std::string create_database(const std::string& prefix) {
   PQconninfoFree(options);
   return url;
 }
+
+}  // namespace
+
+std::string create_database(const std::string& prefix) {
+  const char* template_name = std::getenv("LEDGER_TEST_TEMPLATE_DATABASE");
+  if (template_name == nullptr || *template_name == '\0') return make_database(prefix, "");
+  const std::string url = make_database(prefix, template_name);
+  // Each ledger is an instance of its own (snapshots and logs name it), as after a migration.
+  exec_sql(url, "UPDATE ledger_instance SET instance_id = gen_random_uuid()");
+  return url;
+}
+
+std::string migrations_dir() { return LEDGER_MIGRATIONS_SOURCE_DIR; }
+
+std::string create_empty_database(const std::string& prefix) { return make_database(prefix, ""); }
 
 void exec_sql(const std::string& url, const std::string& sql) {
   Conn conn = connect_or_throw(url);

@@ -1,5 +1,5 @@
 // Where the pipeline's journal lives: PostgreSQL in production (PgJournalStore), a seeded
-// in-memory store in the deterministic simulation test (src/app/simulation_test.cc), which
+// in-memory store in the deterministic simulation test (src/pipeline/simulation_test.cc), which
 // fails COMMITs, loses them, stalls and disappears on purpose.
 //
 // Threads: count/load from the engine thread (start and reload); connect/add/flush/
@@ -17,7 +17,7 @@
 #include "ledger/status.h"
 #include "ledger/types.h"
 
-namespace ledger::app {
+namespace ledger::pipeline {
 
 struct JournalCounts {
   std::uint64_t accounts = 0;
@@ -98,4 +98,4 @@ class PgJournalStore final : public JournalStore {
   pg::Conn follow_conn_;  // the follower's (a standby's main thread)
 };
 
-}  // namespace ledger::app
+}  // namespace ledger::pipeline

@@ -28,8 +28,6 @@
 #include <thread>
 #include <vector>
 
-#include "app/journal_store.h"
-#include "app/snapshot_file.h"
 #include "engine/engine.h"
 #include "engine/mpsc_queue.h"
 #include "journal/writer.h"
@@ -38,8 +36,10 @@
 #include "ledger/sink.h"
 #include "ledger/status.h"
 #include "ledger/types.h"
+#include "pipeline/journal_store.h"
+#include "pipeline/snapshot_file.h"
 
-namespace ledger::app {
+namespace ledger::pipeline {
 
 struct PipelineOptions {
   std::string database_url;
@@ -298,4 +298,4 @@ class Pipeline final : public CommandSink {
   std::thread snapshot_thread_;
 };
 
-}  // namespace ledger::app
+}  // namespace ledger::pipeline

@@ -34,12 +34,13 @@
 #include <string>
 #include <vector>
 
-#include "app/pipeline.h"
 #include "ledger/card_ids.h"
 #include "ledger/money.h"
 #include "ledger/sepa.h"
+#include "ledger/units.h"
+#include "pipeline/pipeline.h"
 
-namespace ledger::app {
+namespace ledger::pipeline {
 namespace {
 
 constexpr std::uint64_t ms = 1'000'000;
@@ -231,7 +232,7 @@ class Simulation {
     // The storm passes: no more faults, everything drains, late voids land.
     w_.faults = false;
     w_.down_steps = 0;
-    if (days_) w_.now += 8 * sepa::ns_per_day;  // every due date and deadline passes
+    if (days_) w_.now += 8 * ns_per_day;  // every due date and deadline passes
     for (int i = 0; i < 5'000 && w_.violation.empty() && !quiet(); ++i) {
       if (!pipeline_) restart();
       resend_unanswered();
@@ -373,12 +374,11 @@ class Simulation {
     dd.account_id = AccountId{{0, 3 + w_.pick(accounts - 2)}};
     dd.amount = static_cast<std::int64_t>(1 + w_.pick(4'000));
     dd.due_day = sepa::add_business_days(sepa::day_of_ns(w_.now) + 1, static_cast<int>(w_.pick(3)));
-    constexpr std::uint64_t hour = 3600 * sepa::ns_per_second;
-    dd.settle_at = static_cast<std::uint64_t>(dd.due_day) * sepa::ns_per_day + 6 * hour;
+    constexpr std::uint64_t hour = 3600 * ns_per_s;
+    dd.settle_at = static_cast<std::uint64_t>(dd.due_day) * ns_per_day + 6 * hour;
     dd.wait_window_ns = 48 * hour;
     dd.latest_deadline =
-        static_cast<std::uint64_t>(sepa::add_business_days(dd.due_day, 5)) * sepa::ns_per_day +
-        2 * hour;
+        static_cast<std::uint64_t>(sepa::add_business_days(dd.due_day, 5)) * ns_per_day + 2 * hour;
     dd.scheme = DirectDebitScheme::core;
     add(c, false);
   }
@@ -440,8 +440,7 @@ class Simulation {
       pipeline_->journal_turn();
     } else if (action < 98) {
       // Days: now and then the clock jumps hours ahead (due dates, waits and deadlines pass).
-      w_.now +=
-          days_ && w_.chance(25) ? w_.pick(14 * 3600) * sepa::ns_per_second : w_.pick(300) * ms;
+      w_.now += days_ && w_.chance(25) ? w_.pick(14 * 3600) * ns_per_s : w_.pick(300) * ms;
     } else {
       crash();
     }
@@ -540,7 +539,8 @@ void run_seeds(std::uint64_t first_seed, std::uint64_t default_seeds, std::uint6
     Simulation sim(seed, steps, days);
     const std::string violation = sim.run();
     ASSERT_EQ(violation, "") << "seed " << seed << " (reproduce: LEDGER_SIM_SEED=" << seed
-                             << " build/release/src/app/simulation_test" << reproduce_filter << ")";
+                             << " build/release/src/pipeline/simulation_test" << reproduce_filter
+                             << ")";
     each(sim);
   }
   spdlog::set_level(spdlog::level::info);
@@ -580,4 +580,4 @@ TEST(SimulationTest, DirectDebitsAcrossDaysWithCrashes) {
 }
 
 }  // namespace
-}  // namespace ledger::app
+}  // namespace ledger::pipeline

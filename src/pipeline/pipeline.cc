@@ -1,7 +1,7 @@
 // The pipeline's engine and journal threads (pipeline.h). One file of about 630 lines on
 // purpose: the two threads share the ring of batch slots and the recovery state machine, and
 // their hand-offs are only checkable when read side by side.
-#include "app/pipeline.h"
+#include "pipeline/pipeline.h"
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -14,7 +14,7 @@
 #include "ledger/card_ids.h"
 #include "ledger/thread_name.h"
 
-namespace ledger::app {
+namespace ledger::pipeline {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -856,4 +856,4 @@ Pipeline::Turn Pipeline::journal_step(bool block) {
   return Turn::worked;
 }
 
-}  // namespace ledger::app
+}  // namespace ledger::pipeline

@@ -1,9 +1,9 @@
-#include "app/journal_store.h"
+#include "pipeline/journal_store.h"
 
 #include "journal/event_reader.h"
 #include "journal/pg.h"
 
-namespace ledger::app {
+namespace ledger::pipeline {
 
 Status PgJournalStore::count(JournalCounts* counts) {
   pg::Conn conn;
@@ -81,4 +81,4 @@ Status PgJournalStore::follow(std::uint64_t after, std::uint32_t limit,
   return Status();
 }
 
-}  // namespace ledger::app
+}  // namespace ledger::pipeline

@@ -17,7 +17,7 @@
 #include "engine/engine.h"
 #include "ledger/status.h"
 
-namespace ledger::app {
+namespace ledger::pipeline {
 
 struct SnapshotInfo {
   std::uint64_t id = 0;          // random; the database's row names it
@@ -49,4 +49,4 @@ Status read_snapshot_header(const std::string& path, SnapshotInfo* info);
 Status restore_snapshot_file(const std::string& path, const SnapshotInfo& expected,
                              engine::Engine* engine, unsigned threads);
 
-}  // namespace ledger::app
+}  // namespace ledger::pipeline

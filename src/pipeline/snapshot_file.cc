@@ -1,4 +1,4 @@
-#include "app/snapshot_file.h"
+#include "pipeline/snapshot_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -12,7 +12,7 @@
 
 #include "ledger/checksum.h"
 
-namespace ledger::app {
+namespace ledger::pipeline {
 namespace {
 
 constexpr char magic[8] = {'L', 'D', 'G', 'S', 'N', 'A', 'P', '\0'};
@@ -305,4 +305,4 @@ Status restore_snapshot_file(const std::string& path, const SnapshotInfo& expect
   return Status();
 }
 
-}  // namespace ledger::app
+}  // namespace ledger::pipeline

@@ -25,9 +25,9 @@
 #include <random>
 #include <thread>
 
-#include "app/pipeline.h"
+#include "pipeline/pipeline.h"
 
-namespace ledger::app {
+namespace ledger::pipeline {
 namespace {
 
 bool plain_file_name(const std::string& name) {
@@ -268,4 +268,4 @@ void Pipeline::remove_stale_snapshot_files(const std::vector<std::string>& keep)
   }
 }
 
-}  // namespace ledger::app
+}  // namespace ledger::pipeline
