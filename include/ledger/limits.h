@@ -73,6 +73,22 @@ inline constexpr std::size_t audit_batch_rows_max = 1'000;   // one INSERT (7 pa
 inline constexpr std::uint32_t audit_stop_retry_ms = 5'000;  // on stop, before logging instead
 inline constexpr std::uint32_t api_keys_refresh_interval_ms = 1'000;
 
+// --- Events out (webhooks, Slack) ---------------------------------------------------------
+inline constexpr std::uint32_t dispatch_match_events_max = 500;    // per subscription per round
+inline constexpr std::uint32_t dispatch_due_deliveries_max = 100;  // per subscription per round
+// Webhook deliveries of one subscription sent in order over one connection per round.
+inline constexpr std::size_t dispatch_send_deliveries_max = 64;
+inline constexpr std::size_t filter_id_list_entries_max = 100;  // ids or MCCs in one filter
+
+// --- SEPA files ------------------------------------------------------------------------------
+inline constexpr std::size_t pacs_transactions_max = 10'000;  // in one pacs.003 document
+
+// --- High availability ---------------------------------------------------------------------
+// A standby's listener, on taking over or stopping, waits this long for its connections.
+inline constexpr std::uint32_t standby_listener_close_ms = 2'000;
+// A standby whose journal load failed tries again after this long (a load is not cheap).
+inline constexpr std::uint32_t standby_load_retry_ms = 10'000;
+
 // --- Card network (ISO 8583) -------------------------------------------------------------
 inline constexpr std::uint32_t auth_deadline_ms = 2'000;  // receipt to answer, configurable
 inline constexpr std::uint32_t iso8583_idle_timeout_ms = 300'000;  // between frames

@@ -128,6 +128,11 @@ std::string_view to_string(CardResult result);
 std::string_view to_string(MonitorResult result);
 std::string_view to_string(DirectDebitResult result);
 
+// The ISO 8583 response code (DE39) of an engine result for an authorization: 00 for
+// approvals and repeats. One table for the card-network answer and for the events that
+// report it (authorization events carry it as response_code).
+std::string_view authorization_response_code(TransferResult result);
+
 inline constexpr int transfer_result_count =
     static_cast<int>(TransferResult::card_transaction_full) + 1;
 // Results of card authorizations only (the plain transfer API never produces them).

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "ledger/units.h"
+
 namespace ledger::sepa {
 
 // --- Dates: days since 1970-01-01 (UTC), proleptic Gregorian ------------------------------
@@ -27,8 +29,6 @@ std::int32_t add_business_days(std::int32_t days, int n);
 // The business day before `days` (strictly before).
 std::int32_t previous_business_day(std::int32_t days);
 
-inline constexpr std::uint64_t ns_per_second = 1'000'000'000ULL;
-inline constexpr std::uint64_t ns_per_day = 86'400ULL * ns_per_second;
 inline std::int32_t day_of_ns(std::uint64_t ns) {
   return static_cast<std::int32_t>(ns / ns_per_day);
 }

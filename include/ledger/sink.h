@@ -13,7 +13,7 @@ enum class Outcome : std::uint8_t {
   unavailable,  // not answered: PostgreSQL failed or the ledger is reloading; retry later
 };
 
-// How a call to the ledger ended, as the edges see it (ledger_call.h).
+// How a call to the ledger ended, as the edges see it (src/net/ledger_call.h).
 enum class CallStatus : std::uint8_t {
   durable,      // answered; the result is committed
   busy,         // refused at once: queue full or ledger not running

@@ -14,14 +14,14 @@
 #include "ledger/limits.h"
 #include "ledger/money.h"
 #include "ledger/thread_name.h"
+#include "ledger/units.h"
 #include "outbound/spikes.h"
 
 namespace ledger {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr std::uint64_t ns_per_s = 1'000'000'000;
-constexpr std::uint64_t trailing_ns = 28ULL * 86'400 * ns_per_s;
+constexpr std::uint64_t trailing_ns = 28 * ns_per_day;
 
 std::string signed_text(std::uint64_t v) { return std::to_string(static_cast<std::int64_t>(v)); }
 

@@ -34,4 +34,31 @@ std::string_view to_string(AccountResult result) {
   return account_names[static_cast<std::size_t>(result)];
 }
 
+std::string_view authorization_response_code(TransferResult result) {
+  switch (result) {
+    case TransferResult::ok:
+    case TransferResult::exists:
+      return "00";
+    case TransferResult::card_unknown:
+      return "14";
+    case TransferResult::card_expired:
+      return "54";
+    case TransferResult::card_not_active:
+      return "62";
+    case TransferResult::card_channel_not_allowed:
+    case TransferResult::card_mcc_blocked:
+    case TransferResult::currency_mismatch:
+      return "57";
+    case TransferResult::card_limit_exceeded:
+      return "61";
+    case TransferResult::card_count_limit_exceeded:
+    case TransferResult::card_transaction_full:
+      return "65";
+    case TransferResult::exceeds_available:
+      return "51";
+    default:
+      return "91";
+  }
+}
+
 }  // namespace ledger

@@ -11,11 +11,10 @@
 #include "ledger/assert.h"
 #include "ledger/monitors.h"
 #include "ledger/sepa.h"
+#include "ledger/units.h"
 
 namespace ledger::engine {
 namespace {
-
-constexpr std::uint64_t day_ns = sepa::ns_per_day;
 
 Currency eur() {
   static const Currency currency = *currency_from_alpha("EUR");
@@ -25,7 +24,7 @@ Currency eur() {
 // When the collection next needs the engine (UINT64_MAX: never again).
 std::uint64_t next_time(const DirectDebit& dd) {
   if (dd.status == DirectDebitStatus::received) {
-    if (!dd.at_risk_checked && dd.settle_at > day_ns) return dd.settle_at - day_ns;
+    if (!dd.at_risk_checked && dd.settle_at > ns_per_day) return dd.settle_at - ns_per_day;
     return dd.settle_at;
   }
   if (dd.status == DirectDebitStatus::waiting_for_funds) return dd.wait_deadline;
@@ -364,8 +363,8 @@ void Engine::run_direct_debit_timers(BatchOutput* out) {
     // Stale when the collection moved on (its next time is later: an entry made before a
     // change, or none left); an entry at or after its time is its retry.
     if (next_time(dd) > at) continue;
-    if (dd.status == DirectDebitStatus::received && !dd.at_risk_checked && dd.settle_at > day_ns &&
-        at == dd.settle_at - day_ns) {
+    if (dd.status == DirectDebitStatus::received && !dd.at_risk_checked &&
+        dd.settle_at > ns_per_day && at == dd.settle_at - ns_per_day) {
       // The day before: warn if the balance today would not cover it.
       dd.at_risk_checked = true;
       const std::uint32_t account_at = account_position(dd.account_id);
@@ -379,7 +378,7 @@ void Engine::run_direct_debit_timers(BatchOutput* out) {
     } else if (dd.status == DirectDebitStatus::received) {
       if (!settle_direct_debit(position, out)) {
         // No room for the postings: try again in a second (the capacity alarm is raised).
-        debit_timers_.emplace(now_ns_ + sepa::ns_per_second, position);
+        debit_timers_.emplace(now_ns_ + ns_per_s, position);
         continue;
       }
     } else if (dd.status == DirectDebitStatus::waiting_for_funds) {
@@ -389,11 +388,11 @@ void Engine::run_direct_debit_timers(BatchOutput* out) {
       if (account.status == AccountStatus::active &&
           balance_value(account, BalanceField::available) >= dd.amount) {
         if (!pay_waiting_direct_debit(position, out)) {
-          debit_timers_.emplace(now_ns_ + sepa::ns_per_second, position);
+          debit_timers_.emplace(now_ns_ + ns_per_s, position);
           continue;
         }
       } else if (!return_direct_debit(position, out)) {
-        debit_timers_.emplace(now_ns_ + sepa::ns_per_second, position);
+        debit_timers_.emplace(now_ns_ + ns_per_s, position);
         continue;
       }
     }

@@ -5,12 +5,11 @@
 #include <cstdint>
 
 #include "ledger/types.h"
+#include "ledger/units.h"
 
 namespace ledger::engine::rules {
 
 inline constexpr std::uint16_t resolution_flags = flag_post_pending | flag_void_pending;
-inline constexpr std::uint64_t ns_per_s = 1'000'000'000;
-inline constexpr std::uint64_t ns_per_day = 86'400ULL * ns_per_s;
 
 inline bool is_resolution(const Transfer& t) { return (t.flags & resolution_flags) != 0; }
 

@@ -1,8 +1,8 @@
 // /v1/accounts: open, read, list by holder, change, close; history and statements.
 #include "http/mapping_support.h"
 #include "http/routes.h"
-#include "ledger/ledger_call.h"
 #include "ledger/sepa.h"
+#include "net/ledger_call.h"
 
 namespace ledger::http {
 namespace {
@@ -34,7 +34,7 @@ Awaitable<std::optional<DirectDebitReply>> iban_store(const RouteContext& ctx,
   co_return std::move(reply->second);
 }
 
-Awaitable<Response> get(const RouteContext& ctx, const Request& request, Uint128 id) {
+Awaitable<Response> get_account(const RouteContext& ctx, const Request& request, Uint128 id) {
   auto found = co_await look_up(ctx, lookup_account(id), "account", id, request.version());
   if (auto* refusal = std::get_if<Response>(&found)) co_return std::move(*refusal);
   const std::string iban = co_await iban_of(ctx, AccountId{id});
@@ -205,7 +205,7 @@ Awaitable<Response> route_accounts(const RouteContext& ctx, const Request& reque
   const auto id = path_id(parts[2], "account");
   if (const Problem* problem = problem_of(id)) co_return render(*problem, version);
   const Uint128 account = std::get<Uint128>(id);
-  if (n == 3 && method == verb::get) co_return co_await get(ctx, request, account);
+  if (n == 3 && method == verb::get) co_return co_await get_account(ctx, request, account);
   if (n == 3) {
     co_return co_await submit(ctx, request, map_update_account(account, body_of(request)),
                               account_answer, false);

@@ -1,7 +1,7 @@
 // /v1/cards: issue a card (its PAN kept only as a keyed hash, BIN and last four), read it,
 // change its status and controls (merged on the engine thread).
 #include "http/routes.h"
-#include "ledger/ledger_call.h"
+#include "net/ledger_call.h"
 
 namespace ledger::http {
 using bhttp::verb;

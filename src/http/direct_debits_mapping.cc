@@ -5,6 +5,7 @@
 #include "http/mapping.h"
 #include "http/mapping_support.h"
 #include "ledger/sepa.h"
+#include "ledger/units.h"
 
 namespace ledger::http {
 
@@ -34,13 +35,13 @@ json reason_json(std::uint8_t reason) {
 }  // namespace
 
 void schedule_collection(const DirectDebitPolicy& policy, DirectDebit* dd) {
-  const std::uint64_t day_start = static_cast<std::uint64_t>(dd->due_day) * sepa::ns_per_day;
-  const std::uint64_t minute = 60 * sepa::ns_per_second;
+  const std::uint64_t day_start = static_cast<std::uint64_t>(dd->due_day) * ns_per_day;
+  const std::uint64_t minute = 60 * ns_per_s;
   dd->settle_at = day_start + policy.settlement_minute * minute;
   dd->wait_window_ns = policy.wait_ns;
   // The return deadline: D+5 TARGET2 business days, at the settlement time, less the margin.
   const std::uint64_t d5 =
-      static_cast<std::uint64_t>(sepa::add_business_days(dd->due_day, 5)) * sepa::ns_per_day +
+      static_cast<std::uint64_t>(sepa::add_business_days(dd->due_day, 5)) * ns_per_day +
       policy.settlement_minute * minute;
   dd->latest_deadline = d5 > policy.margin_ns ? d5 - policy.margin_ns : 0;
 }

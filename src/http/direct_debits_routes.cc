@@ -7,7 +7,8 @@
 #include "http/mapping_support.h"
 #include "http/pacs.h"
 #include "http/routes.h"
-#include "ledger/ledger_call.h"
+#include "ledger/units.h"
+#include "net/ledger_call.h"
 
 namespace ledger::http {
 
@@ -451,13 +452,12 @@ Awaitable<Response> route_test_clock(const RouteContext& ctx, const Request& req
     co_return render(route_not_found(request.target()), version);
   }
   const auto answer = [&] {
-    return make_json(
-        status::ok,
-        dump_json(json{{"mode", "manual"},
-                       {"now", format_time(ctx.test_clock->now_ns())},
-                       {"now_unix_seconds", ctx.test_clock->now_ns() / sepa::ns_per_second},
-                       {"offset_seconds", ctx.test_clock->offset_ns() / sepa::ns_per_second}}),
-        version);
+    return make_json(status::ok,
+                     dump_json(json{{"mode", "manual"},
+                                    {"now", format_time(ctx.test_clock->now_ns())},
+                                    {"now_unix_seconds", ctx.test_clock->now_ns() / ns_per_s},
+                                    {"offset_seconds", ctx.test_clock->offset_ns() / ns_per_s}}),
+                     version);
   };
   if (parts.size() == 2) {
     if (method != verb::get) co_return render(method_not_allowed("GET"), version);
@@ -474,7 +474,7 @@ Awaitable<Response> route_test_clock(const RouteContext& ctx, const Request& req
                 "seconds must be a whole number from 1 to 316224000 (10 years)");
   }
   if (!fields.ok()) co_return render(bad_request(fields.error()), version);
-  ctx.test_clock->advance(*seconds * sepa::ns_per_second);
+  ctx.test_clock->advance(*seconds * ns_per_s);
   // One command through the engine: its batch runs what fell due at the new time, and its
   // answer comes after that batch's COMMIT, so what fell due is durable when we answer.
   DirectDebit probe;

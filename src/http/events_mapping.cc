@@ -4,7 +4,6 @@
 
 #include "http/mapping.h"
 #include "http/mapping_support.h"
-#include "iso8583/translate.h"
 #include "ledger/limits.h"
 #include "ledger/parse.h"
 #include "outbound/slack.h"
@@ -177,7 +176,7 @@ json event_json(const Event& event) {
              event.has_merchant && event.merchant.merchant.channel != CardChannel::unknown
                  ? json(std::string(channel_name(event.merchant.merchant.channel)))
                  : json(nullptr)},
-            {"response_code", std::string(iso8583::decline_code(t.result))},
+            {"response_code", std::string(authorization_response_code(t.result))},
             {"reason", outbound::reason_in_words(t.result)}};
       }
       break;

@@ -5,7 +5,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "http/routes.h"
-#include "ledger/ledger_call.h"
+#include "net/ledger_call.h"
 
 namespace ledger::http {
 

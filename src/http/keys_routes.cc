@@ -1,7 +1,7 @@
 // Admin routes: API keys (/v1/keys: create, list, revoke) and the audit trail (/v1/audit).
 #include "http/auth.h"
 #include "http/routes.h"
-#include "ledger/ledger_call.h"
+#include "net/ledger_call.h"
 
 namespace ledger::http {
 namespace {

@@ -2,7 +2,7 @@
 // (evaluated on its thread after every change of their account); the list is read from the
 // journal (PostgreSQL).
 #include "http/routes.h"
-#include "ledger/ledger_call.h"
+#include "net/ledger_call.h"
 
 namespace ledger::http {
 

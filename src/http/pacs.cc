@@ -9,7 +9,9 @@
 #include <memory>
 
 #include "ledger/ids.h"
+#include "ledger/limits.h"
 #include "ledger/sepa.h"
+#include "ledger/units.h"
 
 namespace ledger::http::pacs {
 namespace {
@@ -198,8 +200,9 @@ bool parse_pacs003(std::string_view xml, Document* out, std::string* error) {
   const std::string group_date = text(child(header, "IntrBkSttlmDt"));
   for (const xmlNode* c = message->children; c != nullptr; c = c->next) {
     if (!named(c, "DrctDbtTxInf")) continue;
-    if (out->transactions.size() >= transactions_max) {
-      *error = "more than " + std::to_string(transactions_max) + " transactions in one document";
+    if (out->transactions.size() >= limits::pacs_transactions_max) {
+      *error = "more than " + std::to_string(limits::pacs_transactions_max) +
+               " transactions in one document";
       return false;
     }
     out->transactions.push_back(read_transaction(c, group_date));
@@ -270,8 +273,8 @@ class Xml {
 };
 
 std::string timestamp(std::uint64_t ns) {
-  const auto day = static_cast<std::int32_t>(ns / sepa::ns_per_day);
-  const std::uint64_t s = ns / sepa::ns_per_second % 86400;
+  const auto day = static_cast<std::int32_t>(ns / ns_per_day);
+  const std::uint64_t s = ns / ns_per_s % 86400;
   char text[16];
   std::snprintf(text, sizeof text, "T%02u:%02u:%02u", static_cast<unsigned>(s / 3600),
                 static_cast<unsigned>(s / 60 % 60), static_cast<unsigned>(s % 60));

@@ -13,8 +13,6 @@
 
 namespace ledger::http::pacs {
 
-inline constexpr std::size_t transactions_max = 10'000;
-
 struct Transaction {
   std::string end_to_end_id;  // "" when missing
   nlohmann::json body;        // the POST /v1/direct-debits body (with a problem: what was read)

@@ -3,7 +3,7 @@
 #include <random>
 
 #include "http/routes.h"
-#include "ledger/ledger_call.h"
+#include "net/ledger_call.h"
 
 namespace ledger::http {
 

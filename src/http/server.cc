@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <tuple>
 
-#include "ledger/listener.h"
+#include "net/listener.h"
 namespace ledger::http {
 namespace {
 

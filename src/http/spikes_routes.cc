@@ -3,7 +3,7 @@
 // event feed off the authorization path.
 #include "http/mapping_support.h"
 #include "http/routes.h"
-#include "ledger/ledger_call.h"
+#include "net/ledger_call.h"
 
 namespace ledger::http {
 

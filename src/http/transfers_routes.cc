@@ -1,6 +1,6 @@
 // /v1/transfers: create, batch, read, and post or void a hold.
 #include "http/routes.h"
-#include "ledger/ledger_call.h"
+#include "net/ledger_call.h"
 
 namespace ledger::http {
 namespace {
@@ -18,7 +18,7 @@ Awaitable<Response> batch(const RouteContext& ctx, const Request& request) {
   co_return batch_answer(transfers, result.results, version);
 }
 
-Awaitable<Response> get(const RouteContext& ctx, const Request& request, Uint128 id) {
+Awaitable<Response> get_transfer(const RouteContext& ctx, const Request& request, Uint128 id) {
   auto found = co_await look_up(ctx, lookup_transfer(id), "transfer", id, request.version());
   if (auto* refusal = std::get_if<Response>(&found)) co_return std::move(*refusal);
   co_return make_json(bhttp::status::ok,
@@ -49,7 +49,7 @@ Awaitable<Response> route_transfers(const RouteContext& ctx, const Request& requ
   }
   const auto id = path_id(parts[2], "transfer");
   if (const Problem* problem = problem_of(id)) co_return render(*problem, version);
-  if (!resolve) co_return co_await get(ctx, request, std::get<Uint128>(id));
+  if (!resolve) co_return co_await get_transfer(ctx, request, std::get<Uint128>(id));
   const bool post = parts[3] == "post";
   co_return co_await submit(ctx, request,
                             map_resolve(std::get<Uint128>(id), body_of(request), post),

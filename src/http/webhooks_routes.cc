@@ -6,8 +6,8 @@
 
 #include "http/mapping_support.h"
 #include "http/routes.h"
-#include "ledger/ledger_call.h"
 #include "ledger/parse.h"
+#include "net/ledger_call.h"
 #include "outbound/client.h"
 #include "outbound/crypto.h"
 #include "outbound/slack.h"

@@ -5,7 +5,7 @@
 namespace ledger::iso8583 {
 namespace {
 
-Message authorization() {
+Message plain_authorization() {
   Message m;
   m.mti = "0100";
   m.set(2, "4111111111111111");
@@ -34,7 +34,7 @@ std::string encode_ok(const Message& m, BitmapEncoding e = BitmapEncoding::binar
 }
 
 TEST(Iso8583CodecTest, EncodesAfterARoomForTheLengthHeader) {
-  const Message m = authorization();
+  const Message m = plain_authorization();
   std::string frame = "left over from an earlier answer";
   std::string error;
   ASSERT_TRUE(encode(m, BitmapEncoding::binary, &frame, &error, 2)) << error;
@@ -44,7 +44,7 @@ TEST(Iso8583CodecTest, EncodesAfterARoomForTheLengthHeader) {
 }
 
 TEST(Iso8583CodecTest, RoundTripsWithABinaryBitmap) {
-  const Message m = authorization();
+  const Message m = plain_authorization();
   const std::string body = encode_ok(m);
   EXPECT_EQ(body.substr(0, 4), "0100");
   // DE2, DE3, DE4, DE7 -> first byte 0111 0010 = 0x72
@@ -65,7 +65,7 @@ TEST(Iso8583CodecTest, RoundTripsWithABinaryBitmap) {
 }
 
 TEST(Iso8583CodecTest, RoundTripsWithAnAsciiHexBitmapAndASecondaryBitmap) {
-  Message m = authorization();
+  Message m = plain_authorization();
   m.set(70, "301");
   m.set(90, std::string(42, '0'));
   m.set(95, std::string(42, '0'));
@@ -93,7 +93,7 @@ TEST(Iso8583CodecTest, AnAllZeroSecondaryBitmapIsValid) {
 }
 
 TEST(Iso8583CodecTest, RejectsMalformedInputNamingTheField) {
-  const std::string good = encode_ok(authorization());
+  const std::string good = encode_ok(plain_authorization());
   Message out;
   DecodeError error;
   EXPECT_FALSE(decode("01", BitmapEncoding::binary, &out, &error));
@@ -114,7 +114,7 @@ TEST(Iso8583CodecTest, RejectsMalformedInputNamingTheField) {
   EXPECT_EQ(error.field, 2);
   EXPECT_NE(error.reason.find("maximum 19"), std::string::npos);
   EXPECT_FALSE(decode(good + "X", BitmapEncoding::binary, &out, &error));  // trailing bytes
-  std::string hex_bitmap = encode_ok(authorization(), BitmapEncoding::ascii_hex);
+  std::string hex_bitmap = encode_ok(plain_authorization(), BitmapEncoding::ascii_hex);
   hex_bitmap[6] = 'Z';
   EXPECT_FALSE(decode(hex_bitmap, BitmapEncoding::ascii_hex, &out, &error));
   EXPECT_NE(error.reason.find("bitmap"), std::string::npos);
@@ -123,7 +123,7 @@ TEST(Iso8583CodecTest, RejectsMalformedInputNamingTheField) {
 // A field with wrong content but a known extent is left out and decoding reads on, so an
 // answer can still echo DE11 and the others; a broken length prefix stops it there.
 TEST(Iso8583CodecTest, ReadsOnPastAFieldWithWrongContent) {
-  std::string body = encode_ok(authorization());
+  std::string body = encode_ok(plain_authorization());
   body[body.find("000000001234")] = 'A';  // DE4 (n 12) with a letter
   Message m;
   DecodeError error;
@@ -132,7 +132,7 @@ TEST(Iso8583CodecTest, ReadsOnPastAFieldWithWrongContent) {
   EXPECT_FALSE(m.has(4));
   EXPECT_EQ(m.get(11), "000042");  // after it, still read
   EXPECT_EQ(m.get(49), "978");
-  std::string prefix = encode_ok(authorization());
+  std::string prefix = encode_ok(plain_authorization());
   prefix[prefix.find("06123456")] = 'X';  // DE32's length digits
   EXPECT_FALSE(decode(prefix, BitmapEncoding::binary, &m, &error));
   EXPECT_EQ(error.field, 32);
@@ -141,16 +141,16 @@ TEST(Iso8583CodecTest, ReadsOnPastAFieldWithWrongContent) {
 }
 
 TEST(Iso8583CodecTest, EncodeRefusesInvalidFields) {
-  Message m = authorization();
+  Message m = plain_authorization();
   m.set(4, "12");  // must be 12 digits
   std::string body;
   std::string error;
   EXPECT_FALSE(encode(m, BitmapEncoding::binary, &body, &error));
   EXPECT_NE(error.find("DE4"), std::string::npos);
-  m = authorization();
+  m = plain_authorization();
   m.set(39, "0");
   EXPECT_FALSE(encode(m, BitmapEncoding::binary, &body, &error));
-  m = authorization();
+  m = plain_authorization();
   m.mti = "01A0";
   EXPECT_FALSE(encode(m, BitmapEncoding::binary, &body, &error));
 }

@@ -12,9 +12,9 @@
 #include <unordered_map>
 
 #include "iso8583/transaction_ids.h"
-#include "ledger/ledger_call.h"
-#include "ledger/listener.h"
 #include "ledger/parse.h"
+#include "net/ledger_call.h"
+#include "net/listener.h"
 
 namespace ledger::iso8583 {
 namespace {

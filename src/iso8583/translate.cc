@@ -432,7 +432,7 @@ bool resolved_already(TransferResult r) {
 void finish_authorization(const CommandResult& result, Translation* t) {
   const TransferResult code = result.transfer_result();
   Message& reply = t->reply;
-  reply.set(39, std::string(decline_code(code)));
+  reply.set(39, std::string(authorization_response_code(code)));
   if (code != TransferResult::ok && code != TransferResult::exists) return;
   const Transfer& transfer = result.value.transfer;
   reply.set(38, approval_code(transfer.id));
@@ -470,7 +470,7 @@ void finish_authorization(const CommandResult& result, Translation* t) {
 void finish_check(const CommandResult& result, Translation* t) {
   const TransferResult code = result.transfer_result();
   const AuthorizationKind kind = t->command.body.authorization.kind;
-  t->reply.set(39, std::string(decline_code(code)));
+  t->reply.set(39, std::string(authorization_response_code(code)));
   if (code != TransferResult::ok) return;
   if (kind == AuthorizationKind::verification) t->reply.set(39, "85");  // no reason to decline
   if (kind != AuthorizationKind::balance_inquiry) return;
@@ -503,33 +503,6 @@ std::string response_mti(std::string_view mti) {
   answer[2] = static_cast<char>(answer[2] + 1);  // request 0 -> 1, advice 2 -> 3, ...
   answer[3] = static_cast<char>('0' + (answer[3] - '0') / 2 * 2);  // a repeat answered as such
   return answer;
-}
-
-std::string_view decline_code(TransferResult result) {
-  switch (result) {
-    case TransferResult::ok:
-    case TransferResult::exists:
-      return "00";
-    case TransferResult::card_unknown:
-      return "14";
-    case TransferResult::card_expired:
-      return "54";
-    case TransferResult::card_not_active:
-      return "62";
-    case TransferResult::card_channel_not_allowed:
-    case TransferResult::card_mcc_blocked:
-    case TransferResult::currency_mismatch:
-      return "57";
-    case TransferResult::card_limit_exceeded:
-      return "61";
-    case TransferResult::card_count_limit_exceeded:
-    case TransferResult::card_transaction_full:
-      return "65";
-    case TransferResult::exceeds_available:
-      return "51";
-    default:
-      return "91";
-  }
 }
 
 Translation translate(const Message& request, const TranslateOptions& options,

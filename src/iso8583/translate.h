@@ -77,7 +77,4 @@ std::optional<Message> malformed_reply(const Message& partial);
 // The answer to a request when something failed inside ledgerd (DE39 96, system malfunction).
 Message error_reply(const Message& request);
 
-// The DE39 of an engine result for an authorization (00 for approvals and repeats).
-std::string_view decline_code(TransferResult result);
-
 }  // namespace ledger::iso8583

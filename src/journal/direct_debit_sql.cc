@@ -1,6 +1,7 @@
 #include "journal/direct_debit_sql.h"
 
 #include "ledger/ids.h"
+#include "ledger/units.h"
 
 namespace ledger::direct_debit_sql {
 namespace {
@@ -349,7 +350,7 @@ Status run(PGconn* conn, const DirectDebitRequest& q, DirectDebitReply* reply) {
         list.append(std::to_string(c));
       }
       if (list.empty()) return Status();
-      const std::uint64_t from = static_cast<std::uint64_t>(q.day) * sepa::ns_per_day;
+      const std::uint64_t from = static_cast<std::uint64_t>(q.day) * ns_per_day;
       // The state in each change row itself (as it was then), not the latest.
       std::string sql("SELECT ");
       sql.append(detail_columns)
@@ -363,11 +364,10 @@ Status run(PGconn* conn, const DirectDebitRequest& q, DirectDebitReply* reply) {
           .append(list)
           .append(") ORDER BY e.ts");
       pg::Result rows;
-      if (Status s =
-              pg::exec_params(conn, sql,
-                              {std::to_string(static_cast<std::int64_t>(from)),
-                               std::to_string(static_cast<std::int64_t>(from + sepa::ns_per_day))},
-                              &rows);
+      if (Status s = pg::exec_params(conn, sql,
+                                     {std::to_string(static_cast<std::int64_t>(from)),
+                                      std::to_string(static_cast<std::int64_t>(from + ns_per_day))},
+                                     &rows);
           !s.ok()) {
         return s;
       }

@@ -121,9 +121,9 @@ CommitOutcome JournalWriter::flush(Status* error) {
   std::string sql;
   sql.reserve(1024);
   if (!seq_known_) {
-    // Inside the transaction: the only writer reads where the feed ends (fenced writers come
-    // with issue 18's lease; until then one ledgerd per database). After a connect or a failed
-    // flush only: two round trips of their own.
+    // Inside the transaction, after the fence: only the lease holder writes, so it reads where
+    // the feed ends once and numbers its events from there. After a connect or a failed flush
+    // only: two round trips of their own.
     Status status = pg::exec(conn_.get(), "BEGIN");
     pg::Result last;
     bool fenced = false;

@@ -13,6 +13,7 @@
 #include "http/mapping.h"
 #include "journal/event_reader.h"
 #include "journal/webhook_sql.h"
+#include "ledger/limits.h"
 #include "ledger/thread_name.h"
 #include "outbound/client.h"
 #include "outbound/crypto.h"
@@ -24,11 +25,6 @@ namespace {
 
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
-
-constexpr std::uint32_t match_batch = 500;  // events matched per subscription per round
-constexpr std::uint32_t due_batch = 100;    // per subscription
-// Webhook deliveries of one subscription sent in order over one connection per round.
-constexpr std::size_t send_batch = 64;
 
 std::int64_t unix_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -125,7 +121,7 @@ void Dispatcher::Impl::match(PGconn* conn, const DispatchSubscription& sub) {
   const bool replay = sub.replay_to != 0 || sub.replay_from != 0;
   EventQuery query;
   query.after = replay ? (sub.replay_from == 0 ? 0 : sub.replay_from - 1) : s.after_seq;
-  query.limit = match_batch;
+  query.limit = limits::dispatch_match_events_max;
   query.types = s.event_types;
   // The amount and currency criteria go into the events query: only records that can match
   // are read (the rest of the filter is applied below).
@@ -278,7 +274,7 @@ void Dispatcher::Impl::dispatch_webhook(PGconn* conn, const WebhookSubscription&
 
 void Dispatcher::Impl::dispatch(PGconn* conn, const std::vector<DispatchSubscription>& subs) {
   std::vector<DueDelivery> due;
-  if (!due_deliveries(conn, due_batch, &due).ok()) return;
+  if (!due_deliveries(conn, limits::dispatch_due_deliveries_max, &due).ok()) return;
   std::map<Uint128, const WebhookSubscription*> by_id;
   for (const auto& s : subs) by_id[s.subscription.id] = &s.subscription;
   std::set<Uint128> taken;  // one per subscription per round, in seq order
@@ -287,8 +283,8 @@ void Dispatcher::Impl::dispatch(PGconn* conn, const std::vector<DispatchSubscrip
     for (const DueDelivery& x : d.second) digesting.insert({x.subscription, x.seq});
   }
   const auto now = Clock::now();
-  // Webhooks: each subscription's due deliveries in seq order, up to send_batch, as one
-  // sequence on one connection. Slack: one message per round (the rest wait for the digest).
+  // Webhooks: each subscription's due deliveries in seq order, up to dispatch_send_deliveries_max,
+  // as one sequence on one connection. Slack: one message per round (the rest wait for the digest).
   std::map<Uint128, std::vector<DueDelivery>> webhook_due;
   std::vector<Uint128> webhook_order;
   for (const DueDelivery& d : due) {
@@ -310,7 +306,7 @@ void Dispatcher::Impl::dispatch(PGconn* conn, const std::vector<DispatchSubscrip
     if (s.kind == WebhookKind::webhook) {
       auto& list = webhook_due[d.subscription];
       if (list.empty()) webhook_order.push_back(d.subscription);
-      if (list.size() < send_batch) list.push_back(d);
+      if (list.size() < limits::dispatch_send_deliveries_max) list.push_back(d);
       continue;
     }
     EventQuery query;

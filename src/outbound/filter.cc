@@ -13,11 +13,9 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::size_t list_max = 100;
-
 bool id_list(const json& value, const std::string& field, std::vector<Uint128>* out,
              FilterError* error) {
-  if (!value.is_array() || value.size() > list_max) {
+  if (!value.is_array() || value.size() > limits::filter_id_list_entries_max) {
     *error = {field, field + " must be an array of at most 100 UUIDs"};
     return false;
   }
@@ -99,7 +97,7 @@ bool parse_filter(const std::string& text, Filter* out, FilterError* error) {
       }
       out->currency = value.get<std::string>();
     } else if (key == "mccs") {
-      if (!value.is_array() || value.size() > list_max) {
+      if (!value.is_array() || value.size() > limits::filter_id_list_entries_max) {
         *error = {field, "filter.mccs must be an array of at most 100 four-digit codes"};
         return false;
       }

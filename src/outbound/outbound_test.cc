@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "ledger/sepa.h"
+#include "ledger/units.h"
 #include "outbound/crypto.h"
 #include "outbound/destination.h"
 #include "outbound/filter.h"
@@ -209,7 +210,7 @@ TEST(SlackTest, DirectDebitsSayWhatHappenedAndWhatIsMissing) {
   d.amount = 15000;
   d.missing = 5000;
   d.due_day = *sepa::parse_date("2026-12-01");
-  d.wait_deadline = static_cast<std::uint64_t>(*sepa::parse_date("2026-12-03")) * sepa::ns_per_day;
+  d.wait_deadline = static_cast<std::uint64_t>(*sepa::parse_date("2026-12-03")) * ns_per_day;
   d.change = DirectDebitChange::waiting_for_funds;
   d.status = DirectDebitStatus::waiting_for_funds;
   EXPECT_EQ(slack_text(e),

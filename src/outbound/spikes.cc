@@ -3,11 +3,10 @@
 #include <algorithm>
 
 #include "ledger/limits.h"
+#include "ledger/units.h"
 
 namespace ledger::outbound {
 namespace {
-
-constexpr std::uint64_t ns_per_s = 1'000'000'000;
 
 bool is_card_code(TransferCode code) {
   return code == TransferCode::card_authorization || code == TransferCode::card_financial ||
