@@ -121,7 +121,8 @@ TEST(CliTest, MissingMigrationsFolder) {
 }
 
 TEST(CliTest, MigrateSubcommandIsIdempotent) {
-  const Env env = good_env();
+  Env env = good_env();
+  env["LEDGER_DATABASE_URL"] = testing::create_empty_database("cli");
   std::size_t files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(testing::migrations_dir())) {
     if (entry.path().extension() == ".sql") ++files;

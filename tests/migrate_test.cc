@@ -13,13 +13,13 @@ namespace ledger {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::create_database;
+using testing::create_empty_database;
 using testing::query_value;
 
 class MigrateTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    url_ = create_database("migrate");
+    url_ = create_empty_database("migrate");
     ASSERT_TRUE(pg::connect(url_, &conn_).ok());
     dir_ = fs::temp_directory_path() /
            ("ledger-migrations-" + std::to_string(getpid()) + "-" +
@@ -130,6 +130,30 @@ TEST_F(MigrateTest, MissingFolderIsAnError) {
   const Status status = load_migrations((dir_ / "nope").string(), &files);
   ASSERT_FALSE(status.ok());
   EXPECT_NE(status.message().find("migrations folder not found"), std::string::npos);
+}
+
+// The migrated databases the other tests get are copies of a template scripts/test migrated
+// once: each must be what migrating an empty database gives (every migration, the same
+// checksums) and a ledger instance of its own.
+TEST(TestDatabaseTest, EachCopyIsFullyMigratedWithAnInstanceOfItsOwn) {
+  const std::string a = testing::create_database("copy");
+  const std::string b = testing::create_database("copy");
+  const std::string fresh = create_empty_database("copy");
+  std::vector<MigrationFile> files;
+  ASSERT_TRUE(load_migrations(testing::migrations_dir(), &files).ok());
+  pg::Conn conn;
+  ASSERT_TRUE(pg::connect(fresh, &conn).ok());
+  MigrationReport report;
+  ASSERT_TRUE(apply_migrations(conn.get(), files, &report).ok());
+  const std::string applied =
+      "SELECT string_agg(version || ':' || checksum, ',' ORDER BY version) FROM schema_migrations";
+  for (const std::string& copy : {a, b}) {
+    EXPECT_EQ(query_value(copy, applied), query_value(fresh, applied));
+    EXPECT_EQ(query_value(copy, "SELECT count(*) FROM ledger_instance"), "1");
+  }
+  const std::string instance = "SELECT instance_id::text FROM ledger_instance";
+  EXPECT_NE(query_value(a, instance), query_value(b, instance));
+  EXPECT_NE(query_value(a, instance), query_value(fresh, instance));
 }
 
 TEST(Sha256Test, MatchesKnownDigest) {

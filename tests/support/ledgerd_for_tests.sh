@@ -9,8 +9,13 @@ start_test_ledgerd() {
   here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
   db="ledger_${name}_$$"
   admin=$LEDGER_TEST_DATABASE_URL
-  psql "$admin" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null 2>&1
+  # A copy of the migrated template scripts/test made (tests/support/test_db.h), when there is one.
+  psql "$admin" -qc "DROP DATABASE IF EXISTS $db" \
+    -c "CREATE DATABASE $db${LEDGER_TEST_TEMPLATE_DATABASE:+ TEMPLATE $LEDGER_TEST_TEMPLATE_DATABASE}" \
+    >/dev/null 2>&1
   export LEDGER_DATABASE_URL=${admin%/*}/$db
+  [[ -z "${LEDGER_TEST_TEMPLATE_DATABASE:-}" ]] ||
+    psql "$LEDGER_DATABASE_URL" -qc "UPDATE ledger_instance SET instance_id = gen_random_uuid()" >/dev/null
   export LEDGER_MIGRATIONS_DIR=$here/../../migrations
   export LEDGER_HTTP_LISTEN=127.0.0.1:0 LEDGER_ISO8583_LISTEN=127.0.0.1:0
   export LEDGER_ACCOUNTS_MAX=1000 LEDGER_TRANSFERS_MAX=10000 LEDGER_CARDS_MAX=100
