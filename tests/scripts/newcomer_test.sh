@@ -3,7 +3,9 @@
 # committed tree inside a folder the postgres user cannot enter (mode 700, like root's home
 # folder), as root. ./scripts/run must start, print its endpoints and a development key, answer
 # /ready, and stop ledgerd and its PostgreSQL on Ctrl-C (SIGINT to its process group);
-# ./scripts/test must pass (a quick subset of the suite, to keep CI short). Exit 77 (ctest
+# ./scripts/test must pass (a quick subset of the suite, to keep CI short). Both build only
+# the targets they need (ledgerd; ledgerd and integration_test), from the compiler cache
+# every checkout on this machine shares (scripts/lib/build.sh). Exit 77 (ctest
 # SKIP) when not root: as another user PostgreSQL runs as that user and the case cannot occur.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -94,7 +96,8 @@ fi
 echo "newcomer_test: ./scripts/run answered, stopped and stopped its PostgreSQL"
 
 echo "newcomer_test: ./scripts/test --quick (migration and command-line tests)"
-./scripts/test --quick -- -R '^(MigrateTest|CliTest)\.' >"$home/test.log" 2>&1 || {
+./scripts/test --quick --target integration_test -- -R '^(MigrateTest|CliTest)\.' \
+  >"$home/test.log" 2>&1 || {
   echo "newcomer_test: ./scripts/test failed" >&2
   tail -n 40 "$home/test.log" >&2
   exit 1
