@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace ledger {
@@ -132,6 +133,9 @@ std::string_view to_string(DirectDebitResult result);
 // approvals and repeats. One table for the card-network answer and for the events that
 // report it (authorization events carry it as response_code).
 std::string_view authorization_response_code(TransferResult result);
+// "insufficient_funds" -> "insufficient funds" ("approved" for ok): what a person reads
+// (Slack text, the reason of a card event).
+std::string reason_in_words(TransferResult result);
 
 inline constexpr int transfer_result_count =
     static_cast<int>(TransferResult::card_transaction_full) + 1;

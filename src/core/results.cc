@@ -34,6 +34,15 @@ std::string_view to_string(AccountResult result) {
   return account_names[static_cast<std::size_t>(result)];
 }
 
+std::string reason_in_words(TransferResult result) {
+  if (result == TransferResult::ok) return "approved";
+  std::string out(to_string(result));
+  for (char& c : out) {
+    if (c == '_') c = ' ';
+  }
+  return out;
+}
+
 std::string_view authorization_response_code(TransferResult result) {
   switch (result) {
     case TransferResult::ok:

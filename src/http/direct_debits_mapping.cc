@@ -25,13 +25,6 @@ bool sepa_text(std::string_view text) {
   return true;
 }
 
-json time_or_null(std::uint64_t ns) { return ns == 0 ? json(nullptr) : json(format_time(ns)); }
-
-json reason_json(std::uint8_t reason) {
-  const auto r = static_cast<sepa::Reason>(reason);
-  return r == sepa::Reason::none ? json(nullptr) : json(std::string(sepa::reason_name(r)));
-}
-
 }  // namespace
 
 void schedule_collection(const DirectDebitPolicy& policy, DirectDebit* dd) {
@@ -208,36 +201,10 @@ DirectDebitInput map_refused_direct_debit(const json& body, Uint128 fresh_id, st
 json direct_debit_change_json(const DirectDebit& dd) {
   return json{{"change", std::string(change_name(dd.change))},
               {"status", std::string(status_name(dd.status))},
-              {"reason_code", reason_json(dd.reason)},
+              {"reason_code", sepa_reason_json(dd.reason)},
               {"at", format_time(dd.timestamp)},
               {"wait_deadline", time_or_null(dd.wait_deadline)},
               {"missing_amount", dd.missing}};
-}
-
-json direct_debit_state_json(const DirectDebit& dd) {
-  const auto reason = static_cast<sepa::Reason>(dd.reason);
-  return json{
-      {"id", format_uuid(dd.id.value)},
-      {"account_id",
-       dd.account_id.is_zero() ? json(nullptr) : json(format_uuid(dd.account_id.value))},
-      {"scheme", std::string(scheme_name(dd.scheme))},
-      {"sequence_type", std::string(sequence_name(dd.sequence))},
-      {"amount", dd.amount},
-      {"currency", "EUR"},
-      {"due_date", sepa::format_date(dd.due_day)},
-      {"status", std::string(status_name(dd.status))},
-      {"reason_code", reason_json(dd.reason)},
-      {"reason",
-       reason == sepa::Reason::none ? json(nullptr) : json(std::string(sepa::reason_text(reason)))},
-      {"settles_at", format_time(dd.settle_at)},
-      {"wait_deadline", time_or_null(dd.wait_deadline)},
-      {"return_deadline", time_or_null(dd.latest_deadline)},
-      {"missing_amount", dd.missing},
-      {"late", dd.late},
-      {"paid_at", time_or_null(dd.paid_at)},
-      {"last_change", std::string(change_name(dd.change))},
-      {"received_at", format_time(dd.created_timestamp)},
-      {"updated_at", format_time(dd.timestamp)}};
 }
 
 json direct_debit_json(const DirectDebitView& view) {

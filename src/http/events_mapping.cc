@@ -1,12 +1,10 @@
-// The REST mapping of the event feed: GET /v1/events (query and answer). Pure: no I/O.
-#include <cstdio>
-#include <cstring>
-
+// The REST mapping of the event feed: GET /v1/events (query and answer; each event's document
+// is src/document/event.h, as webhooks carry it). Pure: no I/O.
+#include "document/event.h"
 #include "http/mapping.h"
 #include "http/mapping_support.h"
 #include "ledger/limits.h"
 #include "ledger/parse.h"
-#include "outbound/slack.h"
 
 namespace ledger::http {
 
@@ -68,130 +66,9 @@ Mapped<EventsRequest> map_events_query(const Query& query) {
   return request;
 }
 
-namespace {
-
-template <std::size_t N>
-json merchant_text(const Event& event, const char (&text)[N]) {
-  const std::size_t n = strnlen(text, N);
-  if (!event.has_merchant || n == 0) return nullptr;
-  return std::string(text, n);
-}
-
-std::string mcc_text(std::uint16_t mcc) {
-  char text[8];
-  std::snprintf(text, sizeof text, "%04u", mcc);
-  return text;
-}
-
-}  // namespace
-
-std::string_view channel_name(CardChannel channel) {
-  switch (channel) {
-    case CardChannel::card_present:
-      return "card_present";
-    case CardChannel::online:
-      return "online";
-    case CardChannel::atm:
-      return "atm";
-    case CardChannel::contactless:
-      return "contactless";
-    case CardChannel::unknown:
-      break;
-  }
-  return "";
-}
-
-std::string event_id(std::uint64_t seq) {
-  char text[32];
-  std::snprintf(text, sizeof text, "evt_%016llx", static_cast<unsigned long long>(seq));
-  return text;
-}
-
-json event_json(const Event& event) {
-  json data = json::object();
-  std::uint64_t ts = 0;
-  switch (event.record.kind) {
-    case RecordKind::account: {
-      const Account& a = event.record.value.account;
-      json account = account_json(a);
-      account.erase("balances");  // the feed carries settings; balances are read live
-      data["account"] = std::move(account);
-      ts = a.timestamp;
-      break;
-    }
-    case RecordKind::card: {
-      const Card& c = event.record.value.card;
-      data["card"] = card_json(c);
-      ts = c.timestamp;
-      break;
-    }
-    case RecordKind::card_message:  // never an event of its own
-      break;
-    case RecordKind::direct_debit: {
-      const DirectDebit& dd = event.record.value.direct_debit;
-      data["direct_debit"] = direct_debit_state_json(dd);
-      if (!dd.account_id.is_zero()) data["account_id"] = format_uuid(dd.account_id.value);
-      ts = dd.timestamp;
-      break;
-    }
-    case RecordKind::spike: {
-      const SpendingSpike& s = event.record.value.spike;
-      data["spike"] = spike_json(s);
-      ts = s.timestamp;
-      break;
-    }
-    case RecordKind::monitor: {
-      const BalanceMonitor& m = event.record.value.monitor;
-      data["monitor"] = monitor_json(m);
-      data["account_id"] = format_uuid(m.account_id.value);
-      ts = m.timestamp;
-      break;
-    }
-    case RecordKind::transfer: {
-      const Transfer& t = event.record.value.transfer;
-      data["transfer"] = transfer_json(t);
-      ts = t.timestamp;
-      const bool card_message = event.type == EventType::card_authorization_approved ||
-                                event.type == EventType::card_authorization_declined ||
-                                event.type == EventType::card_completion ||
-                                event.type == EventType::card_reversal;
-      if (card_message) {
-        const Uint128 card{t.reference_a, t.reference_b};
-        const bool refund = t.code == TransferCode::card_refund;
-        const AccountId account = refund ? t.credit_account_id : t.debit_account_id;
-        data["authorization"] = {
-            {"card_id", card.is_zero() ? json(nullptr) : json(format_uuid(card))},
-            {"account_id", account.is_zero() ? json(nullptr) : json(format_uuid(account.value))},
-            {"amount", t.amount},
-            {"amount_effective", t.amount_effective},
-            {"currency",
-             t.currency.code == 0 ? json(nullptr) : json(std::string(currency_alpha(t.currency)))},
-            {"merchant_name", merchant_text(event, event.merchant.merchant.name)},
-            {"merchant_city", merchant_text(event, event.merchant.merchant.city)},
-            {"mcc", event.has_merchant && event.merchant.mcc != 0
-                        ? json(mcc_text(event.merchant.mcc))
-                        : json(nullptr)},
-            {"country", merchant_text(event, event.merchant.merchant.country)},
-            {"channel",
-             event.has_merchant && event.merchant.merchant.channel != CardChannel::unknown
-                 ? json(std::string(channel_name(event.merchant.merchant.channel)))
-                 : json(nullptr)},
-            {"response_code", std::string(authorization_response_code(t.result))},
-            {"reason", outbound::reason_in_words(t.result)}};
-      }
-      break;
-    }
-  }
-  return json{{"id", event_id(event.seq)},
-              {"seq", event.seq},
-              {"type", std::string(event_type_name(event.type))},
-              {"timestamp", format_time(ts)},
-              {"data", std::move(data)}};
-}
-
 Response events_answer(const EventPage& page, unsigned version) {
   json events = json::array();
-  for (const Event& e : page.events) events.push_back(event_json(e));
+  for (const Event& e : page.events) events.push_back(document::event_json(e));
   return make_json(status::ok,
                    dump_json(json{{"events", std::move(events)},
                                   {"next_after", page.next_after},

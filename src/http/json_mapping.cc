@@ -14,31 +14,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::string_view kind_names[] = {"customer", "settlement", "fees",
-                                           "suspense", "revenue",    "internal"};
-constexpr std::string_view status_names[] = {"active", "frozen", "closed"};
-constexpr std::string_view code_names[] = {"internal",
-                                           "card_authorization",
-                                           "card_capture",
-                                           "card_refund",
-                                           "card_reversal",
-                                           "card_financial",
-                                           "fee",
-                                           "deposit",
-                                           "withdrawal",
-                                           "expiry",
-                                           "direct_debit",
-                                           "direct_debit_return",
-                                           "direct_debit_refund"};
-
-template <typename Enum, std::size_t N>
-std::optional<Enum> parse_name(std::string_view name, const std::string_view (&names)[N]) {
-  for (std::size_t i = 0; i < N; ++i) {
-    if (names[i] == name) return static_cast<Enum>(i);
-  }
-  return std::nullopt;
-}
-
 const char* type_name(const json& value) { return value.type_name(); }
 
 }  // namespace
@@ -188,98 +163,6 @@ std::optional<json> parse_object(std::string_view body, BadRequest* error) {
   return parsed;
 }
 
-std::string_view kind_name(AccountKind kind) { return kind_names[static_cast<std::size_t>(kind)]; }
-std::optional<AccountKind> parse_kind(std::string_view name) {
-  return parse_name<AccountKind>(name, kind_names);
-}
-std::string_view status_name(AccountStatus status) {
-  return status_names[static_cast<std::size_t>(status)];
-}
-std::optional<AccountStatus> parse_status(std::string_view name) {
-  return parse_name<AccountStatus>(name, status_names);
-}
-std::string_view code_name(TransferCode code) { return code_names[static_cast<std::size_t>(code)]; }
-std::optional<TransferCode> parse_code(std::string_view name) {
-  return parse_name<TransferCode>(name, code_names);
-}
-
-std::string format_time(std::uint64_t timestamp_ns) {
-  const auto seconds = static_cast<std::time_t>(timestamp_ns / 1'000'000'000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[40];
-  const std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
-  char fraction[16];
-  std::snprintf(fraction, sizeof fraction, ".%09lluZ",
-                static_cast<unsigned long long>(timestamp_ns % 1'000'000'000));
-  return std::string(text, n) + fraction;
-}
-
-json sum_json(__int128 value) {
-  if (value > std::numeric_limits<std::int64_t>::max() ||
-      value < std::numeric_limits<std::int64_t>::min()) {
-    return decimal_text(value);
-  }
-  return static_cast<std::int64_t>(value);
-}
-
-json account_json(const Account& a) {
-  const bool credit_normal = (a.flags & credits_must_not_exceed_debits) != 0;
-  return json{{"id", format_uuid(a.id.value)},
-              {"holder_id", format_uuid(a.holder_id.value)},
-              {"currency", std::string(currency_alpha(a.currency))},
-              {"kind", std::string(kind_name(a.kind))},
-              {"no_overdraft", (a.flags & debits_must_not_exceed_credits) != 0},
-              {"credits_must_not_exceed_debits", credit_normal},
-              {"direct_debits_first", (a.flags & cards_before_direct_debits) == 0},
-              {"overdraft_limit", a.overdraft_limit},
-              {"status", std::string(status_name(a.status))},
-              {"reference", a.reference},
-              {"balances",
-               {{"posted", sum_json(balance_value(a, BalanceField::posted))},
-                {"pending", sum_json(balance_value(a, BalanceField::pending))},
-                {"available", sum_json(balance_value(a, BalanceField::available))},
-                {"debits_posted", sum_json(a.debits_posted)},
-                {"credits_posted", sum_json(a.credits_posted)},
-                {"debits_pending", sum_json(a.debits_pending)},
-                {"credits_pending", sum_json(a.credits_pending)}}},
-              {"created_at", format_time(a.created_timestamp)},
-              {"updated_at", format_time(a.timestamp)}};
-}
-
-json transfer_json(const Transfer& t) {
-  std::string status = "posted";
-  if (t.result != TransferResult::ok) {
-    status = "rejected";
-  } else if ((t.flags & flag_pending) != 0) {
-    static constexpr const char* names[] = {"pending", "pending", "posted", "voided", "expired"};
-    status = names[static_cast<std::size_t>(t.pending_state)];
-  } else if ((t.flags & (flag_void_pending)) != 0) {
-    status = "voided";
-  }
-  json body{{"id", format_uuid(t.id.value)},
-            {"debit_account_id", format_uuid(t.debit_account_id.value)},
-            {"credit_account_id", format_uuid(t.credit_account_id.value)},
-            {"amount", t.amount},
-            {"amount_effective", t.amount_effective},
-            {"currency",
-             t.currency.code == 0 ? json(nullptr) : json(std::string(currency_alpha(t.currency)))},
-            {"code", std::string(code_name(t.code))},
-            {"pending", (t.flags & flag_pending) != 0},
-            {"status", status},
-            {"result", std::string(to_string(t.result))},
-            {"reference", t.reference_a},
-            {"reference_b", t.reference_b},
-            {"reference_32", t.reference_32},
-            {"timestamp", t.timestamp},
-            {"created_at", format_time(t.timestamp)}};
-  if (!t.pending_id.is_zero()) body["pending_id"] = format_uuid(t.pending_id.value);
-  if ((t.flags & flag_post_pending) != 0) body["kind"] = "post";
-  if ((t.flags & flag_void_pending) != 0) body["kind"] = "void";
-  if ((t.flags & flag_pending) != 0) body["timeout_seconds"] = t.timeout_s;
-  return body;
-}
-
 namespace {
 
 bool leap_year(int year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
@@ -407,16 +290,6 @@ std::optional<Transfer> parse_transfer(const json& body, const std::string& pref
   return t;
 }
 
-std::string_view card_status_name(CardStatus status) {
-  static constexpr std::string_view names[] = {"active", "frozen", "blocked"};
-  return names[static_cast<std::size_t>(status)];
-}
-
-std::optional<CardStatus> parse_card_status(std::string_view name) {
-  static constexpr std::string_view names[] = {"active", "frozen", "blocked"};
-  return parse_name<CardStatus>(name, names);
-}
-
 bool valid_pan(std::string_view pan) {
   if (pan.size() < 12 || pan.size() > 19) return false;
   int sum = 0;
@@ -490,38 +363,6 @@ bool parse_controls(const json& object, const std::string& prefix, CardControlsP
     }
   }
   return true;
-}
-
-json card_json(const Card& c) {
-  json mccs = json::array();
-  for (std::uint8_t i = 0; i < c.controls.blocked_mcc_count; ++i) {
-    char text[8];
-    std::snprintf(text, sizeof text, "%04u", c.controls.blocked_mccs[i]);
-    mccs.push_back(text);
-  }
-  const auto limit = [](std::int64_t v) { return v == 0 ? json(nullptr) : json(v); };
-  char expiry[8];
-  std::snprintf(expiry, sizeof expiry, "%04u", c.expiry_yymm);
-  return json{
-      {"id", format_uuid(c.id.value)},
-      {"account_id", format_uuid(c.account_id.value)},
-      {"bin", std::string(c.bin, strnlen(c.bin, sizeof c.bin))},
-      {"last4", std::string(c.last4, sizeof c.last4)},
-      {"expiry", expiry},
-      {"status", std::string(card_status_name(c.status))},
-      {"controls",
-       {{"per_authorization_limit", limit(c.controls.per_authorization_limit)},
-        {"daily_limit", limit(c.controls.daily_limit)},
-        {"monthly_limit", limit(c.controls.monthly_limit)},
-        {"daily_count_limit",
-         c.controls.daily_count_limit == 0 ? json(nullptr) : json(c.controls.daily_count_limit)},
-        {"online", (c.controls.channels & channel_online) != 0},
-        {"atm", (c.controls.channels & channel_atm) != 0},
-        {"contactless", (c.controls.channels & channel_contactless) != 0},
-        {"abroad", (c.controls.channels & channel_abroad) != 0},
-        {"blocked_mccs", std::move(mccs)}}},
-      {"created_at", format_time(c.created_timestamp)},
-      {"updated_at", format_time(c.timestamp)}};
 }
 
 }  // namespace ledger::http

@@ -1,6 +1,7 @@
-// JSON <-> ledger records for the REST API. Parsing is strict: unknown fields, floats,
-// strings where numbers belong, negatives, values beyond int64 and malformed UUIDs are
-// rejected with an error naming the field. Pure functions (no I/O), fuzzed and unit-tested.
+// JSON -> ledger records for the REST API (the other way is src/document). Parsing is strict:
+// unknown fields, floats, strings where numbers belong, negatives, values beyond int64 and
+// malformed UUIDs are rejected with an error naming the field. Pure functions (no I/O), fuzzed and
+// unit-tested.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -8,9 +9,32 @@
 #include <string>
 #include <string_view>
 
+#include "document/records.h"
 #include "ledger/types.h"
 
 namespace ledger::http {
+
+// The records' JSON documents and enum names (src/document), as the mappings use them.
+using document::account_json;
+using document::card_json;
+using document::card_status_name;
+using document::code_name;
+using document::direct_debit_state_json;
+using document::format_time;
+using document::kind_name;
+using document::monitor_json;
+using document::parse_card_status;
+using document::parse_code;
+using document::parse_kind;
+using document::parse_status;
+using document::sepa_reason_json;
+using document::spike_json;
+using document::status_name;
+using document::sum_json;
+using document::time_or_null;
+using document::times_usual_json;
+using document::transfer_json;
+using document::uuid_or_null;
 
 struct BadRequest {
   std::string code;   // malformed_json, unknown_field, missing_field, invalid_field
@@ -51,15 +75,6 @@ class FieldReader {
 // Parses a body that must be one JSON object (error: malformed_json).
 std::optional<nlohmann::json> parse_object(std::string_view body, BadRequest* error);
 
-std::string_view kind_name(AccountKind kind);
-std::optional<AccountKind> parse_kind(std::string_view name);
-std::string_view status_name(AccountStatus status);
-std::optional<AccountStatus> parse_status(std::string_view name);
-std::string_view code_name(TransferCode code);
-std::optional<TransferCode> parse_code(std::string_view name);
-
-// RFC 3339 UTC text of a logical timestamp (nanoseconds since the Unix epoch).
-std::string format_time(std::uint64_t timestamp_ns);
 // RFC 3339 date-time ("2026-11-23T12:00:00Z", fraction and offset allowed) to nanoseconds
 // since the Unix epoch. Every part is range-checked (2024-02-30 or 24:00 is nullopt, never a
 // roll-over); years time_year_min..time_year_max (nanoseconds fit int64 up to 2262).
@@ -71,19 +86,11 @@ std::optional<std::uint64_t> parse_time(std::string_view text);
 std::optional<Transfer> parse_transfer(const nlohmann::json& body, const std::string& prefix,
                                        BadRequest* error);
 
-// A running total or balance: a JSON integer while it fits int64 (always, for real accounts),
-// else its decimal digits as a string, never a rounded or wrapped number.
-nlohmann::json sum_json(__int128 value);
-nlohmann::json account_json(const Account& account);
-nlohmann::json card_json(const Card& card);
-std::string_view card_status_name(CardStatus status);
-std::optional<CardStatus> parse_card_status(std::string_view name);
 // The fields present in a "controls" object as a patch: only they change, the engine merges
 // them into the card (a limit sent as null clears it; absent fields keep their value).
 bool parse_controls(const nlohmann::json& object, const std::string& prefix,
                     CardControlsPatch* patch, BadRequest* error);
 // 12 to 19 digits with a valid Luhn check digit.
 bool valid_pan(std::string_view pan);
-nlohmann::json transfer_json(const Transfer& transfer);
 
 }  // namespace ledger::http

@@ -137,7 +137,6 @@ Mapped<DirectDebitInput> map_direct_debit(const Body& body, Uint128 fresh_id, st
 // refusal is stored and reported in the day's pacs.002 with the references it had.
 DirectDebitInput map_refused_direct_debit(const nlohmann::json& body, Uint128 fresh_id,
                                           std::uint64_t now_ns, const DirectDebitPolicy& policy);
-nlohmann::json direct_debit_state_json(const DirectDebit& dd);  // engine state (events)
 nlohmann::json direct_debit_change_json(const DirectDebit& dd);
 nlohmann::json direct_debit_json(const DirectDebitView& view);  // the contract's collection
 Mapped<MandateRules> map_mandate_rules(const Body& body);
@@ -148,7 +147,6 @@ nlohmann::json mandate_rules_json(AccountId account, const MandateRules& rules);
 Mapped<Command> map_create_monitor(const Body& body, Uint128 fresh_id);
 Command monitor_command(CommandKind kind, Uint128 id);  // delete_monitor, lookup_monitor
 Mapped<MonitorListQuery> map_list_monitors(const Query& query);
-nlohmann::json monitor_json(const BalanceMonitor& monitor);
 Response monitor_answer(const CommandResult& result, bool creating, unsigned version);
 Response monitors_answer(const std::vector<BalanceMonitor>& monitors, unsigned version);
 
@@ -157,7 +155,6 @@ Response monitors_answer(const std::vector<BalanceMonitor>& monitors, unsigned v
 // times_usual?, cooldown_s?}.
 Mapped<SpikeRule> map_create_spike_rule(const Body& body, Uint128 fresh_id);
 nlohmann::json spike_rule_json(const SpikeRule& rule);
-nlohmann::json spike_json(const SpendingSpike& spike);  // the data of spending.spike
 Response spike_rule_answer(const SpikeRuleReply& reply, bool creating, unsigned version);
 Response spike_rules_answer(const SpikeRuleReply& reply, unsigned version);
 
@@ -178,9 +175,6 @@ struct EventsRequest {
   std::uint32_t wait_ms = 0;
 };
 Mapped<EventsRequest> map_events_query(const Query& query);
-std::string event_id(std::uint64_t seq);             // "evt_" and 16 hex digits
-std::string_view channel_name(CardChannel channel);  // "card_present", ... ("" for unknown)
-nlohmann::json event_json(const Event& event);
 Response events_answer(const EventPage& page, unsigned version);
 
 // /v1/webhook-subscriptions (docs/events.md).

@@ -22,20 +22,6 @@ std::optional<BalanceOperator> parse_operator(std::string_view text) {
   return std::nullopt;
 }
 
-std::string_view change_name(MonitorChange change) {
-  switch (change) {
-    case MonitorChange::triggered:
-      return "triggered";
-    case MonitorChange::resolved:
-      return "resolved";
-    case MonitorChange::deleted:
-      return "deleted";
-    case MonitorChange::created:
-      break;
-  }
-  return "created";
-}
-
 }  // namespace
 
 Mapped<Command> map_create_monitor(const Body& body, Uint128 fresh_id) {
@@ -111,24 +97,6 @@ Mapped<MonitorListQuery> map_list_monitors(const Query& query) {
     q.account = AccountId{*id};
   }
   return q;
-}
-
-json monitor_json(const BalanceMonitor& m) {
-  return json{{"id", format_uuid(m.id.value)},
-              {"account_id", format_uuid(m.account_id.value)},
-              {"field", std::string(field_name(m.field))},
-              {"operator", std::string(operator_text(m.op))},
-              {"threshold", m.threshold},
-              {"currency", m.currency.code == 0 ? json(nullptr)
-                                                : json(std::string(currency_alpha(m.currency)))},
-              {"state", m.deleted     ? "deleted"
-                        : m.triggered ? "triggered"
-                                      : "ok"},
-              {"triggered", m.triggered},
-              {"value", sum_json(m.value)},
-              {"last_change", std::string(change_name(m.change))},
-              {"created_at", format_time(m.created_timestamp)},
-              {"updated_at", format_time(m.timestamp)}};
 }
 
 Response monitor_answer(const CommandResult& result, bool creating, unsigned version) {

@@ -13,18 +13,6 @@ using bhttp::status;
 using nlohmann::json;
 using namespace detail;
 
-namespace {
-
-json optional_uuid(Uint128 id) { return id.is_zero() ? json(nullptr) : json(format_uuid(id)); }
-
-json times_usual_json(std::uint32_t x100) {
-  if (x100 == 0) return nullptr;
-  if (x100 % 100 == 0) return x100 / 100;
-  return static_cast<double>(x100) / 100.0;
-}
-
-}  // namespace
-
 Mapped<SpikeRule> map_create_spike_rule(const Body& body, Uint128 fresh_id) {
   auto object = json_body(body);
   if (auto* problem = problem_of(object)) return *problem;
@@ -106,7 +94,7 @@ Mapped<SpikeRule> map_create_spike_rule(const Body& body, Uint128 fresh_id) {
 json spike_rule_json(const SpikeRule& r) {
   return json{{"id", format_uuid(r.id)},
               {"scope", std::string(scope_name(r.scope))},
-              {"scope_id", optional_uuid(r.scope_id)},
+              {"scope_id", uuid_or_null(r.scope_id)},
               {"direction", std::string(direction_name(r.direction))},
               {"window_s", r.window_s},
               {"amount_at_least", r.amount_at_least},
@@ -114,24 +102,6 @@ json spike_rule_json(const SpikeRule& r) {
               {"times_usual", times_usual_json(r.times_usual_x100)},
               {"cooldown_s", r.cooldown_s},
               {"created_at", r.created_at}};
-}
-
-json spike_json(const SpendingSpike& s) {
-  json out{{"rule_id", format_uuid(s.rule_id)},
-           {"scope", std::string(scope_name(s.scope))},
-           {"direction", std::string(direction_name(s.direction))},
-           {"window_s", s.window_s},
-           {"window_start", format_time(s.window_start)},
-           {"amount", s.window_sum},
-           {"transfers", s.count},
-           {"currency",
-            s.currency.code == 0 ? json(nullptr) : json(std::string(currency_alpha(s.currency)))},
-           {"amount_at_least", s.amount_at_least},
-           {"times_usual", times_usual_json(s.times_usual_x100)},
-           {"usual", s.usual < 0 ? json(nullptr) : sum_json(s.usual)},
-           {"account_id", optional_uuid(s.account_id.value)}};
-  out[std::string(scope_name(s.scope)) + "_id"] = format_uuid(s.key);
-  return out;
 }
 
 Response spike_rule_answer(const SpikeRuleReply& reply, bool creating, unsigned version) {

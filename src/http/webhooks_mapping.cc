@@ -1,6 +1,7 @@
 // The REST mapping of /v1/webhook-subscriptions: bodies to store requests (validated, the URL
 // and secret sealed) and store replies to answers (credentials never shown, but for the
 // secret once at creation and rotation). Pure but for the random secret.
+#include "document/event.h"
 #include "http/mapping.h"
 #include "http/mapping_support.h"
 #include "outbound/crypto.h"
@@ -173,7 +174,7 @@ json subscription_json(const WebhookSubscription& s) {
 json delivery_json(const WebhookDelivery& d) {
   const auto text = [](const std::string& v) { return v.empty() ? json(nullptr) : json(v); };
   return json{{"seq", d.seq},
-              {"event_id", event_id(d.seq)},
+              {"event_id", document::event_id(d.seq)},
               {"status", d.status},
               {"attempts", d.attempts},
               {"last_http_status", d.last_status == 0 ? json(nullptr) : json(d.last_status)},

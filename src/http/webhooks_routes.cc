@@ -4,6 +4,7 @@
 // on this connection's executor (async, bounded by the delivery timeout).
 #include <boost/asio/ssl/context.hpp>
 
+#include "document/event.h"
 #include "http/mapping_support.h"
 #include "http/routes.h"
 #include "ledger/parse.h"
@@ -74,23 +75,11 @@ Awaitable<Response> send_test(const RouteContext& ctx, Uint128 id, unsigned vers
         "Test message from ledgerd: this Slack channel receives the "
         "subscription's events.");
   } else {
-    body =
-        json{{"id", message_id},
-             {"seq", 0},
-             {"type", "webhook.test"},
-             {"timestamp", format_time(static_cast<std::uint64_t>(
-                               std::chrono::duration_cast<std::chrono::nanoseconds>(now).count()))},
-             {"data", {{"subscription_id", format_uuid(id)}}}}
-            .dump();
-    std::vector<std::string> secrets;
-    if (auto secret = outbound::unseal(ctx.webhook.seal_key, s.secret_sealed))
-      secrets.push_back(*secret);
-    if (auto previous = outbound::unseal(ctx.webhook.seal_key, s.previous_secret_sealed))
-      secrets.push_back(*previous);
-    headers = {
-        {"webhook-id", message_id},
-        {"webhook-timestamp", std::to_string(seconds)},
-        {"webhook-signature", outbound::signature_header(secrets, message_id, seconds, body)}};
+    const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
+    body = document::test_event_json(message_id, static_cast<std::uint64_t>(now_ns), id).dump();
+    const std::vector<std::string> secrets =
+        outbound::signing_secrets(ctx.webhook.seal_key, s.secret_sealed, s.previous_secret_sealed);
+    headers = outbound::signed_headers(secrets, message_id, seconds, body);
   }
   const outbound::HttpAttempt attempt =
       co_await outbound::post(*url, headers, std::move(body), ctx.webhook.allowlist, tls_client(),

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "outbound/crypto.h"
 #include "outbound/destination.h"
 
 namespace ledger::outbound {
@@ -22,7 +23,6 @@ struct HttpAttempt {
   bool keep_alive = false;          // the connection may carry the next request
 };
 
-using Headers = std::vector<std::pair<std::string, std::string>>;
 struct OutgoingRequest {
   Headers headers;
   std::string body;

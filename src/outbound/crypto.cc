@@ -130,4 +130,21 @@ std::string signature_header(const std::vector<std::string>& secrets, std::strin
   return header;
 }
 
+std::vector<std::string> signing_secrets(std::string_view seal_key, std::string_view current_sealed,
+                                         std::string_view previous_sealed) {
+  std::vector<std::string> secrets;
+  if (auto current = unseal(seal_key, current_sealed)) secrets.push_back(std::move(*current));
+  if (!previous_sealed.empty()) {
+    if (auto previous = unseal(seal_key, previous_sealed)) secrets.push_back(std::move(*previous));
+  }
+  return secrets;
+}
+
+Headers signed_headers(const std::vector<std::string>& secrets, std::string_view id,
+                       std::int64_t timestamp, std::string_view body) {
+  return Headers{{"webhook-id", std::string(id)},
+                 {"webhook-timestamp", std::to_string(timestamp)},
+                 {"webhook-signature", signature_header(secrets, id, timestamp, body)}};
+}
+
 }  // namespace ledger::outbound

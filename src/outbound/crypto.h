@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace ledger::outbound {
@@ -31,5 +32,17 @@ std::optional<std::string> sign(std::string_view secret, std::string_view id,
 // The webhook-signature header: every secret's signature, separated by spaces.
 std::string signature_header(const std::vector<std::string>& secrets, std::string_view id,
                              std::int64_t timestamp, std::string_view body);
+
+// The secrets that sign a subscription's messages, from their sealed forms: the current one
+// and, while a rotation's grace lasts, the previous one (empty when there is none). A secret
+// that does not unseal under `seal_key` is left out.
+std::vector<std::string> signing_secrets(std::string_view seal_key, std::string_view current_sealed,
+                                         std::string_view previous_sealed);
+
+// The headers of one signed message (Standard Webhooks 1.0): webhook-id, webhook-timestamp
+// (Unix seconds) and webhook-signature. The dispatcher and the subscription test send these.
+using Headers = std::vector<std::pair<std::string, std::string>>;
+Headers signed_headers(const std::vector<std::string>& secrets, std::string_view id,
+                       std::int64_t timestamp, std::string_view body);
 
 }  // namespace ledger::outbound

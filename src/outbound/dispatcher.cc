@@ -10,7 +10,7 @@
 #include <random>
 #include <set>
 
-#include "http/mapping.h"
+#include "document/event.h"
 #include "journal/event_reader.h"
 #include "journal/webhook_sql.h"
 #include "ledger/limits.h"
@@ -246,12 +246,8 @@ void Dispatcher::Impl::dispatch_webhook(PGconn* conn, const WebhookSubscription&
   if (!read_events(conn, query, &page).ok()) return;
   std::map<std::uint64_t, const Event*> events;
   for (const Event& e : page.events) events[e.seq] = &e;
-  std::vector<std::string> secrets;
-  if (auto current = unseal(options.seal_key, s.secret_sealed)) secrets.push_back(*current);
-  if (!s.previous_secret_sealed.empty()) {
-    if (auto previous = unseal(options.seal_key, s.previous_secret_sealed))
-      secrets.push_back(*previous);
-  }
+  const std::vector<std::string> secrets =
+      signing_secrets(options.seal_key, s.secret_sealed, s.previous_secret_sealed);
   std::vector<Send> sends;
   std::vector<OutgoingRequest> requests;
   for (const DueDelivery& d : due) {
@@ -259,14 +255,10 @@ void Dispatcher::Impl::dispatch_webhook(PGconn* conn, const WebhookSubscription&
     if (it == events.end()) break;  // keep the order: stop at a gap
     const Event& event = *it->second;
     const std::string body =
-        http::event_json(event).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    const std::string id = http::event_id(event.seq);
+        document::event_json(event).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    const std::string id = document::event_id(event.seq);
     const std::int64_t timestamp = unix_seconds();
-    requests.push_back(OutgoingRequest{
-        Headers{{"webhook-id", id},
-                {"webhook-timestamp", std::to_string(timestamp)},
-                {"webhook-signature", signature_header(secrets, id, timestamp, body)}},
-        body});
+    requests.push_back(OutgoingRequest{signed_headers(secrets, id, timestamp, body), body});
     sends.push_back(Send{d, s.kind, {}, record_timestamp(event.record), {}});
   }
   if (!sends.empty()) launch_batch(std::move(sends), *url, std::move(requests));

@@ -28,6 +28,27 @@ TEST(SignatureTest, MatchesTheStandardWebhooksTestVector) {
   EXPECT_EQ(header.rfind("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE= v1,", 0), 0u) << header;
 }
 
+TEST(SignatureTest, SignedHeadersCarryTheCurrentAndThePreviousSecret) {
+  const std::string key(32, 'k');
+  const std::string current = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  const std::string previous = new_secret();
+  const auto secrets = signing_secrets(key, seal(key, current), seal(key, previous));
+  ASSERT_EQ(secrets, (std::vector<std::string>{current, previous}));
+  EXPECT_EQ(signing_secrets(key, seal(key, current), ""), std::vector<std::string>{current});
+  // A secret sealed under another key is left out, not sent as garbage.
+  EXPECT_TRUE(signing_secrets(std::string(32, 'x'), seal(key, current), "").empty());
+  const Headers headers = signed_headers(secrets, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330,
+                                         R"({"test": 2432232314})");
+  ASSERT_EQ(headers.size(), 3u);
+  EXPECT_EQ(headers[0],
+            (std::pair<std::string, std::string>{"webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek"}));
+  EXPECT_EQ(headers[1], (std::pair<std::string, std::string>{"webhook-timestamp", "1614265330"}));
+  EXPECT_EQ(headers[2].first, "webhook-signature");
+  EXPECT_EQ(headers[2].second, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE= " +
+                                   *sign(previous, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330,
+                                         R"({"test": 2432232314})"));
+}
+
 TEST(SealTest, RoundTripsAndRefusesAlteredBytesOrAnotherKey) {
   const auto key = parse_seal_key(std::string(64, 'a'));
   ASSERT_TRUE(key);

@@ -88,15 +88,6 @@ std::string duration_words(std::uint32_t seconds) {
 
 }  // namespace
 
-std::string reason_in_words(TransferResult result) {
-  if (result == TransferResult::ok) return "approved";
-  std::string out(to_string(result));
-  for (char& c : out) {
-    if (c == '_') c = ' ';
-  }
-  return out;
-}
-
 std::string format_amount(__int128 minor, Currency currency) {
   const unsigned exponent = currency.code == 0 ? 2 : currency_info(currency).exponent;
   const bool negative = minor < 0;

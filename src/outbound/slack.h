@@ -26,7 +26,5 @@ struct Digest {
 
 // 1240.5 EUR -> "1,240.50" (minor units by the currency's exponent).
 std::string format_amount(__int128 minor, Currency currency);
-// "insufficient_funds" -> "insufficient funds" ("approved" for ok): what a person reads.
-std::string reason_in_words(TransferResult result);
 
 }  // namespace ledger::outbound
