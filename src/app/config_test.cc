@@ -6,6 +6,8 @@
 #include <fstream>
 #include <map>
 
+#include "app/serve.h"
+
 namespace ledger::app {
 namespace {
 
@@ -101,6 +103,43 @@ TEST(ConfigTest, ParsesEndpoints) {
                           "::1:8080", "[::1]8080", "127.0.0.1:80a"}) {
     EXPECT_FALSE(parse_endpoint(bad, &e).ok()) << bad;
   }
+}
+
+TEST(ServeOptionsTest, TheConfigurationBecomesEachPartsOptionsBeforeAnythingStarts) {
+  const Parsed p = parse({"--http-listen", "[::1]:3000", "--iso8583-listen", "127.0.0.1:0",
+                          "--http-allowlist", "127.0.0.1,::1", "--auth-deadline-ms", "900",
+                          "--dd-wait-hours", "72", "--rate-limit-per-key", "50"});
+  ASSERT_TRUE(p.status.ok()) << p.status.message();
+  std::string error;
+  const auto o = options_from(p.config, &error);
+  ASSERT_TRUE(o) << error;
+  EXPECT_EQ(o->http_endpoint.address().to_string(), "::1");
+  EXPECT_EQ(o->http_endpoint.port(), 3000);
+  EXPECT_EQ(o->iso_endpoint.port(), 0);
+  EXPECT_EQ(o->http.allowlist.size(), 2u);
+  EXPECT_EQ(o->iso.deadline, std::chrono::milliseconds(900));
+  EXPECT_EQ(o->api.direct_debit_policy.wait_ns, 72ULL * 3600 * 1'000'000'000);
+  EXPECT_EQ(o->api.rate_per_key, 50.0);
+  EXPECT_EQ(o->api.burst_per_key, 50.0);  // the burst defaults to the rate
+  EXPECT_EQ(o->pipeline.database_url, p.config.database_url);
+  EXPECT_EQ(o->dispatcher.database_url, p.config.database_url);
+  EXPECT_FALSE(o->http.tls);  // made by run_serve from the files, not here
+}
+
+TEST(ServeOptionsTest, SettingsThatCannotServeAreRefusedNamingTheSetting) {
+  std::string error;
+  Parsed p = parse({"--tls-cert", "/etc/ssl/cert.pem"});
+  ASSERT_TRUE(p.status.ok());
+  EXPECT_FALSE(options_from(p.config, &error));
+  EXPECT_EQ(error, "--tls-cert and --tls-key go together");
+  p = parse({});
+  p.config.http_listen.host = "example.org";  // only an IP address is listened on
+  EXPECT_FALSE(options_from(p.config, &error));
+  EXPECT_EQ(error, "--http-listen: \"example.org\" is not an IP address");
+  p = parse({});
+  p.config.iso8583_allowlist = "10.0.0.1,nope";
+  EXPECT_FALSE(options_from(p.config, &error));
+  EXPECT_EQ(error, "--iso8583-allowlist: \"nope\" is not an IP address");
 }
 
 TEST(ConfigTest, HelpAndVersion) {

@@ -100,34 +100,6 @@ int prepare_database(const Config& config, pg::Conn* conn) {
 
 namespace {
 
-bool resolve(const Endpoint& endpoint, const char* flag, asio::ip::tcp::endpoint* out) {
-  boost::system::error_code error;
-  const auto address = asio::ip::make_address(endpoint.host, error);
-  if (error) {
-    print_error(std::string("--") + flag + ": \"" + endpoint.host + "\" is not an IP address");
-    return false;
-  }
-  *out = asio::ip::tcp::endpoint(address, endpoint.port);
-  return true;
-}
-
-// "a,b,c" -> addresses; prints the bad one and returns false.
-bool parse_allowlist(const std::string& text, const char* flag,
-                     std::vector<asio::ip::address>* out) {
-  for (std::size_t start = 0; start < text.size();) {
-    const auto comma = text.find(',', start);
-    const std::string part = text.substr(start, comma - start);
-    boost::system::error_code error;
-    out->push_back(asio::ip::make_address(part, error));
-    if (error) {
-      print_error(std::string("--") + flag + ": \"" + part + "\" is not an IP address");
-      return false;
-    }
-    start = comma == std::string::npos ? text.size() : comma + 1;
-  }
-  return true;
-}
-
 // After SIGINT/SIGTERM both listeners have stopped accepting and reading; this waits until
 // every request already received is answered (up to the grace period), then stops the loop.
 asio::awaitable<void> drain_then_stop(asio::io_context& io, http::Server& server,
@@ -290,7 +262,258 @@ bool take_lease(const Config& config, const asio::ip::tcp::endpoint& http_endpoi
   return true;
 }
 
+// What an active ledgerd runs beside its listeners. The members are declared in the order they
+// stop (stop()): first what may still be waiting on the pipeline, then the pipeline, then the
+// other users of the database, and last the lease, whose release lets a successor start at
+// once. The read pool, which only reads, stops when this is destroyed.
+class Services {
+ public:
+  Services(const Config& config, const ServeOptions& options, Pipeline& ledger, http::KeyRing& keys,
+           http::Readiness& readiness, std::int64_t epoch, std::function<void()> deposed)
+      : spike_watcher(config.database_url, ledger),
+        pipeline(ledger),
+        key_refresher(config.database_url, keys, limits::api_keys_refresh_interval_ms),
+        audit(config.database_url, limits::audit_queue_entries_max),
+        probe(config.database_url, limits::ready_probe_interval_ms,
+              [&readiness](bool reachable) { readiness.database_reachable = reachable; }),
+        dispatcher(options.dispatcher),
+        lease_keeper(config.database_url, epoch, config.lease_ms, std::move(deposed)),
+        reader(config.database_url, limits::read_pool_threads, limits::read_pool_jobs_max),
+        readiness_(readiness) {}
+  Services(const Services&) = delete;
+  Services& operator=(const Services&) = delete;
+
+  // In the order serving needs them: lease renewals first, through the journal load too (a
+  // load longer than the lease, 18 s for 10M transfers, must not let a standby take over from
+  // a ledgerd that is only starting), then the load, then the API keys and the rest.
+  Status start() {
+    lease_keeper.start();
+    if (Status s = pipeline.start(); !s.ok())
+      return Status::error("cannot load the ledger: " + s.message());
+    readiness_.state_loaded = true;
+    if (Status s = key_refresher.start(); !s.ok())
+      return Status::error("cannot load API keys: " + s.message());
+    audit.start();
+    dispatcher.start();
+    spike_watcher.start();
+    probe.start();
+    return Status();
+  }
+
+  void stop() {
+    spike_watcher.stop();  // it may be waiting for a spike's commit
+    pipeline.stop();       // answers what is in flight; nothing is journaled after this
+    key_refresher.stop();
+    audit.stop();
+    probe.stop();
+    dispatcher.stop();
+    lease_keeper.stop();  // last: releases the lease
+  }
+
+  SpikeWatcher spike_watcher;
+  Pipeline& pipeline;  // made before the lease is taken: the standby follows the journal with it
+  KeyRefresher key_refresher;
+  AuditWriter audit;
+  DatabaseProbe probe;
+  outbound::Dispatcher dispatcher;
+  LeaseKeeper lease_keeper;
+  ReadPool reader;
+
+ private:
+  http::Readiness& readiness_;
+};
+
+struct HttpMetrics {
+  metrics::CounterFamily requests{{"method", "route", "status"}};
+  metrics::Histogram latency = metrics::Histogram::latency();
+};
+
+// Everything /metrics shows of a serving ledgerd.
+struct Observed {
+  HttpMetrics& http;
+  const http::Server& server;
+  iso8583::Server& iso_server;
+  const http::Api& api;
+  Services& services;
+  std::int64_t lease_epoch;
+  const LedgerClock* test_clock;  // LEDGER_CLOCK=manual only
+};
+
+// The one place where the metrics of ledgerd are registered (docs/operations.md lists them).
+void register_metrics(metrics::Registry& registry, const Observed& o) {
+  registry.add_counter_family("ledgerd_http_requests_total",
+                              "REST requests by method, route and HTTP status.", o.http.requests);
+  registry.add_histogram("ledgerd_http_request_duration_seconds",
+                         "From a REST request read whole to its response ready.", {},
+                         o.http.latency);
+  if (const LedgerClock* clock = o.test_clock) {
+    registry.add_gauge("ledgerd_test_clock_offset_seconds",
+                       "LEDGER_CLOCK=manual only: how far the test clock was moved ahead.", {},
+                       [clock] { return static_cast<double>(clock->offset_ns()) / 1e9; });
+  }
+  const http::Server* server = &o.server;
+  registry.add_gauge("ledgerd_open_connections", "Open client connections.",
+                     {{"interface", "http"}},
+                     [server] { return static_cast<double>(server->open_connections()); });
+  registry.add_counter("ledgerd_connections_refused_total",
+                       "Connections closed at accept (allowlist or connection limit).",
+                       {{"interface", "http"}},
+                       [server] { return static_cast<double>(server->refused_connections()); });
+  registry.add_counter("ledgerd_tls_handshake_failures_total",
+                       "REST connections closed because their TLS handshake failed (plain HTTP "
+                       "on the HTTPS port included).",
+                       {},
+                       [server] { return static_cast<double>(server->tls_handshake_failures()); });
+  o.iso_server.register_metrics(registry);
+  o.services.dispatcher.register_metrics(registry);
+  o.services.spike_watcher.register_metrics(registry);
+  const http::Api* api = &o.api;
+  registry.add_counter("ledgerd_pan_lookups_total",
+                       "Card creations over REST, each of which looks a card number up.", {},
+                       [api] { return static_cast<double>(api->pan_lookups()); });
+  registry.add_counter("ledgerd_pan_lookups_rate_limited_total",
+                       "Card creations refused 429 because the key was over "
+                       "LEDGER_PAN_LOOKUPS_PER_MINUTE.",
+                       {}, [api] { return static_cast<double>(api->pan_lookups_refused()); });
+  const AuditWriter* audit = &o.services.audit;
+  registry.add_counter("ledgerd_audit_entries_written_total",
+                       "Audit entries (back-office mutations) written to PostgreSQL.", {},
+                       [audit] { return static_cast<double>(audit->written()); });
+  registry.add_counter("ledgerd_audit_dropped_total",
+                       "Audit entries refused because the audit queue was full.", {},
+                       [audit] { return static_cast<double>(audit->dropped()); });
+  registry.add_counter("ledgerd_audit_rows_set_aside_total",
+                       "Audit entries PostgreSQL refused as they were, stored escaped with "
+                       "set_aside=true.",
+                       {}, [audit] { return static_cast<double>(audit->set_aside()); });
+  registry.add_counter("ledgerd_audit_entries_lost_total",
+                       "Audit entries never written (refused even escaped, or PostgreSQL away at "
+                       "stop): each one is in the log as event=audit_entry_unwritten.",
+                       {}, [audit] { return static_cast<double>(audit->lost()); });
+  registry.add_counter("ledgerd_audit_write_failures_total",
+                       "Audit batches that could not be written and wait for a retry.", {},
+                       [audit] { return static_cast<double>(audit->failures()); });
+  o.services.pipeline.register_metrics(registry);
+  const std::int64_t epoch = o.lease_epoch;
+  registry.add_gauge("ledgerd_lease_epoch",
+                     "The ledger lease epoch this ledgerd holds (docs/operations.md); it rises by "
+                     "one at every takeover.",
+                     {}, [epoch] { return static_cast<double>(epoch); });
+  const LeaseKeeper* keeper = &o.services.lease_keeper;
+  registry.add_counter("ledgerd_lease_renewals_total", "Renewals of the ledger lease.", {},
+                       [keeper] { return static_cast<double>(keeper->renewals()); });
+  registry.add_counter(
+      "ledgerd_lease_renewal_failures_total",
+      "Renewals of the ledger lease that got no answer (PostgreSQL away or slow): a standby "
+      "takes over if they last longer than LEDGER_LEASE_MS.",
+      {}, [keeper] { return static_cast<double>(keeper->renewal_failures()); });
+}
+
 }  // namespace
+
+std::optional<ServeOptions> options_from(const Config& config, std::string* error) {
+  ServeOptions o;
+  const auto address = [error](const Endpoint& endpoint, const char* flag,
+                               asio::ip::tcp::endpoint* out) {
+    boost::system::error_code code;
+    const auto ip = asio::ip::make_address(endpoint.host, code);
+    if (code) {
+      *error = std::string("--") + flag + ": \"" + endpoint.host + "\" is not an IP address";
+      return false;
+    }
+    *out = asio::ip::tcp::endpoint(ip, endpoint.port);
+    return true;
+  };
+  // "a,b,c" -> addresses.
+  const auto allowlist = [error](const std::string& text, const char* flag,
+                                 std::vector<asio::ip::address>* out) {
+    for (std::size_t start = 0; start < text.size();) {
+      const auto comma = text.find(',', start);
+      const std::string part = text.substr(start, comma - start);
+      boost::system::error_code code;
+      out->push_back(asio::ip::make_address(part, code));
+      if (code) {
+        *error = std::string("--") + flag + ": \"" + part + "\" is not an IP address";
+        return false;
+      }
+      start = comma == std::string::npos ? text.size() : comma + 1;
+    }
+    return true;
+  };
+  if (!address(config.http_listen, "http-listen", &o.http_endpoint) ||
+      !address(config.iso8583_listen, "iso8583-listen", &o.iso_endpoint) ||
+      !allowlist(config.iso8583_allowlist, "iso8583-allowlist", &o.iso.allowlist) ||
+      !allowlist(config.http_allowlist, "http-allowlist", &o.http.allowlist)) {
+    return std::nullopt;
+  }
+  if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
+    *error = "--tls-cert and --tls-key go together";
+    return std::nullopt;
+  }
+  o.http.connections_max = config.http_connections_max;
+  o.http.connections_per_source_max =
+      std::min(config.http_connections_per_source_max, config.http_connections_max);
+
+  o.iso.connections_max = config.iso8583_connections_max;
+  o.iso.connections_per_source_max =
+      std::min(config.iso8583_connections_per_source_max, config.iso8583_connections_max);
+  o.iso.bitmap = config.iso8583_hex_bitmap ? iso8583::BitmapEncoding::ascii_hex
+                                           : iso8583::BitmapEncoding::binary;
+  o.iso.deadline = std::chrono::milliseconds(config.auth_deadline_ms);
+  o.iso.read_timeout = std::chrono::milliseconds(config.iso8583_read_timeout_ms);
+  o.iso.translate.pan_secret = config.pan_secret;
+  o.iso.translate.home_country = config.home_country;
+  o.iso.translate.hold_days = config.hold_days;
+  o.iso.translate.preauthorization_hold_days = config.preauthorization_hold_days;
+  if (!config.preauthorization_mccs.empty()) {
+    if (Status s = iso8583::parse_mcc_ranges(config.preauthorization_mccs,
+                                             &o.iso.translate.rules.preauthorization_mccs);
+        !s.ok()) {
+      *error = s.message();
+      return std::nullopt;
+    }
+  }
+  if (!config.over_capture.empty()) {
+    if (Status s =
+            iso8583::parse_over_capture(config.over_capture, &o.iso.translate.rules.over_capture);
+        !s.ok()) {
+      *error = s.message();
+      return std::nullopt;
+    }
+  }
+
+  o.pipeline.database_url = config.database_url;
+  o.pipeline.engine =
+      engine::EngineOptions{config.accounts_max, config.transfers_max, config.cards_max};
+  o.pipeline.batch_commands_max = config.batch_max;
+  o.pipeline.ingress_capacity = config.ingress_max;
+  o.pipeline.snapshot_dir = config.snapshot_dir;
+  if (!config.snapshot_dir.empty())
+    o.pipeline.snapshot_interval_ms = config.snapshot_interval_s * 1'000;
+
+  std::string allowlist_error;
+  const auto webhook_allowlist =
+      outbound::parse_allowlist(config.webhook_allowlist, &allowlist_error);
+  if (!webhook_allowlist) {
+    *error = "LEDGER_WEBHOOK_ALLOWLIST: " + allowlist_error;
+    return std::nullopt;
+  }
+  o.dispatcher.database_url = config.database_url;
+  o.dispatcher.seal_key = config.webhook_key;
+  o.dispatcher.allowlist = *webhook_allowlist;
+
+  o.api.ledger_timeout = std::chrono::milliseconds(config.ledger_timeout_ms);
+  o.api.pan_secret = config.pan_secret;
+  o.api.rate_per_key = static_cast<double>(config.rate_limit_per_key);
+  o.api.burst_per_key = static_cast<double>(
+      config.rate_burst_per_key != 0 ? config.rate_burst_per_key : config.rate_limit_per_key);
+  o.api.pan_lookups_per_minute = static_cast<double>(config.pan_lookups_per_minute);
+  o.api.webhook = http::WebhookContext{config.webhook_key, *webhook_allowlist};
+  o.api.direct_debit_policy = http::DirectDebitPolicy{
+      config.dd_settlement_minute, std::uint64_t{config.dd_wait_hours} * ns_per_hour,
+      std::uint64_t{config.dd_return_margin_hours} * ns_per_hour};
+  return o;
+}
 
 int run_migrate(const Config& config) {
   spdlog::info("event=migrate database=\"{}\" migrations_dir=\"{}\"",
@@ -302,21 +525,11 @@ int run_migrate(const Config& config) {
 int run_serve(const Config& config) {
   spdlog::info("event=starting version={} {} database=\"{}\"", LEDGERD_VERSION, config.describe(),
                pg::describe_url(config.database_url));
-  asio::ip::tcp::endpoint http_endpoint;
-  if (!resolve(config.http_listen, "http-listen", &http_endpoint)) return exit_usage;
-  asio::ip::tcp::endpoint iso_endpoint;
-  if (!resolve(config.iso8583_listen, "iso8583-listen", &iso_endpoint)) return exit_usage;
-  iso8583::ServerOptions iso_options;
-  if (!parse_allowlist(config.iso8583_allowlist, "iso8583-allowlist", &iso_options.allowlist))
-    return exit_usage;
-  http::ServerOptions http_options;
-  if (!parse_allowlist(config.http_allowlist, "http-allowlist", &http_options.allowlist))
-    return exit_usage;
-  http_options.connections_max = config.http_connections_max;
-  http_options.connections_per_source_max =
-      std::min(config.http_connections_per_source_max, config.http_connections_max);
-  if (config.tls_cert_file.empty() != config.tls_key_file.empty())
-    return fail(exit_usage, "--tls-cert and --tls-key go together");
+  std::string refused;
+  auto parsed = options_from(config, &refused);
+  if (!parsed) return fail(exit_usage, refused);
+  ServeOptions& options = *parsed;
+  http::ServerOptions& http_options = options.http;
   if (!config.tls_cert_file.empty()) {
     if (Status s =
             http::make_tls_context(config.tls_cert_file, config.tls_key_file, &http_options.tls);
@@ -324,9 +537,6 @@ int run_serve(const Config& config) {
       return fail(exit_failure, s.message());
     }
   }
-  iso_options.connections_max = config.iso8583_connections_max;
-  iso_options.connections_per_source_max =
-      std::min(config.iso8583_connections_per_source_max, config.iso8583_connections_max);
   http::Readiness readiness;
   {
     pg::Conn conn;
@@ -355,23 +565,16 @@ int run_serve(const Config& config) {
         "event=test_clock_enabled detail=\"LEDGER_CLOCK=manual: POST /v1/test-clock/advance moves "
         "this ledger's time forward; never run a real ledger like this\"");
   }
-  PipelineOptions pipeline_options;
+  PipelineOptions& pipeline_options = options.pipeline;
   pipeline_options.clock_ns = [&clock] { return clock.now_ns(); };
-  pipeline_options.database_url = config.database_url;
-  pipeline_options.engine =
-      engine::EngineOptions{config.accounts_max, config.transfers_max, config.cards_max};
-  pipeline_options.batch_commands_max = config.batch_max;
-  pipeline_options.ingress_capacity = config.ingress_max;
   pipeline_options.on_fenced = step_down;
-  if (!config.snapshot_dir.empty()) {
+  if (!pipeline_options.snapshot_dir.empty()) {
     std::error_code error;
-    std::filesystem::create_directories(config.snapshot_dir, error);
-    if (error || access(config.snapshot_dir.c_str(), W_OK) != 0) {
-      return fail(exit_failure, "LEDGER_SNAPSHOT_DIR \"" + config.snapshot_dir +
+    std::filesystem::create_directories(pipeline_options.snapshot_dir, error);
+    if (error || access(pipeline_options.snapshot_dir.c_str(), W_OK) != 0) {
+      return fail(exit_failure, "LEDGER_SNAPSHOT_DIR \"" + pipeline_options.snapshot_dir +
                                     "\" is not a writable directory");
     }
-    pipeline_options.snapshot_dir = config.snapshot_dir;
-    pipeline_options.snapshot_interval_ms = config.snapshot_interval_s * 1'000;
   }
   Pipeline pipeline(pipeline_options);
 
@@ -405,62 +608,31 @@ int run_serve(const Config& config) {
     readiness.follow_lag_events = static_cast<std::int64_t>(lag);
   };
   LeaseState lease;
-  if (!take_lease(config, http_endpoint, http_options, &readiness, follow, &lease)) return exit_ok;
+  if (!take_lease(config, options.http_endpoint, http_options, &readiness, follow, &lease))
+    return exit_ok;
   pipeline.set_fence_epoch(lease.epoch);
   pg::set_session_fence(lease.epoch);  // the back office's connections, all made from here on
-  // Renewed from now on, through the journal load too: a load longer than the lease (18 s for
-  // 10M transfers) must not let a standby take over from a ledgerd that is only starting.
-  LeaseKeeper lease_keeper(config.database_url, lease.epoch, config.lease_ms, step_down);
-  lease_keeper.start();
-  if (Status s = pipeline.start(); !s.ok())
-    return fail(exit_failure, "cannot load the ledger: " + s.message());
-  readiness.state_loaded = true;
+  http::KeyRing keys;
+  Services services(config, options, pipeline, keys, readiness, lease.epoch, step_down);
+  if (Status s = services.start(); !s.ok()) return fail(exit_failure, s.message());
   if (clock.manual() && pipeline.loaded_timestamp() > clock.now_ns()) {
     // A test clock restarts where the journal left it, never behind it.
     clock.advance(pipeline.loaded_timestamp() - clock.now_ns());
   }
 
-  http::KeyRing keys;
-  KeyRefresher key_refresher(config.database_url, keys, limits::api_keys_refresh_interval_ms);
-  if (Status s = key_refresher.start(); !s.ok())
-    return fail(exit_failure, "cannot load API keys: " + s.message());
-  ReadPool reader(config.database_url, limits::read_pool_threads, limits::read_pool_jobs_max);
-  AuditWriter audit(config.database_url, limits::audit_queue_entries_max);
-  audit.start();
-
-  std::string allowlist_error;
-  const outbound::Allowlist webhook_allowlist =
-      outbound::parse_allowlist(config.webhook_allowlist, &allowlist_error)
-          .value_or(outbound::Allowlist{});  // checked when the configuration was read
-  outbound::DispatcherOptions dispatcher_options;
-  dispatcher_options.database_url = config.database_url;
-  dispatcher_options.seal_key = config.webhook_key;
-  dispatcher_options.allowlist = webhook_allowlist;
-  outbound::Dispatcher dispatcher(dispatcher_options);
-  dispatcher.start();
-  SpikeWatcher spike_watcher(config.database_url, pipeline);
-  spike_watcher.start();
-
-  http::Api api(
-      pipeline, reader, keys, readiness,
-      http::ApiOptions{
-          std::chrono::milliseconds(config.ledger_timeout_ms), config.pan_secret,
-          static_cast<double>(config.rate_limit_per_key),
-          static_cast<double>(config.rate_burst_per_key != 0 ? config.rate_burst_per_key
-                                                             : config.rate_limit_per_key),
-          static_cast<double>(config.pan_lookups_per_minute), &reader,
-          http::WebhookContext{config.webhook_key, webhook_allowlist}, &reader, &reader, &clock,
-          http::DirectDebitPolicy{config.dd_settlement_minute,
-                                  std::uint64_t{config.dd_wait_hours} * ns_per_hour,
-                                  std::uint64_t{config.dd_return_margin_hours} * ns_per_hour}},
-      &audit, &reader);
+  http::ApiOptions api_options = options.api;
+  api_options.webhooks = &services.reader;
+  api_options.spikes = &services.reader;
+  api_options.direct_debits = &services.reader;
+  api_options.clock = &clock;
+  http::Api api(pipeline, services.reader, keys, readiness, api_options, &services.audit,
+                &services.reader);
   if (config.pan_secret.empty()) {
     spdlog::warn(
         "event=pan_secret_unset detail=\"cards cannot be created until LEDGER_PAN_SECRET is set\"");
   }
   metrics::Registry registry;
-  metrics::CounterFamily http_requests({"method", "route", "status"});
-  metrics::Histogram http_latency = metrics::Histogram::latency();
+  HttpMetrics http_metrics;
   http::Handler handler = [&](http::Request& request) -> asio::awaitable<http::Response> {
     const auto started = std::chrono::steady_clock::now();
     readiness.ledger_running = pipeline.running();
@@ -472,10 +644,10 @@ int run_serve(const Config& config) {
     } else {
       response = co_await api.handle(request);
     }
-    http_requests
+    http_metrics.requests
         .with({std::string(bhttp_method(request)), route, std::to_string(response.result_int())})
         .add();
-    http_latency.observe(
+    http_metrics.latency.observe(
         static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                        std::chrono::steady_clock::now() - started)
                                        .count()));
@@ -489,92 +661,15 @@ int run_serve(const Config& config) {
     api.observe_refusal(header, response);
   };
   http::Server server(io, handler, http_options);
-  if (Status s = server.listen(http_endpoint); !s.ok())
+  if (Status s = server.listen(options.http_endpoint); !s.ok())
     return fail(exit_failure, "http: " + s.message());
-  iso_options.bitmap = config.iso8583_hex_bitmap ? iso8583::BitmapEncoding::ascii_hex
-                                                 : iso8583::BitmapEncoding::binary;
-  iso_options.deadline = std::chrono::milliseconds(config.auth_deadline_ms);
-  iso_options.read_timeout = std::chrono::milliseconds(config.iso8583_read_timeout_ms);
-  iso_options.translate.pan_secret = config.pan_secret;
-  iso_options.translate.home_country = config.home_country;
-  iso_options.translate.hold_days = config.hold_days;
-  iso_options.translate.preauthorization_hold_days = config.preauthorization_hold_days;
-  if (!config.preauthorization_mccs.empty()) {  // checked when the configuration was read
-    (void)iso8583::parse_mcc_ranges(config.preauthorization_mccs,
-                                    &iso_options.translate.rules.preauthorization_mccs);
-  }
-  if (!config.over_capture.empty()) {
-    (void)iso8583::parse_over_capture(config.over_capture,
-                                      &iso_options.translate.rules.over_capture);
-  }
-  iso8583::Server iso_server(io, pipeline, iso_options);
-  if (Status s = iso_server.listen(iso_endpoint); !s.ok()) {
+  iso8583::Server iso_server(io, pipeline, options.iso);
+  if (Status s = iso_server.listen(options.iso_endpoint); !s.ok()) {
     return fail(exit_failure, "iso8583: " + s.message());
   }
-  registry.add_counter_family("ledgerd_http_requests_total",
-                              "REST requests by method, route and HTTP status.", http_requests);
-  registry.add_histogram("ledgerd_http_request_duration_seconds",
-                         "From a REST request read whole to its response ready.", {}, http_latency);
-  if (config.clock_manual) {
-    registry.add_gauge("ledgerd_test_clock_offset_seconds",
-                       "LEDGER_CLOCK=manual only: how far the test clock was moved ahead.", {},
-                       [&clock] { return static_cast<double>(clock.offset_ns()) / 1e9; });
-  }
-  registry.add_gauge("ledgerd_open_connections", "Open client connections.",
-                     {{"interface", "http"}},
-                     [&server] { return static_cast<double>(server.open_connections()); });
-  registry.add_counter("ledgerd_connections_refused_total",
-                       "Connections closed at accept (allowlist or connection limit).",
-                       {{"interface", "http"}},
-                       [&server] { return static_cast<double>(server.refused_connections()); });
-  registry.add_counter("ledgerd_tls_handshake_failures_total",
-                       "REST connections closed because their TLS handshake failed (plain HTTP "
-                       "on the HTTPS port included).",
-                       {},
-                       [&server] { return static_cast<double>(server.tls_handshake_failures()); });
-  iso_server.register_metrics(registry);
-  dispatcher.register_metrics(registry);
-  spike_watcher.register_metrics(registry);
-  registry.add_counter("ledgerd_pan_lookups_total",
-                       "Card creations over REST, each of which looks a card number up.", {},
-                       [&api] { return static_cast<double>(api.pan_lookups()); });
-  registry.add_counter("ledgerd_pan_lookups_rate_limited_total",
-                       "Card creations refused 429 because the key was over "
-                       "LEDGER_PAN_LOOKUPS_PER_MINUTE.",
-                       {}, [&api] { return static_cast<double>(api.pan_lookups_refused()); });
-  registry.add_counter("ledgerd_audit_entries_written_total",
-                       "Audit entries (back-office mutations) written to PostgreSQL.", {},
-                       [&audit] { return static_cast<double>(audit.written()); });
-  registry.add_counter("ledgerd_audit_dropped_total",
-                       "Audit entries refused because the audit queue was full.", {},
-                       [&audit] { return static_cast<double>(audit.dropped()); });
-  registry.add_counter("ledgerd_audit_rows_set_aside_total",
-                       "Audit entries PostgreSQL refused as they were, stored escaped with "
-                       "set_aside=true.",
-                       {}, [&audit] { return static_cast<double>(audit.set_aside()); });
-  registry.add_counter("ledgerd_audit_entries_lost_total",
-                       "Audit entries never written (refused even escaped, or PostgreSQL away at "
-                       "stop): each one is in the log as event=audit_entry_unwritten.",
-                       {}, [&audit] { return static_cast<double>(audit.lost()); });
-  registry.add_counter("ledgerd_audit_write_failures_total",
-                       "Audit batches that could not be written and wait for a retry.", {},
-                       [&audit] { return static_cast<double>(audit.failures()); });
-  pipeline.register_metrics(registry);
-  registry.add_gauge("ledgerd_lease_epoch",
-                     "The ledger lease epoch this ledgerd holds (docs/operations.md); it rises by "
-                     "one at every takeover.",
-                     {}, [&lease] { return static_cast<double>(lease.epoch); });
-  registry.add_counter("ledgerd_lease_renewals_total", "Renewals of the ledger lease.", {},
-                       [&lease_keeper] { return static_cast<double>(lease_keeper.renewals()); });
-  registry.add_counter(
-      "ledgerd_lease_renewal_failures_total",
-      "Renewals of the ledger lease that got no answer (PostgreSQL away or slow): a standby "
-      "takes over if they last longer than LEDGER_LEASE_MS.",
-      {}, [&lease_keeper] { return static_cast<double>(lease_keeper.renewal_failures()); });
+  register_metrics(registry, Observed{http_metrics, server, iso_server, api, services, lease.epoch,
+                                      config.clock_manual ? &clock : nullptr});
 
-  DatabaseProbe probe(config.database_url, limits::ready_probe_interval_ms,
-                      [&readiness](bool reachable) { readiness.database_reachable = reachable; });
-  probe.start();
   asio::signal_set signals(io, SIGINT, SIGTERM);
   bool stopping = false;
   shutdown = [&] {
@@ -622,12 +717,7 @@ int run_serve(const Config& config) {
   name_this_thread("ledgerd-io");  // this thread serves too
   io.run();
   for (auto& thread : threads) thread.join();
-  spike_watcher.stop();  // before the pipeline: it may be waiting for a spike's commit
-  pipeline.stop();       // after the HTTP drain: in-flight requests needed it
-  key_refresher.stop();
-  audit.stop();
-  probe.stop();
-  lease_keeper.stop();  // last: releases the lease, so a successor starts at once
+  services.stop();  // after the HTTP drain: in-flight requests needed the pipeline
   if (deposed) {
     spdlog::error("event=stopped reason=deposed epoch={}", lease.epoch);
     return exit_deposed;
