@@ -6,6 +6,13 @@
 #                                finds no test fails (--no-tests=error) unless ARGS select
 #                                tests with -R/-E themselves.
 #   stage_failed NAME WHY        records a stage that could not run as a failure.
+#   stage_background NAME CMD... starts CMD in the background at the lowest CPU priority
+#                                (nice 19), its output in LOGDIR: the stages that run meanwhile
+#                                (test suites, which mostly wait on sockets and timers) keep the
+#                                CPU they ask for, and it takes what they leave.
+#   stage_wait NAME              waits for a background stage; records its wall time from its
+#                                start, how long the run waited for it, and its result; prints
+#                                its output's tail on failure; returns its status.
 #   stages_end                   prints the table of stages, the ten slowest tests and a
 #                                closing "N passed, N failed" line, then exits: non-zero when
 #                                any stage failed.
@@ -46,6 +53,36 @@ stage_failed() {
   stage_record "$1" 0 1 "not run: $2"
 }
 
+declare -A STAGE_BACKGROUND_PID STAGE_BACKGROUND_STARTED
+
+stage_background() {
+  local name=$1
+  shift
+  local log="$STAGE_LOG_DIR/${name// /-}.log"
+  echo "test: == $name (background, nice 19; output in $log)"
+  STAGE_BACKGROUND_STARTED[$name]=$SECONDS
+  set -m  # its own process group, so that an early end of the run can stop all of it
+  (
+    renice -n 19 -p "$BASHPID" >/dev/null
+    "$@"
+  ) >"$log" 2>&1 &
+  STAGE_BACKGROUND_PID[$name]=$!
+  set +m
+}
+
+stage_wait() {
+  local name=$1 waited=$SECONDS status=0
+  local log="$STAGE_LOG_DIR/${name// /-}.log"
+  [[ -n "${STAGE_BACKGROUND_PID[$name]:-}" ]] || { stage_failed "$name" "never started"; return 1; }
+  echo "test: == $name (waiting for the background stage)"
+  wait "${STAGE_BACKGROUND_PID[$name]}" || status=$?
+  unset "STAGE_BACKGROUND_PID[$name]"
+  ((status == 0)) || tail -n 60 "$log" >&2
+  stage_record "$name" $((SECONDS - STAGE_BACKGROUND_STARTED[$name])) "$status" \
+    "background; the run waited $((SECONDS - waited)) s for it"
+  return "$status"
+}
+
 stage_ctest() {
   local name=$1 started=$SECONDS status=0 arg selects=0
   shift
@@ -76,7 +113,11 @@ stage_ctest() {
 }
 
 stages_end() {
-  local total=$((SECONDS - STAGE_STARTED))
+  local total=$((SECONDS - STAGE_STARTED)) name
+  for name in "${!STAGE_BACKGROUND_PID[@]}"; do  # started, never waited for: the run ended early
+    kill -- "-${STAGE_BACKGROUND_PID[$name]}" 2>/dev/null || true
+    stage_failed "$name" "stopped unfinished: the run ended before it was needed"
+  done
   echo
   echo "test: where the time went (wall seconds; logs in $STAGE_LOG_DIR)"
   awk -F'\t' '{ printf "test:   %-18s %6d s  %-6s  %s\n", $1, $2, $3, $4 }' \
@@ -84,8 +125,10 @@ stages_end() {
   printf 'test:   %-18s %6d s\n' total "$total"
   if [[ -s "$STAGE_LOG_DIR/tests.tsv" ]]; then
     echo "test: the ten slowest tests"
-    sort -t$'\t' -k1,1 -g -r "$STAGE_LOG_DIR/tests.tsv" | head -n 10 |
-      awk -F'\t' '{ printf "test:   %8.2f s  %-18s %s\n", $1, $2, $3 }'
+    # awk, not head: head would leave sort writing into a closed pipe (SIGPIPE, which pipefail
+    # turns into a failed run once the list outgrows the pipe's buffer).
+    sort -t$'\t' -k1,1 -g -r "$STAGE_LOG_DIR/tests.tsv" |
+      awk -F'\t' 'NR <= 10 { printf "test:   %8.2f s  %-18s %s\n", $1, $2, $3 }'
   fi
   local passed=0 failed=0
   if [[ -s "$STAGE_LOG_DIR/counts.tsv" ]]; then
