@@ -11,8 +11,9 @@
 #                                (test suites, which mostly wait on sockets and timers) keep the
 #                                CPU they ask for, and it takes what they leave.
 #   stage_wait NAME              waits for a background stage; records its wall time from its
-#                                start, how long the run waited for it, and its result; prints
-#                                its output's tail on failure; returns its status.
+#                                start, how long the run waited for it, its result and, when it
+#                                ran a ctest, its test counts; prints its output's tail on
+#                                failure; returns its status.
 #   stages_end                   prints the table of stages, the ten slowest tests and a
 #                                closing "N passed, N failed" line, then exits: non-zero when
 #                                any stage failed.
@@ -78,8 +79,12 @@ stage_wait() {
   wait "${STAGE_BACKGROUND_PID[$name]}" || status=$?
   unset "STAGE_BACKGROUND_PID[$name]"
   ((status == 0)) || tail -n 60 "$log" >&2
-  stage_record "$name" $((SECONDS - STAGE_BACKGROUND_STARTED[$name])) "$status" \
-    "background; the run waited $((SECONDS - waited)) s for it"
+  local counts="background; the run waited $((SECONDS - waited)) s for it"
+  if grep -qE 'tests? failed out of [0-9]+' "$log"; then  # it ran a ctest: count its tests
+    stage_tests "$name" "$log"
+    counts="$STAGE_COUNTS; $counts"
+  fi
+  stage_record "$name" $((SECONDS - STAGE_BACKGROUND_STARTED[$name])) "$status" "$counts"
   return "$status"
 }
 
@@ -92,14 +97,22 @@ stage_ctest() {
   local log="$STAGE_LOG_DIR/${name// /-}.log"
   echo "test: == $name"
   ctest "$@" "${extra[@]}" 2>&1 | tee "$log" || status=$?
-  local passed failed total counts
+  stage_tests "$name" "$log"
+  stage_record "$name" $((SECONDS - started)) "$status" "$STAGE_COUNTS"
+  return "$status"
+}
+
+# stage_tests NAME LOG: the test counts and each test's time from ctest's output in LOG, into
+# counts.tsv and tests.tsv; STAGE_COUNTS says them in words ("" when LOG has no ctest run).
+stage_tests() {
+  local name=$1 log=$2 passed failed total
   total=$(sed -nE 's/.* tests? failed out of ([0-9]+).*/\1/p' "$log" | tail -n 1)
   failed=$(sed -nE 's/.* ([0-9]+) tests? failed out of .*/\1/p' "$log" | tail -n 1)
   if [[ -n "$total" ]]; then
     passed=$((total - failed))
-    counts="$total tests, $passed passed, $failed failed"
+    STAGE_COUNTS="$total tests, $passed passed, $failed failed"
   else
-    counts="no tests run"
+    STAGE_COUNTS="no tests run"
     passed=0
     failed=0
   fi
@@ -108,8 +121,6 @@ stage_ctest() {
   sed -nE 's/.*Test +#[0-9]+: ([^ ]+) .* ([0-9]+\.[0-9]+) sec$/\2\t\1/p' "$log" |
     awk -v stage="$name" -F'\t' '{ printf "%s\t%s\t%s\n", $1, stage, $2 }' \
       >>"$STAGE_LOG_DIR/tests.tsv"
-  stage_record "$name" $((SECONDS - started)) "$status" "$counts"
-  return "$status"
 }
 
 stages_end() {
