@@ -5,11 +5,15 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "journal/pg.h"
 #include "support/http_client.h"
@@ -31,10 +35,10 @@ class LeaseTest : public ::testing::Test {
     url_ = testing::create_database("lease");
     auth_ = {{"Authorization", "Bearer " + testing::create_api_key(env(), "backoffice")}};
   }
-  testing::Env env() const {
+  testing::Env env(int transfers_max = 1'000) const {
     return {{"LEDGER_DATABASE_URL", url_},
             {"LEDGER_ACCOUNTS_MAX", "100"},
-            {"LEDGER_TRANSFERS_MAX", "1000"},
+            {"LEDGER_TRANSFERS_MAX", std::to_string(transfers_max)},
             {"LEDGER_LEASE_MS", "1000"}};
   }
   testing::HttpReply post(int port, const std::string& path, const json& body) const {
@@ -258,6 +262,81 @@ TEST_F(LeaseTest, PausedActiveCommitsNothingAfterTheTakeoverAndStepsDown) {
                                  "'00000000-0000-4000-8000-0000000000b1'"),
             "1");
   EXPECT_EQ(epoch(), "2");
+  EXPECT_EQ(standby.stop(SIGTERM), 0) << standby.output();
+}
+
+// SIGSTOP of the active while eight clients post transfers, at a moment its journal session
+// is waiting for the rest of a COPY if that can be caught: the standby serves within 3 s
+// (lease 1 s), every acknowledged transfer is in the journal, and the stopped process, once
+// resumed, commits nothing and steps down.
+TEST_F(LeaseTest, ActivePausedUnderWriteLoadIsReplacedWithinThreeSeconds) {
+  testing::ServerProcess active;
+  ASSERT_TRUE(active.start(env(100'000))) << active.output();
+  create_accounts(active.http_port());
+  testing::ServerProcess standby;
+  standby.launch(env(100'000));
+  ASSERT_TRUE(wait_for(standby, "event=standby_loaded")) << standby.output();
+
+  std::atomic<bool> stop_clients{false};
+  std::mutex acknowledged_mutex;
+  std::vector<std::string> acknowledged;
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 8; ++c) {
+    clients.emplace_back([&, c] {
+      for (int i = 0; i < 5'000 && !stop_clients; ++i) {  // bounded in count and in time
+        char id[40];
+        std::snprintf(id, sizeof id, "00000000-0000-4000-8%03d-%012d", c, i);
+        const auto reply = testing::http_call(active.http_port(), "POST", "/v1/transfers",
+                                              transfer(id).dump(), auth_, 1'500);
+        if (reply.status == 201) {
+          std::lock_guard lock(acknowledged_mutex);
+          acknowledged.emplace_back(id);
+        }
+      }
+    });
+  }
+  // Catch the journal session in mid-COPY (waiting for its client) if possible within 3 s.
+  bool mid_copy = false;
+  const auto look_until = Clock::now() + std::chrono::seconds(3);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  while (!mid_copy && Clock::now() < look_until) {
+    mid_copy = testing::query_value(
+                   url_,
+                   "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ledgerd "
+                   "epoch=1' AND state = 'active' AND wait_event = 'ClientRead' AND query LIKE "
+                   "'%COPY%'") != "0";
+    if (mid_copy) break;
+  }
+  const auto stopped = Clock::now();
+  active.signal(SIGSTOP);
+  std::printf("paused %s\n", mid_copy ? "in mid-COPY" : "(mid-COPY not caught)");
+  const bool serving = standby.wait_serving(10'000);
+  const auto takeover_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - stopped).count();
+  std::printf("takeover: %lld ms from SIGSTOP to serving (lease 1000 ms)\n",
+              static_cast<long long>(takeover_ms));
+  stop_clients = true;
+  for (auto& client : clients) client.join();
+  ASSERT_TRUE(serving) << standby.output();
+  EXPECT_LE(takeover_ms, 3'000) << standby.output();
+  EXPECT_EQ(epoch(), "2");
+  // The new active journals at once (nothing of the stopped one holds it up).
+  ASSERT_EQ(
+      post(standby.http_port(), "/v1/transfers", transfer("00000000-0000-4000-8000-0000000000e1"))
+          .status,
+      201);
+  ASSERT_FALSE(acknowledged.empty());
+  for (const std::string& id : acknowledged) {
+    ASSERT_EQ(
+        testing::http_call(standby.http_port(), "GET", "/v1/transfers/" + id, "", auth_, 10'000)
+            .status,
+        200)
+        << "acknowledged transfer " << id << " is missing on the new active";
+  }
+  const std::string journaled_before = testing::query_value(url_, "SELECT count(*) FROM transfers");
+  active.signal(SIGCONT);
+  EXPECT_EQ(active.stop(0, 20'000), 3) << active.output();  // deposed: steps down by itself
+  EXPECT_EQ(testing::query_value(url_, "SELECT count(*) FROM transfers"), journaled_before);
   EXPECT_EQ(standby.stop(SIGTERM), 0) << standby.output();
 }
 

@@ -104,12 +104,22 @@ inline constexpr std::size_t iso8583_connections_per_source_max = 32;
 
 // --- Database -----------------------------------------------------------------------------
 inline constexpr std::uint32_t db_connect_timeout_s = 5;
+// A peer that stopped answering: TCP keepalive probes after 5 s idle, every 2 s, 3 of them, on
+// both ends of every connection; unacknowledged data gives up after db_tcp_user_timeout_ms.
+inline constexpr std::uint32_t db_keepalive_idle_s = 5;
+inline constexpr std::uint32_t db_keepalive_interval_s = 2;
+inline constexpr std::uint32_t db_keepalive_count = 3;
+inline constexpr std::uint32_t db_tcp_user_timeout_ms = 10'000;
 inline constexpr std::uint32_t db_read_statement_timeout_ms = 10'000;  // history, statements
 inline constexpr std::size_t read_pool_threads = 2;       // connections for reads and keys
 inline constexpr std::size_t read_pool_jobs_max = 1'024;  // waiting; beyond: 503
 inline constexpr std::uint32_t ready_probe_interval_ms = 1'000;
 // The ledger lease: renewed every quarter of it; a standby asks for it as often.
 inline constexpr std::uint32_t lease_ms_default = 1'000;
+// The longest a transaction that passed the lease fence may wait for its ledgerd's next
+// statement (half the lease, at least this): longer, PostgreSQL ends the session (migration
+// 0018), so that a stopped ledgerd cannot hold the lease row through a takeover.
+inline constexpr std::uint32_t fence_idle_ms_min = 100;
 // Engine snapshots (docs/durability.md): how often one is taken while the journal moves on,
 // and the first one after a load that read at least snapshot_soon_records records.
 inline constexpr std::uint32_t snapshot_interval_s_default = 300;

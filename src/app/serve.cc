@@ -223,6 +223,10 @@ bool take_lease(const Config& config, const asio::ip::tcp::endpoint& http_endpoi
       if (Status s = pg::connect(config.database_url, &conn); !s.ok()) {
         spdlog::warn("event=lease_unreachable error=\"{}\"", s.message());
         conn.reset();
+      } else {
+        // The take waits for journal transactions that are committing (they passed the fence):
+        // bounded, so that this loop keeps answering signals and asking again.
+        (void)pg::exec(conn.get(), "SET lock_timeout = " + std::to_string(config.lease_ms));
       }
     }
     if (conn) {
@@ -252,6 +256,15 @@ bool take_lease(const Config& config, const asio::ip::tcp::endpoint& http_endpoi
   if (!taken) {
     spdlog::info("event=stopped role=standby signal={}", early_signal.load());
     return false;
+  }
+  // The old holder's sessions: none of their transactions can commit now, but one stopped in
+  // mid-COPY holds uncommitted keys that this holder's inserts would wait for.
+  std::int64_t ended = 0;
+  if (Status s = end_deposed_sessions(conn.get(), lease->epoch, &ended); !s.ok()) {
+    spdlog::warn("event=deposed_sessions_not_ended epoch={} error=\"{}\"", lease->epoch,
+                 s.message());
+  } else if (ended > 0) {
+    spdlog::info("event=deposed_sessions_ended epoch={} sessions={}", lease->epoch, ended);
   }
   readiness->role = http::Role::active;
   readiness->lease_epoch = lease->epoch;
@@ -611,7 +624,9 @@ int run_serve(const Config& config) {
   if (!take_lease(config, options.http_endpoint, http_options, &readiness, follow, &lease))
     return exit_ok;
   pipeline.set_fence_epoch(lease.epoch);
-  pg::set_session_fence(lease.epoch);  // the back office's connections, all made from here on
+  // The back office's connections, all made from here on; a fenced transaction of theirs may
+  // wait at most half a lease for its next statement.
+  pg::set_session_fence(lease.epoch, std::max(limits::fence_idle_ms_min, config.lease_ms / 2));
   http::KeyRing keys;
   Services services(config, options, pipeline, keys, readiness, lease.epoch, step_down);
   if (Status s = services.start(); !s.ok()) return fail(exit_failure, s.message());

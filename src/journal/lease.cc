@@ -58,6 +58,22 @@ Status release_lease(PGconn* conn, std::int64_t epoch) {
                          {std::to_string(epoch)}, &rows);
 }
 
+Status end_deposed_sessions(PGconn* conn, std::int64_t epoch, std::int64_t* ended) {
+  pg::Result rows;
+  if (Status s = pg::exec_params(
+          conn,
+          "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity "
+          "WHERE pid <> pg_backend_pid() AND datname = current_database() "
+          "AND application_name ~ '^ledgerd epoch=[0-9]{1,18}$' "
+          "AND substr(application_name, 15)::bigint < $1) terminated WHERE ended",
+          {std::to_string(epoch)}, &rows);
+      !s.ok()) {
+    return s;
+  }
+  if (!pg::number(rows.get(), 0, 0, ended)) return Status::error("pg_terminate_backend: no count");
+  return Status();
+}
+
 LeaseKeeper::LeaseKeeper(std::string url, std::int64_t epoch, std::uint32_t lease_ms,
                          std::function<void()> on_lost)
     : url_(std::move(url)), epoch_(epoch), lease_ms_(lease_ms), on_lost_(std::move(on_lost)) {}

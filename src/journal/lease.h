@@ -35,6 +35,13 @@ Status try_take_lease(PGconn* conn, const std::string& holder, std::uint32_t lea
 Status renew_lease(PGconn* conn, std::int64_t epoch, std::uint32_t lease_ms, bool* ours);
 // Lets the lease lapse now (a clean stop), so a successor need not wait for it.
 Status release_lease(PGconn* conn, std::int64_t epoch);
+// Right after taking the lease with `epoch`: ends every session of an older holder of this
+// database's lease (named "ledgerd epoch=N" with N < epoch, pg::set_session_fence; other
+// databases of the cluster have leases of their own). None of their transactions can
+// commit any more (each fences before COMMIT, and the take waited for those that had), but one
+// stopped in mid-COPY keeps its uncommitted rows, whose keys the new holder's inserts would
+// wait for as long as the old process stays stopped. *ended: how many were ended.
+Status end_deposed_sessions(PGconn* conn, std::int64_t epoch, std::int64_t* ended);
 
 // Renews the lease every lease_ms / 4 on its own connection until stop(), which releases it.
 // on_lost runs (on the keeper's thread, once) when a renewal finds another epoch.

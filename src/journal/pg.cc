@@ -10,6 +10,7 @@
 namespace ledger::pg {
 namespace {
 std::atomic<std::int64_t> session_fence{0};  // set_session_fence
+std::atomic<std::uint32_t> session_fence_idle_ms{1'000};
 }  // namespace
 
 std::string one_line(std::string text) {
@@ -106,12 +107,26 @@ std::string describe_url(const std::string& url) {
 
 Status connect(const std::string& url, Conn* out) {
   if (Status status = validate_url(url); !status.ok()) return status;
+  const std::int64_t epoch = session_fence.load();
   const std::string timeout = std::to_string(limits::db_connect_timeout_s);
+  const std::string name = epoch > 0 ? "ledgerd epoch=" + std::to_string(epoch) : "ledgerd";
+  const std::string idle = std::to_string(limits::db_keepalive_idle_s);
+  const std::string interval = std::to_string(limits::db_keepalive_interval_s);
+  const std::string count = std::to_string(limits::db_keepalive_count);
+  const std::string user_timeout = std::to_string(limits::db_tcp_user_timeout_ms);
   // Keywords before "dbname" are defaults; the expanded URL overrides them.
-  const char* keywords[] = {
-      "connect_timeout",     "application_name", "keepalives", "keepalives_idle",
-      "keepalives_interval", "keepalives_count", "dbname",     nullptr};
-  const char* values[] = {timeout.c_str(), "ledgerd", "1", "5", "2", "3", url.c_str(), nullptr};
+  const char* keywords[] = {"connect_timeout",
+                            "application_name",
+                            "keepalives",
+                            "keepalives_idle",
+                            "keepalives_interval",
+                            "keepalives_count",
+                            "tcp_user_timeout",
+                            "dbname",
+                            nullptr};
+  const char* values[] = {timeout.c_str(),      name.c_str(),     "1",
+                          idle.c_str(),         interval.c_str(), count.c_str(),
+                          user_timeout.c_str(), url.c_str(),      nullptr};
   Conn conn(PQconnectdbParams(keywords, values, /*expand_dbname=*/1));
   if (!conn) return Status::error("cannot allocate a database connection");
   if (PQstatus(conn.get()) != CONNECTION_OK) {
@@ -125,20 +140,30 @@ Status connect(const std::string& url, Conn* out) {
         spdlog::debug("event=pg_notice message=\"{}\"", one_line(message));
       },
       nullptr);
-  if (const std::int64_t epoch = session_fence.load(); epoch > 0) {
-    Result set(PQexec(
-        conn.get(),
-        ("SELECT set_config('ledger.epoch', '" + std::to_string(epoch) + "', false)").c_str()));
-    if (!set || PQresultStatus(set.get()) != PGRES_TUPLES_OK) {
-      return Status::error("cannot set ledger.epoch on a new connection: " +
-                           last_error(conn.get()));
-    }
+  // The server's end of the connection gives up on a vanished ledgerd as this end does on a
+  // vanished server (a partition, a dead host): otherwise its session, and any lock it holds,
+  // lasts as long as the kernel's defaults (hours).
+  std::string settings = "SELECT set_config('tcp_keepalives_idle', '" + idle +
+                         "', false), set_config('tcp_keepalives_interval', '" + interval +
+                         "', false), set_config('tcp_keepalives_count', '" + count +
+                         "', false), set_config('tcp_user_timeout', '" + user_timeout + "', false)";
+  if (epoch > 0) {
+    settings += ", set_config('ledger.epoch', '" + std::to_string(epoch) +
+                "', false), set_config('ledger.fence_idle_ms', '" +
+                std::to_string(session_fence_idle_ms.load()) + "', false)";
+  }
+  Result set(PQexec(conn.get(), settings.c_str()));
+  if (!set || PQresultStatus(set.get()) != PGRES_TUPLES_OK) {
+    return Status::error("cannot set up a new database connection: " + last_error(conn.get()));
   }
   *out = std::move(conn);
   return Status();
 }
 
-void set_session_fence(std::int64_t epoch) { session_fence.store(epoch); }
+void set_session_fence(std::int64_t epoch, std::uint32_t idle_ms) {
+  session_fence_idle_ms.store(idle_ms);
+  session_fence.store(epoch);
+}
 
 Status exec(PGconn* conn, const std::string& sql) {
   if (PQsendQuery(conn, sql.c_str()) == 0) return Status::error(last_error(conn));

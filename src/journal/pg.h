@@ -34,8 +34,11 @@ Status connect(const std::string& url, Conn* out);
 
 // From now on every connection this process makes sets ledger.epoch to `epoch` (0: no longer),
 // which the back-office tables' triggers check against the ledger lease (migration 0017): set
-// once the lease is taken, so that a deposed ledgerd's back-office writes fail too.
-void set_session_fence(std::int64_t epoch);
+// once the lease is taken, so that a deposed ledgerd's back-office writes fail too. Such a
+// connection is named "ledgerd epoch=N" (application_name), so that the next holder can end
+// the sessions of a deposed one (end_deposed_sessions), and a fenced transaction of it may
+// wait at most `idle_ms` for its next statement (ledger.fence_idle_ms, migration 0018).
+void set_session_fence(std::int64_t epoch, std::uint32_t idle_ms = 1'000);
 
 // Runs one or more statements with no parameters; fails unless every one succeeded.
 Status exec(PGconn* conn, const std::string& sql);

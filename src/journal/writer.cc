@@ -12,7 +12,8 @@
 namespace ledger {
 namespace {
 
-// ledger_fence (migrations/0015_lease.sql) and the SQLSTATE it raises when the lease moved on.
+// ledger_fence (migrations/0015_lease.sql, 0018) and the SQLSTATE it raises when the lease moved
+// on.
 constexpr std::string_view fence_sqlstate = "LF001";
 std::string fence_sql(std::int64_t epoch) {
   std::string sql = "SELECT ledger_fence(";
@@ -121,17 +122,13 @@ CommitOutcome JournalWriter::flush(Status* error) {
   std::string sql;
   sql.reserve(1024);
   if (!seq_known_) {
-    // Inside the transaction, after the fence: only the lease holder writes, so it reads where
-    // the feed ends once and numbers its events from there. After a connect or a failed flush
-    // only: two round trips of their own.
+    // Only the lease holder writes, so it reads where the feed ends once and numbers its
+    // events from there. After a connect or a failed flush only: a round trip of its own. The
+    // fence at the end of this transaction makes the numbers good: a deposed ledgerd's events
+    // never commit, and a new holder ends the sessions of the old one before it journals
+    // (end_deposed_sessions), so none of theirs is left uncommitted to wait for.
     Status status = pg::exec(conn_.get(), "BEGIN");
     pg::Result last;
-    bool fenced = false;
-    if (status.ok() && fence_epoch_ > 0) {
-      std::string sqlstate;
-      status = pg::exec_params(conn_.get(), fence_sql(fence_epoch_), {}, &last, &sqlstate);
-      fenced = sqlstate == fence_sqlstate;
-    }
     if (status.ok()) {
       status = pg::exec_params(conn_.get(), "SELECT coalesce(max(seq), 0) FROM events", {}, &last);
     }
@@ -143,13 +140,11 @@ CommitOutcome JournalWriter::flush(Status* error) {
       reset_buffers();
       *error = status;
       if (connected()) (void)pg::exec(conn_.get(), "ROLLBACK");
-      return fenced ? CommitOutcome::fenced : CommitOutcome::rolled_back;
+      return CommitOutcome::rolled_back;
     }
     next_seq_ = static_cast<std::uint64_t>(value) + 1;
   } else {
     sql.append("BEGIN;");
-    // First in the transaction: the lease row stays locked until COMMIT (a takeover waits).
-    if (fence_epoch_ > 0) sql.append(fence_sql(fence_epoch_)).append(";");
   }
   std::vector<const std::string*> copies;  // the rows of each COPY, in the string's order
   const auto copy_statement = [&](const char* table, std::string_view columns, bool binary,
@@ -197,6 +192,11 @@ CommitOutcome JournalWriter::flush(Status* error) {
     }
     copy_statement("events", copy::event_columns, true, &event_rows);
   }
+  // The fence last, in the same string as COMMIT: PostgreSQL runs both as soon as the last
+  // COPY's rows are in, so the lease row is held only while the commit itself runs (never
+  // while waiting for this process: a stopped or cut-off ledgerd cannot hold up a takeover),
+  // and a takeover that got in first makes it fail, so nothing of a deposed ledgerd commits.
+  if (fence_epoch_ > 0) sql.append(fence_sql(fence_epoch_)).append(";");
   sql.append("COMMIT");
   seq_known_ = false;  // until COMMIT is known to have succeeded
 

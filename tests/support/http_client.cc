@@ -6,6 +6,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
+#include <chrono>
 
 namespace ledger::testing {
 namespace {
@@ -29,24 +30,39 @@ bool connect(asio::ip::tcp::socket& socket, int port, int timeout_ms) {
 HttpReply http_call(int port, const std::string& method, const std::string& target,
                     const std::string& body, const std::map<std::string, std::string>& headers,
                     int timeout_ms) {
+  // Asynchronous operations on a stream with a deadline: the whole exchange ends by
+  // `timeout_ms` (Asio's blocking calls ignore SO_RCVTIMEO and would wait for ever on a server
+  // that was stopped with SIGSTOP).
   asio::io_context io;
-  asio::ip::tcp::socket socket(io);
+  beast::tcp_stream stream(io);
+  stream.expires_after(std::chrono::milliseconds(timeout_ms));
   HttpReply reply;
-  if (!connect(socket, port, timeout_ms)) return reply;
+  boost::system::error_code error;
+  const auto wait = [&io] {
+    io.run();
+    io.restart();
+  };
+  stream.async_connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)},
+                       [&error](boost::system::error_code e) { error = e; });
+  wait();
+  if (error) return reply;
   bhttp::request<bhttp::string_body> request{bhttp::string_to_verb(method), target, 11};
   request.set(bhttp::field::host, "127.0.0.1");
   if (!body.empty()) request.set(bhttp::field::content_type, "application/json");
   for (const auto& [name, value] : headers) request.set(name, value);
   request.body() = body;
   request.prepare_payload();
-  boost::system::error_code error;
-  bhttp::write(socket, request, error);
+  bhttp::async_write(stream, request,
+                     [&error](boost::system::error_code e, std::size_t) { error = e; });
+  wait();
   if (error) return reply;
   beast::flat_buffer buffer;
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(64 * 1024 * 1024);
   if (method == "HEAD") parser.skip(true);
-  bhttp::read(socket, buffer, parser, error);
+  bhttp::async_read(stream, buffer, parser,
+                    [&error](boost::system::error_code e, std::size_t) { error = e; });
+  wait();
   if (error) return reply;
   auto response = parser.release();
   reply.status = static_cast<int>(response.result_int());
