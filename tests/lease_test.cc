@@ -265,6 +265,62 @@ TEST_F(LeaseTest, PausedActiveCommitsNothingAfterTheTakeoverAndStepsDown) {
   EXPECT_EQ(standby.stop(SIGTERM), 0) << standby.output();
 }
 
+// Monitor creations and deletions are journal records but not events: the standby cannot
+// follow them from the feed, so it reads every monitor's latest state again when it takes over
+// (pipeline.h, how_followed). Acknowledged before a kill -9, they are there on the new active.
+TEST_F(LeaseTest, MonitorsCreatedAndDeletedBeforeKillNineAreOnTheNewActive) {
+  testing::ServerProcess active;
+  ASSERT_TRUE(active.start(env())) << active.output();
+  create_accounts(active.http_port());
+  testing::ServerProcess standby;
+  standby.launch(env());
+  ASSERT_TRUE(wait_for(standby, "event=standby_loaded")) << standby.output();
+  const std::string kept = "00000000-0000-4000-8000-0000000000d1";
+  const std::string deleted = "00000000-0000-4000-8000-0000000000d2";
+  for (const std::string& id : {kept, deleted}) {
+    ASSERT_EQ(post(active.http_port(), "/v1/balance-monitors",
+                   {{"id", id},
+                    {"account_id", customer},
+                    {"field", "available"},
+                    {"operator", ">="},
+                    {"threshold", 150}})
+                  .status,
+              201);
+  }
+  ASSERT_EQ(testing::http_call(active.http_port(), "DELETE", "/v1/balance-monitors/" + deleted, "",
+                               auth_, 10'000)
+                .status,
+            200);
+  // Let the standby follow what the feed has, so that only the takeover's reread can bring the
+  // monitors (none of the three changes is an event).
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  active.stop(SIGKILL);
+  ASSERT_TRUE(standby.wait_serving(20'000)) << standby.output();
+  const auto get = [&](const std::string& id) {
+    const auto reply = testing::http_call(standby.http_port(), "GET", "/v1/balance-monitors/" + id,
+                                          "", auth_, 10'000);
+    EXPECT_EQ(reply.status, 200) << id << " " << reply.body;
+    return json::parse(reply.body, nullptr, false);
+  };
+  EXPECT_EQ(get(kept).value("state", ""), "ok");
+  EXPECT_EQ(get(deleted).value("state", ""), "deleted");
+  // Crossing both thresholds: the kept one triggers, the deleted one stays deleted.
+  ASSERT_EQ(
+      post(standby.http_port(), "/v1/transfers", transfer("00000000-0000-4000-8000-0000000000d3"))
+          .status,
+      201);
+  ASSERT_EQ(
+      post(standby.http_port(), "/v1/transfers", transfer("00000000-0000-4000-8000-0000000000d4"))
+          .status,
+      201);
+  EXPECT_EQ(get(kept).value("state", ""), "triggered");
+  EXPECT_EQ(get(deleted).value("state", ""), "deleted");
+  EXPECT_EQ(testing::query_value(url_, "SELECT count(*) FROM monitor_events WHERE monitor_id = '" +
+                                           deleted + "' AND change = 1"),
+            "0");
+  EXPECT_EQ(standby.stop(SIGTERM), 0) << standby.output();
+}
+
 // SIGSTOP of the active while eight clients post transfers, at a moment its journal session
 // is waiting for the rest of a COPY if that can be caught: the standby serves within 3 s
 // (lease 1 s), every acknowledged transfer is in the journal, and the stopped process, once

@@ -1,6 +1,7 @@
 #include "pipeline/journal_store.h"
 
 #include "journal/event_reader.h"
+#include "journal/monitor_sql.h"
 #include "journal/pg.h"
 
 namespace ledger::pipeline {
@@ -79,6 +80,19 @@ Status PgJournalStore::follow(std::uint64_t after, std::uint32_t limit,
   *next_after = page.next_after;
   *last_seq = page.last_seq;
   return Status();
+}
+
+Status PgJournalStore::reread(RecordKind kind,
+                              const std::function<void(const JournalRecord&)>& visit) {
+  if (kind != RecordKind::monitor) return Status::error("only monitors are reread at a takeover");
+  pg::Conn conn;
+  if (Status s = pg::connect(url_, &conn); !s.ok()) return s;
+  JournalRecord record;
+  record.kind = RecordKind::monitor;
+  return monitor_sql::load_latest(conn.get(), [&](const BalanceMonitor& monitor) {
+    record.value.monitor = monitor;
+    visit(record);
+  });
 }
 
 }  // namespace ledger::pipeline

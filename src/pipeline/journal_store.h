@@ -64,6 +64,12 @@ class JournalStore {
                         std::uint64_t* /*next_after*/, std::uint64_t* /*last_seq*/) {
     return Status::error("this journal cannot be followed");
   }
+  // A standby taking over: the latest state of every record of `kind` (one whose records are
+  // not all events, Followed::at_takeover), as a full load reads it.
+  virtual Status reread(RecordKind /*kind*/,
+                        const std::function<void(const JournalRecord&)>& /*visit*/) {
+    return Status::error("this journal cannot be reread");
+  }
 };
 
 class PgJournalStore final : public JournalStore {
@@ -91,6 +97,7 @@ class PgJournalStore final : public JournalStore {
   Status follow(std::uint64_t after, std::uint32_t limit,
                 const std::function<void(const JournalRecord&)>& visit, std::uint64_t* next_after,
                 std::uint64_t* last_seq) override;
+  Status reread(RecordKind kind, const std::function<void(const JournalRecord&)>& visit) override;
 
  private:
   std::string url_;

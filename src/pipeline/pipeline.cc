@@ -203,6 +203,42 @@ Status Pipeline::follow(std::uint64_t* lag, int pages_max) {
   return Status();
 }
 
+Followed how_followed(RecordKind kind) {
+  switch (kind) {
+    case RecordKind::account:
+    case RecordKind::transfer:
+    case RecordKind::card:
+    case RecordKind::spike:
+    case RecordKind::direct_debit:
+      return Followed::by_events;
+    case RecordKind::monitor:  // creations and deletions are not events, crossings are
+      return Followed::at_takeover;
+    case RecordKind::card_message:  // part of its transfer's event; replay keeps nothing of it
+      return Followed::not_state;
+  }
+  LEDGER_ASSERT(false);
+  return Followed::not_state;
+}
+
+Status Pipeline::reread_at_takeover() {
+  Status failed;
+  for (int k = 0; k <= static_cast<int>(RecordKind::direct_debit); ++k) {
+    const auto kind = static_cast<RecordKind>(k);
+    if (how_followed(kind) != Followed::at_takeover) continue;
+    Status s = store_->reread(kind, [&](const JournalRecord& record) {
+      if (!failed.ok()) return;
+      if (engine_full(engine_)) {
+        failed = Status::error("the journal outgrew this ledgerd's capacity while following");
+        return;
+      }
+      engine_.replay(record);
+    });
+    if (!s.ok()) return s;
+    if (!failed.ok()) return failed;
+  }
+  return Status();
+}
+
 Status Pipeline::start() {
   LEDGER_ASSERT(state() == PipelineState::stopped);
   state_ = PipelineState::loading;
@@ -212,6 +248,9 @@ Status Pipeline::start() {
     std::uint64_t lag = 1;
     Status s;
     for (int round = 0; round < 1000 && s.ok() && lag > 0 && prepared_; ++round) s = follow(&lag);
+    // Records that are not all events (how_followed): their latest state, read again. A
+    // failure leaves a partly applied engine: the full load below starts from a clear one.
+    if (s.ok() && lag == 0 && prepared_) s = reread_at_takeover();
     prepared_ = false;
     if (s.ok() && lag == 0) {
       loaded = true;

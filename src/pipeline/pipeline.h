@@ -66,6 +66,16 @@ struct PipelineOptions {
   unsigned load_threads = 2;  // threads reading a snapshot file
 };
 
+// How a standby keeps each kind of journal record current (docs/operations.md). An
+// exhaustive switch (pipeline.cc): a new kind of record does not compile until it is given one,
+// and a test checks that every kind is followed one way or the other.
+enum class Followed : std::uint8_t {
+  by_events,    // every record of the kind is an event: follow() applies it from the feed
+  at_takeover,  // some are not events: start() reads every one's latest state again
+  not_state,    // the engine keeps nothing of it (a card message's merchant)
+};
+Followed how_followed(RecordKind kind);
+
 enum class PipelineState : std::uint8_t { stopped, loading, running, recovering };
 
 struct PipelineCounters {
@@ -179,6 +189,8 @@ class Pipeline final : public CommandSink {
   };
 
   Status load(engine::Engine* engine);
+  // At a takeover, after following: what how_followed says to read again.
+  Status reread_at_takeover();
   // After any load: where following and committing go on from, and when the first snapshot is
   // due (soon when the load read many records, so that the next restart reads few).
   void loaded(const LoadStats& stats, std::uint64_t records_read);
