@@ -216,12 +216,18 @@ bool take_lease(const Config& config, const asio::ip::tcp::endpoint& http_endpoi
   pg::Conn conn;
   bool announced = false;
   bool taken = false;
+  std::uint64_t failed_in_a_row = 0;  // checks without an answer, logged once per streak
   std::optional<StandbyListener> listener;
   while (early_signal == 0) {
     if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
       conn.reset();
       if (Status s = pg::connect(config.database_url, &conn); !s.ok()) {
-        spdlog::warn("event=lease_unreachable error=\"{}\"", s.message());
+        if (failed_in_a_row++ == 0) {
+          spdlog::warn(
+              "event=lease_unreachable error=\"{}\" detail=\"asking again every {} ms; logged "
+              "again when an answer comes\"",
+              s.message(), poll.count());
+        }
         conn.reset();
       } else {
         // The take waits for journal transactions that are committing (they passed the fence):
@@ -231,9 +237,21 @@ bool take_lease(const Config& config, const asio::ip::tcp::endpoint& http_endpoi
     }
     if (conn) {
       if (Status s = try_take_lease(conn.get(), holder, config.lease_ms, lease); !s.ok()) {
-        spdlog::warn("event=lease_check_failed error=\"{}\"", s.message());
+        if (failed_in_a_row++ == 0) {  // once per streak, not twenty times a second
+          spdlog::warn(
+              "event=lease_check_failed error=\"{}\" detail=\"asking again every {} ms; logged "
+              "again when an answer comes\"",
+              s.message(), poll.count());
+        }
         if (PQstatus(conn.get()) != CONNECTION_OK) conn.reset();
-      } else if (lease->taken) {
+        std::this_thread::sleep_for(poll);
+        continue;
+      }
+      if (failed_in_a_row > 0) {
+        spdlog::info("event=lease_checked failed_checks={}", failed_in_a_row);
+        failed_in_a_row = 0;
+      }
+      if (lease->taken) {
         taken = true;
         break;
       } else {
