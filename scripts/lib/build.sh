@@ -3,10 +3,10 @@
 #
 # The compiler cache (ccache, README "Compiler cache"): one directory per machine that every
 # checkout and run shares, /var/cache/ledgerd/ccache as root (~/.cache/ledgerd-ccache
-# otherwise), capped at 20 GB: two release trees, the clang ASan+UBSan tree and the TSan
-# targets take about 3 GB, and the cap keeps a week of changes. CCACHE_DIR and
-# CCACHE_MAXSIZE set outside win. Paths inside this checkout are hashed relative to it, so
-# another checkout of the same sources (a newcomer's clone) compiles from the same cache.
+# otherwise), capped at 20 GB: the release, ASan+UBSan, fuzz and TSan trees take a few GB, and
+# the cap keeps a week of changes. CCACHE_DIR and CCACHE_MAXSIZE set outside win. Paths inside
+# this checkout are hashed relative to it, so another checkout of the same sources (CI's fresh
+# clone, a newcomer's) compiles from the same cache.
 export CCACHE_BASEDIR="$(pwd)"
 if [[ -z "${CCACHE_DIR:-}" ]]; then
   if [[ $(id -u) -eq 0 ]]; then
@@ -19,6 +19,11 @@ export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-20G}
 # Precompiled headers (CMake's target_precompile_headers) hash the same from the cache only
 # with these two.
 export CCACHE_SLOPPINESS=${CCACHE_SLOPPINESS:-pch_defines,time_macros}
+# With -g (the sanitizer trees' -g1) ccache would hash the build directory too, which the debug
+# information names: another clone would miss. Its objects name the first clone's directory as
+# their compilation directory; the sources' own paths in them are relative to it, as the unity
+# files include them (CMakeLists.txt, ledger_unity_build).
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 mkdir -p "$CCACHE_DIR"
 
 build_preset() {
