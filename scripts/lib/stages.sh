@@ -61,11 +61,14 @@ stage_background() {
   shift
   local log="$STAGE_LOG_DIR/${name// /-}.log"
   echo "test: == $name (background, nice 19; output in $log)"
-  STAGE_BACKGROUND_STARTED[$name]=$SECONDS
+  STAGE_BACKGROUND_STARTED[$name]=$(date +%s)
   set -m  # its own process group, so that an early end of the run can stop all of it
   (
     renice -n 19 -p "$BASHPID" >/dev/null
-    "$@"
+    status=0
+    "$@" || status=$?
+    date +%s >"$log.ended"  # its own end, not when the run came to wait for it
+    exit "$status"
   ) >"$log" 2>&1 &
   STAGE_BACKGROUND_PID[$name]=$!
   set +m
@@ -84,7 +87,9 @@ stage_wait() {
     stage_tests "$name" "$log"
     counts="$STAGE_COUNTS; $counts"
   fi
-  stage_record "$name" $((SECONDS - STAGE_BACKGROUND_STARTED[$name])) "$status" "$counts"
+  local ended
+  ended=$(cat "$log.ended" 2>/dev/null || date +%s)
+  stage_record "$name" $((ended - STAGE_BACKGROUND_STARTED[$name])) "$status" "$counts"
   return "$status"
 }
 
