@@ -345,9 +345,7 @@ TEST_F(LeaseTest, MonitorsCreatedAndDeletedBeforeKillNineAreOnTheNewActive) {
                                auth_, 10'000)
                 .status,
             200);
-  // Let the standby follow what the feed has, so that only the takeover's reread can bring the
-  // monitors (none of the three changes is an event).
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // None of the three changes is an event: only the takeover's reread can bring them.
   active.stop(SIGKILL);
   ASSERT_TRUE(standby.wait_serving(20'000)) << standby.output();
   const auto get = [&](const std::string& id) {
@@ -408,7 +406,13 @@ TEST_F(LeaseTest, ActivePausedUnderWriteLoadIsReplacedWithinThreeSeconds) {
   // Catch the journal session in mid-COPY (waiting for its client) if possible within 3 s.
   bool mid_copy = false;
   const auto look_until = Clock::now() + std::chrono::seconds(3);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto load_flows = [&] {  // the clients' transfers are being acknowledged
+    std::lock_guard lock(acknowledged_mutex);
+    return acknowledged.size() >= 16;
+  };
+  while (!load_flows() && Clock::now() < look_until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   while (!mid_copy && Clock::now() < look_until) {
     mid_copy = testing::query_value(
                    url_,
