@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -387,6 +388,7 @@ TEST_F(LeaseTest, ActivePausedUnderWriteLoadIsReplacedWithinThreeSeconds) {
 
   std::atomic<bool> stop_clients{false};
   std::mutex acknowledged_mutex;
+  std::condition_variable acknowledged_more;
   std::vector<std::string> acknowledged;
   std::vector<std::thread> clients;
   for (int c = 0; c < 8; ++c) {
@@ -399,6 +401,7 @@ TEST_F(LeaseTest, ActivePausedUnderWriteLoadIsReplacedWithinThreeSeconds) {
         if (reply.status == 201) {
           std::lock_guard lock(acknowledged_mutex);
           acknowledged.emplace_back(id);
+          acknowledged_more.notify_all();
         }
       }
     });
@@ -406,12 +409,9 @@ TEST_F(LeaseTest, ActivePausedUnderWriteLoadIsReplacedWithinThreeSeconds) {
   // Catch the journal session in mid-COPY (waiting for its client) if possible within 3 s.
   bool mid_copy = false;
   const auto look_until = Clock::now() + std::chrono::seconds(3);
-  const auto load_flows = [&] {  // the clients' transfers are being acknowledged
-    std::lock_guard lock(acknowledged_mutex);
-    return acknowledged.size() >= 16;
-  };
-  while (!load_flows() && Clock::now() < look_until) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  {  // until the clients' transfers are being acknowledged
+    std::unique_lock lock(acknowledged_mutex);
+    acknowledged_more.wait_until(lock, look_until, [&] { return acknowledged.size() >= 16; });
   }
   while (!mid_copy && Clock::now() < look_until) {
     mid_copy = testing::query_value(
