@@ -53,20 +53,17 @@ std::string event_id(std::uint64_t seq) {
 
 json event_json(const Event& event) {
   json data = json::object();
-  std::uint64_t ts = 0;
   switch (event.record.kind) {
     case RecordKind::account: {
       const Account& a = event.record.value.account;
       json account = account_json(a);
       account.erase("balances");  // the feed carries settings; balances are read live
       data["account"] = std::move(account);
-      ts = a.timestamp;
       break;
     }
     case RecordKind::card: {
       const Card& c = event.record.value.card;
       data["card"] = card_json(c);
-      ts = c.timestamp;
       break;
     }
     case RecordKind::card_message:  // never an event of its own
@@ -75,26 +72,22 @@ json event_json(const Event& event) {
       const DirectDebit& dd = event.record.value.direct_debit;
       data["direct_debit"] = direct_debit_state_json(dd);
       if (!dd.account_id.is_zero()) data["account_id"] = format_uuid(dd.account_id.value);
-      ts = dd.timestamp;
       break;
     }
     case RecordKind::spike: {
       const SpendingSpike& s = event.record.value.spike;
       data["spike"] = spike_json(s);
-      ts = s.timestamp;
       break;
     }
     case RecordKind::monitor: {
       const BalanceMonitor& m = event.record.value.monitor;
       data["monitor"] = monitor_json(m);
       data["account_id"] = format_uuid(m.account_id.value);
-      ts = m.timestamp;
       break;
     }
     case RecordKind::transfer: {
       const Transfer& t = event.record.value.transfer;
       data["transfer"] = transfer_json(t);
-      ts = t.timestamp;
       const bool card_message = event.type == EventType::card_authorization_approved ||
                                 event.type == EventType::card_authorization_declined ||
                                 event.type == EventType::card_completion ||
@@ -129,7 +122,7 @@ json event_json(const Event& event) {
   return json{{"id", event_id(event.seq)},
               {"seq", event.seq},
               {"type", std::string(event_type_name(event.type))},
-              {"timestamp", format_time(ts)},
+              {"timestamp", format_time(record_timestamp(event.record))},
               {"data", std::move(data)}};
 }
 

@@ -180,15 +180,7 @@ Status Pipeline::follow(std::uint64_t* lag, int pages_max) {
     std::uint64_t applied = followed_seq_;
     Status s = store_->follow(
         followed_seq_, limits::standby_follow_page_max,
-        [&](const JournalRecord& record) {
-          if (!failed.ok()) return;
-          if (engine_full(engine_)) {  // a full load says which capacity to raise
-            failed = Status::error("the journal outgrew this ledgerd's capacity while following");
-            return;
-          }
-          engine_.replay(record);
-        },
-        &next, &last);
+        [&](const JournalRecord& record) { apply_followed(record, &failed); }, &next, &last);
     if (!s.ok()) return s;  // PostgreSQL away: try again later, the state is still consistent
     if (!failed.ok()) {
       prepared_ = false;  // applied part of a page: only a full load is trustworthy now
@@ -201,6 +193,15 @@ Status Pipeline::follow(std::uint64_t* lag, int pages_max) {
     if (*lag == 0) break;
   }
   return Status();
+}
+
+void Pipeline::apply_followed(const JournalRecord& record, Status* failed) {
+  if (!failed->ok()) return;
+  if (engine_full(engine_)) {  // a full load says which capacity to raise
+    *failed = Status::error("the journal outgrew this ledgerd's capacity while following");
+    return;
+  }
+  engine_.replay(record);
 }
 
 Followed how_followed(RecordKind kind) {
@@ -225,14 +226,8 @@ Status Pipeline::reread_at_takeover() {
   for (int k = 0; k <= static_cast<int>(RecordKind::direct_debit); ++k) {
     const auto kind = static_cast<RecordKind>(k);
     if (how_followed(kind) != Followed::at_takeover) continue;
-    Status s = store_->reread(kind, [&](const JournalRecord& record) {
-      if (!failed.ok()) return;
-      if (engine_full(engine_)) {
-        failed = Status::error("the journal outgrew this ledgerd's capacity while following");
-        return;
-      }
-      engine_.replay(record);
-    });
+    Status s =
+        store_->reread(kind, [&](const JournalRecord& record) { apply_followed(record, &failed); });
     if (!s.ok()) return s;
     if (!failed.ok()) return failed;
   }

@@ -191,6 +191,8 @@ class Pipeline final : public CommandSink {
   Status load(engine::Engine* engine);
   // At a takeover, after following: what how_followed says to read again.
   Status reread_at_takeover();
+  // One record a standby applies (following or rereading); *failed once the engine is full.
+  void apply_followed(const JournalRecord& record, Status* failed);
   // After any load: where following and committing go on from, and when the first snapshot is
   // due (soon when the load read many records, so that the next restart reads few).
   void loaded(const LoadStats& stats, std::uint64_t records_read);
