@@ -4,6 +4,7 @@
 // down by itself (exit 3).
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -73,6 +74,16 @@ class LeaseTest : public ::testing::Test {
     return false;
   }
   std::string epoch() const { return testing::query_value(url_, "SELECT epoch FROM ledger_lease"); }
+  // The REST port of a standby (it answers /health and /ready only); 0 until it listens.
+  int standby_port(const testing::ServerProcess& server) const {
+    if (!wait_for(server, "event=standby_listening")) return 0;
+    std::smatch match;
+    const std::string log = server.output();
+    if (!std::regex_search(
+            log, match, std::regex("event=standby_listening interface=http address=\\S+:(\\d+)")))
+      return 0;
+    return std::stoi(match[1]);
+  }
 
   std::string url_;
   std::map<std::string, std::string> auth_;
@@ -452,6 +463,61 @@ TEST_F(LeaseTest, ActivePausedUnderWriteLoadIsReplacedWithinThreeSeconds) {
   EXPECT_EQ(active.stop(0, 20'000), 3) << active.output();  // deposed: steps down by itself
   EXPECT_EQ(testing::query_value(url_, "SELECT count(*) FROM transfers"), journaled_before);
   EXPECT_EQ(standby.stop(SIGTERM), 0) << standby.output();
+}
+
+// Business time is the lease holder's clock: a ledgerd whose clock is more than
+// LEDGER_MAX_CLOCK_SKEW_MS from PostgreSQL's is refused a free lease, and an active whose clock
+// drifts that far steps down for a standby whose clock agrees (libfaketime moves the clock of
+// one process; sanitizer runtimes refuse a preloaded library, so those builds skip this).
+TEST_F(LeaseTest, ClockSkewBeyondTheBoundIsRefusedTheLeaseAndDeposesTheActive) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "libfaketime cannot be preloaded before a sanitizer runtime";
+#endif
+  const std::string faketime = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+  if (access(faketime.c_str(), R_OK) != 0)
+    GTEST_FAIL() << faketime << ": scripts/setup installs faketime";
+  const std::string offset_file = ::testing::TempDir() + "ledgerd-skew-" + std::to_string(getpid());
+  const auto set_offset = [&](const char* offset) {
+    FILE* f = std::fopen(offset_file.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs(offset, f);
+    std::fclose(f);
+  };
+  set_offset("+3");  // three seconds ahead of PostgreSQL (same host: the same clock)
+  testing::Env skewed = env();
+  skewed["LD_PRELOAD"] = faketime;
+  skewed["FAKETIME_TIMESTAMP_FILE"] = offset_file;
+  skewed["FAKETIME_CACHE_DURATION"] = "1";
+  skewed["FAKETIME_DONT_FAKE_MONOTONIC"] = "1";
+  skewed["LEDGER_MAX_CLOCK_SKEW_MS"] = "500";
+
+  testing::ServerProcess ahead;
+  ahead.launch(skewed);
+  ASSERT_TRUE(wait_for(ahead, "event=lease_refused reason=clock_skew")) << ahead.output();
+  EXPECT_FALSE(ahead.wait_serving(1'500)) << ahead.output();
+  EXPECT_EQ(epoch(), "0");  // never taken
+  const auto ready =
+      json::parse(testing::http_call(standby_port(ahead), "GET", "/ready").body, nullptr, false);
+  ASSERT_TRUE(ready.is_object()) << ahead.output();
+  EXPECT_EQ(ready.value("role", ""), "standby") << ready.dump();
+  EXPECT_LT(ready.value("clock_skew_ms", 0LL), -2'000) << ready.dump();  // PostgreSQL's is behind
+  EXPECT_EQ(ahead.stop(SIGTERM), 0) << ahead.output();
+
+  // Its clock agrees at first: it serves; then it runs ahead and steps down (exit 3, deposed),
+  // and the standby with the right clock takes over.
+  set_offset("+0");
+  testing::ServerProcess drifting;
+  ASSERT_TRUE(drifting.start(skewed)) << drifting.output();
+  testing::ServerProcess right;
+  right.launch(env());
+  ASSERT_TRUE(wait_for(right, "event=standby")) << right.output();
+  set_offset("+3");
+  EXPECT_EQ(drifting.stop(0, 20'000), 3) << drifting.output();
+  EXPECT_NE(drifting.output().find("event=lease_given_up"), std::string::npos);
+  EXPECT_TRUE(right.wait_serving(10'000)) << right.output();
+  EXPECT_EQ(epoch(), "2");
+  EXPECT_EQ(right.stop(SIGTERM), 0) << right.output();
+  std::remove(offset_file.c_str());
 }
 
 }  // namespace

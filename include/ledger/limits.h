@@ -116,6 +116,9 @@ inline constexpr std::size_t read_pool_jobs_max = 1'024;  // waiting; beyond: 50
 inline constexpr std::uint32_t ready_probe_interval_ms = 1'000;
 // The ledger lease: renewed every quarter of it; a standby asks for it as often.
 inline constexpr std::uint32_t lease_ms_default = 1'000;
+// How far a ledgerd's clock may be from PostgreSQL's (LEDGER_MAX_CLOCK_SKEW_MS): business time
+// (holds' expiry, deadlines) is the lease holder's clock.
+inline constexpr std::uint32_t max_clock_skew_ms_default = 500;
 // The longest a transaction that passed the lease fence may wait for its ledgerd's next
 // statement (half the lease, at least this): longer, PostgreSQL ends the session (migration
 // 0018), so that a stopped ledgerd cannot hold the lease row through a takeover.

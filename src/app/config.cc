@@ -61,6 +61,12 @@ const Setting settings[] = {
      "how long the ledger lease outlives its last renewal: the longest a standby waits for a "
      "dead active, and a restart after kill -9 for itself (default 1000)",
      [](const std::string& v, Config* c) { return parse_u32(v, 200, 60'000, &c->lease_ms); }},
+    {"max-clock-skew-ms", "LEDGER_MAX_CLOCK_SKEW_MS",
+     "how far this host's clock may be from PostgreSQL's: beyond it the lease is refused, and "
+     "an active whose clock drifts that far steps down (default 500)",
+     [](const std::string& v, Config* c) {
+       return parse_u32(v, 10, 60'000, &c->max_clock_skew_ms);
+     }},
     {"snapshot-dir", "LEDGER_SNAPSHOT_DIR",
      "directory for engine snapshots, so that a restart loads only the journal's tail "
      "(created if missing; default: none, every start loads the whole journal)",
@@ -493,8 +499,9 @@ std::string Config::describe() const {
          " log_level=" + log_level + " migrations_dir=\"" + migrations_dir +
          "\" io_threads=" + std::to_string(io_threads) +
          " shutdown_grace_ms=" + std::to_string(shutdown_grace_ms) +
-         " lease_ms=" + std::to_string(lease_ms) + " snapshot_dir=\"" + snapshot_dir +
-         "\" snapshot_interval_s=" + std::to_string(snapshot_interval_s) +
+         " lease_ms=" + std::to_string(lease_ms) +
+         " max_clock_skew_ms=" + std::to_string(max_clock_skew_ms) + " snapshot_dir=\"" +
+         snapshot_dir + "\" snapshot_interval_s=" + std::to_string(snapshot_interval_s) +
          " accounts_max=" + std::to_string(accounts_max) +
          " transfers_max=" + std::to_string(transfers_max) +
          " batch_max=" + std::to_string(batch_max) + " ingress_max=" + std::to_string(ingress_max) +

@@ -32,6 +32,7 @@ struct Config {
   std::uint32_t io_threads = 1;
   // The ledger lease (docs/operations.md): how long a holder that stopped renewing keeps it.
   std::uint32_t lease_ms = limits::lease_ms_default;
+  std::uint32_t max_clock_skew_ms = limits::max_clock_skew_ms_default;
   // Engine snapshots (docs/durability.md, "Snapshots"); empty: none.
   std::string snapshot_dir;
   std::uint32_t snapshot_interval_s = limits::snapshot_interval_s_default;

@@ -217,6 +217,7 @@ bool take_lease(const Config& config, const asio::ip::tcp::endpoint& http_endpoi
   bool announced = false;
   bool taken = false;
   std::uint64_t failed_in_a_row = 0;  // checks without an answer, logged once per streak
+  bool skew_refusing = false;
   std::optional<StandbyListener> listener;
   while (early_signal == 0) {
     if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
@@ -236,7 +237,9 @@ bool take_lease(const Config& config, const asio::ip::tcp::endpoint& http_endpoi
       }
     }
     if (conn) {
-      if (Status s = try_take_lease(conn.get(), holder, config.lease_ms, lease); !s.ok()) {
+      if (Status s =
+              try_take_lease(conn.get(), holder, config.lease_ms, config.max_clock_skew_ms, lease);
+          !s.ok()) {
         if (failed_in_a_row++ == 0) {  // once per streak, not twenty times a second
           spdlog::warn(
               "event=lease_check_failed error=\"{}\" detail=\"asking again every {} ms; logged "
@@ -250,6 +253,22 @@ bool take_lease(const Config& config, const asio::ip::tcp::endpoint& http_endpoi
       if (failed_in_a_row > 0) {
         spdlog::info("event=lease_checked failed_checks={}", failed_in_a_row);
         failed_in_a_row = 0;
+      }
+      readiness->clock_skew_ms = lease->clock_skew_ms;
+      if (lease->skew_refused) {
+        if (!skew_refusing) {  // once per streak
+          skew_refusing = true;
+          spdlog::error(
+              "event=lease_refused reason=clock_skew skew_ms={} max_skew_ms={} detail=\"the "
+              "lease is free, but this host's clock is more than LEDGER_MAX_CLOCK_SKEW_MS from "
+              "PostgreSQL's (positive: PostgreSQL's is ahead); fix NTP here; logged again when "
+              "it is within the bound\"",
+              lease->clock_skew_ms, config.max_clock_skew_ms);
+        }
+      } else if (skew_refusing &&
+                 std::abs(lease->clock_skew_ms) <= std::int64_t{config.max_clock_skew_ms}) {
+        skew_refusing = false;
+        spdlog::info("event=clock_skew_within_bound skew_ms={}", lease->clock_skew_ms);
       }
       if (lease->taken) {
         taken = true;
@@ -308,7 +327,8 @@ class Services {
         probe(config.database_url, limits::ready_probe_interval_ms,
               [&readiness](bool reachable) { readiness.database_reachable = reachable; }),
         dispatcher(options.dispatcher),
-        lease_keeper(config.database_url, epoch, config.lease_ms, std::move(deposed)),
+        lease_keeper(config.database_url, epoch, config.lease_ms, config.max_clock_skew_ms,
+                     std::move(deposed)),
         reader(config.database_url, limits::read_pool_threads, limits::read_pool_jobs_max),
         readiness_(readiness) {}
   Services(const Services&) = delete;
@@ -438,6 +458,10 @@ void register_metrics(metrics::Registry& registry, const Observed& o) {
       "Renewals of the ledger lease that got no answer (PostgreSQL away or slow): a standby "
       "takes over if they last longer than LEDGER_LEASE_MS.",
       {}, [keeper] { return static_cast<double>(keeper->renewal_failures()); });
+  registry.add_gauge("ledgerd_clock_skew_seconds",
+                     "PostgreSQL's clock minus this host's, at the last lease renewal; beyond "
+                     "LEDGER_MAX_CLOCK_SKEW_MS either way the active steps down.",
+                     {}, [keeper] { return static_cast<double>(keeper->clock_skew_ms()) / 1e3; });
 }
 
 }  // namespace

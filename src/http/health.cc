@@ -43,6 +43,7 @@ std::optional<Response> handle_health(const Request& request, const Readiness& r
   if (readiness.role == Role::standby) {
     // A standby waits for the lease and follows the journal meanwhile: how far behind it is.
     body["lease_expires_in_ms"] = readiness.lease_expires_in_ms.load();
+    body["clock_skew_ms"] = readiness.clock_skew_ms.load();
     body["journal_loaded"] = readiness.follow_lag_events.load() >= 0;
     body["followed_seq"] = readiness.followed_seq.load();
     body["lag_events"] = readiness.follow_lag_events.load();

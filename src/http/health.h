@@ -26,6 +26,7 @@ struct Readiness {
   std::atomic<Role> role{Role::standby};
   std::atomic<std::int64_t> lease_epoch{0};
   std::atomic<std::int64_t> lease_expires_in_ms{0};  // standby: the holder's, when last seen
+  std::atomic<std::int64_t> clock_skew_ms{0};  // standby: PostgreSQL's clock minus ours, last seen
   // standby: the last event of the journal it applied, and how many it has still to apply
   // (-1: it has not loaded the journal yet).
   std::atomic<std::uint64_t> followed_seq{0};

@@ -3,30 +3,60 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cstdlib>
 
 #include "ledger/thread_name.h"
 
 namespace ledger {
+namespace {
+
+// PostgreSQL's clock_timestamp() in ms, as every lease statement returns it.
+constexpr const char* pg_clock_ms = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+
+// PostgreSQL's clock minus ours at the midpoint of the round trip [sent, received].
+std::int64_t skew_of(PGresult* rows, int column, std::int64_t sent, std::int64_t received) {
+  std::int64_t theirs = 0;
+  if (PQntuples(rows) < 1 || !pg::number(rows, 0, column, &theirs)) return 0;
+  return theirs - (sent + (received - sent) / 2);
+}
+
+}  // namespace
+
+std::int64_t system_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 Status try_take_lease(PGconn* conn, const std::string& holder, std::uint32_t lease_ms,
-                      LeaseState* state) {
-  // The UPDATE takes the row only if the lease has lapsed; the SELECT after it reads whoever
-  // holds it (us, if the UPDATE won). One statement: the row lock serialises two takers.
+                      std::uint32_t max_skew_ms, LeaseState* state) {
+  // The UPDATE takes the row only if the lease has lapsed and our clock ($3, read as the
+  // statement leaves) is within $4 of PostgreSQL's; the SELECT after it reads whoever holds it
+  // (us, if the UPDATE won). One statement: the row lock serialises two takers.
   pg::Result rows;
   const std::string ms = std::to_string(lease_ms);
-  if (Status s = pg::exec_params(
-          conn,
+  const std::int64_t sent = system_clock_ms();
+  const std::string sql =
+      std::string(
           "WITH taken AS (UPDATE ledger_lease SET epoch = epoch + 1, holder = $1, "
           "acquired_at = now(), expires_at = now() + $2 * interval '1 millisecond' "
-          "WHERE id = 1 AND expires_at <= now() RETURNING epoch, holder, expires_at) "
-          "SELECT epoch, holder, (extract(epoch FROM expires_at - now()) * 1000)::bigint, "
-          "true FROM taken UNION ALL "
-          "SELECT epoch, holder, (extract(epoch FROM expires_at - now()) * 1000)::bigint, false "
-          "FROM ledger_lease WHERE id = 1 AND NOT EXISTS (SELECT 1 FROM taken)",
-          {holder, ms}, &rows);
+          "WHERE id = 1 AND expires_at <= now() AND abs(") +
+      pg_clock_ms +
+      " - $3::bigint) <= $4::bigint RETURNING epoch, holder, expires_at) "
+      "SELECT epoch, holder, CASE WHEN isfinite(expires_at) THEN (extract(epoch FROM expires_at - "
+      "now()) * 1000)::bigint END, "
+      "true, " +
+      pg_clock_ms +
+      " FROM taken UNION ALL "
+      "SELECT epoch, holder, CASE WHEN isfinite(expires_at) THEN (extract(epoch FROM expires_at - "
+      "now()) * 1000)::bigint END, false, " +
+      pg_clock_ms + " FROM ledger_lease WHERE id = 1 AND NOT EXISTS (SELECT 1 FROM taken)";
+  if (Status s = pg::exec_params(
+          conn, sql, {holder, ms, std::to_string(sent), std::to_string(max_skew_ms)}, &rows);
       !s.ok()) {
     return s;
   }
+  state->clock_skew_ms = skew_of(rows.get(), 4, sent, system_clock_ms());
   if (PQntuples(rows.get()) != 1 || !pg::number(rows.get(), 0, 0, &state->epoch)) {
     return Status::error("ledger_lease: no lease row (are the migrations applied?)");
   }
@@ -35,19 +65,26 @@ Status try_take_lease(PGconn* conn, const std::string& holder, std::uint32_t lea
     state->expires_in_ms = 0;  // '-infinity': never taken
   }
   state->taken = std::string_view(PQgetvalue(rows.get(), 0, 3)) == "t";
+  state->skew_refused = !state->taken && state->expires_in_ms <= 0 &&
+                        std::abs(state->clock_skew_ms) > static_cast<std::int64_t>(max_skew_ms);
   return Status();
 }
 
-Status renew_lease(PGconn* conn, std::int64_t epoch, std::uint32_t lease_ms, bool* ours) {
+Status renew_lease(PGconn* conn, std::int64_t epoch, std::uint32_t lease_ms, bool* ours,
+                   std::int64_t* clock_skew_ms) {
   pg::Result rows;
+  const std::int64_t sent = system_clock_ms();
   if (Status s = pg::exec_params(conn,
-                                 "UPDATE ledger_lease SET expires_at = now() + $2 * interval '1 "
-                                 "millisecond' WHERE id = 1 AND epoch = $1 RETURNING epoch",
+                                 std::string("UPDATE ledger_lease SET expires_at = now() + $2 * "
+                                             "interval '1 millisecond' WHERE id = 1 AND epoch = "
+                                             "$1 RETURNING epoch, ") +
+                                     pg_clock_ms,
                                  {std::to_string(epoch), std::to_string(lease_ms)}, &rows);
       !s.ok()) {
     return s;
   }
   *ours = PQntuples(rows.get()) == 1;
+  if (*ours) *clock_skew_ms = skew_of(rows.get(), 1, sent, system_clock_ms());
   return Status();
 }
 
@@ -75,8 +112,12 @@ Status end_deposed_sessions(PGconn* conn, std::int64_t epoch, std::int64_t* ende
 }
 
 LeaseKeeper::LeaseKeeper(std::string url, std::int64_t epoch, std::uint32_t lease_ms,
-                         std::function<void()> on_lost)
-    : url_(std::move(url)), epoch_(epoch), lease_ms_(lease_ms), on_lost_(std::move(on_lost)) {}
+                         std::uint32_t max_skew_ms, std::function<void()> on_lost)
+    : url_(std::move(url)),
+      epoch_(epoch),
+      lease_ms_(lease_ms),
+      max_skew_ms_(max_skew_ms),
+      on_lost_(std::move(on_lost)) {}
 
 LeaseKeeper::~LeaseKeeper() { stop(); }
 
@@ -100,6 +141,7 @@ void LeaseKeeper::stop() {
 void LeaseKeeper::run() {
   const auto interval = std::chrono::milliseconds(std::max<std::uint32_t>(lease_ms_ / 4, 10));
   std::uint64_t failed_in_a_row = 0;  // logged once per streak, not four times a second
+  int skewed_in_a_row = 0;
   for (;;) {
     if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) {
       conn_.reset();
@@ -115,7 +157,8 @@ void LeaseKeeper::run() {
       }
     }
     bool ours = true;
-    Status status = conn_ ? renew_lease(conn_.get(), epoch_, lease_ms_, &ours)
+    std::int64_t skew = 0;
+    Status status = conn_ ? renew_lease(conn_.get(), epoch_, lease_ms_, &ours, &skew)
                           : Status::error("not connected to PostgreSQL");
     if (!status.ok()) {
       // Not deposed, only unsure: the journal's fence decides; keep trying.
@@ -139,6 +182,24 @@ void LeaseKeeper::run() {
       return;
     } else {
       renewals_.fetch_add(1, std::memory_order_relaxed);
+      clock_skew_ms_.store(skew, std::memory_order_relaxed);
+      skewed_in_a_row =
+          std::abs(skew) > static_cast<std::int64_t>(max_skew_ms_) ? skewed_in_a_row + 1 : 0;
+      if (skewed_in_a_row >= skew_checks_max) {
+        // Our clock is wrong (or PostgreSQL's): stop deciding business time. Released, so a
+        // standby whose clock agrees with PostgreSQL's takes over at once.
+        lost_ = true;
+        spdlog::error(
+            "event=lease_given_up epoch={} reason=clock_skew skew_ms={} max_skew_ms={} "
+            "detail=\"this ledgerd's clock is more than LEDGER_MAX_CLOCK_SKEW_MS from "
+            "PostgreSQL's for {} renewals in a row; it steps down (fix NTP on this host)\"",
+            epoch_, skew, max_skew_ms_, skewed_in_a_row);
+        (void)release_lease(conn_.get(), epoch_);
+        if (on_lost_) on_lost_();
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [this] { return stopping_; });
+        return;
+      }
       if (failed_in_a_row > 0) {
         spdlog::info("event=lease_renewed epoch={} failed_renewals={}", epoch_, failed_in_a_row);
         failed_in_a_row = 0;

@@ -25,14 +25,25 @@ struct LeaseState {
   std::string holder;              // who holds it now
   std::int64_t expires_in_ms = 0;  // until the current holder's lease lapses (<= 0: lapsed)
   bool taken = false;              // true: we took it, with `epoch`
+  // PostgreSQL's clock minus ours (ms), measured by this check (the midpoint of its round
+  // trip), and whether the lease was free but refused because that exceeds the bound.
+  std::int64_t clock_skew_ms = 0;
+  bool skew_refused = false;
 };
 
-// Takes the lease if it has lapsed (or was released): one statement, so two ledgerd racing for
-// it cannot both win. *state says who holds it either way.
+// Our system clock in milliseconds since the epoch (not the test clock's offset).
+std::int64_t system_clock_ms();
+
+// Takes the lease if it has lapsed (or was released) and our clock is within max_skew_ms of
+// PostgreSQL's (LEDGER_MAX_CLOCK_SKEW_MS: business time is ours, and must not run ahead of or
+// behind the database's): one statement, so two ledgerd racing for it cannot both win. *state
+// says who holds it either way, and the skew measured.
 Status try_take_lease(PGconn* conn, const std::string& holder, std::uint32_t lease_ms,
-                      LeaseState* state);
+                      std::uint32_t max_skew_ms, LeaseState* state);
 // Moves our lease's expiry on. *ours false: the epoch has changed (we were deposed).
-Status renew_lease(PGconn* conn, std::int64_t epoch, std::uint32_t lease_ms, bool* ours);
+// *clock_skew_ms: PostgreSQL's clock minus ours, as in LeaseState.
+Status renew_lease(PGconn* conn, std::int64_t epoch, std::uint32_t lease_ms, bool* ours,
+                   std::int64_t* clock_skew_ms);
 // Lets the lease lapse now (a clean stop), so a successor need not wait for it.
 Status release_lease(PGconn* conn, std::int64_t epoch);
 // Right after taking the lease with `epoch`: ends every session of an older holder of this
@@ -44,11 +55,15 @@ Status release_lease(PGconn* conn, std::int64_t epoch);
 Status end_deposed_sessions(PGconn* conn, std::int64_t epoch, std::int64_t* ended);
 
 // Renews the lease every lease_ms / 4 on its own connection until stop(), which releases it.
-// on_lost runs (on the keeper's thread, once) when a renewal finds another epoch.
+// on_lost runs (on the keeper's thread, once) when a renewal finds another epoch, or when our
+// clock has been more than max_skew_ms away from PostgreSQL's for skew_checks_max renewals in
+// a row (the keeper then releases the lease: a ledger whose clock is wrong must not decide
+// what time it is, and a standby whose clock is right takes over).
 class LeaseKeeper {
  public:
+  static constexpr int skew_checks_max = 3;
   LeaseKeeper(std::string url, std::int64_t epoch, std::uint32_t lease_ms,
-              std::function<void()> on_lost);
+              std::uint32_t max_skew_ms, std::function<void()> on_lost);
   ~LeaseKeeper();
   LeaseKeeper(const LeaseKeeper&) = delete;
   LeaseKeeper& operator=(const LeaseKeeper&) = delete;
@@ -58,6 +73,7 @@ class LeaseKeeper {
   bool lost() const { return lost_.load(); }
   std::uint64_t renewals() const { return renewals_.load(); }
   std::uint64_t renewal_failures() const { return renewal_failures_.load(); }
+  std::int64_t clock_skew_ms() const { return clock_skew_ms_.load(); }  // at the last renewal
 
  private:
   void run();
@@ -65,10 +81,12 @@ class LeaseKeeper {
   std::string url_;
   std::int64_t epoch_;
   std::uint32_t lease_ms_;
+  std::uint32_t max_skew_ms_;
   std::function<void()> on_lost_;
   std::atomic<bool> lost_{false};
   std::atomic<std::uint64_t> renewals_{0};
   std::atomic<std::uint64_t> renewal_failures_{0};
+  std::atomic<std::int64_t> clock_skew_ms_{0};
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;  // guarded by mutex_
