@@ -368,8 +368,12 @@ TEST_F(SnapshotTest, PublishingIsFencedByTheLease) {
 }
 
 TEST_F(SnapshotTest, OnlyTheNewestAreKeptAndStrayFilesAreRemoved) {
-  std::ofstream(dir_ / "snapshot-1-00000000000000ff.ledgersnap.tmp") << "a killed writer's";
-  std::ofstream(dir_ / "snapshot-2-00000000000000fe.ledgersnap") << "never published";
+  const std::string ours =
+      "snapshot-" + testing::query_value(url_, "SELECT instance_id FROM ledger_instance") + "-";
+  const std::string theirs = "snapshot-00000000-0000-4000-8000-00000000beef-3-00000000000000fd";
+  std::ofstream(dir_ / (ours + "1-00000000000000ff.ledgersnap.tmp")) << "a killed writer's";
+  std::ofstream(dir_ / (ours + "2-00000000000000fe.ledgersnap")) << "never published";
+  std::ofstream(dir_ / (theirs + ".ledgersnap")) << "another ledger's, sharing the directory";
   std::ofstream(dir_ / "notes.txt") << "not ours";
   Pipeline p(options());
   ASSERT_TRUE(p.start().ok());
@@ -383,13 +387,70 @@ TEST_F(SnapshotTest, OnlyTheNewestAreKeptAndStrayFilesAreRemoved) {
   std::vector<std::string> names;
   for (const fs::path& f : snapshot_files()) names.push_back(f.filename().string());
   std::sort(names.begin(), names.end());
-  ASSERT_EQ(names.size(), 3u) << "two snapshots and notes.txt";
+  ASSERT_EQ(names.size(), 4u) << "two snapshots, notes.txt and the other ledger's";
   EXPECT_EQ(names[0], "notes.txt");
-  for (int i = 1; i < 3; ++i) {
-    EXPECT_EQ(testing::query_value(url_, "SELECT count(*) FROM engine_snapshots WHERE file = '" +
-                                             names[static_cast<std::size_t>(i)] + "'"),
+  EXPECT_EQ(names[1], theirs + ".ledgersnap");
+  for (std::size_t i = 2; i < 4; ++i) {
+    EXPECT_EQ(names[i].rfind(ours, 0), 0u) << names[i];
+    EXPECT_EQ(testing::query_value(
+                  url_, "SELECT count(*) FROM engine_snapshots WHERE file = '" + names[i] + "'"),
               "1");
   }
+}
+
+// Two ledgers (two databases) with one snapshot directory: each keeps and removes only its own
+// files, and a file of the other ledger is never loaded, even when this ledger's database lists
+// it with the right checksum, size and position (a restore or an operator's copy gone wrong):
+// the header names the ledger and PostgreSQL system it belongs to.
+TEST_F(SnapshotTest, AnotherLedgersSnapshotInTheSameDirectoryIsNeitherLoadedNorDeleted) {
+  const std::string other_url = testing::create_database("snapshot_other");
+  {
+    pg::Conn conn;
+    ASSERT_TRUE(pg::connect(other_url, &conn).ok());
+    std::vector<MigrationFile> files;
+    ASSERT_TRUE(load_migrations(testing::migrations_dir(), &files).ok());
+    MigrationReport report;
+    ASSERT_TRUE(apply_migrations(conn.get(), files, &report).ok());
+  }
+  PipelineOptions other = options();
+  other.database_url = other_url;
+  {  // the other ledger: the same accounts and capacity (the same layout), other money
+    Pipeline p(other);
+    ASSERT_TRUE(p.start().ok());
+    first_part(p);
+    run(p, {transfer(200, 1, 2, 4'242)});
+    ASSERT_NO_FATAL_FAILURE(snapshot(p));
+    p.stop();
+  }
+  const std::string other_file =
+      testing::query_value(other_url, "SELECT file FROM engine_snapshots");
+  {  // this ledger: three snapshots (keeping two) and its stale-file sweeps
+    Pipeline p(options());
+    ASSERT_TRUE(p.start().ok());
+    first_part(p);
+    for (std::uint64_t i = 0; i < 3; ++i) {
+      run(p, {transfer(300 + i, 1, 2, 1)});
+      ASSERT_NO_FATAL_FAILURE(snapshot(p));
+    }
+    p.stop();
+  }
+  EXPECT_TRUE(fs::exists(dir_ / other_file)) << "this ledger deleted the other's snapshot";
+  const std::uint64_t full = loaded_hash(options(false));
+  // This database now lists the other ledger's snapshot as its newest.
+  testing::exec_sql(url_, "DELETE FROM engine_snapshots");
+  testing::exec_sql(url_,
+                    "INSERT INTO engine_snapshots (id, events_seq, last_ts, epoch, layout, "
+                    "state_hash, checksum, bytes, file) VALUES " +
+                        testing::query_value(
+                            other_url,
+                            "SELECT format('(%s, %s, %s, %s, %s, %s, %s, %s, %L)', id, events_seq, "
+                            "last_ts, epoch, layout, state_hash, checksum, bytes, file) FROM "
+                            "engine_snapshots"));
+  std::uint64_t tail = 99, rejected = 0;
+  EXPECT_EQ(loaded_hash(options(), &tail, &rejected), full) << "the other ledger's state loaded";
+  EXPECT_EQ(tail, 0u);
+  EXPECT_EQ(rejected, 1u);
+  EXPECT_TRUE(fs::exists(dir_ / other_file));
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "pipeline/journal_store.h"
 
+#include <cstdlib>
+
 #include "journal/event_reader.h"
 #include "journal/monitor_sql.h"
 #include "journal/pg.h"
@@ -36,6 +38,30 @@ Status PgJournalStore::publish_snapshot(const snapshot_sql::Row& row, std::int64
   pg::Conn conn;
   if (Status s = pg::connect(url_, &conn); !s.ok()) return s;
   return snapshot_sql::publish(conn.get(), row, epoch, keep, dropped);
+}
+
+Status PgJournalStore::identity(LedgerIdentity* ledger) {
+  pg::Conn conn;
+  if (Status s = pg::connect(url_, &conn); !s.ok()) return s;
+  pg::Result rows;
+  if (Status s =
+          pg::exec_params(conn.get(), "SELECT instance_id::text FROM ledger_instance", {}, &rows);
+      !s.ok()) {
+    return s;
+  }
+  if (PQntuples(rows.get()) != 1) return Status::error("ledger_instance has no row");
+  ledger->ledger_id = PQgetvalue(rows.get(), 0, 0);
+  // The cluster's identifier: readable by superusers and pg_monitor members only; another
+  // role's ledgerd names its files by the database's id alone (0 here).
+  ledger->system_identifier = 0;
+  pg::Result system;
+  if (pg::exec_params(conn.get(), "SELECT system_identifier::text FROM pg_control_system()", {},
+                      &system)
+          .ok() &&
+      PQntuples(system.get()) == 1) {
+    ledger->system_identifier = std::strtoull(PQgetvalue(system.get(), 0, 0), nullptr, 10);
+  }
+  return Status();
 }
 
 Status PgJournalStore::load(const std::function<void(const JournalRecord&)>& visit,

@@ -16,6 +16,7 @@
 #include "journal/writer.h"
 #include "ledger/status.h"
 #include "ledger/types.h"
+#include "pipeline/snapshot_file.h"
 
 namespace ledger::pipeline {
 
@@ -59,6 +60,10 @@ class JournalStore {
                                   int /*keep*/, std::vector<std::string>* /*dropped*/) {
     return Status::error("this journal keeps no snapshots");
   }
+  // The ledger this journal is (snapshot files name it). Any thread: its own connection.
+  virtual Status identity(LedgerIdentity* /*ledger*/) {
+    return Status::error("this journal keeps no snapshots");
+  }
   virtual Status follow(std::uint64_t /*after*/, std::uint32_t /*limit*/,
                         const std::function<void(const JournalRecord&)>& /*visit*/,
                         std::uint64_t* /*next_after*/, std::uint64_t* /*last_seq*/) {
@@ -85,6 +90,7 @@ class PgJournalStore final : public JournalStore {
   Status snapshots(std::vector<snapshot_sql::Row>* rows) override;
   Status publish_snapshot(const snapshot_sql::Row& row, std::int64_t epoch, int keep,
                           std::vector<std::string>* dropped) override;
+  Status identity(LedgerIdentity* ledger) override;
   Status connect() override { return writer_.connect(); }
   void add(const JournalRecord& record) override { writer_.add(record); }
   CommitOutcome flush(Status* error) override { return writer_.flush(error); }

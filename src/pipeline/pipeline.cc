@@ -81,6 +81,14 @@ Pipeline::~Pipeline() { stop(); }
 
 Status Pipeline::load(engine::Engine* engine) {
   const auto started = Clock::now();
+  if (!options_.snapshot_dir.empty() && ledger_.ledger_id.empty()) {
+    // Once: which ledger this is, so that its snapshot files are told from another's. Without
+    // it no snapshot is loaded or written (the whole journal is read).
+    if (Status s = store_->identity(&ledger_); !s.ok()) {
+      ledger_ = LedgerIdentity{};
+      spdlog::warn("event=snapshot_identity_unknown error=\"{}\"", s.message());
+    }
+  }
   if (!options_.snapshot_dir.empty()) {
     LoadStats stats;
     std::size_t tail = 0;

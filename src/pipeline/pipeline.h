@@ -296,6 +296,9 @@ class Pipeline final : public CommandSink {
   std::atomic<bool> snapshot_requested_{false};
   std::int64_t fence_epoch_ = 0;
   std::uint64_t snapshot_seq_ = 0;  // engine thread: the state's position at the last snapshot
+  // Which ledger this is (snapshot files carry it): set once by the first load, before any
+  // snapshot is taken; empty if it could not be read (then no snapshot is loaded or written).
+  LedgerIdentity ledger_;
   Clock::time_point next_snapshot_at_{};
   std::vector<engine::Engine::SnapshotRegion> snapshot_regions_;
   std::string snapshot_encoded_;

@@ -34,13 +34,14 @@ bool plain_file_name(const std::string& name) {
   return !name.empty() && name.find('/') == std::string::npos && name != "." && name != "..";
 }
 
-bool is_snapshot_file(const std::string& name) {
+// One of this ledger's snapshot files (another ledger's, sharing the directory, has another
+// prefix and is never touched).
+bool is_own_snapshot_file(const std::string& name, const std::string& prefix) {
   const auto ends_with = [&name](const char* suffix) {
     const std::size_t n = std::strlen(suffix);
     return name.size() >= n && name.compare(name.size() - n, n, suffix) == 0;
   };
-  return name.rfind("snapshot-", 0) == 0 &&
-         (ends_with(".ledgersnap") || ends_with(".ledgersnap.tmp"));
+  return name.rfind(prefix, 0) == 0 && (ends_with(".ledgersnap") || ends_with(".ledgersnap.tmp"));
 }
 
 }  // namespace
@@ -49,6 +50,7 @@ Status Pipeline::load_from_snapshot(engine::Engine* engine, LoadStats* stats, st
   std::vector<snapshot_sql::Row> rows;
   if (Status s = store_->snapshots(&rows); !s.ok()) return s;
   if (rows.empty()) return Status::error("no snapshot published yet");
+  if (ledger_.ledger_id.empty()) return Status::error("this ledger's identity is unknown");
   std::string last_reason;
   for (const snapshot_sql::Row& row : rows) {
     const auto reject = [&](const std::string& reason) {
@@ -72,6 +74,7 @@ Status Pipeline::load_from_snapshot(engine::Engine* engine, LoadStats* stats, st
       continue;
     }
     SnapshotInfo expected;
+    expected.ledger = ledger_;
     expected.id = row.id;
     expected.events_seq = row.events_seq;
     expected.last_ts = row.last_ts;
@@ -140,14 +143,16 @@ void Pipeline::maybe_snapshot() {
   if (state() != PipelineState::running) return;
   const std::uint64_t seq = committed_seq_.load(std::memory_order_relaxed);
   if (seq == snapshot_seq_ || seq == 0) return;  // nothing new since the last one
+  if (ledger_.ledger_id.empty()) return;         // event=snapshot_identity_unknown at load
   SnapshotInfo info;
+  info.ledger = ledger_;
   info.id = std::random_device{}() * 0x100000000ULL ^ std::random_device{}();
   info.events_seq = seq;
   info.last_ts = engine_.last_timestamp();
   info.epoch = fence_epoch_;
   info.layout = engine_.snapshot_layout();
   engine_.snapshot(&snapshot_regions_, &snapshot_encoded_);
-  const std::string path = options_.snapshot_dir + "/" + snapshot_file_name(seq, info.id);
+  const std::string path = options_.snapshot_dir + "/" + snapshot_file_name(ledger_, seq, info.id);
   const auto started = Clock::now();
   const pid_t pid = fork();
   if (pid == 0) snapshot_child(path, info);
@@ -247,15 +252,18 @@ void Pipeline::snapshot_loop() {
   }
 }
 
-// Snapshot files in the directory that the database no longer lists (older ones, ones never
-// published, a killed writer's .tmp). Only this ledgerd, the lease holder, writes there.
+// This ledger's snapshot files in the directory that its database no longer lists (older
+// ones, ones never published, a killed writer's .tmp). Only this ledgerd, the lease holder,
+// writes them; another ledger's files (another prefix) are left alone.
 void Pipeline::remove_stale_snapshot_files(const std::vector<std::string>& keep) {
+  if (ledger_.ledger_id.empty()) return;
+  const std::string prefix = snapshot_file_prefix(ledger_);
   DIR* dir = opendir(options_.snapshot_dir.c_str());
   if (dir == nullptr) return;
   std::vector<std::string> stale;
   while (const dirent* entry = readdir(dir)) {
     const std::string name = entry->d_name;
-    if (!is_snapshot_file(name)) continue;
+    if (!is_own_snapshot_file(name, prefix)) continue;
     bool listed = false;
     for (const std::string& k : keep) listed = listed || k == name;
     if (!listed) stale.push_back(name);

@@ -16,7 +16,8 @@ namespace ledger::pipeline {
 namespace {
 
 constexpr char magic[8] = {'L', 'D', 'G', 'S', 'N', 'A', 'P', '\0'};
-constexpr std::uint64_t file_format = 1;
+constexpr std::uint64_t file_format = 2;  // 2: the ledger's identity in the header
+constexpr std::size_t ledger_id_bytes = 48;
 constexpr std::size_t header_bytes = 4096;
 constexpr std::size_t sections_max = 32;
 constexpr std::size_t chunk_bytes = std::size_t{32} << 20;
@@ -38,6 +39,8 @@ struct Header {
   std::int64_t epoch;
   std::uint64_t layout;
   std::uint64_t state_hash;
+  std::uint64_t system_identifier;
+  char ledger_id[ledger_id_bytes];  // NUL-terminated
   std::uint64_t section_count;
   Section sections[sections_max];
 };
@@ -106,14 +109,22 @@ std::string hex(std::uint64_t v) {
 
 }  // namespace
 
-std::string snapshot_file_name(std::uint64_t events_seq, std::uint64_t id) {
-  return "snapshot-" + std::to_string(events_seq) + "-" + hex(id) + ".ledgersnap";
+std::string snapshot_file_prefix(const LedgerIdentity& ledger) {
+  return "snapshot-" + ledger.ledger_id + "-";
+}
+
+std::string snapshot_file_name(const LedgerIdentity& ledger, std::uint64_t events_seq,
+                               std::uint64_t id) {
+  return snapshot_file_prefix(ledger) + std::to_string(events_seq) + "-" + hex(id) + ".ledgersnap";
 }
 
 int write_snapshot_file(const std::string& path, const engine::Engine& engine,
                         const std::vector<engine::Engine::SnapshotRegion>& regions,
                         const std::string& encoded, SnapshotInfo* info) {
   if (regions.size() + 1 > sections_max) return EINVAL;
+  if (info->ledger.ledger_id.empty() || info->ledger.ledger_id.size() >= ledger_id_bytes) {
+    return EINVAL;
+  }
   const std::string temporary = path + ".tmp";
   Fd fd(open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (fd.get() < 0) return errno;
@@ -126,6 +137,8 @@ int write_snapshot_file(const std::string& path, const engine::Engine& engine,
   header.epoch = info->epoch;
   header.layout = info->layout;
   header.state_hash = engine.state_hash();
+  header.system_identifier = info->ledger.system_identifier;
+  std::memcpy(header.ledger_id, info->ledger.ledger_id.data(), info->ledger.ledger_id.size());
   std::size_t offset = header_bytes;
   std::vector<std::uint64_t> chunks;
   const auto add = [&](std::uint32_t region, const void* data, std::size_t bytes) {
@@ -194,6 +207,9 @@ Status read_header(int fd, const std::string& path, Header* header, SnapshotInfo
   info->epoch = header->epoch;
   info->layout = header->layout;
   info->state_hash = header->state_hash;
+  info->ledger.system_identifier = header->system_identifier;
+  info->ledger.ledger_id.assign(header->ledger_id,
+                                strnlen(header->ledger_id, sizeof header->ledger_id));
   info->checksum = checksum;
   struct stat st {};
   if (fstat(fd, &st) != 0) return Status::error("cannot stat " + path);
@@ -217,6 +233,12 @@ Status restore_snapshot_file(const std::string& path, const SnapshotInfo& expect
   Header header{};
   SnapshotInfo info;
   if (Status s = read_header(fd.get(), path, &header, &info); !s.ok()) return s;
+  if (!(info.ledger == expected.ledger)) {
+    return Status::error(path + " belongs to another ledger (ledger " + info.ledger.ledger_id +
+                         " of PostgreSQL system " + std::to_string(info.ledger.system_identifier) +
+                         "; this is ledger " + expected.ledger.ledger_id + " of system " +
+                         std::to_string(expected.ledger.system_identifier) + ")");
+  }
   if (info.id != expected.id || info.checksum != expected.checksum ||
       info.events_seq != expected.events_seq || info.last_ts != expected.last_ts ||
       info.bytes != expected.bytes) {
