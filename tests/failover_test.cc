@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "ledger/card_ids.h"
 #include "support/failover_load.h"
 #include "support/process.h"
 #include "support/test_db.h"
@@ -136,6 +137,62 @@ TEST(FailoverTest, KillNineOfTheActiveUnderRestAndIsoLoadLosesNothingAcknowledge
     EXPECT_EQ(fresh.stop(SIGTERM), 0);
   }
   std::filesystem::remove_all(snapshots);
+}
+
+// The late rule from the journal alone (docs/durability.md, "Late approvals"): an approval
+// that committed after its answer was due, which the ledgerd that answered 91 did not live to
+// reverse, is reversed by the next lease holder, once however often the lease changes hands;
+// an approval answered in time is left alone. The test places one approval's deadline before
+// its commit (card_messages.answer_by), as a commit that came after the 91 leaves it.
+TEST(FailoverTest, ApprovalCommittedAfterItsDeadlineIsReversedByTheNextLeaseHolder) {
+  const std::string url = testing::create_database("late");
+  const testing::Env env = {{"LEDGER_DATABASE_URL", url},
+                            {"LEDGER_ACCOUNTS_MAX", "100"},
+                            {"LEDGER_TRANSFERS_MAX", "1000"},
+                            {"LEDGER_CARDS_MAX", "100"},
+                            {"LEDGER_PAN_SECRET", "failover-test-secret-0123456789abcdef"},
+                            {"LEDGER_HOME_COUNTRY", "276"},
+                            {"LEDGER_LEASE_MS", "1000"}};
+  testing::FailoverLoad load(testing::create_api_key(env, "backoffice"));
+  testing::ServerProcess first;
+  ASSERT_TRUE(first.start(env)) << first.output();
+  load.create_ledger(first.http_port());
+  testing::IsoLink link;
+  for (int stan : {1, 2}) {
+    const auto answer = link.call(first.iso_port(), testing::authorization("0100", stan), 5'000);
+    ASSERT_TRUE(answer.has(39)) << stan;
+    ASSERT_EQ(answer.get(39), "00") << stan;
+  }
+  EXPECT_EQ(first.stop(SIGTERM), 0) << first.output();
+  const std::string late_id = to_string(
+      iso8583::authorization_id(testing::acquirer, testing::stan_of(1), testing::transmission));
+  // Both were due about 2 s after they arrived (LEDGER_AUTH_DEADLINE_MS).
+  EXPECT_EQ(testing::query_value(url, "SELECT count(*) FROM card_messages WHERE answer_by > ts"),
+            "2");
+  testing::exec_sql(
+      url,
+      "UPDATE card_messages SET answer_by = ts - 2000000000 WHERE transfer_id = '" + late_id + "'");
+  const auto reversals = [&] {
+    return testing::query_value(
+        url, "SELECT count(*) FROM transfers WHERE code = 4 AND result = 0 AND reference_32 = " +
+                 std::to_string(card_ids::late_rule_key));
+  };
+  for (int holder = 0; holder < 2; ++holder) {
+    testing::ServerProcess next;
+    ASSERT_TRUE(next.start(env)) << next.output();
+    ASSERT_TRUE(wait_for(next, "event=late_approvals_checked")) << next.output();
+    EXPECT_NE(next.output().find("by=commit_time reversing=1"), std::string::npos) << next.output();
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (reversals() != "1" && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_EQ(reversals(), "1") << "holder " << holder;
+    // One authorization of 1.00 still held: the one answered in time.
+    const auto balances = load.balances(next.http_port());
+    EXPECT_EQ(balances[testing::FailoverLoad::customer].value("debits_pending", -1LL), 100)
+        << balances.dump();
+    EXPECT_EQ(next.stop(SIGTERM), 0) << next.output();
+  }
 }
 
 }  // namespace

@@ -56,5 +56,12 @@ inline Uint128 reference_alias(std::uint64_t card_hi, std::uint64_t card_lo, std
 inline TransferId late_reversal_message(TransferId transfer) {
   return derived(transfer, salt_late);
 }
+// The key a late-rule reversal keeps in reference_32: even, so no message_key (always odd) is
+// ever taken for it; the event feed tells a late-rule reversal from the network's by it.
+inline constexpr std::uint32_t late_rule_key = 0x4C41'5444u;  // "LATD"
+// The key of the reversal message `message` of `original` (before the original is resolved).
+inline std::uint32_t reversal_key(TransferId message, TransferId original) {
+  return message == late_reversal_message(original) ? late_rule_key : message_key(message);
+}
 
 }  // namespace ledger::card_ids

@@ -119,6 +119,12 @@ inline constexpr std::uint32_t lease_ms_default = 1'000;
 // How far a ledgerd's clock may be from PostgreSQL's (LEDGER_MAX_CLOCK_SKEW_MS): business time
 // (holds' expiry, deadlines) is the lease holder's clock.
 inline constexpr std::uint32_t max_clock_skew_ms_default = 500;
+// Late approvals (journal/late_approvals.h): how far back a new lease holder looks for
+// approvals that committed after their answer was due, at most how many it reverses, and the
+// longest its query may run.
+inline constexpr std::uint32_t late_approvals_window_s = 120;
+inline constexpr std::uint32_t late_approvals_max = 100'000;
+inline constexpr std::uint32_t late_approvals_query_ms = 10'000;
 // The longest a transaction that passed the lease fence may wait for its ledgerd's next
 // statement (half the lease, at least this): longer, PostgreSQL ends the session (migration
 // 0018), so that a stopped ledgerd cannot hold the lease row through a takeover.

@@ -180,7 +180,11 @@ struct Authorization {
   bool incremental = false;          // 0100 adding to `original`'s holds
   bool release_only = false;         // reversal: release holds, never refund a posting
   std::uint32_t hold_timeout_s = 0;  // how long an approved hold lives
-  Merchant merchant;                 // for the journal and the event feed only
+  // Authorization: when the network's answer is due (the edge's wall clock, ns since the
+  // epoch; 0: no deadline). Journaled beside the authorization, so that whoever holds the lease
+  // can find approvals that committed after it (late_approvals.h).
+  std::uint64_t answer_by_ns = 0;
+  Merchant merchant;  // for the journal and the event feed only
 };
 
 struct CardUpdate {
@@ -419,6 +423,7 @@ struct CardMessage {
   std::uint64_t timestamp = 0;  // the transfer's
   std::uint16_t mcc = 0;
   Merchant merchant;
+  std::uint64_t answer_by = 0;  // an authorization's Authorization::answer_by_ns
 };
 
 enum class RecordKind : std::uint8_t {

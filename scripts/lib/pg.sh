@@ -69,7 +69,9 @@ pg_start() {
   for attempt in 1 2 3 4 5 6 7 8; do
     port=$((20000 + RANDOM % 30000))
     pg_port_free "$port" || continue
+    # track_commit_timestamp: late approvals are found by their commit time (docs/durability.md).
     options="-p $port -k $datadir -c listen_addresses=127.0.0.1 -c max_connections=300"
+    options+=" -c track_commit_timestamp=on"
     for s in "${settings[@]}"; do options+=" -c $s"; done
     if pg_as_owner "$PG_BIN/pg_ctl" -D "$datadir" -l "$logfile" -w -t 60 -o "$options" start \
       >/dev/null 2>&1; then

@@ -22,6 +22,7 @@
 #include "http/server.h"
 #include "iso8583/server.h"
 #include "journal/audit_writer.h"
+#include "journal/late_approvals.h"
 #include "journal/lease.h"
 #include "journal/migrator.h"
 #include "journal/pg.h"
@@ -330,6 +331,8 @@ class Services {
         lease_keeper(config.database_url, epoch, config.lease_ms, config.max_clock_skew_ms,
                      std::move(deposed)),
         reader(config.database_url, limits::read_pool_threads, limits::read_pool_jobs_max),
+        url_(config.database_url),
+        max_skew_ms_(config.max_clock_skew_ms),
         readiness_(readiness) {}
   Services(const Services&) = delete;
   Services& operator=(const Services&) = delete;
@@ -348,12 +351,17 @@ class Services {
     dispatcher.start();
     spike_watcher.start();
     probe.start();
+    late_sweep_ = std::thread([this] {
+      name_this_thread("ledgerd-late");
+      reverse_late_approvals();
+    });
     return Status();
   }
 
   void stop() {
-    spike_watcher.stop();  // it may be waiting for a spike's commit
-    pipeline.stop();       // answers what is in flight; nothing is journaled after this
+    if (late_sweep_.joinable()) late_sweep_.join();  // it hands reversals to the pipeline
+    spike_watcher.stop();                            // it may be waiting for a spike's commit
+    pipeline.stop();  // answers what is in flight; nothing is journaled after this
     key_refresher.stop();
     audit.stop();
     probe.stop();
@@ -371,6 +379,44 @@ class Services {
   ReadPool reader;
 
  private:
+  // Once, as the new lease holder: approvals of the last late_approvals_window_s that committed
+  // after their answer was due and that the ledgerd which answered 91 did not live to reverse
+  // (journal/late_approvals.h). The late rule reverses them; repeats change nothing.
+  void reverse_late_approvals() {
+    pg::Conn conn;
+    LateApprovals found;
+    const std::uint64_t window_ns = std::uint64_t{limits::late_approvals_window_s} * 1'000'000'000;
+    const std::uint64_t now = static_cast<std::uint64_t>(system_clock_ms()) * 1'000'000;
+    Status s = pg::connect(url_, &conn);
+    if (s.ok()) {
+      s = pg::exec(conn.get(),
+                   "SET statement_timeout = " + std::to_string(limits::late_approvals_query_ms));
+    }
+    if (s.ok()) {
+      s = find_late_approvals(conn.get(), now > window_ns ? now - window_ns : 0, max_skew_ms_,
+                              limits::late_approvals_max, &found);
+    }
+    if (!s.ok()) {
+      spdlog::warn(
+          "event=late_approvals_unchecked error=\"{}\" detail=\"approvals that "
+          "committed after their 91 in the last {} s may still hold money\"",
+          s.message(), limits::late_approvals_window_s);
+      return;
+    }
+    for (const TransferId& transfer : found.transfers) pipeline.reverse_late(transfer);
+    if (!found.by_commit_time) {
+      spdlog::warn(
+          "event=late_approvals_by_apply_time detail=\"track_commit_timestamp is off: "
+          "only approvals late before they reached PostgreSQL are found; set it on\"");
+    }
+    spdlog::info("event=late_approvals_checked window_s={} by={} reversing={}",
+                 limits::late_approvals_window_s,
+                 found.by_commit_time ? "commit_time" : "apply_time", found.transfers.size());
+  }
+
+  std::string url_;
+  std::uint32_t max_skew_ms_;
+  std::thread late_sweep_;
   http::Readiness& readiness_;
 };
 

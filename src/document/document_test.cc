@@ -6,6 +6,7 @@
 
 #include "document/event.h"
 #include "document/records.h"
+#include "ledger/card_ids.h"
 #include "ledger/ids.h"
 #include "ledger/money.h"
 
@@ -74,6 +75,19 @@ TEST(EventDocumentTest, WithoutAMerchantTheMerchantFieldsAreNull) {
     EXPECT_TRUE(a[field].is_null()) << field;
   EXPECT_EQ(a["response_code"], "00");
   EXPECT_EQ(a["reason"], "approved");
+}
+
+TEST(EventDocumentTest, AReversalSaysWhetherTheNetworkOrTheLateRuleMadeIt) {
+  Event e = declined_authorization();
+  e.type = EventType::card_reversal;
+  e.record.value.transfer.code = TransferCode::card_reversal;
+  e.record.value.transfer.result = TransferResult::ok;
+  e.record.value.transfer.reference_32 = card_ids::message_key(TransferId{Uint128{9, 9}});
+  EXPECT_EQ(event_json(e)["data"]["authorization"]["reversal"], "network");
+  e.record.value.transfer.reference_32 = card_ids::late_rule_key;
+  EXPECT_EQ(event_json(e)["data"]["authorization"]["reversal"], "answered_late");
+  // Other card events carry no such field.
+  EXPECT_FALSE(event_json(declined_authorization())["data"]["authorization"].contains("reversal"));
 }
 
 TEST(EventDocumentTest, ATestMessageHasTheShapeOfAnEvent) {

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "document/records.h"
+#include "ledger/card_ids.h"
 #include "ledger/ids.h"
 #include "ledger/money.h"
 #include "ledger/results.h"
@@ -115,6 +116,12 @@ json event_json(const Event& event) {
                  : json(nullptr)},
             {"response_code", std::string(authorization_response_code(t.result))},
             {"reason", reason_in_words(t.result)}};
+        if (event.type == EventType::card_reversal) {
+          // Who reversed: the network (0400/0420, a declined 0120), or ledgerd's late rule (the
+          // approval committed after the network was answered 91).
+          data["authorization"]["reversal"] =
+              t.reference_32 == card_ids::late_rule_key ? "answered_late" : "network";
+        }
       }
       break;
     }

@@ -451,7 +451,7 @@ void Engine::reverse_card(const Authorization& input, CommandResult* result, Bat
   Authorization a = input;
   a.original = find_original(input);
   const CardTransaction x = card_transaction(a.original);
-  const std::uint32_t key = card_ids::message_key(a.id);
+  const std::uint32_t key = card_ids::reversal_key(input.id, input.original);
   for (std::uint32_t i = 0; i < x.reversal_count; ++i) {
     if (transfers_[x.reversals[i]].reference_32 == key) {
       return answer_repeat(transfers_[x.reversals[i]], result);
@@ -485,14 +485,14 @@ void Engine::reverse_card(const Authorization& input, CommandResult* result, Bat
     return;
   }
   if (a.release_only) return nothing(TransferResult::nothing_to_reverse);
-  refund_posting(a, x, id, result, out);
+  refund_posting(a, x, id, key, result, out);
 }
 
 // A reversal of what a transaction posted (its completion, itself as a single-message
 // posting or refund, or a posting decided anew after the late rule): the money back, less
 // earlier reversals, as a forced posting the other way.
 void Engine::refund_posting(const Authorization& a, const CardTransaction& x, TransferId id,
-                            CommandResult* result, BatchOutput* out) {
+                            std::uint32_t key, CommandResult* result, BatchOutput* out) {
   const Transfer* first = nullptr;
   Sum posted = 0;
   const struct {
@@ -532,7 +532,7 @@ void Engine::refund_posting(const Authorization& a, const CardTransaction& x, Tr
   t.code = TransferCode::card_reversal;
   t.reference_a = first->reference_a;
   t.reference_b = first->reference_b;
-  t.reference_32 = card_ids::message_key(a.id);
+  t.reference_32 = key;
   execute_card_transfer(t, result, out);
 }
 

@@ -210,9 +210,10 @@ void Engine::apply_one(const Command& command, BatchOutput* out) {
         if (out->records[i].kind != RecordKind::transfer) continue;
         JournalRecord record;
         record.kind = RecordKind::card_message;
-        record.value.card_message =
-            CardMessage{out->records[i].value.transfer.id, out->records[i].value.transfer.timestamp,
-                        command.body.authorization.mcc, command.body.authorization.merchant};
+        record.value.card_message = CardMessage{
+            out->records[i].value.transfer.id, out->records[i].value.transfer.timestamp,
+            command.body.authorization.mcc, command.body.authorization.merchant,
+            command.kind == CommandKind::authorize ? command.body.authorization.answer_by_ns : 0};
         out->records.push_back(record);
         break;
       }

@@ -194,8 +194,9 @@ class Engine {
   void check_card_only(const Authorization& a, CommandResult* result) const;
   void complete_card(const Authorization& a, CommandResult* result, BatchOutput* out);
   void reverse_card(const Authorization& a, CommandResult* result, BatchOutput* out);
+  // key: the reversal message's (card_ids::reversal_key), kept in reference_32.
   void refund_posting(const Authorization& a, const CardTransaction& x, TransferId id,
-                      CommandResult* result, BatchOutput* out);
+                      std::uint32_t key, CommandResult* result, BatchOutput* out);
   void answer_repeat(const Transfer& original, CommandResult* result) const;
   bool record_card_transfer(Transfer t, std::int64_t approved, BatchOutput* out,
                             CommandResult* result);

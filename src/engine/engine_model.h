@@ -684,8 +684,8 @@ struct Model {
   // 0400/0420: open holds released down to the replacement (latest first); otherwise what
   // was posted, less earlier reversals, given back down to it. Each in the next slot.
   R reverse(Authorization a) {
+    const std::uint32_t key = card_ids::reversal_key(a.id, a.original);
     a.original = find_original(a);
-    const std::uint32_t key = card_ids::message_key(a.id);
     const std::vector<TransferId> taken = slots(a.original, true);
     for (TransferId id : taken)
       if (find(id)->body.reference_32 == key) return repeat(*find(id));

@@ -442,8 +442,18 @@ asio::awaitable<void> Server::answer(Translation* translation, Clock::time_point
     ++counters.late_holds_voided;
     spdlog::warn("event=iso8583_late_authorization_reversed transfer={}", to_string(*transfer));
   };
-  const CallResult call =
-      co_await call_ledger_until(sink_, translation->command, received + options_.deadline, late);
+  const Clock::time_point due = received + options_.deadline;
+  if (translation->command.kind == CommandKind::authorize) {
+    // The deadline on the wall clock, journaled beside the authorization: if it commits after
+    // this and the process dies before the late rule's reversal commits, whoever holds the
+    // lease next finds it in the journal (late_approvals.h).
+    const auto left = std::max(due - Clock::now(), Clock::duration::zero());
+    translation->command.body.authorization.answer_by_ns =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                       (std::chrono::system_clock::now() + left).time_since_epoch())
+                                       .count());
+  }
+  const CallResult call = co_await call_ledger_until(sink_, translation->command, due, late);
   if (call.status == CallStatus::durable) {
     finish(call.result, translation);
     if (!translation->trouble.empty()) note_trouble(*translation, call.result);

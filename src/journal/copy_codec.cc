@@ -98,7 +98,7 @@ void append_account(const Account& a, std::string* b) {
 }
 
 void append_card_message(const CardMessage& m, std::string* b) {
-  put_u16(7, b);
+  put_u16(8, b);
   field_i64(m.timestamp, b);
   field_uuid(m.transfer.value, b);
   field_i16(m.mcc, b);
@@ -111,6 +111,7 @@ void append_card_message(const CardMessage& m, std::string* b) {
     b->append(text);
   }
   field_i16(static_cast<std::int64_t>(m.merchant.channel), b);
+  field_i64(m.answer_by, b);
 }
 
 void append_event(std::uint64_t seq, const EventKey& e, std::string* b) {

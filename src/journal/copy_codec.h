@@ -35,7 +35,7 @@ inline constexpr const char* card_columns =
 inline constexpr const char* event_columns =
     "seq, ts, type, account_a, account_b, amount, currency";
 inline constexpr const char* card_message_columns =
-    "ts, transfer_id, mcc, merchant_name, merchant_city, country, channel";
+    "ts, transfer_id, mcc, merchant_name, merchant_city, country, channel, answer_by";
 
 void begin(std::string* buffer);  // signature, flags, extension
 void end(std::string* buffer);    // trailer
