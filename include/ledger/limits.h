@@ -125,6 +125,10 @@ inline constexpr std::uint32_t max_clock_skew_ms_default = 500;
 inline constexpr std::uint32_t late_approvals_window_s = 120;
 inline constexpr std::uint32_t late_approvals_max = 100'000;
 inline constexpr std::uint32_t late_approvals_query_ms = 10'000;
+// How much later than its answer_by (PostgreSQL's clock, through the measured skew) a commit
+// must be to count as late: the skew measurement's error (half a round trip, and the drift
+// between two renewals) is far below it.
+inline constexpr std::uint32_t late_approvals_margin_ms = 100;
 // The longest a transaction that passed the lease fence may wait for its ledgerd's next
 // statement (half the lease, at least this): longer, PostgreSQL ends the session (migration
 // 0018), so that a stopped ledgerd cannot hold the lease row through a takeover.

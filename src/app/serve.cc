@@ -332,7 +332,6 @@ class Services {
                      std::move(deposed)),
         reader(config.database_url, limits::read_pool_threads, limits::read_pool_jobs_max),
         url_(config.database_url),
-        max_skew_ms_(config.max_clock_skew_ms),
         readiness_(readiness) {}
   Services(const Services&) = delete;
   Services& operator=(const Services&) = delete;
@@ -393,8 +392,8 @@ class Services {
                    "SET statement_timeout = " + std::to_string(limits::late_approvals_query_ms));
     }
     if (s.ok()) {
-      s = find_late_approvals(conn.get(), now > window_ns ? now - window_ns : 0, max_skew_ms_,
-                              limits::late_approvals_max, &found);
+      s = find_late_approvals(conn.get(), now > window_ns ? now - window_ns : 0,
+                              limits::late_approvals_margin_ms, limits::late_approvals_max, &found);
     }
     if (!s.ok()) {
       spdlog::warn(
@@ -415,7 +414,6 @@ class Services {
   }
 
   std::string url_;
-  std::uint32_t max_skew_ms_;
   std::thread late_sweep_;
   http::Readiness& readiness_;
 };
@@ -717,6 +715,7 @@ int run_serve(const Config& config) {
   pg::set_session_fence(lease.epoch, std::max(limits::fence_idle_ms_min, config.lease_ms / 2));
   http::KeyRing keys;
   Services services(config, options, pipeline, keys, readiness, lease.epoch, step_down);
+  services.lease_keeper.set_clock_skew_ms(lease.clock_skew_ms);
   if (Status s = services.start(); !s.ok()) return fail(exit_failure, s.message());
   if (clock.manual() && pipeline.loaded_timestamp() > clock.now_ns()) {
     // A test clock restarts where the journal left it, never behind it.
@@ -766,7 +765,9 @@ int run_serve(const Config& config) {
   http::Server server(io, handler, http_options);
   if (Status s = server.listen(options.http_endpoint); !s.ok())
     return fail(exit_failure, "http: " + s.message());
-  iso8583::Server iso_server(io, pipeline, options.iso);
+  iso8583::ServerOptions iso_options = options.iso;
+  iso_options.clock_offset_ms = services.lease_keeper.clock_skew();
+  iso8583::Server iso_server(io, pipeline, iso_options);
   if (Status s = iso_server.listen(options.iso_endpoint); !s.ok()) {
     return fail(exit_failure, "iso8583: " + s.message());
   }

@@ -444,7 +444,7 @@ asio::awaitable<void> Server::answer(Translation* translation, Clock::time_point
   };
   const Clock::time_point due = received + options_.deadline;
   if (translation->command.kind == CommandKind::authorize) {
-    // The deadline on the wall clock, journaled beside the authorization: if it commits after
+    // The deadline on PostgreSQL's clock, journaled beside the authorization: if it commits after
     // this and the process dies before the late rule's reversal commits, whoever holds the
     // lease next finds it in the journal (late_approvals.h).
     const auto left = std::max(due - Clock::now(), Clock::duration::zero());

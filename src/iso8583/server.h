@@ -51,6 +51,10 @@ struct ServerOptions {
   std::size_t connections_per_source_max = limits::iso8583_connections_per_source_max;
   std::vector<asio::ip::address> allowlist;  // empty: any source
   TranslateOptions translate;
+  // PostgreSQL's clock minus ours (ms, the lease keeper's last measurement; null: 0): an
+  // authorization's answer_by_ns is journaled on PostgreSQL's clock, so that a later lease
+  // holder compares it with commit timestamps within milliseconds, not the whole clock bound.
+  const std::atomic<std::int64_t>* clock_offset_ms = nullptr;
 };
 
 struct ServerCounters {

@@ -5,11 +5,11 @@
 // reverse_late), but that reversal lives in its memory until it commits: a process killed,
 // paused past its lease or cut off from PostgreSQL in between leaves the hold on the
 // cardholder's money. So every authorization journals when its answer was due
-// (card_messages.answer_by, the edge's wall clock), and whoever takes the lease looks for
-// approvals that committed after it:
+// (card_messages.answer_by: the edge's wall clock moved onto PostgreSQL's by the skew the lease
+// measures), and whoever takes the lease looks for approvals that committed after it:
 // - with track_commit_timestamp = on, by PostgreSQL's commit timestamp of the row, later than
-//   answer_by by more than the clock bound (LEDGER_MAX_CLOCK_SKEW_MS: the two clocks may
-//   differ by that much, and an approval the network did receive must never be reversed);
+//   answer_by by more than margin_ms (the skew measurement's error: an approval the network
+//   did receive in time must never be reversed);
 // - without it, by the engine's apply time (the transfer's timestamp) later than answer_by:
 //   only approvals that were late before they reached PostgreSQL are found.
 // Reversing one that is already reversed is a repeat (same message key): nothing changes.

@@ -74,6 +74,9 @@ class LeaseKeeper {
   std::uint64_t renewals() const { return renewals_.load(); }
   std::uint64_t renewal_failures() const { return renewal_failures_.load(); }
   std::int64_t clock_skew_ms() const { return clock_skew_ms_.load(); }  // at the last renewal
+  const std::atomic<std::int64_t>* clock_skew() const { return &clock_skew_ms_; }
+  // Before start(): the skew the take measured, until the first renewal measures again.
+  void set_clock_skew_ms(std::int64_t skew) { clock_skew_ms_.store(skew); }
 
  private:
   void run();
