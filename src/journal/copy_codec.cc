@@ -114,8 +114,8 @@ void append_card_message(const CardMessage& m, std::string* b) {
   field_i64(m.answer_by, b);
 }
 
-void append_event(std::uint64_t seq, const EventKey& e, std::string* b) {
-  put_u16(7, b);
+void append_event(std::uint64_t seq, const EventKey& e, std::int64_t epoch, std::string* b) {
+  put_u16(8, b);
   field_i64(seq, b);
   field_i64(e.ts, b);
   field_i16(static_cast<std::int64_t>(e.type), b);
@@ -128,14 +128,15 @@ void append_event(std::uint64_t seq, const EventKey& e, std::string* b) {
   if (!e.has_amount) {
     field_null(b);
     field_null(b);
-    return;
-  }
-  field_i64(static_cast<std::uint64_t>(e.amount), b);
-  if (e.currency.code == 0) {
-    field_null(b);
   } else {
-    field_currency(e.currency, b);
+    field_i64(static_cast<std::uint64_t>(e.amount), b);
+    if (e.currency.code == 0) {
+      field_null(b);
+    } else {
+      field_currency(e.currency, b);
+    }
   }
+  field_i64(static_cast<std::uint64_t>(epoch), b);
 }
 
 void append_card(const Card& c, std::string* b) {

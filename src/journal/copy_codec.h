@@ -33,7 +33,7 @@ inline constexpr const char* card_columns =
     "blocked_mccs, created_ts";
 
 inline constexpr const char* event_columns =
-    "seq, ts, type, account_a, account_b, amount, currency";
+    "seq, ts, type, account_a, account_b, amount, currency, epoch";
 inline constexpr const char* card_message_columns =
     "ts, transfer_id, mcc, merchant_name, merchant_city, country, channel, answer_by";
 
@@ -46,8 +46,10 @@ void append_account(const Account& account, std::string* buffer);
 void append_card(const Card& card, std::string* buffer);
 // A card_messages row (card_message_columns).
 void append_card_message(const CardMessage& message, std::string* buffer);
-// An events row (event_columns); account_b NULL when zero.
-void append_event(std::uint64_t seq, const EventKey& event, std::string* buffer);
+// An events row (event_columns); account_b NULL when zero; epoch: the lease epoch of the
+// writer (0: none), so that a check can prove no deposed holder committed after its successor.
+void append_event(std::uint64_t seq, const EventKey& event, std::int64_t epoch,
+                  std::string* buffer);
 
 // Incremental reader over the bytes of a binary COPY TO STDOUT.
 class Reader {

@@ -188,7 +188,7 @@ CommitOutcome JournalWriter::flush(Status* error) {
   if (events > 0) {
     copy::begin(&event_rows);
     for (std::size_t i = 0; i < events; ++i) {
-      copy::append_event(next_seq_ + i, events_[i], &event_rows);
+      copy::append_event(next_seq_ + i, events_[i], fence_epoch_, &event_rows);
     }
     copy_statement("events", copy::event_columns, true, &event_rows);
   }
