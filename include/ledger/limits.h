@@ -124,7 +124,7 @@ inline constexpr std::uint32_t max_clock_skew_ms_default = 500;
 // longest its query may run.
 inline constexpr std::uint32_t late_approvals_window_s = 120;
 inline constexpr std::uint32_t late_approvals_max = 100'000;
-inline constexpr std::uint32_t late_approvals_query_ms = 10'000;
+inline constexpr std::uint32_t late_approvals_query_ms = 2'000;  // before serving
 // How much later than its answer_by (PostgreSQL's clock, through the measured skew) a commit
 // must be to count as late: the skew measurement's error (half a round trip, and the drift
 // between two renewals) is far below it.

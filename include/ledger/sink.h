@@ -43,10 +43,11 @@ class CommandSink {
   [[nodiscard]] virtual bool submit_all(const Command* commands, Completion* const* completions,
                                         std::size_t count) = 0;
   virtual bool running() const = 0;
-  // The deadline rule: an authorization that became durable after its requester was told
-  // "declined" (ISO 8583: 91 at the deadline) is reversed (its hold released, or its posting
-  // given back) by a journaled card reversal, retried across database failures until it is
-  // durable.
+  // The deadline rule: an authorization whose requester was told "declined" (ISO 8583: 91 at
+  // the deadline) must hold nothing: a journaled card reversal (its hold released, or its
+  // posting given back), retried across database failures until it is durable. It is queued
+  // behind every command submitted before it (so it comes after the authorization it
+  // reverses, and before any repeat the network sends once it has the 91).
   virtual void reverse_late(TransferId transfer) = 0;
 
  protected:

@@ -350,17 +350,15 @@ class Services {
     dispatcher.start();
     spike_watcher.start();
     probe.start();
-    late_sweep_ = std::thread([this] {
-      name_this_thread("ledgerd-late");
-      reverse_late_approvals();
-    });
+    // Before the listeners open: a repeat of a late approval must find it reversed (and decide
+    // anew), not confirm a hold whose reversal is about to be applied.
+    reverse_late_approvals();
     return Status();
   }
 
   void stop() {
-    if (late_sweep_.joinable()) late_sweep_.join();  // it hands reversals to the pipeline
-    spike_watcher.stop();                            // it may be waiting for a spike's commit
-    pipeline.stop();  // answers what is in flight; nothing is journaled after this
+    spike_watcher.stop();  // it may be waiting for a spike's commit
+    pipeline.stop();       // answers what is in flight; nothing is journaled after this
     key_refresher.stop();
     audit.stop();
     probe.stop();
@@ -378,9 +376,10 @@ class Services {
   ReadPool reader;
 
  private:
-  // Once, as the new lease holder: approvals of the last late_approvals_window_s that committed
-  // after their answer was due and that the ledgerd which answered 91 did not live to reverse
-  // (journal/late_approvals.h). The late rule reverses them; repeats change nothing.
+  // Once, as the new lease holder, before serving: approvals of the last late_approvals_window_s
+  // that committed after their answer was due and that the ledgerd which answered 91 did not
+  // live to reverse (journal/late_approvals.h). The late rule reverses them; repeats change
+  // nothing.
   void reverse_late_approvals() {
     pg::Conn conn;
     LateApprovals found;
@@ -414,7 +413,6 @@ class Services {
   }
 
   std::string url_;
-  std::thread late_sweep_;
   http::Readiness& readiness_;
 };
 

@@ -458,7 +458,17 @@ asio::awaitable<void> Server::answer(Translation* translation, Clock::time_point
     finish(call.result, translation);
     if (!translation->trouble.empty()) note_trouble(*translation, call.result);
   } else {
-    if (call.status == CallStatus::timeout) ++counters_.deadline_misses;
+    if (call.status == CallStatus::timeout) {
+      ++counters_.deadline_misses;
+      const Authorization& a = translation->command.body.authorization;
+      if (purpose == Purpose::authorize && translation->command.kind == CommandKind::authorize &&
+          !a.incremental && !a.force) {
+        // Told 91: whatever the authorization does when it is applied, it must hold nothing.
+        // Queued now, behind it and ahead of any repeat the network sends once it has the 91
+        // (which then decides anew instead of confirming a hold about to be released).
+        sink_.reverse_late(a.id);
+      }
+    }
     finish_unavailable(translation);
   }
 }

@@ -486,14 +486,31 @@ void Pipeline::register_metrics(metrics::Registry& registry) {
 
 // --- Late voids (the deadline rule) -------------------------------------------------------
 
+Command Pipeline::LateVoid::command() {
+  Command c;
+  c.kind = CommandKind::card_reversal;
+  c.body.authorization = Authorization{};
+  c.body.authorization.original = transfer;
+  c.body.authorization.id = card_ids::late_reversal_message(transfer);
+  c.tag = reinterpret_cast<std::uintptr_t>(static_cast<Completion*>(this));
+  return c;
+}
+
 void Pipeline::reverse_late(TransferId transfer) {
   {
     std::lock_guard lock(late_mutex_);
     auto [it, inserted] = late_voids_.try_emplace(transfer.value);
     if (!inserted) return;
-    it->second.pipeline = this;
-    it->second.transfer = transfer;
+    LateVoid& late = it->second;
+    late.pipeline = this;
+    late.transfer = transfer;
     late_count_.fetch_add(1, std::memory_order_relaxed);
+    // In order, behind what was submitted before it (the authorization itself). Full queue or
+    // a failed attempt: add_late_voids puts it first into a later batch.
+    Command c = late.command();
+    c.enqueued_us = steady_us();
+    late.in_flight = state_.load(std::memory_order_acquire) == PipelineState::running &&
+                     priority_ingress_.try_push(c);
   }
   wake_engine();
 }
@@ -527,13 +544,7 @@ void Pipeline::add_late_voids(std::vector<Command>* commands) {
   std::lock_guard lock(late_mutex_);
   for (auto& [id, late] : late_voids_) {
     if (late.in_flight) continue;
-    Command c;
-    c.kind = CommandKind::card_reversal;
-    c.body.authorization = Authorization{};
-    c.body.authorization.original = late.transfer;
-    c.body.authorization.id = card_ids::late_reversal_message(late.transfer);
-    c.tag = reinterpret_cast<std::uintptr_t>(static_cast<Completion*>(&late));
-    commands->push_back(c);
+    commands->push_back(late.command());
     late.in_flight = true;
   }
 }

@@ -284,6 +284,7 @@ class Pipeline final : public CommandSink {
     TransferId transfer;
     bool in_flight = false;
     void complete(const CommandResult& result, Outcome outcome) override;
+    Command command();  // the late rule's reversal, completing this
   };
   std::mutex late_mutex_;
   std::map<Uint128, LateVoid> late_voids_;  // by transfer id; nodes are stable (completions)
