@@ -30,6 +30,12 @@ bool connect(asio::ip::tcp::socket& socket, int port, int timeout_ms) {
 HttpReply http_call(int port, const std::string& method, const std::string& target,
                     const std::string& body, const std::map<std::string, std::string>& headers,
                     int timeout_ms) {
+  return http_call_to("127.0.0.1", port, method, target, body, headers, timeout_ms);
+}
+
+HttpReply http_call_to(const std::string& address, int port, const std::string& method,
+                       const std::string& target, const std::string& body,
+                       const std::map<std::string, std::string>& headers, int timeout_ms) {
   // Asynchronous operations on a stream with a deadline: the whole exchange ends by
   // `timeout_ms` (Asio's blocking calls ignore SO_RCVTIMEO and would wait for ever on a server
   // that was stopped with SIGSTOP).
@@ -42,12 +48,14 @@ HttpReply http_call(int port, const std::string& method, const std::string& targ
     io.run();
     io.restart();
   };
-  stream.async_connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)},
+  const auto ip = asio::ip::make_address(address, error);
+  if (error) return reply;
+  stream.async_connect({ip, static_cast<unsigned short>(port)},
                        [&error](boost::system::error_code e) { error = e; });
   wait();
   if (error) return reply;
   bhttp::request<bhttp::string_body> request{bhttp::string_to_verb(method), target, 11};
-  request.set(bhttp::field::host, "127.0.0.1");
+  request.set(bhttp::field::host, address);
   if (!body.empty()) request.set(bhttp::field::content_type, "application/json");
   for (const auto& [name, value] : headers) request.set(name, value);
   request.body() = body;

@@ -1,11 +1,14 @@
-// A small ISO 8583 client for failover tests: one exchange at a time on a kept connection,
-// never throwing (no answer = an empty MTI), and the authorization those tests send.
+// A small ISO 8583 client for failover tests and the fault harness: one exchange at a time on a
+// kept connection, never throwing (no answer = an empty MTI), and the authorization those tests
+// send.
 #pragma once
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
 #include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <chrono>
 #include <cstdio>
 #include <string>
 
@@ -24,27 +27,18 @@ inline std::string stan_of(int n) {
 }
 
 // One ISO 8583 exchange on a fresh or kept connection; never throws. An empty MTI: no answer
-// (refused, closed or timed out).
+// (refused, closed or timed out). Every step has the deadline: a stopped or partitioned peer
+// never holds the caller longer than timeout_ms (Asio's blocking calls would wait for ever).
 class IsoLink {
  public:
   iso8583::Message call(int port, const iso8583::Message& request, int timeout_ms) {
+    return call_to("127.0.0.1", port, request, timeout_ms);
+  }
+  // To another address (a test host of the fault harness, tests/chaos).
+  iso8583::Message call_to(const std::string& address, int port, const iso8583::Message& request,
+                           int timeout_ms) {
     iso8583::Message answer;
     if (port <= 0) return answer;
-    boost::system::error_code error;
-    if (port != port_ || !socket_.is_open()) {
-      socket_.close(error);
-      socket_.open(boost::asio::ip::tcp::v4(), error);
-      if (error) return answer;
-      socket_.connect(
-          {boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)}, error);
-      if (error) {
-        socket_.close(error);
-        return answer;
-      }
-      port_ = port;
-    }
-    timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-    setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     std::string frame(2, '\0');
     std::string encode_error;
     if (!iso8583::encode(request, iso8583::BitmapEncoding::binary, &frame, &encode_error, 2)) {
@@ -53,18 +47,45 @@ class IsoLink {
     }
     frame[0] = static_cast<char>((frame.size() - 2) >> 8);
     frame[1] = static_cast<char>((frame.size() - 2) & 0xFF);
-    unsigned char header[2];
-    if (boost::asio::write(socket_, boost::asio::buffer(frame), error); !error) {
-      boost::asio::read(socket_, boost::asio::buffer(header), error);
+    boost::system::error_code error;
+    stream_.expires_after(std::chrono::milliseconds(timeout_ms));
+    const auto run = [this] {
+      io_.run();
+      io_.restart();
+    };
+    if (port != port_ || address != address_ || !stream_.socket().is_open()) {
+      stream_.close();
+      const auto ip = boost::asio::ip::make_address(address, error);
+      if (error) return answer;
+      stream_.async_connect({ip, static_cast<unsigned short>(port)},
+                            [&error](boost::system::error_code e) { error = e; });
+      run();
+      if (error) {
+        stream_.close();
+        return answer;
+      }
+      port_ = port;
+      address_ = address;
     }
+    unsigned char header[2];
     std::string body;
+    boost::asio::async_write(stream_, boost::asio::buffer(frame),
+                             [&error](boost::system::error_code e, std::size_t) { error = e; });
+    run();
+    if (!error) {
+      boost::asio::async_read(stream_, boost::asio::buffer(header),
+                              [&error](boost::system::error_code e, std::size_t) { error = e; });
+      run();
+    }
     if (!error) {
       body.assign((static_cast<std::size_t>(header[0]) << 8) | header[1], '\0');
-      boost::asio::read(socket_, boost::asio::buffer(body), error);
+      boost::asio::async_read(stream_, boost::asio::buffer(body),
+                              [&error](boost::system::error_code e, std::size_t) { error = e; });
+      run();
     }
     iso8583::DecodeError decode_error;
     if (error || !iso8583::decode(body, iso8583::BitmapEncoding::binary, &answer, &decode_error)) {
-      socket_.close(error);
+      stream_.close();
       return iso8583::Message{};
     }
     return answer;
@@ -72,7 +93,8 @@ class IsoLink {
 
  private:
   boost::asio::io_context io_;
-  boost::asio::ip::tcp::socket socket_{io_};
+  boost::beast::tcp_stream stream_{io_};
+  std::string address_;
   int port_ = 0;
 };
 
