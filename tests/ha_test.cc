@@ -1,6 +1,6 @@
 // Replicated PostgreSQL under ledgerd (issue 18; docs/operations.md "Replicated PostgreSQL"):
-// ./scripts/ha starts etcd, two PostgreSQL nodes under Patroni (synchronous replication) and
-// two ledgerd on a multi-host URL. Under REST and ISO 8583 load this test makes a Patroni
+// ./scripts/ha starts three etcd members, three PostgreSQL nodes under Patroni (strict synchronous
+// replication) and two ledgerd on a multi-host URL. Under REST and ISO 8583 load this test makes a
 // switchover, then kills the primary's machine (kill -9 of its Patroni and of every
 // PostgreSQL process), and checks that:
 // - ledgerd approves again within 10 s of the new primary's promotion, both times;
@@ -124,8 +124,9 @@ TEST(HaTest, SwitchoverAndLossOfThePrimaryUnderLoadLoseNothingAcknowledged) {
   ASSERT_NE(dir, nullptr);
   HaSet ha;
   ASSERT_TRUE(ha.start(dir)) << ha.log();
-  const int api[2] = {ha.port("HA_API1"), ha.port("HA_API2")};
-  const std::string nodes[2] = {"pg1", "pg2"};
+  constexpr int node_count = 3;
+  const int api[node_count] = {ha.port("HA_API1"), ha.port("HA_API2"), ha.port("HA_API3")};
+  const std::string nodes[node_count] = {"pg1", "pg2", "pg3"};
   const std::string url = ha.get("HA_DATABASE_URL");
   const testing::FailoverLoad::Target targets[2] = {
       {ha.port("HA_LEDGERD1_HTTP"), ha.port("HA_LEDGERD1_ISO")},
@@ -147,8 +148,14 @@ TEST(HaTest, SwitchoverAndLossOfThePrimaryUnderLoadLoseNothingAcknowledged) {
   load.start();
 
   const auto primary = [&] {
-    for (int i = 0; i < 2; ++i) {
+    for (int i = 0; i < node_count; ++i) {
       if (status_of(api[i], "/primary") == 200) return i;
+    }
+    return -1;
+  };
+  const auto sync_standby = [&] {  // the node Patroni would promote
+    for (int i = 0; i < node_count; ++i) {
+      if (status_of(api[i], "/sync") == 200) return i;
     }
     return -1;
   };
@@ -158,8 +165,8 @@ TEST(HaTest, SwitchoverAndLossOfThePrimaryUnderLoadLoseNothingAcknowledged) {
   std::this_thread::sleep_for(std::chrono::seconds(3));
   int old_primary = primary();
   ASSERT_GE(old_primary, 0);
-  int candidate = 1 - old_primary;
-  ASSERT_TRUE(wait_until([&] { return status_of(api[candidate], "/sync") == 200; }, 60'000));
+  int candidate = -1;
+  ASSERT_TRUE(wait_until([&] { return (candidate = sync_standby()) >= 0; }, 60'000));
   const std::string switchover = ha.get("HA_PATRONICTL") + " switchover --leader " +
                                  nodes[old_primary] + " --candidate " + nodes[candidate] +
                                  " --force >/dev/null 2>&1";
@@ -172,12 +179,13 @@ TEST(HaTest, SwitchoverAndLossOfThePrimaryUnderLoadLoseNothingAcknowledged) {
   EXPECT_GE(after_switchover, 0);
   EXPECT_LE(after_switchover, answering_again_limit_ms);
 
-  // 2. The new primary's machine is lost, once the old one is its synchronous standby again.
-  ASSERT_TRUE(wait_until([&] { return status_of(api[old_primary], "/sync") == 200; }, 90'000))
-      << "the old primary did not come back as the synchronous standby";
+  // 2. The new primary's machine is lost, once it has a synchronous standby again.
+  ASSERT_TRUE(wait_until([&] { return (old_primary = sync_standby()) >= 0; }, 90'000))
+      << "no synchronous standby after the switchover";
   std::this_thread::sleep_for(std::chrono::seconds(3));
   const int lost = candidate;
-  candidate = old_primary;
+  candidate = sync_standby();
+  ASSERT_GE(candidate, 0);
   const std::string work = ha.get("HA_WORK");
   const std::string kill_machine = "pkill -KILL -f '^/usr/bin/python3 /usr/bin/patroni " + work +
                                    "/" + nodes[lost] + ".yml'; pm=$(head -1 " + work + "/" +

@@ -421,10 +421,12 @@ int main(int argc, char** argv) {
     Harness harness(o);
     status = harness.run_all();
   }
-  if (status == 0 && own_work && o.history.rfind(o.work, 0) != 0) {
-    std::filesystem::remove_all(o.work);
-  } else {
-    std::printf("chaos: logs of every host in %s\n", o.work.c_str());
+  if (status == 0 && own_work) {  // the bulk (PostgreSQL's data, snapshots); logs stay
+    std::error_code ignored;
+    for (const auto& entry : std::filesystem::directory_iterator(o.work, ignored)) {
+      if (entry.is_directory()) std::filesystem::remove_all(entry.path(), ignored);
+    }
   }
+  std::printf("chaos: logs of every host in %s\n", o.work.c_str());
   return status;
 }
