@@ -89,6 +89,8 @@ TEST(FailoverTest, KillNineOfTheActiveUnderRestAndIsoLoadLosesNothingAcknowledge
     // Mid-way, one active serves long enough to take a snapshot under load.
     std::this_thread::sleep_for(std::chrono::milliseconds(round == rounds / 2 ? 1'600 : 400));
     const std::size_t standby = 1 - active;
+    // Acknowledged just before the kill: a monitor created, the previous one deleted.
+    load.churn_monitors(servers[active]->http_port(), round);
     const auto killed = Clock::now();
     servers[active]->signal(SIGKILL);
     ASSERT_TRUE(servers[standby]->wait_serving(20'000)) << servers[standby]->output();
@@ -125,7 +127,17 @@ TEST(FailoverTest, KillNineOfTheActiveUnderRestAndIsoLoadLosesNothingAcknowledge
   EXPECT_GT(load.authorizations(), 100u);
 
   const auto last = load.verify(url, servers[active]->http_port());
-  // The last active's state, followed across ten takeovers, equals a full load of the journal.
+  // The last active's state, followed across ten takeovers, equals a full load of the journal:
+  // every account, card, transfer, monitor and collection, not only the balances.
+  const auto followed = load.state(servers[active]->http_port(), url);
+  ASSERT_EQ(followed["monitors"].size(), static_cast<std::size_t>(rounds));
+  for (int n = 0; n < rounds; ++n) {
+    char id[40];
+    std::snprintf(id, sizeof id, "00000006-0000-4000-8000-%012d", n);
+    EXPECT_EQ(followed["monitors"][id]["body"].value("state", ""),
+              n == rounds - 1 ? "ok" : "deleted")
+        << id;
+  }
   for (auto& server : servers) EXPECT_EQ(server->stop(SIGTERM), 0) << server->output();
   // Both from the newest snapshot plus the tail, and from the whole journal.
   EXPECT_NE(testing::query_value(url, "SELECT count(*) FROM engine_snapshots"), "0");
@@ -133,6 +145,9 @@ TEST(FailoverTest, KillNineOfTheActiveUnderRestAndIsoLoadLosesNothingAcknowledge
     testing::ServerProcess fresh;
     ASSERT_TRUE(fresh.start(*e)) << fresh.output();
     EXPECT_EQ(load.balances(fresh.http_port()), last);
+    const auto loaded = load.state(fresh.http_port(), url);
+    EXPECT_TRUE(loaded == followed) << testing::FailoverLoad::differences(followed, loaded)
+                                    << testing::FailoverLoad::differences(loaded, followed);
     const bool from_snapshot =
         fresh.output().find("event=state_loaded from=snapshot") != std::string::npos;
     EXPECT_EQ(from_snapshot, e == &env) << fresh.output();

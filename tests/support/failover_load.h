@@ -120,6 +120,69 @@ class FailoverLoad {
            std::to_string(iso_repeated_) + " repeated)";
   }
 
+  // Every piece of the ledger a client can read, from one ledgerd: each account, card,
+  // transfer, balance monitor, direct debit, spike rule, webhook subscription and API key that
+  // PostgreSQL lists, as that ledgerd answers GET for it (status and body). Two ledgerd that
+  // agree on this agree on everything a client sees.
+  json state(int http_port, const std::string& url) const {
+    json all = json::object();
+    const auto read = [&](const char* kind, const std::string& sql, const std::string& path) {
+      json& part = all[kind] = json::object();
+      for (const auto& row : query_rows(url, sql)) {
+        const auto reply = call(http_port, "GET", path + row.at(0));
+        part[row.at(0)] = {{"status", reply.status},
+                           {"body", json::parse(reply.body, nullptr, false)}};
+      }
+    };
+    read("accounts", "SELECT id FROM accounts", "/v1/accounts/");
+    read("cards", "SELECT id FROM cards", "/v1/cards/");
+    read("transfers", "SELECT id FROM transfers", "/v1/transfers/");
+    read("monitors", "SELECT DISTINCT monitor_id FROM monitor_events", "/v1/balance-monitors/");
+    read("direct_debits", "SELECT id FROM direct_debits", "/v1/direct-debits/");
+    for (const char* list : {"/v1/spike-rules", "/v1/webhook-subscriptions", "/v1/keys"}) {
+      const auto reply = call(http_port, "GET", list);
+      all["lists"][list] = {{"status", reply.status},
+                            {"body", json::parse(reply.body, nullptr, false)}};
+    }
+    return all;
+  }
+  // Where two states differ: the first few ids, by kind.
+  static std::string differences(const json& a, const json& b) {
+    std::string out;
+    int shown = 0;
+    for (const auto& [kind, items] : a.items()) {
+      for (const auto& [id, value] : items.items()) {
+        if (b.contains(kind) && b[kind].contains(id) && b[kind][id] == value) continue;
+        if (shown++ < 5) {
+          out += std::string(kind) + " " + id + ": " + value.dump() + " vs " +
+                 (b.contains(kind) && b[kind].contains(id) ? b[kind][id].dump() : "missing") + "\n";
+        }
+      }
+    }
+    return out.empty() ? "(only in the second)" : out;
+  }
+
+  // Balance monitors on the customer's account, created and deleted while the servers fail
+  // (their creations and deletions are journal records but not events): creates monitor n and
+  // deletes monitor n - 1. Both must be acknowledged.
+  void churn_monitors(int http_port, int n) const {
+    char id[40];
+    std::snprintf(id, sizeof id, "00000006-0000-4000-8000-%012d", n);
+    EXPECT_EQ(call(http_port, "POST", "/v1/balance-monitors",
+                   {{"id", id},
+                    {"account_id", customer},
+                    {"field", "available"},
+                    {"operator", "<"},
+                    {"threshold", 100 + n}})
+                  .status,
+              201)
+        << id;
+    if (n == 0) return;
+    std::snprintf(id, sizeof id, "00000006-0000-4000-8000-%012d", n - 1);
+    EXPECT_EQ(call(http_port, "DELETE", std::string("/v1/balance-monitors/") + id).status, 200)
+        << id;
+  }
+
   // Every account's balances (after verify(): also the card network's settlement account,
   // which the first authorization opened).
   json balances(int http_port) const {
