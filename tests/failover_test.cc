@@ -192,7 +192,11 @@ TEST(FailoverTest, ApprovalCommittedAfterItsDeadlineIsReversedByTheNextLeaseHold
   const auto reversals = [&] {
     return testing::query_value(
         url, "SELECT count(*) FROM transfers WHERE code = 4 AND result = 0 AND reference_32 = " +
-                 std::to_string(card_ids::late_rule_key));
+                 std::to_string(card_ids::late_rule_key(static_cast<std::uint64_t>(
+                     std::stoll(testing::query_value(url,
+                                                     "SELECT answer_by FROM card_messages WHERE "
+                                                     "transfer_id = '" +
+                                                         late_id + "'"))))));
   };
   for (int holder = 0; holder < 2; ++holder) {
     testing::ServerProcess next;

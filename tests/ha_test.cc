@@ -4,6 +4,8 @@
 // switchover, then kills the primary's machine (kill -9 of its Patroni and of every
 // PostgreSQL process), and checks that:
 // - ledgerd approves again within 10 s of the new primary's promotion, both times;
+// - with both standbys lost at once, nothing is acknowledged (strict synchronous mode) until
+//   one is back;
 // - nothing acknowledged is lost: every transfer and approval journaled with its answer, one
 //   row per id however often it was sent, nothing held for a 91, debits = credits.
 // Needs root (PostgreSQL and Patroni run as the postgres user) and the Debian packages
@@ -205,6 +207,36 @@ TEST(HaTest, SwitchoverAndLossOfThePrimaryUnderLoadLoseNothingAcknowledged) {
       after_loss);
   EXPECT_GE(after_loss, 0);
   EXPECT_LE(after_loss, answering_again_limit_ms);
+
+  // 3. Two machines lost at once, once the third node is back: both standbys. Strict
+  // synchronous mode: the primary acknowledges nothing it could only keep on one copy, so
+  // nothing is acknowledged until a standby is back (their supervisors restart them after
+  // 20 s), then writes resume.
+  const auto healthy = [&] {
+    int up = 0;
+    for (int i = 0; i < node_count; ++i) up += status_of(api[i], "/health") == 200 ? 1 : 0;
+    return up == node_count && sync_standby() >= 0;
+  };
+  ASSERT_TRUE(wait_until(healthy, 120'000)) << "the lost node did not come back";
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const int leader = primary();
+  ASSERT_GE(leader, 0);
+  for (int i = 0; i < node_count; ++i) {
+    if (i == leader) continue;
+    const std::string kill_node = "pkill -KILL -f '^/usr/bin/python3 /usr/bin/patroni " + work +
+                                  "/" + nodes[i] + ".yml'; pm=$(head -1 " + work + "/" + nodes[i] +
+                                  "/postmaster.pid); kill -KILL $(pgrep -P \"$pm\") \"$pm\"";
+    std::system(kill_node.c_str());
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // what was in flight settles
+  const long long before_wait = load.acknowledged();
+  std::this_thread::sleep_for(std::chrono::seconds(8));
+  const long long during = load.acknowledged() - before_wait;
+  std::printf("ha: both standbys lost: %lld writes acknowledged in the 8 s after\n", during);
+  EXPECT_EQ(during, 0) << "strict synchronous mode acknowledged writes with one copy";
+  const long long after_double_loss = load.first_approval_ms(Clock::now(), 120'000);
+  std::printf("ha: writes resumed %lld ms later (a standby back)\n", after_double_loss);
+  EXPECT_GE(after_double_loss, 0);
   std::this_thread::sleep_for(std::chrono::seconds(3));
   load.stop();
 

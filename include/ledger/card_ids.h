@@ -56,12 +56,18 @@ inline Uint128 reference_alias(std::uint64_t card_hi, std::uint64_t card_lo, std
 inline TransferId late_reversal_message(TransferId transfer) {
   return derived(transfer, salt_late);
 }
-// The key a late-rule reversal keeps in reference_32: even, so no message_key (always odd) is
-// ever taken for it; the event feed tells a late-rule reversal from the network's by it.
-inline constexpr std::uint32_t late_rule_key = 0x4C41'5444u;  // "LATD"
-// The key of the reversal message `message` of `original` (before the original is resolved).
-inline std::uint32_t reversal_key(TransferId message, TransferId original) {
-  return message == late_reversal_message(original) ? late_rule_key : message_key(message);
+// The key a late-rule reversal keeps in reference_32, from the deadline at which the network
+// was answered 91 (answer_by): one reversal per deadline, so that a repeat of it changes
+// nothing and a later deadline's reverses what a repeat decided anew meanwhile. Even, so no
+// message_key (always odd) is ever taken for it: the event feed tells a late-rule reversal
+// from the network's by it.
+inline std::uint32_t late_rule_key(std::uint64_t answer_by) {
+  const std::uint64_t folded = mix64(answer_by ^ salt_late);
+  const std::uint32_t key = static_cast<std::uint32_t>(folded ^ (folded >> 32)) & 0x7FFF'FFFEu;
+  return key == 0 ? 2u : key;
+}
+inline bool is_late_rule_key(std::uint32_t key) {
+  return key != 0 && (key & 1u) == 0 && (key & 0x8000'0000u) == 0;
 }
 
 }  // namespace ledger::card_ids

@@ -48,7 +48,9 @@ class CommandSink {
   // posting given back), retried across database failures until it is durable. It is queued
   // behind every command submitted before it (so it comes after the authorization it
   // reverses, and before any repeat the network sends once it has the 91).
-  virtual void reverse_late(TransferId transfer) = 0;
+  // `answer_by`: the deadline the network was answered 91 at (card_ids::late_rule_key): one
+  // reversal per deadline.
+  virtual void reverse_late(TransferId transfer, std::uint64_t answer_by) = 0;
 
  protected:
   ~CommandSink() = default;

@@ -174,11 +174,14 @@ struct Authorization {
   std::uint16_t today_yymm = 0;   // the edge's date (the engine reads no clock)
   std::uint8_t channels = 0;      // channel_* bits this authorization uses
   AuthorizationKind kind = AuthorizationKind::purchase;
-  bool partial_allowed = false;      // the acquirer supports partial approval
-  bool force = false;                // an advice: the network already decided to approve
-  bool post_now = false;             // single message (0200, refund): post at once, no hold
-  bool incremental = false;          // 0100 adding to `original`'s holds
-  bool release_only = false;         // reversal: release holds, never refund a posting
+  bool partial_allowed = false;  // the acquirer supports partial approval
+  bool force = false;            // an advice: the network already decided to approve
+  bool post_now = false;         // single message (0200, refund): post at once, no hold
+  bool incremental = false;      // 0100 adding to `original`'s holds
+  bool release_only = false;     // reversal: release holds, never refund a posting
+  // Reversal: the deadline rule's (the network was answered 91 at answer_by_ns); its key is
+  // card_ids::late_rule_key(answer_by_ns) instead of the message's.
+  bool late_rule = false;
   std::uint32_t hold_timeout_s = 0;  // how long an approved hold lives
   // Authorization: when the network's answer is due (the edge's wall clock, ns since the
   // epoch; 0: no deadline). Journaled beside the authorization, so that whoever holds the lease

@@ -401,7 +401,9 @@ class Services {
           s.message(), limits::late_approvals_window_s);
       return;
     }
-    for (const TransferId& transfer : found.transfers) pipeline.reverse_late(transfer);
+    for (const LateApprovals::Late& late : found.transfers) {
+      pipeline.reverse_late(late.transfer, late.answer_by);
+    }
     if (!found.by_commit_time) {
       spdlog::warn(
           "event=late_approvals_by_apply_time detail=\"track_commit_timestamp is off: "

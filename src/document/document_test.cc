@@ -84,7 +84,7 @@ TEST(EventDocumentTest, AReversalSaysWhetherTheNetworkOrTheLateRuleMadeIt) {
   e.record.value.transfer.result = TransferResult::ok;
   e.record.value.transfer.reference_32 = card_ids::message_key(TransferId{Uint128{9, 9}});
   EXPECT_EQ(event_json(e)["data"]["authorization"]["reversal"], "network");
-  e.record.value.transfer.reference_32 = card_ids::late_rule_key;
+  e.record.value.transfer.reference_32 = card_ids::late_rule_key(1'764'000'000'000'000'000ULL);
   EXPECT_EQ(event_json(e)["data"]["authorization"]["reversal"], "answered_late");
   // Other card events carry no such field.
   EXPECT_FALSE(event_json(declined_authorization())["data"]["authorization"].contains("reversal"));

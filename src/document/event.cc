@@ -120,7 +120,7 @@ json event_json(const Event& event) {
           // Who reversed: the network (0400/0420, a declined 0120), or ledgerd's late rule (the
           // approval committed after the network was answered 91).
           data["authorization"]["reversal"] =
-              t.reference_32 == card_ids::late_rule_key ? "answered_late" : "network";
+              card_ids::is_late_rule_key(t.reference_32) ? "answered_late" : "network";
         }
       }
       break;

@@ -294,7 +294,16 @@ void Engine::authorize(const Authorization& input, CommandResult* result, BatchO
     }
     a.id = card_ids::advice(a.id);
     key = 0;  // the original keeps the network's reference
-    if (const Transfer* again = find_transfer(a.id)) return answer_repeat(*again, result);
+    if (const Transfer* again = find_transfer(a.id)) {
+      // Its money released too (a second deadline's late rule): no slot is left for a third
+      // decision, and an approval must hold money; declined (65), never 00 with nothing held.
+      if (again->result == TransferResult::ok && money_released(*again)) {
+        result->code = static_cast<std::uint8_t>(TransferResult::card_transaction_full);
+        result->value.transfer = *again;
+        return;
+      }
+      return answer_repeat(*again, result);
+    }
   }
   const Card* card = find_card_by_pan(a.pan_hash);
   const Account* account = card != nullptr ? find_account(card->account_id) : nullptr;
@@ -451,7 +460,8 @@ void Engine::reverse_card(const Authorization& input, CommandResult* result, Bat
   Authorization a = input;
   a.original = find_original(input);
   const CardTransaction x = card_transaction(a.original);
-  const std::uint32_t key = card_ids::reversal_key(input.id, input.original);
+  const std::uint32_t key = input.late_rule ? card_ids::late_rule_key(input.answer_by_ns)
+                                            : card_ids::message_key(input.id);
   for (std::uint32_t i = 0; i < x.reversal_count; ++i) {
     if (transfers_[x.reversals[i]].reference_32 == key) {
       return answer_repeat(transfers_[x.reversals[i]], result);

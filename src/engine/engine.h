@@ -194,7 +194,7 @@ class Engine {
   void check_card_only(const Authorization& a, CommandResult* result) const;
   void complete_card(const Authorization& a, CommandResult* result, BatchOutput* out);
   void reverse_card(const Authorization& a, CommandResult* result, BatchOutput* out);
-  // key: the reversal message's (card_ids::reversal_key), kept in reference_32.
+  // key: the reversal message's (or the late rule's), kept in reference_32.
   void refund_posting(const Authorization& a, const CardTransaction& x, TransferId id,
                       std::uint32_t key, CommandResult* result, BatchOutput* out);
   void answer_repeat(const Transfer& original, CommandResult* result) const;

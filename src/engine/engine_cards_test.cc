@@ -424,6 +424,8 @@ TEST_F(CardMessageTest, ARepeatAfterTheLateRuleReleasedTheHoldIsDecidedAnew) {
   Authorization late;
   late.original = tid(1001);
   late.id = card_ids::late_reversal_message(tid(1001));
+  late.late_rule = true;
+  late.answer_by_ns = 1'000;
   ASSERT_EQ(reverse(late), R::ok);
   EXPECT_EQ(held(), 0);
   const CommandResult again = authorize(auth(1, 100));  // the 0101 repeat

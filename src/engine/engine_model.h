@@ -564,7 +564,10 @@ struct Model {
       if ((approved && !released(*first)) || (!approved && !a.force)) return repeat(*first);
       a.id = card_ids::advice(a.id);
       key = 0;
-      if (const ModelTransfer* again = find(a.id)) return repeat(*again);
+      if (const ModelTransfer* again = find(a.id)) {
+        if (again->result == R::ok && released(*again)) return R::card_transaction_full;
+        return repeat(*again);
+      }
     }
     const Card* card = nullptr;
     if (auto p = pans.find(pan_of(a.pan_hash)); p != pans.end()) card = &cards.at(p->second);
@@ -684,7 +687,8 @@ struct Model {
   // 0400/0420: open holds released down to the replacement (latest first); otherwise what
   // was posted, less earlier reversals, given back down to it. Each in the next slot.
   R reverse(Authorization a) {
-    const std::uint32_t key = card_ids::reversal_key(a.id, a.original);
+    const std::uint32_t key =
+        a.late_rule ? card_ids::late_rule_key(a.answer_by_ns) : card_ids::message_key(a.id);
     a.original = find_original(a);
     const std::vector<TransferId> taken = slots(a.original, true);
     for (TransferId id : taken)

@@ -43,6 +43,7 @@ struct Hold {
   std::int64_t amount = 0;  // held now (partial reversals lower it)
   std::int64_t asked = 0;
   bool open = true;
+  bool captured = false;  // posted by the completion (not released)
 };
 
 // One card transaction as the model sees it: only amounts, no ids.
@@ -75,7 +76,7 @@ struct Txn {
     return total;
   }
   void add_hold(int order, std::int64_t amount, std::int64_t asked) {
-    holds.push_back(Hold{order, amount, asked, true});
+    holds.push_back(Hold{order, amount, asked, true, false});
     std::stable_sort(holds.begin(), holds.end(),
                      [](const Hold& x, const Hold& y) { return x.order < y.order; });
   }
@@ -89,6 +90,13 @@ struct Txn {
   }
   bool root_open() const {
     return !holds.empty() && holds.front().order == 0 && holds.front().open;
+  }
+  // The stand-in slot's hold released (reversed, expired), not captured.
+  bool advice_released() const {
+    for (const Hold& h : holds) {
+      if (h.order == 1) return !h.open && !h.captured;
+    }
+    return false;
   }
   // The original approved but its money gone again: a repeat or an advice is decided anew.
   bool root_released() const {
@@ -310,6 +318,8 @@ class LifecycleModel {
     c.body.authorization = Authorization{};
     c.body.authorization.original = authorization_id("00012345", t.stan, t.transmission);
     c.body.authorization.id = card_ids::late_reversal_message(c.body.authorization.original);
+    c.body.authorization.late_rule = true;
+    c.body.authorization.answer_by_ns = 1'000 + std::stoull(t.stan);
     engine::BatchOutput out;
     engine_.apply(&c, 1, now_, &out);
     EXPECT_EQ(out.results[0].transfer_result(), TransferResult::ok) << where();
@@ -355,6 +365,9 @@ class LifecycleModel {
       code = t.single ? t.root_code : t.repeat_code(0);
     } else if (t.advice_used) {
       code = t.single || t.advice_code != "00" ? t.advice_code : t.repeat_code(1);
+      // The stand-in slot's money released too: no slot left for another decision, and an
+      // approval must hold money: 65, never 00 with nothing held.
+      if (!t.single && t.advice_code == "00" && t.advice_released()) code = "65";
     } else {
       code = decide_anew(t, asked, false);
     }
@@ -439,6 +452,7 @@ class LifecycleModel {
         if (first && h.order == 0) t.root_captured = true;
         first = false;
         h.open = false;
+        h.captured = true;
       }
     }
     expect_code(send(m), code, "completion");

@@ -431,28 +431,37 @@ asio::awaitable<void> Server::answer(Translation* translation, Clock::time_point
   CommandSink& sink = sink_;
   ServerCounters& counters = counters_;
   const Purpose purpose = translation->purpose;
-  // If an authorization commits after we answered 91, reverse what it did (release its hold,
-  // or give back what it posted) through the journal (the ledger retries it across database
-  // failures until it is durable).
-  auto late = [&sink, &counters, purpose](const CommandResult& result, Outcome outcome) {
-    if (outcome != Outcome::durable) return;
+  Authorization& a = translation->command.body.authorization;
+  const Clock::time_point due = received + options_.deadline;
+  if (translation->command.kind == CommandKind::authorize) {
+    // The deadline on PostgreSQL's clock (ours plus the skew the lease measures), journaled
+    // beside the authorization: if it commits after this and the process dies before the late
+    // rule's reversal commits, whoever holds the lease next finds it (late_approvals.h).
+    const auto left = std::max(due - Clock::now(), Clock::duration::zero());
+    const std::int64_t offset_ms =
+        options_.clock_offset_ms != nullptr ? options_.clock_offset_ms->load() : 0;
+    a.answer_by_ns = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(
+            (std::chrono::system_clock::now() + left + std::chrono::milliseconds(offset_ms))
+                .time_since_epoch())
+            .count());
+  }
+  // Plain authorizations are reversed at the deadline (below). An incremental authorization or
+  // an advice that commits after we answered 91 is reversed when it commits: its reversal
+  // needs the slot the engine chose (the ledger retries it until it is durable).
+  const bool reversed_at_deadline = purpose == Purpose::authorize &&
+                                    translation->command.kind == CommandKind::authorize &&
+                                    !a.incremental && !a.force;
+  const std::uint64_t answer_by = a.answer_by_ns;
+  auto late = [&sink, &counters, purpose, reversed_at_deadline, answer_by](
+                  const CommandResult& result, Outcome outcome) {
+    if (outcome != Outcome::durable || reversed_at_deadline) return;
     const auto transfer = late_transfer(purpose, result);
     if (!transfer) return;
-    sink.reverse_late(*transfer);
+    sink.reverse_late(*transfer, answer_by);
     ++counters.late_holds_voided;
     spdlog::warn("event=iso8583_late_authorization_reversed transfer={}", to_string(*transfer));
   };
-  const Clock::time_point due = received + options_.deadline;
-  if (translation->command.kind == CommandKind::authorize) {
-    // The deadline on PostgreSQL's clock, journaled beside the authorization: if it commits after
-    // this and the process dies before the late rule's reversal commits, whoever holds the
-    // lease next finds it in the journal (late_approvals.h).
-    const auto left = std::max(due - Clock::now(), Clock::duration::zero());
-    translation->command.body.authorization.answer_by_ns =
-        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                       (std::chrono::system_clock::now() + left).time_since_epoch())
-                                       .count());
-  }
   const CallResult call = co_await call_ledger_until(sink_, translation->command, due, late);
   if (call.status == CallStatus::durable) {
     finish(call.result, translation);
@@ -460,13 +469,13 @@ asio::awaitable<void> Server::answer(Translation* translation, Clock::time_point
   } else {
     if (call.status == CallStatus::timeout) {
       ++counters_.deadline_misses;
-      const Authorization& a = translation->command.body.authorization;
-      if (purpose == Purpose::authorize && translation->command.kind == CommandKind::authorize &&
-          !a.incremental && !a.force) {
-        // Told 91: whatever the authorization does when it is applied, it must hold nothing.
-        // Queued now, behind it and ahead of any repeat the network sends once it has the 91
-        // (which then decides anew instead of confirming a hold about to be released).
-        sink_.reverse_late(a.id);
+      if (reversed_at_deadline) {
+        // Told 91: whatever this message decides when it is applied must hold nothing. Queued
+        // now, behind it and ahead of any repeat the network sends once it has the 91 (which
+        // then decides anew instead of confirming a hold about to be released); one reversal
+        // per deadline, so a later deadline's also reverses what a repeat decided meanwhile.
+        sink_.reverse_late(a.id, answer_by);
+        ++counters_.late_holds_voided;
       }
     }
     finish_unavailable(translation);
@@ -533,8 +542,9 @@ void Server::register_metrics(metrics::Registry& registry) {
           "Requests answered 91 because the ledger was not durable by the deadline.",
           counters_.deadline_misses);
   counter("ledgerd_iso8583_late_holds_voided_total",
-          "Authorizations that committed after their 91 answer and were reversed through the "
-          "journal (a hold released, or a posting given back).",
+          "Authorizations answered 91 at the deadline (and incremental ones or advices that "
+          "committed after their 91) whose reversal was queued through the journal: it releases "
+          "whatever the authorization holds when it is applied, or gives back its posting.",
           counters_.late_holds_voided);
   counter("ledgerd_iso8583_decisions_unrecorded_total",
           "Advices and completions acknowledged but not recorded (no such card, or not the "

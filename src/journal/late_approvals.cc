@@ -26,7 +26,8 @@ Status find_late_approvals(PGconn* conn, std::uint64_t since_ns, std::uint32_t m
   pg::Result rows;
   if (Status s = pg::exec_params(
           conn,
-          "SELECT m.transfer_id::text FROM card_messages m JOIN transfers t ON t.ts = m.ts "
+          "SELECT m.transfer_id::text, m.answer_by FROM card_messages m JOIN transfers t ON t.ts = "
+          "m.ts "
           "WHERE m.ts >= $1::bigint AND m.answer_by > 0 AND t.result = 0 AND " +
               late_after + " > m.answer_by + $2::bigint * 1000000 ORDER BY m.ts LIMIT $3",
           {std::to_string(since_ns), std::to_string(margin_ms), std::to_string(limit)}, &rows);
@@ -36,7 +37,11 @@ Status find_late_approvals(PGconn* conn, std::uint64_t since_ns, std::uint32_t m
   for (int i = 0; i < PQntuples(rows.get()); ++i) {
     const auto id = parse_uuid(PQgetvalue(rows.get(), i, 0));
     if (!id) return Status::error("card_messages holds a transfer id that does not parse");
-    found->transfers.push_back(TransferId{*id});
+    std::int64_t answer_by = 0;
+    if (!pg::number(rows.get(), i, 1, &answer_by)) {
+      return Status::error("card_messages holds an answer_by that does not parse");
+    }
+    found->transfers.push_back({TransferId{*id}, static_cast<std::uint64_t>(answer_by)});
   }
   return Status();
 }

@@ -27,8 +27,12 @@
 namespace ledger {
 
 struct LateApprovals {
-  std::vector<TransferId> transfers;  // approvals whose answer was late, oldest first
-  bool by_commit_time = false;        // track_commit_timestamp was on
+  struct Late {
+    TransferId transfer;          // the approval
+    std::uint64_t answer_by = 0;  // its deadline (card_ids::late_rule_key)
+  };
+  std::vector<Late> transfers;  // approvals whose answer was late, oldest first
+  bool by_commit_time = false;  // track_commit_timestamp was on
 };
 
 // The approvals journaled at logical time >= since_ns whose commit (or apply) came more than

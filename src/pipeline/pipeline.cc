@@ -492,18 +492,21 @@ Command Pipeline::LateVoid::command() {
   c.body.authorization = Authorization{};
   c.body.authorization.original = transfer;
   c.body.authorization.id = card_ids::late_reversal_message(transfer);
+  c.body.authorization.late_rule = true;
+  c.body.authorization.answer_by_ns = answer_by;
   c.tag = reinterpret_cast<std::uintptr_t>(static_cast<Completion*>(this));
   return c;
 }
 
-void Pipeline::reverse_late(TransferId transfer) {
+void Pipeline::reverse_late(TransferId transfer, std::uint64_t answer_by) {
   {
     std::lock_guard lock(late_mutex_);
-    auto [it, inserted] = late_voids_.try_emplace(transfer.value);
+    auto [it, inserted] = late_voids_.try_emplace({transfer.value, answer_by});
     if (!inserted) return;
     LateVoid& late = it->second;
     late.pipeline = this;
     late.transfer = transfer;
+    late.answer_by = answer_by;
     late_count_.fetch_add(1, std::memory_order_relaxed);
     // In order, behind what was submitted before it (the authorization itself). Full queue or
     // a failed attempt: add_late_voids puts it first into a later batch.
@@ -532,7 +535,8 @@ void Pipeline::LateVoid::complete(const CommandResult&, Outcome outcome) {
   std::lock_guard lock(p->late_mutex_);
   if (outcome == Outcome::durable) {
     p->late_count_.fetch_sub(1, std::memory_order_relaxed);
-    p->late_voids_.erase(transfer.value);  // done, whatever the result (reversed, resolved, ...)
+    p->late_voids_.erase(
+        {transfer.value, answer_by});  // done, whatever the result (reversed, resolved, ...)
   } else {
     in_flight = false;  // unavailable: the engine thread submits it again
   }

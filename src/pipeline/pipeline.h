@@ -149,7 +149,7 @@ class Pipeline final : public CommandSink {
   // Reverses the card authorization `transfer` (a hold or a posting) with a journaled card
   // reversal, retrying (across database failures and reloads) until it is durable. Lost only
   // if the process dies first.
-  void reverse_late(TransferId transfer) override;
+  void reverse_late(TransferId transfer, std::uint64_t answer_by) override;
   std::size_t late_voids_waiting() const;
   static constexpr std::size_t submit_all_max = limits::pipeline_submit_all_max;
 
@@ -282,12 +282,14 @@ class Pipeline final : public CommandSink {
   struct LateVoid final : Completion {
     Pipeline* pipeline = nullptr;
     TransferId transfer;
+    std::uint64_t answer_by = 0;
     bool in_flight = false;
     void complete(const CommandResult& result, Outcome outcome) override;
     Command command();  // the late rule's reversal, completing this
   };
   std::mutex late_mutex_;
-  std::map<Uint128, LateVoid> late_voids_;  // by transfer id; nodes are stable (completions)
+  // By transfer and deadline; nodes are stable (completions).
+  std::map<std::pair<Uint128, std::uint64_t>, LateVoid> late_voids_;
   std::atomic<std::size_t> late_count_{0};  // late_voids_.size(), readable without the lock
   std::thread engine_thread_;
   std::thread journal_thread_;

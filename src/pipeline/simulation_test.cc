@@ -348,7 +348,7 @@ class Simulation {
           result.transfer_result() == TransferResult::ok) {
         r.declined_late = true;
         const TransferId hold = r.command.body.transfer.id;
-        pipeline_->reverse_late(hold);
+        pipeline_->reverse_late(hold, r.sent_at + deadline_ns);
       }
     }
   }
