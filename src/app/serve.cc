@@ -715,7 +715,7 @@ int run_serve(const Config& config) {
   pg::set_session_fence(lease.epoch, std::max(limits::fence_idle_ms_min, config.lease_ms / 2));
   http::KeyRing keys;
   Services services(config, options, pipeline, keys, readiness, lease.epoch, step_down);
-  services.lease_keeper.set_clock_skew_ms(lease.clock_skew_ms);
+  services.lease_keeper.set_clock(lease.clock_skew_ms, lease.pg_minus_steady_ms);
   if (Status s = services.start(); !s.ok()) return fail(exit_failure, s.message());
   if (clock.manual() && pipeline.loaded_timestamp() > clock.now_ns()) {
     // A test clock restarts where the journal left it, never behind it.
@@ -766,7 +766,7 @@ int run_serve(const Config& config) {
   if (Status s = server.listen(options.http_endpoint); !s.ok())
     return fail(exit_failure, "http: " + s.message());
   iso8583::ServerOptions iso_options = options.iso;
-  iso_options.clock_offset_ms = services.lease_keeper.clock_skew();
+  iso_options.pg_clock_anchor_ms = services.lease_keeper.pg_clock_anchor();
   iso8583::Server iso_server(io, pipeline, iso_options);
   if (Status s = iso_server.listen(options.iso_endpoint); !s.ok()) {
     return fail(exit_failure, "iso8583: " + s.message());

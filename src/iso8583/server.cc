@@ -434,17 +434,23 @@ asio::awaitable<void> Server::answer(Translation* translation, Clock::time_point
   Authorization& a = translation->command.body.authorization;
   const Clock::time_point due = received + options_.deadline;
   if (translation->command.kind == CommandKind::authorize) {
-    // The deadline on PostgreSQL's clock (ours plus the skew the lease measures), journaled
-    // beside the authorization: if it commits after this and the process dies before the late
-    // rule's reversal commits, whoever holds the lease next finds it (late_approvals.h).
-    const auto left = std::max(due - Clock::now(), Clock::duration::zero());
-    const std::int64_t offset_ms =
-        options_.clock_offset_ms != nullptr ? options_.clock_offset_ms->load() : 0;
-    a.answer_by_ns = static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(
-            (std::chrono::system_clock::now() + left + std::chrono::milliseconds(offset_ms))
-                .time_since_epoch())
-            .count());
+    // The deadline on PostgreSQL's clock (our steady clock plus the lease's reading of the
+    // difference), journaled beside the authorization: if it commits after this and the
+    // process dies before the late rule's reversal commits, whoever holds the lease next finds
+    // it (late_approvals.h).
+    const std::int64_t anchor_ms =
+        options_.pg_clock_anchor_ms != nullptr ? options_.pg_clock_anchor_ms->load() : 0;
+    if (anchor_ms != 0) {
+      a.answer_by_ns = static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(due.time_since_epoch()).count() +
+          anchor_ms * 1'000'000);
+    } else {
+      const auto left = std::max(due - Clock::now(), Clock::duration::zero());
+      a.answer_by_ns = static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(
+              (std::chrono::system_clock::now() + left).time_since_epoch())
+              .count());
+    }
   }
   // Plain authorizations are reversed at the deadline (below). An incremental authorization or
   // an advice that commits after we answered 91 is reversed when it commits: its reversal

@@ -51,10 +51,11 @@ struct ServerOptions {
   std::size_t connections_per_source_max = limits::iso8583_connections_per_source_max;
   std::vector<asio::ip::address> allowlist;  // empty: any source
   TranslateOptions translate;
-  // PostgreSQL's clock minus ours (ms, the lease keeper's last measurement; null: 0): an
-  // authorization's answer_by_ns is journaled on PostgreSQL's clock, so that a later lease
-  // holder compares it with commit timestamps within milliseconds, not the whole clock bound.
-  const std::atomic<std::int64_t>* clock_offset_ms = nullptr;
+  // PostgreSQL's clock minus our steady clock (ms; the lease keeper's last reading; null or 0:
+  // none, the wall clock is used): an authorization's answer_by_ns is journaled on
+  // PostgreSQL's clock, read off our steady clock, so that a later lease holder compares it
+  // with commit timestamps within milliseconds, and a step of our wall clock cannot move it.
+  const std::atomic<std::int64_t>* pg_clock_anchor_ms = nullptr;
 };
 
 struct ServerCounters {

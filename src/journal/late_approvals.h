@@ -5,8 +5,9 @@
 // reverse_late), but that reversal lives in its memory until it commits: a process killed,
 // paused past its lease or cut off from PostgreSQL in between leaves the hold on the
 // cardholder's money. So every authorization journals when its answer was due
-// (card_messages.answer_by: the edge's wall clock moved onto PostgreSQL's by the skew the lease
-// measures), and whoever takes the lease looks for approvals that committed after it:
+// (card_messages.answer_by: on PostgreSQL's clock, read off the edge's steady clock and the
+// difference the lease measures), and whoever takes the lease looks for approvals that
+// committed after it:
 // - with track_commit_timestamp = on, by PostgreSQL's commit timestamp of the row, later than
 //   answer_by by more than margin_ms (the skew measurement's error: an approval the network
 //   did receive in time must never be reversed);

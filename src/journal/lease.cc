@@ -13,11 +13,19 @@ namespace {
 // PostgreSQL's clock_timestamp() in ms, as every lease statement returns it.
 constexpr const char* pg_clock_ms = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
 
-// PostgreSQL's clock minus ours at the midpoint of the round trip [sent, received].
-std::int64_t skew_of(PGresult* rows, int column, std::int64_t sent, std::int64_t received) {
+struct Stamp {
+  std::int64_t system_ms = system_clock_ms();
+  std::int64_t steady_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::steady_clock::now().time_since_epoch())
+                               .count();
+};
+
+// PostgreSQL's clock against ours at the midpoint of the round trip [sent, received].
+ClockReading read_clock(PGresult* rows, int column, const Stamp& sent, const Stamp& received) {
   std::int64_t theirs = 0;
-  if (PQntuples(rows) < 1 || !pg::number(rows, 0, column, &theirs)) return 0;
-  return theirs - (sent + (received - sent) / 2);
+  if (PQntuples(rows) < 1 || !pg::number(rows, 0, column, &theirs)) return {};
+  return {theirs - (sent.system_ms + (received.system_ms - sent.system_ms) / 2),
+          theirs - (sent.steady_ms + (received.steady_ms - sent.steady_ms) / 2)};
 }
 
 }  // namespace
@@ -35,7 +43,7 @@ Status try_take_lease(PGconn* conn, const std::string& holder, std::uint32_t lea
   // (us, if the UPDATE won). One statement: the row lock serialises two takers.
   pg::Result rows;
   const std::string ms = std::to_string(lease_ms);
-  const std::int64_t sent = system_clock_ms();
+  const Stamp sent;
   const std::string sql =
       std::string(
           "WITH taken AS (UPDATE ledger_lease SET epoch = epoch + 1, holder = $1, "
@@ -52,11 +60,14 @@ Status try_take_lease(PGconn* conn, const std::string& holder, std::uint32_t lea
       "now()) * 1000)::bigint END, false, " +
       pg_clock_ms + " FROM ledger_lease WHERE id = 1 AND NOT EXISTS (SELECT 1 FROM taken)";
   if (Status s = pg::exec_params(
-          conn, sql, {holder, ms, std::to_string(sent), std::to_string(max_skew_ms)}, &rows);
+          conn, sql, {holder, ms, std::to_string(sent.system_ms), std::to_string(max_skew_ms)},
+          &rows);
       !s.ok()) {
     return s;
   }
-  state->clock_skew_ms = skew_of(rows.get(), 4, sent, system_clock_ms());
+  const ClockReading clock = read_clock(rows.get(), 4, sent, Stamp{});
+  state->clock_skew_ms = clock.skew_ms;
+  state->pg_minus_steady_ms = clock.pg_minus_steady_ms;
   if (PQntuples(rows.get()) != 1 || !pg::number(rows.get(), 0, 0, &state->epoch)) {
     return Status::error("ledger_lease: no lease row (are the migrations applied?)");
   }
@@ -71,9 +82,9 @@ Status try_take_lease(PGconn* conn, const std::string& holder, std::uint32_t lea
 }
 
 Status renew_lease(PGconn* conn, std::int64_t epoch, std::uint32_t lease_ms, bool* ours,
-                   std::int64_t* clock_skew_ms) {
+                   ClockReading* clock) {
   pg::Result rows;
-  const std::int64_t sent = system_clock_ms();
+  const Stamp sent;
   if (Status s = pg::exec_params(conn,
                                  std::string("UPDATE ledger_lease SET expires_at = now() + $2 * "
                                              "interval '1 millisecond' WHERE id = 1 AND epoch = "
@@ -84,7 +95,7 @@ Status renew_lease(PGconn* conn, std::int64_t epoch, std::uint32_t lease_ms, boo
     return s;
   }
   *ours = PQntuples(rows.get()) == 1;
-  if (*ours) *clock_skew_ms = skew_of(rows.get(), 1, sent, system_clock_ms());
+  if (*ours) *clock = read_clock(rows.get(), 1, sent, Stamp{});
   return Status();
 }
 
@@ -157,8 +168,8 @@ void LeaseKeeper::run() {
       }
     }
     bool ours = true;
-    std::int64_t skew = 0;
-    Status status = conn_ ? renew_lease(conn_.get(), epoch_, lease_ms_, &ours, &skew)
+    ClockReading clock;
+    Status status = conn_ ? renew_lease(conn_.get(), epoch_, lease_ms_, &ours, &clock)
                           : Status::error("not connected to PostgreSQL");
     if (!status.ok()) {
       // Not deposed, only unsure: the journal's fence decides; keep trying.
@@ -182,7 +193,11 @@ void LeaseKeeper::run() {
       return;
     } else {
       renewals_.fetch_add(1, std::memory_order_relaxed);
+      const std::int64_t skew = clock.skew_ms;
       clock_skew_ms_.store(skew, std::memory_order_relaxed);
+      if (clock.pg_minus_steady_ms != 0) {
+        pg_minus_steady_ms_.store(clock.pg_minus_steady_ms, std::memory_order_relaxed);
+      }
       skewed_in_a_row =
           std::abs(skew) > static_cast<std::int64_t>(max_skew_ms_) ? skewed_in_a_row + 1 : 0;
       if (skewed_in_a_row >= skew_checks_max) {

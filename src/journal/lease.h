@@ -20,6 +20,15 @@
 
 namespace ledger {
 
+// One reading of PostgreSQL's clock (clock_timestamp(), returned by every lease statement)
+// against ours, at the midpoint of the statement's round trip.
+struct ClockReading {
+  std::int64_t skew_ms = 0;  // PostgreSQL's clock minus our system clock
+  // PostgreSQL's clock minus our steady clock: what our steady clock reads plus this is
+  // PostgreSQL's time, whatever happens to our wall clock meanwhile (0: no reading).
+  std::int64_t pg_minus_steady_ms = 0;
+};
+
 struct LeaseState {
   std::int64_t epoch = 0;          // ours if taken; the current one otherwise
   std::string holder;              // who holds it now
@@ -28,6 +37,7 @@ struct LeaseState {
   // PostgreSQL's clock minus ours (ms), measured by this check (the midpoint of its round
   // trip), and whether the lease was free but refused because that exceeds the bound.
   std::int64_t clock_skew_ms = 0;
+  std::int64_t pg_minus_steady_ms = 0;  // as in ClockReading
   bool skew_refused = false;
 };
 
@@ -41,9 +51,9 @@ std::int64_t system_clock_ms();
 Status try_take_lease(PGconn* conn, const std::string& holder, std::uint32_t lease_ms,
                       std::uint32_t max_skew_ms, LeaseState* state);
 // Moves our lease's expiry on. *ours false: the epoch has changed (we were deposed).
-// *clock_skew_ms: PostgreSQL's clock minus ours, as in LeaseState.
+// *clock: PostgreSQL's clock against ours, read by the renewal.
 Status renew_lease(PGconn* conn, std::int64_t epoch, std::uint32_t lease_ms, bool* ours,
-                   std::int64_t* clock_skew_ms);
+                   ClockReading* clock);
 // Lets the lease lapse now (a clean stop), so a successor need not wait for it.
 Status release_lease(PGconn* conn, std::int64_t epoch);
 // Right after taking the lease with `epoch`: ends every session of an older holder of this
@@ -74,9 +84,13 @@ class LeaseKeeper {
   std::uint64_t renewals() const { return renewals_.load(); }
   std::uint64_t renewal_failures() const { return renewal_failures_.load(); }
   std::int64_t clock_skew_ms() const { return clock_skew_ms_.load(); }  // at the last renewal
-  const std::atomic<std::int64_t>* clock_skew() const { return &clock_skew_ms_; }
-  // Before start(): the skew the take measured, until the first renewal measures again.
-  void set_clock_skew_ms(std::int64_t skew) { clock_skew_ms_.store(skew); }
+  // PostgreSQL's clock minus our steady clock (ClockReading), from the last renewal.
+  const std::atomic<std::int64_t>* pg_clock_anchor() const { return &pg_minus_steady_ms_; }
+  // Before start(): what the take read, until the first renewal reads again.
+  void set_clock(std::int64_t skew_ms, std::int64_t pg_minus_steady_ms) {
+    clock_skew_ms_.store(skew_ms);
+    pg_minus_steady_ms_.store(pg_minus_steady_ms);
+  }
 
  private:
   void run();
@@ -90,6 +104,7 @@ class LeaseKeeper {
   std::atomic<std::uint64_t> renewals_{0};
   std::atomic<std::uint64_t> renewal_failures_{0};
   std::atomic<std::int64_t> clock_skew_ms_{0};
+  std::atomic<std::int64_t> pg_minus_steady_ms_{0};
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;  // guarded by mutex_

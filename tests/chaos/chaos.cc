@@ -32,6 +32,7 @@
 
 #include "chaos/hosts.h"
 #include "chaos/workload.h"
+#include "support/http_client.h"
 #include "support/test_db.h"
 
 #ifndef LEDGERD_BINARY
@@ -49,6 +50,7 @@ std::atomic<bool> interrupted{false};
 struct Options {
   std::uint64_t seed = 0;
   int rounds = 10;
+  int pg_nodes = 1;  // 1: one PostgreSQL; 3: Patroni, strict synchronous, three etcd members
   std::string history;
   std::string work;
   std::string ledgerd = LEDGERD_BINARY;
@@ -65,6 +67,8 @@ bool parse(int argc, char** argv, Options* o) {
       o->seed = std::strtoull(value.c_str(), nullptr, 10);
     } else if (flag == "--rounds") {
       o->rounds = std::clamp(std::atoi(value.c_str()), 1, 100'000);
+    } else if (flag == "--pg-nodes") {
+      o->pg_nodes = value == "3" ? 3 : 1;
     } else if (flag == "--history") {
       o->history = value;
     } else if (flag == "--work") {
@@ -112,9 +116,13 @@ class Harness {
   int run_all() {
     if (!net_.ok()) return setup_failed("the switch namespace");
     for (const char* name : {"client", "pg1", "a", "b"}) net_.add(name);
+    if (o_.pg_nodes == 3) {
+      net_.add("pg2");
+      net_.add("pg3");
+    }
     if (!net_.ok()) return setup_failed("the test hosts");
     if (!enter(net_.host("client"))) return setup_failed("entering the client host");
-    if (!start_postgres()) return setup_failed("PostgreSQL");
+    if (!(o_.pg_nodes == 3 ? start_cluster() : start_postgres())) return setup_failed("PostgreSQL");
     if (!prepare_ledger()) return setup_failed("migrations and the API key");
     for (const char* name : {"a", "b"}) start_ledgerd(name);
     workload_ = std::make_unique<Workload>(
@@ -122,8 +130,8 @@ class Harness {
         api_key_, database_url_, history_);
     if (!workload_->create_ledger(60'000)) return setup_failed("creating the ledger");
     workload_->start();
-    say("chaos: seed=%llu rounds=%d history=%s", static_cast<unsigned long long>(o_.seed),
-        o_.rounds, o_.history.c_str());
+    say("chaos: seed=%llu rounds=%d pg-nodes=%d history=%s",
+        static_cast<unsigned long long>(o_.seed), o_.rounds, o_.pg_nodes, o_.history.c_str());
     for (int round = 1; round <= o_.rounds && !interrupted; ++round) nemesis_round(round);
     heal_all("end");
     const std::string active = workload_->wait_active(60'000);
@@ -135,7 +143,9 @@ class Harness {
   ~Harness() {
     workload_.reset();
     for (auto& [name, p] : ledgerd_) p->stop(SIGKILL, 5'000);
-    if (postgres_) postgres_->stop(SIGQUIT, 10'000);
+    for (Machine& m : machines_) {
+      for (auto it = m.processes.rbegin(); it != m.processes.rend(); ++it) (*it)->stop(SIGTERM);
+    }
   }
 
  private:
@@ -149,27 +159,130 @@ class Harness {
     fs::create_directories(data);
     chaos::run({"chown", "-R", "postgres:postgres", o_.work});
     chaos::run({"chmod", "700", data});
-    const auto as_postgres = [this](std::vector<std::string> argv) {
-      std::vector<std::string> full{"setpriv", "--reuid=postgres", "--regid=postgres",
-                                    "--init-groups"};
-      full.insert(full.end(), argv.begin(), argv.end());
-      return full;
-    };
     if (chaos::run(as_postgres({o_.pg_bin + "/initdb", "-D", data, "-A", "trust", "-U", "postgres",
                                 "--no-sync"}),
                    o_.work + "/initdb.log") != 0)
       return false;
     std::ofstream(data + "/pg_hba.conf", std::ios::app) << "host all all 10.213.0.0/16 trust\n";
     const Host& host = net_.host("pg1");
-    postgres_ = std::make_unique<Process>(
+    machines_.push_back(Machine{"pg1", {}});
+    auto& postgres = machines_.back().processes.emplace_back(std::make_unique<Process>(
         "pg1", host,
         as_postgres({o_.pg_bin + "/postgres", "-D", data, "-c", "listen_addresses=" + host.address,
                      "-c", "port=5432", "-c", "unix_socket_directories=" + o_.work, "-c",
                      "max_connections=200", "-c", "track_commit_timestamp=on", "-c", "fsync=on"}),
-        std::map<std::string, std::string>{}, o_.work + "/pg1.log", false);
-    if (!postgres_->start()) return false;
+        std::map<std::string, std::string>{}, o_.work + "/pg1.log", false));
+    if (!postgres->start()) return false;
     admin_url_ = "postgresql://postgres@" + host.address + ":5432/postgres?connect_timeout=2";
     database_url_ = "postgresql://postgres@" + host.address + ":5432/ledger?connect_timeout=2";
+    return create_database();
+  }
+
+  std::vector<std::string> as_postgres(std::vector<std::string> argv) const {
+    std::vector<std::string> full{"setpriv", "--reuid=postgres", "--regid=postgres",
+                                  "--init-groups"};
+    full.insert(full.end(), argv.begin(), argv.end());
+    return full;
+  }
+
+  // Three machines pg1..pg3, each with an etcd member and a PostgreSQL node under Patroni
+  // (strict synchronous mode, as scripts/ha): the loss of any one keeps every acknowledged
+  // commit; two lost stop writes.
+  bool start_cluster() {
+    chaos::run({"chown", "-R", "postgres:postgres", o_.work});
+    std::string cluster, endpoints, hosts;
+    for (int i = 1; i <= 3; ++i) {
+      const Host& h = net_.host("pg" + std::to_string(i));
+      cluster += std::string(i > 1 ? "," : "") + "e" + std::to_string(i) + "=http://" + h.address +
+                 ":2380";
+      endpoints += std::string(i > 1 ? "," : "") + "http://" + h.address + ":2379";
+      hosts += std::string(i > 1 ? "," : "") + h.address + ":2379";
+    }
+    for (int i = 1; i <= 3; ++i) {
+      const std::string name = "pg" + std::to_string(i);
+      const Host& h = net_.host(name);
+      machines_.push_back(Machine{name, {}});
+      machines_.back().processes.push_back(std::make_unique<Process>(
+          "etcd" + std::to_string(i), h,
+          std::vector<std::string>{"etcd", "--name", "e" + std::to_string(i), "--data-dir",
+                                   o_.work + "/etcd" + std::to_string(i), "--listen-client-urls",
+                                   "http://" + h.address + ":2379", "--advertise-client-urls",
+                                   "http://" + h.address + ":2379", "--listen-peer-urls",
+                                   "http://" + h.address + ":2380", "--initial-advertise-peer-urls",
+                                   "http://" + h.address + ":2380", "--initial-cluster", cluster,
+                                   "--initial-cluster-state", "new"},
+          std::map<std::string, std::string>{}, o_.work + "/etcd" + std::to_string(i) + ".log",
+          false));
+      if (!machines_.back().processes.back()->start()) return false;
+      std::ofstream(o_.work + "/" + name + ".yml") << patroni_config(name, h, hosts);
+    }
+    chaos::run({"chown", "-R", "postgres:postgres", o_.work});
+    const auto etcd_deadline = Clock::now() + std::chrono::seconds(60);
+    while (chaos::run({"etcdctl", "--endpoints", endpoints, "--dial-timeout=1s",
+                       "--command-timeout=1s", "endpoint", "health"}) != 0) {
+      if (Clock::now() > etcd_deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    const auto start_patroni = [this](int i) {
+      const std::string name = "pg" + std::to_string(i);
+      auto& p = machines_[static_cast<std::size_t>(i - 1)].processes.emplace_back(
+          std::make_unique<Process>("patroni" + std::to_string(i), net_.host(name),
+                                    as_postgres({"patroni", o_.work + "/" + name + ".yml"}),
+                                    std::map<std::string, std::string>{},
+                                    o_.work + "/" + name + ".log", false));
+      return p->start();
+    };
+    const auto answers = [this](int i, const char* path) {
+      return testing::http_call_to(net_.host("pg" + std::to_string(i)).address, 8008, "GET", path,
+                                   "", {}, 1'000)
+                 .status == 200;
+    };
+    if (!start_patroni(1)) return false;
+    const auto deadline = Clock::now() + std::chrono::seconds(120);
+    while (!answers(1, "/primary")) {
+      if (Clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    if (!start_patroni(2) || !start_patroni(3)) return false;
+    while (!answers(2, "/sync") && !answers(3, "/sync")) {
+      if (Clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    std::string nodes;
+    for (int i = 1; i <= 3; ++i) {
+      nodes +=
+          std::string(i > 1 ? "," : "") + net_.host("pg" + std::to_string(i)).address + ":5432";
+    }
+    admin_url_ = "postgresql://postgres@" + nodes +
+                 "/postgres?target_session_attrs=read-write&connect_timeout=2";
+    database_url_ = "postgresql://postgres@" + nodes +
+                    "/ledger?target_session_attrs=read-write&connect_timeout=2";
+    return create_database();
+  }
+
+  std::string patroni_config(const std::string& name, const Host& h,
+                             const std::string& etcd_hosts) const {
+    return "scope: chaos\nname: " + name + "\nrestapi:\n  listen: " + h.address +
+           ":8008\n  connect_address: " + h.address + ":8008\netcd3:\n  hosts: " + etcd_hosts +
+           "\nbootstrap:\n  dcs:\n    ttl: 10\n    loop_wait: 2\n    retry_timeout: 4\n"
+           "    maximum_lag_on_failover: 0\n    synchronous_mode: true\n"
+           "    synchronous_mode_strict: true\n    postgresql:\n      use_pg_rewind: true\n"
+           "      parameters:\n        max_connections: 200\n        wal_level: replica\n"
+           "        hot_standby: \"on\"\n        max_wal_senders: 5\n"
+           "        max_replication_slots: 5\n        wal_log_hints: \"on\"\n"
+           "        track_commit_timestamp: \"on\"\n  initdb:\n    - encoding: UTF8\n"
+           "    - locale: C.UTF-8\n    - auth: trust\n  pg_hba:\n    - local all all trust\n"
+           "    - host all all 10.213.0.0/16 trust\n    - host replication all 10.213.0.0/16 "
+           "trust\npostgresql:\n  listen: " +
+           h.address + ":5432\n  connect_address: " + h.address + ":5432\n  data_dir: " + o_.work +
+           "/" + name + "\n  bin_dir: " + o_.pg_bin + "\n  pgpass: " + o_.work + "/" + name +
+           ".pgpass\n  authentication:\n"
+           "    superuser:\n      username: postgres\n    replication:\n      username: "
+           "postgres\n  parameters:\n    unix_socket_directories: " +
+           o_.work + "\ntags:\n  nofailover: false\n  noloadbalance: false\n";
+  }
+
+  bool create_database() {
     const auto deadline = Clock::now() + std::chrono::seconds(60);
     while (Clock::now() < deadline) {
       try {
@@ -255,7 +368,7 @@ class Harness {
     std::vector<std::function<void()>> heals;
     for (int f = 0; f < faults; ++f) {
       const std::string ledger = pick({"a", "b"});
-      switch (between(0, 7)) {
+      switch (between(0, o_.pg_nodes == 3 ? 8 : 7)) {
         case 0: {  // both ways, between any two hosts
           std::string x = pick(net_.names());
           std::string y = pick(net_.names());
@@ -299,18 +412,31 @@ class Harness {
           heals.push_back([this, ledger] { write_file(clock_files_[ledger], "+0"); });
           break;
         }
-        case 6: {  // PostgreSQL paused (a stalled disk, a frozen VM)
-          if (postgres_->paused() || !postgres_->running()) break;
-          postgres_->pause();
-          fault("round " + std::to_string(round) + ": pause pg1");
-          heals.push_back([this] { postgres_->resume(); });
+        case 6: {  // a PostgreSQL machine paused (a stalled disk, a frozen VM)
+          Machine& m = machines_[static_cast<std::size_t>(between(0, o_.pg_nodes - 1))];
+          if (m.paused() || !m.running()) break;
+          m.pause();
+          fault("round " + std::to_string(round) + ": pause " + m.host);
+          heals.push_back([&m] { m.resume(); });
           break;
         }
-        case 7: {  // PostgreSQL lost (kill -9 of every process) and restarted: crash recovery
-          if (!postgres_->running()) break;
-          postgres_->kill_hard();
-          fault("round " + std::to_string(round) + ": kill -9 pg1");
-          heals.push_back([this] { postgres_->revive(); });
+        case 7: {  // a PostgreSQL machine lost (kill -9 of every process of it), back at the
+                   // heal: crash recovery, or a rejoin as a replica (pg_rewind)
+          Machine& m = machines_[static_cast<std::size_t>(between(0, o_.pg_nodes - 1))];
+          if (!m.running()) break;
+          m.kill_hard();
+          fault("round " + std::to_string(round) + ": kill -9 " + m.host);
+          heals.push_back([&m] { m.revive(); });
+          break;
+        }
+        case 8: {  // a Patroni switchover to another node
+          const int from = between(1, 3);
+          const int to = from % 3 + 1;
+          const std::string name = "pg" + std::to_string(from);
+          chaos::run(as_postgres({"patronictl", "-c", o_.work + "/" + name + ".yml", "switchover",
+                                  "--candidate", "pg" + std::to_string(to), "--force"}),
+                     o_.work + "/patronictl.log", 30'000);
+          fault("round " + std::to_string(round) + ": switchover to pg" + std::to_string(to));
           break;
         }
       }
@@ -331,8 +457,10 @@ class Harness {
   void heal_all(const char* why) {
     net_.heal();
     for (auto& [name, clock] : clock_files_) write_file(clock, "+0");
-    if (postgres_->paused()) postgres_->resume();
-    if (!postgres_->running()) postgres_->revive();
+    for (Machine& m : machines_) {
+      if (m.paused()) m.resume();
+      if (!m.running()) m.revive();
+    }
     for (auto& [name, p] : ledgerd_) {
       if (p->paused()) p->resume();
       if (!p->running()) p->revive();
@@ -383,7 +511,34 @@ class Harness {
   Network net_;
   std::mt19937_64 rng_;
   History history_;
-  std::unique_ptr<Process> postgres_;
+  // A PostgreSQL machine: its processes (PostgreSQL; or etcd and Patroni, whose PostgreSQL is
+  // Patroni's child), paused, killed and revived together.
+  struct Machine {
+    std::string host;
+    std::vector<std::unique_ptr<Process>> processes;
+    bool paused() const { return !processes.empty() && processes.back()->paused(); }
+    bool running() const {
+      for (const auto& p : processes) {
+        if (!p->running()) return false;
+      }
+      return true;
+    }
+    void pause() {
+      for (auto& p : processes) p->pause();
+    }
+    void resume() {
+      for (auto& p : processes) p->resume();
+    }
+    void kill_hard() {
+      for (auto& p : processes) p->kill_hard();
+    }
+    void revive() {
+      for (auto& p : processes) {
+        if (!p->running()) p->revive();
+      }
+    }
+  };
+  std::vector<Machine> machines_;
   std::map<std::string, std::unique_ptr<Process>> ledgerd_;
   std::map<std::string, std::string> clock_files_;
   std::unique_ptr<Workload> workload_;
@@ -400,7 +555,8 @@ int main(int argc, char** argv) {
   Options o;
   if (!parse(argc, argv, &o)) {
     std::fprintf(stderr,
-                 "usage: ledger_chaos [--seed N] [--rounds N] [--history FILE] [--work DIR]\n");
+                 "usage: ledger_chaos [--seed N] [--rounds N] [--pg-nodes 1|3] [--history FILE] "
+                 "[--work DIR]\n");
     return 2;
   }
   if (geteuid() != 0) {
