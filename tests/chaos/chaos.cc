@@ -214,6 +214,7 @@ class Harness {
           std::map<std::string, std::string>{}, o_.work + "/etcd" + std::to_string(i) + ".log",
           false));
       if (!machines_.back().processes.back()->start()) return false;
+      fs::create_directories(o_.work + "/" + name + "-socket");  // one per node: same port
       std::ofstream(o_.work + "/" + name + ".yml") << patroni_config(name, h, hosts);
     }
     chaos::run({"chown", "-R", "postgres:postgres", o_.work});
@@ -279,7 +280,7 @@ class Harness {
            ".pgpass\n  authentication:\n"
            "    superuser:\n      username: postgres\n    replication:\n      username: "
            "postgres\n  parameters:\n    unix_socket_directories: " +
-           o_.work + "\ntags:\n  nofailover: false\n  noloadbalance: false\n";
+           o_.work + "/" + name + "-socket\ntags:\n  nofailover: false\n  noloadbalance: false\n";
   }
 
   bool create_database() {
