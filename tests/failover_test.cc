@@ -161,15 +161,20 @@ TEST(FailoverTest, KillNineOfTheActiveUnderRestAndIsoLoadLosesNothingAcknowledge
 // reverse, is reversed by the next lease holder, once however often the lease changes hands;
 // an approval answered in time is left alone. The test places one approval's deadline before
 // its commit (card_messages.answer_by), as a commit that came after the 91 leaves it.
+// A ledgerd with cards, on a database of its own.
+testing::Env card_env(const std::string& url) {
+  return {{"LEDGER_DATABASE_URL", url},
+          {"LEDGER_ACCOUNTS_MAX", "100"},
+          {"LEDGER_TRANSFERS_MAX", "10000"},
+          {"LEDGER_CARDS_MAX", "100"},
+          {"LEDGER_PAN_SECRET", "failover-test-secret-0123456789abcdef"},
+          {"LEDGER_HOME_COUNTRY", "276"},
+          {"LEDGER_LEASE_MS", "1000"}};
+}
+
 TEST(FailoverTest, ApprovalCommittedAfterItsDeadlineIsReversedByTheNextLeaseHolder) {
   const std::string url = testing::create_database("late");
-  const testing::Env env = {{"LEDGER_DATABASE_URL", url},
-                            {"LEDGER_ACCOUNTS_MAX", "100"},
-                            {"LEDGER_TRANSFERS_MAX", "1000"},
-                            {"LEDGER_CARDS_MAX", "100"},
-                            {"LEDGER_PAN_SECRET", "failover-test-secret-0123456789abcdef"},
-                            {"LEDGER_HOME_COUNTRY", "276"},
-                            {"LEDGER_LEASE_MS", "1000"}};
+  const testing::Env env = card_env(url);
   testing::FailoverLoad load(testing::create_api_key(env, "backoffice"));
   testing::ServerProcess first;
   ASSERT_TRUE(first.start(env)) << first.output();
@@ -223,13 +228,8 @@ TEST(FailoverTest, ApprovalCommittedAfterItsDeadlineIsReversedByTheNextLeaseHold
 // fault harness: a repeat answered 00 from the approval, then the late reversal released it.)
 TEST(FailoverTest, ARepeatAfterA91NeverConfirmsAHoldTheLateRuleReleases) {
   const std::string url = testing::create_database("repeat");
-  const testing::Env env = {{"LEDGER_DATABASE_URL", url},
-                            {"LEDGER_ACCOUNTS_MAX", "100"},
-                            {"LEDGER_TRANSFERS_MAX", "10000"},
-                            {"LEDGER_CARDS_MAX", "100"},
-                            {"LEDGER_PAN_SECRET", "failover-test-secret-0123456789abcdef"},
-                            {"LEDGER_HOME_COUNTRY", "276"},
-                            {"LEDGER_AUTH_DEADLINE_MS", "1"}};
+  testing::Env env = card_env(url);
+  env["LEDGER_AUTH_DEADLINE_MS"] = "1";
   testing::FailoverLoad load(testing::create_api_key(env, "backoffice"));
   testing::ServerProcess server;
   ASSERT_TRUE(server.start(env)) << server.output();
@@ -249,13 +249,13 @@ TEST(FailoverTest, ARepeatAfterA91NeverConfirmsAHoldTheLateRuleReleases) {
     }
     last[stan] = code;
   }
-  // Every late reversal durable.
+  // Every late reversal durable: none waiting (ledgerd_late_voids_waiting 0).
   const auto deadline = Clock::now() + std::chrono::seconds(20);
   while (Clock::now() < deadline &&
-         testing::query_value(url, "SELECT count(*) FROM transfers WHERE code = 4") == "0") {
+         testing::http_call(server.http_port(), "GET", "/metrics")
+                 .body.find("\nledgerd_late_voids_waiting 0\n") == std::string::npos) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
   std::set<std::string> open;  // accepted holds no accepted transfer resolved
   for (const auto& row : testing::query_rows(
            url,
