@@ -219,6 +219,35 @@ TEST(SlackTest, MessagesReadAtAGlance) {
   EXPECT_EQ(format_amount(-5, *currency_from_alpha("EUR")), "-0.05");
 }
 
+// A merchant's name comes from the card network, so from anyone who can run a terminal: it is
+// shown as text, never read by Slack as a mention, a channel ping or a link (Slack's escaping
+// rules: &, < and > as &amp;, &lt;, &gt;).
+TEST(SlackTest, AMerchantNameIsShownAsTextNeverAsAPingOrALink) {
+  Event e = transfer_event(EventType::card_authorization_approved, 1240, 2, 1,
+                           TransferCode::card_authorization);
+  e.has_merchant = true;
+  const std::string name = "<!channel> <https://x|R>";  // DE43: 25 characters at most
+  ASSERT_LE(name.size(), sizeof e.merchant.merchant.name);
+  std::memcpy(e.merchant.merchant.name, name.data(), name.size());
+  std::memcpy(e.merchant.merchant.city, "& <@U123>", 9);
+  const std::string text = slack_text(e);
+  EXPECT_EQ(text,
+            "Card payment 12.40 EUR at &lt;!channel&gt; &lt;https://x|R&gt;, &amp; &lt;@U123&gt;: "
+            "approved (account …0002)");
+  // Nothing a Slack client would parse: no angle bracket, every & starts one of the three.
+  EXPECT_EQ(text.find('<'), std::string::npos);
+  EXPECT_EQ(text.find('>'), std::string::npos);
+  for (std::size_t at = text.find('&'); at != std::string::npos; at = text.find('&', at + 1)) {
+    const std::string_view rest = std::string_view(text).substr(at);
+    EXPECT_TRUE(rest.rfind("&amp;", 0) == 0 || rest.rfind("&lt;", 0) == 0 ||
+                rest.rfind("&gt;", 0) == 0)
+        << rest;
+  }
+  const std::string body = slack_body(text);
+  EXPECT_EQ(body.find("<!channel>"), std::string::npos) << body;
+  EXPECT_EQ(slack_escape("a&b<c>d\"e'f"), "a&amp;b&lt;c&gt;d\"e'f");  // quotes stay: not HTML
+}
+
 TEST(SlackTest, DirectDebitsSayWhatHappenedAndWhatIsMissing) {
   Event e;
   e.seq = 12;

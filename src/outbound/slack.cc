@@ -214,8 +214,8 @@ std::string slack_text(const Event& e) {
                      (t.currency.code == 0 ? "" : " " + std::string(currency_alpha(t.currency)));
   if (e.has_merchant) {
     const Merchant& m = e.merchant.merchant;
-    const std::string name(m.name, strnlen(m.name, sizeof m.name));
-    const std::string city(m.city, strnlen(m.city, sizeof m.city));
+    const std::string name = slack_escape({m.name, strnlen(m.name, sizeof m.name)});
+    const std::string city = slack_escape({m.city, strnlen(m.city, sizeof m.city)});
     if (!name.empty()) text += " at " + name + (city.empty() ? "" : ", " + city);
   }
   text += t.result == TransferResult::ok ? ": approved" : ": declined, " + words(t.result);
@@ -226,6 +226,27 @@ std::string slack_text(const Event& e) {
       card && t.code == TransferCode::card_refund ? t.credit_account_id : t.debit_account_id;
   if (!account.is_zero()) text += " (account …" + last_digits(account.value) + ")";
   return text;
+}
+
+std::string slack_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
 }
 
 std::string slack_body(const std::string& text) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "ledger/reader.h"
 
@@ -13,6 +14,12 @@ namespace ledger::outbound {
 // "Card payment 12.40 EUR: approved (card …4242, account …0002)".
 std::string slack_text(const Event& event);
 // The request body: {"text": ..., "blocks": [{"type": "section", ...}]}.
+// Text that came from outside (a merchant's name and city, from the card network) made safe for
+// Slack: Slack reads <...> as a mention, a channel command or a link and &...; as an entity,
+// so &, < and > are escaped as &amp;, &lt; and &gt;, and nothing else
+// (https://api.slack.com/reference/surfaces/formatting#escaping). "<!channel>" is then shown
+// as written and pings nobody.
+std::string slack_escape(std::string_view text);
 std::string slack_body(const std::string& text);
 
 // What a digest covers: counts per kind of event and sums per currency.
