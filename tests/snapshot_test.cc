@@ -108,14 +108,21 @@ Command monitor(std::uint64_t id, std::uint64_t n, std::int64_t threshold) {
 
 class SnapshotTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    url_ = testing::create_database("snapshot");
+  // A new database at the latest schema.
+  static std::string migrated_database(const std::string& prefix) {
+    const std::string url = testing::create_database(prefix);
     pg::Conn conn;
-    ASSERT_TRUE(pg::connect(url_, &conn).ok());
+    EXPECT_TRUE(pg::connect(url, &conn).ok());
     std::vector<MigrationFile> files;
-    ASSERT_TRUE(load_migrations(testing::migrations_dir(), &files).ok());
+    EXPECT_TRUE(load_migrations(testing::migrations_dir(), &files).ok());
     MigrationReport report;
-    ASSERT_TRUE(apply_migrations(conn.get(), files, &report).ok());
+    EXPECT_TRUE(apply_migrations(conn.get(), files, &report).ok());
+    return url;
+  }
+
+  void SetUp() override {
+    url_ = migrated_database("snapshot");
+    ASSERT_FALSE(HasFailure());
     dir_ = fs::temp_directory_path() /
            ("ledgerd-snapshot-test-" + std::to_string(getpid()) + "-" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
@@ -403,15 +410,8 @@ TEST_F(SnapshotTest, OnlyTheNewestAreKeptAndStrayFilesAreRemoved) {
 // it with the right checksum, size and position (a restore or an operator's copy gone wrong):
 // the header names the ledger and PostgreSQL system it belongs to.
 TEST_F(SnapshotTest, AnotherLedgersSnapshotInTheSameDirectoryIsNeitherLoadedNorDeleted) {
-  const std::string other_url = testing::create_database("snapshot_other");
-  {
-    pg::Conn conn;
-    ASSERT_TRUE(pg::connect(other_url, &conn).ok());
-    std::vector<MigrationFile> files;
-    ASSERT_TRUE(load_migrations(testing::migrations_dir(), &files).ok());
-    MigrationReport report;
-    ASSERT_TRUE(apply_migrations(conn.get(), files, &report).ok());
-  }
+  const std::string other_url = migrated_database("snapshot_other");
+  ASSERT_FALSE(HasFailure());
   PipelineOptions other = options();
   other.database_url = other_url;
   {  // the other ledger: the same accounts and capacity (the same layout), other money
