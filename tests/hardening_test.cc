@@ -250,6 +250,60 @@ TEST_F(HardeningTest, AuditTrailRecordsMutationsAndKeyCreation) {
             400);
 }
 
+// An auditor asks "who created account X, and who changed it?": the rows of a creation and of a
+// later change name the account (resource and resource_id), and ?resource_id= finds them.
+TEST_F(HardeningTest, AuditRowsNameTheResourceTheyCreatedOrChanged) {
+  start({});
+  const std::string id = "00000001-0000-4000-8000-0000000000a1";
+  const std::string account = R"({"id":")" + id +
+                              R"(","holder_id":"00000009-0000-4000-8000-000000000001",)"
+                              R"("currency":"EUR","kind":"customer"})";
+  const std::map<std::string, std::string> auth{{"Authorization", "Bearer " + key_}};
+  ASSERT_EQ(testing::http_call(server_.http_port(), "POST", "/v1/accounts", account, auth).status,
+            201);
+  ASSERT_EQ(testing::http_call(server_.http_port(), "PATCH", "/v1/accounts/" + id,
+                               R"({"overdraft_limit":100})", auth)
+                .status,
+            200);
+  const std::map<std::string, std::string> admin{{"Authorization", "Bearer " + admin_}};
+  nlohmann::json page;
+  for (int i = 0; i < 50; ++i) {  // written within about a second
+    const auto reply =
+        testing::http_call(server_.http_port(), "GET", "/v1/audit?resource_id=" + id, "", admin);
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    page = nlohmann::json::parse(reply.body);
+    if (page["entries"].size() >= 2) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(page["entries"].size(), 2u) << page.dump();
+  const auto& created = page["entries"][1];
+  EXPECT_EQ(created["action"], "POST /v1/accounts");
+  EXPECT_EQ(created["status"], 201);
+  EXPECT_EQ(created["resource"], "/v1/accounts/" + id);
+  EXPECT_EQ(created["resource_id"], id);
+  EXPECT_EQ(created["actor_name"], "test backoffice");
+  EXPECT_EQ(page["entries"][0]["action"], "PATCH /v1/accounts/{id}");
+  EXPECT_EQ(page["entries"][0]["resource"], "/v1/accounts/" + id);
+  // A key created over the API is named by its id, never by its secret.
+  const auto made = testing::http_call(server_.http_port(), "POST", "/v1/keys",
+                                       R"({"name":"ops","scope":"read"})", admin);
+  ASSERT_EQ(made.status, 201) << made.body;
+  const auto key = nlohmann::json::parse(made.body);
+  const std::string key_id = key["id"];
+  for (int i = 0; i < 50; ++i) {
+    page = nlohmann::json::parse(
+        testing::http_call(server_.http_port(), "GET", "/v1/audit?resource_id=" + key_id, "", admin)
+            .body);
+    if (page["entries"].size() >= 2) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(page["entries"].size(), 2u) << page.dump();  // key.create and POST /v1/keys
+  EXPECT_EQ(page.dump().find(key["key"].get<std::string>()), std::string::npos);
+  EXPECT_EQ(
+      testing::http_call(server_.http_port(), "GET", "/v1/audit?resource_id=", "", admin).status,
+      400);
+}
+
 // A throwaway self-signed certificate for 127.0.0.1 (openssl from Debian), in a temp dir.
 struct Certificate {
   std::string dir, cert, key;

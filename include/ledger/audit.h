@@ -21,12 +21,17 @@ struct AuditEntry {
   // The writer could not store this entry as it was (bytes PostgreSQL refuses): its text
   // fields hold ledger::escape_bytes of what was recorded.
   bool set_aside = false;
+  // What the write created or changed: its path ("/v1/accounts/<id>") and id; empty when the
+  // request named none. Taken from the path or the answer's "id", never from a body sent in.
+  std::string resource;
+  std::string resource_id;
 };
 
 struct AuditQuery {
   std::int64_t before_id = INT64_MAX;  // cursor: entries older than this, newest first
   std::uint32_t limit = 100;
-  std::string actor;  // empty: everyone
+  std::string actor;        // empty: everyone
+  std::string resource_id;  // empty: any resource
 };
 struct AuditPage {
   std::vector<AuditEntry> entries;

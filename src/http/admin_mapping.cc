@@ -71,7 +71,7 @@ Response keys_answer(const std::vector<ApiKeyRecord>& keys, unsigned version) {
 
 Mapped<AuditQuery> map_audit_query(const Query& query) {
   std::string unknown;
-  if (!only_known(query, {"limit", "cursor", "actor"}, &unknown))
+  if (!only_known(query, {"limit", "cursor", "actor", "resource_id"}, &unknown))
     return query_problem(unknown, "unknown query parameter " + unknown);
   AuditQuery q;
   if (!read_limit(query, 100, limits::http_audit_page_max, &q.limit)) {
@@ -92,21 +92,32 @@ Mapped<AuditQuery> map_audit_query(const Query& query) {
     }
     q.actor = actor->second;
   }
+  if (const auto resource = query.find("resource_id"); resource != query.end()) {
+    if (resource->second.empty() || resource->second.size() > limits::audit_actor_bytes_max) {
+      return query_problem("resource_id", "resource_id must be 1 to " +
+                                              std::to_string(limits::audit_actor_bytes_max) +
+                                              " characters");
+    }
+    q.resource_id = resource->second;
+  }
   return q;
 }
 
 Response audit_answer(const AuditPage& page, unsigned version) {
   json entries = json::array();
   for (const AuditEntry& e : page.entries) {
-    entries.push_back({{"id", e.id},
-                       {"at", e.at},
-                       {"actor", e.actor},
-                       {"actor_name", e.actor_name},
-                       {"action", e.action},
-                       {"target", e.target},
-                       {"status", e.status},
-                       {"detail", e.detail},
-                       {"set_aside", e.set_aside}});
+    entries.push_back(
+        {{"id", e.id},
+         {"at", e.at},
+         {"actor", e.actor},
+         {"actor_name", e.actor_name},
+         {"action", e.action},
+         {"target", e.target},
+         {"status", e.status},
+         {"detail", e.detail},
+         {"set_aside", e.set_aside},
+         {"resource", e.resource.empty() ? json(nullptr) : json(e.resource)},
+         {"resource_id", e.resource_id.empty() ? json(nullptr) : json(e.resource_id)}});
   }
   json body{{"entries", std::move(entries)}, {"next_cursor", nullptr}};
   if (page.more) body["next_cursor"] = std::to_string(page.entries.back().id);

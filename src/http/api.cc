@@ -2,6 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cctype>
+
+#include "http/mapping.h"
+#include "ledger/ids.h"
 #include "ledger/limits.h"
 
 namespace ledger::http {
@@ -80,9 +85,44 @@ void Api::observe_refusal(const RequestHeader& header, const Response& response)
   if (a.api_route) audit(header, a, static_cast<int>(response.result_int()));
 }
 
+namespace {
+
+// The resource a write names: "/v1/<collection>/<id>" from the path when it has an id there
+// (a change, an action), else from the "id" of a successful answer (a creation). Only ids made
+// of letters, digits, '-' and '_' are taken, so nothing else from the answer (a key's secret,
+// a PAN) can land in the trail.
+void resource_of(std::string_view path, const Response* response, std::string* resource,
+                 std::string* id) {
+  const auto parts = split_path(path);
+  if (parts.size() < 2 || parts[0] != "v1") return;
+  const auto plain = [](std::string_view s) {
+    return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_';
+    });
+  };
+  std::string found;
+  if (parts.size() >= 3 && parts[2].size() == uuid_text_bytes && plain(parts[2])) {
+    found = std::string(parts[2]);
+  } else if (parts.size() == 2 && response != nullptr && response->result_int() >= 200 &&
+             response->result_int() < 300) {
+    const auto body = nlohmann::json::parse(response->body(), nullptr, false);
+    if (body.is_object()) {
+      const auto it = body.find("id");
+      if (it != body.end() && it->is_string() && plain(it->get_ref<const std::string&>()))
+        found = it->get<std::string>();
+    }
+  }
+  if (found.empty()) return;
+  *resource = "/v1/" + std::string(parts[1]) + "/" + found;
+  *id = std::move(found);
+}
+
+}  // namespace
+
 // Every attempt to change something, whatever its outcome (refused keys and scopes, rate
 // limits, bad input, rejections and successes alike): who, what, where, the answer's status.
-void Api::audit(const RequestHeader& header, const Access& a, int status) {
+void Api::audit(const RequestHeader& header, const Access& a, int status,
+                const Response* response) {
   if (audit_ == nullptr || is_read(header.method())) return;
   const std::string_view target = target_of(header);
   const auto path = target.substr(0, target.find('?'));
@@ -101,9 +141,19 @@ void Api::audit(const RequestHeader& header, const Access& a, int status) {
     detail +=
         "idempotency_key=" + std::string(idempotency.substr(0, limits::audit_detail_bytes_max));
   }
-  audit_->record(AuditEntry{
-      0, "", actor, a.key.name, std::string(header.method_string()) + " " + route_label(target),
-      std::string(path.substr(0, limits::audit_target_bytes_max)), status, detail});
+  AuditEntry entry{0,
+                   "",
+                   actor,
+                   a.key.name,
+                   std::string(header.method_string()) + " " + route_label(target),
+                   std::string(path.substr(0, limits::audit_target_bytes_max)),
+                   status,
+                   detail,
+                   false,
+                   "",
+                   ""};
+  resource_of(path, response, &entry.resource, &entry.resource_id);
+  audit_->record(std::move(entry));
 }
 
 Awaitable<Response> Api::handle(Request& request) {
@@ -142,7 +192,7 @@ Awaitable<Response> Api::handle(Request& request) {
     response = co_await route(request, parts, query, a.key);
     if (head) request.method(bhttp::verb::head);
   }
-  audit(request, a, static_cast<int>(response.result_int()));
+  audit(request, a, static_cast<int>(response.result_int()), &response);
   co_return response;
 }
 

@@ -80,7 +80,8 @@ class Api {
     ApiKey key;  // when auth is ok or insufficient_scope
   };
   Access access(const RequestHeader& header) const;
-  void audit(const RequestHeader& header, const Access& access, int status);
+  void audit(const RequestHeader& header, const Access& access, int status,
+             const Response* response = nullptr);
   bool pan_lookup_allowed(const std::string& key_id, std::uint32_t* retry_after_ms);
   Awaitable<Response> route(const Request& request, const Parts& parts, const Query& query,
                             const ApiKey& key);

@@ -22,8 +22,9 @@ Status store_api_key(PGconn* conn, const NewApiKey& key, ApiKeyRecord* out) {
           "WITH k AS (INSERT INTO api_keys (name, scope, key_hash, prefix, expires_at) "
           "VALUES ($1, $2, $3, $4, CASE WHEN $5::int > 0 THEN now() + make_interval(days "
           "=> $5::int) END) RETURNING *), a AS (INSERT INTO audit_log (actor, actor_name, "
-          "action, target, status, detail) SELECT $6, $7, 'key.create', k.id::text, 0, "
-          "'name=' || k.name || ' scope=' || k.scope || ' prefix=' || k.prefix FROM k) "
+          "action, target, status, detail, resource, resource_id) SELECT $6, $7, "
+          "'key.create', k.id::text, 0, 'name=' || k.name || ' scope=' || k.scope || "
+          "' prefix=' || k.prefix, '/v1/keys/' || k.id::text, k.id::text FROM k) "
           "SELECT ") +
       record_columns + " FROM k";
   pg::Result rows;
@@ -57,8 +58,9 @@ Status revoke_api_key(PGconn* conn, const std::string& id, const std::string& ac
       std::string(
           "WITH k AS (UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) "
           "WHERE id = $1::uuid RETURNING *), a AS (INSERT INTO audit_log (actor, "
-          "actor_name, action, target, status, detail) SELECT $2, $3, 'key.revoke', "
-          "k.id::text, 0, 'name=' || k.name || ' prefix=' || k.prefix FROM k) SELECT ") +
+          "actor_name, action, target, status, detail, resource, resource_id) SELECT $2, $3, "
+          "'key.revoke', k.id::text, 0, 'name=' || k.name || ' prefix=' || k.prefix, "
+          "'/v1/keys/' || k.id::text, k.id::text FROM k) SELECT ") +
       record_columns + " FROM k";
   pg::Result rows;
   if (Status s = pg::exec_params(conn, sql, {id, actor, actor_name}, &rows); !s.ok()) return s;

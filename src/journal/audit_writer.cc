@@ -80,16 +80,17 @@ AuditWriter::Outcome AuditWriter::insert(PGconn* conn, std::span<const AuditEntr
     }
   }
   std::string sql =
-      "INSERT INTO audit_log (actor, actor_name, action, target, status, detail, set_aside) "
+      "INSERT INTO audit_log (actor, actor_name, action, target, status, detail, set_aside, "
+      "resource, resource_id) "
       "VALUES ";
   std::vector<std::string> params;
-  params.reserve(rows.size() * 7);
+  params.reserve(rows.size() * 9);
   const auto text = [escaped](const std::string& s) { return escaped ? escape_bytes(s) : s; };
   for (const AuditEntry& e : rows) {
     const std::size_t n = params.size();
     if (n != 0) sql += ',';
     sql += '(';
-    for (std::size_t k = 1; k <= 7; ++k) sql += (k == 1 ? "$" : ",$") + std::to_string(n + k);
+    for (std::size_t k = 1; k <= 9; ++k) sql += (k == 1 ? "$" : ",$") + std::to_string(n + k);
     sql += ')';
     params.push_back(text(e.actor));
     params.push_back(text(e.actor_name));
@@ -98,6 +99,8 @@ AuditWriter::Outcome AuditWriter::insert(PGconn* conn, std::span<const AuditEntr
     params.push_back(std::to_string(e.status));
     params.push_back(text(e.detail));
     params.push_back(escaped ? "true" : "false");
+    params.push_back(text(e.resource));
+    params.push_back(text(e.resource_id));
   }
   std::string sqlstate;
   const Status status = pg::exec_params(conn, sql, params, nullptr, &sqlstate);

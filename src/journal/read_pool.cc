@@ -258,14 +258,15 @@ bool ReadPool::audit(const AuditQuery& q, std::function<void(Status, AuditPage)>
     Status s = pg::exec_params(
         conn,
         "SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), actor, "
-        "actor_name, action, target, status, detail, set_aside FROM audit_log WHERE id < $1 AND "
-        "($2 = '' "
-        "OR actor = $2) ORDER BY id DESC LIMIT $3",
-        {std::to_string(q.before_id), q.actor, std::to_string(q.limit + 1)}, &rows);
+        "actor_name, action, target, status, detail, set_aside, resource, resource_id FROM "
+        "audit_log "
+        "WHERE id < $1 AND ($2 = '' OR actor = $2) AND ($4 = '' OR resource_id = $4) "
+        "ORDER BY id DESC LIMIT $3",
+        {std::to_string(q.before_id), q.actor, std::to_string(q.limit + 1), q.resource_id}, &rows);
     if (s.ok()) {
       for (int r = 0; r < PQntuples(rows.get()) && s.ok(); ++r) {
         const auto v = [&](int c) { return std::string(PQgetvalue(rows.get(), r, c)); };
-        AuditEntry entry{0, v(1), v(2), v(3), v(4), v(5), 0, v(7), v(8) == "t"};
+        AuditEntry entry{0, v(1), v(2), v(3), v(4), v(5), 0, v(7), v(8) == "t", v(9), v(10)};
         if (!pg::number(rows.get(), r, 0, &entry.id) ||
             !pg::number(rows.get(), r, 6, &entry.status)) {
           s = Status::error("the audit log holds a row that does not decode");
