@@ -47,7 +47,11 @@ TEST(EventDocumentTest, ACardAuthorizationCarriesItsTransferMerchantAndAnswer) {
   EXPECT_EQ(doc["seq"], 42);
   EXPECT_EQ(doc["type"], "card.authorization.declined");
   EXPECT_EQ(doc["timestamp"], "2025-11-24T16:00:00.123456789Z");
-  EXPECT_EQ(doc["data"]["transfer"], transfer_json(e.record.value.transfer));
+  json transfer = transfer_json(e.record.value.transfer);
+  transfer["reference"] = "7";
+  transfer["reference_b"] = "8";
+  transfer["timestamp"] = "1764000000123456789";
+  EXPECT_EQ(doc["data"]["transfer"], transfer);
   const json& a = doc["data"]["authorization"];
   EXPECT_EQ(a["card_id"], format_uuid(Uint128{7, 8}));
   EXPECT_EQ(a["account_id"], format_uuid(Uint128{3, 4}));
@@ -63,6 +67,45 @@ TEST(EventDocumentTest, ACardAuthorizationCarriesItsTransferMerchantAndAnswer) {
   EXPECT_EQ(a["reason"], "exceeds available");
   // The same bytes whoever renders it: the feed and the dispatcher call this one function.
   EXPECT_EQ(event_json(e).dump(), doc.dump());
+}
+
+// A JavaScript consumer (JSON.parse: every number a double) reads every field of an event
+// exactly: the 64-bit references and the nanosecond timestamp are strings, and no number in an
+// event lies beyond 2^53 - 1, whatever the values.
+TEST(EventDocumentTest, NoNumberInAnEventIsBeyondWhatJavaScriptReadsExactly) {
+  Event e = declined_authorization();
+  Transfer& t = e.record.value.transfer;
+  t.reference_a = 0xfedcba9876543210ULL;
+  t.reference_b = (1ULL << 53) + 1;
+  t.amount = (std::int64_t{1} << 53) + 1;
+  t.amount_effective = 12;
+  const json doc = event_json(e);
+  EXPECT_EQ(doc["data"]["transfer"]["reference"], std::to_string(0xfedcba9876543210ULL));
+  EXPECT_EQ(doc["data"]["transfer"]["reference_b"], "9007199254740993");
+  EXPECT_EQ(doc["data"]["transfer"]["timestamp"], "1764000000123456789");
+  EXPECT_EQ(doc["data"]["transfer"]["amount"], "9007199254740993");
+  EXPECT_EQ(doc["data"]["authorization"]["amount"], "9007199254740993");
+  EXPECT_EQ(doc["data"]["transfer"]["amount_effective"], 12);  // small numbers stay numbers
+  EXPECT_EQ(doc["data"]["transfer"]["reference_32"], t.reference_32);
+  const auto check = [](const json& v, auto&& self) -> void {
+    if (v.is_structured()) {
+      for (const auto& item : v) self(item, self);
+    } else if (v.is_number_unsigned()) {
+      EXPECT_LE(v.get<std::uint64_t>(), (1ULL << 53) - 1) << v;
+    } else if (v.is_number_integer()) {
+      EXPECT_LE(std::llabs(v.get<std::int64_t>()), (1LL << 53) - 1) << v;
+    }
+  };
+  check(doc, check);
+  // An account's 64-bit reference too.
+  Event a;
+  a.seq = 1;
+  a.type = EventType::account_created;
+  a.record.kind = RecordKind::account;
+  a.record.value.account = Account{};
+  a.record.value.account.reference = 0xffffffffffffffffULL;
+  a.record.value.account.currency = *currency_from_alpha("EUR");
+  EXPECT_EQ(event_json(a)["data"]["account"]["reference"], "18446744073709551615");
 }
 
 TEST(EventDocumentTest, WithoutAMerchantTheMerchantFieldsAreNull) {

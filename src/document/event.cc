@@ -28,6 +28,35 @@ std::string mcc_text(std::uint16_t mcc) {
   return text;
 }
 
+// JavaScript reads every JSON number as a double: integers beyond 2^53 - 1 arrive rounded.
+// Events are read by browsers, Zapier, Make and Node services, so an event never holds such a
+// number: the 64-bit identifiers and the nanosecond timestamp are always decimal strings
+// (below), and any other integer beyond that range (an amount or sum past 90 trillion minor
+// units) is a decimal string too.
+constexpr std::int64_t javascript_exact_max = (std::int64_t{1} << 53) - 1;
+
+void exact_for_javascript(json& value) {
+  if (value.is_object() || value.is_array()) {
+    for (auto& item : value) exact_for_javascript(item);
+  } else if (value.is_number_unsigned()) {
+    const auto v = value.get<std::uint64_t>();
+    if (v > static_cast<std::uint64_t>(javascript_exact_max)) value = std::to_string(v);
+  } else if (value.is_number_integer()) {
+    const auto v = value.get<std::int64_t>();
+    if (v > javascript_exact_max || v < -javascript_exact_max) value = std::to_string(v);
+  }
+}
+
+void as_text(json& object, const char* field) {
+  const auto it = object.find(field);
+  if (it == object.end()) return;
+  if (it->is_number_unsigned()) {
+    *it = std::to_string(it->get<std::uint64_t>());
+  } else if (it->is_number_integer()) {
+    *it = std::to_string(it->get<std::int64_t>());
+  }
+}
+
 }  // namespace
 
 std::string_view channel_name(CardChannel channel) {
@@ -59,6 +88,7 @@ json event_json(const Event& event) {
       const Account& a = event.record.value.account;
       json account = account_json(a);
       account.erase("balances");  // the feed carries settings; balances are read live
+      as_text(account, "reference");
       data["account"] = std::move(account);
       break;
     }
@@ -89,6 +119,8 @@ json event_json(const Event& event) {
     case RecordKind::transfer: {
       const Transfer& t = event.record.value.transfer;
       data["transfer"] = transfer_json(t);
+      for (const char* field : {"reference", "reference_b", "timestamp"})
+        as_text(data["transfer"], field);
       const bool card_message = event.type == EventType::card_authorization_approved ||
                                 event.type == EventType::card_authorization_declined ||
                                 event.type == EventType::card_completion ||
@@ -126,6 +158,7 @@ json event_json(const Event& event) {
       break;
     }
   }
+  exact_for_javascript(data);
   return json{{"id", event_id(event.seq)},
               {"seq", event.seq},
               {"type", std::string(event_type_name(event.type))},
