@@ -3,12 +3,14 @@
 // working), survives kill -9, is paid by the next credit in the same commit, and can be
 // refunded; duplicates, unknown IBANs and mandate rules are refused with their ISO codes; an
 // unfunded collection is returned AM04 at its deadline; the test clock exists only when asked.
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <thread>
 
 #include "ledger/sepa.h"
 #include "support/iso_fixture.h"
+#include "support/xsd.h"
 
 namespace ledger::iso_testing {
 namespace {
@@ -207,7 +209,7 @@ TEST_F(DirectDebitsTest, CardsFirstSettingKeepsCreditsUsableUntilTheDeadline) {
   EXPECT_EQ(get(second)["status"], "waiting_for_funds");
   EXPECT_EQ(balances()["available"], 11000);
   // At its deadline the balance (11,000) covers it: paid late, not returned.
-  advance_to(settle_s(day) + 48 * 3600 + 1);
+  advance_to(settle_s(sepa::add_business_days(day, 2)) + 1);
   const json paid = get(second);
   EXPECT_EQ(paid["status"], "paid") << paid.dump(1);
   EXPECT_EQ(paid["late"], true);
@@ -218,29 +220,29 @@ TEST_F(DirectDebitsTest, MandateRulesRefusalsAndTheReturnAtTheDeadline) {
   const std::int32_t day = due_day();
   const auto rules =
       call("PUT", "/v1/accounts/" + uuid(1, 2) + "/direct-debit-rules",
-           {{"blocked_creditors", {"DE11ZZZ00000000001"}},
+           {{"blocked_creditors", {"DE09ZZZ00000000001"}},
             {"b2b_mandates",
-             {{{"creditor_id", "DE22ZZZ00000000002"}, {"mandate_reference", "B2B-OK"}}}}});
+             {{{"creditor_id", "DE79ZZZ00000000002"}, {"mandate_reference", "B2B-OK"}}}}});
   ASSERT_EQ(rules.status, 200) << rules.body;
-  EXPECT_EQ(post(collection("E2E-10", 100, day, "DE11ZZZ00000000001"))["reason_code"], "MS02");
-  json b2b = collection("E2E-11", 100, day, "DE22ZZZ00000000002");
+  EXPECT_EQ(post(collection("E2E-10", 100, day, "DE09ZZZ00000000001"))["reason_code"], "SL01");
+  json b2b = collection("E2E-11", 100, day, "DE79ZZZ00000000002");
   b2b["scheme"] = "b2b";
   EXPECT_EQ(post(b2b)["reason_code"], "MD01");
   b2b["end_to_end_id"] = "E2E-12";
   b2b["mandate_reference"] = "B2B-OK";
   EXPECT_EQ(post(b2b)["status"], "received");
   // A block added after a collection arrived refuses it before settlement.
-  const json later = post(collection("E2E-14", 100, day, "DE33ZZZ00000000003"));
+  const json later = post(collection("E2E-14", 100, day, "DE52ZZZ00000000003"));
   ASSERT_EQ(later["status"], "received");
   ASSERT_EQ(call("PUT", "/v1/accounts/" + uuid(1, 2) + "/direct-debit-rules",
-                 {{"blocked_creditors", {"DE11ZZZ00000000001", "DE33ZZZ00000000003"}},
+                 {{"blocked_creditors", {"DE09ZZZ00000000001", "DE52ZZZ00000000003"}},
                   {"b2b_mandates",
-                   {{{"creditor_id", "DE22ZZZ00000000002"}, {"mandate_reference", "B2B-OK"}}}}})
+                   {{{"creditor_id", "DE79ZZZ00000000002"}, {"mandate_reference", "B2B-OK"}}}}})
                 .status,
             200);
   const json refused = get(later["id"]);
   EXPECT_EQ(refused["status"], "refused");
-  EXPECT_EQ(refused["reason_code"], "MS02");
+  EXPECT_EQ(refused["reason_code"], "SL01");
 
   // Bad input: each refused with the field named, nothing stored.
   json bad = collection("E2E-13", 100, day);
@@ -258,7 +260,7 @@ TEST_F(DirectDebitsTest, MandateRulesRefusalsAndTheReturnAtTheDeadline) {
   const json waiting = get(id);
   ASSERT_EQ(waiting["status"], "waiting_for_funds");
   // 48 hours later, still unfunded: returned AM04. A credit after that pays nothing.
-  advance_to(settle_s(day) + 48 * 3600 + 1);
+  advance_to(settle_s(sepa::add_business_days(day, 2)) + 1);
   const json returned = get(id);
   EXPECT_EQ(returned["status"], "returned");
   EXPECT_EQ(returned["reason_code"], "AM04");
@@ -268,6 +270,65 @@ TEST_F(DirectDebitsTest, MandateRulesRefusalsAndTheReturnAtTheDeadline) {
   ASSERT_EQ(items.size(), 1u);
   EXPECT_EQ(items[0]["id"], id);
   EXPECT_EQ(items[0]["end_to_end_id"], "E2E-20");
+}
+
+// After the reject cut-off (the day before, at the settlement time) a collection can no longer
+// be refused: an account frozen after it has its collection funded from suspense and returned
+// at settlement (AC06 in a pacs.004), and a block added after it no longer refuses. Every file
+// is valid against its ISO 20022 schema, has a MsgId of its own, and a second fetch of a day
+// sends nothing twice.
+TEST_F(DirectDebitsTest, AfterTheCutOffACollectionIsReturnedNeverRefusedAndFilesNeverRepeat) {
+  const std::int32_t day = due_day();
+  const json frozen_one = post(collection("E2E-40", 1000, day));
+  ASSERT_EQ(frozen_one["status"], "received");
+  advance_to(settle_s(day) - day_s + 3600);  // past the cut-off
+  // A block now is too late for this collection.
+  ASSERT_EQ(call("PUT", "/v1/accounts/" + uuid(1, 2) + "/direct-debit-rules",
+                 {{"blocked_creditors", {"DE98ZZZ09999999999"}}})
+                .status,
+            200);
+  EXPECT_EQ(get(frozen_one["id"])["status"], "received");
+  ASSERT_EQ(call("PATCH", "/v1/accounts/" + uuid(1, 2), {{"status", "frozen"}}).status, 200);
+  advance_to(settle_s(day) + 1);
+  const json returned = get(frozen_one["id"]);
+  EXPECT_EQ(returned["status"], "returned") << returned.dump(1);
+  EXPECT_EQ(returned["reason_code"], "AC06");
+  const std::string date = sepa::format_date(day);
+  const auto file = call("GET", "/v1/direct-debits/returns?date=" + date);
+  ASSERT_EQ(file.status, 200) << file.body;
+  EXPECT_EQ(testing::xsd_errors(file.body, "pacs.004.001.09.xsd"), "") << file.body;
+  EXPECT_NE(file.body.find("<OrgnlEndToEndId>E2E-40</OrgnlEndToEndId>"), std::string::npos);
+  EXPECT_NE(file.body.find("<Cd>AC06</Cd>"), std::string::npos);
+  std::string compact = date;
+  compact.erase(std::remove(compact.begin(), compact.end(), '-'), compact.end());
+  EXPECT_NE(file.body.find("<MsgId>RTR" + compact + "-001</MsgId>"), std::string::npos);
+  // Fetched again: the same file, byte for byte (a duplicate the clearing system refuses).
+  EXPECT_EQ(call("GET", "/v1/direct-debits/returns?date=" + date).body, file.body);
+
+  // Rejects: each file holds what no earlier one held, under a new MsgId.
+  ASSERT_EQ(call("PATCH", "/v1/accounts/" + uuid(1, 2), {{"status", "active"}}).status, 200);
+  const std::int32_t next = due_day();
+  EXPECT_EQ(post(collection("E2E-41", 100, next))["reason_code"], "SL01");
+  const std::string today = sepa::format_date(static_cast<std::int32_t>(now_s() / day_s));
+  const auto first = call("GET", "/v1/direct-debits/rejects?date=" + today);
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(testing::xsd_errors(first.body, "pacs.002.001.10.xsd"), "") << first.body;
+  EXPECT_NE(first.body.find("E2E-41"), std::string::npos);
+  EXPECT_EQ(call("GET", "/v1/direct-debits/rejects?date=" + today).body, first.body);
+  EXPECT_EQ(post(collection("E2E-42", 100, next))["reason_code"], "SL01");
+  const auto second = call("GET", "/v1/direct-debits/rejects?date=" + today);
+  EXPECT_EQ(testing::xsd_errors(second.body, "pacs.002.001.10.xsd"), "") << second.body;
+  EXPECT_NE(second.body.find("E2E-42"), std::string::npos);
+  EXPECT_EQ(second.body.find("E2E-41"), std::string::npos);  // sent once, in the first file
+  const auto msg_id = [](const std::string& xml) {
+    const auto at = xml.find("<MsgId>") + 7;
+    return xml.substr(at, xml.find("</MsgId>") - at);
+  };
+  EXPECT_NE(msg_id(first.body), msg_id(second.body));
+  // Any stored file can be fetched again by its MsgId.
+  EXPECT_EQ(call("GET", "/v1/direct-debits/rejects?message_id=" + msg_id(first.body)).body,
+            first.body);
+  EXPECT_EQ(call("GET", "/v1/direct-debits/rejects?message_id=NOPE").status, 404);
 }
 
 TEST_F(DirectDebitsTest, AccountsHaveIbansAndCollectionsFindTheirDebtorByIban) {
@@ -358,23 +419,23 @@ TEST_F(DirectDebitsTest, Pacs003ImportDecidesEachTransactionOnItsOwn) {
   ASSERT_EQ(results.size(), 4u) << reply.body;
   EXPECT_EQ(results[0]["status"], "received");
   EXPECT_EQ(results[0]["reason_code"], nullptr);
-  EXPECT_EQ(results[1]["reason_code"], "AM12");
+  EXPECT_EQ(results[1]["reason_code"], "FF01");
   EXPECT_EQ(results[2]["reason_code"], "AC01");
-  EXPECT_EQ(results[3]["reason_code"], "AM03");
+  EXPECT_EQ(results[3]["reason_code"], "FF01");
   // Refused for their format, they are stored too (with what could be read of them) and,
   // like every refusal, reported in the day's pacs.002.
   ASSERT_TRUE(results[1]["id"].is_string()) << reply.body;
   const json bad_amount = get(results[1]["id"]);
   EXPECT_EQ(bad_amount["status"], "refused");
-  EXPECT_EQ(bad_amount["reason_code"], "AM12");
+  EXPECT_EQ(bad_amount["reason_code"], "FF01");
   EXPECT_EQ(bad_amount["end_to_end_id"], "X-2");
   const auto rejects =
       call("GET", "/v1/direct-debits/rejects?date=" +
                       sepa::format_date(static_cast<std::int32_t>(now_s() / day_s)));
   ASSERT_EQ(rejects.status, 200) << rejects.body;
-  for (const char* expected : {"<OrgnlEndToEndId>X-2</OrgnlEndToEndId>", "<Cd>AM12</Cd>",
+  for (const char* expected : {"<OrgnlEndToEndId>X-2</OrgnlEndToEndId>", "<Cd>FF01</Cd>",
                                "<OrgnlEndToEndId>X-3</OrgnlEndToEndId>", "<Cd>AC01</Cd>",
-                               "<OrgnlEndToEndId>X-4</OrgnlEndToEndId>", "<Cd>AM03</Cd>"}) {
+                               "<OrgnlEndToEndId>X-4</OrgnlEndToEndId>"}) {
     EXPECT_NE(rejects.body.find(expected), std::string::npos) << expected << "\n" << rejects.body;
   }
   EXPECT_EQ(rejects.body.find("<OrgnlEndToEndId>X-1</OrgnlEndToEndId>"), std::string::npos);
@@ -387,7 +448,7 @@ TEST_F(DirectDebitsTest, Pacs003ImportDecidesEachTransactionOnItsOwn) {
   ASSERT_EQ(repeated.size(), 4u);
   EXPECT_EQ(repeated[0]["id"], results[0]["id"]);
   EXPECT_EQ(repeated[1]["id"], results[1]["id"]);
-  EXPECT_EQ(repeated[1]["reason_code"], "AM12");
+  EXPECT_EQ(repeated[1]["reason_code"], "FF01");
   const std::string rejects_again =
       call("GET", "/v1/direct-debits/rejects?date=" +
                       sepa::format_date(static_cast<std::int32_t>(now_s() / day_s)))

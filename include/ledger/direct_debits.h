@@ -26,25 +26,40 @@ std::optional<SequenceType> sequence_from_name(std::string_view name);
 
 // The clearing system's references of a collection (table direct_debits).
 struct DirectDebitDetails {
-  std::string end_to_end_id;         // <= 35
-  std::string mandate_reference;     // UMR, <= 35
-  std::string creditor_id;           // <= 35
-  std::string creditor_name;         // <= 70
-  std::string debtor_iban;           // empty when the account id was given
-  std::string message_id;            // pacs.003 MsgId when imported
+  std::string end_to_end_id;      // <= 35
+  std::string mandate_reference;  // UMR, <= 35
+  std::string creditor_id;        // <= 35
+  std::string creditor_name;      // <= 70
+  std::string debtor_iban;        // empty when the account id was given
+  std::string message_id;         // pacs.003 MsgId when imported
+  // The rest of what the pacs.003 said (empty when not given), echoed in the pacs.002 and
+  // pacs.004 ledgerd writes (OrgnlTxId and OrgnlTxRef).
+  std::string transaction_id;      // PmtId/TxId, <= 35
+  std::string debtor_name;         // Dbtr/Nm, <= 70
+  std::string debtor_agent_bic;    // DbtrAgt/FinInstnId/BICFI
+  std::string creditor_agent_bic;  // CdtrAgt/FinInstnId/BICFI
+  std::string creditor_iban;       // CdtrAcct/Id/IBAN
+  // A mandate amendment (AmdmntInd with AmdmntInfDtls), when the collection carries one: the
+  // mandate's former reference and creditor identifier. Read at receipt for the debtor's rules
+  // (a block or a registered B2B mandate follows its mandate through the amendment); not stored.
+  std::string original_mandate_reference;
+  std::string original_creditor_id;
   std::int32_t mandate_signed = -1;  // days since the epoch (-1: not given)
 };
 
 // A customer's mandate rules: core collections are allowed unless their creditor or mandate is
-// blocked (MS02); b2b collections are refused unless the mandate is registered (MD01).
+// blocked (SL01); b2b collections are refused unless the mandate is registered (MD01).
+// Creditors are compared by identity (sepa::creditor_identity: the business code does not
+// count).
 struct MandateRules {
   std::vector<std::string> blocked_creditors;
-  std::vector<std::string> blocked_mandates;
+  std::vector<std::string> blocked_mandates;  // a mandate reference, whoever the creditor
   struct B2bMandate {
     std::string creditor_id;
     std::string mandate_reference;
   };
   std::vector<B2bMandate> b2b_mandates;
+  std::vector<B2bMandate> blocked_creditor_mandates;  // one creditor's mandate
 };
 
 // The refusal the rules give a collection (none: allowed).
@@ -69,7 +84,14 @@ struct DirectDebitRequest {
     iban_of,
     assign_iban,
     account_of_iban,
-    changes_on_day  // the changes (`changes`, DirectDebitChange bits) journaled on `day`
+    changes_on_day,  // the changes (`changes`, DirectDebitChange bits) journaled on `day`
+    // Outgoing files: the changes of `day` of `changes` no earlier file of `file_kind` holds
+    // (items, oldest first), the file count of that day and the latest file's MsgId and
+    // document; then store_file records a new file (`message_id`, `document`) and the changes
+    // it holds (`change_ts`). store_file fails when one of them is in another file already.
+    unfiled_changes,
+    store_file,
+    get_file  // the stored file `message_id` of `file_kind`
   };
   Op op = Op::get;
   // receive: the collection as mapped (id, amount, due day, scheme, account or IBAN).
@@ -87,6 +109,10 @@ struct DirectDebitRequest {
   std::uint32_t changes = 0;        // changes_on_day: bits 1 << DirectDebitChange
   std::string iban_country = "DE";  // iban_of: generated IBANs
   std::string iban_bank_code = "10010010";
+  int file_kind = 0;                     // 0 pacs.004 returns, 1 pacs.002 rejects
+  std::string message_id;                // store_file, get_file
+  std::string document;                  // store_file
+  std::vector<std::uint64_t> change_ts;  // store_file
 };
 
 struct DirectDebitReply {
@@ -99,7 +125,11 @@ struct DirectDebitReply {
   std::vector<DirectDebitView> items;  // get (one, with history), list
   std::uint64_t next_after = 0;        // list: 0 when no more
   std::string iban;                    // iban_of, assign_iban: the account's IBAN
-  bool iban_taken = false;  // assign_iban: another account has it, or this one has another
+  bool iban_taken = false;           // assign_iban: another account has it, or this one has another
+  std::uint32_t files_that_day = 0;  // unfiled_changes
+  std::string message_id;            // unfiled_changes: the day's latest file; get_file
+  std::string document;              // unfiled_changes: its document; get_file
+  bool file_conflict = false;        // store_file: a change is in another file already
 };
 
 class DirectDebitStore {

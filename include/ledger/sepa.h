@@ -37,19 +37,34 @@ inline std::int32_t day_of_ns(std::uint64_t ns) {
 // Upper-cases and removes spaces; nullopt if anything but letters, digits and spaces remain.
 std::optional<std::string> normalize_iban(std::string_view text);
 // A normalized IBAN: two letters, two check digits, an alphanumeric BBAN, the length of its
-// country when known (SEPA countries), 15..34 characters otherwise, and mod 97 == 1.
+// country in the IBAN registry (a country without IBANs is refused), and mod 97 == 1.
 bool iban_valid(std::string_view iban);
-// The IBAN length of a SEPA country (0: not known).
+// The IBAN length of a country in the IBAN registry (0: it has no IBANs).
 std::size_t iban_length(std::string_view country);
 // The IBAN of `country` (two upper-case letters) and `bban` (upper-case alphanumerics) with
 // its check digits.
 std::string iban_make(std::string_view country, std::string_view bban);
 
+// A BIC (ISO 9362): 4 letters (institution), 2 letters (country), 2 letters or digits
+// (location), optionally 3 letters or digits (branch).
+bool bic_valid(std::string_view bic);
+
+// A SEPA creditor identifier (EPC262-08): a country code, two check digits, a 3-character
+// creditor business code (any letters or digits, chosen by the creditor, not part of its
+// identity) and a national identifier of up to 28 letters or digits; the check digits are
+// ISO 7064 MOD 97-10 over the national identifier and the country code. Upper case.
+bool creditor_id_valid(std::string_view id);
+// What identifies the creditor: the identifier without its business code (characters 5-7),
+// so that "DE98ZZZ09999999999" and "DE98ABC09999999999" are the same creditor.
+std::string creditor_identity(std::string_view id);
+
 // --- Collections ------------------------------------------------------------------------------
 // The SEPA maximum for one collection: 999,999,999.99 EUR.
 inline constexpr std::int64_t amount_max = 99'999'999'999;
-// ISO 20022 external reason codes ledgerd gives.
-// Stored as numbers (direct_debit_events.reason): append, never reorder.
+// ISO 20022 external reason codes (the EPC SDD rulebooks' R-transaction codes).
+// Stored as numbers (direct_debit_events.reason): append, never reorder. MS02, AM03, AM12 and
+// DT01 are kept to read collections journaled before they were replaced (by SL01, AG01 and
+// FF01): ledgerd no longer gives them.
 enum class Reason : std::uint8_t {
   none,
   AM04,
@@ -63,9 +78,14 @@ enum class Reason : std::uint8_t {
   AM03,
   FF01,  // invalid file format (a missing or malformed element)
   AM12,  // invalid amount
-  DT01   // invalid date
+  DT01,  // invalid date
+  SL01,  // specific service offered by the debtor bank: the debtor's blocks and limits
+  MD02,  // missing mandatory mandate information (an amendment that cannot be followed)
+  MD07,  // debtor deceased
+  AG01,  // transaction forbidden on this account (not a euro payment account)
+  MS03   // reason not specified
 };
-inline constexpr int reason_count = static_cast<int>(Reason::DT01) + 1;
+inline constexpr int reason_count = static_cast<int>(Reason::MS03) + 1;
 std::string_view reason_name(Reason reason);  // "" for none
 std::optional<Reason> reason_from_name(std::string_view name);
 std::string_view reason_text(Reason reason);  // in words, for people

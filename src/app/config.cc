@@ -6,6 +6,7 @@
 
 #include "iso8583/card_rules.h"
 #include "ledger/limits.h"
+#include "ledger/sepa.h"
 #include "outbound/crypto.h"
 #include "outbound/destination.h"
 
@@ -276,6 +277,18 @@ const Setting settings[] = {
        }
        c->iban_country = v.substr(0, 2);
        c->iban_bank_code = v.substr(2);
+       return Status();
+     }},
+    {"bic", "LEDGER_BIC",
+     "this bank's BIC (8 or 11 characters), written in the pacs.002 and pacs.004 files "
+     "(default LEDGDEFFXXX)",
+     [](const std::string& v, Config* c) {
+       if (!sepa::bic_valid(v)) {
+         return Status::error(
+             "LEDGER_BIC must be a BIC (ISO 9362): 4 letters, a country code, 2 letters or "
+             "digits, and an optional 3-character branch");
+       }
+       c->bic = v;
        return Status();
      }},
     {"ledger-timeout-ms", "LEDGER_LEDGER_TIMEOUT_MS",

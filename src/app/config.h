@@ -76,6 +76,9 @@ struct Config {
   std::uint32_t dd_return_margin_hours = 4;
   std::string iban_country = "DE";
   std::string iban_bank_code = "10010010";
+  // This bank's BIC (ISO 9362): the debtor agent and the originator of the pacs.002 and
+  // pacs.004 files ledgerd writes.
+  std::string bic = "LEDGDEFFXXX";
   // keys create
   std::string key_scope;
   std::string key_name;

@@ -608,9 +608,13 @@ std::optional<ServeOptions> options_from(const Config& config, std::string* erro
       config.rate_burst_per_key != 0 ? config.rate_burst_per_key : config.rate_limit_per_key);
   o.api.pan_lookups_per_minute = static_cast<double>(config.pan_lookups_per_minute);
   o.api.webhook = http::WebhookContext{config.webhook_key, *webhook_allowlist};
-  o.api.direct_debit_policy = http::DirectDebitPolicy{
-      config.dd_settlement_minute, std::uint64_t{config.dd_wait_hours} * ns_per_hour,
-      std::uint64_t{config.dd_return_margin_hours} * ns_per_hour};
+  o.api.direct_debit_policy =
+      http::DirectDebitPolicy{config.dd_settlement_minute,
+                              std::uint64_t{config.dd_wait_hours} * ns_per_hour,
+                              std::uint64_t{config.dd_return_margin_hours} * ns_per_hour,
+                              config.iban_country,
+                              config.iban_bank_code,
+                              config.bic};
   return o;
 }
 

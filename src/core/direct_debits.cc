@@ -50,20 +50,36 @@ std::optional<SequenceType> sequence_from_name(std::string_view name) {
 
 sepa::Reason mandate_rule_refusal(const MandateRules& rules, DirectDebitScheme scheme,
                                   const DirectDebitDetails& details) {
-  const auto listed = [](const std::vector<std::string>& list, const std::string& value) {
-    return std::find(list.begin(), list.end(), value) != list.end();
-  };
-  if (listed(rules.blocked_creditors, details.creditor_id) ||
-      listed(rules.blocked_mandates, details.mandate_reference)) {
-    return sepa::Reason::MS02;
+  // The collection's creditors and mandates: its own, and those it had before an amendment.
+  std::vector<std::string> creditors{sepa::creditor_identity(details.creditor_id)};
+  if (!details.original_creditor_id.empty()) {
+    creditors.push_back(sepa::creditor_identity(details.original_creditor_id));
   }
-  if (scheme == DirectDebitScheme::b2b) {
-    for (const MandateRules::B2bMandate& m : rules.b2b_mandates) {
-      if (m.creditor_id == details.creditor_id &&
-          m.mandate_reference == details.mandate_reference) {
-        return sepa::Reason::none;
-      }
-    }
+  std::vector<std::string> mandates{details.mandate_reference};
+  if (!details.original_mandate_reference.empty()) {
+    mandates.push_back(details.original_mandate_reference);
+  }
+  const auto any_of = [](const std::vector<std::string>& ours, auto&& matches) {
+    return std::any_of(ours.begin(), ours.end(), matches);
+  };
+  const auto is_creditor = [&](const std::string& listed) {
+    const std::string identity = sepa::creditor_identity(listed);
+    return any_of(creditors, [&](const std::string& c) { return c == identity; });
+  };
+  const auto is_mandate = [&](const std::string& listed) {
+    return any_of(mandates, [&](const std::string& m) { return m == listed; });
+  };
+  const auto is_pair = [&](const MandateRules::B2bMandate& m) {
+    return is_creditor(m.creditor_id) && is_mandate(m.mandate_reference);
+  };
+  if (std::any_of(rules.blocked_creditors.begin(), rules.blocked_creditors.end(), is_creditor) ||
+      std::any_of(rules.blocked_mandates.begin(), rules.blocked_mandates.end(), is_mandate) ||
+      std::any_of(rules.blocked_creditor_mandates.begin(), rules.blocked_creditor_mandates.end(),
+                  is_pair)) {
+    return sepa::Reason::SL01;
+  }
+  if (scheme == DirectDebitScheme::b2b &&
+      !std::any_of(rules.b2b_mandates.begin(), rules.b2b_mandates.end(), is_pair)) {
     return sepa::Reason::MD01;
   }
   return sepa::Reason::none;

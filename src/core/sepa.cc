@@ -117,12 +117,21 @@ struct CountryLength {
   char code[3];
   std::uint8_t length;
 };
-constexpr std::array<CountryLength, 36> lengths = {{
-    {"AD", 24}, {"AT", 20}, {"BE", 16}, {"BG", 22}, {"CH", 21}, {"CY", 28}, {"CZ", 24}, {"DE", 22},
-    {"DK", 18}, {"EE", 20}, {"ES", 24}, {"FI", 18}, {"FR", 27}, {"GB", 22}, {"GI", 23}, {"GR", 27},
-    {"HR", 21}, {"HU", 28}, {"IE", 22}, {"IS", 26}, {"IT", 27}, {"LI", 21}, {"LT", 20}, {"LU", 20},
-    {"LV", 21}, {"MC", 27}, {"MT", 31}, {"NL", 18}, {"NO", 15}, {"PL", 28}, {"PT", 25}, {"RO", 24},
-    {"SE", 24}, {"SI", 19}, {"SK", 24}, {"SM", 27},
+// The IBAN registry (SWIFT, ISO 13616): every country that has IBANs and their length.
+// Another country code has no IBAN.
+constexpr std::array<CountryLength, 89> lengths = {{
+    {"AD", 24}, {"AE", 23}, {"AL", 28}, {"AT", 20}, {"AZ", 28}, {"BA", 20}, {"BE", 16}, {"BG", 22},
+    {"BH", 22}, {"BI", 27}, {"BR", 29}, {"BY", 28}, {"CH", 21}, {"CR", 22}, {"CY", 28}, {"CZ", 24},
+    {"DE", 22}, {"DJ", 27}, {"DK", 18}, {"DO", 28}, {"EE", 20}, {"EG", 29}, {"ES", 24}, {"FI", 18},
+    {"FK", 18}, {"FO", 18}, {"FR", 27}, {"GB", 22}, {"GE", 22}, {"GI", 23}, {"GL", 18}, {"GR", 27},
+    {"GT", 28}, {"HN", 28}, {"HR", 21}, {"HU", 28}, {"IE", 22}, {"IL", 23}, {"IQ", 23}, {"IS", 26},
+    {"IT", 27}, {"JO", 30}, {"KW", 30}, {"KZ", 20}, {"LB", 28}, {"LC", 32}, {"LI", 21}, {"LT", 20},
+    {"LU", 20}, {"LV", 21}, {"LY", 25}, {"MC", 27}, {"MD", 24}, {"ME", 22}, {"MK", 19}, {"MN", 20},
+    {"MR", 27}, {"MT", 31}, {"MU", 30}, {"NI", 28}, {"NL", 18}, {"NO", 15}, {"OM", 23}, {"PK", 24},
+    {"PL", 28}, {"PS", 29}, {"PT", 25}, {"QA", 29}, {"RO", 24}, {"RS", 22}, {"RU", 33}, {"SA", 24},
+    {"SC", 31}, {"SD", 18}, {"SE", 24}, {"SI", 19}, {"SK", 24}, {"SM", 27}, {"SO", 23}, {"ST", 25},
+    {"SV", 28}, {"TL", 23}, {"TN", 24}, {"TR", 26}, {"UA", 29}, {"VA", 22}, {"VG", 24}, {"XK", 20},
+    {"YE", 30},
 }};
 
 // The remainder mod 97 of the IBAN with its first four characters moved to the end and
@@ -169,12 +178,39 @@ bool iban_valid(std::string_view iban) {
   for (const char c : iban) {
     if (!upper_alnum(c)) return false;
   }
-  for (const CountryLength& l : lengths) {
-    if (iban.substr(0, 2) == l.code && iban.size() != l.length) return false;
-  }
+  if (iban.size() != iban_length(iban.substr(0, 2))) return false;  // 0: no such country
   std::string rearranged(iban.substr(4));
   rearranged.append(iban.substr(0, 4));
   return mod97(rearranged) == 1;
+}
+
+bool creditor_id_valid(std::string_view id) {
+  if (id.size() < 8 || id.size() > 35) return false;
+  if (id[0] < 'A' || id[0] > 'Z' || id[1] < 'A' || id[1] > 'Z') return false;
+  if (id[2] < '0' || id[2] > '9' || id[3] < '0' || id[3] > '9') return false;
+  for (const char c : id) {
+    if (!upper_alnum(c)) return false;
+  }
+  std::string rearranged(id.substr(7));
+  rearranged.append(id.substr(0, 4));
+  return mod97(rearranged) == 1;
+}
+
+std::string creditor_identity(std::string_view id) {
+  if (id.size() < 8) return std::string(id);
+  std::string out(id.substr(0, 4));
+  out.append(id.substr(7));
+  return out;
+}
+
+bool bic_valid(std::string_view bic) {
+  if (bic.size() != 8 && bic.size() != 11) return false;
+  for (std::size_t i = 0; i < bic.size(); ++i) {
+    const char c = bic[i];
+    const bool letter = c >= 'A' && c <= 'Z';
+    if (i < 6 ? !letter : !upper_alnum(c)) return false;
+  }
+  return true;
 }
 
 std::string iban_make(std::string_view country, std::string_view bban) {
@@ -189,13 +225,14 @@ std::string iban_make(std::string_view country, std::string_view bban) {
 }
 
 namespace {
-constexpr std::string_view reason_names[] = {"",     "AM04", "AM05", "MS02", "MD01", "MD06", "AC01",
-                                             "AC04", "AC06", "AM03", "FF01", "AM12", "DT01"};
+constexpr std::string_view reason_names[] = {"",     "AM04", "AM05", "MS02", "MD01", "MD06",
+                                             "AC01", "AC04", "AC06", "AM03", "FF01", "AM12",
+                                             "DT01", "SL01", "MD02", "MD07", "AG01", "MS03"};
 constexpr std::string_view reason_texts[] = {
     "",
     "insufficient funds",
     "duplicate collection",
-    "refused by the debtor (blocked creditor or mandate)",
+    "refused by the debtor (blocked creditor or mandate; now SL01)",
     "no valid mandate (or unauthorised transaction)",
     "refund requested by the debtor",
     "unknown account",
@@ -205,6 +242,11 @@ constexpr std::string_view reason_texts[] = {
     "invalid format (a missing or malformed element)",
     "invalid amount",
     "invalid date",
+    "refused by the debtor's own rules (a blocked creditor or mandate, a limit)",
+    "mandate information missing or inconsistent",
+    "debtor deceased",
+    "transaction forbidden on this account",
+    "reason not specified",
 };
 static_assert(std::size(reason_names) == reason_count && std::size(reason_texts) == reason_count);
 }  // namespace

@@ -50,6 +50,10 @@ std::int32_t refund_last_day(std::int32_t due_day, sepa::Reason reason) {
 
 }  // namespace
 
+std::uint64_t Engine::reject_cutoff(const DirectDebit& dd) {
+  return dd.settle_at > ns_per_day ? dd.settle_at - ns_per_day : 0;
+}
+
 AccountId Engine::direct_debit_clearing_account_id() {
   return AccountId{
       {0x5E9A000000000000ULL | 0x0000008000000000ULL, 0xC1EA000000000000ULL | 0x455552}};
@@ -223,7 +227,7 @@ void Engine::receive_direct_debit(const Command& command, CommandResult* result,
     if (account == nullptr || account->kind != AccountKind::customer) {
       reason = sepa::Reason::AC01;
     } else if (account->currency != eur()) {
-      reason = sepa::Reason::AM03;
+      reason = sepa::Reason::AG01;  // SEPA debits only euro accounts
     } else if (account->status == AccountStatus::closed) {
       reason = sepa::Reason::AC04;
     } else if (account->status == AccountStatus::frozen) {
@@ -264,7 +268,9 @@ void Engine::refund_direct_debit(const Command& command, CommandResult* result, 
   const auto reason = static_cast<sepa::Reason>(input.reason) == sepa::Reason::MD01
                           ? sepa::Reason::MD01
                           : sepa::Reason::MD06;
-  if (sepa::day_of_ns(now_ns_) > refund_last_day(dd.due_day, reason)) {
+  // The window runs from the debit: the due date, or the day a waiting collection was paid.
+  const std::int32_t debited = dd.paid_at != 0 ? sepa::day_of_ns(dd.paid_at) : dd.due_day;
+  if (sepa::day_of_ns(now_ns_) > refund_last_day(std::max(debited, dd.due_day), reason)) {
     return answer(DirectDebitResult::refund_period_over);
   }
   if (!post_direct_debit(position, DebitPosting::refunded, out)) {
@@ -277,7 +283,9 @@ void Engine::refund_direct_debit(const Command& command, CommandResult* result, 
 }
 
 // The customer's rules changed after the collection arrived (a block, a b2b mandate withdrawn):
-// refused before settlement, never after.
+// refused until the reject cut-off (the day before settlement, at the settlement time), never
+// after: past it the clearing system has the collection, and a core debtor's way back is a
+// refund.
 void Engine::refuse_direct_debit(const Command& command, CommandResult* result, BatchOutput* out) {
   const DirectDebit& input = command.body.direct_debit;
   const std::uint32_t position = direct_debit_position(input.id);
@@ -287,7 +295,7 @@ void Engine::refuse_direct_debit(const Command& command, CommandResult* result, 
     return;
   }
   DirectDebit& dd = direct_debits_[position];
-  if (dd.status != DirectDebitStatus::received) {
+  if (dd.status != DirectDebitStatus::received || now_ns_ >= reject_cutoff(dd)) {
     result->code = static_cast<std::uint8_t>(DirectDebitResult::direct_debit_already_settled);
     result->value.direct_debit = dd;
     return;
@@ -301,17 +309,25 @@ void Engine::refuse_direct_debit(const Command& command, CommandResult* result, 
 }
 
 // At the settlement time: paid if the available balance covers it, else waiting for funds
-// (the interbank settlement is funded from suspense). A closed or frozen account refuses it.
+// (the interbank settlement is funded from suspense). The money has moved between the banks, so
+// an account closed or frozen since the reject cut-off can no longer refuse it: the settlement
+// is funded from suspense and returned at once (pacs.004, AC04 / AC06).
 bool Engine::settle_direct_debit(std::uint32_t position, BatchOutput* out) {
   DirectDebit& dd = direct_debits_[position];
   const std::uint32_t account_at = account_position(dd.account_id);
   LEDGER_ASSERT(account_at != IdIndex::not_found);
   const Account& account = accounts_[account_at];
   if (account.status != AccountStatus::active) {
-    dd.status = DirectDebitStatus::refused;
-    dd.reason = static_cast<std::uint8_t>(
-        account.status == AccountStatus::closed ? sepa::Reason::AC04 : sepa::Reason::AC06);
-    journal_direct_debit(dd, DirectDebitChange::refused, out);
+    const auto reason =
+        account.status == AccountStatus::closed ? sepa::Reason::AC04 : sepa::Reason::AC06;
+    // Both postings or neither (room for two transfers).
+    if (transfers_.size() + open_pending_total_ + 2 > options_.transfers_max) return false;
+    if (!post_direct_debit(position, DebitPosting::funded, out)) return false;
+    const bool returned = post_direct_debit(position, DebitPosting::returned, out);
+    LEDGER_ASSERT(returned);  // the room was checked, and both accounts exist now
+    dd.status = DirectDebitStatus::returned;
+    dd.reason = static_cast<std::uint8_t>(reason);
+    journal_direct_debit(dd, DirectDebitChange::returned, out);
     return true;
   }
   const Sum available = balance_value(account, BalanceField::available);
@@ -332,12 +348,17 @@ bool Engine::settle_direct_debit(std::uint32_t position, BatchOutput* out) {
   return true;
 }
 
+// Returned at the deadline: AM04 (insufficient funds), or AC04 / AC06 when the account was
+// closed or frozen meanwhile.
 bool Engine::return_direct_debit(std::uint32_t position, BatchOutput* out) {
   DirectDebit& dd = direct_debits_[position];
   if (!post_direct_debit(position, DebitPosting::returned, out)) return false;
   remove_waiting(position);
+  const AccountStatus status = accounts_[account_position(dd.account_id)].status;
   dd.status = DirectDebitStatus::returned;
-  dd.reason = static_cast<std::uint8_t>(sepa::Reason::AM04);
+  dd.reason = static_cast<std::uint8_t>(status == AccountStatus::closed   ? sepa::Reason::AC04
+                                        : status == AccountStatus::frozen ? sepa::Reason::AC06
+                                                                          : sepa::Reason::AM04);
   journal_direct_debit(dd, DirectDebitChange::returned, out);
   return true;
 }
@@ -365,10 +386,22 @@ void Engine::run_direct_debit_timers(BatchOutput* out) {
     if (next_time(dd) > at) continue;
     if (dd.status == DirectDebitStatus::received && !dd.at_risk_checked &&
         dd.settle_at > ns_per_day && at == dd.settle_at - ns_per_day) {
-      // The day before: warn if the balance today would not cover it.
+      // The reject cut-off, the day before: an account closed or frozen before it rejects the
+      // collection now (pacs.002), the last moment it can; else warn if the balance today would
+      // not cover it. Whether the account changed before the cut-off is read off its
+      // journaled timestamp, so a check that runs late (after a restart, or a test clock that
+      // jumped) never rejects for a change made after the cut-off: settlement returns those.
       dd.at_risk_checked = true;
       const std::uint32_t account_at = account_position(dd.account_id);
-      if (now_ns_ < dd.settle_at && account_at != IdIndex::not_found) {
+      if (account_at != IdIndex::not_found &&
+          accounts_[account_at].status != AccountStatus::active &&
+          accounts_[account_at].timestamp < reject_cutoff(dd)) {
+        dd.status = DirectDebitStatus::refused;
+        dd.reason = static_cast<std::uint8_t>(accounts_[account_at].status == AccountStatus::closed
+                                                  ? sepa::Reason::AC04
+                                                  : sepa::Reason::AC06);
+        journal_direct_debit(dd, DirectDebitChange::refused, out);
+      } else if (now_ns_ < dd.settle_at && account_at != IdIndex::not_found) {
         const Sum available = balance_value(accounts_[account_at], BalanceField::available);
         if (available < dd.amount) {
           dd.missing = static_cast<std::int64_t>(dd.amount - std::max<Sum>(available, 0));

@@ -117,6 +117,8 @@ class Engine {
   static AccountId settlement_account_id(Currency currency);
   // The SEPA clearing settlement and suspense accounts of direct debits (EUR; created on
   // first use), and the ids of a collection's postings (see DirectDebit in types.h).
+  // The reject cut-off of a collection: the day before its settlement, at the settlement time.
+  static std::uint64_t reject_cutoff(const DirectDebit& dd);
   static AccountId direct_debit_clearing_account_id();
   static AccountId direct_debit_suspense_account_id();
   enum class DebitPosting : std::uint8_t { paid = 1, funded, paid_late, returned, refunded };

@@ -233,14 +233,14 @@ TEST_F(DirectDebitTest, RefusalsCarryTheirReasonCodes) {
   ASSERT_EQ(receive(1, 77, 100, 20001), DR::ok);
   EXPECT_EQ(dd(1).status, S::refused);
   EXPECT_EQ(dd(1).reason, static_cast<std::uint8_t>(sepa::Reason::AC01));
-  ASSERT_EQ(receive(2, 2, 100, 20001, sepa::Reason::MS02), DR::ok);
-  EXPECT_EQ(dd(2).reason, static_cast<std::uint8_t>(sepa::Reason::MS02));
+  ASSERT_EQ(receive(2, 2, 100, 20001, sepa::Reason::SL01), DR::ok);
+  EXPECT_EQ(dd(2).reason, static_cast<std::uint8_t>(sepa::Reason::SL01));
   ASSERT_EQ(receive(3, 6, 100, 20001), DR::ok);
-  EXPECT_EQ(dd(3).reason, static_cast<std::uint8_t>(sepa::Reason::AM03));
+  EXPECT_EQ(dd(3).reason, static_cast<std::uint8_t>(sepa::Reason::AG01));
   ASSERT_EQ(update(5, std::nullopt, AccountStatus::frozen), AR::ok);
   ASSERT_EQ(receive(4, 5, 100, 20001), DR::ok);
   EXPECT_EQ(dd(4).reason, static_cast<std::uint8_t>(sepa::Reason::AC06));
-  // Closed or frozen by the due date: refused at settlement.
+  // Frozen before the reject cut-off (the day before, at the settlement time): rejected then.
   fund(4, 1'000, 10);
   ASSERT_EQ(receive(5, 4, 100, 20001), DR::ok);
   ASSERT_EQ(update(4, std::nullopt, AccountStatus::frozen), AR::ok);
@@ -249,6 +249,60 @@ TEST_F(DirectDebitTest, RefusalsCarryTheirReasonCodes) {
   EXPECT_EQ(dd(5).reason, static_cast<std::uint8_t>(sepa::Reason::AC06));
   EXPECT_EQ(clearing(), 0);
   expect_replay_equal();
+}
+
+// After the reject cut-off the collection belongs to the clearing system: an account frozen or
+// closed after it cannot refuse it any more. At settlement the money has moved between the
+// banks, so it is funded from suspense and returned at once (a pacs.004 with AC06 / AC04),
+// never "refused" with nothing posted.
+TEST_F(DirectDebitTest, AnAccountFrozenAfterTheCutOffReturnsTheCollectionFromSuspense) {
+  SetUpAccounts();
+  fund(2, 10'000, 1);
+  fund(3, 10'000, 2);
+  ASSERT_EQ(receive(1, 2, 1'000, 20001), DR::ok);
+  ASSERT_EQ(receive(2, 3, 1'000, 20001), DR::ok);
+  advance_to(settle(20001) - day_ns);  // the cut-off: both accounts active, nothing rejected
+  EXPECT_EQ(dd(1).status, S::received);
+  advance_to(settle(20001) - day_ns + hour_ns);
+  ASSERT_EQ(update(2, std::nullopt, AccountStatus::frozen), AR::ok);
+  advance_to(settle(20001));
+  EXPECT_EQ(dd(1).status, S::returned);
+  EXPECT_EQ(dd(1).reason, static_cast<std::uint8_t>(sepa::Reason::AC06));
+  EXPECT_EQ(dd(2).status, S::paid);
+  EXPECT_EQ(available(2), 10'000);  // the frozen customer's money did not move
+  EXPECT_EQ(clearing(), 1'000);     // the paid one only
+  EXPECT_EQ(suspense(), 0);         // funded and returned: nets to zero
+  // A waiting collection whose account is closed or frozen meanwhile is returned with that
+  // reason, not AM04.
+  ASSERT_EQ(receive(3, 3, 50'000, 20002), DR::ok);
+  advance_to(settle(20002));
+  ASSERT_EQ(dd(3).status, S::waiting_for_funds);
+  ASSERT_EQ(update(3, std::nullopt, AccountStatus::frozen), AR::ok);
+  advance_to(dd(3).wait_deadline);
+  EXPECT_EQ(dd(3).status, S::returned);
+  EXPECT_EQ(dd(3).reason, static_cast<std::uint8_t>(sepa::Reason::AC06));
+  EXPECT_EQ(suspense(), 0);
+  expect_replay_equal();
+}
+
+// A refusal check that runs late (a restart, a test clock jumping over the cut-off) never
+// rejects for a change made after the cut-off: the account's journaled timestamp says when.
+TEST_F(DirectDebitTest, ALateCutOffCheckDoesNotRejectForAChangeAfterTheCutOff) {
+  SetUpAccounts();
+  fund(2, 10'000, 1);
+  ASSERT_EQ(receive(1, 2, 1'000, 20001), DR::ok);
+  advance_to(settle(20001) - day_ns);  // the quiet check at the cut-off (not journaled)
+  advance_to(settle(20001) - day_ns + hour_ns);
+  ASSERT_EQ(update(2, std::nullopt, AccountStatus::frozen), AR::ok);
+  // A restart: the replayed engine runs the cut-off check again, late, and must not reject.
+  Engine restarted(EngineOptions{64, 256, 16});
+  for (const JournalRecord& r : journal_) restarted.replay(r);
+  BatchOutput out;
+  restarted.apply(nullptr, 0, settle(20001), &out);
+  const DirectDebit* after = restarted.find_direct_debit(ddid(1));
+  ASSERT_NE(after, nullptr);
+  EXPECT_EQ(after->status, S::returned);
+  EXPECT_EQ(after->reason, static_cast<std::uint8_t>(sepa::Reason::AC06));
 }
 
 TEST_F(DirectDebitTest, ARuleChangeRefusesItBeforeSettlementNeverAfter) {
@@ -261,7 +315,7 @@ TEST_F(DirectDebitTest, ARuleChangeRefusesItBeforeSettlementNeverAfter) {
     c.kind = CommandKind::refuse_direct_debit;
     c.body.direct_debit = DirectDebit{};
     c.body.direct_debit.id = ddid(id);
-    c.body.direct_debit.reason = static_cast<std::uint8_t>(sepa::Reason::MS02);
+    c.body.direct_debit.reason = static_cast<std::uint8_t>(sepa::Reason::SL01);
     run({c});
     return out_.results[0].direct_debit_result();
   };

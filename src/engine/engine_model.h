@@ -31,8 +31,9 @@ struct ModelAccount {
   std::int64_t overdraft = 0;
   __int128 debits_pending = 0, debits_posted = 0, credits_pending = 0, credits_posted = 0;
   int open = 0;
-  bool cards_first = false;  // the setting direct_debits_first = false
-  std::uint64_t seq = 0;     // creation order (client-created accounts)
+  bool cards_first = false;   // the setting direct_debits_first = false
+  std::uint64_t seq = 0;      // creation order (client-created accounts)
+  std::uint64_t updated = 0;  // the timestamp of its last change (created or updated)
 };
 
 // An incoming SEPA collection (docs/direct_debits.md).
@@ -43,6 +44,7 @@ struct ModelDebit {
   bool late = false;
   bool at_risk_checked = false;
   std::uint64_t wait_deadline = 0;
+  std::uint64_t paid_at = 0;  // when it was debited
   std::int64_t missing = 0;
   std::uint64_t retry_at = 0;  // an engine-made posting found no room: tried again then
   std::uint64_t seq = 0;       // order received
@@ -111,8 +113,8 @@ struct Model {
     m.overdraft = a.overdraft_limit;
     m.cards_first = (a.flags & 4) != 0;
     m.seq = ++account_seq;
+    m.updated = tick();
     accounts[a.id.value] = m;
-    tick();
     return AR::ok;
   }
 
@@ -132,7 +134,7 @@ struct Model {
     if (u.set_overdraft_limit) m.overdraft = u.overdraft_limit;
     if (u.set_status) m.status = u.status;
     if (u.set_cards_before_direct_debits) m.cards_first = u.cards_before_direct_debits;
-    tick();
+    m.updated = tick();
     return AR::ok;
   }
 
@@ -825,7 +827,7 @@ struct Model {
       if (a == accounts.end() || a->second.spec.kind != AccountKind::customer) {
         reason = sepa::Reason::AC01;
       } else if (a->second.spec.currency != eur()) {
-        reason = sepa::Reason::AM03;
+        reason = sepa::Reason::AG01;
       } else if (a->second.status == AccountStatus::closed) {
         reason = sepa::Reason::AC04;
       } else if (a->second.status == AccountStatus::frozen) {
@@ -868,7 +870,11 @@ struct Model {
     if (d.status != DS::paid) return DR::direct_debit_not_paid;
     if (d.spec.scheme == DirectDebitScheme::b2b) return DR::refund_not_allowed_for_b2b;
     const bool md01 = static_cast<sepa::Reason>(in.reason) == sepa::Reason::MD01;
-    if (static_cast<std::int64_t>(now / day_ns) > refund_last_day(d.spec.due_day, md01)) {
+    // From the debit: the due date, or the day a waiting collection was paid.
+    const auto debited = std::max<std::int64_t>(
+        d.spec.due_day, d.paid_at != 0 ? static_cast<std::int64_t>(d.paid_at / day_ns) : 0);
+    if (static_cast<std::int64_t>(now / day_ns) >
+        refund_last_day(static_cast<std::int32_t>(debited), md01)) {
       return DR::refund_period_over;
     }
     if (!post_debit(d, Engine::DebitPosting::refunded)) return DR::direct_debit_capacity_exhausted;
@@ -883,7 +889,8 @@ struct Model {
     auto it = debits.find(in.id.value);
     if (it == debits.end()) return DR::direct_debit_not_found;
     ModelDebit& d = it->second;
-    if (d.status != DS::received) return DR::direct_debit_already_settled;
+    // Refused until the reject cut-off (the day before settlement, at the settlement time).
+    if (d.status != DS::received || now >= cutoff(d)) return DR::direct_debit_already_settled;
     d.status = DS::refused;
     d.reason = in.reason;
     d.retry_at = 0;
@@ -947,10 +954,15 @@ struct Model {
                                              : std::numeric_limits<std::uint64_t>::max();
   }
 
+  static std::uint64_t cutoff(const ModelDebit& d) {
+    return d.spec.settle_at > day_ns ? d.spec.settle_at - day_ns : 0;
+  }
+
   bool pay_late(ModelDebit& d) {
     if (!post_debit(d, Engine::DebitPosting::paid_late)) return false;
     d.status = DS::paid;
     d.late = true;
+    d.paid_at = now;
     d.missing = 0;
     tick();
     return true;
@@ -976,14 +988,26 @@ struct Model {
         return static_cast<std::int64_t>(d.spec.amount - std::max<__int128>(have, 0));
       };
       if (d.status == DS::received && !retry && !d.at_risk_checked && d.spec.settle_at > day_ns) {
-        d.at_risk_checked = true;  // the day before: a warning if it would not be covered
-        if (now < d.spec.settle_at && have < d.spec.amount) {
+        d.at_risk_checked = true;  // the day before: the reject cut-off, and a warning
+        if (a.status != AccountStatus::active && a.updated < cutoff(d)) {
+          d.status = DS::refused;  // closed or frozen before the cut-off: rejected
+          d.reason = static_cast<std::uint8_t>(
+              a.status == AccountStatus::closed ? sepa::Reason::AC04 : sepa::Reason::AC06);
+          tick();
+        } else if (now < d.spec.settle_at && have < d.spec.amount) {
           d.missing = lacking();
           tick();
         }
       } else if (d.status == DS::received) {
         if (a.status != AccountStatus::active) {
-          d.status = DS::refused;
+          // Settled between the banks already: funded from suspense and returned at once.
+          if (transfers.size() + open_total + 2 > transfers_max ||
+              !post_debit(d, Engine::DebitPosting::funded)) {
+            d.retry_at = now + second_ns;
+            continue;
+          }
+          post_debit(d, Engine::DebitPosting::returned);
+          d.status = DS::returned;
           d.reason = static_cast<std::uint8_t>(
               a.status == AccountStatus::closed ? sepa::Reason::AC04 : sepa::Reason::AC06);
           tick();
@@ -993,6 +1017,7 @@ struct Model {
             continue;
           }
           d.status = DS::paid;
+          d.paid_at = now;
           tick();
         } else {
           if (!post_debit(d, Engine::DebitPosting::funded)) {
@@ -1012,7 +1037,10 @@ struct Model {
           if (!pay_late(d)) d.retry_at = now + second_ns;
         } else if (post_debit(d, Engine::DebitPosting::returned)) {
           d.status = DS::returned;
-          d.reason = static_cast<std::uint8_t>(sepa::Reason::AM04);
+          d.reason =
+              static_cast<std::uint8_t>(a.status == AccountStatus::closed   ? sepa::Reason::AC04
+                                        : a.status == AccountStatus::frozen ? sepa::Reason::AC06
+                                                                            : sepa::Reason::AM04);
           tick();
         } else {
           d.retry_at = now + second_ns;

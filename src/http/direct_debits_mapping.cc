@@ -30,13 +30,23 @@ bool sepa_text(std::string_view text) {
 void schedule_collection(const DirectDebitPolicy& policy, DirectDebit* dd) {
   const std::uint64_t day_start = static_cast<std::uint64_t>(dd->due_day) * ns_per_day;
   const std::uint64_t minute = 60 * ns_per_s;
-  dd->settle_at = day_start + policy.settlement_minute * minute;
-  dd->wait_window_ns = policy.wait_ns;
-  // The return deadline: D+5 TARGET2 business days, at the settlement time, less the margin.
-  const std::uint64_t d5 =
-      static_cast<std::uint64_t>(sepa::add_business_days(dd->due_day, 5)) * ns_per_day +
-      policy.settlement_minute * minute;
-  dd->latest_deadline = d5 > policy.margin_ns ? d5 - policy.margin_ns : 0;
+  const std::uint64_t settle_time = policy.settlement_minute * minute;
+  dd->settle_at = day_start + settle_time;
+  // The wait counts TARGET2 business days: each whole 24 hours of it is one business day after
+  // the due date (a Thursday collection's two days end on Monday, not Saturday); what is left
+  // of it is added in hours.
+  const auto wait_days = static_cast<int>(policy.wait_ns / ns_per_day);
+  const std::uint64_t wait_end =
+      static_cast<std::uint64_t>(sepa::add_business_days(dd->due_day, wait_days)) * ns_per_day +
+      settle_time + policy.wait_ns % ns_per_day;
+  dd->wait_window_ns = wait_end - dd->settle_at;
+  // The return deadline: D+5 TARGET2 business days for Core, D+2 for B2B (the rulebooks'
+  // return periods for the debtor bank), at the settlement time, less the margin.
+  const int return_days = dd->scheme == DirectDebitScheme::b2b ? 2 : 5;
+  const std::uint64_t last =
+      static_cast<std::uint64_t>(sepa::add_business_days(dd->due_day, return_days)) * ns_per_day +
+      settle_time;
+  dd->latest_deadline = last > policy.margin_ns ? last - policy.margin_ns : 0;
 }
 
 Mapped<DirectDebitInput> map_direct_debit(const Body& body, Uint128 fresh_id, std::uint64_t now_ns,
@@ -58,6 +68,14 @@ Mapped<DirectDebitInput> map_direct_debit(const Body& body, Uint128 fresh_id, st
   const auto due = fields.text("due_date", true, 10);
   const auto account = fields.uuid("account_id", false);
   const auto iban = fields.text("debtor_iban", false, 64);
+  const auto tx_id = fields.text("transaction_id", false, 35);
+  const auto debtor_name = fields.text("debtor_name", false, 70);
+  const auto debtor_agent = fields.text("debtor_agent_bic", false, 11);
+  const auto creditor_agent = fields.text("creditor_agent_bic", false, 11);
+  const auto creditor_iban = fields.text("creditor_iban", false, 64);
+  const json* amendment = nullptr;
+  if (const auto it = root.find("amendment"); it != root.end()) amendment = &*it;
+  fields.allow("amendment");
   fields.reject_unknown_fields();
   DirectDebitInput input;
   DirectDebit& dd = input.collection;
@@ -73,6 +91,57 @@ Mapped<DirectDebitInput> map_direct_debit(const Body& body, Uint128 fresh_id, st
   check_text(umr, "mandate_reference");
   check_text(creditor, "creditor_id");
   check_text(creditor_name, "creditor_name");
+  check_text(tx_id, "transaction_id");
+  check_text(debtor_name, "debtor_name");
+  if (fields.ok() && !sepa::creditor_id_valid(*creditor)) {
+    fields.fail("invalid_field", "creditor_id",
+                "creditor_id is not a SEPA creditor identifier: a country code, two check digits "
+                "(ISO 7064 MOD 97-10 over the national identifier and the country), a "
+                "3-character business code and the national identifier, upper case");
+  }
+  for (const auto& [value, name] : {std::pair{&debtor_agent, "debtor_agent_bic"},
+                                    std::pair{&creditor_agent, "creditor_agent_bic"}}) {
+    if (fields.ok() && *value && !sepa::bic_valid(**value)) {
+      fields.fail("invalid_field", name, std::string(name) + " must be a BIC (8 or 11 characters)");
+    }
+  }
+  if (fields.ok() && creditor_iban) {
+    const auto normalized = sepa::normalize_iban(*creditor_iban);
+    if (!normalized || !sepa::iban_valid(*normalized)) {
+      fields.fail("invalid_field", "creditor_iban", "creditor_iban is not a valid IBAN");
+    } else {
+      input.details.creditor_iban = *normalized;
+    }
+  }
+  // {"original_mandate_reference"?, "original_creditor_id"?}: the mandate was amended (EPC:
+  // AmdmntInd true with AmdmntInfDtls); at least one of them, else the amendment cannot be
+  // followed.
+  if (fields.ok() && amendment != nullptr) {
+    const auto text_of = [&](const char* name) -> std::optional<std::string> {
+      const auto it = amendment->is_object() ? amendment->find(name) : json::const_iterator{};
+      if (!amendment->is_object() || it == amendment->end()) return std::nullopt;
+      if (!it->is_string()) return std::string();
+      return it->get<std::string>();
+    };
+    const auto mandate = text_of("original_mandate_reference");
+    const auto original_creditor = text_of("original_creditor_id");
+    const bool known =
+        amendment->is_object() &&
+        std::all_of(amendment->items().begin(), amendment->items().end(), [](const auto& kv) {
+          return kv.key() == "original_mandate_reference" || kv.key() == "original_creditor_id";
+        });
+    if (!known || (!mandate && !original_creditor) ||
+        (mandate && (mandate->empty() || mandate->size() > 35 || !sepa_text(*mandate))) ||
+        (original_creditor && !sepa::creditor_id_valid(*original_creditor))) {
+      fields.fail("invalid_field", "amendment",
+                  "amendment is {\"original_mandate_reference\"?, \"original_creditor_id\"?} "
+                  "with at least one of them: the mandate's former reference (1 to 35 SEPA "
+                  "characters) or creditor identifier");
+    } else {
+      input.details.original_mandate_reference = mandate.value_or("");
+      input.details.original_creditor_id = original_creditor.value_or("");
+    }
+  }
   if (fields.ok() && scheme) {
     if (const auto s = scheme_from_name(*scheme)) {
       dd.scheme = *s;
@@ -145,6 +214,10 @@ Mapped<DirectDebitInput> map_direct_debit(const Body& body, Uint128 fresh_id, st
   input.details.mandate_reference = *umr;
   input.details.creditor_id = *creditor;
   input.details.creditor_name = *creditor_name;
+  input.details.transaction_id = tx_id.value_or("");
+  input.details.debtor_name = debtor_name.value_or("");
+  input.details.debtor_agent_bic = debtor_agent.value_or("");
+  input.details.creditor_agent_bic = creditor_agent.value_or("");
   return input;
 }
 
@@ -162,6 +235,12 @@ DirectDebitInput map_refused_direct_debit(const json& body, Uint128 fresh_id, st
   input.details.mandate_reference = text("mandate_reference", 35);
   input.details.creditor_id = text("creditor_id", 35);
   input.details.creditor_name = text("creditor_name", 70);
+  if (const std::string tx = text("transaction_id", 35); tx != "NOTPROVIDED") {
+    input.details.transaction_id = tx;
+  }
+  if (const std::string name = text("debtor_name", 70); name != "NOTPROVIDED") {
+    input.details.debtor_name = name;
+  }
   const auto field = [&body](const char* name) -> const json* {
     if (!body.is_object()) return nullptr;
     const auto it = body.find(name);
@@ -217,6 +296,14 @@ json direct_debit_json(const DirectDebitView& view) {
   out["creditor_id"] = d.creditor_id;
   out["creditor_name"] = d.creditor_name;
   out["debtor_iban"] = d.debtor_iban.empty() ? json(nullptr) : json(d.debtor_iban);
+  const auto text_or_null = [](const std::string& v) {
+    return v.empty() ? json(nullptr) : json(v);
+  };
+  out["transaction_id"] = text_or_null(d.transaction_id);
+  out["debtor_name"] = text_or_null(d.debtor_name);
+  out["debtor_agent_bic"] = text_or_null(d.debtor_agent_bic);
+  out["creditor_agent_bic"] = text_or_null(d.creditor_agent_bic);
+  out["creditor_iban"] = text_or_null(d.creditor_iban);
   json history = json::array();
   for (const DirectDebit& h : view.history) history.push_back(direct_debit_change_json(h));
   out["history"] = std::move(history);
@@ -232,31 +319,38 @@ Mapped<MandateRules> map_mandate_rules(const Body& body) {
     return bad_request(BadRequest{"invalid_field", std::move(field), std::move(detail)});
   };
   for (const auto& [key, value] : root.items()) {
-    if (key != "blocked_creditors" && key != "blocked_mandates" && key != "b2b_mandates") {
+    if (key != "blocked_creditors" && key != "blocked_mandates" && key != "b2b_mandates" &&
+        key != "blocked_creditor_mandates") {
       return bad_request(BadRequest{"unknown_field", key, "unknown field " + key});
     }
     if (!value.is_array() || value.size() > 1000) {
       return problem(key, key + " must be an array of at most 1000 entries");
     }
     for (const json& item : value) {
-      if (key == "b2b_mandates") {
-        const auto c = item.find("creditor_id");
-        const auto m = item.find("mandate_reference");
+      if (key == "b2b_mandates" || key == "blocked_creditor_mandates") {
+        const auto c = item.is_object() ? item.find("creditor_id") : json::const_iterator{};
+        const auto m = item.is_object() ? item.find("mandate_reference") : json::const_iterator{};
         if (!item.is_object() || item.size() != 2 || c == item.end() || m == item.end() ||
-            !c->is_string() || !m->is_string() || c->get<std::string>().empty() ||
-            m->get<std::string>().empty() || c->get<std::string>().size() > 35 ||
-            m->get<std::string>().size() > 35 || !sepa_text(c->get<std::string>()) ||
+            !c->is_string() || !m->is_string() || !sepa::creditor_id_valid(c->get<std::string>()) ||
+            m->get<std::string>().empty() || m->get<std::string>().size() > 35 ||
             !sepa_text(m->get<std::string>())) {
-          return problem(key,
-                         "each b2b mandate is {\"creditor_id\", \"mandate_reference\"}, 1 "
-                         "to 35 SEPA characters each");
+          return problem(key, "each entry of " + key +
+                                  " is {\"creditor_id\", \"mandate_reference\"}: a SEPA "
+                                  "creditor identifier (check digits verified) and 1 to 35 SEPA "
+                                  "characters");
         }
-        rules.b2b_mandates.push_back({c->get<std::string>(), m->get<std::string>()});
+        (key == "b2b_mandates" ? rules.b2b_mandates : rules.blocked_creditor_mandates)
+            .push_back({c->get<std::string>(), m->get<std::string>()});
         continue;
       }
       if (!item.is_string() || item.get<std::string>().empty() ||
           item.get<std::string>().size() > 35 || !sepa_text(item.get<std::string>())) {
         return problem(key, key + " holds 1 to 35 SEPA characters per entry");
+      }
+      if (key == "blocked_creditors" && !sepa::creditor_id_valid(item.get<std::string>())) {
+        return problem(key,
+                       "blocked_creditors holds SEPA creditor identifiers (country, check "
+                       "digits, business code, national identifier; check digits verified)");
       }
       (key == "blocked_creditors" ? rules.blocked_creditors : rules.blocked_mandates)
           .push_back(item.get<std::string>());
@@ -270,10 +364,16 @@ json mandate_rules_json(AccountId account, const MandateRules& rules) {
   for (const MandateRules::B2bMandate& m : rules.b2b_mandates) {
     b2b.push_back(json{{"creditor_id", m.creditor_id}, {"mandate_reference", m.mandate_reference}});
   }
+  json pairs = json::array();
+  for (const MandateRules::B2bMandate& m : rules.blocked_creditor_mandates) {
+    pairs.push_back(
+        json{{"creditor_id", m.creditor_id}, {"mandate_reference", m.mandate_reference}});
+  }
   return json{{"account_id", format_uuid(account.value)},
               {"blocked_creditors", rules.blocked_creditors},
               {"blocked_mandates", rules.blocked_mandates},
-              {"b2b_mandates", std::move(b2b)}};
+              {"b2b_mandates", std::move(b2b)},
+              {"blocked_creditor_mandates", std::move(pairs)}};
 }
 
 }  // namespace ledger::http

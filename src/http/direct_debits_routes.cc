@@ -2,7 +2,9 @@
 // collections and mandate rules under /v1/accounts/{id}; the test clock. The engine decides
 // every collection (settlement, wait, payment, return) on its thread; PostgreSQL keeps the
 // clearing system's references (DirectDebitStore) and the journaled history.
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 
 #include "http/mapping_support.h"
 #include "http/pacs.h"
@@ -133,11 +135,11 @@ Awaitable<Response> receive(const RouteContext& ctx, const Request& request) {
   co_return collection_answer(r.first, r.second ? status::created : status::ok, version);
 }
 
-// The ISO code of a transaction the mapping refused (format errors never reach the engine).
+// The ISO code of a transaction the mapping refused (format errors never reach the engine):
+// AC01 for an account that cannot be read, else FF01 (the SDD rulebooks' code for an invalid
+// amount, date, currency or any other malformed element; AM12, DT01 and AM03 are not SDD
+// R-transaction codes). A creditor identifier with wrong check digits is FF01 too.
 const char* reason_for_field(const std::string& field) {
-  if (field == "amount") return "AM12";
-  if (field == "due_date" || field == "mandate_signature_date") return "DT01";
-  if (field == "currency") return "AM03";
   if (field == "debtor_iban" || field == "account_id") return "AC01";
   return "FF01";
 }
@@ -290,32 +292,85 @@ Awaitable<Response> refund(const RouteContext& ctx, const Request& request, Dire
   co_return collection_answer(std::get<DirectDebitView>(view), status::ok, version);
 }
 
-// GET /v1/direct-debits/returns|rejects?date=YYYY-MM-DD: the day's pacs.004 or pacs.002.
+// GET /v1/direct-debits/returns|rejects?date=YYYY-MM-DD: a pacs.004 or pacs.002 file of that
+// UTC day's returns or rejects that no earlier file held, under a MsgId of its own
+// ("RTR20261207-001", "RJCT20261207-002"). When every one of them is in a file already, the
+// day's latest file again, byte for byte (a retry after a timeout gets the same MsgId, which
+// the clearing system refuses as a duplicate instead of booking twice). ?message_id= answers
+// a stored file. A day with nothing to report answers an empty file that is not stored.
 Awaitable<Response> outgoing_file(const RouteContext& ctx, const Request& request,
                                   const Query& query, bool returns) {
   const unsigned version = request.version();
   std::string unknown;
-  if (!detail::only_known(query, {"date"}, &unknown)) {
+  if (!detail::only_known(query, {"date", "message_id"}, &unknown)) {
     co_return render(detail::query_problem(unknown, "unknown query parameter " + unknown), version);
+  }
+  const auto xml = [version](std::string body) {
+    Response response = make_json(status::ok, std::move(body), version);
+    response.set(bhttp::field::content_type, "application/xml; charset=utf-8");
+    return response;
+  };
+  const int kind = returns ? 0 : 1;
+  if (const auto id = query.find("message_id"); id != query.end()) {
+    DirectDebitRequest q;
+    q.op = DirectDebitRequest::Op::get_file;
+    q.file_kind = kind;
+    q.message_id = id->second.substr(0, 35);
+    const auto reply = co_await store(ctx, q);
+    if (!reply) co_return render(read_failed(), version);
+    if (reply->document.empty()) {
+      co_return render(Problem{status::not_found, "file_not_found",
+                               "no " + std::string(returns ? "pacs.004" : "pacs.002") +
+                                   " file has this message_id"},
+                       version);
+    }
+    co_return xml(reply->document);
   }
   const auto it = query.find("date");
   const auto day = it == query.end() ? std::nullopt : sepa::parse_date(it->second);
   if (!day) {
     co_return render(detail::query_problem("date", "date is required, YYYY-MM-DD (UTC)"), version);
   }
-  DirectDebitRequest q;
-  q.op = DirectDebitRequest::Op::changes_on_day;
-  q.day = *day;
-  q.changes = returns ? (1u << static_cast<int>(DirectDebitChange::returned)) |
-                            (1u << static_cast<int>(DirectDebitChange::refunded))
-                      : 1u << static_cast<int>(DirectDebitChange::refused);
-  const auto reply = co_await store(ctx, q);
-  if (!reply) co_return render(read_failed(), version);
-  std::string body = returns ? pacs::write_pacs004(reply->items, *day, ctx.now_ns())
-                             : pacs::write_pacs002(reply->items, *day, ctx.now_ns());
-  Response response = make_json(status::ok, std::move(body), version);
-  response.set(bhttp::field::content_type, "application/xml; charset=utf-8");
-  co_return response;
+  const std::string prefix = std::string(returns ? "RTR" : "RJCT") + [&] {
+    std::string d = sepa::format_date(*day);
+    d.erase(std::remove(d.begin(), d.end(), '-'), d.end());
+    return d;
+  }();
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    DirectDebitRequest q;
+    q.op = DirectDebitRequest::Op::unfiled_changes;
+    q.day = *day;
+    q.file_kind = kind;
+    q.changes = returns ? (1u << static_cast<int>(DirectDebitChange::returned)) |
+                              (1u << static_cast<int>(DirectDebitChange::refunded))
+                        : 1u << static_cast<int>(DirectDebitChange::refused);
+    const auto unfiled = co_await store(ctx, q);
+    if (!unfiled) co_return render(read_failed(), version);
+    if (unfiled->items.empty() && !unfiled->document.empty()) co_return xml(unfiled->document);
+    pacs::FileHeader header{"", *day, ctx.now_ns(), ctx.direct_debit_policy.bic};
+    if (unfiled->items.empty()) {
+      // Nothing to report: an empty file under a MsgId of its own (never stored, never reused).
+      header.message_id = prefix + "-E" + std::to_string(ctx.now_ns() % 1'000'000'000'000ULL);
+      co_return xml(returns ? pacs::write_pacs004({}, header) : pacs::write_pacs002({}, header));
+    }
+    char sequence[8];
+    std::snprintf(sequence, sizeof sequence, "%03u", unfiled->files_that_day + 1);
+    header.message_id = prefix + "-" + sequence;
+    std::string document = returns ? pacs::write_pacs004(unfiled->items, header)
+                                   : pacs::write_pacs002(unfiled->items, header);
+    DirectDebitRequest save;
+    save.op = DirectDebitRequest::Op::store_file;
+    save.file_kind = kind;
+    save.day = *day;
+    save.message_id = header.message_id;
+    save.document = document;
+    for (const DirectDebitView& v : unfiled->items) save.change_ts.push_back(v.state.timestamp);
+    const auto saved = co_await store(ctx, save);
+    if (!saved) co_return render(read_failed(), version);
+    if (!saved->file_conflict) co_return xml(std::move(document));
+    // Another request filed some of them first: read again.
+  }
+  co_return render(read_failed(), version);
 }
 
 }  // namespace

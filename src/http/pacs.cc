@@ -88,6 +88,15 @@ bool minor_units(const std::string& s, std::int64_t* out) {
   return true;
 }
 
+bool sepa_characters(std::string_view text) {
+  for (const char c : text) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    std::string_view("/-?:().,'+ ").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
 Transaction read_transaction(const xmlNode* tx, const std::string& group_date) {
   Transaction t;
   t.end_to_end_id = text(at(tx, "PmtId/EndToEndId"));
@@ -104,10 +113,10 @@ Transaction read_transaction(const xmlNode* tx, const std::string& group_date) {
   const xmlNode* amount = at(tx, "IntrBkSttlmAmt");
   if (amount == nullptr) return refuse("FF01", "IntrBkSttlmAmt is missing");
   const std::string currency = attribute(amount, "Ccy");
-  if (currency != "EUR") return refuse("AM03", "IntrBkSttlmAmt is not in EUR");
+  if (currency != "EUR") return refuse("FF01", "IntrBkSttlmAmt is not in EUR (SEPA is euro only)");
   std::int64_t minor = 0;
   if (!minor_units(text(amount), &minor) || minor == 0) {
-    return refuse("AM12",
+    return refuse("FF01",
                   "IntrBkSttlmAmt must be a positive amount with at most 2 decimals, at most "
                   "999999999.99");
   }
@@ -132,12 +141,46 @@ Transaction read_transaction(const xmlNode* tx, const std::string& group_date) {
   if (const std::string signed_on = text(at(mandate, "DtOfSgntr")); !signed_on.empty()) {
     body["mandate_signature_date"] = signed_on;
   }
+  // A mandate amendment: its details are mandatory (EPC SDD IG), and a former mandate
+  // reference or creditor identifier among them is kept for the debtor's rules.
+  if (text(at(mandate, "AmdmntInd")) == "true") {
+    const xmlNode* details = at(mandate, "AmdmntInfDtls");
+    if (details == nullptr) {
+      return refuse("MD02", "AmdmntInd is true but AmdmntInfDtls is missing");
+    }
+    json amendment = json::object();
+    if (const std::string m = text(at(details, "OrgnlMndtId")); !m.empty()) {
+      amendment["original_mandate_reference"] = m;
+    }
+    if (const std::string c = text(at(details, "OrgnlCdtrSchmeId/Id/PrvtId/Othr/Id")); !c.empty()) {
+      amendment["original_creditor_id"] = c;
+    }
+    if (!amendment.empty()) body["amendment"] = std::move(amendment);
+  }
   const std::string creditor = text(at(tx, "DrctDbtTx/CdtrSchmeId/Id/PrvtId/Othr/Id"));
   if (creditor.empty()) return refuse("FF01", "DrctDbtTx/CdtrSchmeId/Id/PrvtId/Othr/Id is missing");
   body["creditor_id"] = creditor;
   const std::string name = text(at(tx, "Cdtr/Nm"));
   if (name.empty()) return refuse("FF01", "Cdtr/Nm is missing");
   body["creditor_name"] = name;
+  // What the returns and rejects echo (OrgnlTxId, OrgnlTxRef). Names outside the SEPA
+  // character set are not a reason to refuse a collection: such a name is not kept.
+  if (const std::string id = text(at(tx, "PmtId/TxId")); !id.empty()) {
+    body["transaction_id"] = id;
+  }
+  if (const std::string debtor = text(at(tx, "Dbtr/Nm"));
+      !debtor.empty() && debtor.size() <= 70 && sepa_characters(debtor)) {
+    body["debtor_name"] = debtor;
+  }
+  for (const auto& [path, field] : {std::pair{"DbtrAgt/FinInstnId/", "debtor_agent_bic"},
+                                    std::pair{"CdtrAgt/FinInstnId/", "creditor_agent_bic"}}) {
+    std::string bic = text(at(tx, std::string(path) + "BICFI"));
+    if (bic.empty()) bic = text(at(tx, std::string(path) + "BIC"));  // pacs.003.001.02
+    if (sepa::bic_valid(bic)) body[field] = bic;
+  }
+  if (const std::string creditor_iban = text(at(tx, "CdtrAcct/Id/IBAN")); !creditor_iban.empty()) {
+    body["creditor_iban"] = creditor_iban;
+  }
   const std::string iban = text(at(tx, "DbtrAcct/Id/IBAN"));
   const std::string other = text(at(tx, "DbtrAcct/Id/Othr/Id"));
   if (!iban.empty()) {
@@ -291,55 +334,102 @@ std::string original_message(const DirectDebitView& v) {
   return v.details.message_id.empty() ? "NOTPROVIDED" : v.details.message_id;
 }
 
-// The original transaction's references (OrgnlTxRef) both documents carry.
-void original_reference(const DirectDebitView& v, bool with_amount, Xml* x) {
-  x->open("OrgnlTxRef");
-  if (with_amount) {
-    x->amount("IntrBkSttlmAmt", v.state.amount);
-    x->leaf("IntrBkSttlmDt", sepa::format_date(v.state.due_day));
+std::string or_not_provided(const std::string& text) { return text.empty() ? "NOTPROVIDED" : text; }
+
+// A financial institution: its BIC, or "NOTPROVIDED" as its other identification.
+void agent(const char* tag, const std::string& bic, Xml* x) {
+  x->open(tag).open("FinInstnId");
+  if (!bic.empty()) {
+    x->leaf("BICFI", bic);
+  } else {
+    x->open("Othr").leaf("Id", "NOTPROVIDED").close("Othr");
   }
+  x->close("FinInstnId").close(tag);
+}
+
+void account(const char* tag, const std::string& iban, Xml* x) {
+  x->open(tag).open("Id");
+  if (!iban.empty()) {
+    x->leaf("IBAN", iban);
+  } else {
+    x->open("Othr").leaf("Id", "NOTPROVIDED").close("Othr");
+  }
+  x->close("Id").close(tag);
+}
+
+// The party that decided (the debtor bank), by its BIC.
+void originator(const std::string& bic, Xml* x) {
+  x->open("Orgtr").open("Id").open("OrgId").leaf("AnyBIC", bic).close("OrgId").close("Id");
+  x->close("Orgtr");
+}
+
+// The original collection (OrgnlTxRef, OriginalTransactionReference28) in the schema's order
+// and with what the EPC SDD guideline makes mandatory: amount and settlement date, the
+// requested collection date, the creditor scheme identifier, the payment type, the mandate,
+// then debtor, debtor account, debtor agent, creditor agent, creditor, creditor account.
+void original_reference(const DirectDebitView& v, const std::string& bank_bic, Xml* x) {
+  const DirectDebitDetails& d = v.details;
+  x->open("OrgnlTxRef");
+  x->amount("IntrBkSttlmAmt", v.state.amount);
+  x->leaf("IntrBkSttlmDt", sepa::format_date(v.state.due_day));
+  x->leaf("ReqdColltnDt", sepa::format_date(v.state.due_day));
+  x->open("CdtrSchmeId")
+      .open("Id")
+      .open("PrvtId")
+      .open("Othr")
+      .leaf("Id", d.creditor_id)
+      .open("SchmeNm")
+      .leaf("Prtry", "SEPA")
+      .close("SchmeNm")
+      .close("Othr")
+      .close("PrvtId")
+      .close("Id")
+      .close("CdtrSchmeId");
   x->open("PmtTpInf")
+      .open("SvcLvl")
+      .leaf("Cd", "SEPA")
+      .close("SvcLvl")
       .open("LclInstrm")
       .leaf("Cd", v.state.scheme == DirectDebitScheme::b2b ? "B2B" : "CORE")
       .close("LclInstrm")
       .leaf("SeqTp", sequence_name(v.state.sequence))
       .close("PmtTpInf");
-  x->open("MndtRltdInf").leaf("MndtId", v.details.mandate_reference);
-  if (v.details.mandate_signed >= 0) {
-    x->leaf("DtOfSgntr", sepa::format_date(v.details.mandate_signed));
-  }
-  x->close("MndtRltdInf");
-  x->open("Cdtr").open("Pty").leaf("Nm", v.details.creditor_name).close("Pty").close("Cdtr");
-  if (!v.details.debtor_iban.empty()) {
-    x->open("DbtrAcct")
-        .open("Id")
-        .leaf("IBAN", v.details.debtor_iban)
-        .close("Id")
-        .close("DbtrAcct");
-  }
+  x->open("MndtRltdInf").open("DrctDbtMndt").leaf("MndtId", d.mandate_reference);
+  if (d.mandate_signed >= 0) x->leaf("DtOfSgntr", sepa::format_date(d.mandate_signed));
+  x->close("DrctDbtMndt").close("MndtRltdInf");
+  x->open("Dbtr").open("Pty").leaf("Nm", or_not_provided(d.debtor_name)).close("Pty");
+  x->close("Dbtr");
+  account("DbtrAcct", d.debtor_iban, x);
+  agent("DbtrAgt", d.debtor_agent_bic.empty() ? bank_bic : d.debtor_agent_bic, x);
+  agent("CdtrAgt", d.creditor_agent_bic, x);
+  x->open("Cdtr").open("Pty").leaf("Nm", or_not_provided(d.creditor_name)).close("Pty");
+  x->close("Cdtr");
+  account("CdtrAcct", d.creditor_iban, x);
   x->close("OrgnlTxRef");
 }
 
 }  // namespace
 
-std::string write_pacs004(const std::vector<DirectDebitView>& returns, std::int32_t day,
-                          std::uint64_t now_ns) {
+std::string write_pacs004(const std::vector<DirectDebitView>& returns, const FileHeader& file) {
   std::int64_t total = 0;
   for (const DirectDebitView& v : returns) total += v.state.amount;
+  // The return settles on the day it is sent, or the next TARGET2 business day.
+  const std::string settlement = sepa::format_date(sepa::add_business_days(file.day, 0));
   Xml x;
   x.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
       .raw("<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pacs.004.001.09\">")
       .open("PmtRtr")
       .open("GrpHdr")
-      .leaf("MsgId", "RTR-" + sepa::format_date(day))
-      .leaf("CreDtTm", timestamp(now_ns))
+      .leaf("MsgId", file.message_id)
+      .leaf("CreDtTm", timestamp(file.now_ns))
       .leaf("NbOfTxs", std::to_string(returns.size()))
       .amount("TtlRtrdIntrBkSttlmAmt", total)
-      .leaf("IntrBkSttlmDt", sepa::format_date(day))
+      .leaf("IntrBkSttlmDt", settlement)
       .open("SttlmInf")
       .leaf("SttlmMtd", "CLRG")
-      .close("SttlmInf")
-      .close("GrpHdr");
+      .close("SttlmInf");
+  agent("InstgAgt", file.bic, &x);
+  x.close("GrpHdr");
   for (const DirectDebitView& v : returns) {
     x.open("TxInf")
         .leaf("RtrId", compact_id(v.state.id))
@@ -348,31 +438,33 @@ std::string write_pacs004(const std::vector<DirectDebitView>& returns, std::int3
         .leaf("OrgnlMsgNmId", "pacs.003")
         .close("OrgnlGrpInf")
         .leaf("OrgnlEndToEndId", v.details.end_to_end_id)
+        .leaf("OrgnlTxId", or_not_provided(v.details.transaction_id))
         .amount("OrgnlIntrBkSttlmAmt", v.state.amount)
         .leaf("OrgnlIntrBkSttlmDt", sepa::format_date(v.state.due_day))
         .amount("RtrdIntrBkSttlmAmt", v.state.amount)
-        .leaf("IntrBkSttlmDt", sepa::format_date(day))
-        .open("RtrRsnInf")
-        .open("Rsn")
+        .leaf("ChrgBr", "SLEV")
+        .open("RtrRsnInf");
+    originator(file.bic, &x);
+    x.open("Rsn")
         .leaf("Cd", sepa::reason_name(static_cast<sepa::Reason>(v.state.reason)))
         .close("Rsn")
         .close("RtrRsnInf");
-    original_reference(v, false, &x);
+    original_reference(v, file.bic, &x);
     x.close("TxInf");
   }
   return x.close("PmtRtr").raw("</Document>").take();
 }
 
-std::string write_pacs002(const std::vector<DirectDebitView>& rejects, std::int32_t day,
-                          std::uint64_t now_ns) {
+std::string write_pacs002(const std::vector<DirectDebitView>& rejects, const FileHeader& file) {
   Xml x;
   x.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
       .raw("<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pacs.002.001.10\">")
       .open("FIToFIPmtStsRpt")
       .open("GrpHdr")
-      .leaf("MsgId", "RJCT-" + sepa::format_date(day))
-      .leaf("CreDtTm", timestamp(now_ns))
-      .close("GrpHdr");
+      .leaf("MsgId", file.message_id)
+      .leaf("CreDtTm", timestamp(file.now_ns));
+  agent("InstgAgt", file.bic, &x);
+  x.close("GrpHdr");
   std::vector<std::string> messages;
   for (const DirectDebitView& v : rejects) {
     const std::string m = original_message(v);
@@ -392,13 +484,15 @@ std::string write_pacs002(const std::vector<DirectDebitView>& rejects, std::int3
         .leaf("OrgnlMsgNmId", "pacs.003")
         .close("OrgnlGrpInf")
         .leaf("OrgnlEndToEndId", v.details.end_to_end_id)
+        .leaf("OrgnlTxId", or_not_provided(v.details.transaction_id))
         .leaf("TxSts", "RJCT")
-        .open("StsRsnInf")
-        .open("Rsn")
+        .open("StsRsnInf");
+    originator(file.bic, &x);
+    x.open("Rsn")
         .leaf("Cd", sepa::reason_name(static_cast<sepa::Reason>(v.state.reason)))
         .close("Rsn")
         .close("StsRsnInf");
-    original_reference(v, true, &x);
+    original_reference(v, file.bic, &x);
     x.close("TxInfAndSts");
   }
   return x.close("FIToFIPmtStsRpt").raw("</Document>").take();

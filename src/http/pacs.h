@@ -29,13 +29,22 @@ struct Document {
 // a DTD or entity, another message or namespace, no group header, too many transactions).
 bool parse_pacs003(std::string_view xml, Document* out, std::string* error);
 
-// pacs.004.001.09 (PaymentReturn): the collections returned (AM04) or refunded (MD06, MD01)
-// on `day`, with their original references, for the clearing system.
-std::string write_pacs004(const std::vector<DirectDebitView>& returns, std::int32_t day,
-                          std::uint64_t now_ns);
-// pacs.002.001.10 (FIToFIPaymentStatusReport): the collections refused (RJCT) on `day` with
-// their reason codes.
-std::string write_pacs002(const std::vector<DirectDebitView>& rejects, std::int32_t day,
-                          std::uint64_t now_ns);
+// What heads an outgoing file: its MsgId (unique per file), the UTC day of the changes it
+// holds, when it was written and this bank's BIC (instructing agent, debtor agent, originator
+// of the reason).
+struct FileHeader {
+  std::string message_id;
+  std::int32_t day = 0;
+  std::uint64_t now_ns = 0;
+  std::string bic;
+};
+
+// pacs.004.001.09 (PaymentReturn): the collections returned (AM04, AC04, AC06) or refunded
+// (MD06, MD01), with their original references, for the clearing system. Valid against
+// tests/schemas/pacs.004.001.09.xsd.
+std::string write_pacs004(const std::vector<DirectDebitView>& returns, const FileHeader& file);
+// pacs.002.001.10 (FIToFIPaymentStatusReport): the collections rejected (RJCT) with their
+// reason codes. Valid against tests/schemas/pacs.002.001.10.xsd.
+std::string write_pacs002(const std::vector<DirectDebitView>& rejects, const FileHeader& file);
 
 }  // namespace ledger::http::pacs

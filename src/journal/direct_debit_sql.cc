@@ -119,8 +119,10 @@ namespace {
 constexpr const char* detail_columns =
     "d.id, d.end_to_end_id, d.mandate_reference, d.creditor_id, d.creditor_name, "
     "coalesce(d.debtor_iban, ''), coalesce(d.message_id, ''), "
-    "coalesce((d.mandate_signed - date '1970-01-01'), -1)";
-constexpr int detail_count = 8;
+    "coalesce((d.mandate_signed - date '1970-01-01'), -1), coalesce(d.transaction_id, ''), "
+    "coalesce(d.debtor_name, ''), coalesce(d.debtor_agent_bic, ''), "
+    "coalesce(d.creditor_agent_bic, ''), coalesce(d.creditor_iban, '')";
+constexpr int detail_count = 13;
 
 std::string date_text(std::int32_t days) { return sepa::format_date(days); }
 
@@ -131,6 +133,11 @@ bool decode_details(const PGresult* rows, int r, DirectDebitDetails* d) {
   d->creditor_name = PQgetvalue(rows, r, 4);
   d->debtor_iban = PQgetvalue(rows, r, 5);
   d->message_id = PQgetvalue(rows, r, 6);
+  d->transaction_id = PQgetvalue(rows, r, 8);
+  d->debtor_name = PQgetvalue(rows, r, 9);
+  d->debtor_agent_bic = PQgetvalue(rows, r, 10);
+  d->creditor_agent_bic = PQgetvalue(rows, r, 11);
+  d->creditor_iban = PQgetvalue(rows, r, 12);
   return pg::number(rows, r, 7, &d->mandate_signed);
 }
 
@@ -153,6 +160,9 @@ Status read_rules(PGconn* conn, AccountId account, MandateRules* rules) {
     if (kind == 0) rules->blocked_creditors.push_back(std::move(creditor));
     if (kind == 1) rules->blocked_mandates.push_back(std::move(mandate));
     if (kind == 2) rules->b2b_mandates.push_back({std::move(creditor), std::move(mandate)});
+    if (kind == 3) {
+      rules->blocked_creditor_mandates.push_back({std::move(creditor), std::move(mandate)});
+    }
   }
   return Status();
 }
@@ -182,8 +192,10 @@ Status receive(PGconn* conn, const DirectDebitRequest& q, DirectDebitReply* repl
   std::string sql =
       "INSERT INTO direct_debits (id, creditor_id, end_to_end_id, due_date, mandate_reference, "
       "mandate_signed, creditor_name, scheme, sequence_type, amount, debtor_iban, account_id, "
-      "message_id, duplicate) VALUES ($1, $2, $3, $4::date, $5, nullif($6, '')::date, $7, $8, $9, "
-      "$10, nullif($11, ''), nullif($12, '')::uuid, nullif($13, ''), $14)";
+      "message_id, duplicate, transaction_id, debtor_name, debtor_agent_bic, creditor_agent_bic, "
+      "creditor_iban) VALUES ($1, $2, $3, $4::date, $5, nullif($6, '')::date, $7, $8, $9, "
+      "$10, nullif($11, ''), nullif($12, '')::uuid, nullif($13, ''), $14, nullif($15, ''), "
+      "nullif($16, ''), nullif($17, ''), nullif($18, ''), nullif($19, ''))";
   if (!q.duplicate) {
     sql.append(
         " ON CONFLICT (creditor_id, end_to_end_id, due_date) WHERE NOT duplicate DO NOTHING");
@@ -198,7 +210,9 @@ Status receive(PGconn* conn, const DirectDebitRequest& q, DirectDebitReply* repl
            q.details.mandate_signed >= 0 ? date_text(q.details.mandate_signed) : std::string(),
            q.details.creditor_name, std::to_string(static_cast<int>(dd.scheme)),
            std::to_string(static_cast<int>(dd.sequence)), std::to_string(dd.amount),
-           q.details.debtor_iban, account, q.details.message_id, q.duplicate ? "t" : "f"},
+           q.details.debtor_iban, account, q.details.message_id, q.duplicate ? "t" : "f",
+           q.details.transaction_id, q.details.debtor_name, q.details.debtor_agent_bic,
+           q.details.creditor_agent_bic, q.details.creditor_iban},
           &rows);
       !s.ok()) {
     return s;
@@ -257,6 +271,9 @@ Status put_rules(PGconn* conn, const DirectDebitRequest& q) {
   for (const std::string& m : q.rules.blocked_mandates) insert(1, "", m);
   for (const MandateRules::B2bMandate& m : q.rules.b2b_mandates) {
     insert(2, m.creditor_id, m.mandate_reference);
+  }
+  for (const MandateRules::B2bMandate& m : q.rules.blocked_creditor_mandates) {
+    insert(3, m.creditor_id, m.mandate_reference);
   }
   const Status end = pg::exec(conn, s.ok() ? "COMMIT" : "ROLLBACK");
   return s.ok() ? end : s;
@@ -377,6 +394,108 @@ Status run(PGconn* conn, const DirectDebitRequest& q, DirectDebitReply* reply) {
             !decode(rows.get(), r, detail_count, &view.state)) {
           return Status::error("direct_debit_events holds a row that does not decode");
         }
+      }
+      return Status();
+    }
+    case DirectDebitRequest::Op::unfiled_changes: {
+      std::string list;
+      for (int c = 0; c < 7; ++c) {
+        if ((q.changes & (1u << c)) == 0) continue;
+        if (!list.empty()) list.push_back(',');
+        list.append(std::to_string(c));
+      }
+      if (list.empty()) return Status();
+      const std::uint64_t from = static_cast<std::uint64_t>(q.day) * ns_per_day;
+      std::string sql("SELECT ");
+      sql.append(detail_columns)
+          .append(
+              ", e.ts, e.direct_debit_id, e.account_id, e.amount, e.currency, e.due_day, "
+              "e.settle_at, e.wait_window, e.latest_deadline, e.wait_deadline, e.paid_at, "
+              "e.missing, e.scheme, e.sequence_type, e.status, e.change, e.reason, "
+              "e.at_risk_checked, e.late, e.created_ts FROM direct_debits d JOIN "
+              "direct_debit_events e ON e.direct_debit_id = d.id WHERE e.ts >= $1 AND e.ts < $2 "
+              "AND e.change IN (")
+          .append(list)
+          .append(
+              ") AND NOT EXISTS (SELECT 1 FROM direct_debit_file_items i WHERE i.change_ts = e.ts "
+              "AND i.kind = $3) ORDER BY e.ts");
+      pg::Result rows;
+      if (Status s = pg::exec_params(conn, sql,
+                                     {std::to_string(static_cast<std::int64_t>(from)),
+                                      std::to_string(static_cast<std::int64_t>(from + ns_per_day)),
+                                      std::to_string(q.file_kind)},
+                                     &rows);
+          !s.ok()) {
+        return s;
+      }
+      for (int r = 0; r < PQntuples(rows.get()); ++r) {
+        DirectDebitView& view = reply->items.emplace_back();
+        if (!decode_details(rows.get(), r, &view.details) ||
+            !decode(rows.get(), r, detail_count, &view.state)) {
+          return Status::error("direct_debit_events holds a row that does not decode");
+        }
+      }
+      pg::Result files;
+      if (Status s = pg::exec_params(
+              conn,
+              "SELECT message_id, document, count(*) OVER () FROM direct_debit_files WHERE kind = "
+              "$1 AND day = $2::date ORDER BY created_at DESC, message_id DESC LIMIT 1",
+              {std::to_string(q.file_kind), date_text(q.day)}, &files);
+          !s.ok()) {
+        return s;
+      }
+      if (PQntuples(files.get()) == 1) {
+        reply->message_id = PQgetvalue(files.get(), 0, 0);
+        reply->document = PQgetvalue(files.get(), 0, 1);
+        std::int64_t count = 0;
+        if (!pg::number(files.get(), 0, 2, &count)) return Status::error("bad file count");
+        reply->files_that_day = static_cast<std::uint32_t>(count);
+      }
+      return Status();
+    }
+    case DirectDebitRequest::Op::store_file: {
+      if (Status s = pg::exec(conn, "BEGIN"); !s.ok()) return s;
+      std::string ts_list;
+      for (const std::uint64_t ts : q.change_ts) {
+        if (!ts_list.empty()) ts_list.push_back(',');
+        ts_list.append(std::to_string(ts));
+      }
+      std::string sqlstate;
+      Status s =
+          pg::exec_params(conn,
+                          "INSERT INTO direct_debit_files (message_id, kind, day, document) "
+                          "VALUES ($1, $2, $3::date, $4)",
+                          {q.message_id, std::to_string(q.file_kind), date_text(q.day), q.document},
+                          nullptr, &sqlstate);
+      if (s.ok() && !ts_list.empty()) {
+        s = pg::exec_params(conn,
+                            "INSERT INTO direct_debit_file_items (change_ts, kind, message_id) "
+                            "SELECT unnest(string_to_array($1, ',')::bigint[]), $2, $3",
+                            {ts_list, std::to_string(q.file_kind), q.message_id}, nullptr,
+                            &sqlstate);
+      }
+      if (!s.ok()) {
+        (void)pg::exec(conn, "ROLLBACK");
+        // 23505 unique_violation: another request filed them (or took this MsgId) first.
+        if (sqlstate == "23505") {
+          reply->file_conflict = true;
+          return Status();
+        }
+        return s;
+      }
+      return pg::exec(conn, "COMMIT");
+    }
+    case DirectDebitRequest::Op::get_file: {
+      pg::Result rows;
+      if (Status s = pg::exec_params(
+              conn, "SELECT document FROM direct_debit_files WHERE message_id = $1 AND kind = $2",
+              {q.message_id, std::to_string(q.file_kind)}, &rows);
+          !s.ok()) {
+        return s;
+      }
+      if (PQntuples(rows.get()) == 1) {
+        reply->message_id = q.message_id;
+        reply->document = PQgetvalue(rows.get(), 0, 0);
       }
       return Status();
     }

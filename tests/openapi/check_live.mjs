@@ -135,7 +135,7 @@ await call('GET', '/v1/direct-debits/{id}', `/v1/direct-debits/${collection.id}`
 await call('GET', '/v1/direct-debits/{id}', `/v1/direct-debits/${id(7, 1)}`, undefined, { expect: 404 });
 await call('POST', '/v1/direct-debits/{id}/refund', `/v1/direct-debits/${collection.id}/refund`, { reason_code: 'MD06' }, { expect: 422 });
 await call('GET', '/v1/accounts/{id}/direct-debits', `/v1/accounts/${id(1, 2)}/direct-debits?status=received`, undefined, { expect: 200 });
-await call('PUT', '/v1/accounts/{id}/direct-debit-rules', `/v1/accounts/${id(1, 2)}/direct-debit-rules`, { blocked_creditors: ['DE11ZZZ00000000001'], b2b_mandates: [{ creditor_id: 'DE22ZZZ00000000002', mandate_reference: 'B2B-1' }] }, { expect: 200 });
+await call('PUT', '/v1/accounts/{id}/direct-debit-rules', `/v1/accounts/${id(1, 2)}/direct-debit-rules`, { blocked_creditors: ['DE09ZZZ00000000001'], b2b_mandates: [{ creditor_id: 'DE79ZZZ00000000002', mandate_reference: 'B2B-1' }] }, { expect: 200 });
 await call('GET', '/v1/accounts/{id}/direct-debit-rules', `/v1/accounts/${id(1, 2)}/direct-debit-rules`, undefined, { expect: 200 });
 const account = await call('GET', '/v1/accounts/{id}', `/v1/accounts/${id(1, 2)}`, undefined, { expect: 200 });
 await call('GET', '/v1/accounts', `/v1/accounts?iban=${account.iban}`, undefined, { expect: 200 });
