@@ -98,8 +98,13 @@ TEST_F(DirectDebitsTest, ASecondChanceSurvivesKillNineAndTheNextCreditPaysIt) {
   EXPECT_EQ(a["scheme"], "core");
   EXPECT_EQ(a["sequence_type"], "RCUR");
   const std::string id = a["id"];
-  // The same (creditor, end-to-end id, due date) again: a duplicate, refused AM05.
-  const json dup = post(collection("E2E-1", 15000, day));
+  // The same collection again without an id (a client's retry after a lost answer): the
+  // stored one, 200, never a duplicate refusal.
+  const auto retry = call("POST", "/v1/direct-debits", collection("E2E-1", 15000, day));
+  EXPECT_EQ(retry.status, 200) << retry.body;
+  EXPECT_EQ(json::parse(retry.body)["id"], id);
+  // The same (creditor, end-to-end id, due date) with another amount: a duplicate, AM05.
+  const json dup = post(collection("E2E-1", 15001, day));
   EXPECT_EQ(dup["status"], "refused");
   EXPECT_EQ(dup["reason_code"], "AM05");
   EXPECT_NE(dup["id"], id);

@@ -206,6 +206,7 @@ Mapped<DirectDebitInput> map_direct_debit(const Body& body, Uint128 fresh_id, st
   dd.id.value = id                              ? *id
                 : !body.idempotency_key.empty() ? id_from_key(body.idempotency_key)
                                                 : fresh_id;
+  input.id_given = id.has_value() || !body.idempotency_key.empty();
   if (account) dd.account_id.value = *account;
   dd.amount = *amount;
   dd.due_day = *due_day;

@@ -92,6 +92,22 @@ Awaitable<std::variant<Received, Response>> receive_one(const RouteContext& ctx,
       if (auto* refusal = std::get_if<Response>(&view)) co_return std::move(*refusal);
       co_return Received{std::get<DirectDebitView>(std::move(view)), false};
     }
+    if (known && !input.id_given) {
+      // A JSON client's retry without an id or Idempotency-Key (its first answer was lost):
+      // the same collection again answers the stored one, never a duplicate refusal that the
+      // day's pacs.002 would report under the paid original's end-to-end id.
+      auto view = co_await read_one(ctx, reply->existing, version);
+      if (auto* refusal = std::get_if<Response>(&view)) co_return std::move(*refusal);
+      const DirectDebitView& stored = std::get<DirectDebitView>(view);
+      const DirectDebitDetails& a = stored.details;
+      const DirectDebitDetails& b = input.details;
+      const bool same = stored.state.amount == dd.amount && stored.state.scheme == dd.scheme &&
+                        stored.state.sequence == dd.sequence &&
+                        a.mandate_reference == b.mandate_reference &&
+                        a.creditor_name == b.creditor_name && a.debtor_iban == b.debtor_iban &&
+                        (b.debtor_iban.empty() ? stored.state.account_id == dd.account_id : true);
+      if (same) co_return Received{stored, false};
+    }
     if (known) {
       q.duplicate = true;
       reply = co_await store(ctx, q);
@@ -211,6 +227,7 @@ Awaitable<Response> import(const RouteContext& ctx, const Request& request) {
         detail = problem->detail;
       } else {
         input = std::get<DirectDebitInput>(std::move(mapped));
+        input->id_given = true;  // named by the document: another file's copy is a duplicate
       }
     }
     if (!input) {

@@ -125,6 +125,7 @@ struct DirectDebitPolicy {
 struct DirectDebitInput {
   DirectDebit collection;  // id, account (or zero with an IBAN), amount, due day, scheme, times
   DirectDebitDetails details;
+  bool id_given = false;  // the client named it (id or Idempotency-Key), else a fresh id
 };
 // The settlement time, wait window and latest deadline of a collection from its due day.
 void schedule_collection(const DirectDebitPolicy& policy, DirectDebit* dd);

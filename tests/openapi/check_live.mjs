@@ -129,7 +129,8 @@ const due = (() => {
 })();
 const dd = (e2e, extra = {}) => ({ end_to_end_id: e2e, mandate_reference: 'M-' + e2e, creditor_id: 'DE98ZZZ09999999999', creditor_name: 'Stadtwerke', scheme: 'core', sequence_type: 'RCUR', amount: 1250, currency: 'EUR', due_date: due, account_id: id(1, 2), ...extra });
 const collection = await call('POST', '/v1/direct-debits', '/v1/direct-debits', dd('E2E-1'), { expect: 201 });
-await call('POST', '/v1/direct-debits', '/v1/direct-debits', dd('E2E-1'), { expect: 201 });
+await call('POST', '/v1/direct-debits', '/v1/direct-debits', dd('E2E-1'), { expect: 200 });  // a retry without id
+await call('POST', '/v1/direct-debits', '/v1/direct-debits', dd('E2E-1', { amount: 1251 }), { expect: 201 });  // a duplicate, AM05
 await call('POST', '/v1/direct-debits', '/v1/direct-debits', dd('E2E-2', { amount: 1.5 }), { expect: 400 });
 await call('GET', '/v1/direct-debits/{id}', `/v1/direct-debits/${collection.id}`, undefined, { expect: 200 });
 await call('GET', '/v1/direct-debits/{id}', `/v1/direct-debits/${id(7, 1)}`, undefined, { expect: 404 });
