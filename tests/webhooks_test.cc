@@ -286,6 +286,9 @@ TEST_F(WebhooksTest, BadSubscriptionsAre400NamingTheField) {
       {{{"kind", "webhook"}, {"url", "http://hooks.example.com/x"}}, "url"},
       {{{"kind", "webhook"}, {"url", "https://10.0.0.1/x"}}, "url"},
       {{{"kind", "webhook"}, {"url", "https://localhost/x"}}, "url"},
+      {{{"kind", "webhook"}, {"url", "https://[64:ff9b::a00:1]/x"}}, "url"},  // NAT64
+      {{{"kind", "webhook"}, {"url", "https://[2002:a00:1::]/x"}}, "url"},    // 6to4
+      {{{"kind", "webhook"}, {"url", "https://192.0.0.8/x"}}, "url"},
       {{{"kind", "webhook"}, {"url", "not a url"}}, "url"},
       {{{"kind", "webhook"}}, "url"},
       {{{"kind", "pigeon"}, {"url", "https://hooks.example.com/x"}}, "kind"},
@@ -313,6 +316,57 @@ TEST_F(WebhooksTest, BadSubscriptionsAre400NamingTheField) {
   const json list = json::parse(call("GET", "/v1/webhook-subscriptions").body);
   ASSERT_EQ(list["subscriptions"].size(), 1u);
   EXPECT_EQ(list["subscriptions"][0]["url"], "https://hooks.example.com/…");
+}
+
+// A host name that resolves to a loopback or private address is refused when the subscription
+// is made (and changed), not only at delivery, and the answer does not say which address.
+TEST_F(WebhooksTest, AHostNameResolvingInwardIsRefusedAtCreationWithoutNamingTheAddress) {
+  // Names the resolver turns into private addresses although they are no address literal:
+  // "167772161" and "10.1" are 10.0.0.1 to getaddrinfo (inet_aton's forms), a classic way
+  // around a check of literals only.
+  for (const char* name : {"167772161", "10.1"}) {
+    const auto reply = call("POST", "/v1/webhook-subscriptions",
+                            {{"kind", "webhook"}, {"url", std::string("https://") + name + "/x"}});
+    EXPECT_EQ(reply.status, 400) << name << " -> " << reply.body;
+    EXPECT_EQ(json::parse(reply.body).value("field", ""), "url");
+    EXPECT_EQ(reply.body.find("10.0.0.1"), std::string::npos) << reply.body;
+  }
+  EXPECT_EQ(json::parse(call("GET", "/v1/webhook-subscriptions").body)["subscriptions"].size(), 0u);
+  // A change of URL is checked the same way.
+  testing::Receiver receiver;
+  const json sub = subscribe(receiver, {});
+  const auto changed = call("PATCH", "/v1/webhook-subscriptions/" + sub["id"].get<std::string>(),
+                            {{"url", "https://167772161/x"}});
+  EXPECT_EQ(changed.status, 400) << changed.body;
+}
+
+// Each request of a batch is signed when it is sent: a receiver that takes 2 seconds over one
+// request sees the next one's webhook-timestamp 2 seconds later (Standard Webhooks verifiers
+// refuse timestamps older than their tolerance).
+TEST_F(WebhooksTest, EachRequestOfABatchCarriesTheTimeItWasSent) {
+  testing::Receiver receiver([](std::size_t index, const testing::ReceivedRequest&) {
+    testing::ReceiverAnswer answer;
+    if (index == 3) answer.delay = 2'100ms;
+    return answer;
+  });
+  const json sub = subscribe(receiver, {{"event_types", {"transfer.created"}}});
+  for (int i = 0; i < 3; ++i) rest("POST", "/v1/transfers", transfer(40 + i, 1, 2, 100 + i));
+  const auto first = receiver.wait_for(3, 10s);
+  ASSERT_EQ(first.size(), 3u);
+  const std::uint64_t from = json::parse(first[0].body)["seq"];
+  const std::uint64_t to = json::parse(first[2].body)["seq"];
+  // A replay sends the three again in one batch; the receiver holds the first for 2.1 s.
+  const auto replay =
+      call("POST", "/v1/webhook-subscriptions/" + sub["id"].get<std::string>() + "/replay",
+           {{"from_seq", from}, {"to_seq", to}});
+  ASSERT_EQ(replay.status, 202) << replay.body;
+  const auto got = receiver.wait_for(6, 20s);
+  ASSERT_EQ(got.size(), 6u);
+  const auto stamp = [](const testing::ReceivedRequest& r) {
+    return std::stoll(r.headers.at("webhook-timestamp"));
+  };
+  EXPECT_GE(stamp(got[4]) - stamp(got[3]), 2) << "the second request was signed with the batch";
+  EXPECT_TRUE(verified(got[4], sub["secret"]));
 }
 
 }  // namespace

@@ -48,6 +48,28 @@ boost::asio::ssl::context& tls_client() {
 }
 
 // One signed test message, sent now; the answer says what the destination replied.
+// A subscription's URL whose host name resolves to a private, loopback or reserved address is
+// refused at creation and change (each delivery resolves and checks again, so a later DNS change
+// cannot turn it inward either). The answer does not say which address: that would tell whoever
+// picks the name how the internal network is laid out.
+Awaitable<std::optional<Problem>> refuse_inward(const RouteContext& ctx, const Request& request) {
+  const auto body = nlohmann::json::parse(request.body(), nullptr, false);
+  if (!body.is_object()) co_return std::nullopt;
+  const auto it = body.find("url");
+  if (it == body.end() || !it->is_string()) co_return std::nullopt;
+  std::string error;
+  const auto url = outbound::parse_url(it->get<std::string>(), &error);
+  if (!url) co_return std::nullopt;
+  if (co_await outbound::resolves_inward(*url, ctx.webhook.allowlist,
+                                         std::chrono::milliseconds(2'000))) {
+    co_return Problem{status::bad_request, "invalid_field",
+                      "the URL's host resolves to a private, loopback or reserved address "
+                      "(permit it with LEDGER_WEBHOOK_ALLOWLIST)",
+                      "url"};
+  }
+  co_return std::nullopt;
+}
+
 Awaitable<Response> send_test(const RouteContext& ctx, Uint128 id, unsigned version) {
   WebhookRequest get;
   get.op = WebhookRequest::Op::get;
@@ -116,6 +138,9 @@ Awaitable<Response> route_webhooks(const RouteContext& ctx, const Request& reque
       const auto mapped =
           map_create_subscription(body_of(request), ctx.webhook, random_uuid(), &secret);
       if (const Problem* problem = problem_of(mapped)) co_return render(*problem, version);
+      if (auto inward = co_await refuse_inward(ctx, request)) {
+        co_return render(*inward, version);
+      }
       auto reply = co_await store(ctx, std::get<WebhookRequest>(mapped));
       if (!reply) co_return render(read_failed(), version);
       if (!reply->found) {
@@ -157,6 +182,11 @@ Awaitable<Response> route_webhooks(const RouteContext& ctx, const Request& reque
       op = std::get<WebhookRequest>(mapped);
       if (op.set_url && ctx.webhook.seal_key.empty()) {
         co_return render(webhooks_off("set LEDGER_WEBHOOK_KEY to change a URL"), version);
+      }
+      if (op.set_url) {
+        if (auto inward = co_await refuse_inward(ctx, request)) {
+          co_return render(*inward, version);
+        }
       }
     } else {
       co_return render(method_not_allowed("GET, PATCH, DELETE"), version);

@@ -7,6 +7,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <chrono>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,7 +27,18 @@ struct HttpAttempt {
 struct OutgoingRequest {
   Headers headers;
   std::string body;
+  // When set, the headers are made by this call right before the request is written (a
+  // signature over the current time: the 64th request of a batch to a slow receiver carries
+  // the time it was sent, not the time the batch was built).
+  std::function<Headers()> headers_at_send;
 };
+
+// Whether `url`'s host resolves (within `timeout`) to an address the private-network rule
+// refuses and the allowlist does not permit. false when it resolves to public addresses only,
+// is allowlisted, is an address literal (check_destination decides those), or does not resolve
+// (each delivery resolves and checks again).
+boost::asio::awaitable<bool> resolves_inward(const Url& url, const Allowlist& allowlist,
+                                             std::chrono::milliseconds timeout);
 
 // Several POSTs to one destination, in order, over one kept-alive connection (a new one if
 // the destination closes it), each with its own timeout; stops after the first attempt that

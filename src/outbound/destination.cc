@@ -186,17 +186,44 @@ std::optional<Allowlist> parse_allowlist(std::string_view text, std::string* err
   return list;
 }
 
+std::optional<ip::address> address_literal(std::string_view host) { return literal(host); }
+
 bool is_private(const ip::address& a) {
   if (a.is_unspecified() || a.is_loopback() || a.is_multicast()) return true;
   if (a.is_v6()) {
     const ip::address_v6 v6 = a.to_v6();
     if (v6.is_v4_mapped()) return is_private(ip::make_address_v4(ip::v4_mapped, v6));
     if (v6.is_link_local() || v6.is_site_local()) return true;
-    return (v6.to_bytes()[0] & 0xFE) == 0xFC;  // fc00::/7 unique local
+    if ((v6.to_bytes()[0] & 0xFE) == 0xFC) return true;  // fc00::/7 unique local
+    // Addresses that carry or reach an IPv4 address, and ranges never meant for the Internet:
+    // NAT64 (64:ff9b::/96, 64:ff9b:1::/48) reaches any IPv4 address through a translator,
+    // 6to4 (2002::/16) and Teredo (2001::/32) embed one, discard-only (100::/64) and
+    // documentation (2001:db8::/32) ranges are reserved.
+    static const std::pair<const char*, unsigned> v6_networks[] = {
+        {"64:ff9b::", 96}, {"64:ff9b:1::", 48}, {"2002::", 16},
+        {"2001::", 32},    {"100::", 64},       {"2001:db8::", 32}};
+    for (const auto& [network, prefix] : v6_networks) {
+      if (in_network(a, ip::make_address(network), prefix)) return true;
+    }
+    return false;
   }
   static const std::pair<const char*, unsigned> networks[] = {
-      {"10.0.0.0", 8},     {"172.16.0.0", 12}, {"192.168.0.0", 16}, {"127.0.0.0", 8},
-      {"169.254.0.0", 16}, {"0.0.0.0", 8},     {"100.64.0.0", 10},  {"255.255.255.255", 32}};
+      {"10.0.0.0", 8},
+      {"172.16.0.0", 12},
+      {"192.168.0.0", 16},
+      {"127.0.0.0", 8},
+      {"169.254.0.0", 16},
+      {"0.0.0.0", 8},
+      {"100.64.0.0", 10},
+      {"255.255.255.255", 32},
+      // IETF protocol assignments (192.0.0.0/24), documentation (TEST-NET-1..3), benchmarking
+      // (198.18.0.0/15) and the reserved 240.0.0.0/4.
+      {"192.0.0.0", 24},
+      {"192.0.2.0", 24},
+      {"198.51.100.0", 24},
+      {"203.0.113.0", 24},
+      {"198.18.0.0", 15},
+      {"240.0.0.0", 4}};
   for (const auto& [network, prefix] : networks) {
     if (in_network(a, ip::make_address(network), prefix)) return true;
   }
@@ -211,7 +238,7 @@ std::string check_destination(const Url& url, const Allowlist& allowlist) {
   const auto address = literal(url.host);
   const bool local_name = url.host == "localhost" || url.host.ends_with(".localhost");
   if (((address && is_private(*address)) || local_name) && !allowed) {
-    return "the URL's host is a private or loopback address (permit it with "
+    return "the URL's host is a private, loopback or reserved address (permit it with "
            "LEDGER_WEBHOOK_ALLOWLIST)";
   }
   return "";

@@ -36,6 +36,8 @@ std::optional<Allowlist> parse_allowlist(std::string_view text, std::string* err
 
 // Private (RFC 1918, RFC 4193, CGNAT), loopback, link-local, unspecified or multicast.
 bool is_private(const boost::asio::ip::address& address);
+// The host as an IP address, when it is one.
+std::optional<boost::asio::ip::address> address_literal(std::string_view host);
 
 // At creation: may this URL be a destination? "" when yes, else the reason. Host names are
 // checked again, resolved, at every delivery.

@@ -257,8 +257,11 @@ void Dispatcher::Impl::dispatch_webhook(PGconn* conn, const WebhookSubscription&
     const std::string body =
         document::event_json(event).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     const std::string id = document::event_id(event.seq);
-    const std::int64_t timestamp = unix_seconds();
-    requests.push_back(OutgoingRequest{signed_headers(secrets, id, timestamp, body), body});
+    // Signed when it is sent, not now: a slow receiver's later requests of this batch would
+    // otherwise carry a webhook-timestamp minutes old, which Standard Webhooks verifiers refuse.
+    requests.push_back(OutgoingRequest{{}, body, [secrets, id, body] {
+                                         return signed_headers(secrets, id, unix_seconds(), body);
+                                       }});
     sends.push_back(Send{d, s.kind, {}, record_timestamp(event.record), {}});
   }
   if (!sends.empty()) launch_batch(std::move(sends), *url, std::move(requests));

@@ -96,10 +96,16 @@ TEST(DestinationTest, ParsesUrlsAndKeepsDeliveriesOffPrivateNetworks) {
   EXPECT_FALSE(parse_allowlist("10.0.0.0/33", &error));
   EXPECT_FALSE(parse_allowlist("a/b", &error));
   namespace ip = boost::asio::ip;
-  for (const char* p : {"10.0.0.1", "172.31.255.255", "192.168.0.1", "127.0.0.1", "169.254.1.1",
-                        "100.64.0.1", "0.0.0.0", "::1", "fe80::1", "fc00::1", "::ffff:10.0.0.1"})
+  for (const char* p :
+       {"10.0.0.1", "172.31.255.255", "192.168.0.1", "127.0.0.1", "169.254.1.1", "100.64.0.1",
+        "0.0.0.0", "::1", "fe80::1", "fc00::1", "::ffff:10.0.0.1",
+        // NAT64, 6to4, Teredo, discard, documentation, IETF, benchmarking,
+        // TEST-NETs and reserved: never a webhook receiver on the Internet.
+        "64:ff9b::a00:1", "64:ff9b:1::1", "2002:a00:1::", "2001::1", "100::1", "2001:db8::1",
+        "192.0.0.8", "192.0.2.1", "198.51.100.1", "203.0.113.1", "198.18.0.1", "240.0.0.1"})
     EXPECT_TRUE(is_private(ip::make_address(p))) << p;
-  for (const char* p : {"8.8.8.8", "172.32.0.1", "2001:db8::1", "::ffff:8.8.8.8"})
+  for (const char* p :
+       {"8.8.8.8", "172.32.0.1", "2a00:1450:4001::1", "::ffff:8.8.8.8", "192.0.1.1", "198.20.0.1"})
     EXPECT_FALSE(is_private(ip::make_address(p))) << p;
 }
 
