@@ -336,6 +336,35 @@ TEST_F(DirectDebitsTest, AfterTheCutOffACollectionIsReturnedNeverRefusedAndFiles
   EXPECT_EQ(call("GET", "/v1/direct-debits/rejects?message_id=NOPE").status, 404);
 }
 
+// One event per business fact: a paid collection is one direct_debit.paid event (with who
+// collects, the mandate and the end-to-end id), not also a transfer.created for its posting.
+TEST_F(DirectDebitsTest, APaidCollectionIsOneEventWithItsReferences) {
+  const std::int32_t day = due_day();
+  const json dd = post(collection("E2E-50", 100, day));
+  advance_to(settle_s(day) + 1);
+  ASSERT_EQ(get(dd["id"])["status"], "paid");
+  const auto reply = call("GET",
+                          "/v1/events?limit=1000&types=transfer.created,direct_debit.paid");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  int paid = 0;
+  const json page = json::parse(reply.body);
+  for (const json& e : page["events"]) {
+    if (e["data"].contains("transfer")) {
+      EXPECT_NE(e["data"]["transfer"]["code"].get<std::string>().rfind("direct_debit", 0), 0u)
+          << e.dump();
+    }
+    if (e["type"] == "direct_debit.paid") {
+      ++paid;
+      const json& d = e["data"]["direct_debit"];
+      EXPECT_EQ(d["creditor_name"], "Stadtwerke Musterstadt");
+      EXPECT_EQ(d["creditor_id"], "DE98ZZZ09999999999");
+      EXPECT_EQ(d["mandate_reference"], "MANDATE-E2E-50");
+      EXPECT_EQ(d["end_to_end_id"], "E2E-50");
+    }
+  }
+  EXPECT_EQ(paid, 1) << reply.body;
+}
+
 TEST_F(DirectDebitsTest, AccountsHaveIbansAndCollectionsFindTheirDebtorByIban) {
   // Generated from the bank code, with valid check digits, stable across reads.
   const json generated = rest("GET", "/v1/accounts/" + uuid(1, 2));

@@ -79,6 +79,7 @@ inline constexpr std::uint32_t dispatch_due_deliveries_max = 100;  // per subscr
 // Webhook deliveries of one subscription sent in order over one connection per round.
 inline constexpr std::size_t dispatch_send_deliveries_max = 64;
 inline constexpr std::size_t filter_id_list_entries_max = 100;  // ids or MCCs in one filter
+inline constexpr std::size_t filter_any_of_max = 20;  // alternative filters of one subscription
 
 // --- SEPA files ------------------------------------------------------------------------------
 inline constexpr std::size_t pacs_transactions_max = 10'000;  // in one pacs.003 document

@@ -74,6 +74,12 @@ struct Event {
   JournalRecord record;       // the journal record the event is
   bool has_merchant = false;  // card events: the merchant journaled with the message
   CardMessage merchant;
+  // Direct-debit events: the clearing system's references of the collection (table
+  // direct_debits), empty for other events.
+  std::string creditor_name;
+  std::string creditor_id;
+  std::string mandate_reference;
+  std::string end_to_end_id;
 };
 struct EventPage {
   std::vector<Event> events;     // ascending seq

@@ -86,6 +86,13 @@ RecordKind record_kind_of(EventType e) {
 
 bool is_event(const JournalRecord& record) {
   if (record.kind == RecordKind::card_message) return false;
+  // A collection's postings (paid, funded, returned, refunded) are part of its direct_debit.*
+  // event: one event per business fact, so a subscriber (and Slack) sees a payment once.
+  if (record.kind == RecordKind::transfer) {
+    const TransferCode code = record.value.transfer.code;
+    return code != TransferCode::direct_debit && code != TransferCode::direct_debit_return &&
+           code != TransferCode::direct_debit_refund;
+  }
   if (record.kind != RecordKind::monitor) return true;
   const MonitorChange change = record.value.monitor.change;
   return change == MonitorChange::triggered || change == MonitorChange::resolved;

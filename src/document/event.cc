@@ -103,6 +103,12 @@ json event_json(const Event& event) {
       const DirectDebit& dd = event.record.value.direct_debit;
       data["direct_debit"] = direct_debit_state_json(dd);
       if (!dd.account_id.is_zero()) data["account_id"] = format_uuid(dd.account_id.value);
+      // Who collects and under which mandate, as GET /v1/direct-debits/{id} shows them.
+      const auto text = [](const std::string& v) { return v.empty() ? json(nullptr) : json(v); };
+      data["direct_debit"]["creditor_name"] = text(event.creditor_name);
+      data["direct_debit"]["creditor_id"] = text(event.creditor_id);
+      data["direct_debit"]["mandate_reference"] = text(event.mandate_reference);
+      data["direct_debit"]["end_to_end_id"] = text(event.end_to_end_id);
       break;
     }
     case RecordKind::spike: {

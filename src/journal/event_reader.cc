@@ -5,6 +5,7 @@
 #include <map>
 
 #include "journal/loader.h"
+#include "ledger/ids.h"
 #include "ledger/limits.h"
 
 namespace ledger {
@@ -150,6 +151,37 @@ Status read_events(PGconn* conn, const EventQuery& q, EventPage* out) {
         copy(2, e.merchant.merchant.name, sizeof e.merchant.merchant.name);
         copy(3, e.merchant.merchant.city, sizeof e.merchant.merchant.city);
         copy(4, e.merchant.merchant.country, sizeof e.merchant.merchant.country);
+      }
+    }
+    // Direct-debit events: the collection's references.
+    std::string debit_ids;
+    for (const Event& e : page.events) {
+      if (e.record.kind != RecordKind::direct_debit) continue;
+      if (!debit_ids.empty()) debit_ids.push_back(',');
+      debit_ids.append("'").append(format_uuid(e.record.value.direct_debit.id.value)).append("'");
+    }
+    if (!debit_ids.empty()) {
+      pg::Result refs;
+      if (Status s = pg::exec_params(conn,
+                                     "SELECT id, creditor_name, creditor_id, mandate_reference, "
+                                     "end_to_end_id FROM direct_debits WHERE id IN (" +
+                                         debit_ids + ")",
+                                     {}, &refs);
+          !s.ok()) {
+        return fail(s);
+      }
+      std::map<Uint128, int> row_of;
+      for (int r = 0; r < PQntuples(refs.get()); ++r) {
+        if (const auto id = parse_uuid(PQgetvalue(refs.get(), r, 0))) row_of[*id] = r;
+      }
+      for (Event& e : page.events) {
+        if (e.record.kind != RecordKind::direct_debit) continue;
+        const auto it = row_of.find(e.record.value.direct_debit.id.value);
+        if (it == row_of.end()) continue;
+        e.creditor_name = PQgetvalue(refs.get(), it->second, 1);
+        e.creditor_id = PQgetvalue(refs.get(), it->second, 2);
+        e.mandate_reference = PQgetvalue(refs.get(), it->second, 3);
+        e.end_to_end_id = PQgetvalue(refs.get(), it->second, 4);
       }
     }
     if (found != page.events.size()) {

@@ -1,6 +1,8 @@
 #include "outbound/filter.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "ledger/ids.h"
@@ -46,12 +48,47 @@ bool one_of(const json& value, const std::string& field, std::initializer_list<c
   return false;
 }
 
+std::string folded(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool name_list(const json& value, const std::string& field, std::vector<std::string>* out,
+               FilterError* error) {
+  if (!value.is_array() || value.empty() || value.size() > limits::filter_id_list_entries_max) {
+    *error = {field, field + " must be an array of 1 to 100 names"};
+    return false;
+  }
+  for (const json& item : value) {
+    if (!item.is_string() || item.get<std::string>().empty() ||
+        item.get<std::string>().size() > 70) {
+      *error = {field, field + " must hold names of 1 to 70 characters"};
+      return false;
+    }
+    out->push_back(folded(item.get<std::string>()));
+  }
+  return true;
+}
+
+bool contains_any(std::string_view name, const std::vector<std::string>& parts) {
+  if (name.empty()) return false;
+  const std::string text = folded(name);
+  return std::any_of(parts.begin(), parts.end(),
+                     [&](const std::string& part) { return text.find(part) != std::string::npos; });
+}
+
 bool card_event(EventType type) {
   return type == EventType::card_authorization_approved ||
          type == EventType::card_authorization_declined || type == EventType::card_completion ||
          type == EventType::card_reversal;
 }
 
+}  // namespace
+
+namespace {
+bool parse_object(const json& root, const std::string& prefix, bool nested, Filter* out,
+                  FilterError* error);
 }  // namespace
 
 bool parse_filter(const std::string& text, Filter* out, FilterError* error) {
@@ -62,14 +99,39 @@ bool parse_filter(const std::string& text, Filter* out, FilterError* error) {
     return false;
   }
   if (root.is_null()) return true;
+  return parse_object(root, "filter", false, out, error);
+}
+
+namespace {
+
+bool parse_object(const json& root, const std::string& prefix, bool nested, Filter* out,
+                  FilterError* error) {
   if (!root.is_object()) {
-    *error = {"filter", "filter must be an object"};
+    *error = {prefix, prefix + " must be an object"};
     return false;
   }
   for (const auto& [key, value] : root.items()) {
-    const std::string field = "filter." + key;
+    const std::string field = prefix + "." + key;
     if (value.is_null()) continue;  // absent
-    if (key == "account_ids") {
+    if (key == "any_of" && !nested) {
+      if (!value.is_array() || value.empty() || value.size() > limits::filter_any_of_max) {
+        *error = {field, field + " must be an array of 1 to " +
+                             std::to_string(limits::filter_any_of_max) + " filters"};
+        return false;
+      }
+      for (std::size_t i = 0; i < value.size(); ++i) {
+        Filter alternative;
+        if (!parse_object(value[i], field + "[" + std::to_string(i) + "]", true, &alternative,
+                          error)) {
+          return false;
+        }
+        out->any_of.push_back(std::move(alternative));
+      }
+    } else if (key == "merchant_names") {
+      if (!name_list(value, field, &out->merchant_names, error)) return false;
+    } else if (key == "counterparties") {
+      if (!name_list(value, field, &out->counterparties, error)) return false;
+    } else if (key == "account_ids") {
       if (!id_list(value, field, &out->account_ids, error)) return false;
     } else if (key == "holder_ids") {
       if (!id_list(value, field, &out->holder_ids, error)) return false;
@@ -116,17 +178,27 @@ bool parse_filter(const std::string& text, Filter* out, FilterError* error) {
     }
   }
   if ((out->amount_at_least || out->amount_at_most) && out->currency.empty()) {
-    *error = {"filter.currency", "an amount filter needs its currency (filter.currency)"};
+    *error = {prefix + ".currency",
+              "an amount filter needs its currency (" + prefix + ".currency)"};
     return false;
   }
   if (out->amount_at_least && out->amount_at_most && *out->amount_at_least > *out->amount_at_most) {
-    *error = {"filter.amount_at_most", "filter.amount_at_most is below filter.amount_at_least"};
+    *error = {prefix + ".amount_at_most",
+              prefix + ".amount_at_most is below " + prefix + ".amount_at_least"};
     return false;
   }
   return true;
 }
 
-std::string filter_json(const Filter& f) {
+json filter_object(const Filter& f);
+
+}  // namespace
+
+std::string filter_json(const Filter& f) { return filter_object(f).dump(); }
+
+namespace {
+
+json filter_object(const Filter& f) {
   json out = json::object();
   const auto ids = [](const std::vector<Uint128>& list) {
     json array = json::array();
@@ -151,10 +223,33 @@ std::string filter_json(const Filter& f) {
   }
   if (!f.outcome.empty()) out["outcome"] = f.outcome;
   if (!f.channel.empty()) out["channel"] = f.channel;
-  return out.dump();
+  if (!f.merchant_names.empty()) out["merchant_names"] = f.merchant_names;
+  if (!f.counterparties.empty()) out["counterparties"] = f.counterparties;
+  if (!f.any_of.empty()) {
+    json alternatives = json::array();
+    for (const Filter& a : f.any_of) alternatives.push_back(filter_object(a));
+    out["any_of"] = std::move(alternatives);
+  }
+  return out;
 }
 
+bool matches_criteria(const Filter& f, const Event& event,
+                      const std::set<Uint128>& holder_accounts);
+
+}  // namespace
+
 bool matches(const Filter& f, const Event& event, const std::set<Uint128>& holder_accounts) {
+  if (!matches_criteria(f, event, holder_accounts)) return false;
+  if (f.any_of.empty()) return true;
+  return std::any_of(f.any_of.begin(), f.any_of.end(), [&](const Filter& alternative) {
+    return matches_criteria(alternative, event, holder_accounts);
+  });
+}
+
+namespace {
+
+bool matches_criteria(const Filter& f, const Event& event,
+                      const std::set<Uint128>& holder_accounts) {
   const JournalRecord& r = event.record;
   const bool is_transfer = r.kind == RecordKind::transfer;
   const Transfer* t = is_transfer ? &r.value.transfer : nullptr;
@@ -197,9 +292,14 @@ bool matches(const Filter& f, const Event& event, const std::set<Uint128>& holde
       return false;
   }
   if (!f.direction.empty()) {
-    if (t == nullptr) return false;  // money moves only in transfers
     bool out = false, in = false;
-    if (scoped) {
+    if (r.kind == RecordKind::direct_debit) {
+      // A collection takes money out of the customer's account; its refund brings it back.
+      in = r.value.direct_debit.change == DirectDebitChange::refunded;
+      out = !in;
+    } else if (t == nullptr) {
+      return false;  // money moves only in transfers and direct debits
+    } else if (scoped) {
       out = debit_in;
       in = credit_in;
     } else if (is_card) {
@@ -240,7 +340,19 @@ bool matches(const Filter& f, const Event& event, const std::set<Uint128>& holde
     const auto channel = static_cast<std::size_t>(event.merchant.merchant.channel);
     if (!event.has_merchant || channel >= 5 || f.channel != names[channel]) return false;
   }
+  const std::string_view merchant =
+      event.has_merchant ? std::string_view(event.merchant.merchant.name,
+                                            strnlen(event.merchant.merchant.name,
+                                                    sizeof event.merchant.merchant.name))
+                         : std::string_view{};
+  if (!f.merchant_names.empty() && !contains_any(merchant, f.merchant_names)) return false;
+  if (!f.counterparties.empty() && !contains_any(merchant, f.counterparties) &&
+      !contains_any(event.creditor_name, f.counterparties)) {
+    return false;
+  }
   return true;
 }
+
+}  // namespace
 
 }  // namespace ledger::outbound

@@ -1,5 +1,7 @@
 // Subscription filters: which events a webhook or Slack subscription receives. Criteria are
-// combined with AND; the values of one list with OR; an absent criterion does not filter.
+// combined with AND; the values of one list with OR; an absent criterion does not filter;
+// "any_of" holds alternative filters (OR across criteria: an event passes when it passes the
+// criteria beside any_of and at least one of its entries).
 // Parsed from the API's JSON (a specific error naming the field), stored normalized, and
 // matched by the dispatcher. Pure.
 #pragma once
@@ -25,6 +27,11 @@ struct Filter {
   std::vector<std::uint16_t> mccs;
   std::string outcome;  // "", "approved", "declined"
   std::string channel;  // "", "card_present", "online", "atm", "contactless"
+  // Case-insensitive parts of a name: merchant_names, the card merchant's (DE43); counterparties,
+  // whoever is on the other side (a card payment's merchant, a direct debit's creditor).
+  std::vector<std::string> merchant_names;
+  std::vector<std::string> counterparties;
+  std::vector<Filter> any_of;  // at most limits::filter_any_of_max, one level deep
 };
 
 struct FilterError {

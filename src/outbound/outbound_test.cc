@@ -191,6 +191,60 @@ TEST(FilterTest, CriteriaCombineWithAndListsWithOr) {
   EXPECT_FALSE(matches(f, transfer_event(EventType::transfer_created, 5, 3, 4), {Uint128{0, 6}}));
 }
 
+// OR across criteria (any_of), merchant names and counterparties (case-insensitive parts of the
+// name), and direct debits as money out (a refund as money in).
+TEST(FilterTest, AlternativesMerchantNamesCounterpartiesAndDirectDebits) {
+  Filter f;
+  FilterError error;
+  const std::set<Uint128> none;
+  // Card payments of 100.00 EUR or more, or anything at a merchant called "bistro".
+  ASSERT_TRUE(parse_filter(R"({"any_of": [{"amount_at_least": 10000, "currency": "EUR"},
+                                          {"merchant_names": ["Bistro"]}]})",
+                           &f, &error))
+      << error.detail;
+  Event small = transfer_event(EventType::card_authorization_approved, 500, 2, 1,
+                               TransferCode::card_authorization);
+  EXPECT_FALSE(matches(f, small, none));
+  small.has_merchant = true;
+  std::memcpy(small.merchant.merchant.name, "CORNER BISTRO", 13);
+  EXPECT_TRUE(matches(f, small, none));
+  EXPECT_TRUE(matches(f,
+                      transfer_event(EventType::card_authorization_approved, 10000, 2, 1,
+                                     TransferCode::card_authorization),
+                      none));
+  EXPECT_EQ(
+      filter_json(f),
+      R"({"any_of":[{"amount_at_least":10000,"currency":"EUR"},{"merchant_names":["bistro"]}]})");
+  // Counterparty: the merchant of a card payment, the creditor of a direct debit.
+  ASSERT_TRUE(parse_filter(R"({"counterparties": ["stadtwerke", "bistro"]})", &f, &error));
+  EXPECT_TRUE(matches(f, small, none));
+  Event debit;
+  debit.type = EventType::direct_debit_paid;
+  debit.record.kind = RecordKind::direct_debit;
+  debit.record.value.direct_debit = DirectDebit{};
+  debit.record.value.direct_debit.change = DirectDebitChange::paid;
+  debit.record.value.direct_debit.account_id = AccountId{Uint128{0, 2}};
+  debit.creditor_name = "Stadtwerke Musterstadt";
+  EXPECT_TRUE(matches(f, debit, none));
+  debit.creditor_name = "Telecom";
+  EXPECT_FALSE(matches(f, debit, none));
+  // Direction: a collection is money out, its refund money in.
+  ASSERT_TRUE(parse_filter(R"({"direction": "out"})", &f, &error));
+  EXPECT_TRUE(matches(f, debit, none));
+  debit.record.value.direct_debit.change = DirectDebitChange::refunded;
+  EXPECT_FALSE(matches(f, debit, none));
+  ASSERT_TRUE(parse_filter(R"({"direction": "in"})", &f, &error));
+  EXPECT_TRUE(matches(f, debit, none));
+  // Bad alternatives name their place.
+  EXPECT_FALSE(parse_filter(R"({"any_of": [{"colour": 1}]})", &f, &error));
+  EXPECT_EQ(error.field, "filter.any_of[0].colour");
+  EXPECT_FALSE(parse_filter(R"({"any_of": []})", &f, &error));
+  EXPECT_EQ(error.field, "filter.any_of");
+  EXPECT_FALSE(parse_filter(R"({"any_of": [{"any_of": [{}]}]})", &f, &error));
+  EXPECT_FALSE(parse_filter(R"({"merchant_names": [""]})", &f, &error));
+  EXPECT_EQ(error.field, "filter.merchant_names");
+}
+
 TEST(SlackTest, MessagesReadAtAGlance) {
   const Event approved = transfer_event(EventType::card_authorization_approved, 1240, 2, 1,
                                         TransferCode::card_authorization);
