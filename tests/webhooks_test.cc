@@ -241,6 +241,46 @@ TEST_F(WebhooksTest, SlackGetsOneMessagePerSecondAndADigest) {
   for (const auto& d : deliveries(sub["id"])) EXPECT_EQ(d["status"], "delivered") << d;
 }
 
+// Slack paces by channel, not by subscription: two subscriptions posting to one webhook URL
+// share its one message a second, and a 429's Retry-After holds the whole channel. Messages name
+// the account by its masked IBAN.
+TEST_F(WebhooksTest, SlackPacesEachChannelAndHonoursRetryAfterForAllItsSubscriptions) {
+  testing::Receiver slack([](std::size_t index, const testing::ReceivedRequest&) {
+    return index == 0 ? testing::ReceiverAnswer{429, {{"Retry-After", "3"}}, 0ms}
+                      : testing::ReceiverAnswer{};
+  });
+  const std::string iban = rest("GET", "/v1/accounts/" + uuid(1, 1))["iban"];
+  const json a = subscribe(slack, {{"kind", "slack"}, {"event_types", {"transfer.created"}}});
+  const json b = subscribe(slack, {{"kind", "slack"}, {"event_types", {"transfer.created"}}});
+  for (int i = 0; i < 3; ++i) rest("POST", "/v1/transfers", transfer(60 + i, 1, 2, 100));
+  // Every event reaches the channel once per subscription (alone or in a digest).
+  std::size_t events = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  std::vector<testing::ReceivedRequest> all;
+  while (std::chrono::steady_clock::now() < deadline) {
+    all = slack.requests();
+    events = 0;
+    for (std::size_t i = 1; i < all.size(); ++i) {  // the first was answered 429
+      const std::string text = json::parse(all[i].body)["text"];
+      events += text.find("more events") != std::string::npos ? std::stoul(text) : 1;
+    }
+    if (events >= 6) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(events, 6u);
+  ASSERT_GE(all.size(), 2u);
+  EXPECT_GE(all[1].at - all[0].at, 2900ms) << "the 429's Retry-After held the channel";
+  for (std::size_t i = 1; i < all.size(); ++i) {
+    EXPECT_GE(all[i].at - all[i - 1].at, 950ms) << "two messages to one channel within a second";
+  }
+  const std::string masked = iban.substr(0, 4) + " …" + iban.substr(iban.size() - 4);
+  bool named = false;
+  for (const auto& r : all) named = named || r.body.find("account " + masked) != std::string::npos;
+  EXPECT_TRUE(named) << all.back().body;
+  (void)a;
+  (void)b;
+}
+
 // kill -9 of ledgerd while a delivery is at the receiver (sent, not yet answered or not yet
 // recorded) and others wait: after a restart, every committed matching event is delivered,
 // redeliveries carry the same webhook-id and body, and nothing else arrives.

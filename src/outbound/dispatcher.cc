@@ -12,7 +12,9 @@
 
 #include "document/event.h"
 #include "journal/event_reader.h"
+#include "journal/pg.h"
 #include "journal/webhook_sql.h"
+#include "ledger/ids.h"
 #include "ledger/limits.h"
 #include "ledger/thread_name.h"
 #include "outbound/client.h"
@@ -68,7 +70,26 @@ struct Dispatcher::Impl {
   std::size_t in_flight = 0;
   std::set<Uint128> busy;  // subscriptions with a send under way
   // Slack: when each subscription may send next, and what waits for a digest.
-  std::map<Uint128, Clock::time_point> slack_next;
+  // Keyed by the Slack webhook URL (one URL is one channel), so that two subscriptions posting
+  // to one channel share its pace and a 429's Retry-After holds the whole channel.
+  std::map<std::string, Clock::time_point> slack_next;
+  std::map<Uint128, std::string> slack_channel;  // subscription -> its URL
+  // Accounts' masked IBANs for Slack text (account_ibans), read once each; bounded.
+  std::map<Uint128, std::string> ibans;
+  std::string account_label(PGconn* conn, AccountId account) {
+    if (const auto it = ibans.find(account.value); it != ibans.end()) return it->second;
+    pg::Result rows;
+    std::string label;
+    if (pg::exec_params(conn, "SELECT iban FROM account_ibans WHERE account_id = $1",
+                        {format_uuid(account.value)}, &rows)
+            .ok() &&
+        PQntuples(rows.get()) == 1) {
+      label = masked_iban(PQgetvalue(rows.get(), 0, 0));
+    }
+    if (ibans.size() >= 100'000) ibans.clear();
+    if (!label.empty()) ibans[account.value] = label;  // an IBAN, once given, never changes
+    return label;
+  }
   std::map<Uint128, std::pair<Digest, std::vector<DueDelivery>>> digests;
   std::mt19937_64 jitter{std::random_device{}()};
   // Attempts whose outcome could not be recorded: not sent again before this time.
@@ -330,7 +351,8 @@ void Dispatcher::Impl::dispatch(PGconn* conn, const std::vector<DispatchSubscrip
     }
     Send send{d, s.kind, {}, record_timestamp(event.record), {}};
     if (s.kind == WebhookKind::slack) {
-      auto& next = slack_next[s.id];
+      slack_channel[s.id] = *url_text;
+      auto& next = slack_next[*url_text];
       auto& digest = digests[s.id];
       if (now < next) {  // over the rate: held back for the digest
         digest.first.add(event);
@@ -339,7 +361,9 @@ void Dispatcher::Impl::dispatch(PGconn* conn, const std::vector<DispatchSubscrip
       }
       next = now + options.slack_interval;
       taken.insert(d.subscription);
-      launch(std::move(send), *url, {}, slack_body(slack_text(event)));
+      launch(std::move(send), *url, {}, slack_body(slack_text(event, [&](AccountId account) {
+               return account_label(conn, account);
+             })));
       continue;
     }
   }
@@ -363,18 +387,15 @@ void Dispatcher::Impl::dispatch(PGconn* conn, const std::vector<DispatchSubscrip
       std::lock_guard lock(mutex);
       is_busy = busy.count(id) != 0 || in_flight >= options.in_flight_max;
     }
-    if (is_busy || now < slack_next[id]) {
-      ++it;
-      continue;
-    }
     const auto url_text = unseal(options.seal_key, sub->second->url_sealed);
     std::string error;
     const auto url = url_text ? parse_url(*url_text, &error) : std::nullopt;
-    if (!url) {
+    if (!url || is_busy || now < slack_next[*url_text]) {
       ++it;
       continue;
     }
-    slack_next[id] = now + options.slack_interval;
+    slack_channel[id] = *url_text;
+    slack_next[*url_text] = now + options.slack_interval;
     Send send{digest.second.front(), WebhookKind::slack, digest.second, 0, {}};
     launch(std::move(send), *url, {}, slack_body(digest.first.text()));
     it = digests.erase(it);
@@ -420,8 +441,13 @@ void Dispatcher::Impl::record(PGconn* conn, Send& send, std::vector<AttemptOutco
   if (send.kind == WebhookKind::slack) {
     // The next message leaves a full interval after this one was answered, so that however
     // slow a connection was, Slack never sees two within a second.
-    auto& next = slack_next[send.due.subscription];
+    // A 429 holds the channel for its Retry-After, every message of every subscription on it.
+    auto& next = slack_next[slack_channel[send.due.subscription]];
     next = std::max(next, Clock::now() + options.slack_interval);
+    if (a.status == 429 && a.retry_after_s > 0) {
+      next = std::max(
+          next, Clock::now() + std::chrono::seconds(std::min<std::int64_t>(a.retry_after_s, 3600)));
+    }
   }
   const std::vector<DueDelivery> covered =
       send.digested.empty() ? std::vector<DueDelivery>{send.due} : send.digested;

@@ -273,10 +273,49 @@ TEST(SlackTest, MessagesReadAtAGlance) {
   Digest digest;
   for (int i = 0; i < 37; ++i) digest.add(approved);
   digest.add(declined);
-  EXPECT_EQ(digest.text(), "38 more events in the last minute: 38 card payments (458.80 EUR)");
+  EXPECT_EQ(digest.text(), "38 more events: 38 card payments (458.80 EUR)");
+  // An authorization holds and its completion moves the money: the sum counts it once, the
+  // kinds say what happened, and the digest says since when (not always "the last minute").
+  Event hold = transfer_event(EventType::card_authorization_approved, 1000, 2, 1,
+                              TransferCode::card_authorization);
+  hold.record.value.transfer.flags = flag_pending;
+  hold.record.value.transfer.timestamp = 1'796'630'403'000'000'000ULL;  // 2026-12-07 08:00:03
+  Event completion =
+      transfer_event(EventType::card_completion, 1000, 2, 1, TransferCode::card_capture);
+  completion.record.value.transfer.timestamp = 1'796'630'460'000'000'000ULL;
+  Digest once;
+  once.add(hold);
+  once.add(completion);
+  EXPECT_EQ(once.text(),
+            "2 more events since 08:00:03 UTC: 1 card completions, 1 card payments (10.00 EUR)");
   EXPECT_EQ(format_amount(124050, *currency_from_alpha("EUR")), "1,240.50");
   EXPECT_EQ(format_amount(1234567, *currency_from_alpha("JPY")), "1,234,567");
   EXPECT_EQ(format_amount(-5, *currency_from_alpha("EUR")), "-0.05");
+}
+
+// Accounts by their masked IBAN when the caller knows it; a direct debit by its creditor, whose
+// name (from the clearing system) is escaped like a merchant's.
+TEST(SlackTest, AccountsByIbanAndDirectDebitsByCreditor) {
+  const Event approved = transfer_event(EventType::card_authorization_approved, 1240, 2, 1,
+                                        TransferCode::card_authorization);
+  EXPECT_EQ(slack_text(approved, [](AccountId) { return masked_iban("DE89370400440532013000"); }),
+            "Card payment 12.40 EUR: approved (account DE89 …3000)");
+  EXPECT_EQ(slack_text(approved, [](AccountId) { return std::string(); }),
+            "Card payment 12.40 EUR: approved (account …0002)");
+  Event debit;
+  debit.type = EventType::direct_debit_paid;
+  debit.record.kind = RecordKind::direct_debit;
+  debit.record.value.direct_debit = DirectDebit{};
+  DirectDebit& d = debit.record.value.direct_debit;
+  d.change = DirectDebitChange::paid;
+  d.amount = 12'500;
+  d.currency = *currency_from_alpha("EUR");
+  d.due_day = 20'000;
+  d.account_id = AccountId{Uint128{0, 2}};
+  debit.creditor_name = "Stadtwerke <!here>";
+  EXPECT_EQ(slack_text(debit),
+            "Direct debit paid: 125.00 EUR to Stadtwerke &lt;!here&gt; due 2024-10-04 (account "
+            "…0002)");
 }
 
 // A merchant's name comes from the card network, so from anyone who can run a terminal: it is

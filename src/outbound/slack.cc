@@ -49,9 +49,11 @@ std::string plural(const Event& e) {
   switch (e.type) {
     case EventType::card_authorization_approved:
     case EventType::card_authorization_declined:
-    case EventType::card_completion:
-    case EventType::card_reversal:
       return "card payments";
+    case EventType::card_completion:
+      return "card completions";  // the same payment again: counted apart, never twice
+    case EventType::card_reversal:
+      return "card reversals";
     case EventType::account_created:
     case EventType::account_updated:
       return "account changes";
@@ -118,13 +120,18 @@ std::string format_amount(__int128 minor, Currency currency) {
   return (negative ? "-" : "") + grouped;
 }
 
-std::string slack_text(const Event& e) {
+std::string slack_text(const Event& e, const AccountLabel& label_of) {
+  // "account DE89 …3000" (its IBAN, masked) when the caller knows it, else "account …0002".
+  const auto account_words = [&label_of](AccountId id) {
+    std::string label = label_of ? label_of(id) : std::string();
+    return "account " + (label.empty() ? "…" + last_digits(id.value) : label);
+  };
   const JournalRecord& r = e.record;
   if (r.kind == RecordKind::account) {
     const Account& a = r.value.account;
     return std::string(e.type == EventType::account_created ? "Account opened"
                                                             : "Account changed") +
-           ": account …" + last_digits(a.id.value) + ", " + std::string(currency_alpha(a.currency));
+           ": " + account_words(a.id) + ", " + std::string(currency_alpha(a.currency));
   }
   if (r.kind == RecordKind::card) {
     const Card& c = r.value.card;
@@ -172,11 +179,11 @@ std::string slack_text(const Event& e) {
           .append(sepa::reason_text(reason))
           .append(")");
     }
-    text.append(": ")
-        .append(format_amount(d.amount, d.currency))
-        .append(eur)
-        .append(" due ")
-        .append(sepa::format_date(d.due_day));
+    text.append(": ").append(format_amount(d.amount, d.currency)).append(eur);
+    // The creditor's name comes from the clearing system: shown as text, escaped like a
+    // merchant's.
+    if (!e.creditor_name.empty()) text.append(" to ").append(slack_escape(e.creditor_name));
+    text.append(" due ").append(sepa::format_date(d.due_day));
     if (d.change == DirectDebitChange::at_risk ||
         d.change == DirectDebitChange::waiting_for_funds) {
       text.append("; ").append(format_amount(d.missing, d.currency)).append(eur).append(" missing");
@@ -185,8 +192,7 @@ std::string slack_text(const Event& e) {
       text.append("; returned unless funded by ")
           .append(sepa::format_date(sepa::day_of_ns(d.wait_deadline)));
     }
-    if (!d.account_id.is_zero())
-      text.append(" (account …").append(last_digits(d.account_id.value)).append(")");
+    if (!d.account_id.is_zero()) text.append(" (").append(account_words(d.account_id)).append(")");
     return text;
   }
   if (r.kind == RecordKind::monitor) {
@@ -197,8 +203,8 @@ std::string slack_text(const Event& e) {
     std::string text =
         m.change == MonitorChange::resolved ? "Balance back to normal: " : "Balance alert: ";
     text.append(field_name(m.field))
-        .append(" balance of account …")
-        .append(last_digits(m.account_id.value))
+        .append(" balance of ")
+        .append(account_words(m.account_id))
         .append(" is ")
         .append(format_amount(m.value, m.currency))
         .append(currency)
@@ -224,8 +230,13 @@ std::string slack_text(const Event& e) {
                     e.type == EventType::card_completion || e.type == EventType::card_reversal;
   const AccountId account =
       card && t.code == TransferCode::card_refund ? t.credit_account_id : t.debit_account_id;
-  if (!account.is_zero()) text += " (account …" + last_digits(account.value) + ")";
+  if (!account.is_zero()) text += " (" + account_words(account) + ")";
   return text;
+}
+
+std::string masked_iban(std::string_view iban) {
+  if (iban.size() < 8) return std::string();
+  return std::string(iban.substr(0, 4)) + " …" + std::string(iban.substr(iban.size() - 4));
 }
 
 std::string slack_escape(std::string_view text) {
@@ -259,9 +270,18 @@ std::string slack_body(const std::string& text) {
 void Digest::add(const Event& e) {
   ++count;
   ++kinds[plural(e)];
+  const std::uint64_t at = record_timestamp(e.record);
+  if (first_ns == 0 || at < first_ns) first_ns = at;
   if (e.record.kind == RecordKind::transfer) {
+    // The money that moved, once: an authorization holds (its completion moves it), a reversal,
+    // a void or an expiry releases, so only postings count.
     const Transfer& t = e.record.value.transfer;
-    if (t.currency.code != 0 && t.result == TransferResult::ok) {
+    const bool moves =
+        (e.type == EventType::transfer_created || e.type == EventType::transfer_posted ||
+         e.type == EventType::card_completion ||
+         e.type == EventType::card_authorization_approved) &&
+        (t.flags & flag_pending) == 0;
+    if (moves && t.currency.code != 0 && t.result == TransferResult::ok) {
       sums[std::string(currency_alpha(t.currency))] +=
           t.amount_effective > 0 ? t.amount_effective : t.amount;
     }
@@ -269,7 +289,16 @@ void Digest::add(const Event& e) {
 }
 
 std::string Digest::text() const {
-  std::string text = std::to_string(count) + " more events in the last minute";
+  // Since when, from the first held-back event (a digest can cover seconds or an hour).
+  std::string since;
+  if (first_ns != 0) {
+    const std::uint64_t s = first_ns / 1'000'000'000ULL;
+    char clock[32];
+    std::snprintf(clock, sizeof clock, "%02u:%02u:%02u UTC", static_cast<unsigned>(s / 3600 % 24),
+                  static_cast<unsigned>(s / 60 % 60), static_cast<unsigned>(s % 60));
+    since = std::string(" since ") + clock;
+  }
+  std::string text = std::to_string(count) + " more events" + since;
   std::string parts;
   for (const auto& [kind, n] : kinds) {
     parts += (parts.empty() ? "" : ", ") + std::to_string(n) + " " + kind;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -11,8 +12,13 @@
 
 namespace ledger::outbound {
 
-// "Card payment 12.40 EUR: approved (card …4242, account …0002)".
-std::string slack_text(const Event& event);
+// How an account is named in a message: its IBAN masked ("DE89 …3000"), or "" to fall back
+// to the last digits of its id ("…0002").
+using AccountLabel = std::function<std::string(AccountId)>;
+// "Card payment 12.40 EUR: approved (account DE89 …3000)".
+std::string slack_text(const Event& event, const AccountLabel& account_label = nullptr);
+// "DE89370400440532013000" -> "DE89 …3000": enough to recognise one's account, not to use it.
+std::string masked_iban(std::string_view iban);
 // The request body: {"text": ..., "blocks": [{"type": "section", ...}]}.
 // Text that came from outside (a merchant's name and city, from the card network) made safe for
 // Slack: Slack reads <...> as a mention, a channel command or a link and &...; as an entity,
@@ -26,9 +32,11 @@ std::string slack_body(const std::string& text);
 struct Digest {
   std::uint32_t count = 0;
   std::map<std::string, std::uint32_t> kinds;  // "card payments" -> n
-  std::map<std::string, __int128> sums;        // "EUR" -> minor units
+  std::map<std::string, __int128> sums;        // "EUR" -> money moved (postings only)
+  std::uint64_t first_ns = 0;                  // the first event's time
   void add(const Event& event);
-  std::string text() const;  // "37 more events held back: 30 card payments, ... (1,240.50 EUR)"
+  // "37 more events since 12:00:03 UTC: 30 card payments, ... (1,240.50 EUR)".
+  std::string text() const;
 };
 
 // 1240.5 EUR -> "1,240.50" (minor units by the currency's exponent).
