@@ -27,3 +27,9 @@ CREATE TABLE direct_debit_file_items (
 
 -- direct_debit_rules.kind 3: a blocked mandate of one creditor (creditor_id and
 -- mandate_reference), beside 1, a mandate reference blocked whoever the creditor.
+
+-- The payer's limits (Regulation (EU) 260/2012 art. 5(3)(d)): kind 4, a creditor allowed to
+-- collect (a whitelist: with any, only those); kind 5, a limit for one creditor (creditor_id)
+-- or for all (creditor_id ''): an amount per collection and a number per calendar month.
+ALTER TABLE direct_debit_rules ADD COLUMN max_amount bigint NOT NULL DEFAULT 0;
+ALTER TABLE direct_debit_rules ADD COLUMN max_per_month integer NOT NULL DEFAULT 0;

@@ -343,8 +343,7 @@ TEST_F(DirectDebitsTest, APaidCollectionIsOneEventWithItsReferences) {
   const json dd = post(collection("E2E-50", 100, day));
   advance_to(settle_s(day) + 1);
   ASSERT_EQ(get(dd["id"])["status"], "paid");
-  const auto reply = call("GET",
-                          "/v1/events?limit=1000&types=transfer.created,direct_debit.paid");
+  const auto reply = call("GET", "/v1/events?limit=1000&types=transfer.created,direct_debit.paid");
   ASSERT_EQ(reply.status, 200) << reply.body;
   int paid = 0;
   const json page = json::parse(reply.body);
@@ -363,6 +362,41 @@ TEST_F(DirectDebitsTest, APaidCollectionIsOneEventWithItsReferences) {
     }
   }
   EXPECT_EQ(paid, 1) << reply.body;
+}
+
+// The payer's limits (Regulation (EU) 260/2012 art. 5(3)(d)): only whitelisted creditors, an
+// amount per collection and a number per month; each refusal SL01, the business code no way
+// around it.
+TEST_F(DirectDebitsTest, ThePayersWhitelistAmountAndMonthlyLimits) {
+  const std::int32_t day = due_day();
+  const auto put = call("PUT", "/v1/accounts/" + uuid(1, 2) + "/direct-debit-rules",
+                        {{"allowed_creditors", {"DE98ZZZ09999999999", "DE79ZZZ00000000002"}},
+                         {"limits",
+                          {{{"creditor_id", "DE98ZZZ09999999999"},
+                            {"max_amount", 5000},
+                            {"max_collections_per_month", 1}}}}});
+  ASSERT_EQ(put.status, 200) << put.body;
+  const json rules = json::parse(put.body);
+  EXPECT_EQ(rules["limits"][0]["max_amount"], 5000);
+  EXPECT_EQ(rules["allowed_creditors"].size(), 2u);
+  // Not on the whitelist.
+  EXPECT_EQ(post(collection("E2E-60", 100, day, "DE09ZZZ00000000001"))["reason_code"], "SL01");
+  // Over the amount.
+  EXPECT_EQ(post(collection("E2E-61", 5001, day))["reason_code"], "SL01");
+  // The first of the month passes, the second is over the count, under any business code.
+  EXPECT_EQ(post(collection("E2E-62", 5000, day))["status"], "received");
+  EXPECT_EQ(post(collection("E2E-63", 100, day, "DE98ABC09999999999"))["reason_code"], "SL01");
+  // Another whitelisted creditor has no limit.
+  EXPECT_EQ(post(collection("E2E-64", 9000, day, "DE79ZZZ00000000002"))["status"], "received");
+  // Bad limits are a 400 naming the field.
+  const auto bad = call("PUT", "/v1/accounts/" + uuid(1, 2) + "/direct-debit-rules",
+                        {{"limits", {{{"max_amount", 0}}}}});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(json::parse(bad.body)["field"], "limits");
+  EXPECT_EQ(call("PUT", "/v1/accounts/" + uuid(1, 2) + "/direct-debit-rules",
+                 {{"allowed_creditors", {"DE97ZZZ09999999999"}}})
+                .status,
+            400);  // wrong check digits
 }
 
 TEST_F(DirectDebitsTest, AccountsHaveIbansAndCollectionsFindTheirDebtorByIban) {

@@ -60,11 +60,24 @@ struct MandateRules {
   };
   std::vector<B2bMandate> b2b_mandates;
   std::vector<B2bMandate> blocked_creditor_mandates;  // one creditor's mandate
+  // The payer's limits (Regulation (EU) 260/2012 art. 5(3)(d)): only these creditors may
+  // collect (a whitelist; empty: any), and per creditor (or for all, creditor_id "") an amount
+  // per collection and a number of collections per calendar month of the due date (0: none).
+  std::vector<std::string> allowed_creditors;
+  struct Limit {
+    std::string creditor_id;  // "" for every creditor
+    std::int64_t max_amount = 0;
+    std::uint32_t max_per_month = 0;
+  };
+  std::vector<Limit> limits;
 };
 
-// The refusal the rules give a collection (none: allowed).
+// The refusal the rules give a collection (none: allowed). `amount`: the collection's;
+// `same_creditor_this_month`: the account's other collections from that creditor (by identity)
+// due in the same calendar month and not refused, for the periodicity limit.
 sepa::Reason mandate_rule_refusal(const MandateRules& rules, DirectDebitScheme scheme,
-                                  const DirectDebitDetails& details);
+                                  const DirectDebitDetails& details, std::int64_t amount = 0,
+                                  std::uint32_t same_creditor_this_month = 0);
 
 struct DirectDebitView {
   DirectDebit state;  // the latest journaled state
@@ -125,7 +138,10 @@ struct DirectDebitReply {
   std::vector<DirectDebitView> items;  // get (one, with history), list
   std::uint64_t next_after = 0;        // list: 0 when no more
   std::string iban;                    // iban_of, assign_iban: the account's IBAN
-  bool iban_taken = false;           // assign_iban: another account has it, or this one has another
+  bool iban_taken = false;  // assign_iban: another account has it, or this one has another
+  // receive: the account's collections from this creditor (identity) due in the same calendar
+  // month, not refused (stored before this one).
+  std::uint32_t same_creditor_this_month = 0;
   std::uint32_t files_that_day = 0;  // unfiled_changes
   std::string message_id;            // unfiled_changes: the day's latest file; get_file
   std::string document;              // unfiled_changes: its document; get_file

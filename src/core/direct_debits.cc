@@ -49,7 +49,8 @@ std::optional<SequenceType> sequence_from_name(std::string_view name) {
 }
 
 sepa::Reason mandate_rule_refusal(const MandateRules& rules, DirectDebitScheme scheme,
-                                  const DirectDebitDetails& details) {
+                                  const DirectDebitDetails& details, std::int64_t amount,
+                                  std::uint32_t same_creditor_this_month) {
   // The collection's creditors and mandates: its own, and those it had before an amendment.
   std::vector<std::string> creditors{sepa::creditor_identity(details.creditor_id)};
   if (!details.original_creditor_id.empty()) {
@@ -77,6 +78,19 @@ sepa::Reason mandate_rule_refusal(const MandateRules& rules, DirectDebitScheme s
       std::any_of(rules.blocked_creditor_mandates.begin(), rules.blocked_creditor_mandates.end(),
                   is_pair)) {
     return sepa::Reason::SL01;
+  }
+  // The payer's limits: a whitelist of creditors, an amount, a number per month (SL01: the
+  // debtor bank's service the payer asked for).
+  if (!rules.allowed_creditors.empty() &&
+      std::none_of(rules.allowed_creditors.begin(), rules.allowed_creditors.end(), is_creditor)) {
+    return sepa::Reason::SL01;
+  }
+  for (const MandateRules::Limit& limit : rules.limits) {
+    if (!limit.creditor_id.empty() && !is_creditor(limit.creditor_id)) continue;
+    if (limit.max_amount > 0 && amount > limit.max_amount) return sepa::Reason::SL01;
+    if (limit.max_per_month > 0 && same_creditor_this_month >= limit.max_per_month) {
+      return sepa::Reason::SL01;
+    }
   }
   if (scheme == DirectDebitScheme::b2b &&
       !std::any_of(rules.b2b_mandates.begin(), rules.b2b_mandates.end(), is_pair)) {

@@ -321,13 +321,51 @@ Mapped<MandateRules> map_mandate_rules(const Body& body) {
   };
   for (const auto& [key, value] : root.items()) {
     if (key != "blocked_creditors" && key != "blocked_mandates" && key != "b2b_mandates" &&
-        key != "blocked_creditor_mandates") {
+        key != "blocked_creditor_mandates" && key != "allowed_creditors" && key != "limits") {
       return bad_request(BadRequest{"unknown_field", key, "unknown field " + key});
     }
     if (!value.is_array() || value.size() > 1000) {
       return problem(key, key + " must be an array of at most 1000 entries");
     }
     for (const json& item : value) {
+      if (key == "limits") {
+        // {"creditor_id"?, "max_amount"?, "max_collections_per_month"?}: at least one limit.
+        const auto field = [&item](const char* name) {
+          const auto it = item.is_object() ? item.find(name) : json::const_iterator{};
+          return item.is_object() && it != item.end() ? &*it : nullptr;
+        };
+        const json* creditor = field("creditor_id");
+        const json* amount = field("max_amount");
+        const json* per_month = field("max_collections_per_month");
+        const bool known =
+            item.is_object() &&
+            std::all_of(item.items().begin(), item.items().end(), [](const auto& kv) {
+              return kv.key() == "creditor_id" || kv.key() == "max_amount" ||
+                     kv.key() == "max_collections_per_month";
+            });
+        const bool creditor_ok =
+            creditor == nullptr ||
+            (creditor->is_string() && sepa::creditor_id_valid(creditor->get<std::string>()));
+        const bool amount_ok =
+            amount == nullptr || (amount->is_number_integer() && amount->get<std::int64_t>() >= 1 &&
+                                  amount->get<std::int64_t>() <= sepa::amount_max);
+        const bool count_ok = per_month == nullptr || (per_month->is_number_integer() &&
+                                                       per_month->get<std::int64_t>() >= 1 &&
+                                                       per_month->get<std::int64_t>() <= 1000);
+        if (!known || !creditor_ok || !amount_ok || !count_ok ||
+            (amount == nullptr && per_month == nullptr)) {
+          return problem(key,
+                         "each limit is {\"creditor_id\"? (a SEPA creditor identifier; absent: "
+                         "every creditor), \"max_amount\"? (minor units, 1 to 99999999999), "
+                         "\"max_collections_per_month\"? (1 to 1000)} with at least one limit");
+        }
+        rules.limits.push_back({creditor == nullptr ? std::string() : creditor->get<std::string>(),
+                                amount == nullptr ? 0 : amount->get<std::int64_t>(),
+                                per_month == nullptr
+                                    ? 0u
+                                    : static_cast<std::uint32_t>(per_month->get<std::int64_t>())});
+        continue;
+      }
       if (key == "b2b_mandates" || key == "blocked_creditor_mandates") {
         const auto c = item.is_object() ? item.find("creditor_id") : json::const_iterator{};
         const auto m = item.is_object() ? item.find("mandate_reference") : json::const_iterator{};
@@ -348,10 +386,15 @@ Mapped<MandateRules> map_mandate_rules(const Body& body) {
           item.get<std::string>().size() > 35 || !sepa_text(item.get<std::string>())) {
         return problem(key, key + " holds 1 to 35 SEPA characters per entry");
       }
-      if (key == "blocked_creditors" && !sepa::creditor_id_valid(item.get<std::string>())) {
-        return problem(key,
-                       "blocked_creditors holds SEPA creditor identifiers (country, check "
-                       "digits, business code, national identifier; check digits verified)");
+      if ((key == "blocked_creditors" || key == "allowed_creditors") &&
+          !sepa::creditor_id_valid(item.get<std::string>())) {
+        return problem(key, key +
+                                " holds SEPA creditor identifiers (country, check digits, "
+                                "business code, national identifier; check digits verified)");
+      }
+      if (key == "allowed_creditors") {
+        rules.allowed_creditors.push_back(item.get<std::string>());
+        continue;
       }
       (key == "blocked_creditors" ? rules.blocked_creditors : rules.blocked_mandates)
           .push_back(item.get<std::string>());
@@ -365,6 +408,14 @@ json mandate_rules_json(AccountId account, const MandateRules& rules) {
   for (const MandateRules::B2bMandate& m : rules.b2b_mandates) {
     b2b.push_back(json{{"creditor_id", m.creditor_id}, {"mandate_reference", m.mandate_reference}});
   }
+  json limits = json::array();
+  for (const MandateRules::Limit& l : rules.limits) {
+    limits.push_back(
+        json{{"creditor_id", l.creditor_id.empty() ? json(nullptr) : json(l.creditor_id)},
+             {"max_amount", l.max_amount == 0 ? json(nullptr) : json(l.max_amount)},
+             {"max_collections_per_month",
+              l.max_per_month == 0 ? json(nullptr) : json(l.max_per_month)}});
+  }
   json pairs = json::array();
   for (const MandateRules::B2bMandate& m : rules.blocked_creditor_mandates) {
     pairs.push_back(
@@ -374,7 +425,9 @@ json mandate_rules_json(AccountId account, const MandateRules& rules) {
               {"blocked_creditors", rules.blocked_creditors},
               {"blocked_mandates", rules.blocked_mandates},
               {"b2b_mandates", std::move(b2b)},
-              {"blocked_creditor_mandates", std::move(pairs)}};
+              {"blocked_creditor_mandates", std::move(pairs)},
+              {"allowed_creditors", rules.allowed_creditors},
+              {"limits", std::move(limits)}};
 }
 
 }  // namespace ledger::http

@@ -74,8 +74,10 @@ Awaitable<std::variant<Received, Response>> receive_one(const RouteContext& ctx,
   if (!reply) co_return render(read_failed(), version);
   DirectDebit dd = input.collection;
   dd.account_id = reply->account;
-  auto preset = reply->account_found ? mandate_rule_refusal(reply->rules, dd.scheme, input.details)
-                                     : sepa::Reason::none;
+  auto preset = reply->account_found
+                    ? mandate_rule_refusal(reply->rules, dd.scheme, input.details, dd.amount,
+                                           reply->same_creditor_this_month)
+                    : sepa::Reason::none;
   if (!reply->stored) {
     // The (creditor, end-to-end id, due date) key is taken. A repeat of the same collection
     // (same id) answers it; a new one is a duplicate (AM05), unless the engine never got the
@@ -463,7 +465,7 @@ Awaitable<Response> route_account_direct_debits(const RouteContext& ctx, const R
       if (!received) co_return render(read_failed(), version);
       for (const DirectDebitView& view : received->items) {
         const sepa::Reason refusal =
-            mandate_rule_refusal(reply->rules, view.state.scheme, view.details);
+            mandate_rule_refusal(reply->rules, view.state.scheme, view.details, view.state.amount);
         if (refusal == sepa::Reason::none) continue;
         DirectDebit dd;
         dd.id = view.state.id;

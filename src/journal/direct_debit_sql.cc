@@ -144,9 +144,9 @@ bool decode_details(const PGresult* rows, int r, DirectDebitDetails* d) {
 Status read_rules(PGconn* conn, AccountId account, MandateRules* rules) {
   pg::Result rows;
   if (Status s = pg::exec_params(conn,
-                                 "SELECT kind, creditor_id, mandate_reference FROM "
-                                 "direct_debit_rules WHERE account_id = $1 ORDER BY kind, "
-                                 "creditor_id, mandate_reference",
+                                 "SELECT kind, creditor_id, mandate_reference, max_amount, "
+                                 "max_per_month FROM direct_debit_rules WHERE account_id = $1 "
+                                 "ORDER BY kind, creditor_id, mandate_reference",
                                  {format_uuid(account.value)}, &rows);
       !s.ok()) {
     return s;
@@ -162,6 +162,14 @@ Status read_rules(PGconn* conn, AccountId account, MandateRules* rules) {
     if (kind == 2) rules->b2b_mandates.push_back({std::move(creditor), std::move(mandate)});
     if (kind == 3) {
       rules->blocked_creditor_mandates.push_back({std::move(creditor), std::move(mandate)});
+    }
+    if (kind == 4) rules->allowed_creditors.push_back(std::move(creditor));
+    if (kind == 5) {
+      std::int64_t amount = 0, per_month = 0;
+      if (!pg::number(rows.get(), r, 3, &amount) || !pg::number(rows.get(), r, 4, &per_month)) {
+        return Status::error("direct_debit_rules holds a limit that does not decode");
+      }
+      rules->limits.push_back({std::move(creditor), amount, static_cast<std::uint32_t>(per_month)});
     }
   }
   return Status();
@@ -185,6 +193,28 @@ Status receive(PGconn* conn, const DirectDebitRequest& q, DirectDebitReply* repl
   reply->account_found = !reply->account.is_zero();
   if (reply->account_found) {
     if (Status s = read_rules(conn, reply->account, &reply->rules); !s.ok()) return s;
+    if (!reply->rules.limits.empty()) {
+      // The periodicity limit: this creditor's (by identity: without its business code)
+      // collections from this account due in the same calendar month, not refused.
+      pg::Result counted;
+      if (Status s = pg::exec_params(
+              conn,
+              "SELECT count(*) FROM direct_debits d WHERE d.account_id = $1 AND NOT d.duplicate "
+              "AND substr(d.creditor_id, 1, 4) || substr(d.creditor_id, 8) = $2 AND "
+              "date_trunc('month', d.due_date) = date_trunc('month', $3::date) AND d.id <> $4 "
+              "AND coalesce((SELECT e.status FROM direct_debit_events e WHERE "
+              "e.direct_debit_id = d.id ORDER BY e.ts DESC LIMIT 1), 0) <> 1",
+              {format_uuid(reply->account.value), sepa::creditor_identity(q.details.creditor_id),
+               date_text(dd.due_day), format_uuid(dd.id.value)},
+              &counted);
+          !s.ok()) {
+        return s;
+      }
+      std::int64_t n = 0;
+      if (PQntuples(counted.get()) == 1 && pg::number(counted.get(), 0, 0, &n)) {
+        reply->same_creditor_this_month = static_cast<std::uint32_t>(n);
+      }
+    }
   }
   const std::string account =
       reply->account.is_zero() ? std::string() : format_uuid(reply->account.value);
@@ -260,13 +290,18 @@ Status put_rules(PGconn* conn, const DirectDebitRequest& q) {
   if (Status s = pg::exec(conn, "BEGIN"); !s.ok()) return s;
   Status s = pg::exec_params(conn, "DELETE FROM direct_debit_rules WHERE account_id = $1",
                              {account}, nullptr);
-  const auto insert = [&](int kind, const std::string& creditor, const std::string& mandate) {
+  const auto insert = [&](int kind, const std::string& creditor, const std::string& mandate,
+                          std::int64_t max_amount = 0, std::uint32_t max_per_month = 0) {
     if (!s.ok()) return;
     s = pg::exec_params(conn,
                         "INSERT INTO direct_debit_rules (account_id, kind, creditor_id, "
-                        "mandate_reference) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                        {account, std::to_string(kind), creditor, mandate}, nullptr);
+                        "mandate_reference, max_amount, max_per_month) VALUES ($1, $2, $3, $4, "
+                        "$5, $6) ON CONFLICT DO NOTHING",
+                        {account, std::to_string(kind), creditor, mandate,
+                         std::to_string(max_amount), std::to_string(max_per_month)},
+                        nullptr);
   };
+
   for (const std::string& c : q.rules.blocked_creditors) insert(0, c, "");
   for (const std::string& m : q.rules.blocked_mandates) insert(1, "", m);
   for (const MandateRules::B2bMandate& m : q.rules.b2b_mandates) {
@@ -274,6 +309,10 @@ Status put_rules(PGconn* conn, const DirectDebitRequest& q) {
   }
   for (const MandateRules::B2bMandate& m : q.rules.blocked_creditor_mandates) {
     insert(3, m.creditor_id, m.mandate_reference);
+  }
+  for (const std::string& c : q.rules.allowed_creditors) insert(4, c, "");
+  for (const MandateRules::Limit& l : q.rules.limits) {
+    insert(5, l.creditor_id, "", l.max_amount, l.max_per_month);
   }
   const Status end = pg::exec(conn, s.ok() ? "COMMIT" : "ROLLBACK");
   return s.ok() ? end : s;
