@@ -399,6 +399,68 @@ TEST_F(DirectDebitsTest, ThePayersWhitelistAmountAndMonthlyLimits) {
             400);  // wrong check digits
 }
 
+// A pacs.007 from the creditor's bank reverses a paid collection: the money is back on the
+// account, the collection is reversed (one direct_debit.reversed event), a repeat of the
+// document moves nothing, and what cannot be reversed is answered with why.
+TEST_F(DirectDebitsTest, APacs007ReversalGivesTheMoneyBackOnce) {
+  const std::int32_t day = due_day();
+  const json paid = post(collection("E2E-70", 2500, day));
+  const json waiting = post(collection("E2E-71", 50000, day));
+  advance_to(settle_s(day) + 1);
+  ASSERT_EQ(get(paid["id"])["status"], "paid");
+  ASSERT_EQ(get(waiting["id"])["status"], "waiting_for_funds");
+  const std::int64_t before = balances()["available"];
+  const auto tx = [&](const std::string& e2e, const std::string& amount) {
+    return "<TxInf><RvslId>RV-" + e2e +
+           "</RvslId><OrgnlGrpInf><OrgnlMsgId>M</OrgnlMsgId>"
+           "<OrgnlMsgNmId>pacs.003</OrgnlMsgNmId></OrgnlGrpInf><OrgnlEndToEndId>" +
+           e2e + "</OrgnlEndToEndId><OrgnlIntrBkSttlmAmt Ccy=\"EUR\">" + amount +
+           "</OrgnlIntrBkSttlmAmt><RvsdIntrBkSttlmAmt Ccy=\"EUR\">" + amount +
+           "</RvsdIntrBkSttlmAmt><OrgnlIntrBkSttlmDt>" + sepa::format_date(day) +
+           "</OrgnlIntrBkSttlmDt><RvslRsnInf><Rsn><Cd>AM05</Cd></Rsn></RvslRsnInf><OrgnlTxRef>"
+           "<CdtrSchmeId><Id><PrvtId><Othr><Id>DE98ZZZ09999999999</Id></Othr></PrvtId></Id>"
+           "</CdtrSchmeId></OrgnlTxRef></TxInf>";
+  };
+  const std::string document =
+      "<?xml version=\"1.0\"?><Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pacs.007.001.09\">"
+      "<FIToFIPmtRvsl><GrpHdr><MsgId>RVSL-1</MsgId><CreDtTm>2026-12-09T10:00:00</CreDtTm>"
+      "<NbOfTxs>3</NbOfTxs></GrpHdr>" +
+      tx("E2E-70", "25.00") + tx("E2E-71", "500.00") + tx("E2E-NONE", "1.00") +
+      "</FIToFIPmtRvsl></Document>";
+  const auto reply = testing::http_call(server_.http_port(), "POST", "/v1/direct-debits/reversals",
+                                        document, {{"Authorization", "Bearer " + key_}});
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  const json results = json::parse(reply.body)["results"];
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[0]["status"], "reversed");
+  EXPECT_EQ(results[1]["status"], "not_reversed");
+  EXPECT_EQ(results[2]["status"], "not_reversed");
+  const json reversed = get(paid["id"]);
+  EXPECT_EQ(reversed["status"], "reversed");
+  EXPECT_EQ(reversed["reason_code"], "AM05");
+  EXPECT_EQ(balances()["available"], before + 2500);
+  // The same document again: nothing moves twice.
+  const auto again = testing::http_call(server_.http_port(), "POST", "/v1/direct-debits/reversals",
+                                        document, {{"Authorization", "Bearer " + key_}});
+  ASSERT_EQ(again.status, 200);
+  EXPECT_EQ(balances()["available"], before + 2500);
+  const auto types = event_types();
+  EXPECT_EQ(std::count(types.begin(), types.end(), "direct_debit.reversed"), 0)
+      << "event_types() lists the older types only";
+  const auto feed = call("GET", "/v1/events?types=direct_debit.reversed");
+  EXPECT_EQ(json::parse(feed.body)["events"].size(), 1u) << feed.body;
+  // Over JSON: only a paid collection.
+  EXPECT_EQ(call("POST", "/v1/direct-debits/" + waiting["id"].get<std::string>() + "/reversal",
+                 {{"reason_code", "AM05"}})
+                .status,
+            422);
+  // Not a pacs.007: refused whole.
+  EXPECT_EQ(testing::http_call(server_.http_port(), "POST", "/v1/direct-debits/reversals",
+                               "<Document xmlns=\"urn:x\"/>", {{"Authorization", "Bearer " + key_}})
+                .status,
+            400);
+}
+
 TEST_F(DirectDebitsTest, AccountsHaveIbansAndCollectionsFindTheirDebtorByIban) {
   // Generated from the bank code, with valid check digits, stable across reads.
   const json generated = rest("GET", "/v1/accounts/" + uuid(1, 2));

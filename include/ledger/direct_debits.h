@@ -104,7 +104,11 @@ struct DirectDebitRequest {
     // it holds (`change_ts`). store_file fails when one of them is in another file already.
     unfiled_changes,
     store_file,
-    get_file  // the stored file `message_id` of `file_kind`
+    get_file,  // the stored file `message_id` of `file_kind`
+    // The collection (not a duplicate) of `day` with this end-to-end id and, when
+    // details.creditor_id is given, this creditor (by identity): reply.existing (zero: none;
+    // zero too when several match without a creditor).
+    find_by_key
   };
   Op op = Op::get;
   // receive: the collection as mapped (id, amount, due day, scheme, account or IBAN).

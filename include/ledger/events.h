@@ -38,8 +38,9 @@ enum class EventType : std::uint8_t {
   direct_debit_paid,
   direct_debit_returned,
   direct_debit_refunded,
+  direct_debit_reversed,
 };
-inline constexpr std::size_t event_type_count = 24;
+inline constexpr std::size_t event_type_count = 25;
 
 // Where the feed finds an event's record.
 RecordKind record_kind_of(EventType type);

@@ -284,7 +284,8 @@ enum class DirectDebitStatus : std::uint8_t {
   waiting_for_funds,
   paid,
   returned,
-  refunded
+  refunded,
+  reversed  // the creditor's bank reversed it after settlement (pacs.007): the money is back
 };
 enum class DirectDebitScheme : std::uint8_t { core, b2b };
 enum class SequenceType : std::uint8_t { frst, rcur, ooff, fnal };
@@ -296,7 +297,8 @@ enum class DirectDebitChange : std::uint8_t {
   waiting_for_funds,
   paid,
   returned,
-  refunded
+  refunded,
+  reversed
 };
 struct DirectDebit {
   DirectDebitId id;
@@ -372,6 +374,7 @@ enum class CommandKind : std::uint8_t {
   refund_direct_debit,   // body.direct_debit: id and reason (MD06 or MD01)
   lookup_direct_debit,   // body.direct_debit.id
   refuse_direct_debit,   // body.direct_debit: id and reason; only while it is still received
+  reverse_direct_debit,  // body.direct_debit: id, amount and reason of a pacs.007; paid only
 };
 
 // One request to the engine. `tag` is opaque to the engine and comes back with the result

@@ -5,10 +5,11 @@
 
 namespace ledger {
 namespace {
-constexpr std::array<std::string_view, 6> statuses = {"received", "refused",  "waiting_for_funds",
-                                                      "paid",     "returned", "refunded"};
-constexpr std::array<std::string_view, 7> changes = {
-    "received", "refused", "at_risk", "waiting_for_funds", "paid", "returned", "refunded"};
+constexpr std::array<std::string_view, 7> statuses = {
+    "received", "refused", "waiting_for_funds", "paid", "returned", "refunded", "reversed"};
+constexpr std::array<std::string_view, 8> changes = {"received",          "refused", "at_risk",
+                                                     "waiting_for_funds", "paid",    "returned",
+                                                     "refunded",          "reversed"};
 constexpr std::array<std::string_view, 4> sequences = {"FRST", "RCUR", "OOFF", "FNAL"};
 }  // namespace
 

@@ -29,6 +29,7 @@ constexpr std::array<std::string_view, event_type_count + 1> names = {
     "direct_debit.paid",
     "direct_debit.returned",
     "direct_debit.refunded",
+    "direct_debit.reversed",
 };
 
 EventType transfer_event(const Transfer& t) {
@@ -78,7 +79,7 @@ RecordKind record_kind_of(EventType e) {
     return RecordKind::monitor;
   }
   if (e == EventType::spending_spike) return RecordKind::spike;
-  if (e >= EventType::direct_debit_received && e <= EventType::direct_debit_refunded) {
+  if (e >= EventType::direct_debit_received && e <= EventType::direct_debit_reversed) {
     return RecordKind::direct_debit;
   }
   return RecordKind::transfer;

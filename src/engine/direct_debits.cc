@@ -181,6 +181,7 @@ bool Engine::post_direct_debit(std::uint32_t position, DebitPosting posting, Bat
       t.code = TransferCode::direct_debit_return;
       break;
     case DebitPosting::refunded:
+    case DebitPosting::reversed:
       t.debit_account_id = clearing;
       t.credit_account_id = dd.account_id;
       t.code = TransferCode::direct_debit_refund;
@@ -279,6 +280,33 @@ void Engine::refund_direct_debit(const Command& command, CommandResult* result, 
   dd.status = DirectDebitStatus::refunded;
   dd.reason = static_cast<std::uint8_t>(reason);
   journal_direct_debit(dd, DirectDebitChange::refunded, out);
+  answer(DirectDebitResult::ok);
+}
+
+// The creditor's bank reverses a collection it should not have sent (pacs.007, after
+// settlement): the money comes back from the clearing system to the customer, whatever the
+// scheme and with no refund window. Only a paid collection, for its whole amount; a repeat
+// answers the reversal; a refunded one was given back already.
+void Engine::reverse_direct_debit(const Command& command, CommandResult* result, BatchOutput* out) {
+  const DirectDebit& input = command.body.direct_debit;
+  const std::uint32_t position = direct_debit_position(input.id);
+  const auto answer = [&](DirectDebitResult code) {
+    result->code = static_cast<std::uint8_t>(code);
+    result->value.direct_debit = position == IdIndex::not_found ? input : direct_debits_[position];
+  };
+  if (position == IdIndex::not_found) return answer(DirectDebitResult::direct_debit_not_found);
+  DirectDebit& dd = direct_debits_[position];
+  if (dd.status == DirectDebitStatus::reversed) return answer(DirectDebitResult::ok);
+  if (dd.status != DirectDebitStatus::paid) return answer(DirectDebitResult::direct_debit_not_paid);
+  if (input.amount != 0 && input.amount != dd.amount) {
+    return answer(DirectDebitResult::exists_with_different_fields);
+  }
+  if (!post_direct_debit(position, DebitPosting::reversed, out)) {
+    return answer(DirectDebitResult::direct_debit_capacity_exhausted);
+  }
+  dd.status = DirectDebitStatus::reversed;
+  dd.reason = input.reason;
+  journal_direct_debit(dd, DirectDebitChange::reversed, out);
   answer(DirectDebitResult::ok);
 }
 

@@ -234,6 +234,9 @@ void Engine::apply_one(const Command& command, BatchOutput* out) {
     case CommandKind::refund_direct_debit:
       refund_direct_debit(command, &result, out);
       return;
+    case CommandKind::reverse_direct_debit:
+      reverse_direct_debit(command, &result, out);
+      return;
     case CommandKind::refuse_direct_debit:
       refuse_direct_debit(command, &result, out);
       return;

@@ -121,7 +121,14 @@ class Engine {
   static std::uint64_t reject_cutoff(const DirectDebit& dd);
   static AccountId direct_debit_clearing_account_id();
   static AccountId direct_debit_suspense_account_id();
-  enum class DebitPosting : std::uint8_t { paid = 1, funded, paid_late, returned, refunded };
+  enum class DebitPosting : std::uint8_t {
+    paid = 1,
+    funded,
+    paid_late,
+    returned,
+    refunded,
+    reversed
+  };
   static TransferId direct_debit_transfer_id(DirectDebitId id, DebitPosting posting);
   // Approved card spending of a card: today (UTC day of `now_ns`) and the last 30 days.
   struct Spending {
@@ -236,6 +243,7 @@ class Engine {
   // Direct debits (direct_debits.cc).
   void receive_direct_debit(const Command& command, CommandResult* result, BatchOutput* out);
   void refund_direct_debit(const Command& command, CommandResult* result, BatchOutput* out);
+  void reverse_direct_debit(const Command& command, CommandResult* result, BatchOutput* out);
   void refuse_direct_debit(const Command& command, CommandResult* result, BatchOutput* out);
   void run_direct_debit_timers(BatchOutput* out);
   void retry_waiting_debits(BatchOutput* out);

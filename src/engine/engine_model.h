@@ -788,6 +788,8 @@ struct Model {
         return static_cast<std::uint8_t>(refund_debit(c.body.direct_debit));
       case CommandKind::refuse_direct_debit:
         return static_cast<std::uint8_t>(refuse_debit(c.body.direct_debit));
+      case CommandKind::reverse_direct_debit:
+        return static_cast<std::uint8_t>(reverse_debit(c.body.direct_debit));
       case CommandKind::lookup_direct_debit:
         return 0;
       case CommandKind::create_transfer:
@@ -885,6 +887,23 @@ struct Model {
     return DR::ok;
   }
 
+  // The creditor's bank reverses a paid collection (pacs.007): clearing -> customer, any
+  // scheme, no window, the whole amount only.
+  DR reverse_debit(const DirectDebit& in) {
+    auto it = debits.find(in.id.value);
+    if (it == debits.end()) return DR::direct_debit_not_found;
+    ModelDebit& d = it->second;
+    if (d.status == DS::reversed) return DR::ok;
+    if (d.status != DS::paid) return DR::direct_debit_not_paid;
+    if (in.amount != 0 && in.amount != d.spec.amount) return DR::exists_with_different_fields;
+    if (!post_debit(d, Engine::DebitPosting::reversed)) return DR::direct_debit_capacity_exhausted;
+    d.status = DS::reversed;
+    d.reason = in.reason;
+    d.retry_at = 0;
+    tick();
+    return DR::ok;
+  }
+
   DR refuse_debit(const DirectDebit& in) {
     auto it = debits.find(in.id.value);
     if (it == debits.end()) return DR::direct_debit_not_found;
@@ -928,7 +947,8 @@ struct Model {
     if (posting == P::funded) debit = suspense;
     if (posting == P::paid_late) credit = suspense;
     if (posting == P::returned) debit = clearing, credit = suspense;
-    if (posting == P::refunded) debit = clearing, credit = d.spec.account_id;
+    if (posting == P::refunded || posting == P::reversed)
+      debit = clearing, credit = d.spec.account_id;
     accounts[debit.value].debits_posted += d.spec.amount;
     accounts[credit.value].credits_posted += d.spec.amount;
     ModelTransfer m;

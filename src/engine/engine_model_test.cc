@@ -127,9 +127,13 @@ class Workload {
       c.kind = CommandKind::receive_direct_debit;
       dd = earlier;
       if (chance(50)) dd.amount += 1;
-    } else if (what < 90) {
+    } else if (what < 85) {
       c.kind = CommandKind::refund_direct_debit;
       dd.reason = static_cast<std::uint8_t>(chance(50) ? sepa::Reason::MD06 : sepa::Reason::MD01);
+    } else if (what < 92) {
+      c.kind = CommandKind::reverse_direct_debit;  // a pacs.007 from the creditor's bank
+      dd.reason = static_cast<std::uint8_t>(sepa::Reason::AM05);
+      dd.amount = chance(90) ? earlier.amount : earlier.amount + 1;
     } else {
       c.kind = CommandKind::refuse_direct_debit;
       dd.reason = static_cast<std::uint8_t>(sepa::Reason::MS02);
@@ -495,6 +499,7 @@ std::string result_name(CommandKind kind, std::uint8_t code) {
     case CommandKind::receive_direct_debit:
     case CommandKind::refund_direct_debit:
     case CommandKind::refuse_direct_debit:
+    case CommandKind::reverse_direct_debit:
       return std::string(to_string(static_cast<DirectDebitResult>(code)));
     default:
       return std::string(to_string(static_cast<R>(code)));
@@ -529,8 +534,8 @@ void expect_same_cards(const Engine& engine, const Model& model, std::uint64_t s
 struct DebitOutcomes {
   std::map<std::string, std::size_t> counts;
   void count(DirectDebitStatus status, bool late, bool warned) {
-    static const char* const names[] = {"received", "refused",  "waiting_for_funds",
-                                        "paid",     "returned", "refunded"};
+    static const char* const names[] = {"received", "refused",  "waiting_for_funds", "paid",
+                                        "returned", "refunded", "reversed"};
     std::string name = names[static_cast<int>(status)];
     if (status == DirectDebitStatus::paid) name += late ? " (late)" : " (on time)";
     ++counts[name];
@@ -642,7 +647,7 @@ TEST(EngineModelTest, AgreesWithTheNaiveModelOnRandomCommands) {
   run_random(seed, commands, true, &hash, &seen, &debits);
   // And every way a collection can end (or wait).
   for (const char* name : {"received", "received, at risk", "refused", "waiting_for_funds",
-                           "paid (on time)", "paid (late)", "returned", "refunded"}) {
+                           "paid (on time)", "paid (late)", "returned", "refunded", "reversed"}) {
     std::printf("  direct debit %-32s %zu\n", name, debits.counts[name]);
     EXPECT_GT(debits.counts[name], 0u) << name << " never happened";
   }

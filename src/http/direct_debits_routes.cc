@@ -263,6 +263,136 @@ Awaitable<Response> import(const RouteContext& ctx, const Request& request) {
       version);
 }
 
+// One reversal by the creditor's bank (a pacs.007 transaction, or POST .../{id}/reversal):
+// the engine's answer code and the collection after it.
+Awaitable<std::variant<CommandResult, Response>> reverse_one(const RouteContext& ctx,
+                                                             DirectDebitId id, std::int64_t amount,
+                                                             sepa::Reason reason,
+                                                             unsigned version) {
+  DirectDebit dd;
+  dd.id = id;
+  dd.amount = amount;
+  dd.reason = static_cast<std::uint8_t>(reason);
+  co_return co_await call(ctx, debit_command(CommandKind::reverse_direct_debit, dd), version);
+}
+
+// The reason of a reversal: a code ledgerd knows, else MS03 (reason not specified).
+sepa::Reason reversal_reason(const std::string& code) {
+  return sepa::reason_from_name(code).value_or(sepa::Reason::MS03);
+}
+
+// POST /v1/direct-debits/reversals: a pacs.007 (FIToFIPaymentReversal) from the creditor's
+// bank. Each transaction names its collection by (creditor, end-to-end id, settlement date);
+// a paid one is reversed (the money back to the customer, any scheme, no refund window), the
+// others are answered with why not. Importing the same document again reverses nothing twice.
+Awaitable<Response> import_reversals(const RouteContext& ctx, const Request& request) {
+  const unsigned version = request.version();
+  const std::string_view xml(request.body().data(), request.body().size());
+  pacs::ReversalDocument document;
+  std::string error;
+  if (!pacs::parse_pacs007(xml, &document, &error)) {
+    co_return render(Problem{status::bad_request, "invalid_document", error}, version);
+  }
+  json results = json::array();
+  for (const pacs::Reversal& r : document.reversals) {
+    json item{{"reversal_id", r.reversal_id.empty() ? json(nullptr) : json(r.reversal_id)},
+              {"end_to_end_id", r.end_to_end_id},
+              {"id", nullptr},
+              {"status", "not_reversed"}};
+    if (!r.problem.empty()) {
+      item["detail"] = r.problem;
+      results.push_back(std::move(item));
+      continue;
+    }
+    DirectDebitRequest find;
+    find.op = DirectDebitRequest::Op::find_by_key;
+    find.details.end_to_end_id = r.end_to_end_id;
+    find.details.creditor_id = r.creditor_id;
+    find.day = r.day;
+    const auto found = co_await store(ctx, find);
+    if (!found) co_return render(read_failed(), version);
+    if (found->existing.is_zero()) {
+      item["detail"] = "no collection of that creditor, end-to-end id and settlement date";
+      results.push_back(std::move(item));
+      continue;
+    }
+    item["id"] = format_uuid(found->existing.value);
+    auto result = co_await reverse_one(ctx, found->existing, r.amount,
+                                       reversal_reason(r.reason_code), version);
+    if (auto* refusal = std::get_if<Response>(&result)) co_return std::move(*refusal);
+    const DirectDebitResult code = std::get<CommandResult>(result).direct_debit_result();
+    if (code == DirectDebitResult::ok) {
+      item["status"] = "reversed";
+    } else {
+      item["detail"] = code == DirectDebitResult::direct_debit_not_paid
+                           ? "the collection is not paid (refused, returned, refunded or waiting)"
+                       : code == DirectDebitResult::exists_with_different_fields
+                           ? "a reversal is for the collection's whole amount"
+                           : std::string(to_string(code));
+    }
+    results.push_back(std::move(item));
+  }
+  co_return make_json(
+      status::ok,
+      dump_json(json{{"message_id", document.message_id}, {"results", std::move(results)}}),
+      version);
+}
+
+// POST /v1/direct-debits/{id}/reversal {"reason_code"?, "amount"?}: the same from a back
+// office that received the creditor bank's reversal another way.
+Awaitable<Response> reversal(const RouteContext& ctx, const Request& request, DirectDebitId id) {
+  const unsigned version = request.version();
+  const Body body = body_of(request);
+  sepa::Reason reason = sepa::Reason::MS03;
+  std::int64_t amount = 0;
+  if (!body.text.empty()) {
+    auto object = detail::json_body(body);
+    if (const Problem* problem = problem_of(object)) co_return render(*problem, version);
+    const json& root = std::get<json>(object);
+    for (const auto& [key, value] : root.items()) {
+      if (key == "reason_code") {
+        const auto code =
+            value.is_string() ? sepa::reason_from_name(value.get<std::string>()) : std::nullopt;
+        if (!code) {
+          co_return render(bad_request(BadRequest{"invalid_field", "reason_code",
+                                                  "reason_code must be an ISO 20022 reason code "
+                                                  "ledgerd knows (AM05, MS02, MS03, ...)"}),
+                           version);
+        }
+        reason = *code;
+      } else if (key == "amount") {
+        if (!value.is_number_integer() || value.get<std::int64_t>() < 1 ||
+            value.get<std::int64_t>() > sepa::amount_max) {
+          co_return render(bad_request(BadRequest{"invalid_field", "amount",
+                                                  "amount must be the collection's amount in "
+                                                  "minor units"}),
+                           version);
+        }
+        amount = value.get<std::int64_t>();
+      } else {
+        co_return render(bad_request(BadRequest{"unknown_field", key, "unknown field " + key}),
+                         version);
+      }
+    }
+  }
+  auto result = co_await reverse_one(ctx, id, amount, reason, version);
+  if (auto* refusal = std::get_if<Response>(&result)) co_return std::move(*refusal);
+  const DirectDebitResult code = std::get<CommandResult>(result).direct_debit_result();
+  if (code == DirectDebitResult::direct_debit_not_found) {
+    co_return render(not_found("direct debit", id.value), version);
+  }
+  if (code != DirectDebitResult::ok) {
+    const bool not_paid = code == DirectDebitResult::direct_debit_not_paid;
+    co_return render(Problem{status::unprocessable_entity, std::string(to_string(code)),
+                             not_paid ? "only a paid collection can be reversed"
+                                      : "a reversal is for the collection's whole amount"},
+                     version);
+  }
+  auto view = co_await read_one(ctx, id, version);
+  if (auto* refusal = std::get_if<Response>(&view)) co_return std::move(*refusal);
+  co_return collection_answer(std::get<DirectDebitView>(view), status::ok, version);
+}
+
 Awaitable<Response> refund(const RouteContext& ctx, const Request& request, DirectDebitId id) {
   const unsigned version = request.version();
   const Body body = body_of(request);
@@ -412,7 +542,11 @@ Awaitable<Response> route_direct_debits(const RouteContext& ctx, const Request& 
     if (method != verb::post) co_return render(method_not_allowed("POST"), version);
     co_return co_await import(ctx, request);
   }
-  if (n > 4 || (n == 4 && parts[3] != "refund")) {
+  if (n == 3 && parts[2] == "reversals") {
+    if (method != verb::post) co_return render(method_not_allowed("POST"), version);
+    co_return co_await import_reversals(ctx, request);
+  }
+  if (n > 4 || (n == 4 && parts[3] != "refund" && parts[3] != "reversal")) {
     co_return render(route_not_found(request.target()), version);
   }
   if (n == 3 && method != verb::get) co_return render(method_not_allowed("GET"), version);
@@ -420,6 +554,7 @@ Awaitable<Response> route_direct_debits(const RouteContext& ctx, const Request& 
   const auto id = path_id(parts[2], "direct debit");
   if (const Problem* problem = problem_of(id)) co_return render(*problem, version);
   const DirectDebitId debit{std::get<Uint128>(id)};
+  if (n == 4 && parts[3] == "reversal") co_return co_await reversal(ctx, request, debit);
   if (n == 4) co_return co_await refund(ctx, request, debit);
   auto view = co_await read_one(ctx, debit, version);
   if (auto* refusal = std::get_if<Response>(&view)) co_return std::move(*refusal);

@@ -257,6 +257,72 @@ bool parse_pacs003(std::string_view xml, Document* out, std::string* error) {
   return true;
 }
 
+bool parse_pacs007(std::string_view xml, ReversalDocument* out, std::string* error) {
+  *out = ReversalDocument{};
+  if (xml.find("<!DOCTYPE") != std::string_view::npos ||
+      xml.find("<!ENTITY") != std::string_view::npos) {
+    *error = "DTDs and entities are not accepted in ISO 20022 documents";
+    return false;
+  }
+  if (xml.size() > static_cast<std::size_t>(INT32_MAX)) {
+    *error = "the document is too large";
+    return false;
+  }
+  std::unique_ptr<xmlDoc, DocFree> doc(
+      xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "pacs.007.xml", nullptr,
+                    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA));
+  if (!doc) {
+    *error = "malformed XML";
+    return false;
+  }
+  const xmlNode* root = xmlDocGetRootElement(doc.get());
+  if (!named(root, "Document") || root->ns == nullptr ||
+      std::strncmp(reinterpret_cast<const char*>(root->ns->href),
+                   "urn:iso:std:iso:20022:tech:xsd:pacs.007.001.", 44) != 0) {
+    *error =
+        "not a pacs.007 document (root Document in namespace "
+        "urn:iso:std:iso:20022:tech:xsd:pacs.007.001.xx)";
+    return false;
+  }
+  const xmlNode* message = child(root, "FIToFIPmtRvsl");
+  out->message_id = text(at(message, "GrpHdr/MsgId"));
+  if (message == nullptr || out->message_id.empty()) {
+    *error = "FIToFIPmtRvsl/GrpHdr/MsgId is missing";
+    return false;
+  }
+  for (const xmlNode* c = message->children; c != nullptr; c = c->next) {
+    if (!named(c, "TxInf")) continue;
+    if (out->reversals.size() >= limits::pacs_transactions_max) {
+      *error = "more than " + std::to_string(limits::pacs_transactions_max) +
+               " transactions in one document";
+      return false;
+    }
+    Reversal& r = out->reversals.emplace_back();
+    r.reversal_id = text(child(c, "RvslId"));
+    r.end_to_end_id = text(child(c, "OrgnlEndToEndId"));
+    r.creditor_id = text(at(c, "OrgnlTxRef/CdtrSchmeId/Id/PrvtId/Othr/Id"));
+    r.reason_code = text(at(c, "RvslRsnInf/Rsn/Cd"));
+    std::string date = text(child(c, "OrgnlIntrBkSttlmDt"));
+    if (date.empty()) date = text(at(c, "OrgnlTxRef/IntrBkSttlmDt"));
+    if (const auto day = sepa::parse_date(date)) r.day = *day;
+    const xmlNode* amount = child(c, "RvsdIntrBkSttlmAmt");
+    if (amount == nullptr) amount = child(c, "OrgnlIntrBkSttlmAmt");
+    if (amount != nullptr && !minor_units(text(amount), &r.amount)) r.amount = -1;
+    if (r.end_to_end_id.empty()) {
+      r.problem = "OrgnlEndToEndId is missing";
+    } else if (r.day < 0) {
+      r.problem = "OrgnlIntrBkSttlmDt is missing or not a date";
+    } else if (r.amount < 0 || (amount != nullptr && attribute(amount, "Ccy") != "EUR")) {
+      r.problem = "the reversed amount is not a EUR amount with at most 2 decimals";
+    }
+  }
+  if (out->reversals.empty()) {
+    *error = "the document holds no TxInf";
+    return false;
+  }
+  return true;
+}
+
 namespace {
 
 void escape_into(std::string_view text, std::string* out) {

@@ -29,6 +29,24 @@ struct Document {
 // a DTD or entity, another message or namespace, no group header, too many transactions).
 bool parse_pacs003(std::string_view xml, Document* out, std::string* error);
 
+// A pacs.007 (FIToFIPaymentReversal) from the creditor's bank: each reversal names the
+// collection it reverses by its key (creditor identifier, end-to-end id, settlement date).
+struct Reversal {
+  std::string reversal_id;    // RvslId ("" when missing)
+  std::string end_to_end_id;  // OrgnlEndToEndId
+  std::string creditor_id;    // OrgnlTxRef/CdtrSchmeId/Id/PrvtId/Othr/Id ("" when missing)
+  std::int32_t day = -1;      // OrgnlIntrBkSttlmDt (or OrgnlTxRef/IntrBkSttlmDt)
+  std::int64_t amount = 0;    // RvsdIntrBkSttlmAmt (or OrgnlIntrBkSttlmAmt); 0 when missing
+  std::string reason_code;    // RvslRsnInf/Rsn/Cd
+  std::string problem;        // what is wrong with it, in words ("" when readable)
+};
+struct ReversalDocument {
+  std::string message_id;
+  std::vector<Reversal> reversals;
+};
+// false with `error` for a document that is not a pacs.007 this ledger reads.
+bool parse_pacs007(std::string_view xml, ReversalDocument* out, std::string* error);
+
 // What heads an outgoing file: its MsgId (unique per file), the UTC day of the changes it
 // holds, when it was written and this bank's BIC (instructing agent, debtor agent, originator
 // of the reason).

@@ -29,7 +29,7 @@ bool decode(const PGresult* rows, int r, int first, DirectDebit* dd) {
       !num(9, &wait) || !num(10, &paid) || !num(11, &dd->missing) || !num(12, &scheme) ||
       !num(13, &sequence) || !num(14, &status) || !num(15, &change) || !num(16, &reason) ||
       !num(19, &created) || scheme < 0 || scheme > 1 || sequence < 0 || sequence > 3 ||
-      status < 0 || status > 5 || change < 0 || change > 6 || reason < 0 ||
+      status < 0 || status > 6 || change < 0 || change > 7 || reason < 0 ||
       reason >= sepa::reason_count) {
     return false;
   }
@@ -523,6 +523,25 @@ Status run(PGconn* conn, const DirectDebitRequest& q, DirectDebitReply* reply) {
         return s;
       }
       return pg::exec(conn, "COMMIT");
+    }
+    case DirectDebitRequest::Op::find_by_key: {
+      pg::Result rows;
+      if (Status s = pg::exec_params(
+              conn,
+              "SELECT id FROM direct_debits WHERE NOT duplicate AND end_to_end_id = $1 AND "
+              "due_date = $2::date AND ($3 = '' OR substr(creditor_id, 1, 4) || "
+              "substr(creditor_id, 8) = $3) LIMIT 2",
+              {q.details.end_to_end_id, date_text(q.day),
+               q.details.creditor_id.empty() ? std::string()
+                                             : sepa::creditor_identity(q.details.creditor_id)},
+              &rows);
+          !s.ok()) {
+        return s;
+      }
+      if (PQntuples(rows.get()) == 1) {
+        if (const auto id = parse_uuid(PQgetvalue(rows.get(), 0, 0))) reply->existing.value = *id;
+      }
+      return Status();
     }
     case DirectDebitRequest::Op::get_file: {
       pg::Result rows;

@@ -72,6 +72,7 @@ std::string plural(const Event& e) {
     case EventType::direct_debit_paid:
     case EventType::direct_debit_returned:
     case EventType::direct_debit_refunded:
+    case EventType::direct_debit_reversed:
       return "direct debits";
     default:
       return "transfers";
@@ -167,10 +168,11 @@ std::string slack_text(const Event& e, const AccountLabel& label_of) {
     const auto reason = static_cast<sepa::Reason>(d.reason);
     const std::string eur = " " + std::string(currency_alpha(d.currency));
     static constexpr const char* heads[] = {
-        "Direct debit received",          "Direct debit refused", "Direct debit at risk",
-        "Direct debit waiting for funds", "Direct debit paid",    "Direct debit returned",
-        "Direct debit refunded"};
-    std::string text = heads[static_cast<std::size_t>(d.change) % 7];
+        "Direct debit received", "Direct debit refused",
+        "Direct debit at risk",  "Direct debit waiting for funds",
+        "Direct debit paid",     "Direct debit returned",
+        "Direct debit refunded", "Direct debit reversed by the creditor's bank"};
+    std::string text = heads[static_cast<std::size_t>(d.change) % 8];
     if (d.change == DirectDebitChange::paid && d.late) text.append(" (after waiting)");
     if (reason != sepa::Reason::none) {
       text.append(" (")
