@@ -33,3 +33,4 @@ CREATE TABLE direct_debit_file_items (
 -- or for all (creditor_id ''): an amount per collection and a number per calendar month.
 ALTER TABLE direct_debit_rules ADD COLUMN max_amount bigint NOT NULL DEFAULT 0;
 ALTER TABLE direct_debit_rules ADD COLUMN max_per_month integer NOT NULL DEFAULT 0;
+-- kind 6: the account holder has died (every collection refused MD07).

@@ -397,6 +397,15 @@ TEST_F(DirectDebitsTest, ThePayersWhitelistAmountAndMonthlyLimits) {
                  {{"allowed_creditors", {"DE97ZZZ09999999999"}}})
                 .status,
             400);  // wrong check digits
+  // The holder has died: every collection MD07, the one waiting for settlement too.
+  const json before = post(collection("E2E-65", 100, day, "DE79ZZZ00000000002"));
+  ASSERT_EQ(before["status"], "received");
+  ASSERT_EQ(
+      call("PUT", "/v1/accounts/" + uuid(1, 2) + "/direct-debit-rules", {{"debtor_deceased", true}})
+          .status,
+      200);
+  EXPECT_EQ(get(before["id"])["reason_code"], "MD07");
+  EXPECT_EQ(post(collection("E2E-66", 100, day))["reason_code"], "MD07");
 }
 
 // A pacs.007 from the creditor's bank reverses a paid collection: the money is back on the

@@ -70,6 +70,8 @@ struct MandateRules {
     std::uint32_t max_per_month = 0;
   };
   std::vector<Limit> limits;
+  // The bank learnt the account holder has died: every collection is refused MD07.
+  bool debtor_deceased = false;
 };
 
 // The refusal the rules give a collection (none: allowed). `amount`: the collection's;

@@ -52,6 +52,7 @@ std::optional<SequenceType> sequence_from_name(std::string_view name) {
 sepa::Reason mandate_rule_refusal(const MandateRules& rules, DirectDebitScheme scheme,
                                   const DirectDebitDetails& details, std::int64_t amount,
                                   std::uint32_t same_creditor_this_month) {
+  if (rules.debtor_deceased) return sepa::Reason::MD07;
   // The collection's creditors and mandates: its own, and those it had before an amendment.
   std::vector<std::string> creditors{sepa::creditor_identity(details.creditor_id)};
   if (!details.original_creditor_id.empty()) {

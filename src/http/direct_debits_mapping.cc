@@ -321,8 +321,14 @@ Mapped<MandateRules> map_mandate_rules(const Body& body) {
   };
   for (const auto& [key, value] : root.items()) {
     if (key != "blocked_creditors" && key != "blocked_mandates" && key != "b2b_mandates" &&
-        key != "blocked_creditor_mandates" && key != "allowed_creditors" && key != "limits") {
+        key != "blocked_creditor_mandates" && key != "allowed_creditors" && key != "limits" &&
+        key != "debtor_deceased") {
       return bad_request(BadRequest{"unknown_field", key, "unknown field " + key});
+    }
+    if (key == "debtor_deceased") {
+      if (!value.is_boolean()) return problem(key, "debtor_deceased must be true or false");
+      rules.debtor_deceased = value.get<bool>();
+      continue;
     }
     if (!value.is_array() || value.size() > 1000) {
       return problem(key, key + " must be an array of at most 1000 entries");
@@ -427,7 +433,8 @@ json mandate_rules_json(AccountId account, const MandateRules& rules) {
               {"b2b_mandates", std::move(b2b)},
               {"blocked_creditor_mandates", std::move(pairs)},
               {"allowed_creditors", rules.allowed_creditors},
-              {"limits", std::move(limits)}};
+              {"limits", std::move(limits)},
+              {"debtor_deceased", rules.debtor_deceased}};
 }
 
 }  // namespace ledger::http

@@ -164,6 +164,7 @@ Status read_rules(PGconn* conn, AccountId account, MandateRules* rules) {
       rules->blocked_creditor_mandates.push_back({std::move(creditor), std::move(mandate)});
     }
     if (kind == 4) rules->allowed_creditors.push_back(std::move(creditor));
+    if (kind == 6) rules->debtor_deceased = true;
     if (kind == 5) {
       std::int64_t amount = 0, per_month = 0;
       if (!pg::number(rows.get(), r, 3, &amount) || !pg::number(rows.get(), r, 4, &per_month)) {
@@ -311,6 +312,7 @@ Status put_rules(PGconn* conn, const DirectDebitRequest& q) {
     insert(3, m.creditor_id, m.mandate_reference);
   }
   for (const std::string& c : q.rules.allowed_creditors) insert(4, c, "");
+  if (q.rules.debtor_deceased) insert(6, "", "");
   for (const MandateRules::Limit& l : q.rules.limits) {
     insert(5, l.creditor_id, "", l.max_amount, l.max_per_month);
   }
