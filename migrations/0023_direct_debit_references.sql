@@ -34,3 +34,10 @@ CREATE TABLE direct_debit_file_items (
 ALTER TABLE direct_debit_rules ADD COLUMN max_amount bigint NOT NULL DEFAULT 0;
 ALTER TABLE direct_debit_rules ADD COLUMN max_per_month integer NOT NULL DEFAULT 0;
 -- kind 6: the account holder has died (every collection refused MD07).
+
+-- Fenced like the rest of the back office (migrations 0017, 0019): a deposed or paused ledgerd
+-- cannot file a day's returns or rejects.
+CREATE TRIGGER direct_debit_files_fenced BEFORE INSERT OR UPDATE OR DELETE ON direct_debit_files
+  FOR EACH STATEMENT EXECUTE FUNCTION ledger_fence_backoffice();
+CREATE TRIGGER direct_debit_file_items_fenced BEFORE INSERT OR UPDATE OR DELETE
+  ON direct_debit_file_items FOR EACH STATEMENT EXECUTE FUNCTION ledger_fence_backoffice();
