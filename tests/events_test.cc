@@ -34,6 +34,42 @@ class EventsTest : public IsoTest {
   }
 };
 
+// Each money event carries the balances right after it: two transfers in a row each show the
+// balance their own change left (not the latest), and a card payment the cardholder's.
+TEST_F(EventsTest, MoneyEventsCarryTheBalancesRightAfterTheirChange) {
+  const json before = rest("GET", "/v1/accounts/" + uuid(1, 2))["balances"];
+  const std::int64_t posted = before["posted"];
+  rest("POST", "/v1/transfers", transfer(30, 2, 1, 100));
+  rest("POST", "/v1/transfers", transfer(31, 2, 1, 250));
+  IsoClient client(server_.iso_port());
+  EXPECT_EQ(client.call(auth(40, 500)).get(39), "00");
+  const json page = events("types=transfer.created,card.authorization.approved&limit=100");
+  const auto balance_of = [](const json& e, const std::string& account) {
+    for (const json& b : e["data"]["balances_after"]) {
+      if (b["account_id"] == account) return b;
+    }
+    return json();
+  };
+  std::vector<json> found;
+  for (const json& e : page["events"]) {
+    if (e["type"] == "transfer.created" && e["data"]["transfer"]["amount"] != 300) {
+      found.push_back(e);
+    }
+  }
+  ASSERT_GE(found.size(), 2u) << page.dump();
+  const json first = found[found.size() - 2];
+  const json second = found[found.size() - 1];
+  EXPECT_EQ(balance_of(first, uuid(1, 2))["posted"], posted - 100) << first.dump();
+  EXPECT_EQ(balance_of(second, uuid(1, 2))["posted"], posted - 350) << second.dump();
+  EXPECT_FALSE(balance_of(second, uuid(1, 1)).is_null());
+  const json card = page["events"].back();
+  ASSERT_EQ(card["type"], "card.authorization.approved");
+  const json after_card = balance_of(card, uuid(1, 2));
+  EXPECT_EQ(after_card["posted"], posted - 350);  // a hold: posted unchanged
+  EXPECT_EQ(after_card["available"],
+            rest("GET", "/v1/accounts/" + uuid(1, 2))["balances"]["available"]);
+}
+
 TEST_F(EventsTest, EveryCommittedChangeIsOneEventInCommitOrder) {
   // Set-up made 4: two accounts, a deposit, a card.
   rest("POST", "/v1/transfers", transfer(10, 2, 1, 300, true));  // a hold

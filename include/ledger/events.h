@@ -69,6 +69,9 @@ struct EventKey {
   bool has_amount = false;
   std::int64_t amount = 0;
   Currency currency;
+  // The accounts' balances right after the change (JournalRecord::after_a, after_b).
+  BalanceAfter after_a;
+  BalanceAfter after_b;
 };
 EventKey event_key_of(const JournalRecord& record);
 

@@ -74,6 +74,10 @@ struct Event {
   JournalRecord record;       // the journal record the event is
   bool has_merchant = false;  // card events: the merchant journaled with the message
   CardMessage merchant;
+  // The balances of the record's accounts right after the change (events.a_*, b_*): a, a
+  // transfer's debit account or the account a direct debit concerns; b, the credit account.
+  BalanceAfter after_a;
+  BalanceAfter after_b;
   // Direct-debit events: the clearing system's references of the collection (table
   // direct_debits), empty for other events.
   std::string creditor_name;

@@ -441,6 +441,13 @@ enum class RecordKind : std::uint8_t {
   spike,
   direct_debit
 };
+// An account's balances right after a change, on its normal side (known false: not given, or
+// beyond 64 bits).
+struct BalanceAfter {
+  std::int64_t posted = 0;
+  std::int64_t available = 0;
+  bool known = false;
+};
 struct JournalRecord {
   RecordKind kind = RecordKind::transfer;
   union Value {
@@ -453,6 +460,12 @@ struct JournalRecord {
     DirectDebit direct_debit;  // a collection received or changed (its postings are transfers)
     Value() : transfer() {}
   } value;
+  // The balances of the record's accounts right after it (a: a transfer's debit account or
+  // the account a direct debit concerns; b: a transfer's credit account), set by the engine
+  // for accepted transfers and direct-debit changes. They go to the record's event (the feed
+  // shows them); the record itself is journaled without them (replay derives balances).
+  BalanceAfter after_a;
+  BalanceAfter after_b;
 };
 
 // The record's logical timestamp (unique across records of all kinds but card_message, which

@@ -128,6 +128,8 @@ EventType event_type_of(const JournalRecord& record) {
 EventKey event_key_of(const JournalRecord& record) {
   EventKey key;
   key.type = event_type_of(record);
+  key.after_a = record.after_a;
+  key.after_b = record.after_b;
   switch (record.kind) {
     case RecordKind::account:
       key.ts = record.value.account.timestamp;

@@ -164,6 +164,22 @@ json event_json(const Event& event) {
       break;
     }
   }
+  // The balances right after the change, for each account whose balance it moved (posted and
+  // available on the account's normal side): what a notification needs to say "balance after".
+  json balances = json::array();
+  const auto after = [&balances](AccountId account, const BalanceAfter& b) {
+    if (!b.known || account.is_zero()) return;
+    balances.push_back(json{{"account_id", format_uuid(account.value)},
+                            {"posted", b.posted},
+                            {"available", b.available}});
+  };
+  if (event.record.kind == RecordKind::transfer) {
+    after(event.record.value.transfer.debit_account_id, event.after_a);
+    after(event.record.value.transfer.credit_account_id, event.after_b);
+  } else if (event.record.kind == RecordKind::direct_debit) {
+    after(event.record.value.direct_debit.account_id, event.after_a);
+  }
+  if (!balances.empty()) data["balances_after"] = std::move(balances);
   exact_for_javascript(data);
   return json{{"id", event_id(event.seq)},
               {"seq", event.seq},

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <limits>
 
 #include "engine/engine_rules.h"
 #include "ledger/assert.h"
@@ -74,9 +75,13 @@ void Engine::apply(const Command* commands, std::size_t count, std::uint64_t now
   now_ns_ = std::max(now_ns, now_ns_);
   monitor_dirty_.clear();
   debit_dirty_.clear();
+  std::size_t stamped = 0;  // records whose balances after are set
   expire_due(now_ns_, out);
+  stamp_balances(out, &stamped);
   if (!debit_timers_.empty()) run_direct_debit_timers(out);
+  stamp_balances(out, &stamped);
   after_change(out);
+  stamp_balances(out, &stamped);
   // Memory-level parallelism: before a group of commands is applied, touch every index slot
   // of the group, then every record, with independent loads that the CPU overlaps (page
   // walks included). Software prefetch did not help on our VM; real loads did (engine_bench).
@@ -98,9 +103,42 @@ void Engine::apply(const Command* commands, std::size_t count, std::uint64_t now
     } else {
       i += apply_chain(commands + i, count - i, out);
     }
-    after_change(out);
+    stamp_balances(out, &stamped);
+    after_change(out);  // (a credit may pay waiting collections: those come after it)
+    stamp_balances(out, &stamped);
   }
   LEDGER_ASSERT(out->results.size() == count);
+}
+
+// The balances right after a change, for its event: each accepted transfer's two accounts and
+// each direct-debit change's account, as they are once the command (or timed step) that made
+// the records is done.
+void Engine::stamp_balances(BatchOutput* out, std::size_t* from) {
+  const auto stamp = [this](AccountId id, BalanceAfter* after) {
+    const std::uint32_t at = account_position(id);
+    if (at == IdIndex::not_found) return;
+    const Sum posted = balance_value(accounts_[at], BalanceField::posted);
+    const Sum available = balance_value(accounts_[at], BalanceField::available);
+    constexpr Sum lo = std::numeric_limits<std::int64_t>::min();
+    constexpr Sum hi = std::numeric_limits<std::int64_t>::max();
+    if (posted < lo || posted > hi || available < lo || available > hi) return;
+    *after =
+        BalanceAfter{static_cast<std::int64_t>(posted), static_cast<std::int64_t>(available), true};
+  };
+  for (std::size_t i = *from; i < out->records.size(); ++i) {
+    JournalRecord& r = out->records[i];
+    if (r.kind == RecordKind::transfer) {
+      const Transfer& t = r.value.transfer;
+      if (t.result != TransferResult::ok) continue;
+      stamp(t.debit_account_id, &r.after_a);
+      stamp(t.credit_account_id, &r.after_b);
+    } else if (r.kind == RecordKind::direct_debit) {
+      if (!r.value.direct_debit.account_id.is_zero()) {
+        stamp(r.value.direct_debit.account_id, &r.after_a);
+      }
+    }
+  }
+  *from = out->records.size();
 }
 
 void Engine::touch_slots(const Command& command) {

@@ -235,6 +235,7 @@ class Engine {
   void mark_watched_slow(std::uint32_t account_position);
   // After each command and after the engine's own timed work: pay waiting collections the
   // change covers, then evaluate monitors (which then see the payments).
+  void stamp_balances(BatchOutput* out, std::size_t* from);
   void after_change(BatchOutput* out) {
     if (!debit_dirty_.empty()) retry_waiting_debits(out);
     if (!monitor_dirty_.empty()) evaluate_monitors(out);

@@ -115,7 +115,7 @@ void append_card_message(const CardMessage& m, std::string* b) {
 }
 
 void append_event(std::uint64_t seq, const EventKey& e, std::int64_t epoch, std::string* b) {
-  put_u16(8, b);
+  put_u16(12, b);
   field_i64(seq, b);
   field_i64(e.ts, b);
   field_i16(static_cast<std::int64_t>(e.type), b);
@@ -137,6 +137,15 @@ void append_event(std::uint64_t seq, const EventKey& e, std::int64_t epoch, std:
     }
   }
   field_i64(static_cast<std::uint64_t>(epoch), b);
+  for (const BalanceAfter* after : {&e.after_a, &e.after_b}) {
+    if (after->known) {
+      field_i64(static_cast<std::uint64_t>(after->posted), b);
+      field_i64(static_cast<std::uint64_t>(after->available), b);
+    } else {
+      field_null(b);
+      field_null(b);
+    }
+  }
 }
 
 void append_card(const Card& c, std::string* b) {

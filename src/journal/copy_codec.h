@@ -33,7 +33,8 @@ inline constexpr const char* card_columns =
     "blocked_mccs, created_ts";
 
 inline constexpr const char* event_columns =
-    "seq, ts, type, account_a, account_b, amount, currency, epoch";
+    "seq, ts, type, account_a, account_b, amount, currency, epoch, a_posted_after, "
+    "a_available_after, b_posted_after, b_available_after";
 inline constexpr const char* card_message_columns =
     "ts, transfer_id, mcc, merchant_name, merchant_city, country, channel, answer_by";
 

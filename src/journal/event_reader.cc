@@ -34,10 +34,14 @@ Status read_events(PGconn* conn, const EventQuery& q, EventPage* out) {
     if (page.last_seq <= q.after) return Status();
     const std::uint64_t scan_end =
         std::min<std::uint64_t>(page.last_seq, q.after + limits::events_scan_max);
-    std::string sql = "SELECT seq, type, ts FROM events e WHERE seq > $1 AND seq <= $2";
+    std::string sql =
+        "SELECT seq, type, ts, a_posted_after, a_available_after, b_posted_after, "
+        "b_available_after FROM events e WHERE seq > $1 AND seq <= $2";
     std::vector<std::string> params{text(q.after), text(scan_end)};
     if (!q.seqs.empty()) {  // exactly these (the dispatcher's due deliveries)
-      sql = "SELECT seq, type, ts FROM events e WHERE seq IN (";
+      sql =
+          "SELECT seq, type, ts, a_posted_after, a_available_after, b_posted_after, "
+          "b_available_after FROM events e WHERE seq IN (";
       for (std::size_t i = 0; i < q.seqs.size(); ++i) {
         if (i > 0) sql.push_back(',');
         sql.append(text(q.seqs[i]));
@@ -93,6 +97,15 @@ Status read_events(PGconn* conn, const EventQuery& q, EventPage* out) {
       Event& event = page.events.emplace_back();
       event.seq = static_cast<std::uint64_t>(seq);
       event.type = static_cast<EventType>(type);
+      // The balances right after the change (NULL: none recorded).
+      for (const auto& [column, after] :
+           {std::pair{3, &event.after_a}, std::pair{5, &event.after_b}}) {
+        if (PQgetisnull(rows.get(), r, column) || PQgetisnull(rows.get(), r, column + 1)) {
+          continue;
+        }
+        after->known = pg::number(rows.get(), r, column, &after->posted) &&
+                       pg::number(rows.get(), r, column + 1, &after->available);
+      }
       const RecordKind kind = record_kind_of(event.type);
       at[static_cast<std::size_t>(kind)].push_back(static_cast<std::uint64_t>(ts));
       index[static_cast<std::uint64_t>(ts)] = page.events.size() - 1;
