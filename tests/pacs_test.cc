@@ -58,7 +58,7 @@ DirectDebitView minimal(sepa::Reason reason) {
 }
 
 const pacs::FileHeader header{"RTR20261207-001", *sepa::parse_date("2026-12-07"),
-                              1'796'630'400ULL * ns_per_s, "LEDGDEFFXXX"};
+                              1'796'630'400ULL * ns_per_s, "LEDGDEFFXXX", 390};
 
 // The elements of OrgnlTxRef the EPC SDD guideline makes mandatory in a return or reject.
 void expect_epc_mandatory(const std::string& xml) {
@@ -95,6 +95,26 @@ TEST(PacsFilesTest, AReturnFileIsValidAgainstThePacs004Schema) {
   EXPECT_NE(xml.find("<DbtrAgt><FinInstnId><BICFI>LEDGDEFFXXX</BICFI>"), std::string::npos);
   // An empty day is a valid file too.
   EXPECT_EQ(testing::xsd_errors(pacs::write_pacs004({}, header), "pacs.004.001.09.xsd"), "");
+}
+
+// A refund claims its compensation (EPC SDD Core): interest at the configured rate
+// (actual/360) for the days from the debit to the refund, in CompstnAmt and in the returned
+// amount; a return carries none.
+TEST(PacsFilesTest, ARefundCarriesItsCompensation) {
+  EXPECT_EQ(pacs::refund_compensation(12'345, 390, 30), 40);  // 123.45 EUR, 3.90 %, 30 days
+  EXPECT_EQ(pacs::refund_compensation(1'000'000, 390, 360), 39'000);
+  EXPECT_EQ(pacs::refund_compensation(12'345, 0, 30), 0);
+  DirectDebitView refund = imported(sepa::Reason::MD06);
+  refund.state.timestamp = (static_cast<std::uint64_t>(refund.state.due_day) + 30) * ns_per_day;
+  const std::string xml = pacs::write_pacs004({refund, imported(sepa::Reason::AM04)}, header);
+  EXPECT_EQ(testing::xsd_errors(xml, "pacs.004.001.09.xsd"), "") << xml;
+  EXPECT_NE(xml.find("<RtrdIntrBkSttlmAmt Ccy=\"EUR\">123.85</RtrdIntrBkSttlmAmt>"
+                     "<CompstnAmt Ccy=\"EUR\">0.40</CompstnAmt>"),
+            std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("<TtlRtrdIntrBkSttlmAmt Ccy=\"EUR\">247.30</TtlRtrdIntrBkSttlmAmt>"),
+            std::string::npos);
+  EXPECT_EQ(xml.find("<CompstnAmt", xml.find("<Cd>AM04</Cd>") - 400), std::string::npos);
 }
 
 TEST(PacsFilesTest, ARejectFileIsValidAgainstThePacs002Schema) {

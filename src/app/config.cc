@@ -291,6 +291,12 @@ const Setting settings[] = {
        c->bic = v;
        return Status();
      }},
+    {"dd-compensation-rate-bp", "LEDGER_DD_COMPENSATION_RATE_BP",
+     "yearly rate of a direct-debit refund's compensation, in basis points (the euro short-term "
+     "rate, e.g. 390 for 3.90%; default 0)",
+     [](const std::string& v, Config* c) {
+       return parse_u32(v, 0, 10'000, &c->dd_compensation_rate_bp);
+     }},
     {"ledger-timeout-ms", "LEDGER_LEDGER_TIMEOUT_MS",
      "how long a REST request waits for its durable answer before 503 (default 5000)",
      [](const std::string& v, Config* c) {

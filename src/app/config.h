@@ -79,6 +79,10 @@ struct Config {
   // This bank's BIC (ISO 9362): the debtor agent and the originator of the pacs.002 and
   // pacs.004 files ledgerd writes.
   std::string bic = "LEDGDEFFXXX";
+  // The interest rate of a refund's compensation (EPC SDD Core: the debtor bank claims interest
+  // for the days between the debit and the refund), in basis points a year (the euro
+  // short-term rate, €STR, of the day; 0: none).
+  std::uint32_t dd_compensation_rate_bp = 0;
   // keys create
   std::string key_scope;
   std::string key_name;

@@ -614,7 +614,8 @@ std::optional<ServeOptions> options_from(const Config& config, std::string* erro
                               std::uint64_t{config.dd_return_margin_hours} * ns_per_hour,
                               config.iban_country,
                               config.iban_bank_code,
-                              config.bic};
+                              config.bic,
+                              config.dd_compensation_rate_bp};
   return o;
 }
 

@@ -496,7 +496,8 @@ Awaitable<Response> outgoing_file(const RouteContext& ctx, const Request& reques
     const auto unfiled = co_await store(ctx, q);
     if (!unfiled) co_return render(read_failed(), version);
     if (unfiled->items.empty() && !unfiled->document.empty()) co_return xml(unfiled->document);
-    pacs::FileHeader header{"", *day, ctx.now_ns(), ctx.direct_debit_policy.bic};
+    pacs::FileHeader header{"", *day, ctx.now_ns(), ctx.direct_debit_policy.bic,
+                            ctx.direct_debit_policy.compensation_rate_bp};
     if (unfiled->items.empty()) {
       // Nothing to report: an empty file under a MsgId of its own (never stored, never reused).
       header.message_id = prefix + "-E" + std::to_string(ctx.now_ns() % 1'000'000'000'000ULL);

@@ -120,7 +120,8 @@ struct DirectDebitPolicy {
   std::uint64_t margin_ns = 4ULL * 3600 * 1'000'000'000;
   std::string iban_country = "DE";  // generated IBANs: country and bank code
   std::string iban_bank_code = "10010010";
-  std::string bic = "LEDGDEFFXXX";  // this bank: the debtor agent in the files it writes
+  std::string bic = "LEDGDEFFXXX";         // this bank: the debtor agent in the files it writes
+  std::uint32_t compensation_rate_bp = 0;  // a refund's compensation: yearly rate, basis points
 };
 struct DirectDebitInput {
   DirectDebit collection;  // id, account (or zero with an IBAN), amount, due day, scheme, times

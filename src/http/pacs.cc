@@ -476,9 +476,33 @@ void original_reference(const DirectDebitView& v, const std::string& bank_bic, X
 
 }  // namespace
 
+std::int64_t refund_compensation(std::int64_t amount, std::uint32_t rate_bp, std::int32_t days) {
+  if (amount <= 0 || rate_bp == 0 || days <= 0) return 0;
+  const __int128 numerator = static_cast<__int128>(amount) * rate_bp * days;
+  const __int128 denominator = static_cast<__int128>(10'000) * 360;
+  return static_cast<std::int64_t>((numerator + denominator / 2) / denominator);
+}
+
+namespace {
+
+// A refund's compensation, from the debit (the due date, or the day a waiting collection was
+// paid) to the refund (the day of the change); -1 for a return (not a refund).
+std::int64_t compensation_of(const DirectDebitView& v, std::uint32_t rate_bp) {
+  const auto reason = static_cast<sepa::Reason>(v.state.reason);
+  if (reason != sepa::Reason::MD06 && reason != sepa::Reason::MD01) return -1;
+  const std::int32_t debited =
+      std::max(v.state.due_day, v.state.paid_at != 0 ? sepa::day_of_ns(v.state.paid_at) : 0);
+  return refund_compensation(v.state.amount, rate_bp, sepa::day_of_ns(v.state.timestamp) - debited);
+}
+
+}  // namespace
+
 std::string write_pacs004(const std::vector<DirectDebitView>& returns, const FileHeader& file) {
   std::int64_t total = 0;
-  for (const DirectDebitView& v : returns) total += v.state.amount;
+  for (const DirectDebitView& v : returns) {
+    total +=
+        v.state.amount + std::max<std::int64_t>(0, compensation_of(v, file.compensation_rate_bp));
+  }
   // The return settles on the day it is sent, or the next TARGET2 business day.
   const std::string settlement = sepa::format_date(sepa::add_business_days(file.day, 0));
   Xml x;
@@ -506,10 +530,13 @@ std::string write_pacs004(const std::vector<DirectDebitView>& returns, const Fil
         .leaf("OrgnlEndToEndId", v.details.end_to_end_id)
         .leaf("OrgnlTxId", or_not_provided(v.details.transaction_id))
         .amount("OrgnlIntrBkSttlmAmt", v.state.amount)
-        .leaf("OrgnlIntrBkSttlmDt", sepa::format_date(v.state.due_day))
-        .amount("RtrdIntrBkSttlmAmt", v.state.amount)
-        .leaf("ChrgBr", "SLEV")
-        .open("RtrRsnInf");
+        .leaf("OrgnlIntrBkSttlmDt", sepa::format_date(v.state.due_day));
+    // A refund claims the amount and its compensation (CompstnAmt, mandatory for refunds in
+    // the EPC guideline); a return the amount only.
+    const std::int64_t compensation = compensation_of(v, file.compensation_rate_bp);
+    x.amount("RtrdIntrBkSttlmAmt", v.state.amount + std::max<std::int64_t>(0, compensation));
+    if (compensation >= 0) x.amount("CompstnAmt", compensation);
+    x.leaf("ChrgBr", "SLEV").open("RtrRsnInf");
     originator(file.bic, &x);
     x.open("Rsn")
         .leaf("Cd", sepa::reason_name(static_cast<sepa::Reason>(v.state.reason)))

@@ -55,7 +55,12 @@ struct FileHeader {
   std::int32_t day = 0;
   std::uint64_t now_ns = 0;
   std::string bic;
+  std::uint32_t compensation_rate_bp = 0;  // refunds (MD06, MD01): yearly, basis points
 };
+
+// A refund's compensation (EPC SDD Core): interest on `amount` at `rate_bp` a year (actual/360)
+// for the calendar days from the debit to the refund, rounded half up to the cent.
+std::int64_t refund_compensation(std::int64_t amount, std::uint32_t rate_bp, std::int32_t days);
 
 // pacs.004.001.09 (PaymentReturn): the collections returned (AM04, AC04, AC06) or refunded
 // (MD06, MD01), with their original references, for the clearing system. Valid against
