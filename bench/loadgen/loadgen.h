@@ -52,6 +52,7 @@ struct Options {
   double search_start = 1000;
   double search_max = 200'000;
   int search_refine = 3;            // bisection steps after the first failing rate
+  int search_retries = 1;           // a failing step is run again this many times before it counts
   bool poisson = true;              // arrivals: Poisson, or uniform (--arrivals uniform)
   bool compare = false;             // --compare 1: ledgerd, then the baseline, in this invocation
   std::size_t in_flight_max = 256;  // per ISO connection (the server's window); then wait

@@ -12,7 +12,8 @@
 //   --http-connections H (one request in flight each) --deadline-ms D
 // Arrivals: --arrivals poisson|uniform (default poisson)
 // Search: --search-p99-ms T [--search-seconds S --search-start R --search-max R
-//   --search-refine N]: the highest
+//   --search-refine N --search-retries K (a failing step runs again up to K times, default 1,
+//   and counts as sustained if any run is: one hiccup cannot decide)]: the highest
 //   constant rate held with p99 <= T, nothing past the deadline and everything answered.
 // Both: --compare 1 with the ledgerd flags and --baseline URL: the same plan against each in
 //   this invocation; one JSON document {ledgerd, postgresql, ratios}; --timeseries is then a

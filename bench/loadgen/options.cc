@@ -74,6 +74,8 @@ bool parse_options(int argc, char** argv, Options* o) {
       ok = number(&o->search_max);
     } else if (flag == "--search-refine") {
       ok = number(&o->search_refine);
+    } else if (flag == "--search-retries") {
+      ok = number(&o->search_retries) && o->search_retries >= 0 && o->search_retries <= 5;
     } else if (flag == "--search-warmup") {
       ok = number(&o->search_warmup);
     } else if (flag == "--search-samples") {
