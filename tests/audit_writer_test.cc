@@ -35,7 +35,8 @@ class AuditWriterTest : public ::testing::Test {
   }
 
   static AuditEntry entry(const std::string& detail, int status = 201) {
-    return AuditEntry{0, "", "key:k1", "ops", "POST /v1/accounts", "/v1/accounts", status, detail, false, "", ""};
+    return AuditEntry{0,      "",    "key:k1", "ops", "POST /v1/accounts", "/v1/accounts", status,
+                      detail, false, "",       ""};
   }
 
   std::string url_;

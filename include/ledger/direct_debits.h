@@ -99,7 +99,6 @@ struct DirectDebitRequest {
     iban_of,
     assign_iban,
     account_of_iban,
-    changes_on_day,  // the changes (`changes`, DirectDebitChange bits) journaled on `day`
     // Outgoing files: the changes of `day` of `changes` no earlier file of `file_kind` holds
     // (items, oldest first), the file count of that day and the latest file's MsgId and
     // document; then store_file records a new file (`message_id`, `document`) and the changes
@@ -124,8 +123,8 @@ struct DirectDebitRequest {
   std::uint32_t limit = 100;
   MandateRules rules;               // put_rules
   std::string iban;                 // assign_iban, account_of_iban
-  std::int32_t day = 0;             // changes_on_day: UTC day, days since the epoch
-  std::uint32_t changes = 0;        // changes_on_day: bits 1 << DirectDebitChange
+  std::int32_t day = 0;             // unfiled_changes, find_by_key: UTC day, days since 1970
+  std::uint32_t changes = 0;        // unfiled_changes: bits 1 << DirectDebitChange
   std::string iban_country = "DE";  // iban_of: generated IBANs
   std::string iban_bank_code = "10010010";
   int file_kind = 0;                     // 0 pacs.004 returns, 1 pacs.002 rejects

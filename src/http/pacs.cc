@@ -196,43 +196,56 @@ Transaction read_transaction(const xmlNode* tx, const std::string& group_date) {
 
 }  // namespace
 
-bool parse_pacs003(std::string_view xml, Document* out, std::string* error) {
-  *out = Document{};
-  // ISO 20022 messages have no DTD: one here can only be an entity bomb or a lookup.
+namespace {
+
+using Doc = std::unique_ptr<xmlDoc, DocFree>;
+
+// An ISO 20022 document of `message` ("pacs.003"), read safely: no DTD or entity (ISO 20022
+// messages have none, so one can only be an entity bomb or a lookup), no network, within
+// INT32_MAX bytes; its root must be Document in the message's namespace (any version).
+// nullptr and *error otherwise.
+Doc read_iso20022(std::string_view xml, const std::string& message, std::string* error) {
   if (xml.find("<!DOCTYPE") != std::string_view::npos ||
       xml.find("<!ENTITY") != std::string_view::npos) {
     *error = "DTDs and entities are not accepted in ISO 20022 documents";
-    return false;
+    return nullptr;
   }
   if (xml.size() > static_cast<std::size_t>(INT32_MAX)) {
     *error = "the document is too large";
-    return false;
+    return nullptr;
   }
-  std::unique_ptr<xmlDoc, DocFree> doc(
-      xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "pacs.003.xml", nullptr,
+  const std::string file = message + ".xml";
+  Doc doc(
+      xmlReadMemory(xml.data(), static_cast<int>(xml.size()), file.c_str(), nullptr,
                     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA));
   if (!doc) {
     const xmlError* last = xmlGetLastError();
     *error = "malformed XML";
     if (last != nullptr && last->message != nullptr) {
-      std::string message = last->message;
-      while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
-        message.pop_back();
-      }
-      error->append(": ").append(message).append(" (line ").append(std::to_string(last->line));
+      std::string what = last->message;
+      while (!what.empty() && (what.back() == '\n' || what.back() == ' ')) what.pop_back();
+      error->append(": ").append(what).append(" (line ").append(std::to_string(last->line));
       error->push_back(')');
     }
-    return false;
+    return nullptr;
   }
+  const std::string ns = "urn:iso:std:iso:20022:tech:xsd:" + message + ".001.";
   const xmlNode* root = xmlDocGetRootElement(doc.get());
   if (!named(root, "Document") || root->ns == nullptr ||
-      std::strncmp(reinterpret_cast<const char*>(root->ns->href),
-                   "urn:iso:std:iso:20022:tech:xsd:pacs.003.001.", 44) != 0) {
-    *error =
-        "not a pacs.003 document (root Document in namespace "
-        "urn:iso:std:iso:20022:tech:xsd:pacs.003.001.xx)";
-    return false;
+      std::strncmp(reinterpret_cast<const char*>(root->ns->href), ns.c_str(), ns.size()) != 0) {
+    *error = "not a " + message + " document (root Document in namespace " + ns + "xx)";
+    return nullptr;
   }
+  return doc;
+}
+
+}  // namespace
+
+bool parse_pacs003(std::string_view xml, Document* out, std::string* error) {
+  *out = Document{};
+  const Doc doc = read_iso20022(xml, "pacs.003", error);
+  if (!doc) return false;
+  const xmlNode* root = xmlDocGetRootElement(doc.get());
   const xmlNode* message = child(root, "FIToFICstmrDrctDbt");
   const xmlNode* header = child(message, "GrpHdr");
   out->message_id = text(child(header, "MsgId"));
@@ -259,31 +272,9 @@ bool parse_pacs003(std::string_view xml, Document* out, std::string* error) {
 
 bool parse_pacs007(std::string_view xml, ReversalDocument* out, std::string* error) {
   *out = ReversalDocument{};
-  if (xml.find("<!DOCTYPE") != std::string_view::npos ||
-      xml.find("<!ENTITY") != std::string_view::npos) {
-    *error = "DTDs and entities are not accepted in ISO 20022 documents";
-    return false;
-  }
-  if (xml.size() > static_cast<std::size_t>(INT32_MAX)) {
-    *error = "the document is too large";
-    return false;
-  }
-  std::unique_ptr<xmlDoc, DocFree> doc(
-      xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "pacs.007.xml", nullptr,
-                    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA));
-  if (!doc) {
-    *error = "malformed XML";
-    return false;
-  }
+  const Doc doc = read_iso20022(xml, "pacs.007", error);
+  if (!doc) return false;
   const xmlNode* root = xmlDocGetRootElement(doc.get());
-  if (!named(root, "Document") || root->ns == nullptr ||
-      std::strncmp(reinterpret_cast<const char*>(root->ns->href),
-                   "urn:iso:std:iso:20022:tech:xsd:pacs.007.001.", 44) != 0) {
-    *error =
-        "not a pacs.007 document (root Document in namespace "
-        "urn:iso:std:iso:20022:tech:xsd:pacs.007.001.xx)";
-    return false;
-  }
   const xmlNode* message = child(root, "FIToFIPmtRvsl");
   out->message_id = text(at(message, "GrpHdr/MsgId"));
   if (message == nullptr || out->message_id.empty()) {

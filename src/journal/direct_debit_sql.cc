@@ -400,9 +400,9 @@ Status run(PGconn* conn, const DirectDebitRequest& q, DirectDebitReply* reply) {
     }
     case DirectDebitRequest::Op::receive:
       return receive(conn, q, reply);
-    case DirectDebitRequest::Op::changes_on_day: {
+    case DirectDebitRequest::Op::unfiled_changes: {
       std::string list;
-      for (int c = 0; c < 7; ++c) {
+      for (int c = 0; c < 8; ++c) {
         if ((q.changes & (1u << c)) == 0) continue;
         if (!list.empty()) list.push_back(',');
         list.append(std::to_string(c));
@@ -410,43 +410,6 @@ Status run(PGconn* conn, const DirectDebitRequest& q, DirectDebitReply* reply) {
       if (list.empty()) return Status();
       const std::uint64_t from = static_cast<std::uint64_t>(q.day) * ns_per_day;
       // The state in each change row itself (as it was then), not the latest.
-      std::string sql("SELECT ");
-      sql.append(detail_columns)
-          .append(
-              ", e.ts, e.direct_debit_id, e.account_id, e.amount, e.currency, e.due_day, "
-              "e.settle_at, e.wait_window, e.latest_deadline, e.wait_deadline, e.paid_at, "
-              "e.missing, e.scheme, e.sequence_type, e.status, e.change, e.reason, "
-              "e.at_risk_checked, e.late, e.created_ts FROM direct_debits d JOIN "
-              "direct_debit_events e ON e.direct_debit_id = d.id WHERE e.ts >= $1 AND e.ts < $2 "
-              "AND e.change IN (")
-          .append(list)
-          .append(") ORDER BY e.ts");
-      pg::Result rows;
-      if (Status s = pg::exec_params(conn, sql,
-                                     {std::to_string(static_cast<std::int64_t>(from)),
-                                      std::to_string(static_cast<std::int64_t>(from + ns_per_day))},
-                                     &rows);
-          !s.ok()) {
-        return s;
-      }
-      for (int r = 0; r < PQntuples(rows.get()); ++r) {
-        DirectDebitView& view = reply->items.emplace_back();
-        if (!decode_details(rows.get(), r, &view.details) ||
-            !decode(rows.get(), r, detail_count, &view.state)) {
-          return Status::error("direct_debit_events holds a row that does not decode");
-        }
-      }
-      return Status();
-    }
-    case DirectDebitRequest::Op::unfiled_changes: {
-      std::string list;
-      for (int c = 0; c < 7; ++c) {
-        if ((q.changes & (1u << c)) == 0) continue;
-        if (!list.empty()) list.push_back(',');
-        list.append(std::to_string(c));
-      }
-      if (list.empty()) return Status();
-      const std::uint64_t from = static_cast<std::uint64_t>(q.day) * ns_per_day;
       std::string sql("SELECT ");
       sql.append(detail_columns)
           .append(

@@ -8,6 +8,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <tuple>
 
 #include "ledger/parse.h"
 
@@ -70,9 +71,13 @@ asio::awaitable<HttpAttempt> exchange(Stream& stream, beast::tcp_stream& deadlin
 
 }  // namespace
 
-asio::awaitable<bool> resolves_inward(const Url& url, const Allowlist& allowlist,
-                                      std::chrono::milliseconds timeout) {
-  if (allowlist.permits_host(url.host) || address_literal(url.host)) co_return false;
+namespace {
+
+// The URL's host resolved within `timeout` (the resolver has no deadline of its own: a timer
+// cancels it; the resolver is shared with the timer's handler, which may run after this
+// coroutine has moved on).
+asio::awaitable<std::tuple<boost::system::error_code, tcp::resolver::results_type>> resolve(
+    const Url& url, std::chrono::milliseconds timeout) {
   auto executor = co_await asio::this_coro::executor;
   auto resolver = std::make_shared<tcp::resolver>(executor);
   asio::steady_timer guard(executor);
@@ -80,9 +85,17 @@ asio::awaitable<bool> resolves_inward(const Url& url, const Allowlist& allowlist
   guard.async_wait([resolver](boost::system::error_code error) {
     if (!error) resolver->cancel();
   });
-  auto [error, endpoints] = co_await resolver->async_resolve(url.host, std::to_string(url.port),
-                                                             asio::as_tuple(asio::use_awaitable));
+  auto result = co_await resolver->async_resolve(url.host, std::to_string(url.port), token);
   guard.cancel();
+  co_return result;
+}
+
+}  // namespace
+
+asio::awaitable<bool> resolves_inward(const Url& url, const Allowlist& allowlist,
+                                      std::chrono::milliseconds timeout) {
+  if (allowlist.permits_host(url.host) || address_literal(url.host)) co_return false;
+  auto [error, endpoints] = co_await resolve(url, timeout);
   if (error) co_return false;
   for (const auto& entry : endpoints) {
     const auto address = entry.endpoint().address();
@@ -100,18 +113,7 @@ asio::awaitable<std::vector<HttpAttempt>> post_all(const Url& url,
   if (requests.empty()) co_return attempts;
   HttpAttempt failed;
   auto executor = co_await asio::this_coro::executor;
-  // Shared with the guard's handler, which may run after this coroutine has moved on (the
-  // timer fired just as the resolve completed).
-  auto resolver = std::make_shared<tcp::resolver>(executor);
-  asio::steady_timer guard(executor);
-  // The resolver has no deadline of its own: a timer cancels it.
-  guard.expires_at(std::chrono::steady_clock::now() + timeout);
-  guard.async_wait([resolver](boost::system::error_code error) {
-    if (!error) resolver->cancel();
-  });
-  auto [resolve_error, endpoints] =
-      co_await resolver->async_resolve(url.host, std::to_string(url.port), token);
-  guard.cancel();
+  auto [resolve_error, endpoints] = co_await resolve(url, timeout);
   if (resolve_error) {
     failed.error = "resolve: " + resolve_error.message();
     attempts.push_back(failed);
