@@ -387,31 +387,32 @@ std::string compact_id(const DirectDebitId& id) {
   return text;  // 32 characters: fits Max35Text
 }
 
-std::string original_message(const DirectDebitView& v) {
-  return v.details.message_id.empty() ? "NOTPROVIDED" : v.details.message_id;
-}
-
 std::string or_not_provided(const std::string& text) { return text.empty() ? "NOTPROVIDED" : text; }
 
-// A financial institution: its BIC, or "NOTPROVIDED" as its other identification.
-void agent(const char* tag, const std::string& bic, Xml* x) {
-  x->open(tag).open("FinInstnId");
-  if (!bic.empty()) {
-    x->leaf("BICFI", bic);
+std::string original_message(const DirectDebitView& v) {
+  return or_not_provided(v.details.message_id);
+}
+
+// <tag><inner><leaf>value</leaf></inner></tag>, or with "NOTPROVIDED" as the other
+// identification (<Othr><Id>) when the value is not known: an agent by its BIC
+// (FinInstnId/BICFI), an account by its IBAN (Id/IBAN).
+void identified(const char* tag, const char* inner, const char* leaf, const std::string& value,
+                Xml* x) {
+  x->open(tag).open(inner);
+  if (!value.empty()) {
+    x->leaf(leaf, value);
   } else {
     x->open("Othr").leaf("Id", "NOTPROVIDED").close("Othr");
   }
-  x->close("FinInstnId").close(tag);
+  x->close(inner).close(tag);
+}
+
+void agent(const char* tag, const std::string& bic, Xml* x) {
+  identified(tag, "FinInstnId", "BICFI", bic, x);
 }
 
 void account(const char* tag, const std::string& iban, Xml* x) {
-  x->open(tag).open("Id");
-  if (!iban.empty()) {
-    x->leaf("IBAN", iban);
-  } else {
-    x->open("Othr").leaf("Id", "NOTPROVIDED").close("Othr");
-  }
-  x->close("Id").close(tag);
+  identified(tag, "Id", "IBAN", iban, x);
 }
 
 // The party that decided (the debtor bank), by its BIC.
