@@ -332,6 +332,62 @@ TEST_F(PipelineTest, StopFlushesEverythingSubmitted) {
   EXPECT_EQ(count("result = 0"), std::to_string(accepted));
 }
 
+// Pacing: while requests keep coming, a COMMIT starts at most once per interval and what
+// arrives meanwhile joins it; every answer still waits for its own COMMIT. Without the pause
+// (the test fails with group_commit_interval_us = 0) a request every millisecond makes a
+// COMMIT of its own or two.
+TEST_F(PipelineTest, UnderLoadGroupCommitsArePacedAndAnswersStillFollowTheirCommit) {
+  PipelineOptions o = options();
+  o.group_commit_interval_us = 25'000;
+  Pipeline pipeline(o);
+  ASSERT_TRUE(pipeline.start().ok());
+  setup_accounts(pipeline);
+  const std::uint64_t commits_before = pipeline.counters().group_commits.load();
+  Recorder recorder(url_);
+  constexpr std::uint64_t requests = 300;  // one a millisecond: about 0.3 s, bounded
+  const auto start = std::chrono::steady_clock::now();
+  for (std::uint64_t i = 1; i <= requests; ++i) {
+    std::this_thread::sleep_until(start + std::chrono::milliseconds(i));
+    while (!pipeline.submit(transfer_command(i, 1, 2, 1), &recorder)) {
+      std::this_thread::sleep_for(1ms);
+    }
+  }
+  const auto results = recorder.wait_for(requests);
+  for (const auto& e : results) {
+    EXPECT_EQ(e.outcome, Outcome::durable);
+    EXPECT_TRUE(e.visible_when_acknowledged) << "acknowledged before COMMIT";
+  }
+  const std::uint64_t commits = pipeline.counters().group_commits.load() - commits_before;
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  // At most one COMMIT per 25 ms over the run, and one more at each end.
+  const auto most = static_cast<std::uint64_t>(elapsed / 25ms) + 2;
+  EXPECT_LE(commits, most) << "group commits were not paced";
+  EXPECT_GT(pipeline.counters().group_commits_paced.load(), 0u);
+  EXPECT_EQ(count("result = 0"), std::to_string(requests));
+  pipeline.stop();
+}
+
+// A quiet ledger's lone request is never held by the pacing: a COMMIT of one request is not
+// followed by a pause, whatever the interval.
+TEST_F(PipelineTest, ALoneRequestIsNotHeldByThePacing) {
+  PipelineOptions o = options();
+  o.group_commit_interval_us = limits::group_commit_interval_us_max;  // 50 ms
+  Pipeline pipeline(o);
+  ASSERT_TRUE(pipeline.start().ok());
+  setup_accounts(pipeline);  // three requests: may be one paced group
+  std::this_thread::sleep_for(100ms);
+  const std::uint64_t paced_before = pipeline.counters().group_commits_paced.load();
+  const std::uint64_t commits_before = pipeline.counters().group_commits.load();
+  for (std::uint64_t i = 1; i <= 5; ++i) {
+    const auto r = run(pipeline, {transfer_command(i, 1, 2, 1)});
+    EXPECT_EQ(r[0].outcome, Outcome::durable);
+  }
+  EXPECT_EQ(pipeline.counters().group_commits.load() - commits_before, 5u);
+  EXPECT_EQ(pipeline.counters().group_commits_paced.load(), paced_before)
+      << "a COMMIT of one request was followed by a pause";
+  pipeline.stop();
+}
+
 TEST_F(PipelineTest, ExpiredHoldsAreReleasedByAJournaledVoid) {
   Pipeline pipeline(options());
   ASSERT_TRUE(pipeline.start().ok());

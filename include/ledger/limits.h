@@ -138,6 +138,11 @@ inline constexpr std::uint32_t fence_idle_ms_min = 100;
 // and the first one after a load that read at least snapshot_soon_records records.
 inline constexpr std::uint32_t snapshot_interval_s_default = 300;
 inline constexpr std::uint32_t snapshot_soon_s = 10;
+// Group-commit pacing (docs/durability.md): under load a COMMIT starts at most once per this
+// interval, so that PostgreSQL's cost per COMMIT (its transaction, its COPY statements, the
+// fence, the WAL flush) is shared by more requests. Bounded by group_commit_interval_us_max.
+inline constexpr std::uint32_t group_commit_interval_us_default = 2'000;
+inline constexpr std::uint32_t group_commit_interval_us_max = 50'000;
 inline constexpr std::uint64_t snapshot_soon_records = 100'000;
 
 // --- Process ------------------------------------------------------------------------------

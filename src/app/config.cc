@@ -80,6 +80,13 @@ const Setting settings[] = {
      [](const std::string& v, Config* c) {
        return parse_u32(v, 1, 86'400, &c->snapshot_interval_s);
      }},
+    {"group-commit-interval-us", "LEDGER_GROUP_COMMIT_INTERVAL_US",
+     "under load, the least time between the starts of two group commits: requests arriving "
+     "meanwhile join the next one; a COMMIT that held a single request is never followed by a "
+     "pause (0: none; default 2000, at most 50000)",
+     [](const std::string& v, Config* c) {
+       return parse_u32(v, 0, limits::group_commit_interval_us_max, &c->group_commit_interval_us);
+     }},
     {"io-threads", "LEDGER_IO_THREADS", "network I/O threads (default 1)",
      [](const std::string& v, Config* c) { return parse_u32(v, 1, 64, &c->io_threads); }},
     {"shutdown-grace-ms", "LEDGER_SHUTDOWN_GRACE_MS",
@@ -521,6 +528,7 @@ std::string Config::describe() const {
          " lease_ms=" + std::to_string(lease_ms) +
          " max_clock_skew_ms=" + std::to_string(max_clock_skew_ms) + " snapshot_dir=\"" +
          snapshot_dir + "\" snapshot_interval_s=" + std::to_string(snapshot_interval_s) +
+         " group_commit_interval_us=" + std::to_string(group_commit_interval_us) +
          " accounts_max=" + std::to_string(accounts_max) +
          " transfers_max=" + std::to_string(transfers_max) +
          " batch_max=" + std::to_string(batch_max) + " ingress_max=" + std::to_string(ingress_max) +

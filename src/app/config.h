@@ -36,6 +36,7 @@ struct Config {
   // Engine snapshots (docs/durability.md, "Snapshots"); empty: none.
   std::string snapshot_dir;
   std::uint32_t snapshot_interval_s = limits::snapshot_interval_s_default;
+  std::uint32_t group_commit_interval_us = limits::group_commit_interval_us_default;
   std::uint32_t shutdown_grace_ms = limits::shutdown_grace_ms_default;
   std::uint32_t accounts_max = limits::accounts_max_default;
   std::uint32_t transfers_max = limits::transfers_max_default;

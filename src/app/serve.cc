@@ -587,6 +587,7 @@ std::optional<ServeOptions> options_from(const Config& config, std::string* erro
   o.pipeline.batch_commands_max = config.batch_max;
   o.pipeline.ingress_capacity = config.ingress_max;
   o.pipeline.snapshot_dir = config.snapshot_dir;
+  o.pipeline.group_commit_interval_us = config.group_commit_interval_us;
   if (!config.snapshot_dir.empty())
     o.pipeline.snapshot_interval_ms = config.snapshot_interval_s * 1'000;
 

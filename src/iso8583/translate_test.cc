@@ -3,9 +3,11 @@
 #include "iso8583/translate.h"
 
 #include <gtest/gtest.h>
+#include <openssl/hmac.h>
 
 #include "iso8583/transaction_ids.h"
 #include "ledger/card_ids.h"
+#include "ledger/pan_hash.h"
 
 namespace ledger::iso8583 {
 namespace {
@@ -321,6 +323,42 @@ TEST(TranslateTest, MalformedRequestsAreAnswered30AndResponsesDropped) {
   partial.mti.clear();
   EXPECT_FALSE(malformed_reply(partial).has_value());
   EXPECT_EQ(error_reply(authorization()).get(39), "96");
+}
+
+// The keyed-state HMAC (ledger/pan_hash.h) is HMAC-SHA256: RFC 4231's vectors (a short key, a
+// key of four bytes, a key longer than the block), and OpenSSL's one-shot HMAC() for keys of
+// every length around the 64-byte block and messages of card-number lengths.
+std::string hex(const std::uint8_t (&digest)[32]) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  for (const std::uint8_t b : digest) {
+    out.push_back(digits[b >> 4]);
+    out.push_back(digits[b & 15]);
+  }
+  return out;
+}
+
+TEST(PanHashTest, IsHmacSha256ByRfc4231AndOpenSsl) {
+  std::uint8_t out[32];
+  pan_hash(std::string(20, '\x0b'), "Hi There", out);
+  EXPECT_EQ(hex(out), "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  pan_hash("Jefe", "what do ya want for nothing?", out);
+  EXPECT_EQ(hex(out), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  pan_hash(std::string(131, '\xaa'), "Test Using Larger Than Block-Size Key - Hash Key First", out);
+  EXPECT_EQ(hex(out), "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  for (std::size_t key_size : {1u, 32u, 63u, 64u, 65u, 100u}) {
+    std::string key;
+    for (std::size_t i = 0; i < key_size; ++i) key.push_back(static_cast<char>(i * 7 + 1));
+    for (std::size_t pan_size = 12; pan_size <= 19; ++pan_size) {
+      const std::string pan = std::string("4000056655665556789").substr(0, pan_size);
+      std::uint8_t expected[32];
+      unsigned int length = 0;
+      HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(pan.data()), pan.size(), expected, &length);
+      pan_hash(key, pan, out);
+      EXPECT_EQ(hex(out), hex(expected)) << "key of " << key_size << " bytes, PAN of " << pan_size;
+    }
+  }
 }
 
 }  // namespace

@@ -49,6 +49,12 @@ struct PipelineOptions {
   std::size_t batches_in_flight_max = limits::batches_in_flight_max;
   std::uint32_t idle_tick_ms = limits::engine_idle_tick_ms;
   std::uint32_t reconnect_backoff_max_ms = limits::reconnect_backoff_max_ms;
+  // Group-commit pacing (docs/durability.md, "Group commit pacing"): after a COMMIT that held
+  // two requests or more, the next one starts no sooner than this many microseconds after it
+  // started; what arrives meanwhile waits and joins it. Answers are never held: they leave when
+  // their own COMMIT ends. 0: the next COMMIT starts as soon as the last one ends. ledgerd serve
+  // sets it from LEDGER_GROUP_COMMIT_INTERVAL_US.
+  std::uint32_t group_commit_interval_us = 0;
   bool threads = true;  // false: no threads; the caller calls engine_turn() and journal_turn()
   // Wall-clock nanoseconds for the engine's logical time and hold expiry (tests inject one).
   std::function<std::uint64_t()> clock_ns;
@@ -81,6 +87,8 @@ enum class PipelineState : std::uint8_t { stopped, loading, running, recovering 
 struct PipelineCounters {
   std::atomic<std::uint64_t> batches_committed{0};
   std::atomic<std::uint64_t> records_committed{0};
+  std::atomic<std::uint64_t> group_commits{0};        // COMMITs that succeeded
+  std::atomic<std::uint64_t> group_commits_paced{0};  // of them, followed by a pause
   std::atomic<std::uint64_t> commit_failures{0};
   std::atomic<std::uint64_t> reloads{0};
   std::atomic<std::uint64_t> refused_full{0};
