@@ -8,12 +8,12 @@
 #include <cstring>
 #include <ctime>
 #include <deque>
+#include <mutex>
 #include <optional>
 #include <unordered_map>
 
 #include "iso8583/transaction_ids.h"
 #include "ledger/parse.h"
-#include "net/ledger_call.h"
 #include "net/listener.h"
 
 namespace ledger::iso8583 {
@@ -59,7 +59,8 @@ class Server::Session : public std::enable_shared_from_this<Session> {
       : server_(server),
         stream_(std::move(socket)),
         idle_(stream_.get_executor()),
-        source_(std::move(source)) {}
+        source_(std::move(source)),
+        deadline_(stream_.get_executor()) {}
 
   asio::awaitable<void> run();
   asio::any_io_executor executor() { return stream_.get_executor(); }
@@ -81,25 +82,38 @@ class Server::Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
-  // Returns the slot of a request in flight when its handler ends, however it ends.
-  struct InFlight {
-    explicit InFlight(std::shared_ptr<Session> s) : session(std::move(s)) { ++session->in_flight_; }
-    ~InFlight() {
-      --session->in_flight_;
-      session->idle_.cancel();
-    }
-    InFlight(const InFlight&) = delete;
-    InFlight& operator=(const InFlight&) = delete;
-    std::shared_ptr<Session> session;
-  };
-
   void on_frame(std::string_view body, Clock::time_point received);
   void on_malformed(const Message& partial, const DecodeError& error, Clock::time_point received);
-  struct Work {  // a request and its translation (its answer-to-be), for its whole exchange
+  // A request and its translation (its answer-to-be) for its whole exchange, and, while the
+  // ledger decides, the completion the journal thread calls: one allocation per request, no
+  // coroutine, no timer and no wake-up of its own (see handle()).
+  struct Work final : Completion {
     Message request;
     Translation translation;
+    Clock::time_point received;
+    Clock::time_point due;        // received + the deadline
+    std::uint64_t answer_by = 0;  // journaled beside an authorization (late_approvals.h)
+    bool reversed_at_deadline = false;
+    bool answered = false;             // strand only: its answer is queued (or it timed out)
+    std::shared_ptr<Work> self;        // held while the ledger has it
+    std::shared_ptr<Session> session;  // held while the ledger has it
+    CommandResult result;              // written by complete(), read on the strand
+    Outcome outcome = Outcome::unavailable;
+    void complete(const CommandResult& r, Outcome o) override {  // journal thread
+      result = r;
+      outcome = o;
+      std::shared_ptr<Session> to = std::move(session);
+      to->deliver(std::move(self));
+    }
   };
   void handle(std::shared_ptr<Work> work, Clock::time_point received);
+  void deliver(std::shared_ptr<Work> work);
+  void drain_mailbox();
+  void on_decided(Work& work);
+  void arm_deadline();
+  void on_deadline();
+  void request_done();
+  void pop_answered();
   void send(const Message& reply);
   asio::awaitable<void> write_loop();
   void close() {
@@ -120,6 +134,16 @@ class Server::Session : public std::enable_shared_from_this<Session> {
   bool closed_ = false;
   std::size_t in_flight_ = 0;
   std::size_t malformed_logged_ = 0;
+  // Requests sent to the ledger, oldest first: as every deadline is its receipt plus the same
+  // interval, this is also deadline order, so one timer (armed for the oldest) serves them all.
+  std::deque<std::shared_ptr<Work>> waiting_;
+  asio::steady_timer deadline_;
+  bool deadline_armed_ = false;
+  // Decisions the journal thread hands over: one post per COMMIT and connection, not one per
+  // request (the first into an empty mailbox posts the drain).
+  std::mutex mailbox_mutex_;
+  std::vector<std::shared_ptr<Work>> mailbox_;
+  std::vector<std::shared_ptr<Work>> draining_;
 };
 
 // Reads into one buffer as much as the socket holds and takes every complete frame from it:
@@ -234,27 +258,117 @@ void Server::Session::on_malformed(const Message& partial, const DecodeError& er
   send(*reply);
 }
 
-// One request in flight: its own coroutine, so that answers go out as they are ready.
+// One request for the ledger. It waits in waiting_ (deadline order) until the journal thread
+// hands its decision over (deliver) or its deadline passes (on_deadline), whichever comes
+// first on this strand; answers go out as they are ready.
 void Server::Session::handle(std::shared_ptr<Work> work, Clock::time_point received) {
-  auto slot = std::make_shared<InFlight>(shared_from_this());
-  asio::co_spawn(
-      executor(),
-      [this, slot, work = std::move(work), received]() -> asio::awaitable<void> {
-        const Message* reply = &work->translation.reply;
-        std::optional<Message> failed;  // the rare error path only: a Message is 129 strings
-        try {
-          co_await server_.answer(&work->translation, received);
-        } catch (const std::exception& e) {
-          ++server_.counters_.internal_errors;
-          spdlog::error("event=iso8583_request_failed mti={} stan={} error=\"{}\"",
-                        work->request.mti, stan_of(work->request), e.what());
-          failed = error_reply(work->request);
-          reply = &*failed;
-        }
-        server_.count_answer(work->request.mti, *reply, received);
-        send(*reply);
-      },
-      [](std::exception_ptr escaped) { log_escape("request", escaped); });
+  Work& w = *work;
+  w.received = received;
+  w.due = received + server_.options_.deadline;
+  server_.prepare(&w.translation, w.due, &w.reversed_at_deadline, &w.answer_by);
+  ++in_flight_;
+  w.session = shared_from_this();
+  w.self = work;
+  waiting_.push_back(work);
+  if (!server_.sink_.submit_priority(w.translation.command, &w)) {  // busy: 91 now
+    w.self.reset();
+    w.session.reset();
+    w.answered = true;
+    finish_unavailable(&w.translation);
+    server_.count_answer(w.request.mti, w.translation.reply, received);
+    send(w.translation.reply);
+    request_done();
+    return;
+  }
+  arm_deadline();
+}
+
+// Journal thread (or whichever thread completes): the decision, handed to the strand.
+void Server::Session::deliver(std::shared_ptr<Work> work) {
+  bool post = false;
+  {
+    std::lock_guard lock(mailbox_mutex_);
+    post = mailbox_.empty();
+    mailbox_.push_back(std::move(work));
+  }
+  if (post) asio::post(executor(), [self = shared_from_this()] { self->drain_mailbox(); });
+}
+
+void Server::Session::drain_mailbox() {
+  {
+    std::lock_guard lock(mailbox_mutex_);
+    draining_.swap(mailbox_);
+  }
+  for (const std::shared_ptr<Work>& work : draining_) on_decided(*work);
+  draining_.clear();
+  pop_answered();
+}
+
+void Server::Session::on_decided(Work& w) {
+  if (w.answered) {  // answered 91 at its deadline: the late rule
+    server_.late(w.translation, w.reversed_at_deadline, w.answer_by, w.result, w.outcome);
+    return;
+  }
+  w.answered = true;
+  const Message* reply = &w.translation.reply;
+  std::optional<Message> failed;  // the rare error path only: a Message is 129 strings
+  try {
+    if (w.outcome == Outcome::durable) {
+      finish(w.result, &w.translation);
+      if (!w.translation.trouble.empty()) server_.note_trouble(w.translation, w.result);
+    } else {
+      finish_unavailable(&w.translation);
+    }
+  } catch (const std::exception& e) {
+    ++server_.counters_.internal_errors;
+    spdlog::error("event=iso8583_request_failed mti={} stan={} error=\"{}\"", w.request.mti,
+                  stan_of(w.request), e.what());
+    failed = error_reply(w.request);
+    reply = &*failed;
+  }
+  server_.count_answer(w.request.mti, *reply, w.received);
+  send(*reply);
+  request_done();
+}
+
+// One timer per connection, for the oldest request still waiting. An answered request's
+// deadline needs no timer of its own: the one armed fires at most once per deadline and finds
+// it gone; the requests behind the oldest are due later.
+void Server::Session::arm_deadline() {
+  pop_answered();
+  if (deadline_armed_ || waiting_.empty()) return;
+  deadline_armed_ = true;
+  deadline_.expires_at(waiting_.front()->due);
+  deadline_.async_wait([self = shared_from_this()](boost::system::error_code) {
+    self->deadline_armed_ = false;
+    self->on_deadline();
+  });
+}
+
+void Server::Session::on_deadline() {
+  const Clock::time_point now = Clock::now();
+  while (!waiting_.empty() && (waiting_.front()->answered || waiting_.front()->due <= now)) {
+    const std::shared_ptr<Work> work = std::move(waiting_.front());
+    waiting_.pop_front();
+    Work& w = *work;
+    if (w.answered) continue;
+    // Not durable by its deadline: 91, and the late rule when its decision comes (on_decided).
+    w.answered = true;
+    server_.time_out(&w.translation, w.reversed_at_deadline, w.answer_by);
+    server_.count_answer(w.request.mti, w.translation.reply, w.received);
+    send(w.translation.reply);
+    request_done();
+  }
+  arm_deadline();
+}
+
+void Server::Session::pop_answered() {
+  while (!waiting_.empty() && waiting_.front()->answered) waiting_.pop_front();
+}
+
+void Server::Session::request_done() {
+  --in_flight_;
+  idle_.cancel();
 }
 
 void Server::Session::send(const Message& reply) {
@@ -426,18 +540,15 @@ asio::awaitable<void> Server::accept_loop() {
   }
 }
 
-// Completes translation->reply with the ledger's durable answer, or 91 (unavailable, late).
-asio::awaitable<void> Server::answer(Translation* translation, Clock::time_point received) {
-  CommandSink& sink = sink_;
-  ServerCounters& counters = counters_;
+// Before a request goes to the ledger: its deadline, and for an authorization the deadline
+// on PostgreSQL's clock (our steady clock plus the lease's reading of the difference),
+// journaled beside it: if it commits after this and the process dies before the late rule's
+// reversal commits, whoever holds the lease next finds it (late_approvals.h).
+void Server::prepare(Translation* translation, Clock::time_point due, bool* reversed_at_deadline,
+                     std::uint64_t* answer_by) {
   const Purpose purpose = translation->purpose;
   Authorization& a = translation->command.body.authorization;
-  const Clock::time_point due = received + options_.deadline;
   if (translation->command.kind == CommandKind::authorize) {
-    // The deadline on PostgreSQL's clock (our steady clock plus the lease's reading of the
-    // difference), journaled beside the authorization: if it commits after this and the
-    // process dies before the late rule's reversal commits, whoever holds the lease next finds
-    // it (late_approvals.h).
     const std::int64_t anchor_ms =
         options_.pg_clock_anchor_ms != nullptr ? options_.pg_clock_anchor_ms->load() : 0;
     if (anchor_ms != 0) {
@@ -452,40 +563,40 @@ asio::awaitable<void> Server::answer(Translation* translation, Clock::time_point
               .count());
     }
   }
-  // Plain authorizations are reversed at the deadline (below). An incremental authorization or
-  // an advice that commits after we answered 91 is reversed when it commits: its reversal
-  // needs the slot the engine chose (the ledger retries it until it is durable).
-  const bool reversed_at_deadline = purpose == Purpose::authorize &&
-                                    translation->command.kind == CommandKind::authorize &&
-                                    !a.incremental && !a.force;
-  const std::uint64_t answer_by = a.answer_by_ns;
-  auto late = [&sink, &counters, purpose, reversed_at_deadline, answer_by](
-                  const CommandResult& result, Outcome outcome) {
-    if (outcome != Outcome::durable || reversed_at_deadline) return;
-    const auto transfer = late_transfer(purpose, result);
-    if (!transfer) return;
-    sink.reverse_late(*transfer, answer_by);
-    ++counters.late_holds_voided;
-    spdlog::warn("event=iso8583_late_authorization_reversed transfer={}", to_string(*transfer));
-  };
-  const CallResult call = co_await call_ledger_until(sink_, translation->command, due, late);
-  if (call.status == CallStatus::durable) {
-    finish(call.result, translation);
-    if (!translation->trouble.empty()) note_trouble(*translation, call.result);
-  } else {
-    if (call.status == CallStatus::timeout) {
-      ++counters_.deadline_misses;
-      if (reversed_at_deadline) {
-        // Told 91: whatever this message decides when it is applied must hold nothing. Queued
-        // now, behind it and ahead of any repeat the network sends once it has the 91 (which
-        // then decides anew instead of confirming a hold about to be released); one reversal
-        // per deadline, so a later deadline's also reverses what a repeat decided meanwhile.
-        sink_.reverse_late(a.id, answer_by);
-        ++counters_.late_holds_voided;
-      }
-    }
-    finish_unavailable(translation);
+  // Plain authorizations are reversed at the deadline (time_out). An incremental authorization
+  // or an advice that commits after we answered 91 is reversed when it commits (late): its
+  // reversal needs the slot the engine chose (the ledger retries it until it is durable).
+  *reversed_at_deadline = purpose == Purpose::authorize &&
+                          translation->command.kind == CommandKind::authorize && !a.incremental &&
+                          !a.force;
+  *answer_by = a.answer_by_ns;
+}
+
+// The deadline passed before the ledger's answer was durable: 91.
+void Server::time_out(Translation* translation, bool reversed_at_deadline,
+                      std::uint64_t answer_by) {
+  ++counters_.deadline_misses;
+  if (reversed_at_deadline) {
+    // Told 91: whatever this message decides when it is applied must hold nothing. Queued
+    // now, behind it and ahead of any repeat the network sends once it has the 91 (which
+    // then decides anew instead of confirming a hold about to be released); one reversal
+    // per deadline, so a later deadline's also reverses what a repeat decided meanwhile.
+    sink_.reverse_late(translation->command.body.authorization.id, answer_by);
+    ++counters_.late_holds_voided;
   }
+  finish_unavailable(translation);
+}
+
+// The decision of a request answered 91 at its deadline: what it placed durably is reversed
+// (unless the deadline already queued the reversal).
+void Server::late(const Translation& translation, bool reversed_at_deadline,
+                  std::uint64_t answer_by, const CommandResult& result, Outcome outcome) {
+  if (outcome != Outcome::durable || reversed_at_deadline) return;
+  const auto transfer = late_transfer(translation.purpose, result);
+  if (!transfer) return;
+  sink_.reverse_late(*transfer, answer_by);
+  ++counters_.late_holds_voided;
+  spdlog::warn("event=iso8583_late_authorization_reversed transfer={}", to_string(*transfer));
 }
 
 // The network decided and we could not follow (an advice or completion we could not

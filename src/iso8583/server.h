@@ -95,8 +95,13 @@ class Server {
   // proven itself if a limit is reached. false: no room (the new one is refused).
   bool admit(const asio::ip::address& source);
   void forget(const Session* session);
-  asio::awaitable<void> answer(Translation* translation,
-                               std::chrono::steady_clock::time_point received);
+  // The request path (server.cc, Session::handle): deadline and answer_by before the ledger,
+  // 91 at the deadline, the late rule for a decision that comes after it.
+  void prepare(Translation* translation, std::chrono::steady_clock::time_point due,
+               bool* reversed_at_deadline, std::uint64_t* answer_by);
+  void time_out(Translation* translation, bool reversed_at_deadline, std::uint64_t answer_by);
+  void late(const Translation& translation, bool reversed_at_deadline, std::uint64_t answer_by,
+            const CommandResult& result, Outcome outcome);
   void note_trouble(const Translation& translation, const CommandResult& result);
   void count_answer(std::string_view request_mti, const Message& reply,
                     std::chrono::steady_clock::time_point received);
