@@ -149,7 +149,7 @@ bool decode_header(std::string_view body, BitmapEncoding bitmap_encoding, Messag
 
 bool decode(std::string_view body, BitmapEncoding bitmap_encoding, Message* out,
             DecodeError* error) {
-  *out = Message{};
+  out->reset();
   *error = DecodeError{};
   std::bitset<129> bits;
   std::size_t at = 0;

@@ -43,6 +43,33 @@ TEST(Iso8583CodecTest, EncodesAfterARoomForTheLengthHeader) {
   EXPECT_EQ(frame.substr(2), encode_ok(m));
 }
 
+// decode() into a Message that held another one leaves nothing of it (it clears only the
+// fields that were present, keeping their storage).
+TEST(Iso8583CodecTest, DecodingIntoAUsedMessageLeavesNothingOfTheOldOne) {
+  Message first = plain_authorization();
+  first.set(102, "1234567890");
+  Message second = plain_authorization();
+  second.mti = "0200";
+  second.clear(4);
+  second.clear(43);
+  Message into;
+  DecodeError error;
+  ASSERT_TRUE(decode(encode_ok(first), BitmapEncoding::binary, &into, &error)) << error.reason;
+  ASSERT_TRUE(into.has(43) && into.has(102) && into.has(4));
+  ASSERT_TRUE(decode(encode_ok(second), BitmapEncoding::binary, &into, &error)) << error.reason;
+  EXPECT_EQ(into.mti, "0200");
+  for (int field : {4, 43, 102}) {
+    EXPECT_FALSE(into.has(field)) << field;
+    EXPECT_TRUE(into.get(field).empty()) << field;
+  }
+  EXPECT_EQ(into.get(2), second.get(2));
+  // A frame that does not decode keeps no field of the message before it either.
+  ASSERT_TRUE(decode(encode_ok(first), BitmapEncoding::binary, &into, &error));
+  EXPECT_FALSE(decode("01", BitmapEncoding::binary, &into, &error));
+  EXPECT_FALSE(into.has(2));
+  EXPECT_TRUE(into.get(43).empty());
+}
+
 TEST(Iso8583CodecTest, RoundTripsWithABinaryBitmap) {
   const Message m = plain_authorization();
   const std::string body = encode_ok(m);
