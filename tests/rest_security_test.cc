@@ -131,6 +131,87 @@ TEST_F(RestSecurityTest, PanLookupsAreRateLimitedPerKeyByDefault) {
     ASSERT_NE(call("POST", "/v1/cards", card_body(100 + i, 99, "4000056655665556")).status, 429);
 }
 
+// Verification of Payee as the payee's bank: answers by the documented rules, never a name on a
+// no match, not_possible with its reason, a read-scope key suffices, bad input is a 400 naming
+// the field, and each key is limited to LEDGER_PAYEE_CHECKS_PER_MINUTE.
+TEST_F(RestSecurityTest, PayeeChecksAnswerByTheRulesRevealNoNameOnNoMatchAndAreRateLimited) {
+  account(1);
+  account(2);
+  account(3);
+  EXPECT_EQ(call("GET", "/v1/accounts/" + uuid(1, 1) + "/holder-name").status, 404);
+  const std::string held = "Soci\xc3\xa9t\xc3\xa9 G\xc3\xa9n\xc3\xa9rale S.A.";
+  const json named =
+      ok("PUT", "/v1/accounts/" + uuid(1, 1) + "/holder-name", {{"holder_name", "  " + held}});
+  EXPECT_EQ(named["holder_name"], held);  // trimmed
+  const std::string iban = named["iban"];
+  ASSERT_FALSE(iban.empty());
+  EXPECT_EQ(ok("GET", "/v1/accounts/" + uuid(1, 1) + "/holder-name")["holder_name"], held);
+  const auto check = [&](const std::string& number, const std::string& name) {
+    const auto reply =
+        call("POST", "/v1/payee-verifications", {{"iban", number}, {"name", name}}, read_);
+    EXPECT_EQ(reply.status, 200) << reply.body;
+    return json::parse(reply.body);
+  };
+  json answer = check(iban, held);
+  EXPECT_EQ(answer["result"], "match");
+  EXPECT_FALSE(answer.contains("matched_name"));
+  answer = check(iban.substr(0, 4) + " " + iban.substr(4), "SOCIETE GENERALE");
+  EXPECT_EQ(answer["result"], "close_match");
+  EXPECT_EQ(answer["matched_name"], held);
+  EXPECT_EQ(answer["iban"], iban);
+  const auto no_match =
+      call("POST", "/v1/payee-verifications", {{"iban", iban}, {"name", "Dupont Immobilier"}});
+  EXPECT_EQ(json::parse(no_match.body)["result"], "no_match");
+  EXPECT_EQ(no_match.body.find("rale"), std::string::npos) << no_match.body;  // nothing of it
+  EXPECT_EQ(no_match.body.find("matched_name"), std::string::npos);
+  // not_possible, with why.
+  answer = check("DE89370400440532013000", "Max Mustermann");
+  EXPECT_EQ(answer["result"], "not_possible");
+  EXPECT_EQ(answer["reason"], "account_not_found");
+  const std::string iban2 = ok("GET", "/v1/accounts/" + uuid(1, 2))["iban"];
+  EXPECT_EQ(check(iban2, "Max Mustermann")["reason"], "holder_name_unknown");
+  const std::string iban3 = ok("PUT", "/v1/accounts/" + uuid(1, 3) + "/holder-name",
+                               {{"holder_name", "Max Mustermann"}})["iban"];
+  ok("POST", "/v1/accounts/" + uuid(1, 3) + "/close");
+  EXPECT_EQ(check(iban3, "Max Mustermann")["reason"], "account_closed");
+  // Bad input: a 400 naming the field.
+  for (const auto& [body, field] : std::vector<std::pair<json, std::string>>{
+           {{{"iban", "DE00370400440532013000"}, {"name", "Max"}}, "iban"},
+           {{{"iban", "XX89370400440532013000"}, {"name", "Max"}}, "iban"},
+           {{{"iban", iban}, {"name", ""}}, "name"},
+           {{{"iban", iban}, {"name", std::string(141, 'a')}}, "name"},
+           {{{"iban", iban}, {"name", "Max\x01"}}, "name"},
+           {{{"iban", iban}}, "name"},
+           {{{"iban", iban}, {"name", "Max"}, {"bic", "X"}}, "bic"}}) {
+    const auto reply = call("POST", "/v1/payee-verifications", body, read_);
+    EXPECT_EQ(reply.status, 400) << body.dump();
+    EXPECT_EQ(json::parse(reply.body)["field"], field) << reply.body;
+  }
+  EXPECT_EQ(
+      call("PUT", "/v1/accounts/" + uuid(1, 1) + "/holder-name", {{"holder_name", " "}}).status,
+      400);
+  EXPECT_EQ(
+      call("PUT", "/v1/accounts/" + uuid(1, 1) + "/holder-name", {{"holder_name", "X"}}, read_)
+          .status,
+      403);  // recording a name is a back-office write
+  // The limit per key (the payer's bank's), others unaffected.
+  server_.stop(SIGTERM);
+  testing::Env limited = env_;
+  limited["LEDGER_PAYEE_CHECKS_PER_MINUTE"] = "5";
+  ASSERT_TRUE(server_.start(limited)) << server_.output();
+  int limited_at = 0;
+  for (int i = 1; i <= 8 && limited_at == 0; ++i) {
+    const auto reply =
+        call("POST", "/v1/payee-verifications", {{"iban", iban}, {"name", held}}, read_);
+    if (reply.status == 429) {
+      limited_at = i;
+      EXPECT_EQ(json::parse(reply.body)["code"], "payee_check_rate_limited");
+    }
+  }
+  EXPECT_EQ(limited_at, 6);
+  EXPECT_EQ(call("POST", "/v1/payee-verifications", {{"iban", iban}, {"name", held}}).status, 200);
+}
+
 // The part of a capture above its hold is a new debit: refused on a frozen account (as a
 // direct debit is), while capturing within the hold still completes it.
 TEST_F(RestSecurityTest, AFrozenAccountIsNotDebitedThroughAnOverCapture) {

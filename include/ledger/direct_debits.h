@@ -109,7 +109,12 @@ struct DirectDebitRequest {
     // The collection (not a duplicate) of `day` with this end-to-end id and, when
     // details.creditor_id is given, this creditor (by identity): reply.existing (zero: none;
     // zero too when several match without a creditor).
-    find_by_key
+    find_by_key,
+    // Verification of Payee: set_holder_name records `holder_name` for `account` (which has an
+    // IBAN: reply.account_found false otherwise); payee_of_iban answers the account `iban`
+    // names and its holder name (reply.holder_name_known).
+    set_holder_name,
+    payee_of_iban
   };
   Op op = Op::get;
   // receive: the collection as mapped (id, amount, due day, scheme, account or IBAN).
@@ -131,6 +136,7 @@ struct DirectDebitRequest {
   std::string message_id;                // store_file, get_file
   std::string document;                  // store_file
   std::vector<std::uint64_t> change_ts;  // store_file
+  std::string holder_name;               // set_holder_name
 };
 
 struct DirectDebitReply {
@@ -151,6 +157,8 @@ struct DirectDebitReply {
   std::string message_id;            // unfiled_changes: the day's latest file; get_file
   std::string document;              // unfiled_changes: its document; get_file
   bool file_conflict = false;        // store_file: a change is in another file already
+  std::string holder_name;           // payee_of_iban
+  bool holder_name_known = false;    // payee_of_iban
 };
 
 class DirectDebitStore {

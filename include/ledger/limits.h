@@ -48,6 +48,9 @@ inline constexpr std::uint32_t http_connections_per_source_max_default = 256;
 // Card creations (each looks a PAN up) per API key: a minute's worth at once, then one a
 // second. Guessing the hidden digits of one card takes about 100,000 lookups.
 inline constexpr std::uint32_t pan_lookups_per_minute_default = 60;
+// Verification of Payee checks per minute per API key (each requesting bank has its own key):
+// a check tells whether a name goes with an IBAN, so a bank may not walk the names.
+inline constexpr std::uint32_t payee_checks_per_minute_default = 600;
 inline constexpr std::uint32_t ledger_timeout_ms_default = 5'000;    // wait for a durable answer
 inline constexpr std::size_t http_batch_transfers_max = 8'000;       // POST /v1/transfers/batch
 inline constexpr std::uint32_t http_accounts_page_max = 200;         // GET /v1/accounts

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ledger/units.h"
 
@@ -89,5 +90,20 @@ inline constexpr int reason_count = static_cast<int>(Reason::MS03) + 1;
 std::string_view reason_name(Reason reason);  // "" for none
 std::optional<Reason> reason_from_name(std::string_view name);
 std::string_view reason_text(Reason reason);  // in words, for people
+
+// --- Verification of Payee (EPC VOP scheme): the name a payer gives against the holder's ---
+// docs/payee-verification.md gives the rules with examples:
+// - match: the same text once white space is trimmed and collapsed;
+// - close_match: the same words once case, accents (Latin letters folded to ASCII: e, ss, ae),
+//   punctuation, legal-form words (GmbH, SAS, SARL, Ltd, S.p.A., ...; dotted abbreviations
+//   joined) and word order are set aside; or within one typing error (an insertion, deletion,
+//   substitution or swap of neighbours) for names of 6 characters or more, two for 20 or more;
+// - no_match: anything else, an empty name included.
+enum class NameMatch : std::uint8_t { match, close_match, no_match };
+NameMatch match_payee_name(std::string_view given, std::string_view held);
+std::string_view name_match_name(NameMatch match);  // "match", "close_match", "no_match"
+// The words a name is compared by for close_match: folded, legal forms removed (unless that
+// leaves none), sorted.
+std::vector<std::string> normalize_name(std::string_view name);
 
 }  // namespace ledger::sepa

@@ -181,6 +181,12 @@ const Setting settings[] = {
      [](const std::string& v, Config* c) {
        return parse_u32(v, 0, 10'000'000, &c->pan_lookups_per_minute);
      }},
+    {"payee-checks-per-minute", "LEDGER_PAYEE_CHECKS_PER_MINUTE",
+     "Verification of Payee checks (POST /v1/payee-verifications) per minute per API key, a "
+     "minute's worth at once; beyond it 429 (default 600; 0: no limit)",
+     [](const std::string& v, Config* c) {
+       return parse_u32(v, 0, 10'000'000, &c->payee_checks_per_minute);
+     }},
     {"home-country", "LEDGER_HOME_COUNTRY",
      "ISO 3166 numeric country of the issuer (DE19 elsewhere = abroad); default: none",
      [](const std::string& v, Config* c) {
@@ -540,6 +546,7 @@ std::string Config::describe() const {
          " rate_limit_per_key=" + std::to_string(rate_limit_per_key) +
          " clock=" + (clock_manual ? "manual" : "system") +
          " pan_lookups_per_minute=" + std::to_string(pan_lookups_per_minute) +
+         " payee_checks_per_minute=" + std::to_string(payee_checks_per_minute) +
          (config_file.empty() ? "" : " config_file=\"" + config_file + "\"");
 }
 

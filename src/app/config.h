@@ -59,6 +59,7 @@ struct Config {
   std::uint32_t rate_burst_per_key = 0;  // 0: the same as the rate
   // POST /v1/cards per minute per API key (burst: as many); 0: off
   std::uint32_t pan_lookups_per_minute = limits::pan_lookups_per_minute_default;
+  std::uint32_t payee_checks_per_minute = limits::payee_checks_per_minute_default;
   std::string home_country;  // ISO 3166 numeric, for the "abroad" control
   // Card lifecycle MCC rules (iso8583/card_rules.h); empty: the defaults.
   std::string preauthorization_mccs;

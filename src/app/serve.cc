@@ -608,6 +608,7 @@ std::optional<ServeOptions> options_from(const Config& config, std::string* erro
   o.api.burst_per_key = static_cast<double>(
       config.rate_burst_per_key != 0 ? config.rate_burst_per_key : config.rate_limit_per_key);
   o.api.pan_lookups_per_minute = static_cast<double>(config.pan_lookups_per_minute);
+  o.api.payee_checks_per_minute = static_cast<double>(config.payee_checks_per_minute);
   o.api.webhook = http::WebhookContext{config.webhook_key, *webhook_allowlist};
   o.api.direct_debit_policy =
       http::DirectDebitPolicy{config.dd_settlement_minute,

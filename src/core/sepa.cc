@@ -1,7 +1,9 @@
 #include "ledger/sepa.h"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
+#include <vector>
 
 namespace ledger::sepa {
 
@@ -266,6 +268,192 @@ std::optional<Reason> reason_from_name(std::string_view name) {
 std::string_view reason_text(Reason reason) {
   const auto i = static_cast<std::size_t>(reason);
   return i < std::size(reason_texts) ? reason_texts[i] : std::string_view{};
+}
+
+// --- Verification of Payee: name matching ------------------------------------------------
+
+namespace {
+
+// The ASCII spelling of a Latin letter with a diacritic (U+00C0..U+017F, and the Romanian
+// comma-below letters), lower case; "" for a code point not folded here. Signs (x, /) are
+// spaces.
+std::string_view latin_fold(std::uint32_t cp) {
+  static constexpr std::string_view latin1[64] = {
+      "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i",  "i",   // C0
+      "d", "n", "o", "o", "o", "o", "o",  " ", "o", "u", "u", "u", "u", "y", "th", "ss",  // D0
+      "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i",  "i",   // E0
+      "d", "n", "o", "o", "o", "o", "o",  " ", "o", "u", "u", "u", "u", "y", "th", "y"};  // F0
+  if (cp >= 0xC0 && cp <= 0xFF) return latin1[cp - 0xC0];
+  struct Range {
+    std::uint32_t first, last;
+    std::string_view ascii;
+  };
+  static constexpr Range extended[] = {
+      {0x100, 0x105, "a"}, {0x106, 0x10D, "c"},  {0x10E, 0x111, "d"}, {0x112, 0x11B, "e"},
+      {0x11C, 0x123, "g"}, {0x124, 0x127, "h"},  {0x128, 0x131, "i"}, {0x132, 0x133, "ij"},
+      {0x134, 0x135, "j"}, {0x136, 0x138, "k"},  {0x139, 0x142, "l"}, {0x143, 0x14B, "n"},
+      {0x14C, 0x151, "o"}, {0x152, 0x153, "oe"}, {0x154, 0x159, "r"}, {0x15A, 0x161, "s"},
+      {0x162, 0x167, "t"}, {0x168, 0x173, "u"},  {0x174, 0x175, "w"}, {0x176, 0x178, "y"},
+      {0x179, 0x17E, "z"}, {0x17F, 0x17F, "s"},  {0x218, 0x219, "s"}, {0x21A, 0x21B, "t"}};
+  for (const Range& r : extended) {
+    if (cp >= r.first && cp <= r.last) return r.ascii;
+  }
+  return {};
+}
+
+// Company legal forms across the SEPA countries, as normalize_name() leaves them ("G.m.b.H."
+// and "S.A.S." become "gmbh" and "sas"; "& Co. KG" becomes "co" and "kg").
+bool legal_form(std::string_view word) {
+  static constexpr std::string_view forms[] = {
+      "ab",           "ag",  "aps", "as",   "asa",     "bv",   "co",   "corp", "corporation",
+      "cv",           "dd",  "doo", "eg",   "ev",      "eurl", "gbr",  "gmbh", "inc",
+      "incorporated", "kft", "kg",  "kgaa", "limited", "llc",  "llp",  "ltd",  "mbh",
+      "nv",           "ohg", "oy",  "oyj",  "plc",     "sa",   "sapa", "sarl", "sas",
+      "sasu",         "sc",  "sca", "sci",  "scs",     "se",   "sl",   "slu",  "snc",
+      "sp",           "spa", "sro", "srl",  "ug",      "vof",  "zoo",  "zrt"};
+  for (const std::string_view form : forms) {
+    if (word == form) return true;
+  }
+  return false;
+}
+
+// Optimal string alignment distance (Levenshtein plus swapping two neighbours).
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> before(b.size() + 1), previous(b.size() + 1), current(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) previous[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    current[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      current[j] = std::min({previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        current[j] = std::min(current[j], before[j - 2] + 1);
+      }
+    }
+    before.swap(previous);
+    previous.swap(current);
+  }
+  return previous[b.size()];
+}
+
+// Collapses runs of white space and trims: the form two names are compared in for "match".
+std::string collapse_spaces(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    const bool space = c == ' ' || c == '\t' || c == '\n' || c == '\r';
+    if (space) {
+      if (!out.empty() && out.back() != ' ') out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  if (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> normalize_name(std::string_view name) {
+  // Fold to lower-case ASCII letters and digits; everything else separates words.
+  std::string folded;
+  for (std::size_t i = 0; i < name.size();) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    if (c < 0x80) {
+      folded.push_back(std::isalnum(c) != 0 ? static_cast<char>(std::tolower(c)) : ' ');
+      ++i;
+      continue;
+    }
+    std::uint32_t cp = 0;
+    std::size_t length = 0;
+    if ((c & 0xE0) == 0xC0) {
+      cp = c & 0x1Fu;
+      length = 2;
+    } else if ((c & 0xF0) == 0xE0) {
+      cp = c & 0x0Fu;
+      length = 3;
+    } else if ((c & 0xF8) == 0xF0) {
+      cp = c & 0x07u;
+      length = 4;
+    } else {  // not a lead byte: a separator
+      folded.push_back(' ');
+      ++i;
+      continue;
+    }
+    if (i + length > name.size()) break;
+    for (std::size_t k = 1; k < length; ++k) {
+      cp = (cp << 6) | (static_cast<unsigned char>(name[i + k]) & 0x3Fu);
+    }
+    const std::string_view ascii = latin_fold(cp);
+    if (!ascii.empty()) {
+      folded.append(ascii);
+    } else {
+      folded.append(name.substr(i, length));  // another script: compared as written
+    }
+    i += length;
+  }
+  std::vector<std::string> words;
+  std::string word;
+  std::string letters;  // a run of one-letter words: an abbreviation written with dots
+  const auto end_letters = [&] {
+    if (!letters.empty()) words.push_back(std::move(letters));
+    letters.clear();
+  };
+  const auto end_word = [&] {
+    if (word.empty()) return;
+    if (word.size() == 1) {
+      letters.append(word);
+    } else {
+      end_letters();
+      words.push_back(word);
+    }
+    word.clear();
+  };
+  for (const char c : folded) {
+    if (c == ' ') {
+      end_word();
+    } else {
+      word.push_back(c);
+    }
+  }
+  end_word();
+  end_letters();
+  std::vector<std::string> kept;
+  for (const std::string& w : words) {
+    if (!legal_form(w)) kept.push_back(w);
+  }
+  if (kept.empty()) kept = words;  // a name that is only a legal form keeps it
+  std::sort(kept.begin(), kept.end());
+  return kept;
+}
+
+NameMatch match_payee_name(std::string_view given, std::string_view held) {
+  const std::string a = collapse_spaces(given);
+  const std::string b = collapse_spaces(held);
+  if (a.empty() || b.empty()) return NameMatch::no_match;
+  if (a == b) return NameMatch::match;
+  const std::vector<std::string> x = normalize_name(a);
+  const std::vector<std::string> y = normalize_name(b);
+  if (x.empty() || y.empty()) return NameMatch::no_match;
+  if (x == y) return NameMatch::close_match;
+  std::string joined_x, joined_y;
+  for (const std::string& w : x) joined_x.append(w).push_back(' ');
+  for (const std::string& w : y) joined_y.append(w).push_back(' ');
+  const std::size_t shorter = std::min(joined_x.size(), joined_y.size()) - 1;
+  const std::size_t allowed = shorter >= 20 ? 2 : shorter >= 6 ? 1 : 0;
+  if (allowed > 0 && edit_distance(joined_x, joined_y) <= allowed) return NameMatch::close_match;
+  return NameMatch::no_match;
+}
+
+std::string_view name_match_name(NameMatch m) {
+  switch (m) {
+    case NameMatch::match:
+      return "match";
+    case NameMatch::close_match:
+      return "close_match";
+    case NameMatch::no_match:
+      return "no_match";
+  }
+  return "no_match";
 }
 
 }  // namespace ledger::sepa

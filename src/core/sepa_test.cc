@@ -78,5 +78,59 @@ TEST(SepaReasonTest, NamesRoundTrip) {
   EXPECT_FALSE(reason_from_name("XX01"));
 }
 
+// Verification of Payee: real-world spellings of one payee against the name the bank holds.
+TEST(PayeeNameTest, MatchesByTheDocumentedRules) {
+  struct Case {
+    const char* given;
+    const char* held;
+    NameMatch expected;
+  };
+  const Case cases[] = {
+      {"ACME Trading GmbH", "ACME Trading GmbH", NameMatch::match},
+      {"  ACME   Trading GmbH ", "ACME Trading GmbH", NameMatch::match},   // white space
+      {"acme trading gmbh", "ACME Trading GmbH", NameMatch::close_match},  // case
+      {"ACME Trading", "ACME Trading GmbH", NameMatch::close_match},       // legal form
+      {"ACME Trading G.m.b.H.", "ACME Trading GmbH", NameMatch::close_match},
+      {"ACME Trading GmbH & Co. KG", "ACME Trading", NameMatch::close_match},
+      {"Societe Generale SA", "Soci\xc3\xa9t\xc3\xa9 G\xc3\xa9n\xc3\xa9rale",
+       NameMatch::close_match},
+      {"Generale Societe", "Soci\xc3\xa9t\xc3\xa9 G\xc3\xa9n\xc3\xa9rale S.A.",
+       NameMatch::close_match},
+      {"Corner Bistro SARL", "CORNER-BISTRO", NameMatch::close_match},  // punctuation
+      {"Jean-Pierre Dupont", "Jean Pierre Dupont", NameMatch::close_match},
+      {"Dupont, Jean-Pierre", "Jean Pierre DUPONT", NameMatch::close_match},  // word order
+      {"Pizzeria da Mario S.r.l.", "PIZZERIA DA MARIO SRL", NameMatch::close_match},
+      {"Bakkerij Jansen B.V.", "Bakkerij Jansen", NameMatch::close_match},
+      {"Brennan & Sons Ltd", "Brennan and Sons Limited", NameMatch::no_match},  // "and"
+      {"Peter Mueller", "Peter M\xc3\xbcller", NameMatch::close_match},         // one letter
+      {"Peter Muller", "Peter M\xc3\xbcller", NameMatch::close_match},
+      {"Anna Schmitt", "Anna Schmidt", NameMatch::close_match},  // one typing error
+      {"Anan Schmidt", "Anna Schmidt", NameMatch::close_match},  // swapped neighbours
+      {"\xc5\x81ukasz \xc5\xbb\xc3\xb3\xc5\x82\xc4\x87", "Lukasz Zolc", NameMatch::close_match},
+      {"\xc8\x98tefan \xc8\x9aurcan", "Stefan Turcan", NameMatch::close_match},
+      {"Gro\xc3\x9f GmbH", "Gross GmbH", NameMatch::close_match},
+      {"Petra M\xc3\xbcller", "Peter M\xc3\xbcller", NameMatch::no_match},
+      {"Jane Smith", "John Smith", NameMatch::no_match},
+      {"Busch", "Bosch", NameMatch::no_match},  // short names: no typing error allowed
+      {"ACME Trading", "ACME Logistics GmbH", NameMatch::no_match},
+      {"ACME", "ACME Trading GmbH", NameMatch::no_match},  // a word missing
+      {"GmbH", "ACME GmbH", NameMatch::no_match},
+      {"Ltd", "LTD", NameMatch::close_match},  // only a legal form: kept
+      {"", "ACME GmbH", NameMatch::no_match},
+      {"   ", "ACME GmbH", NameMatch::no_match},
+      {"\xce\x91\xce\x98\xce\x97\xce\x9d\xce\x91 \xce\x91\xce\x95",
+       "\xce\x91\xce\x98\xce\x97\xce\x9d\xce\x91 \xce\x91\xce\x95", NameMatch::match},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(name_match_name(match_payee_name(c.given, c.held)), name_match_name(c.expected))
+        << "given \"" << c.given << "\", held \"" << c.held << "\"";
+  }
+  // Symmetric: which side is the payer's does not change the answer.
+  for (const Case& c : cases) {
+    EXPECT_EQ(match_payee_name(c.given, c.held), match_payee_name(c.held, c.given)) << c.given;
+  }
+  EXPECT_EQ(normalize_name("ACME Trading G.m.b.H."), (std::vector<std::string>{"acme", "trading"}));
+}
+
 }  // namespace
 }  // namespace ledger::sepa

@@ -7,6 +7,7 @@
 #include "ledger/limits.h"
 #include "ledger/parse.h"
 #include "ledger/sepa.h"
+#include "ledger/text.h"
 
 namespace ledger::http {
 
@@ -291,6 +292,60 @@ Response statement_answer(const StatementRequest& request, const Account& accoun
             {"closing_balance", sum_json(statement.closing)},
             {"lines", std::move(lines)}};
   return make_json(status::ok, dump_json(body), version);
+}
+
+// --- Verification of Payee ----------------------------------------------------------------
+
+namespace {
+
+// A person's or a company's name: clean UTF-8, 1 to 140 characters (the ISO 20022 Nm length)
+// once trimmed.
+std::optional<std::string> name_field(FieldReader& fields, const char* field) {
+  const auto text = fields.text(field, true, 4 * 140);
+  if (!text) return std::nullopt;
+  const auto first = text->find_first_not_of(" \t");
+  const auto last = text->find_last_not_of(" \t");
+  const std::string trimmed =
+      first == std::string::npos ? "" : text->substr(first, last - first + 1);
+  std::size_t characters = 0;
+  for (const char c : trimmed) characters += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  if (trimmed.empty() || characters > 140 || !is_clean_text(trimmed)) {
+    fields.fail("invalid_field", field,
+                std::string(field) +
+                    " must be 1 to 140 characters of UTF-8 text without control characters");
+    return std::nullopt;
+  }
+  return trimmed;
+}
+
+}  // namespace
+
+Mapped<std::string> map_holder_name(const Body& body) {
+  auto object = json_body(body);
+  if (auto* problem = problem_of(object)) return *problem;
+  FieldReader fields(std::get<json>(object));
+  auto name = name_field(fields, "holder_name");
+  if (fields.ok()) fields.reject_unknown_fields();
+  if (!fields.ok()) return bad_request(fields.error());
+  return std::move(*name);
+}
+
+Mapped<PayeeCheck> map_payee_check(const Body& body) {
+  auto object = json_body(body);
+  if (auto* problem = problem_of(object)) return *problem;
+  FieldReader fields(std::get<json>(object));
+  const auto iban_text = fields.text("iban", true, 64);
+  std::optional<std::string> iban;
+  if (iban_text) {
+    iban = sepa::normalize_iban(*iban_text);
+    if (!iban || !sepa::iban_valid(*iban)) {
+      fields.fail("invalid_field", "iban", "iban is not a valid IBAN (ISO 13616)");
+    }
+  }
+  auto name = fields.ok() ? name_field(fields, "name") : std::nullopt;
+  if (fields.ok()) fields.reject_unknown_fields();
+  if (!fields.ok()) return bad_request(fields.error());
+  return PayeeCheck{std::move(*iban), std::move(*name)};
 }
 
 }  // namespace ledger::http

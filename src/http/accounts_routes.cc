@@ -177,6 +177,93 @@ Awaitable<Response> statement(const RouteContext& ctx, const Request& request, U
 
 }  // namespace
 
+// --- Verification of Payee -----------------------------------------------------------------
+
+namespace {
+
+nlohmann::json holder_name_json(const DirectDebitReply& reply) {
+  return nlohmann::json{{"account_id", format_uuid(reply.account.value)},
+                        {"iban", reply.iban},
+                        {"holder_name", reply.holder_name}};
+}
+
+// GET and PUT /v1/accounts/{id}/holder-name: the name another bank's payee check compares with
+// (stored beside the account's IBAN, which is generated first if the account has none).
+Awaitable<Response> holder_name(const RouteContext& ctx, const Request& request, Uint128 id) {
+  const unsigned version = request.version();
+  const bool put = request.method() == verb::put;
+  if (!put && request.method() != verb::get) {
+    co_return render(method_not_allowed("GET, PUT"), version);
+  }
+  std::string name;
+  if (put) {
+    auto mapped = map_holder_name(body_of(request));
+    if (const Problem* problem = problem_of(mapped)) co_return render(*problem, version);
+    name = std::get<std::string>(std::move(mapped));
+  }
+  auto found = co_await look_up(ctx, lookup_account(id), "account", id, version);
+  if (auto* refusal = std::get_if<Response>(&found)) co_return std::move(*refusal);
+  if (ctx.direct_debits == nullptr) co_return render(read_failed(), version);
+  const std::string iban = co_await iban_of(ctx, AccountId{id});
+  if (iban.empty()) co_return render(read_failed(), version);
+  DirectDebitRequest q;
+  q.account = AccountId{id};
+  if (put) {
+    q.op = DirectDebitRequest::Op::set_holder_name;
+    q.holder_name = std::move(name);
+  } else {
+    q.op = DirectDebitRequest::Op::payee_of_iban;
+    q.iban = iban;
+  }
+  const auto reply = co_await iban_store(ctx, q);
+  if (!reply || !reply->account_found) co_return render(read_failed(), version);
+  if (!reply->holder_name_known) {
+    co_return render(Problem{bhttp::status::not_found, "holder_name_not_found",
+                             "no holder name is recorded for this account"},
+                     version);
+  }
+  co_return make_json(bhttp::status::ok, dump_json(holder_name_json(*reply)), version);
+}
+
+}  // namespace
+
+// POST /v1/payee-verifications {"iban", "name"}: whether the name matches the holder of the
+// account the IBAN names. The holder's name is answered only on a close match; a no match
+// answers nothing of it.
+Awaitable<Response> route_payee_verifications(const RouteContext& ctx, const Request& request,
+                                              const Parts& parts, const Query&) {
+  const unsigned version = request.version();
+  if (parts.size() != 2) co_return render(route_not_found(request.target()), version);
+  if (request.method() != verb::post) co_return render(method_not_allowed("POST"), version);
+  auto mapped = map_payee_check(body_of(request));
+  if (const Problem* problem = problem_of(mapped)) co_return render(*problem, version);
+  const PayeeCheck check = std::get<PayeeCheck>(std::move(mapped));
+  if (ctx.direct_debits == nullptr) co_return render(read_failed(), version);
+  DirectDebitRequest q;
+  q.op = DirectDebitRequest::Op::payee_of_iban;
+  q.iban = check.iban;
+  const auto payee = co_await iban_store(ctx, q);
+  if (!payee) co_return render(read_failed(), version);
+  nlohmann::json answer{{"iban", check.iban}};
+  const auto not_possible = [&](const char* reason) {
+    answer["result"] = "not_possible";
+    answer["reason"] = reason;
+    return make_json(bhttp::status::ok, dump_json(answer), version);
+  };
+  if (!payee->account_found) co_return not_possible("account_not_found");
+  auto found = co_await look_up(ctx, lookup_account(payee->account.value), "account",
+                                payee->account.value, version);
+  if (std::get_if<Response>(&found) != nullptr) co_return not_possible("account_not_found");
+  if (std::get<CommandResult>(found).value.account.status == AccountStatus::closed) {
+    co_return not_possible("account_closed");
+  }
+  if (!payee->holder_name_known) co_return not_possible("holder_name_unknown");
+  const sepa::NameMatch match = sepa::match_payee_name(check.name, payee->holder_name);
+  answer["result"] = std::string(sepa::name_match_name(match));
+  if (match == sepa::NameMatch::close_match) answer["matched_name"] = payee->holder_name;
+  co_return make_json(bhttp::status::ok, dump_json(answer), version);
+}
+
 Awaitable<Response> route_accounts(const RouteContext& ctx, const Request& request,
                                    const Parts& parts, const Query& query) {
   const verb method = request.method();
@@ -193,6 +280,11 @@ Awaitable<Response> route_accounts(const RouteContext& ctx, const Request& reque
   const std::string_view sub = n == 4 ? parts[3] : std::string_view{};
   if (sub == "direct-debits" || sub == "direct-debit-rules") {
     co_return co_await route_account_direct_debits(ctx, request, parts, query);
+  }
+  if (sub == "holder-name") {
+    const auto id = path_id(parts[2], "account");
+    if (const Problem* problem = problem_of(id)) co_return render(*problem, version);
+    co_return co_await holder_name(ctx, request, std::get<Uint128>(id));
   }
   if (n > 4 || (n == 4 && sub != "close" && sub != "transfers" && sub != "statement")) {
     co_return render(route_not_found(request.target()), version);

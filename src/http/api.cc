@@ -58,9 +58,11 @@ Api::Access Api::access(const RequestHeader& header) const {
   a.api_route = !parts.empty() && parts[0] == "v1";
   const bool admin_route =
       parts.size() >= 2 && (parts[1] == "audit" || parts[1] == "keys" || parts[1] == "test-clock");
-  a.needed = admin_route                ? Scope::admin
-             : is_read(header.method()) ? Scope::read
-                                        : Scope::backoffice;
+  // A payee check is a read, though a POST: the payer's bank needs no right to change anything.
+  const bool payee_check = parts.size() >= 2 && parts[1] == "payee-verifications";
+  a.needed = admin_route                               ? Scope::admin
+             : is_read(header.method()) || payee_check ? Scope::read
+                                                       : Scope::backoffice;
   const auto authorization = header[bhttp::field::authorization];
   a.auth = authenticate(std::string_view(authorization.data(), authorization.size()), keys_,
                         a.needed, &a.key);
@@ -174,6 +176,12 @@ Awaitable<Response> Api::handle(Request& request) {
                     "this API key is over its request rate; retry later"};
     problem.retry_after = std::to_string((retry_after_ms + 999) / 1000);
     response = render(problem, version);
+  } else if (parts.size() >= 2 && parts[1] == "payee-verifications" &&
+             !payee_check_limiter_.allow(a.key.id, RateLimiter::Clock::now(), &retry_after_ms)) {
+    Problem problem{bhttp::status::too_many_requests, "payee_check_rate_limited",
+                    "this API key is over its rate of payee checks; retry later"};
+    problem.retry_after = std::to_string((retry_after_ms + 999) / 1000);
+    response = render(problem, version);
   } else if (looks_up_a_pan(request, parts) && !pan_lookup_allowed(a.key.id, &retry_after_ms)) {
     Problem problem{bhttp::status::too_many_requests, "pan_lookup_rate_limited",
                     "this API key is over its rate of card creations (each looks a card number "
@@ -206,6 +214,9 @@ Awaitable<Response> Api::route(const Request& request, const Parts& parts, const
   if (resource == "events") co_return co_await route_events(routes_, request, parts, query);
   if (resource == "direct-debits") {
     co_return co_await route_direct_debits(routes_, request, parts, query);
+  }
+  if (resource == "payee-verifications") {
+    co_return co_await route_payee_verifications(routes_, request, parts, query);
   }
   if (resource == "test-clock") co_return co_await route_test_clock(routes_, request, parts, query);
   if (resource == "spike-rules")

@@ -30,6 +30,8 @@ struct ApiOptions {
   // Card creations per minute per key (each one looks a PAN up: the answer tells whether it
   // is issued); as many at once. 0: no limit.
   double pan_lookups_per_minute = limits::pan_lookups_per_minute_default;
+  // Verification of Payee checks per minute per key; as many at once. 0: no limit.
+  double payee_checks_per_minute = limits::payee_checks_per_minute_default;
   WebhookStore* webhooks = nullptr;           // webhook subscriptions (nullptr: 503)
   WebhookContext webhook;                     // LEDGER_WEBHOOK_KEY and LEDGER_WEBHOOK_ALLOWLIST
   SpikeRuleStore* spikes = nullptr;           // spike rules (nullptr: 503)
@@ -48,6 +50,8 @@ class Api {
         readiness_(readiness),
         limiter_(options.rate_per_key, options.burst_per_key),
         pan_lookup_limiter_(options.pan_lookups_per_minute / 60.0, options.pan_lookups_per_minute),
+        payee_check_limiter_(options.payee_checks_per_minute / 60.0,
+                             options.payee_checks_per_minute),
         audit_(audit),
         routes_{sink,
                 reader,
@@ -90,6 +94,7 @@ class Api {
   const Readiness& readiness_;
   RateLimiter limiter_;
   RateLimiter pan_lookup_limiter_;
+  RateLimiter payee_check_limiter_;
   std::atomic<std::uint64_t> pan_lookups_{0};
   std::atomic<std::uint64_t> pan_lookups_refused_{0};
   AuditSink* audit_;

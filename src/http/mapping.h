@@ -143,6 +143,17 @@ DirectDebitInput map_refused_direct_debit(const nlohmann::json& body, Uint128 fr
 nlohmann::json direct_debit_change_json(const DirectDebit& dd);
 nlohmann::json direct_debit_json(const DirectDebitView& view);  // the contract's collection
 Mapped<MandateRules> map_mandate_rules(const Body& body);
+
+// Verification of Payee (docs/payee-verification.md). PUT /v1/accounts/{id}/holder-name:
+// {"holder_name"}, 1 to 140 characters of UTF-8 text without control characters.
+Mapped<std::string> map_holder_name(const Body& body);
+// POST /v1/payee-verifications: {"iban", "name"}; the IBAN normalized (spaces removed, upper
+// case) and checked (ISO 13616), the name as map_holder_name's.
+struct PayeeCheck {
+  std::string iban;
+  std::string name;
+};
+Mapped<PayeeCheck> map_payee_check(const Body& body);
 nlohmann::json mandate_rules_json(AccountId account, const MandateRules& rules);
 
 // --- Balance monitors ---------------------------------------------------------------------

@@ -61,6 +61,10 @@ Awaitable<Response> route_direct_debits(const RouteContext& ctx, const Request& 
 // /v1/accounts/{id}/direct-debits and /v1/accounts/{id}/direct-debit-rules.
 Awaitable<Response> route_account_direct_debits(const RouteContext& ctx, const Request& request,
                                                 const Parts& parts, const Query& query);
+// POST /v1/payee-verifications: Verification of Payee, as the payee's bank (read scope; rate
+// limited per API key by Api). docs/payee-verification.md.
+Awaitable<Response> route_payee_verifications(const RouteContext& ctx, const Request& request,
+                                              const Parts& parts, const Query& query);
 // /v1/test-clock (LEDGER_CLOCK=manual only; otherwise 404).
 Awaitable<Response> route_test_clock(const RouteContext& ctx, const Request& request,
                                      const Parts& parts, const Query& query);

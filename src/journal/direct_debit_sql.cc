@@ -508,6 +508,41 @@ Status run(PGconn* conn, const DirectDebitRequest& q, DirectDebitReply* reply) {
       }
       return Status();
     }
+    case DirectDebitRequest::Op::set_holder_name: {
+      pg::Result rows;
+      if (Status s = pg::exec_params(conn,
+                                     "UPDATE account_ibans SET holder_name = $2 WHERE account_id = "
+                                     "$1 RETURNING iban",
+                                     {format_uuid(q.account.value), q.holder_name}, &rows);
+          !s.ok()) {
+        return s;
+      }
+      reply->account_found = PQntuples(rows.get()) == 1;
+      if (reply->account_found) {
+        reply->account = q.account;
+        reply->iban = PQgetvalue(rows.get(), 0, 0);
+        reply->holder_name = q.holder_name;
+        reply->holder_name_known = true;
+      }
+      return Status();
+    }
+    case DirectDebitRequest::Op::payee_of_iban: {
+      pg::Result rows;
+      if (Status s = pg::exec_params(
+              conn, "SELECT account_id, holder_name FROM account_ibans WHERE iban = $1", {q.iban},
+              &rows);
+          !s.ok()) {
+        return s;
+      }
+      if (PQntuples(rows.get()) == 1) {
+        if (const auto id = parse_uuid(PQgetvalue(rows.get(), 0, 0))) reply->account.value = *id;
+        reply->iban = q.iban;
+        reply->holder_name_known = PQgetisnull(rows.get(), 0, 1) == 0;
+        if (reply->holder_name_known) reply->holder_name = PQgetvalue(rows.get(), 0, 1);
+      }
+      reply->account_found = !reply->account.is_zero();
+      return Status();
+    }
     case DirectDebitRequest::Op::get_file: {
       pg::Result rows;
       if (Status s = pg::exec_params(

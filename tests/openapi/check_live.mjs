@@ -137,6 +137,17 @@ await call('GET', '/v1/direct-debits/{id}', `/v1/direct-debits/${id(7, 1)}`, und
 await call('POST', '/v1/direct-debits/{id}/refund', `/v1/direct-debits/${collection.id}/refund`, { reason_code: 'MD06' }, { expect: 422 });
 await call('GET', '/v1/accounts/{id}/direct-debits', `/v1/accounts/${id(1, 2)}/direct-debits?status=received`, undefined, { expect: 200 });
 await call('PUT', '/v1/accounts/{id}/direct-debit-rules', `/v1/accounts/${id(1, 2)}/direct-debit-rules`, { blocked_creditors: ['DE09ZZZ00000000001'], b2b_mandates: [{ creditor_id: 'DE79ZZZ00000000002', mandate_reference: 'B2B-1' }] }, { expect: 200 });
+await call('GET', '/v1/accounts/{id}/holder-name', `/v1/accounts/${id(1, 3)}/holder-name`, undefined, { expect: 404 });
+const named = await call('PUT', '/v1/accounts/{id}/holder-name', `/v1/accounts/${id(1, 3)}/holder-name`, { holder_name: 'Corner Bistro SARL' }, { expect: 200 });
+await call('PUT', '/v1/accounts/{id}/holder-name', `/v1/accounts/${id(1, 3)}/holder-name`, { holder_name: '' }, { expect: 400 });
+await call('GET', '/v1/accounts/{id}/holder-name', `/v1/accounts/${id(1, 3)}/holder-name`, undefined, { expect: 200 });
+if (named && named.iban) {
+  await call('POST', '/v1/payee-verifications', '/v1/payee-verifications', { iban: named.iban, name: 'Corner Bistro SARL' }, { expect: 200 });
+  await call('POST', '/v1/payee-verifications', '/v1/payee-verifications', { iban: named.iban, name: 'corner-bistro' }, { expect: 200 });
+  await call('POST', '/v1/payee-verifications', '/v1/payee-verifications', { iban: named.iban, name: 'Someone Else' }, { expect: 200 });
+}
+await call('POST', '/v1/payee-verifications', '/v1/payee-verifications', { iban: 'DE89370400440532013000', name: 'Max Mustermann' }, { expect: 200 });
+await call('POST', '/v1/payee-verifications', '/v1/payee-verifications', { iban: 'DE00370400440532013000', name: 'Max' }, { expect: 400 });
 await call('GET', '/v1/accounts/{id}/direct-debit-rules', `/v1/accounts/${id(1, 2)}/direct-debit-rules`, undefined, { expect: 200 });
 const account = await call('GET', '/v1/accounts/{id}', `/v1/accounts/${id(1, 2)}`, undefined, { expect: 200 });
 await call('GET', '/v1/accounts', `/v1/accounts?iban=${account.iban}`, undefined, { expect: 200 });
