@@ -374,8 +374,9 @@ TEST_F(PipelineTest, ALoneRequestIsNotHeldByThePacing) {
   o.group_commit_interval_us = limits::group_commit_interval_us_max;  // 50 ms
   Pipeline pipeline(o);
   ASSERT_TRUE(pipeline.start().ok());
-  setup_accounts(pipeline);  // three requests: may be one paced group
-  std::this_thread::sleep_for(100ms);
+  // Three requests, maybe one paced group: a lone request after it may wait for that pause to
+  // end (it is still alone in its own group), and its COMMIT is not followed by one.
+  setup_accounts(pipeline);
   const std::uint64_t paced_before = pipeline.counters().group_commits_paced.load();
   const std::uint64_t commits_before = pipeline.counters().group_commits.load();
   for (std::uint64_t i = 1; i <= 5; ++i) {
