@@ -819,11 +819,12 @@ bool Pipeline::commit_slots(std::size_t first, std::size_t count) {
     if (const std::uint64_t seq = store_->committed_seq(); seq != 0) {
       committed_seq_.store(seq, std::memory_order_relaxed);  // before the release below
     }
+    // Counted before the answers, so that whoever has an answer sees its COMMIT counted.
     counters_.group_commits.fetch_add(1, std::memory_order_relaxed);
+    if (paced) counters_.group_commits_paced.fetch_add(1, std::memory_order_relaxed);
     complete_slots(first, count, Outcome::durable);
     release_slots(count);
     if (paced) {  // the answers left above; only the next group waits
-      counters_.group_commits_paced.fetch_add(1, std::memory_order_relaxed);
       std::this_thread::sleep_until(commit_start +
                                     std::chrono::microseconds(options_.group_commit_interval_us));
       journal_idle();
