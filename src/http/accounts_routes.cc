@@ -251,9 +251,10 @@ Awaitable<Response> route_payee_verifications(const RouteContext& ctx, const Req
     return make_json(bhttp::status::ok, dump_json(answer), version);
   };
   if (!payee->account_found) co_return not_possible("account_not_found");
-  auto found = co_await look_up(ctx, lookup_account(payee->account.value), "account",
-                                payee->account.value, version);
-  if (std::get_if<Response>(&found) != nullptr) co_return not_possible("account_not_found");
+  // The engine's answer: busy or unavailable is the caller's 503, not a missing account.
+  auto found = co_await call(ctx, lookup_account(payee->account.value), version);
+  if (auto* refusal = std::get_if<Response>(&found)) co_return std::move(*refusal);
+  if (std::get<CommandResult>(found).code != 0) co_return not_possible("account_not_found");
   if (std::get<CommandResult>(found).value.account.status == AccountStatus::closed) {
     co_return not_possible("account_closed");
   }
