@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ledger/credit_transfers.h"
 #include "ledger/sepa.h"
 #include "ledger/status.h"
 #include "ledger/types.h"
@@ -114,7 +115,29 @@ struct DirectDebitRequest {
     // IBAN: reply.account_found false otherwise); payee_of_iban answers the account `iban`
     // names and its holder name (reply.holder_name_known).
     set_holder_name,
-    payee_of_iban
+    payee_of_iban,
+    // SEPA credit transfers (table credit_transfers, credit_transfer_sql.cc):
+    // ct_insert stores `credit_transfer` unless its id or (direction, dedup_key) is there
+    // already (reply.inserted; reply.credit_transfers: the row stored or found);
+    // ct_update writes its status, reason, message id, payee check, account and recall fields;
+    // ct_get (by `id` of credit_transfer) and ct_find (by direction and transaction id, else
+    // end-to-end id) answer it; ct_list an account's (newest first, `limit`);
+    // ct_due what the next file holds (status accepted regular out with an execution date up to
+    // `day`, return_due, recall *_due);
+    // ct_store_file records file `message_id` (`file_name` kind, `document`, `day`) and moves
+    // `ids` on (accepted -> sent, return_due -> returned, recall *_due -> its answer) in one
+    // transaction (reply.file_conflict: the MsgId is taken); ct_get_file, ct_list_files (of
+    // `day`); ct_mark_imported records an imported file (reply.inserted false: seen before).
+    ct_insert,
+    ct_update,
+    ct_get,
+    ct_find,
+    ct_list,
+    ct_due,
+    ct_store_file,
+    ct_get_file,
+    ct_list_files,
+    ct_mark_imported
   };
   Op op = Op::get;
   // receive: the collection as mapped (id, amount, due day, scheme, account or IBAN).
@@ -137,6 +160,9 @@ struct DirectDebitRequest {
   std::string document;                  // store_file
   std::vector<std::uint64_t> change_ts;  // store_file
   std::string holder_name;               // set_holder_name
+  CreditTransferRecord credit_transfer;  // ct_*
+  std::vector<Uint128> ids;              // ct_store_file
+  std::string file_name;                 // ct_*file*: the kind ("pacs.008", "in:pacs.002", ...)
 };
 
 struct DirectDebitReply {
@@ -159,6 +185,16 @@ struct DirectDebitReply {
   bool file_conflict = false;        // store_file: a change is in another file already
   std::string holder_name;           // payee_of_iban
   bool holder_name_known = false;    // payee_of_iban
+  bool inserted = false;             // ct_insert, ct_mark_imported
+  std::vector<CreditTransferRecord> credit_transfers;  // ct_*
+  struct FileEntry {
+    std::string message_id;
+    std::string kind;
+    std::string day;
+    std::uint32_t items = 0;
+    std::string created_at;
+  };
+  std::vector<FileEntry> files;  // ct_list_files
 };
 
 class DirectDebitStore {

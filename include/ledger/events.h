@@ -39,8 +39,15 @@ enum class EventType : std::uint8_t {
   direct_debit_returned,
   direct_debit_refunded,
   direct_debit_reversed,
+  // SEPA credit transfers (transfer records of the credit_transfer* codes).
+  credit_transfer_accepted,
+  credit_transfer_sent,
+  credit_transfer_settled,
+  credit_transfer_rejected,
+  credit_transfer_returned,
+  credit_transfer_received,
 };
-inline constexpr std::size_t event_type_count = 25;
+inline constexpr std::size_t event_type_count = 31;
 
 // Where the feed finds an event's record.
 RecordKind record_kind_of(EventType type);

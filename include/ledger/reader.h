@@ -84,6 +84,12 @@ struct Event {
   std::string creditor_id;
   std::string mandate_reference;
   std::string end_to_end_id;
+  // Credit-transfer events: from table credit_transfers, the other party (the creditor of an
+  // outgoing transfer, the debtor of an incoming one), the reason of a rejection or return
+  // (ISO code) and whether it is instant; empty for other events.
+  std::string counterparty_name;
+  std::string reason_code;
+  bool instant = false;
 };
 struct EventPage {
   std::vector<Event> events;     // ascending seq

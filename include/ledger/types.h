@@ -52,6 +52,13 @@ enum class TransferCode : std::uint16_t {
   direct_debit,         // engine-made: a SEPA collection paid (customer or suspense -> clearing)
   direct_debit_return,  // engine-made: an unfunded collection returned (clearing -> suspense)
   direct_debit_refund,  // engine-made: a collection refunded (clearing -> customer)
+  // SEPA credit transfers (docs/credit-transfers.md), each with its credit transfer's id in
+  // reference_a/reference_b; made by the REST edge, never accepted from a client:
+  credit_transfer,          // regular SCT out: hold at acceptance, posted when filed (sent)
+  credit_transfer_instant,  // SCT Inst out: hold at acceptance, posted on the pacs.002 ACCP
+  credit_transfer_reject,   // a sent SCT rejected by the clearing house (clearing -> customer)
+  credit_transfer_return,   // returned (pacs.004): clearing -> customer, or customer -> clearing
+  credit_transfer_in,       // SCT or SCT Inst received: clearing -> customer
 };
 
 enum class PendingState : std::uint8_t { none, open, posted, voided, expired };

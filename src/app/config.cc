@@ -6,6 +6,7 @@
 
 #include "iso8583/card_rules.h"
 #include "ledger/limits.h"
+#include "ledger/parse.h"
 #include "ledger/sepa.h"
 #include "outbound/crypto.h"
 #include "outbound/destination.h"
@@ -302,6 +303,66 @@ const Setting settings[] = {
              "digits, and an optional 3-character branch");
        }
        c->bic = v;
+       return Status();
+     }},
+    {"sct-inst-url", "LEDGER_SCT_INST_URL",
+     "the instant clearing house's endpoint an SCT Inst pacs.008 is POSTed to (http(s)://...; "
+     "default none: instant transfers out answer 503)",
+     [](const std::string& v, Config* c) {
+       std::string why;
+       if (!v.empty() && !outbound::parse_url(v, &why)) return Status::error(why);
+       c->sct_inst_url = v;
+       return Status();
+     }},
+    {"sct-inst-token", "LEDGER_SCT_INST_TOKEN",
+     "bearer token sent to LEDGER_SCT_INST_URL (default none)",
+     [](const std::string& v, Config* c) {
+       c->sct_inst_token = v;
+       return Status();
+     }},
+    {"sct-inst-timeout-ms", "LEDGER_SCT_INST_TIMEOUT_MS",
+     "how long an instant transfer out waits for its pacs.002 before its hold is released and "
+     "its status asked (pacs.028); default 10000 (the SCT Inst rulebook's time-out)",
+     [](const std::string& v, Config* c) {
+       return parse_u32(v, 100, 60'000, &c->sct_inst_timeout_ms);
+     }},
+    {"sct-inst-max-amount", "LEDGER_SCT_INST_MAX_AMOUNT",
+     "largest incoming instant payment in euro cents, beyond it RJCT AM23 (default 10000000, "
+     "100,000.00 EUR)",
+     [](const std::string& v, Config* c) {
+       std::uint64_t wide = 0;
+       if (v.size() > 11 || !parse_digits(v, &wide) || wide == 0 ||
+           wide > static_cast<std::uint64_t>(sepa::amount_max)) {
+         return Status::error("expected euro cents from 1 to 99999999999");
+       }
+       c->sct_inst_max_amount = static_cast<std::int64_t>(wide);
+       return Status();
+     }},
+    {"sct-cutoff", "LEDGER_SCT_CUTOFF",
+     "the daily cut-off of the regular SCT file, HH:MM UTC (default 14:00); transfers accepted "
+     "later go into the next TARGET2 business day's file",
+     [](const std::string& v, Config* c) {
+       std::uint64_t h = 0;
+       std::uint64_t m = 0;
+       if (v.size() != 5 || v[2] != ':' || !parse_digits(v.substr(0, 2), &h) ||
+           !parse_digits(v.substr(3), &m) || h > 23 || m > 59) {
+         return Status::error("expected HH:MM (UTC), e.g. 14:00");
+       }
+       c->sct_cutoff_minute = static_cast<std::uint32_t>(h * 60 + m);
+       return Status();
+     }},
+    {"vop-url", "LEDGER_VOP_URL",
+     "the payee's bank Verification of Payee endpoint ({iban, name} in, result out), asked "
+     "before a credit transfer is accepted (default none: transfers record not_checked)",
+     [](const std::string& v, Config* c) {
+       std::string why;
+       if (!v.empty() && !outbound::parse_url(v, &why)) return Status::error(why);
+       c->vop_url = v;
+       return Status();
+     }},
+    {"vop-token", "LEDGER_VOP_TOKEN", "bearer token sent to LEDGER_VOP_URL (default none)",
+     [](const std::string& v, Config* c) {
+       c->vop_token = v;
        return Status();
      }},
     {"dd-compensation-rate-bp", "LEDGER_DD_COMPENSATION_RATE_BP",

@@ -85,6 +85,19 @@ struct Config {
   // for the days between the debit and the refund), in basis points a year (the euro
   // short-term rate, €STR, of the day; 0: none).
   std::uint32_t dd_compensation_rate_bp = 0;
+  // SEPA credit transfers (docs/credit-transfers.md): the instant clearing house's endpoint
+  // (empty: instant transfers out are refused 503) and its bearer token, how long an instant
+  // transfer waits for its pacs.002 (the SCT Inst rulebook's 10 s), the largest incoming
+  // instant payment (AM23 beyond), the regular file's daily cut-off (minutes after 00:00 UTC),
+  // and the payee's bank name check endpoint (Verification of Payee as the payer's bank; empty:
+  // transfers record not_checked) with its bearer token.
+  std::string sct_inst_url;
+  std::string sct_inst_token;
+  std::uint32_t sct_inst_timeout_ms = 10'000;
+  std::int64_t sct_inst_max_amount = 10'000'000;
+  std::uint32_t sct_cutoff_minute = 14 * 60;
+  std::string vop_url;
+  std::string vop_token;
   // keys create
   std::string key_scope;
   std::string key_name;

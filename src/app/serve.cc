@@ -618,6 +618,13 @@ std::optional<ServeOptions> options_from(const Config& config, std::string* erro
                               config.iban_bank_code,
                               config.bic,
                               config.dd_compensation_rate_bp};
+  o.api.credit_transfer_policy = http::CreditTransferPolicy{config.sct_inst_url,
+                                                            config.sct_inst_token,
+                                                            config.sct_inst_timeout_ms,
+                                                            config.sct_inst_max_amount,
+                                                            config.sct_cutoff_minute,
+                                                            config.vop_url,
+                                                            config.vop_token};
   return o;
 }
 

@@ -30,6 +30,12 @@ constexpr std::array<std::string_view, event_type_count + 1> names = {
     "direct_debit.returned",
     "direct_debit.refunded",
     "direct_debit.reversed",
+    "credit_transfer.accepted",
+    "credit_transfer.sent",
+    "credit_transfer.settled",
+    "credit_transfer.rejected",
+    "credit_transfer.returned",
+    "credit_transfer.received",
 };
 
 EventType transfer_event(const Transfer& t) {
@@ -43,6 +49,21 @@ EventType transfer_event(const Transfer& t) {
       return EventType::card_completion;
     case TransferCode::card_reversal:
       return EventType::card_reversal;
+    case TransferCode::credit_transfer:
+    case TransferCode::credit_transfer_instant:
+      if (!ok) return EventType::transfer_rejected;  // not accepted: no credit transfer exists
+      if ((t.flags & flag_pending) != 0) return EventType::credit_transfer_accepted;
+      if ((t.flags & flag_void_pending) != 0) return EventType::credit_transfer_rejected;
+      // Posted: a regular one when its file leaves, an instant one on its ACCP (or, after a
+      // time-out released the hold, the debit a later ACCP status makes).
+      return t.code == TransferCode::credit_transfer ? EventType::credit_transfer_sent
+                                                     : EventType::credit_transfer_settled;
+    case TransferCode::credit_transfer_reject:
+      return ok ? EventType::credit_transfer_rejected : EventType::transfer_rejected;
+    case TransferCode::credit_transfer_return:
+      return ok ? EventType::credit_transfer_returned : EventType::transfer_rejected;
+    case TransferCode::credit_transfer_in:
+      return ok ? EventType::credit_transfer_received : EventType::transfer_rejected;
     default:
       break;
   }

@@ -5,6 +5,7 @@
 
 #include "document/records.h"
 #include "ledger/card_ids.h"
+#include "ledger/credit_transfers.h"
 #include "ledger/ids.h"
 #include "ledger/money.h"
 #include "ledger/results.h"
@@ -131,6 +132,15 @@ json event_json(const Event& event) {
                                 event.type == EventType::card_authorization_declined ||
                                 event.type == EventType::card_completion ||
                                 event.type == EventType::card_reversal;
+      if (is_credit_transfer_code(t.code) && t.result == TransferResult::ok) {
+        // The credit transfer this step is of (GET /v1/credit-transfers/{id}), with the other
+        // party, the reason of a rejection or return, and whether it is instant.
+        const auto text = [](const std::string& v) { return v.empty() ? json(nullptr) : json(v); };
+        data["credit_transfer"] = {{"id", format_uuid(Uint128{t.reference_a, t.reference_b})},
+                                   {"counterparty_name", text(event.counterparty_name)},
+                                   {"reason", text(event.reason_code)},
+                                   {"instant", event.instant}};
+      }
       if (card_message) {
         const Uint128 card{t.reference_a, t.reference_b};
         const bool refund = t.code == TransferCode::card_refund;

@@ -28,7 +28,12 @@ constexpr std::string_view code_names[] = {"internal",
                                            "expiry",
                                            "direct_debit",
                                            "direct_debit_return",
-                                           "direct_debit_refund"};
+                                           "direct_debit_refund",
+                                           "credit_transfer",
+                                           "credit_transfer_instant",
+                                           "credit_transfer_reject",
+                                           "credit_transfer_return",
+                                           "credit_transfer_in"};
 
 template <typename Enum, std::size_t N>
 std::optional<Enum> parse_name(std::string_view name, const std::string_view (&names)[N]) {

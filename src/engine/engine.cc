@@ -11,6 +11,7 @@
 #include "engine/engine_rules.h"
 #include "ledger/assert.h"
 #include "ledger/card_ids.h"
+#include "ledger/credit_transfers.h"
 
 namespace ledger::engine {
 using namespace rules;
@@ -213,6 +214,11 @@ void Engine::apply_one(const Command& command, BatchOutput* out) {
       return;
     case CommandKind::create_transfer: {
       std::uint32_t position = IdIndex::not_found;
+      // A credit transfer's first posting opens the SCT clearing account (EUR, settlement).
+      if (is_credit_transfer_code(command.body.transfer.code)) {
+        (void)ensure_internal_account(sct_clearing_account_id(), AccountKind::settlement,
+                                      *currency_from_alpha("EUR"), out);
+      }
       const TransferResult code =
           execute_transfer(command.body.transfer, /*remember=*/true, out, &position);
       result.code = static_cast<std::uint8_t>(code);

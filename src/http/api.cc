@@ -215,6 +215,9 @@ Awaitable<Response> Api::route(const Request& request, const Parts& parts, const
   if (resource == "direct-debits") {
     co_return co_await route_direct_debits(routes_, request, parts, query);
   }
+  if (resource == "credit-transfers") {
+    co_return co_await route_credit_transfers(routes_, request, parts, query);
+  }
   if (resource == "payee-verifications") {
     co_return co_await route_payee_verifications(routes_, request, parts, query);
   }

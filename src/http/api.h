@@ -38,6 +38,7 @@ struct ApiOptions {
   DirectDebitStore* direct_debits = nullptr;  // direct debits (nullptr: 503)
   LedgerClock* clock = nullptr;  // the ledger's clock (nullptr: system); manual: test clock
   DirectDebitPolicy direct_debit_policy;
+  CreditTransferPolicy credit_transfer_policy;
 };
 
 class Api {
@@ -64,7 +65,8 @@ class Api {
                 options.direct_debits,
                 options.clock,
                 options.clock != nullptr && options.clock->manual() ? options.clock : nullptr,
-                options.direct_debit_policy} {}
+                options.direct_debit_policy,
+                options.credit_transfer_policy} {}
 
   Awaitable<Response> handle(Request& request);
   // Before a body is read (http::ServerOptions::check_header): a refused key or scope is

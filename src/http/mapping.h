@@ -123,6 +123,17 @@ struct DirectDebitPolicy {
   std::string bic = "LEDGDEFFXXX";         // this bank: the debtor agent in the files it writes
   std::uint32_t compensation_rate_bp = 0;  // a refund's compensation: yearly rate, basis points
 };
+// SEPA credit transfers (docs/credit-transfers.md): the outbound endpoints and the scheme's
+// parameters (LEDGER_SCT_*, LEDGER_VOP_*).
+struct CreditTransferPolicy {
+  std::string inst_url;  // empty: instant transfers out answer 503
+  std::string inst_token;
+  std::uint32_t inst_timeout_ms = 10'000;
+  std::int64_t inst_max_amount = 10'000'000;
+  std::uint32_t cutoff_minute = 14 * 60;
+  std::string vop_url;  // empty: no payee check (not_checked)
+  std::string vop_token;
+};
 struct DirectDebitInput {
   DirectDebit collection;  // id, account (or zero with an IBAN), amount, due day, scheme, times
   DirectDebitDetails details;

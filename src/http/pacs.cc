@@ -10,6 +10,7 @@
 
 #include "ledger/ids.h"
 #include "ledger/limits.h"
+#include "ledger/parse.h"
 #include "ledger/sepa.h"
 #include "ledger/units.h"
 
@@ -581,6 +582,564 @@ std::string write_pacs002(const std::vector<DirectDebitView>& rejects, const Fil
     x.close("TxInfAndSts");
   }
   return x.close("FIToFIPmtStsRpt").raw("</Document>").take();
+}
+
+}  // namespace ledger::http::pacs
+
+// --- SEPA credit transfers ---------------------------------------------------------------------
+
+namespace ledger::http::pacs {
+namespace {
+
+// "pacs.008.001.02" from the root's namespace.
+std::string message_of(const xmlDoc* doc) {
+  const xmlNode* root = xmlDocGetRootElement(const_cast<xmlDoc*>(doc));
+  const std::string ns = reinterpret_cast<const char*>(root->ns->href);
+  const std::string prefix = "urn:iso:std:iso:20022:tech:xsd:";
+  return ns.size() > prefix.size() ? ns.substr(prefix.size()) : std::string();
+}
+
+std::string bic_at(const xmlNode* agent) {
+  std::string bic = text(at(agent, "FinInstnId/BICFI"));
+  if (bic.empty()) bic = text(at(agent, "FinInstnId/BIC"));
+  return bic;
+}
+
+// The checks every credit transfer passes, read from a pacs.008 or a pain.001: the first
+// failure sets reason_code and problem.
+void check_credit(CreditTransaction* t, bool need_debtor) {
+  const auto refuse = [t](const char* code, std::string why) {
+    if (t->reason_code.empty()) {
+      t->reason_code = code;
+      t->problem = std::move(why);
+    }
+  };
+  if (t->end_to_end_id.empty() || t->end_to_end_id.size() > 35) {
+    refuse("FF01", "PmtId/EndToEndId must be 1 to 35 characters");
+  } else if (!sepa_characters(t->end_to_end_id) || t->end_to_end_id.front() == '/' ||
+             t->end_to_end_id.find("//") != std::string::npos) {
+    refuse("FF01", "PmtId/EndToEndId has characters outside the SEPA set");
+  }
+  if (t->creditor_name.empty() || t->creditor_name.size() > 70) {
+    refuse("FF01", "Cdtr/Nm must be 1 to 70 characters");
+  } else if (!sepa_characters(t->creditor_name)) {
+    refuse("FF01", "Cdtr/Nm has characters outside the SEPA set");
+  }
+  if (!sepa::iban_valid(t->creditor_iban)) {
+    refuse("AC01", "CdtrAcct/Id/IBAN is not a valid IBAN (country length, mod 97)");
+  }
+  if (!t->creditor_bic.empty() && !sepa::bic_valid(t->creditor_bic)) {
+    refuse("RC01", "CdtrAgt BIC is not a valid BIC");
+  }
+  if (need_debtor) {
+    if (t->debtor_name.empty() || t->debtor_name.size() > 70) {
+      refuse("FF01", "Dbtr/Nm must be 1 to 70 characters");
+    } else if (!sepa_characters(t->debtor_name)) {
+      refuse("FF01", "Dbtr/Nm has characters outside the SEPA set");
+    }
+    if (!sepa::iban_valid(t->debtor_iban)) {
+      refuse("AC02", "DbtrAcct/Id/IBAN is not a valid IBAN (country length, mod 97)");
+    }
+  }
+  if (t->remittance.size() > 140) {
+    refuse("FF01", "RmtInf/Ustrd is longer than 140 characters");
+  } else if (!sepa_characters(t->remittance)) {
+    refuse("FF01", "RmtInf/Ustrd has characters outside the SEPA set");
+  }
+  if (t->day < 0) refuse("DT01", "the date is missing or not a date");
+}
+
+// An amount element: EUR, positive, at most 2 decimals, at most 999,999,999.99.
+void read_amount(const xmlNode* amount, const char* path, CreditTransaction* t) {
+  if (amount == nullptr) {
+    t->reason_code = "FF01";
+    t->problem = std::string(path) + " is missing";
+  } else if (attribute(amount, "Ccy") != "EUR") {
+    t->reason_code = "AM03";
+    t->problem = std::string(path) + " is not in EUR (SEPA is euro only)";
+  } else if (!minor_units(text(amount), &t->amount) || t->amount == 0) {
+    t->reason_code = "AM12";
+    t->problem = std::string(path) +
+                 " must be a positive amount with at most 2 decimals, at most 999999999.99";
+  }
+}
+
+CreditTransaction read_credit(const xmlNode* tx, const std::string& group_date) {
+  CreditTransaction t;
+  t.instruction_id = text(at(tx, "PmtId/InstrId"));
+  t.end_to_end_id = text(at(tx, "PmtId/EndToEndId"));
+  t.transaction_id = text(at(tx, "PmtId/TxId"));
+  read_amount(at(tx, "IntrBkSttlmAmt"), "IntrBkSttlmAmt", &t);
+  std::string date = text(at(tx, "IntrBkSttlmDt"));
+  if (date.empty()) date = group_date;
+  if (const auto day = sepa::parse_date(date)) t.day = *day;
+  t.instant = text(at(tx, "PmtTpInf/LclInstrm/Cd")) == "INST";
+  t.debtor_name = text(at(tx, "Dbtr/Nm"));
+  t.debtor_iban = text(at(tx, "DbtrAcct/Id/IBAN"));
+  t.debtor_bic = bic_at(at(tx, "DbtrAgt"));
+  t.creditor_name = text(at(tx, "Cdtr/Nm"));
+  t.creditor_iban = text(at(tx, "CdtrAcct/Id/IBAN"));
+  t.creditor_bic = bic_at(at(tx, "CdtrAgt"));
+  t.remittance = text(at(tx, "RmtInf/Ustrd"));
+  if (t.transaction_id.size() > 35) {
+    t.reason_code = "FF01";
+    t.problem = "PmtId/TxId is longer than 35 characters";
+  }
+  check_credit(&t, /*need_debtor=*/true);
+  return t;
+}
+
+}  // namespace
+
+bool sepa_text(std::string_view text) { return sepa_characters(text); }
+
+bool parse_pacs008(std::string_view xml, CreditDocument* out, std::string* error) {
+  *out = CreditDocument{};
+  const Doc doc = read_iso20022(xml, "pacs.008", error);
+  if (!doc) return false;
+  out->message = message_of(doc.get());
+  const xmlNode* root = xmlDocGetRootElement(doc.get());
+  const xmlNode* message = child(root, "FIToFICstmrCdtTrf");
+  const xmlNode* header = child(message, "GrpHdr");
+  out->message_id = text(child(header, "MsgId"));
+  if (message == nullptr || header == nullptr || out->message_id.empty() ||
+      out->message_id.size() > 35) {
+    *error = "FIToFICstmrCdtTrf/GrpHdr/MsgId is missing or longer than 35 characters";
+    return false;
+  }
+  std::string group_date = text(child(header, "IntrBkSttlmDt"));
+  const bool group_instant = text(at(header, "PmtTpInf/LclInstrm/Cd")) == "INST";
+  for (const xmlNode* c = message->children; c != nullptr; c = c->next) {
+    if (!named(c, "CdtTrfTxInf")) continue;
+    if (out->transactions.size() >= limits::pacs_transactions_max) {
+      *error = "more than " + std::to_string(limits::pacs_transactions_max) +
+               " transactions in one document";
+      return false;
+    }
+    CreditTransaction t = read_credit(c, group_date);
+    t.instant = t.instant || group_instant;
+    out->read_sum += t.amount;
+    out->transactions.push_back(std::move(t));
+  }
+  if (out->transactions.empty()) {
+    *error = "the document holds no CdtTrfTxInf";
+    return false;
+  }
+  std::int64_t count = 0;
+  if (parse_number(text(child(header, "NbOfTxs")), &count)) out->declared_count = count;
+  return true;
+}
+
+bool parse_pain001(std::string_view xml, CreditDocument* out, std::string* error) {
+  *out = CreditDocument{};
+  const Doc doc = read_iso20022(xml, "pain.001", error);
+  if (!doc) return false;
+  out->message = message_of(doc.get());
+  const xmlNode* root = xmlDocGetRootElement(doc.get());
+  const xmlNode* message = child(root, "CstmrCdtTrfInitn");
+  const xmlNode* header = child(message, "GrpHdr");
+  out->message_id = text(child(header, "MsgId"));
+  if (message == nullptr || header == nullptr || out->message_id.empty() ||
+      out->message_id.size() > 35) {
+    *error = "CstmrCdtTrfInitn/GrpHdr/MsgId is missing or longer than 35 characters";
+    return false;
+  }
+  std::int64_t count = 0;
+  if (parse_number(text(child(header, "NbOfTxs")), &count)) out->declared_count = count;
+  std::int64_t sum = 0;
+  if (const std::string control = text(child(header, "CtrlSum")); !control.empty()) {
+    out->declared_sum = minor_units(control, &sum) ? sum : -2;  // -2: present, unreadable
+  }
+  for (const xmlNode* p = message->children; p != nullptr; p = p->next) {
+    if (!named(p, "PmtInf")) continue;
+    const std::string info = text(child(p, "PmtInfId"));
+    const std::string method = text(child(p, "PmtMtd"));
+    // pain.001.001.03: ReqdExctnDt is a date; from .001.08 on it holds Dt or DtTm.
+    std::string date = text(at(p, "ReqdExctnDt/Dt"));
+    if (date.empty()) date = text(at(p, "ReqdExctnDt/DtTm")).substr(0, 10);
+    if (date.empty()) date = text(child(p, "ReqdExctnDt"));
+    const bool instant = text(at(p, "PmtTpInf/LclInstrm/Cd")) == "INST";
+    const std::string service = text(at(p, "PmtTpInf/SvcLvl/Cd"));
+    const std::string debtor_name = text(at(p, "Dbtr/Nm"));
+    const std::string debtor_iban = text(at(p, "DbtrAcct/Id/IBAN"));
+    const std::string debtor_bic = bic_at(child(p, "DbtrAgt"));
+    for (const xmlNode* c = p->children; c != nullptr; c = c->next) {
+      if (!named(c, "CdtTrfTxInf")) continue;
+      if (out->transactions.size() >= limits::pacs_transactions_max) {
+        *error = "more than " + std::to_string(limits::pacs_transactions_max) +
+                 " payments in one document";
+        return false;
+      }
+      CreditTransaction& t = out->transactions.emplace_back();
+      t.payment_info_id = info;
+      t.instruction_id = text(at(c, "PmtId/InstrId"));
+      t.end_to_end_id = text(at(c, "PmtId/EndToEndId"));
+      t.instant = instant || text(at(c, "PmtTpInf/LclInstrm/Cd")) == "INST";
+      t.debtor_name = debtor_name;
+      t.debtor_iban = debtor_iban;
+      t.debtor_bic = debtor_bic;
+      t.creditor_name = text(at(c, "Cdtr/Nm"));
+      t.creditor_iban = text(at(c, "CdtrAcct/Id/IBAN"));
+      t.creditor_bic = bic_at(child(c, "CdtrAgt"));
+      t.remittance = text(at(c, "RmtInf/Ustrd"));
+      if (const auto day = sepa::parse_date(date)) t.day = *day;
+      if (method != "TRF") {
+        t.reason_code = "FF01";
+        t.problem = "PmtInf/PmtMtd must be TRF";
+      } else if (!service.empty() && service != "SEPA") {
+        t.reason_code = "FF01";
+        t.problem = "PmtTpInf/SvcLvl/Cd must be SEPA";
+      }
+      read_amount(at(c, "Amt/InstdAmt"), "Amt/InstdAmt", &t);
+      out->read_sum += t.amount;
+      check_credit(&t, /*need_debtor=*/false);
+    }
+  }
+  if (out->transactions.empty()) {
+    *error = "the document holds no PmtInf/CdtTrfTxInf";
+    return false;
+  }
+  return true;
+}
+
+bool parse_credit_status(std::string_view xml, CreditStatusDocument* out, std::string* error) {
+  *out = CreditStatusDocument{};
+  // Which message: the namespace decides (read_iso20022 checks it).
+  std::string kind;
+  for (const char* m : {"pacs.002", "pacs.004", "camt.056"}) {
+    if (xml.find(std::string("urn:iso:std:iso:20022:tech:xsd:") + m + ".001.") !=
+        std::string_view::npos) {
+      kind = m;
+      break;
+    }
+  }
+  if (kind.empty()) {
+    *error = "not a pacs.002, pacs.004 or camt.056 document";
+    return false;
+  }
+  const Doc doc = read_iso20022(xml, kind, error);
+  if (!doc) return false;
+  out->message = message_of(doc.get());
+  const xmlNode* root = xmlDocGetRootElement(doc.get());
+  const char* body_name = kind == "pacs.002"   ? "FIToFIPmtStsRpt"
+                          : kind == "pacs.004" ? "PmtRtr"
+                                               : "FIToFIPmtCxlReq";
+  const xmlNode* body = child(root, body_name);
+  out->message_id = text(at(body, kind == "camt.056" ? "Assgnmt/Id" : "GrpHdr/MsgId"));
+  if (body == nullptr || out->message_id.empty()) {
+    *error = std::string(body_name) +
+             (kind == "camt.056" ? "/Assgnmt/Id is missing" : "/GrpHdr/MsgId is missing");
+    return false;
+  }
+  const auto add = [&](const xmlNode* e, const std::string& group_message) {
+    if (out->entries.size() >= limits::pacs_transactions_max) return false;
+    CreditStatus& s = out->entries.emplace_back();
+    s.original_message_id = text(at(e, "OrgnlGrpInf/OrgnlMsgId"));
+    if (s.original_message_id.empty()) s.original_message_id = group_message;
+    s.end_to_end_id = text(child(e, "OrgnlEndToEndId"));
+    s.transaction_id = text(child(e, "OrgnlTxId"));
+    if (kind == "pacs.002") {
+      s.id = text(child(e, "StsId"));
+      s.status = text(child(e, "TxSts"));
+      s.reason_code = text(at(e, "StsRsnInf/Rsn/Cd"));
+    } else if (kind == "pacs.004") {
+      s.id = text(child(e, "RtrId"));
+      s.reason_code = text(at(e, "RtrRsnInf/Rsn/Cd"));
+      const xmlNode* amount = child(e, "RtrdIntrBkSttlmAmt");
+      if (amount != nullptr && !minor_units(text(amount), &s.amount)) s.amount = -1;
+    } else {
+      s.id = text(child(e, "CxlId"));
+      s.reason_code = text(at(e, "CxlRsnInf/Rsn/Cd"));
+      const xmlNode* amount = child(e, "OrgnlIntrBkSttlmAmt");
+      if (amount != nullptr && !minor_units(text(amount), &s.amount)) s.amount = -1;
+    }
+    if (s.end_to_end_id.empty() && s.transaction_id.empty()) {
+      s.problem = "neither OrgnlEndToEndId nor OrgnlTxId is given";
+    } else if (kind == "pacs.002" && s.status.empty()) {
+      s.problem = "TxSts is missing";
+    } else if (s.amount < 0) {
+      s.problem = "the amount is not a EUR amount with at most 2 decimals";
+    }
+    return true;
+  };
+  bool fits = true;
+  if (kind == "pacs.002") {
+    const std::string group = text(at(body, "OrgnlGrpInfAndSts/OrgnlMsgId"));
+    const std::string group_status = text(at(body, "OrgnlGrpInfAndSts/GrpSts"));
+    for (const xmlNode* c = body->children; c != nullptr && fits; c = c->next) {
+      if (named(c, "TxInfAndSts")) fits = add(c, group);
+    }
+    // A whole file rejected: one entry naming the message, every transfer in it.
+    if (out->entries.empty() && group_status == "RJCT" && !group.empty()) {
+      CreditStatus& s = out->entries.emplace_back();
+      s.original_message_id = group;
+      s.status = "RJCT";
+      s.reason_code = text(at(body, "OrgnlGrpInfAndSts/StsRsnInf/Rsn/Cd"));
+    }
+  } else if (kind == "pacs.004") {
+    for (const xmlNode* c = body->children; c != nullptr && fits; c = c->next) {
+      if (named(c, "TxInf")) fits = add(c, text(at(body, "OrgnlGrpInf/OrgnlMsgId")));
+    }
+  } else {
+    for (const xmlNode* u = body->children; u != nullptr && fits; u = u->next) {
+      if (!named(u, "Undrlyg")) continue;
+      for (const xmlNode* c = u->children; c != nullptr && fits; c = c->next) {
+        if (named(c, "TxInf")) fits = add(c, text(at(u, "OrgnlGrpInfAndCxl/OrgnlMsgId")));
+      }
+    }
+  }
+  if (!fits) {
+    *error = "more than " + std::to_string(limits::pacs_transactions_max) +
+             " transactions in one document";
+    return false;
+  }
+  if (out->entries.empty()) {
+    *error = "the document holds no transaction";
+    return false;
+  }
+  return true;
+}
+
+namespace {
+
+std::string compact(Uint128 id) {
+  std::string text = format_uuid(id);
+  text.erase(std::remove(text.begin(), text.end(), '-'), text.end());
+  return text;
+}
+
+// An agent in the 2009 messages (pacs.008.001.02, pain.002.001.03): FinInstnId/BIC.
+void agent_2009(const char* tag, const std::string& bic, Xml* x) {
+  identified(tag, "FinInstnId", "BIC", bic, x);
+}
+
+}  // namespace
+
+std::string write_pacs008(const std::vector<CreditEntry>& transfers, const FileHeader& file,
+                          bool instant) {
+  std::int64_t total = 0;
+  for (const CreditEntry& e : transfers) total += e.transfer.amount;
+  const std::string settlement = sepa::format_date(file.day);
+  Xml x;
+  x.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
+      .raw("<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pacs.008.001.02\">")
+      .open("FIToFICstmrCdtTrf")
+      .open("GrpHdr")
+      .leaf("MsgId", file.message_id)
+      .leaf("CreDtTm", timestamp(file.now_ns))
+      .leaf("NbOfTxs", std::to_string(transfers.size()))
+      .amount("TtlIntrBkSttlmAmt", total)
+      .leaf("IntrBkSttlmDt", settlement)
+      .open("SttlmInf")
+      .leaf("SttlmMtd", "CLRG")
+      .close("SttlmInf")
+      .open("PmtTpInf")
+      .open("SvcLvl")
+      .leaf("Cd", "SEPA")
+      .close("SvcLvl");
+  if (instant) x.open("LclInstrm").leaf("Cd", "INST").close("LclInstrm");
+  x.close("PmtTpInf");
+  agent_2009("InstgAgt", file.bic, &x);
+  x.close("GrpHdr");
+  for (const CreditEntry& e : transfers) {
+    const CreditTransferRecord& t = e.transfer;
+    x.open("CdtTrfTxInf")
+        .open("PmtId")
+        .leaf("InstrId", compact(t.id))
+        .leaf("EndToEndId", t.end_to_end_id)
+        .leaf("TxId", t.transaction_id)
+        .close("PmtId")
+        .amount("IntrBkSttlmAmt", t.amount);
+    if (instant) x.leaf("AccptncDtTm", timestamp(file.now_ns));
+    x.leaf("ChrgBr", "SLEV");
+    x.open("Dbtr").leaf("Nm", or_not_provided(t.debtor_name)).close("Dbtr");
+    account("DbtrAcct", t.debtor_iban, &x);
+    agent_2009("DbtrAgt", file.bic, &x);
+    agent_2009("CdtrAgt", t.creditor_bic, &x);
+    x.open("Cdtr").leaf("Nm", t.creditor_name).close("Cdtr");
+    account("CdtrAcct", t.creditor_iban, &x);
+    if (!t.remittance.empty()) x.open("RmtInf").leaf("Ustrd", t.remittance).close("RmtInf");
+    x.close("CdtTrfTxInf");
+  }
+  return x.close("FIToFICstmrCdtTrf").raw("</Document>").take();
+}
+
+std::string write_credit_pacs002(const std::vector<CreditEntry>& answers,
+                                 const std::string& original_message_id,
+                                 const std::string& original_message, const FileHeader& file) {
+  Xml x;
+  bool all_accepted = true;
+  for (const CreditEntry& e : answers) all_accepted = all_accepted && e.status == "ACCP";
+  x.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
+      .raw("<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pacs.002.001.10\">")
+      .open("FIToFIPmtStsRpt")
+      .open("GrpHdr")
+      .leaf("MsgId", file.message_id)
+      .leaf("CreDtTm", timestamp(file.now_ns));
+  agent("InstgAgt", file.bic, &x);
+  x.close("GrpHdr");
+  x.open("OrgnlGrpInfAndSts")
+      .leaf("OrgnlMsgId", original_message_id)
+      .leaf("OrgnlMsgNmId", original_message);
+  if (answers.size() == 1 || all_accepted) {
+    x.leaf("GrpSts", all_accepted ? "ACCP" : answers.front().status);
+  }
+  x.close("OrgnlGrpInfAndSts");
+  for (const CreditEntry& e : answers) {
+    x.open("TxInfAndSts").leaf("StsId", e.id.empty() ? compact(e.transfer.id) : e.id);
+    x.leaf("OrgnlEndToEndId", or_not_provided(e.transfer.end_to_end_id))
+        .leaf("OrgnlTxId", or_not_provided(e.transfer.transaction_id))
+        .leaf("TxSts", e.status);
+    if (!e.reason_code.empty()) {
+      x.open("StsRsnInf");
+      originator(file.bic, &x);
+      x.open("Rsn").leaf("Cd", e.reason_code).close("Rsn").close("StsRsnInf");
+    }
+    x.close("TxInfAndSts");
+  }
+  return x.close("FIToFIPmtStsRpt").raw("</Document>").take();
+}
+
+std::string write_credit_pacs004(const std::vector<CreditEntry>& returns, const FileHeader& file) {
+  std::int64_t total = 0;
+  for (const CreditEntry& e : returns) total += e.transfer.amount;
+  Xml x;
+  x.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
+      .raw("<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pacs.004.001.09\">")
+      .open("PmtRtr")
+      .open("GrpHdr")
+      .leaf("MsgId", file.message_id)
+      .leaf("CreDtTm", timestamp(file.now_ns))
+      .leaf("NbOfTxs", std::to_string(returns.size()))
+      .amount("TtlRtrdIntrBkSttlmAmt", total)
+      .leaf("IntrBkSttlmDt", sepa::format_date(file.day))
+      .open("SttlmInf")
+      .leaf("SttlmMtd", "CLRG")
+      .close("SttlmInf");
+  agent("InstgAgt", file.bic, &x);
+  x.close("GrpHdr");
+  for (const CreditEntry& e : returns) {
+    const CreditTransferRecord& t = e.transfer;
+    x.open("TxInf")
+        .leaf("RtrId", e.id.empty() ? compact(t.id) : e.id)
+        .open("OrgnlGrpInf")
+        .leaf("OrgnlMsgId", or_not_provided(t.message_id))
+        .leaf("OrgnlMsgNmId", "pacs.008")
+        .close("OrgnlGrpInf")
+        .leaf("OrgnlEndToEndId", t.end_to_end_id)
+        .leaf("OrgnlTxId", or_not_provided(t.transaction_id))
+        .amount("OrgnlIntrBkSttlmAmt", t.amount)
+        .leaf("OrgnlIntrBkSttlmDt", sepa::format_date(t.execution_day))
+        .amount("RtrdIntrBkSttlmAmt", t.amount)
+        .leaf("ChrgBr", "SLEV")
+        .open("RtrRsnInf");
+    originator(file.bic, &x);
+    x.open("Rsn").leaf("Cd", e.reason_code).close("Rsn").close("RtrRsnInf");
+    x.close("TxInf");
+  }
+  return x.close("PmtRtr").raw("</Document>").take();
+}
+
+std::string write_camt029(const std::vector<CreditEntry>& refusals, const FileHeader& file) {
+  Xml x;
+  x.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
+      .raw("<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.029.001.09\">")
+      .open("RsltnOfInvstgtn")
+      .open("Assgnmt")
+      .leaf("Id", file.message_id);
+  x.open("Assgnr").open("Agt");
+  x.open("FinInstnId").leaf("BICFI", file.bic).close("FinInstnId");
+  x.close("Agt").close("Assgnr");
+  x.open("Assgne").open("Agt");
+  x.open("FinInstnId").open("Othr").leaf("Id", "NOTPROVIDED").close("Othr").close("FinInstnId");
+  x.close("Agt").close("Assgne");
+  x.leaf("CreDtTm", timestamp(file.now_ns)).close("Assgnmt");
+  x.open("Sts").leaf("Conf", "RJCR").close("Sts");
+  for (const CreditEntry& e : refusals) {
+    const CreditTransferRecord& t = e.transfer;
+    x.open("CxlDtls").open("TxInfAndSts");
+    x.leaf("CxlStsId", compact(t.id));
+    x.open("OrgnlGrpInf")
+        .leaf("OrgnlMsgId", or_not_provided(t.message_id))
+        .leaf("OrgnlMsgNmId", "pacs.008")
+        .close("OrgnlGrpInf");
+    if (!e.id.empty()) x.leaf("OrgnlInstrId", e.id);
+    x.leaf("OrgnlEndToEndId", t.end_to_end_id)
+        .leaf("OrgnlTxId", or_not_provided(t.transaction_id))
+        .leaf("TxCxlSts", "RJCR")
+        .open("CxlStsRsnInf");
+    originator(file.bic, &x);
+    x.open("Rsn").leaf("Cd", e.reason_code).close("Rsn").close("CxlStsRsnInf");
+    x.close("TxInfAndSts").close("CxlDtls");
+  }
+  return x.close("RsltnOfInvstgtn").raw("</Document>").take();
+}
+
+std::string write_pacs028(const CreditTransferRecord& t, const FileHeader& file) {
+  Xml x;
+  x.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
+      .raw("<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pacs.028.001.03\">")
+      .open("FIToFIPmtStsReq")
+      .open("GrpHdr")
+      .leaf("MsgId", file.message_id)
+      .leaf("CreDtTm", timestamp(file.now_ns));
+  agent("InstgAgt", file.bic, &x);
+  x.close("GrpHdr");
+  x.open("TxInf")
+      .leaf("StsReqId", compact(t.id))
+      .open("OrgnlGrpInf")
+      .leaf("OrgnlMsgId", or_not_provided(t.message_id))
+      .leaf("OrgnlMsgNmId", "pacs.008.001.02")
+      .close("OrgnlGrpInf")
+      .leaf("OrgnlEndToEndId", t.end_to_end_id)
+      .leaf("OrgnlTxId", t.transaction_id)
+      .close("TxInf");
+  return x.close("FIToFIPmtStsReq").raw("</Document>").take();
+}
+
+std::string write_pain002(const CreditDocument& order, const std::vector<CreditEntry>& answers,
+                          const std::string& group_status, const std::string& group_reason,
+                          const FileHeader& file) {
+  Xml x;
+  x.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
+      .raw("<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain.002.001.03\">")
+      .open("CstmrPmtStsRpt")
+      .open("GrpHdr")
+      .leaf("MsgId", file.message_id)
+      .leaf("CreDtTm", timestamp(file.now_ns));
+  agent_2009("DbtrAgt", file.bic, &x);
+  x.close("GrpHdr");
+  x.open("OrgnlGrpInfAndSts")
+      .leaf("OrgnlMsgId", order.message_id)
+      .leaf("OrgnlMsgNmId", order.message.empty() ? "pain.001.001.03" : order.message);
+  if (order.declared_count >= 0) x.leaf("OrgnlNbOfTxs", std::to_string(order.declared_count));
+  x.leaf("GrpSts", group_status);
+  if (!group_reason.empty()) {
+    x.open("StsRsnInf").open("Rsn").leaf("Cd", group_reason).close("Rsn").close("StsRsnInf");
+  }
+  x.close("OrgnlGrpInfAndSts");
+  // One OrgnlPmtInfAndSts per payment information, in the order of the document.
+  std::vector<std::string> infos;
+  for (const CreditEntry& e : answers) {
+    if (std::find(infos.begin(), infos.end(), e.id) == infos.end()) infos.push_back(e.id);
+  }
+  for (const std::string& info : infos) {
+    x.open("OrgnlPmtInfAndSts").leaf("OrgnlPmtInfId", or_not_provided(info));
+    for (const CreditEntry& e : answers) {
+      if (e.id != info) continue;
+      x.open("TxInfAndSts")
+          .leaf("StsId", compact(e.transfer.id))
+          .leaf("OrgnlEndToEndId", or_not_provided(e.transfer.end_to_end_id))
+          .leaf("TxSts", e.status);
+      if (!e.reason_code.empty()) {
+        x.open("StsRsnInf").open("Rsn").leaf("Cd", e.reason_code).close("Rsn");
+        x.close("StsRsnInf");
+      }
+      x.close("TxInfAndSts");
+    }
+    x.close("OrgnlPmtInfAndSts");
+  }
+  return x.close("CstmrPmtStsRpt").raw("</Document>").take();
 }
 
 }  // namespace ledger::http::pacs

@@ -34,6 +34,7 @@ struct RouteContext {
   const LedgerClock* clock = nullptr;         // nullptr: the system clock, no test clock
   LedgerClock* test_clock = nullptr;          // set only with LEDGER_CLOCK=manual
   DirectDebitPolicy direct_debit_policy;
+  CreditTransferPolicy credit_transfer_policy;
   std::uint64_t now_ns() const;
 };
 
@@ -65,6 +66,11 @@ Awaitable<Response> route_account_direct_debits(const RouteContext& ctx, const R
 // limited per API key by Api). docs/payee-verification.md.
 Awaitable<Response> route_payee_verifications(const RouteContext& ctx, const Request& request,
                                               const Parts& parts, const Query& query);
+// /v1/credit-transfers (docs/credit-transfers.md): out (POST, pain.001 import, files at the
+// cut-off, imports of what the clearing house sends back) and in (/v1/credit-transfers/
+// instant-payments: the instant clearing house's pacs.008, answered with a pacs.002).
+Awaitable<Response> route_credit_transfers(const RouteContext& ctx, const Request& request,
+                                           const Parts& parts, const Query& query);
 // /v1/test-clock (LEDGER_CLOCK=manual only; otherwise 404).
 Awaitable<Response> route_test_clock(const RouteContext& ctx, const Request& request,
                                      const Parts& parts, const Query& query);

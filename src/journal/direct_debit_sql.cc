@@ -1,5 +1,6 @@
 #include "journal/direct_debit_sql.h"
 
+#include "journal/credit_transfer_sql.h"
 #include "ledger/ids.h"
 #include "ledger/units.h"
 
@@ -589,6 +590,17 @@ Status run(PGconn* conn, const DirectDebitRequest& q, DirectDebitReply* reply) {
       }
       return s;
     }
+    case DirectDebitRequest::Op::ct_insert:
+    case DirectDebitRequest::Op::ct_update:
+    case DirectDebitRequest::Op::ct_get:
+    case DirectDebitRequest::Op::ct_find:
+    case DirectDebitRequest::Op::ct_list:
+    case DirectDebitRequest::Op::ct_due:
+    case DirectDebitRequest::Op::ct_store_file:
+    case DirectDebitRequest::Op::ct_get_file:
+    case DirectDebitRequest::Op::ct_list_files:
+    case DirectDebitRequest::Op::ct_mark_imported:
+      return credit_transfer_sql::run(conn, q, reply);
   }
   return Status::error("unknown direct debit operation");
 }

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "journal/loader.h"
+#include "ledger/credit_transfers.h"
 #include "ledger/ids.h"
 #include "ledger/limits.h"
 
@@ -195,6 +196,46 @@ Status read_events(PGconn* conn, const EventQuery& q, EventPage* out) {
         e.creditor_id = PQgetvalue(refs.get(), it->second, 2);
         e.mandate_reference = PQgetvalue(refs.get(), it->second, 3);
         e.end_to_end_id = PQgetvalue(refs.get(), it->second, 4);
+      }
+    }
+    // Credit-transfer events: the other party, the reason and whether it is instant, from the
+    // credit transfer the transfer's references name.
+    std::string credit_ids;
+    for (const Event& e : page.events) {
+      if (e.record.kind != RecordKind::transfer ||
+          !is_credit_transfer_code(e.record.value.transfer.code)) {
+        continue;
+      }
+      if (!credit_ids.empty()) credit_ids.push_back(',');
+      credit_ids.append(format_uuid(
+          Uint128{e.record.value.transfer.reference_a, e.record.value.transfer.reference_b}));
+    }
+    if (!credit_ids.empty()) {
+      pg::Result refs;
+      if (Status s = pg::exec_params(conn,
+                                     "SELECT id, direction, creditor_name, debtor_name, reason, "
+                                     "instant FROM credit_transfers WHERE id = "
+                                     "ANY(string_to_array($1, ',')::uuid[])",
+                                     {credit_ids}, &refs);
+          !s.ok()) {
+        return fail(s);
+      }
+      std::map<Uint128, int> row_of;
+      for (int r = 0; r < PQntuples(refs.get()); ++r) {
+        if (const auto id = parse_uuid(PQgetvalue(refs.get(), r, 0))) row_of[*id] = r;
+      }
+      for (Event& e : page.events) {
+        if (e.record.kind != RecordKind::transfer ||
+            !is_credit_transfer_code(e.record.value.transfer.code)) {
+          continue;
+        }
+        const auto it = row_of.find(
+            Uint128{e.record.value.transfer.reference_a, e.record.value.transfer.reference_b});
+        if (it == row_of.end()) continue;
+        const bool outgoing = std::string_view(PQgetvalue(refs.get(), it->second, 1)) == "out";
+        e.counterparty_name = PQgetvalue(refs.get(), it->second, outgoing ? 2 : 3);
+        e.reason_code = PQgetvalue(refs.get(), it->second, 4);
+        e.instant = std::string_view(PQgetvalue(refs.get(), it->second, 5)) == "t";
       }
     }
     if (found != page.events.size()) {

@@ -64,6 +64,7 @@ asio::awaitable<HttpAttempt> exchange(Stream& stream, beast::tcp_stream& deadlin
     attempt.status = static_cast<int>(parser.get().result_int());
     attempt.retry_after_s = retry_after(parser.get()[bhttp::field::retry_after]);
     if (read_error == bhttp::error::body_limit) read_error = {};  // the status is what counts
+    if (parser.is_done()) attempt.body = std::move(parser.get().body());
   }
   if (read_error && attempt.status == 0) attempt.error = "read: " + read_error.message();
   co_return attempt;

@@ -22,6 +22,7 @@ struct HttpAttempt {
   std::string error;                // why there was no (complete) answer
   std::int64_t retry_after_s = -1;  // Retry-After in seconds, -1 when absent or unreadable
   bool keep_alive = false;          // the connection may carry the next request
+  std::string body = {};            // the answer's body (at most 64 KiB), when read whole
 };
 
 struct OutgoingRequest {

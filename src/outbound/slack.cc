@@ -3,6 +3,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "ledger/credit_transfers.h"
 #include "ledger/money.h"
 #include "ledger/monitors.h"
 #include "ledger/sepa.h"
@@ -74,6 +75,13 @@ std::string plural(const Event& e) {
     case EventType::direct_debit_refunded:
     case EventType::direct_debit_reversed:
       return "direct debits";
+    case EventType::credit_transfer_accepted:
+    case EventType::credit_transfer_sent:
+    case EventType::credit_transfer_settled:
+    case EventType::credit_transfer_rejected:
+    case EventType::credit_transfer_returned:
+    case EventType::credit_transfer_received:
+      return "credit transfers";
     default:
       return "transfers";
   }
@@ -218,6 +226,35 @@ std::string slack_text(const Event& e, const AccountLabel& label_of) {
   }
   const Transfer& t = r.value.transfer;
   const std::int64_t amount = t.amount_effective > 0 ? t.amount_effective : t.amount;
+  if (e.type >= EventType::credit_transfer_accepted &&
+      e.type <= EventType::credit_transfer_received) {
+    // "Instant credit transfer paid: 120.00 EUR to Acme SARL (account DE89 …3000)".
+    const bool in = t.code == TransferCode::credit_transfer_in ||
+                    (t.code == TransferCode::credit_transfer_return &&
+                     t.credit_account_id == sct_clearing_account_id());
+    static constexpr const char* heads[] = {"accepted", "sent",     "paid",
+                                            "rejected", "returned", "received"};
+    std::string text = e.instant ? "Instant credit transfer " : "Credit transfer ";
+    text.append(
+        heads[static_cast<int>(e.type) - static_cast<int>(EventType::credit_transfer_accepted)]);
+    if (!e.reason_code.empty()) text.append(" (").append(slack_escape(e.reason_code)).append(")");
+    text.append(": ").append(format_amount(amount, t.currency)).append(" ");
+    text.append(currency_alpha(t.currency));
+    // The other party's name comes from outside (the customer or the clearing house): escaped,
+    // so "<!channel>" in a name is text, never a mention.
+    if (!e.counterparty_name.empty()) {
+      const bool from = e.type == EventType::credit_transfer_received;
+      text.append(from ? " from " : " to ").append(slack_escape(e.counterparty_name));
+    }
+    const AccountId account =
+        t.debit_account_id == sct_clearing_account_id() ? t.credit_account_id : t.debit_account_id;
+    if (e.type == EventType::credit_transfer_rejected ||
+        (e.type == EventType::credit_transfer_returned && !in)) {
+      text.append("; the money is back");
+    }
+    text.append(" (").append(account_words(account)).append(")");
+    return text;
+  }
   std::string text = kind_of(e) + " " + format_amount(amount, t.currency) +
                      (t.currency.code == 0 ? "" : " " + std::string(currency_alpha(t.currency)));
   if (e.has_merchant) {

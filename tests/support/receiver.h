@@ -27,6 +27,7 @@ struct ReceiverAnswer {
   int status = 200;
   std::map<std::string, std::string> headers;
   std::chrono::milliseconds delay{0};
+  std::string body = "ok";
 };
 
 class Receiver {
@@ -103,7 +104,7 @@ class Receiver {
       if (answer.delay.count() > 0) std::this_thread::sleep_for(answer.delay);
       http::response<http::string_body> response{static_cast<http::status>(answer.status), 11};
       for (const auto& [name, value] : answer.headers) response.set(name, value);
-      response.body() = "ok";
+      response.body() = answer.body;
       response.prepare_payload();
       http::write(socket, response, error);
       socket.shutdown(boost::asio::ip::tcp::socket::shutdown_both, error);
