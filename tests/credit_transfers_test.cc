@@ -329,7 +329,9 @@ TEST_F(CreditTransfersTest, IncomingInstantPaymentsAreCreditedOrRefusedWithTheir
 }
 
 TEST_F(CreditTransfersTest, RegularCycleFilesAtTheCutOffWithRejectsReturnsAndRecalls) {
-  start_with({{"LEDGER_CLOCK", "manual"}, {"LEDGER_SCT_CUTOFF", "14:00"}});
+  start_with({{"LEDGER_CLOCK", "manual"},
+              {"LEDGER_SCT_CUTOFF", "14:00"},
+              {"LEDGER_SCT_AUTO_CUTOFF", "off"}});
   const std::string admin = testing::create_api_key(env_, "admin");
   for (int i = 0; i < 100 && testing::http_call(server_.http_port(), "GET", "/v1/test-clock", "",
                                                 {{"Authorization", "Bearer " + admin}})
@@ -498,6 +500,44 @@ TEST_F(CreditTransfersTest, RegularCycleFilesAtTheCutOffWithRejectsReturnsAndRec
   EXPECT_EQ(std::count(types.begin(), types.end(), "credit_transfer.rejected"), 1);
   EXPECT_EQ(std::count(types.begin(), types.end(), "credit_transfer.returned"), 2);
   EXPECT_EQ(std::count(types.begin(), types.end(), "credit_transfer.received"), 1);
+}
+
+TEST_F(CreditTransfersTest, TheCutOffCutsTheDaysFileOnItsOwn) {
+  start_with({{"LEDGER_CLOCK", "manual"}, {"LEDGER_SCT_CUTOFF", "14:00"}});
+  const std::string admin = testing::create_api_key(env_, "admin");
+  const auto clock = [&](const std::string& method, const std::string& target, const json& body) {
+    return testing::http_call(server_.http_port(), method, target,
+                              body.is_null() ? "" : body.dump(),
+                              {{"Authorization", "Bearer " + admin}});
+  };
+  for (int i = 0; i < 100 && clock("GET", "/v1/test-clock", nullptr).status == 401; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const auto now_s = [&] {
+    return static_cast<std::int64_t>(
+        json::parse(clock("GET", "/v1/test-clock", nullptr).body)["now_unix_seconds"]);
+  };
+  const std::int32_t day =
+      sepa::add_business_days(static_cast<std::int32_t>(now_s() / day_s) + 1, 0);
+  json a = transfer(uuid(7, 30), 1500, "Stadtwerke Musterstadt", false);
+  a["requested_execution_date"] = sepa::format_date(day);
+  ASSERT_EQ(call("POST", "/v1/credit-transfers", a).status, 201);
+  // A minute past the execution day's cut-off: within about 10 s the file is cut, without a call.
+  const auto advanced = clock("POST", "/v1/test-clock/advance",
+                              {{"seconds", day * day_s + 14 * 3600 + 60 - now_s()}});
+  ASSERT_EQ(advanced.status, 200) << advanced.body;
+  std::string status;
+  for (int i = 0; i < 150 && status != "sent"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    status = json::parse(call("GET", "/v1/credit-transfers/" + uuid(7, 30)).body)["status"];
+  }
+  EXPECT_EQ(status, "sent");
+  EXPECT_EQ(posted(), 8500);
+  const json files = json::parse(
+      call("GET", "/v1/credit-transfers/files?date=" + sepa::format_date(day)).body)["files"];
+  ASSERT_EQ(files.size(), 1u) << files.dump();
+  EXPECT_EQ(files[0]["kind"], "pacs.008");
+  EXPECT_EQ(files[0]["items"], 1);
 }
 
 }  // namespace

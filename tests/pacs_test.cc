@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -273,6 +274,208 @@ TEST(IbanTableTest, EveryRegistryCountryHasItsLengthAndOthersAreRefused) {
   EXPECT_TRUE(sepa::iban_valid(sepa::iban_make("RS", "260005601001611379")));
   EXPECT_FALSE(sepa::iban_valid(sepa::iban_make("VA", "05900112300001234")));     // one short
   EXPECT_FALSE(sepa::iban_valid(sepa::iban_make("ZZ", "12345678901234567890")));  // no country
+}
+
+// --- SEPA credit transfers ----------------------------------------------------------------
+
+CreditTransferRecord outgoing_transfer(bool with_bic) {
+  CreditTransferRecord t;
+  t.id = Uint128{0xABCD, 0x1234};
+  t.amount = 250'075;
+  t.creditor_name = "Acme SARL";
+  t.creditor_iban = "FR1420041010050500013M02606";
+  t.creditor_bic = with_bic ? "BNPAFRPPXXX" : "";
+  t.debtor_name = "Erika Mustermann";
+  t.debtor_iban = "DE89370400440532013000";
+  t.remittance = "Invoice 2026-118";
+  t.end_to_end_id = "INV-2026-118";
+  t.transaction_id = "0000abcd000000000000000000001234";
+  t.message_id = "SCT20261207-1";
+  t.execution_day = *sepa::parse_date("2026-12-07");
+  return t;
+}
+
+TEST(CreditTransferFilesTest, EveryMessageLedgerdWritesIsValidAgainstItsSchema) {
+  std::vector<pacs::CreditEntry> entries(2);
+  entries[0].transfer = outgoing_transfer(true);
+  entries[1].transfer = outgoing_transfer(false);  // an unknown BIC: Othr/Id NOTPROVIDED
+  entries[1].transfer.remittance.clear();
+  for (const bool instant : {false, true}) {
+    const std::string xml = pacs::write_pacs008(entries, header, instant);
+    EXPECT_EQ(testing::xsd_errors(xml, "pacs.008.001.02.xsd"), "") << xml;
+    EXPECT_NE(xml.find("<TtlIntrBkSttlmAmt Ccy=\"EUR\">5001.50</TtlIntrBkSttlmAmt>"),
+              std::string::npos);
+    EXPECT_NE(xml.find("<ChrgBr>SLEV</ChrgBr>"), std::string::npos);
+    EXPECT_EQ(xml.find("<LclInstrm><Cd>INST</Cd></LclInstrm>") != std::string::npos, instant);
+    EXPECT_EQ(xml.find("<AccptncDtTm>") != std::string::npos, instant);
+  }
+  entries[0].status = "ACCP";
+  entries[1].status = "RJCT";
+  entries[1].reason_code = "AC04";
+  const std::string answer =
+      pacs::write_credit_pacs002(entries, "CSM-1", "pacs.008.001.08", header);
+  EXPECT_EQ(testing::xsd_errors(answer, "pacs.002.001.10.xsd"), "") << answer;
+  EXPECT_NE(answer.find("<TxSts>RJCT</TxSts><StsRsnInf><Orgtr>"), std::string::npos);
+  entries[0].reason_code = "AC01";
+  entries[1].reason_code = "FOCR";
+  const std::string returns = pacs::write_credit_pacs004(entries, header);
+  EXPECT_EQ(testing::xsd_errors(returns, "pacs.004.001.09.xsd"), "") << returns;
+  pacs::CreditDocument order;
+  order.message_id = "PAIN-1";
+  order.message = "pain.001.001.03";
+  order.declared_count = 2;
+  entries[0].id = "PI-1";
+  entries[0].status = "ACCP";
+  entries[0].reason_code.clear();
+  entries[1].id = "PI-1";
+  entries[1].reason_code = "AC01";
+  const std::string report = pacs::write_pain002(order, entries, "PART", "", header);
+  EXPECT_EQ(testing::xsd_errors(report, "pain.002.001.03.xsd"), "") << report;
+  // A stray element or a bad status is what the schemas refuse.
+  std::string wrong = report;
+  wrong.replace(wrong.find("<GrpSts>PART</GrpSts>"), 21, "<GrpSts>MAYB</GrpSts>");
+  EXPECT_NE(testing::xsd_errors(wrong, "pain.002.001.03.xsd"), "");
+  std::string misplaced = pacs::write_pacs008(entries, header, false);
+  misplaced.replace(misplaced.find("<ChrgBr>SLEV</ChrgBr>"), 21, "");
+  EXPECT_NE(testing::xsd_errors(misplaced, "pacs.008.001.02.xsd"), "");
+}
+
+std::string pacs008_with(const std::string& tx) {
+  return "<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pacs.008.001.02\"><FIToFICstmrCdtTrf>"
+         "<GrpHdr><MsgId>M-1</MsgId><NbOfTxs>1</NbOfTxs></GrpHdr><CdtTrfTxInf>" +
+         tx + "</CdtTrfTxInf></FIToFICstmrCdtTrf></Document>";
+}
+
+// Every field of an incoming pacs.008 wrong in turn: each gets its ISO reason.
+TEST(CreditTransferReadingTest, EachWrongFieldOfAPacs008HasItsReason) {
+  const std::string good =
+      "<PmtId><EndToEndId>E2E-1</EndToEndId><TxId>TX-1</TxId></PmtId><IntrBkSttlmAmt "
+      "Ccy=\"EUR\">12.34</IntrBkSttlmAmt><IntrBkSttlmDt>2026-12-07</IntrBkSttlmDt><Dbtr><Nm>Max "
+      "Mustermann</Nm></Dbtr><DbtrAcct><Id><IBAN>FR1420041010050500013M02606</IBAN></Id>"
+      "</DbtrAcct><DbtrAgt><FinInstnId><BIC>BNPAFRPPXXX</BIC></FinInstnId></DbtrAgt><CdtrAgt>"
+      "<FinInstnId><BICFI>LEDGDEFFXXX</BICFI></FinInstnId></CdtrAgt><Cdtr><Nm>Erika "
+      "Musterfrau</Nm></Cdtr><CdtrAcct><Id><IBAN>DE89370400440532013000</IBAN></Id></CdtrAcct>"
+      "<RmtInf><Ustrd>Invoice 42</Ustrd></RmtInf>";
+  pacs::CreditDocument doc;
+  std::string error;
+  ASSERT_TRUE(pacs::parse_pacs008(pacs008_with(good), &doc, &error)) << error;
+  ASSERT_EQ(doc.transactions.size(), 1u);
+  const pacs::CreditTransaction& t = doc.transactions[0];
+  EXPECT_EQ(t.reason_code, "") << t.problem;
+  EXPECT_EQ(t.amount, 1234);
+  EXPECT_EQ(t.debtor_bic, "BNPAFRPPXXX");
+  EXPECT_EQ(t.creditor_bic, "LEDGDEFFXXX");
+  EXPECT_EQ(t.remittance, "Invoice 42");
+  const struct {
+    const char* from;
+    const char* to;
+    const char* reason;
+  } cases[] = {
+      {"<EndToEndId>E2E-1</EndToEndId>", "", "FF01"},
+      {"E2E-1", "E2E-1-WITH-FAR-TOO-MANY-CHARACTERS-X", "FF01"},
+      {"E2E-1", "E2E/{1}", "FF01"},
+      {"12.34", "12.345", "AM12"},
+      {"12.34", "0.00", "AM12"},
+      {"12.34", "1000000000.00", "AM12"},
+      {"Ccy=\"EUR\"", "Ccy=\"USD\"", "AM03"},
+      {"2026-12-07", "2026-13-07", "DT01"},
+      {"<Nm>Erika Musterfrau</Nm>", "<Nm>Erika & Co</Nm>", ""},  // malformed XML: whole refusal
+      {"<Nm>Erika Musterfrau</Nm>", "<Nm>Erika ~ Musterfrau</Nm>", "FF01"},
+      {"<Nm>Erika Musterfrau</Nm>", "", "FF01"},
+      {"DE89370400440532013000", "DE88370400440532013000", "AC01"},  // check digits
+      {"DE89370400440532013000", "DE8937040044053201300", "AC01"},   // Germany is 22
+      {"FR1420041010050500013M02606", "FR1420041010050500013M0260", "AC02"},
+      {"<Ustrd>Invoice 42</Ustrd>", "<Ustrd>Invoice #42</Ustrd>", "FF01"},
+  };
+  for (const auto& c : cases) {
+    std::string tx = good;
+    tx.replace(tx.find(c.from), std::strlen(c.from), c.to);
+    pacs::CreditDocument d;
+    std::string why;
+    const bool read = pacs::parse_pacs008(pacs008_with(tx), &d, &why);
+    if (std::string(c.reason).empty()) {
+      EXPECT_FALSE(read) << c.to;
+      continue;
+    }
+    ASSERT_TRUE(read) << c.to << ": " << why;
+    EXPECT_EQ(d.transactions.at(0).reason_code, c.reason)
+        << c.from << " -> " << c.to << ": " << d.transactions.at(0).problem;
+  }
+  // No settlement date at all: the day it arrives (not a refusal).
+  std::string undated = good;
+  undated.replace(undated.find("<IntrBkSttlmDt>2026-12-07</IntrBkSttlmDt>"), 40, "");
+  ASSERT_TRUE(pacs::parse_pacs008(pacs008_with(undated), &doc, &error));
+  EXPECT_EQ(doc.transactions.at(0).reason_code, "");
+  // Whole documents refused: DTDs and entities, another message, no transaction.
+  for (const std::string& bad :
+       {std::string("<!DOCTYPE d [<!ENTITY x \"y\">]>") + pacs008_with(good),
+        std::string("<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pacs.009.001.08\"/>"),
+        std::string("<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pacs.008.001.02\">"
+                    "<FIToFICstmrCdtTrf><GrpHdr><MsgId>M</MsgId></GrpHdr></FIToFICstmrCdtTrf>"
+                    "</Document>")}) {
+    EXPECT_FALSE(pacs::parse_pacs008(bad, &doc, &error)) << bad;
+  }
+}
+
+TEST(CreditTransferReadingTest, Pain001GroupChecksAndStatusMessagesAreRead) {
+  const std::string pain =
+      "<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain.001.001.09\"><CstmrCdtTrfInitn>"
+      "<GrpHdr><MsgId>P-1</MsgId><NbOfTxs>2</NbOfTxs><CtrlSum>30.5</CtrlSum></GrpHdr><PmtInf>"
+      "<PmtInfId>PI-1</PmtInfId><PmtMtd>TRF</PmtMtd><PmtTpInf><SvcLvl><Cd>SEPA</Cd></SvcLvl>"
+      "<LclInstrm><Cd>INST</Cd></LclInstrm></PmtTpInf><ReqdExctnDt><Dt>2026-12-08</Dt>"
+      "</ReqdExctnDt><Dbtr><Nm>Muster GmbH</Nm></Dbtr><DbtrAcct><Id><IBAN>"
+      "DE89370400440532013000</IBAN></Id></DbtrAcct><CdtTrfTxInf><PmtId><EndToEndId>A"
+      "</EndToEndId></PmtId><Amt><InstdAmt Ccy=\"EUR\">10.50</InstdAmt></Amt><Cdtr><Nm>Acme"
+      "</Nm></Cdtr><CdtrAcct><Id><IBAN>FR1420041010050500013M02606</IBAN></Id></CdtrAcct>"
+      "</CdtTrfTxInf><CdtTrfTxInf><PmtId><EndToEndId>B</EndToEndId></PmtId><Amt><InstdAmt "
+      "Ccy=\"EUR\">20</InstdAmt></Amt><Cdtr><Nm>Beta</Nm></Cdtr><CdtrAcct><Id><IBAN>"
+      "FR1420041010050500013M02606</IBAN></Id></CdtrAcct></CdtTrfTxInf></PmtInf>"
+      "</CstmrCdtTrfInitn></Document>";
+  pacs::CreditDocument doc;
+  std::string error;
+  ASSERT_TRUE(pacs::parse_pain001(pain, &doc, &error)) << error;
+  EXPECT_EQ(doc.message, "pain.001.001.09");
+  EXPECT_EQ(doc.declared_count, 2);
+  EXPECT_EQ(doc.declared_sum, 3050);
+  EXPECT_EQ(doc.read_sum, 3050);
+  ASSERT_EQ(doc.transactions.size(), 2u);
+  EXPECT_TRUE(doc.transactions[0].instant);
+  EXPECT_EQ(doc.transactions[0].day, *sepa::parse_date("2026-12-08"));
+  EXPECT_EQ(doc.transactions[1].amount, 2000);
+  EXPECT_EQ(doc.transactions[1].reason_code, "");
+  // pacs.002 (a whole file rejected, and one transaction), pacs.004 and camt.056.
+  pacs::CreditStatusDocument status;
+  ASSERT_TRUE(pacs::parse_credit_status(
+      "<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pacs.002.001.03\"><FIToFIPmtStsRpt>"
+      "<GrpHdr><MsgId>S</MsgId></GrpHdr><OrgnlGrpInfAndSts><OrgnlMsgId>SCT-1</OrgnlMsgId>"
+      "<GrpSts>RJCT</GrpSts><StsRsnInf><Rsn><Cd>FF01</Cd></Rsn></StsRsnInf></OrgnlGrpInfAndSts>"
+      "</FIToFIPmtStsRpt></Document>",
+      &status, &error))
+      << error;
+  ASSERT_EQ(status.entries.size(), 1u);
+  EXPECT_EQ(status.entries[0].original_message_id, "SCT-1");
+  EXPECT_EQ(status.entries[0].status, "RJCT");
+  EXPECT_EQ(status.entries[0].reason_code, "FF01");
+  ASSERT_TRUE(pacs::parse_credit_status(
+      "<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.056.001.08\"><FIToFIPmtCxlReq>"
+      "<Assgnmt><Id>A-1</Id></Assgnmt><Undrlyg><TxInf><CxlId>C-1</CxlId><OrgnlGrpInf>"
+      "<OrgnlMsgId>M-9</OrgnlMsgId><OrgnlMsgNmId>pacs.008</OrgnlMsgNmId></OrgnlGrpInf>"
+      "<OrgnlEndToEndId>E</OrgnlEndToEndId><OrgnlTxId>T</OrgnlTxId><OrgnlIntrBkSttlmAmt "
+      "Ccy=\"EUR\">5.00</OrgnlIntrBkSttlmAmt><CxlRsnInf><Rsn><Cd>DUPL</Cd></Rsn></CxlRsnInf>"
+      "</TxInf></Undrlyg></FIToFIPmtCxlReq></Document>",
+      &status, &error))
+      << error;
+  EXPECT_EQ(status.message, "camt.056.001.08");
+  ASSERT_EQ(status.entries.size(), 1u);
+  EXPECT_EQ(status.entries[0].id, "C-1");
+  EXPECT_EQ(status.entries[0].original_message_id, "M-9");
+  EXPECT_EQ(status.entries[0].reason_code, "DUPL");
+  EXPECT_EQ(status.entries[0].amount, 500);
+  EXPECT_FALSE(pacs::parse_credit_status(
+      "<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pacs.004.001.09\"><PmtRtr><GrpHdr>"
+      "<MsgId>R</MsgId></GrpHdr></PmtRtr></Document>",
+      &status, &error));  // no transaction
+  EXPECT_FALSE(pacs::parse_credit_status("<Document/>", &status, &error));
 }
 
 }  // namespace

@@ -160,6 +160,17 @@ class Baseline {
         }
       }
       PQclear(h);
+    } else if (*kind == Kind::instant) {  // an incoming payment: settlement -> the card's account
+      const std::string amount = std::to_string(p.amount);
+      PQclear(step(exec("UPDATE bl_accounts SET balance = balance + $2::bigint WHERE id = $1::int",
+                        {account, amount})));
+      PQclear(step(
+          exec("UPDATE bl_accounts SET balance = balance - $1::bigint WHERE id = 0", {amount})));
+      PQclear(
+          step(exec("INSERT INTO bl_postings (account, amount, kind) VALUES ($1::int, "
+                    "$2::bigint, 'instant'), (0, -$2::bigint, 'instant')",
+                    {account, amount})));
+      code = "ACCP";
     } else {  // transfer: lock both rows in id order (no deadlocks), check the debit's balance
       const std::string debit = account;
       const std::string credit = std::to_string(p.other_card);

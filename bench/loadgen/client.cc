@@ -26,6 +26,38 @@ unsigned invocation_nonce() {
 
 std::string account_id(int card) { return uuid(1, static_cast<unsigned long long>(card)); }
 
+std::string iban_for(int card) {
+  char bban[32];
+  std::snprintf(bban, sizeof bban, "12030000%010d", card);
+  // ISO 7064 MOD 97-10 over the BBAN, then "DE00" (D = 13, E = 14).
+  unsigned remainder = 0;
+  for (const char c : std::string(bban) + "131400") {
+    remainder = (remainder * 10 + static_cast<unsigned>(c - '0')) % 97;
+  }
+  char iban[40];
+  std::snprintf(iban, sizeof iban, "DE%02u%s", 98 - remainder, bban);
+  return iban;
+}
+
+std::string instant_payment(int card, int amount, const std::string& reference) {
+  char value[32];
+  std::snprintf(value, sizeof value, "%d.%02d", amount / 100, amount % 100);
+  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Document "
+         "xmlns=\"urn:iso:std:iso:20022:tech:xsd:pacs.008.001.08\"><FIToFICstmrCdtTrf><GrpHdr>"
+         "<MsgId>M" +
+         reference +
+         "</MsgId><CreDtTm>2026-12-07T12:00:00</CreDtTm><NbOfTxs>1</NbOfTxs><SttlmInf><SttlmMtd>"
+         "CLRG</SttlmMtd></SttlmInf><PmtTpInf><SvcLvl><Cd>SEPA</Cd></SvcLvl><LclInstrm><Cd>INST"
+         "</Cd></LclInstrm></PmtTpInf></GrpHdr><CdtTrfTxInf><PmtId><EndToEndId>E" +
+         reference + "</EndToEndId><TxId>T" + reference +
+         "</TxId></PmtId><IntrBkSttlmAmt Ccy=\"EUR\">" + value +
+         "</IntrBkSttlmAmt><ChrgBr>SLEV</ChrgBr><Dbtr><Nm>Bench Payer</Nm></Dbtr><DbtrAcct><Id>"
+         "<IBAN>FR1420041010050500013M02606</IBAN></Id></DbtrAcct><DbtrAgt><FinInstnId><BICFI>"
+         "BNPAFRPPXXX</BICFI></FinInstnId></DbtrAgt><CdtrAgt><FinInstnId><BICFI>LEDGDEFFXXX"
+         "</BICFI></FinInstnId></CdtrAgt><Cdtr><Nm>Bench Payee</Nm></Cdtr><CdtrAcct><Id><IBAN>" +
+         iban_for(card) + "</IBAN></Id></CdtrAcct></CdtTrfTxInf></FIToFICstmrCdtTrf></Document>";
+}
+
 std::string pan_for(int n) {
   char body[16];
   std::snprintf(body, sizeof body, "4%014d", 100000000 + n);
@@ -77,10 +109,12 @@ bool provision(const Options& o) {
     return status / 100 == 2;
   };
   const auto account = [&](int n, const char* kind) {
-    return post("/v1/accounts", {{"id", account_id(n)},
-                                 {"holder_id", uuid(9, static_cast<unsigned long long>(n / 10))},
-                                 {"currency", "EUR"},
-                                 {"kind", kind}});
+    json body{{"id", account_id(n)},
+              {"holder_id", uuid(9, static_cast<unsigned long long>(n / 10))},
+              {"currency", "EUR"},
+              {"kind", kind}};
+    if (n > 0) body["iban"] = iban_for(n);  // incoming instant payments name it
+    return post("/v1/accounts", body);
   };
   if (!account(0, "settlement")) return false;
   json batch = json::array();

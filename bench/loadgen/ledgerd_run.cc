@@ -332,7 +332,7 @@ asio::awaitable<void> rest_transfers(asio::io_context& io, const Options& o, Sta
     timer.expires_at(intended);
     co_await timer.async_wait(use_tuple);
     ++stats.sent;
-    ++stats.sent_by_kind[static_cast<std::size_t>(Kind::transfer)];
+    ++stats.sent_by_kind[static_cast<std::size_t>(p.kind)];
     // A failover run: a broken connection is made again to the first port, then the
     // standby's, in turn, every 10 ms (a standby answers 503 until it has taken over).
     for (int attempt = 0; connect_error && o.http_port_standby > 0; ++attempt) {
@@ -353,17 +353,25 @@ asio::awaitable<void> rest_transfers(asio::io_context& io, const Options& o, Sta
     }
     const std::string id = uuid(invocation_nonce() + static_cast<unsigned>(run),
                                 (static_cast<unsigned long long>(connection) << 32) | n++);
-    bhttp::request<bhttp::string_body> request{bhttp::verb::post, "/v1/transfers", 11};
+    const bool instant = p.kind == Kind::instant;
+    bhttp::request<bhttp::string_body> request{
+        bhttp::verb::post, instant ? "/v1/credit-transfers/instant-payments" : "/v1/transfers", 11};
     request.set(bhttp::field::host, "127.0.0.1");
     request.set(bhttp::field::authorization, "Bearer " + o.key);
-    request.set(bhttp::field::content_type, "application/json");
-    request.body() = json{
-        {"id", id},
-        {"debit_account_id", account_id(p.card)},
-        {"credit_account_id", account_id(p.other_card)},
-        {"amount", p.amount},
-        {"currency",
-         "EUR"}}.dump();
+    request.set(bhttp::field::content_type, instant ? "application/xml" : "application/json");
+    if (instant) {
+      std::string reference = id;
+      reference.erase(std::remove(reference.begin(), reference.end(), '-'), reference.end());
+      request.body() = instant_payment(p.card, p.amount, reference.substr(reference.size() - 30));
+    } else {
+      request.body() = json{
+          {"id", id},
+          {"debit_account_id", account_id(p.card)},
+          {"credit_account_id", account_id(p.other_card)},
+          {"amount", p.amount},
+          {"currency",
+           "EUR"}}.dump();
+    }
     request.prepare_payload();
     stream.expires_after(std::chrono::seconds(30));
     auto [write_error, written] = co_await bhttp::async_write(stream, request, use_tuple);
@@ -382,9 +390,19 @@ asio::awaitable<void> rest_transfers(asio::io_context& io, const Options& o, Sta
       }
       continue;
     }
-    const std::string status = std::to_string(response.result_int());
-    stats.answer(Kind::transfer, intended, Clock::now(), status, o.deadline_ms);
-    if (status == "201") stats.transfers_ok.push_back(id);
+    std::string status = std::to_string(response.result_int());
+    if (instant && status == "200") {
+      // The pacs.002's transaction status: ACCP, or RJCT with its reason.
+      const std::string& body = response.body();
+      const auto at = body.find("<TxSts>");
+      status = at == std::string::npos ? "no_status" : body.substr(at + 7, 4);
+      if (status == "RJCT") {
+        const auto reason = body.find("<Cd>", at);
+        if (reason != std::string::npos) status += " " + body.substr(reason + 4, 4);
+      }
+    }
+    stats.answer(p.kind, intended, Clock::now(), status, o.deadline_ms);
+    if (!instant && status == "201") stats.transfers_ok.push_back(id);
     if (status == "503" && o.http_port_standby > 0) {
       // A standby (or a ledgerd stepping down): ask again which one serves, first port first.
       connect_error = boost::asio::error::try_again;
@@ -406,7 +424,7 @@ Stats run_ledgerd(const Options& o, const std::vector<Planned>& plan, double sec
   std::size_t i = 0;
   std::size_t j = 0;
   for (const Planned& p : plan) {
-    if (p.kind == Kind::transfer)
+    if (p.kind == Kind::transfer || p.kind == Kind::instant)
       http[j++ % http.size()].push_back(p);
     else
       iso[i++ % iso.size()].push_back(p);

@@ -82,6 +82,11 @@ unsigned invocation_nonce();
 std::string account_id(int card);
 // Deterministic 16-digit card numbers with a valid Luhn check digit.
 std::string pan_for(int n);
+// The IBAN of card n's account (DE, bank code 12030000, the card number as account number):
+// incoming instant payments name it.
+std::string iban_for(int card);
+// The pacs.008 of one incoming instant payment of `amount` minor units to card's account.
+std::string instant_payment(int card, int amount, const std::string& reference);
 // One synchronous REST call on a fresh connection (provisioning, reconciliation, metrics).
 int rest(int port, const std::string& key, boost::beast::http::verb verb, const std::string& target,
          const json& body, std::string* answer = nullptr);

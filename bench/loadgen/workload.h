@@ -14,19 +14,21 @@
 
 namespace ledger::bench {
 
-enum class Kind : std::uint8_t { auth, capture, reversal, inquiry, transfer };
-inline constexpr std::size_t kinds = 5;
+// instant: an incoming SEPA instant payment (a pacs.008 to /v1/credit-transfers/instant-
+// payments) crediting the card's account.
+enum class Kind : std::uint8_t { auth, capture, reversal, inquiry, transfer, instant };
+inline constexpr std::size_t kinds = 6;
 inline constexpr std::array<const char*, kinds> kind_names = {
-    "authorization", "capture", "reversal", "balance_inquiry", "transfer"};
+    "authorization", "capture", "reversal", "balance_inquiry", "transfer", "instant_payment"};
 
 // Weights by kind, parsed from "auth=70,capture=15,reversal=3,inquiry=7,transfer=5".
 struct Mix {
-  std::array<double, kinds> weight{70, 15, 3, 7, 5};
+  std::array<double, kinds> weight{70, 15, 3, 7, 5, 0};
 
   // false with a message naming the bad part.
   bool parse(const std::string& text, std::string* error) {
-    static constexpr std::array<const char*, kinds> keys = {"auth", "capture", "reversal",
-                                                            "inquiry", "transfer"};
+    static constexpr std::array<const char*, kinds> keys = {"auth",    "capture",  "reversal",
+                                                            "inquiry", "transfer", "instant"};
     weight.fill(0);
     std::size_t start = 0;
     while (start < text.size()) {
@@ -39,7 +41,7 @@ struct Mix {
       if (equals == std::string::npos || k == static_cast<long>(kinds)) {
         *error = "--mix: \"" + part +
                  "\" is not NAME=WEIGHT with NAME one of auth, capture, "
-                 "reversal, inquiry, transfer";
+                 "reversal, inquiry, transfer, instant";
         return false;
       }
       if (!parse_number(std::string_view(part).substr(equals + 1),

@@ -137,7 +137,13 @@ struct DirectDebitRequest {
     ct_store_file,
     ct_get_file,
     ct_list_files,
-    ct_mark_imported
+    ct_mark_imported,
+    // ct_receive: an incoming credit transfer in one job: the account its creditor IBAN names
+    // and, from the journaled account, the refusal that decides (AC01 unknown, AC04 closed,
+    // AC06 frozen, AG01 not a euro customer account: status refused when instant, return_due
+    // when regular; else received), then ct_insert with an asynchronous commit (the engine's
+    // COMMIT of the credit, which follows it, flushes the WAL past it).
+    ct_receive
   };
   Op op = Op::get;
   // receive: the collection as mapped (id, amount, due day, scheme, account or IBAN).

@@ -115,7 +115,9 @@ inline constexpr std::uint32_t db_keepalive_interval_s = 2;
 inline constexpr std::uint32_t db_keepalive_count = 3;
 inline constexpr std::uint32_t db_tcp_user_timeout_ms = 10'000;
 inline constexpr std::uint32_t db_read_statement_timeout_ms = 10'000;  // history, statements
-inline constexpr std::size_t read_pool_threads = 2;       // connections for reads and keys
+// Connections for reads, keys and the SEPA edges (an incoming instant payment is one job): 4
+// halved the instant payments' p99 at 1,000/s against 2 (queueing behind one another).
+inline constexpr std::size_t read_pool_threads = 4;
 inline constexpr std::size_t read_pool_jobs_max = 1'024;  // waiting; beyond: 503
 inline constexpr std::uint32_t ready_probe_interval_ms = 1'000;
 // The ledger lease: renewed every quarter of it; a standby asks for it as often.

@@ -351,6 +351,14 @@ const Setting settings[] = {
        c->sct_cutoff_minute = static_cast<std::uint32_t>(h * 60 + m);
        return Status();
      }},
+    {"sct-auto-cutoff", "LEDGER_SCT_AUTO_CUTOFF",
+     "on (default): ledgerd cuts the regular SCT files itself at LEDGER_SCT_CUTOFF on TARGET2 "
+     "business days; off: only POST /v1/credit-transfers/files cuts them",
+     [](const std::string& v, Config* c) {
+       if (v != "on" && v != "off") return Status::error("expected on or off");
+       c->sct_auto_cutoff = v == "on";
+       return Status();
+     }},
     {"vop-url", "LEDGER_VOP_URL",
      "the payee's bank Verification of Payee endpoint ({iban, name} in, result out), asked "
      "before a credit transfer is accepted (default none: transfers record not_checked)",
@@ -608,6 +616,10 @@ std::string Config::describe() const {
          " clock=" + (clock_manual ? "manual" : "system") +
          " pan_lookups_per_minute=" + std::to_string(pan_lookups_per_minute) +
          " payee_checks_per_minute=" + std::to_string(payee_checks_per_minute) +
+         " sct_inst_url=" + (sct_inst_url.empty() ? "none" : "set") +
+         " sct_cutoff_minute=" + std::to_string(sct_cutoff_minute) +
+         " sct_auto_cutoff=" + (sct_auto_cutoff ? "on" : "off") +
+         " vop_url=" + (vop_url.empty() ? "none" : "set") +
          (config_file.empty() ? "" : " config_file=\"" + config_file + "\"");
 }
 

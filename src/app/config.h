@@ -96,6 +96,7 @@ struct Config {
   std::uint32_t sct_inst_timeout_ms = 10'000;
   std::int64_t sct_inst_max_amount = 10'000'000;
   std::uint32_t sct_cutoff_minute = 14 * 60;
+  bool sct_auto_cutoff = true;
   std::string vop_url;
   std::string vop_token;
   // keys create

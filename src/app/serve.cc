@@ -817,6 +817,11 @@ int run_serve(const Config& config) {
   }
   server.start();
   iso_server.start();
+  if (config.sct_auto_cutoff) {
+    asio::co_spawn(io, api.credit_transfer_cutoff(), [](std::exception_ptr escaped) {
+      if (escaped) spdlog::error("event=sct_cutoff_stopped");
+    });
+  }
   const auto bound = server.local_endpoint();
   spdlog::info("event=listening interface=http address={}:{} tls={}", bound.address().to_string(),
                bound.port(), http_options.tls ? "on" : "off");

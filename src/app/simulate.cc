@@ -346,6 +346,10 @@ KIND
   balance       0100 balance inquiry                   --pan
   echo          0800 echo test
 
+  instant-payment   another bank's customer pays one of ledgerd's IBANs (SCT Inst pacs.008)
+  clearing-house    the instant clearing house ledgerd's instant transfers go to
+                    (ledgerd simulate instant-payment --help)
+
 flags
   --connect HOST:PORT   ledgerd's ISO 8583 listener (default: LEDGER_ISO8583_LISTEN or
                         127.0.0.1:8583)
@@ -608,6 +612,7 @@ std::string describe_message(const iso8583::Message& m, bool request) {
 }
 
 int run_simulate(const std::vector<std::string>& args) {
+  if (is_sepa_simulation(args)) return run_simulate_sepa(args);
   if (!args.empty() && (args[0] == "--help" || args[0] == "-h" || args[0] == "help")) {
     std::fputs(simulate_usage().c_str(), stdout);
     return 0;

@@ -56,6 +56,11 @@ struct SimulateOptions {
   std::string state_file;  // where originals are remembered
 };
 
+// `ledgerd simulate instant-payment ...` and `ledgerd simulate clearing-house ...`
+// (simulate_sepa.cc): the SEPA instant payment simulators.
+bool is_sepa_simulation(const std::vector<std::string>& args);
+int run_simulate_sepa(const std::vector<std::string>& args);
+
 // Parses the words after `ledgerd simulate`. Errors name the flag at fault.
 Status parse_simulate(const std::vector<std::string>& args, SimulateOptions* out);
 std::string simulate_usage();

@@ -69,6 +69,8 @@ class Api {
                 options.credit_transfer_policy} {}
 
   Awaitable<Response> handle(Request& request);
+  // The regular SCT cut-off on its own (run_credit_transfer_cutoff), for the server's executor.
+  Awaitable<void> credit_transfer_cutoff() { return run_credit_transfer_cutoff(routes_); }
   // Before a body is read (http::ServerOptions::check_header): a refused key or scope is
   // answered at once, also under Expect: 100-continue, and recorded if it was a write.
   std::optional<Response> check_header(const RequestHeader& header);

@@ -6,7 +6,12 @@
 // import of a file finds the step done ("exists") and changes nothing. The row in table
 // credit_transfers is written before the engine step it describes, and its status after:
 // a crash between the two leaves a row a retry completes.
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <cstdio>
 
@@ -36,7 +41,12 @@ Awaitable<std::optional<DirectDebitReply>> ct_store(const RouteContext& ctx,
   auto reply = co_await await_read<DirectDebitReply>(
       [&](auto done) { return ctx.direct_debits->direct_debits(q, std::move(done)); },
       ctx.ledger_timeout);
-  if (!reply || !reply->first.ok()) co_return std::nullopt;
+  if (!reply) co_return std::nullopt;
+  if (!reply->first.ok()) {
+    spdlog::warn("event=credit_transfer_store_failed op={} error=\"{}\"", static_cast<int>(q.op),
+                 reply->first.message());
+    co_return std::nullopt;
+  }
   co_return std::move(reply->second);
 }
 
@@ -841,34 +851,8 @@ Awaitable<std::optional<CreditEntry>> receive_one(const RouteContext& ctx,
   };
   if (!t.reason_code.empty()) co_return refuse(t.reason_code);  // FF01, AC01, AM12, ...
   if (instant && t.amount > ctx.credit_transfer_policy.inst_max_amount) co_return refuse("AM23");
-  DirectDebitRequest q;
-  q.op = DirectDebitRequest::Op::account_of_iban;
-  q.iban = t.creditor_iban;
-  const auto owner = co_await ct_store(ctx, q);
-  if (!owner) co_return std::nullopt;
-  std::string refusal;
-  if (!owner->account_found) {
-    refusal = "AC01";
-  } else {
-    ct.account = owner->account;
-    auto found = co_await call(ctx, lookup_account(ct.account.value), 11);
-    if (std::holds_alternative<Response>(found)) co_return std::nullopt;
-    const CommandResult& r = std::get<CommandResult>(found);
-    const Account& a = r.value.account;
-    if (r.code != 0) {
-      refusal = "AC01";
-    } else if (a.status == AccountStatus::closed) {
-      refusal = "AC04";
-    } else if (a.status == AccountStatus::frozen) {
-      refusal = "AC06";
-    } else if (a.currency != *currency_from_alpha("EUR") || a.kind != AccountKind::customer) {
-      refusal = "AG01";
-    }
-  }
-  // The row first (the event's details are there when the money moves).
-  ct.status = refusal.empty() ? "received" : (instant ? "refused" : "return_due");
-  ct.reason = refusal;
-  const auto inserted = co_await ct_op(ctx, DirectDebitRequest::Op::ct_insert, ct);
+  // One job: the account the IBAN names, the refusal its journaled state decides, the row.
+  const auto inserted = co_await ct_op(ctx, DirectDebitRequest::Op::ct_receive, ct);
   if (!inserted || inserted->credit_transfers.empty()) co_return std::nullopt;
   const CreditTransferRecord& stored = inserted->credit_transfers.front();
   if (!inserted->inserted && (stored.id != ct.id || stored.request_digest != ct.request_digest)) {
@@ -935,8 +919,7 @@ Awaitable<Response> instant_in(const RouteContext& ctx, const Request& request) 
 // returned leave in a pacs.004 (AC01, AC04 ... and recalls the customer accepted); recalls the
 // customer refused in a camt.029. Each file has a MsgId of its own and is stored; the transfers
 // it holds move on in the same transaction.
-Awaitable<Response> cut_files(const RouteContext& ctx, const Request& request) {
-  const unsigned version = request.version();
+Awaitable<std::variant<json, Problem>> cut(const RouteContext& ctx) {
   const std::uint64_t now = ctx.now_ns();
   const std::int32_t today = sepa::day_of_ns(now);
   const bool after_cutoff =
@@ -946,7 +929,7 @@ Awaitable<Response> cut_files(const RouteContext& ctx, const Request& request) {
   q.day = after_cutoff ? today : today - 1;
   q.limit = static_cast<std::uint32_t>(limits::pacs_transactions_max);
   const auto due = co_await ct_store(ctx, q);
-  if (!due) co_return render(read_failed(), version);
+  if (!due) co_return read_failed();
   std::vector<CreditEntry> out;
   std::vector<CreditEntry> returns;
   std::vector<CreditEntry> refusals;
@@ -955,7 +938,7 @@ Awaitable<Response> cut_files(const RouteContext& ctx, const Request& request) {
     e.transfer = ct;
     if (ct.outgoing && ct.status == "accepted") {
       const auto r = co_await settle(ctx, ct);  // the hold posted: the money leaves
-      if (!r) co_return render(unavailable(CallStatus::unavailable), version);
+      if (!r) co_return unavailable(CallStatus::unavailable);
       if (!done(*r)) continue;  // cannot happen: a held amount is always postable
       out.push_back(std::move(e));
     } else if (!ct.outgoing && ct.status == "return_due") {
@@ -1007,12 +990,18 @@ Awaitable<Response> cut_files(const RouteContext& ctx, const Request& request) {
   bool stored = co_await store_file("pacs.008", out, "SCT");
   if (stored) stored = co_await store_file("pacs.004", returns, "RTN");
   if (stored) stored = co_await store_file("camt.029", refusals, "ROI");
-  if (!stored) co_return render(read_failed(), version);
-  co_return make_json(status::ok,
-                      dump_json(json{{"date", sepa::format_date(today)},
-                                     {"cutoff_passed", after_cutoff},
-                                     {"files", std::move(files)}}),
-                      version);
+  if (!stored) co_return read_failed();
+  co_return json{{"date", sepa::format_date(today)},
+                 {"cutoff_passed", after_cutoff},
+                 {"files", std::move(files)}};
+}
+
+Awaitable<Response> cut_files(const RouteContext& ctx, const Request& request) {
+  auto result = co_await cut(ctx);
+  if (const Problem* problem = std::get_if<Problem>(&result)) {
+    co_return render(*problem, request.version());
+  }
+  co_return make_json(status::ok, dump_json(std::get<json>(result)), request.version());
 }
 
 Awaitable<Response> files(const RouteContext& ctx, const Request& request, const Parts& parts,
@@ -1286,6 +1275,33 @@ Awaitable<Response> recall_decision(const RouteContext& ctx, const Request& requ
 }
 
 }  // namespace
+
+Awaitable<void> run_credit_transfer_cutoff(const RouteContext& ctx) {
+  auto executor = co_await boost::asio::this_coro::executor;
+  boost::asio::steady_timer timer(executor);
+  std::int32_t cut_day = -1;
+  for (;;) {
+    timer.expires_after(std::chrono::seconds(10));
+    co_await timer.async_wait(boost::asio::use_awaitable);
+    const std::uint64_t now = ctx.now_ns();
+    const std::int32_t today = sepa::day_of_ns(now);
+    const bool after_cutoff =
+        (now % ns_per_day) / (60 * ns_per_s) >= ctx.credit_transfer_policy.cutoff_minute;
+    if (cut_day == today || !after_cutoff || !sepa::is_business_day(today)) continue;
+    auto result = co_await cut(ctx);
+    if (const Problem* problem = std::get_if<Problem>(&result)) {
+      spdlog::warn("event=sct_cutoff_failed code={} detail=\"{}\" retry_s=10", problem->code,
+                   problem->detail);
+      continue;  // the engine or the database did not answer: again in 10 s
+    }
+    cut_day = today;
+    for (const json& f : std::get<json>(result)["files"]) {
+      spdlog::info("event=sct_file_cut kind={} message_id={} items={} total={}",
+                   f["kind"].get<std::string>(), f["message_id"].get<std::string>(),
+                   f["items"].get<std::size_t>(), f["total"].get<std::int64_t>());
+    }
+  }
+}
 
 Awaitable<Response> route_credit_transfers(const RouteContext& ctx, const Request& request,
                                            const Parts& parts, const Query& query) {

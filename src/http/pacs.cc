@@ -646,7 +646,7 @@ void check_credit(CreditTransaction* t, bool need_debtor) {
   } else if (!sepa_characters(t->remittance)) {
     refuse("FF01", "RmtInf/Ustrd has characters outside the SEPA set");
   }
-  if (t->day < 0) refuse("DT01", "the date is missing or not a date");
+  if (t->day == -1) refuse("DT01", "the date is missing or not a date");
 }
 
 // An amount element: EUR, positive, at most 2 decimals, at most 999,999,999.99.
@@ -673,6 +673,7 @@ CreditTransaction read_credit(const xmlNode* tx, const std::string& group_date) 
   std::string date = text(at(tx, "IntrBkSttlmDt"));
   if (date.empty()) date = group_date;
   if (const auto day = sepa::parse_date(date)) t.day = *day;
+  if (date.empty()) t.day = -2;  // not given: the day it arrives (a malformed date is DT01)
   t.instant = text(at(tx, "PmtTpInf/LclInstrm/Cd")) == "INST";
   t.debtor_name = text(at(tx, "Dbtr/Nm"));
   t.debtor_iban = text(at(tx, "DbtrAcct/Id/IBAN"));

@@ -84,7 +84,7 @@ struct CreditTransaction {
   std::string end_to_end_id;    // PmtId/EndToEndId
   std::string transaction_id;   // PmtId/TxId (pacs.008)
   std::int64_t amount = 0;      // minor units
-  std::int32_t day = -1;        // pacs.008 IntrBkSttlmDt; pain.001 ReqdExctnDt
+  std::int32_t day = -1;        // pacs.008 IntrBkSttlmDt (-2: not given); pain.001 ReqdExctnDt
   bool instant = false;         // PmtTpInf/LclInstrm/Cd INST
   std::string debtor_name, debtor_iban, debtor_bic;
   std::string creditor_name, creditor_iban, creditor_bic;

@@ -71,6 +71,10 @@ Awaitable<Response> route_payee_verifications(const RouteContext& ctx, const Req
 // instant-payments: the instant clearing house's pacs.008, answered with a pacs.002).
 Awaitable<Response> route_credit_transfers(const RouteContext& ctx, const Request& request,
                                            const Parts& parts, const Query& query);
+// The regular SCT cut-off, on its own: every TARGET2 business day once the ledger's clock
+// passes LEDGER_SCT_CUTOFF, the due files are cut as POST /v1/credit-transfers/files cuts them
+// (checked every 10 s; a failed cut is tried again). Runs until its executor stops.
+Awaitable<void> run_credit_transfer_cutoff(const RouteContext& ctx);
 // /v1/test-clock (LEDGER_CLOCK=manual only; otherwise 404).
 Awaitable<Response> route_test_clock(const RouteContext& ctx, const Request& request,
                                      const Parts& parts, const Query& query);

@@ -126,11 +126,101 @@ Status insert(PGconn* conn, const CreditTransferRecord& c, DirectDebitReply* rep
                 {format_uuid(c.id), c.outgoing ? "out" : "in", c.dedup_key}, reply);
 }
 
+// Prepares `sql` as `name` on this connection unless done already (each pool thread has its
+// own connection; a reconnection is a new one: prepared again, a duplicate 42P05 is fine).
+thread_local PGconn* prepared_on = nullptr;
+
+Status ensure_prepared(PGconn* conn, const char* name, const std::string& sql, int params) {
+  if (prepared_on == conn) return Status();
+  pg::Result prepared(PQprepare(conn, name, sql.c_str(), params, nullptr));
+  if (!prepared) return Status::error(pg::last_error(conn));
+  if (PQresultStatus(prepared.get()) != PGRES_COMMAND_OK) {
+    const char* state = PQresultErrorField(prepared.get(), PG_DIAG_SQLSTATE);
+    if (state == nullptr || std::string_view(state) != "42P05") {
+      return Status::error(pg::one_line(PQresultErrorMessage(prepared.get())));
+    }
+  }
+  prepared_on = conn;
+  return Status();
+}
+
+Status exec_prepared(PGconn* conn, const char* name, const std::vector<std::string>& params,
+                     pg::Result* out) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const std::string& param : params) values.push_back(param.c_str());
+  pg::Result result(PQexecPrepared(conn, name, static_cast<int>(values.size()), values.data(),
+                                   nullptr, nullptr, 0));
+  if (!result) return Status::error(pg::last_error(conn));
+  const ExecStatusType code = PQresultStatus(result.get());
+  if (code != PGRES_COMMAND_OK && code != PGRES_TUPLES_OK) {
+    return Status::error(pg::one_line(PQresultErrorMessage(result.get())));
+  }
+  *out = std::move(result);
+  return Status();
+}
+
+// One statement (prepared once per connection): the account the creditor IBAN names, the
+// refusal its journaled state decides, the row stored, or the row already there.
+const std::string receive_sql =
+    std::string(
+        "WITH a AS (SELECT i.account_id, ac.kind, ac.currency, ac.status FROM account_ibans i JOIN "
+        "accounts ac ON ac.id = i.account_id WHERE i.iban = $8), "
+        "d AS (SELECT (SELECT account_id FROM a) AS account_id, CASE WHEN NOT EXISTS (SELECT 1 "
+        "FROM "
+        "a) THEN 'AC01' WHEN (SELECT status FROM a) = 2 THEN 'AC04' WHEN (SELECT status FROM a) = "
+        "1 "
+        "THEN 'AC06' WHEN (SELECT kind FROM a) <> 0 OR (SELECT currency FROM a) <> 'EUR' THEN "
+        "'AG01' "
+        "ELSE '' END AS reason), "
+        "ins AS (INSERT INTO credit_transfers (id, direction, instant, account_id, amount, "
+        "currency, "
+        "creditor_name, creditor_iban, creditor_bic, debtor_name, debtor_iban, debtor_bic, "
+        "remittance, end_to_end_id, transaction_id, dedup_key, execution_date, status, reason, "
+        "message_id, request_digest) SELECT $1::uuid, 'in', $2::boolean, d.account_id, $3, 'EUR', "
+        "$4, "
+        "$8, $5, $6, $7, $9, $10, $11, $12, $13, $14::date, CASE WHEN d.reason = '' THEN "
+        "'received' "
+        "WHEN $2::boolean THEN 'refused' ELSE 'return_due' END, d.reason, $15, $16 FROM d ON "
+        "CONFLICT DO NOTHING RETURNING ") +
+    columns + ") SELECT *, true FROM ins UNION ALL (SELECT " + columns +
+    ", false FROM credit_transfers WHERE NOT EXISTS (SELECT 1 FROM ins) AND (id = $1::uuid OR "
+    "(direction = 'in' AND dedup_key = $13)) ORDER BY id = $1::uuid DESC LIMIT 1)";
+
+Status receive(PGconn* conn, const CreditTransferRecord& c, DirectDebitReply* reply) {
+  // An asynchronous commit: the engine's COMMIT of the credit, which follows this one, flushes
+  // the WAL past it; a refusal lost to a crash is decided again on the clearing house's retry.
+  if (Status s = ensure_prepared(conn, "ledger_ct_receive", receive_sql, 16); !s.ok()) return s;
+  if (Status s = pg::exec(conn, "BEGIN; SET LOCAL synchronous_commit = off"); !s.ok()) return s;
+  pg::Result rows;
+  Status s =
+      exec_prepared(conn, "ledger_ct_receive",
+                    {format_uuid(c.id), c.instant ? "true" : "false", std::to_string(c.amount),
+                     c.creditor_name, c.creditor_bic, c.debtor_name, c.debtor_iban, c.creditor_iban,
+                     c.debtor_bic, c.remittance, c.end_to_end_id, c.transaction_id, c.dedup_key,
+                     sepa::format_date(c.execution_day), c.message_id, c.request_digest},
+                    &rows);
+  if (!s.ok()) {
+    (void)pg::exec(conn, "ROLLBACK");
+    prepared_on = nullptr;  // a new connection at the same address: prepared again next time
+    return s;
+  }
+  if (s = pg::exec(conn, "COMMIT"); !s.ok()) return s;
+  if (PQntuples(rows.get()) != 1 ||
+      !decode(rows.get(), 0, &reply->credit_transfers.emplace_back())) {
+    return Status::error("the credit transfer received was neither stored nor found");
+  }
+  reply->inserted = std::string_view(PQgetvalue(rows.get(), 0, PQnfields(rows.get()) - 1)) == "t";
+  return Status();
+}
+
 }  // namespace
 
 Status run(PGconn* conn, const DirectDebitRequest& q, DirectDebitReply* reply) {
   const CreditTransferRecord& c = q.credit_transfer;
   switch (q.op) {
+    case DirectDebitRequest::Op::ct_receive:
+      return receive(conn, c, reply);
     case DirectDebitRequest::Op::ct_insert:
       return insert(conn, c, reply);
     case DirectDebitRequest::Op::ct_update: {
@@ -190,15 +280,28 @@ Status run(PGconn* conn, const DirectDebitRequest& q, DirectDebitReply* reply) {
           {q.message_id, q.file_name, sepa::format_date(q.day), std::to_string(q.ids.size()),
            q.document},
           nullptr, &sqlstate);
+      pg::Result moved;
       if (s.ok() && !ids.empty()) {
+        // Only what is still due moves: a transfer another cut filed first makes this file
+        // wrong (it would pay it twice), so it is not stored (file_conflict) and cut again.
         s = pg::exec_params(
             conn,
-            "UPDATE credit_transfers SET message_id = CASE WHEN status = 'accepted' THEN $2 ELSE "
+            "WITH u AS (UPDATE credit_transfers SET message_id = CASE WHEN status = 'accepted' "
+            "THEN $2 ELSE "
             "message_id END, status = CASE status WHEN 'accepted' THEN 'sent' WHEN 'return_due' "
             "THEN 'returned' ELSE status END, recall_status = CASE recall_status WHEN "
             "'returned_due' THEN 'returned' WHEN 'refused_due' THEN 'refused' ELSE recall_status "
-            "END, updated_at = now() WHERE id = ANY(string_to_array($1, ',')::uuid[])",
-            {ids, q.message_id}, nullptr, &sqlstate);
+            "END, updated_at = now() WHERE id = ANY(string_to_array($1, ',')::uuid[]) AND "
+            "(status IN ('accepted', 'return_due') OR recall_status IN ('returned_due', "
+            "'refused_due')) RETURNING 1) SELECT count(*) FROM u",
+            {ids, q.message_id}, &moved, &sqlstate);
+        std::int64_t count = 0;
+        if (s.ok() && (!pg::number(moved.get(), 0, 0, &count) ||
+                       count != static_cast<std::int64_t>(q.ids.size()))) {
+          (void)pg::exec(conn, "ROLLBACK");
+          reply->file_conflict = true;
+          return Status();
+        }
       }
       if (!s.ok()) {
         (void)pg::exec(conn, "ROLLBACK");

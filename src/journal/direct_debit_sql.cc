@@ -600,6 +600,7 @@ Status run(PGconn* conn, const DirectDebitRequest& q, DirectDebitReply* reply) {
     case DirectDebitRequest::Op::ct_get_file:
     case DirectDebitRequest::Op::ct_list_files:
     case DirectDebitRequest::Op::ct_mark_imported:
+    case DirectDebitRequest::Op::ct_receive:
       return credit_transfer_sql::run(conn, q, reply);
   }
   return Status::error("unknown direct debit operation");
