@@ -58,63 +58,10 @@ Awaitable<std::optional<DirectDebitReply>> ct_op(const RouteContext& ctx, Direct
   co_return co_await ct_store(ctx, q);
 }
 
-// FNV-1a over text, two ways: a 128-bit id for a key (an incoming transfer's instructing bank
-// and transaction id, a pain.001 payment's account and end-to-end id), version 8 (custom).
-Uint128 key_id(std::string_view key) {
-  std::uint64_t a = 0xcbf29ce484222325ULL;
-  std::uint64_t b = 0x84222325cbf29ce4ULL;
-  for (const char c : key) {
-    a = (a ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
-    b = (b ^ static_cast<unsigned char>(c)) * 0x1000193ULL + 0x9E3779B97F4A7C15ULL;
-  }
-  return derive_id(Uint128{a, b}, 0x5C7);
-}
-
-std::string compact(Uint128 id) {
-  std::string text = format_uuid(id);
-  text.erase(std::remove(text.begin(), text.end(), '-'), text.end());
-  return text;
-}
-
 Response xml_answer(status code, std::string body, unsigned version) {
   Response response = make_json(code, std::move(body), version);
   response.set(bhttp::field::content_type, "application/xml; charset=utf-8");
   return response;
-}
-
-json credit_transfer_json(const CreditTransferRecord& c) {
-  const auto text = [](const std::string& v) { return v.empty() ? json(nullptr) : json(v); };
-  json out{
-      {"id", format_uuid(c.id)},
-      {"direction", c.outgoing ? "out" : "in"},
-      {"instant", c.instant},
-      {"account_id", c.account.is_zero() ? json(nullptr) : json(format_uuid(c.account.value))},
-      {"amount", c.amount},
-      {"currency", c.currency},
-      {"creditor",
-       {{"name", c.creditor_name}, {"iban", c.creditor_iban}, {"bic", text(c.creditor_bic)}}},
-      {"debtor",
-       {{"name", text(c.debtor_name)}, {"iban", text(c.debtor_iban)}, {"bic", text(c.debtor_bic)}}},
-      {"remittance_information", text(c.remittance)},
-      {"end_to_end_id", c.end_to_end_id},
-      {"transaction_id", text(c.transaction_id)},
-      {"execution_date", sepa::format_date(c.execution_day)},
-      {"status", c.status},
-      {"reason", text(c.reason)},
-      {"message_id", text(c.message_id)},
-      {"created_at", c.created_at},
-      {"updated_at", c.updated_at}};
-  if (c.outgoing) {
-    json check{{"result", c.payee_check.empty() ? "not_checked" : c.payee_check}};
-    if (!c.payee_matched_name.empty()) check["matched_name"] = c.payee_matched_name;
-    out["payee_check"] = std::move(check);
-  } else {
-    out["recall"] = c.recall_status.empty() ? json(nullptr)
-                                            : json{{"status", c.recall_status},
-                                                   {"id", text(c.recall_id)},
-                                                   {"reason", text(c.recall_reason)}};
-  }
-  return out;
 }
 
 Response record_answer(const CreditTransferRecord& c, status code, unsigned version) {
@@ -264,25 +211,6 @@ pacs::FileHeader header_now(const RouteContext& ctx, std::string message_id) {
   return h;
 }
 
-// The reason of an engine refusal as an ISO code (pain.002, pacs.002) and for people.
-std::string iso_reason(TransferResult r) {
-  switch (r) {
-    case TransferResult::exceeds_available:
-      return "AM04";
-    case TransferResult::account_closed:
-      return "AC04";
-    case TransferResult::account_frozen:
-      return "AC06";
-    case TransferResult::debit_account_not_found:
-    case TransferResult::credit_account_not_found:
-      return "AC01";
-    case TransferResult::currency_mismatch:
-      return "AG01";
-    default:
-      return "MS03";
-  }
-}
-
 // --- Verification of Payee as the payer's bank ----------------------------------------------
 
 struct PayeeCheck {
@@ -330,114 +258,9 @@ Awaitable<PayeeCheck> check_payee(const RouteContext& ctx, const std::string& ib
 
 // --- Outgoing ------------------------------------------------------------------------------
 
-struct OutgoingInput {
-  CreditTransferRecord ct;
-  bool confirm_payee = false;
-  bool date_given = false;
-};
-
-// POST /v1/credit-transfers {id, account_id, creditor: {name, iban, bic?}, amount, currency,
-// remittance_information?, end_to_end_id?, instant, requested_execution_date?, confirm_payee?}.
-Mapped<OutgoingInput> map_outgoing(const Body& body, Uint128 fresh_id) {
-  auto object = detail::json_body(body);
-  if (const Problem* problem = problem_of(object)) return *problem;
-  const json& o = std::get<json>(object);
-  FieldReader f(o);
-  OutgoingInput in;
-  CreditTransferRecord& ct = in.ct;
-  const auto id = f.uuid("id", false);
-  const auto account = f.uuid("account_id", true);
-  const auto amount = f.amount("amount", true, false);
-  const auto currency = f.text("currency", true, 3);
-  const auto remittance = f.text("remittance_information", false, 1000);
-  const auto e2e = f.text("end_to_end_id", false, 1000);
-  const auto instant = f.boolean("instant");
-  const auto date = f.text("requested_execution_date", false, 100);
-  const auto confirm = f.boolean("confirm_payee");
-  f.allow("creditor");
-  f.reject_unknown_fields();
-  const auto bad = [](std::string field, std::string detail) -> Problem {
-    return bad_request(BadRequest{"invalid_field", std::move(field), std::move(detail)});
-  };
-  if (!f.ok()) return bad_request(f.error());
-  if (!instant) {
-    return bad_request(
-        BadRequest{"missing_field", "instant", "instant (true or false) is required"});
-  }
-  if (*currency != "EUR") return bad("currency", "SEPA credit transfers are in EUR only");
-  if (*amount > sepa::amount_max) {
-    return bad("amount", "amount must be at most 99999999999 (999,999,999.99 EUR)");
-  }
-  const auto c = o.find("creditor");
-  if (c == o.end() || !c->is_object()) {
-    return bad_request(
-        BadRequest{"missing_field", "creditor", "creditor {name, iban, bic?} is required"});
-  }
-  FieldReader cf(*c, "creditor.");
-  const auto name = cf.text("name", true, 1000);
-  const auto iban_text = cf.text("iban", true, 100);
-  const auto bic = cf.text("bic", false, 100);
-  cf.reject_unknown_fields();
-  if (!cf.ok()) return bad_request(cf.error());
-  if (name->empty() || name->size() > 70)
-    return bad("creditor.name", "creditor.name must be 1 to 70 characters");
-  if (!pacs::sepa_text(*name)) {
-    return bad("creditor.name",
-               "creditor.name has characters outside the SEPA set (a-z A-Z 0-9 / - ? : ( ) . , ' "
-               "+ space)");
-  }
-  const auto iban = sepa::normalize_iban(*iban_text);
-  if (!iban || !sepa::iban_valid(*iban)) {
-    return bad("creditor.iban",
-               "creditor.iban is not a valid IBAN (country, length of that country, mod 97)");
-  }
-  if (bic && !bic->empty() && !sepa::bic_valid(*bic)) {
-    return bad("creditor.bic", "creditor.bic is not a BIC (ISO 9362)");
-  }
-  if (remittance && (remittance->size() > 140 || !pacs::sepa_text(*remittance))) {
-    return bad("remittance_information",
-               "remittance_information must be at most 140 characters of the SEPA set");
-  }
-  if (e2e && (e2e->empty() || e2e->size() > 35 || !pacs::sepa_text(*e2e) || e2e->front() == '/' ||
-              e2e->find("//") != std::string::npos)) {
-    return bad("end_to_end_id", "end_to_end_id must be 1 to 35 characters of the SEPA set");
-  }
-  if (date) {
-    const auto day = sepa::parse_date(*date);
-    if (!day) return bad("requested_execution_date", "requested_execution_date must be YYYY-MM-DD");
-    if (!*instant && !sepa::is_business_day(*day)) {
-      return bad("requested_execution_date",
-                 "requested_execution_date must be a TARGET2 business day (not a weekend, 1 "
-                 "January, Good Friday, Easter Monday, 1 May, 25 or 26 December)");
-    }
-    ct.execution_day = *day;
-    in.date_given = true;
-  }
-  ct.id = id ? *id : (body.idempotency_key.empty() ? fresh_id : key_id(body.idempotency_key));
-  if (ct.id.is_zero()) return bad("id", "id must not be zero");
-  ct.outgoing = true;
-  ct.instant = *instant;
-  ct.account = AccountId{*account};
-  ct.amount = *amount;
-  ct.creditor_name = *name;
-  ct.creditor_iban = *iban;
-  ct.creditor_bic = bic.value_or("");
-  ct.remittance = remittance.value_or("");
-  ct.end_to_end_id = e2e ? *e2e : "NOTPROVIDED";
-  ct.transaction_id = compact(ct.id);
-  in.confirm_payee = confirm.value_or(false);
-  return in;
-}
-
-std::string digest_of(const CreditTransferRecord& c) {
-  return format_uuid(c.account.value) + "|" + std::to_string(c.amount) + "|" + c.creditor_iban +
-         "|" + c.creditor_name + "|" + (c.instant ? "inst" : "sct") + "|" + c.end_to_end_id + "|" +
-         c.remittance;
-}
-
 // The execution day of a regular transfer: the requested one, or today if a TARGET2 business
 // day before the cut-off, else the next business day. Instant: today.
-std::int32_t execution_day(const RouteContext& ctx, const OutgoingInput& in) {
+std::int32_t execution_day(const RouteContext& ctx, const OutgoingCreditTransfer& in) {
   const std::uint64_t now = ctx.now_ns();
   const std::int32_t today = sepa::day_of_ns(now);
   if (in.ct.instant) return today;
@@ -503,7 +326,7 @@ Awaitable<std::optional<CreditTransferRecord>> status_check(const RouteContext& 
                                                             CreditTransferRecord ct) {
   const CreditTransferPolicy& p = ctx.credit_transfer_policy;
   if (p.inst_url.empty()) co_return ct;
-  const pacs::FileHeader h = header_now(ctx, "STS" + compact(random_uuid()).substr(0, 29));
+  const pacs::FileHeader h = header_now(ctx, "STS" + compact_uuid(random_uuid()).substr(0, 29));
   const auto attempt =
       co_await post_out(p.inst_url, p.inst_token, xml_type, pacs::write_pacs028(ct, h),
                         std::chrono::milliseconds(p.inst_timeout_ms));
@@ -524,7 +347,7 @@ Awaitable<std::optional<CreditTransferRecord>> status_check(const RouteContext& 
 Awaitable<std::optional<CreditTransferRecord>> send_instant(const RouteContext& ctx,
                                                             CreditTransferRecord ct) {
   const CreditTransferPolicy& p = ctx.credit_transfer_policy;
-  pacs::FileHeader h = header_now(ctx, "INST" + compact(ct.id).substr(0, 31));
+  pacs::FileHeader h = header_now(ctx, "INST" + compact_uuid(ct.id).substr(0, 31));
   CreditEntry entry;
   entry.transfer = ct;
   const std::string document = pacs::write_pacs008({entry}, h, /*instant=*/true);
@@ -561,7 +384,7 @@ Awaitable<std::optional<CreditTransferRecord>> send_instant(const RouteContext& 
 
 // Accepts one outgoing transfer (or completes one a retry names): the row, the payee check,
 // the hold, and for an instant one the exchange with the clearing house.
-Awaitable<Outcome> accept_outgoing(const RouteContext& ctx, OutgoingInput in, bool check) {
+Awaitable<Outcome> accept_outgoing(const RouteContext& ctx, OutgoingCreditTransfer in, bool check) {
   Outcome out;
   CreditTransferRecord& ct = in.ct;
   auto found = co_await call(ctx, lookup_account(ct.account.value), 11);
@@ -586,9 +409,9 @@ Awaitable<Outcome> accept_outgoing(const RouteContext& ctx, OutgoingInput in, bo
     co_return out;
   }
   ct.execution_day = execution_day(ctx, in);
-  ct.request_digest = digest_of(ct);
+  ct.request_digest = credit_request_digest(ct);
   ct.dedup_key = format_uuid(ct.account.value) + "/" +
-                 (ct.end_to_end_id == "NOTPROVIDED" ? compact(ct.id) : ct.end_to_end_id);
+                 (ct.end_to_end_id == "NOTPROVIDED" ? compact_uuid(ct.id) : ct.end_to_end_id);
   // The payer's details: the account's IBAN and holder name.
   DirectDebitRequest iq;
   iq.op = DirectDebitRequest::Op::iban_of;
@@ -711,9 +534,10 @@ Awaitable<Outcome> accept_outgoing(const RouteContext& ctx, OutgoingInput in, bo
 
 Awaitable<Response> create(const RouteContext& ctx, const Request& request) {
   const unsigned version = request.version();
-  auto mapped = map_outgoing(body_of(request), random_uuid());
+  auto mapped = map_credit_transfer(body_of(request), random_uuid());
   if (const Problem* problem = problem_of(mapped)) co_return render(*problem, version);
-  Outcome o = co_await accept_outgoing(ctx, std::get<OutgoingInput>(std::move(mapped)), true);
+  Outcome o =
+      co_await accept_outgoing(ctx, std::get<OutgoingCreditTransfer>(std::move(mapped)), true);
   if (o.problem) co_return render(*o.problem, version);
   co_return record_answer(*o.record, o.created ? status::created : status::ok, version);
 }
@@ -731,13 +555,13 @@ Awaitable<Response> payment_order(const RouteContext& ctx, const Request& reques
     co_return render(Problem{status::bad_request, "invalid_document", error}, version);
   }
   const pacs::FileHeader h =
-      header_now(ctx, "PSR" + compact(key_id(order.message_id)).substr(0, 30));
+      header_now(ctx, "PSR" + compact_uuid(credit_key_id(order.message_id)).substr(0, 30));
   std::vector<CreditEntry> answers;
   const auto group_refusal = [&](const char* code) {
     for (const CreditTransaction& t : order.transactions) {
       CreditEntry& e = answers.emplace_back();
       e.id = t.payment_info_id;
-      e.transfer.id = key_id(t.debtor_iban + "/" + t.end_to_end_id);
+      e.transfer.id = credit_key_id(t.debtor_iban + "/" + t.end_to_end_id);
       e.transfer.end_to_end_id = t.end_to_end_id;
       e.status = "RJCT";
       e.reason_code = code;
@@ -755,7 +579,7 @@ Awaitable<Response> payment_order(const RouteContext& ctx, const Request& reques
   for (const CreditTransaction& t : order.transactions) {
     CreditEntry& e = answers.emplace_back();
     e.id = t.payment_info_id;
-    e.transfer.id = key_id(t.debtor_iban + "/" + t.end_to_end_id);
+    e.transfer.id = credit_key_id(t.debtor_iban + "/" + t.end_to_end_id);
     e.transfer.end_to_end_id = t.end_to_end_id;
     if (!t.reason_code.empty()) {
       e.status = "RJCT";
@@ -777,7 +601,7 @@ Awaitable<Response> payment_order(const RouteContext& ctx, const Request& reques
       e.reason_code = "DT01";
       continue;
     }
-    OutgoingInput in;
+    OutgoingCreditTransfer in;
     in.ct.id = e.transfer.id;
     in.ct.outgoing = true;
     in.ct.instant = t.instant;
@@ -788,7 +612,7 @@ Awaitable<Response> payment_order(const RouteContext& ctx, const Request& reques
     in.ct.creditor_bic = t.creditor_bic;
     in.ct.remittance = t.remittance;
     in.ct.end_to_end_id = t.end_to_end_id;
-    in.ct.transaction_id = compact(in.ct.id);
+    in.ct.transaction_id = compact_uuid(in.ct.id);
     in.ct.execution_day = t.day;
     in.date_given = true;
     Outcome o = co_await accept_outgoing(ctx, std::move(in), /*check=*/false);
@@ -842,7 +666,7 @@ Awaitable<std::optional<CreditEntry>> receive_one(const RouteContext& ctx,
   ct.message_id = message_id;
   ct.execution_day = t.day < 0 ? sepa::day_of_ns(ctx.now_ns()) : t.day;
   ct.dedup_key = t.debtor_bic + "/" + ct.transaction_id;
-  ct.id = key_id("in/" + ct.dedup_key);
+  ct.id = credit_key_id("in/" + ct.dedup_key);
   ct.request_digest = std::to_string(ct.amount) + "|" + ct.creditor_iban + "|" + ct.debtor_iban;
   const auto refuse = [&e](std::string code) {
     e.status = "RJCT";
@@ -875,7 +699,7 @@ Awaitable<std::optional<CreditEntry>> receive_one(const RouteContext& ctx,
   if (!done(r->transfer_result())) {
     // Frozen or closed in the meantime: refused (instant) or returned (regular).
     ct.status = instant ? "refused" : "return_due";
-    ct.reason = iso_reason(r->transfer_result());
+    ct.reason = iso_reason_of(r->transfer_result());
     const auto saved = co_await save(ctx, ct);
     if (!saved) co_return std::nullopt;
     co_return refuse(ct.reason);
@@ -892,7 +716,7 @@ Awaitable<Response> instant_in(const RouteContext& ctx, const Request& request) 
   const unsigned version = request.version();
   pacs::CreditDocument doc;
   std::string error;
-  const pacs::FileHeader h = header_now(ctx, "ANS" + compact(random_uuid()).substr(0, 30));
+  const pacs::FileHeader h = header_now(ctx, "ANS" + compact_uuid(random_uuid()).substr(0, 30));
   if (!pacs::parse_pacs008(request.body(), &doc, &error)) {
     Problem p{status::bad_request, "invalid_document", error};
     CreditEntry e;
@@ -963,7 +787,7 @@ Awaitable<std::variant<json, Problem>> cut(const RouteContext& ctx) {
     std::snprintf(stamp, sizeof stamp, "%s", sepa::format_date(today).c_str());
     std::string day(stamp);
     day.erase(std::remove(day.begin(), day.end(), '-'), day.end());
-    h.message_id = prefix + day + "-" + compact(random_uuid()).substr(0, 12);
+    h.message_id = prefix + day + "-" + compact_uuid(random_uuid()).substr(0, 12);
     h.day = std::string(kind) == "pacs.008" ? sepa::add_business_days(today, 0) : today;
     std::string document = std::string(kind) == "pacs.008"   ? pacs::write_pacs008(items, h, false)
                            : std::string(kind) == "pacs.004" ? pacs::write_credit_pacs004(items, h)
@@ -1226,25 +1050,16 @@ Awaitable<Response> import_file(const RouteContext& ctx, const Request& request)
 Awaitable<Response> recall_decision(const RouteContext& ctx, const Request& request,
                                     CreditTransferRecord ct) {
   const unsigned version = request.version();
-  auto object = detail::json_body(body_of(request));
-  if (const Problem* problem = problem_of(object)) co_return render(*problem, version);
-  FieldReader f(std::get<json>(object));
-  const auto accept = f.boolean("accept");
-  const auto reason = f.text("reason", false, 4);
-  f.reject_unknown_fields();
-  if (!f.ok()) co_return render(bad_request(f.error()), version);
-  if (!accept) {
-    co_return render(
-        bad_request(BadRequest{"missing_field", "accept", "accept (true or false) is required"}),
-        version);
-  }
+  auto mapped = map_recall_decision(body_of(request));
+  if (const Problem* problem = problem_of(mapped)) co_return render(*problem, version);
+  const RecallDecision decision = std::get<RecallDecision>(std::move(mapped));
   if (ct.outgoing || ct.recall_status.empty()) {
     co_return render(Problem{status::conflict, "no_recall",
                              "no recall of this credit transfer waits for a decision"},
                      version);
   }
   if (ct.recall_status != "requested") co_return record_answer(ct, status::ok, version);
-  if (*accept) {
+  if (decision.accept) {
     Transfer back = step_transfer(ct, credit_transfer_step_id(ct.id, CreditStep::ret),
                                   TransferCode::credit_transfer_return);
     back.debit_account_id = ct.account;
@@ -1257,17 +1072,8 @@ Awaitable<Response> recall_decision(const RouteContext& ctx, const Request& requ
     ct.recall_status = "returned_due";
     ct.status = "returned";
   } else {
-    static constexpr std::string_view allowed[] = {"CUST", "AC04", "AM04", "LEGL",
-                                                   "NOOR", "ARDT", "NOAS"};
-    const std::string code = reason.value_or("CUST");
-    if (std::find(std::begin(allowed), std::end(allowed), code) == std::end(allowed)) {
-      co_return render(bad_request(BadRequest{"invalid_field", "reason",
-                                              "reason must be CUST, AC04, AM04, LEGL, NOOR, ARDT "
-                                              "or NOAS"}),
-                       version);
-    }
     ct.recall_status = "refused_due";
-    ct.recall_reason = code;
+    ct.recall_reason = decision.reason;
   }
   auto saved = co_await save(ctx, ct);
   if (!saved) co_return render(read_failed(), version);

@@ -15,6 +15,7 @@
 #include "http/json_mapping.h"
 #include "http/message.h"
 #include "ledger/audit.h"
+#include "ledger/credit_transfers.h"
 #include "ledger/direct_debits.h"
 #include "ledger/key_store.h"
 #include "ledger/reader.h"
@@ -134,6 +135,32 @@ struct CreditTransferPolicy {
   std::string vop_url;  // empty: no payee check (not_checked)
   std::string vop_token;
 };
+// /v1/credit-transfers (docs/credit-transfers.md, credit_transfers_mapping.cc).
+struct OutgoingCreditTransfer {
+  CreditTransferRecord ct;
+  bool confirm_payee = false;
+  bool date_given = false;
+};
+// POST /v1/credit-transfers {id, account_id, creditor: {name, iban, bic?}, amount, currency,
+// remittance_information?, end_to_end_id?, instant, requested_execution_date?, confirm_payee?}.
+Mapped<OutgoingCreditTransfer> map_credit_transfer(const Body& body, Uint128 fresh_id);
+struct RecallDecision {
+  bool accept = false;
+  std::string reason;  // a refusal's (CUST by default)
+};
+// POST /v1/credit-transfers/{id}/recall-decision {accept, reason?}.
+Mapped<RecallDecision> map_recall_decision(const Body& body);
+nlohmann::json credit_transfer_json(const CreditTransferRecord& c);
+// What a retry under the same id must repeat.
+std::string credit_request_digest(const CreditTransferRecord& c);
+// An id for a key (an incoming transfer's instructing bank and transaction id, a pain.001
+// payment's account and end-to-end id): FNV-1a two ways, version 8 (custom).
+Uint128 credit_key_id(std::string_view key);
+// A UUID's 32 hex digits (fits Max35Text).
+std::string compact_uuid(Uint128 id);
+// An engine refusal as an ISO 20022 reason code (AM04, AC04, AC06, AC01, AG01; MS03 else).
+std::string iso_reason_of(TransferResult r);
+
 struct DirectDebitInput {
   DirectDebit collection;  // id, account (or zero with an IBAN), amount, due day, scheme, times
   DirectDebitDetails details;

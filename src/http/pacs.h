@@ -1,7 +1,8 @@
-// ISO 20022 documents of SEPA direct debits: pacs.003 (the collections the clearing system
-// delivers) read with libxml2 into the JSON bodies POST /v1/direct-debits takes, so both paths
-// share one validation. Pure: no I/O. Limits: the HTTP body limit bounds the document; DTDs
-// and entities are refused before parsing (no entity expansion, no network).
+// ISO 20022 documents of SEPA direct debits and credit transfers (below). Direct debits:
+// pacs.003 (the collections the clearing system delivers) read with libxml2 into the JSON bodies
+// POST /v1/direct-debits takes, so both paths share one validation. Pure: no I/O. Limits: the HTTP
+// body limit bounds the document; DTDs and entities are refused before parsing (no entity
+// expansion, no network).
 #pragma once
 
 #include <nlohmann/json.hpp>
