@@ -540,5 +540,67 @@ TEST_F(CreditTransfersTest, TheCutOffCutsTheDaysFileOnItsOwn) {
   EXPECT_EQ(files[0]["items"], 1);
 }
 
+TEST_F(CreditTransfersTest, ThePayeesBankChecksTheNameFirstAndTheClientConfirms) {
+  // The payee's bank: a no_match for "Acme Ltd", a close_match for "ACME SARL." (holding "Acme
+  // SARL"), a match otherwise; the instant clearing house says ACCP.
+  testing::Receiver payee_bank([](std::size_t, const testing::ReceivedRequest& r) {
+    testing::ReceiverAnswer a;
+    a.headers["Content-Type"] = "application/json";
+    const json asked = json::parse(r.body);
+    const std::string name = asked["name"];
+    json answer{{"iban", asked["iban"]}};
+    if (name == "Acme Ltd") {
+      answer["result"] = "no_match";
+    } else if (name == "ACME SARL.") {
+      answer["result"] = "close_match";
+      answer["matched_name"] = "Acme SARL";
+    } else {
+      answer["result"] = "match";
+    }
+    a.body = answer.dump();
+    return a;
+  });
+  clearing_.set_policy([](std::size_t, const testing::ReceivedRequest& r) {
+    testing::ReceiverAnswer a;
+    a.body = pacs002_for(r.body, "ACCP");
+    return a;
+  });
+  start_with({{"LEDGER_VOP_URL", "http://127.0.0.1:" + std::to_string(payee_bank.port()) + "/vop"},
+              {"LEDGER_VOP_TOKEN", "vop-secret"}});
+  // No match: nothing held, the result shown, the client must confirm.
+  auto reply = call("POST", "/v1/credit-transfers", transfer(uuid(7, 40), 1000, "Acme Ltd", true));
+  ASSERT_EQ(reply.status, 409) << reply.body;
+  json problem = json::parse(reply.body);
+  EXPECT_EQ(problem["code"], "payee_confirmation_required");
+  EXPECT_EQ(problem["payee_check"]["result"], "no_match");
+  EXPECT_FALSE(problem["payee_check"].contains("matched_name"));
+  EXPECT_EQ(available(), 10000);
+  EXPECT_EQ(clearing_.requests().size(), 0u);
+  const auto asked = payee_bank.requests();
+  ASSERT_EQ(asked.size(), 1u);
+  EXPECT_EQ(asked[0].headers.at("authorization"), "Bearer vop-secret");
+  EXPECT_EQ(json::parse(asked[0].body)["iban"], "FR1420041010050500013M02606");
+  // Confirmed: sent, and the transfer records what the payee's bank said.
+  json confirmed = transfer(uuid(7, 40), 1000, "Acme Ltd", true);
+  confirmed["confirm_payee"] = true;
+  reply = call("POST", "/v1/credit-transfers", confirmed);
+  ASSERT_EQ(reply.status, 201) << reply.body;
+  json ct = json::parse(reply.body);
+  EXPECT_EQ(ct["status"], "settled");
+  EXPECT_EQ(ct["payee_check"]["result"], "no_match");
+  EXPECT_EQ(available(), 9000);
+  // A close match shows the name the payee's bank holds.
+  reply = call("POST", "/v1/credit-transfers", transfer(uuid(7, 41), 500, "ACME SARL.", true));
+  ASSERT_EQ(reply.status, 409) << reply.body;
+  problem = json::parse(reply.body);
+  EXPECT_EQ(problem["payee_check"]["result"], "close_match");
+  EXPECT_EQ(problem["payee_check"]["matched_name"], "Acme SARL");
+  // A match goes straight through.
+  reply = call("POST", "/v1/credit-transfers", transfer(uuid(7, 42), 500, "Acme SARL", true));
+  ASSERT_EQ(reply.status, 201) << reply.body;
+  EXPECT_EQ(json::parse(reply.body)["payee_check"]["result"], "match");
+  EXPECT_EQ(available(), 8500);
+}
+
 }  // namespace
 }  // namespace ledger::iso_testing::credit_transfers
