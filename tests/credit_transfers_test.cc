@@ -150,7 +150,7 @@ TEST_F(CreditTransfersTest, InstantOutSettlesOnAccpIsReleasedOnRjctAndNeverBothO
                     r.body.find("Closed Account") != std::string::npos ? "AC04" : "");
     return a;
   });
-  start_with({{"LEDGER_SCT_INST_TIMEOUT_MS", "500"}});
+  start_with({{"LEDGER_SCT_INST_TIMEOUT_MS", "500"}, {"LEDGER_SCT_AUTO_CUTOFF", "off"}});
   ASSERT_EQ(available(), 10000);
 
   // ACCP: settled, the money left (posted), the pacs.008 said what the customer asked.
@@ -255,12 +255,66 @@ TEST_F(CreditTransfersTest, InstantOutSettlesOnAccpIsReleasedOnRjctAndNeverBothO
   EXPECT_EQ(std::count(types.begin(), types.end(), "credit_transfer.settled"), 2);
   EXPECT_EQ(std::count(types.begin(), types.end(), "credit_transfer.rejected"),
             2);  // RJCT, time-out
+  // A transfer sent in error is recalled: a camt.056 in the next cut; the payee's bank refuses
+  // one (camt.029) and returns the other (pacs.004: the money back).
+  reply = call("POST", "/v1/credit-transfers/" + uuid(7, 1) + "/recall", {{"reason", "DUPL"}});
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(json::parse(reply.body)["recall"]["status"], "to_send");
+  EXPECT_EQ(
+      call("POST", "/v1/credit-transfers/" + uuid(7, 1) + "/recall", {{"reason", "DUPL"}}).status,
+      200);  // a repeat
+  EXPECT_EQ(
+      call("POST", "/v1/credit-transfers/" + uuid(7, 2) + "/recall", {{"reason", "DUPL"}}).status,
+      409);  // rejected: nothing left
+  EXPECT_EQ(
+      call("POST", "/v1/credit-transfers/" + uuid(7, 3) + "/recall", {{"reason", "XXXX"}}).status,
+      400);
+  ASSERT_EQ(
+      call("POST", "/v1/credit-transfers/" + uuid(7, 3) + "/recall", {{"reason", "AM09"}}).status,
+      200);
+  reply = call("POST", "/v1/credit-transfers/files");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  const json cut = json::parse(reply.body)["files"];
+  ASSERT_EQ(cut.size(), 1u) << reply.body;
+  EXPECT_EQ(cut[0]["kind"], "camt.056");
+  EXPECT_EQ(cut[0]["items"], 2);
+  const std::string camt056 = call("GET", cut[0]["href"]).body;
+  EXPECT_NE(camt056.find("<Cd>DUPL</Cd>"), std::string::npos) << camt056;
+  EXPECT_NE(camt056.find("<OrgnlMsgId>INST"), std::string::npos) << camt056;
+  const auto tx_of = [&](const std::string& id) {
+    return json::parse(call("GET", "/v1/credit-transfers/" + id).body)["transaction_id"]
+        .get<std::string>();
+  };
+  reply = post_xml(
+      "/v1/credit-transfers/import",
+      "<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.029.001.09\"><RsltnOfInvstgtn>"
+      "<Assgnmt><Id>ROI-1</Id></Assgnmt><Sts><Conf>RJCR</Conf></Sts><CxlDtls><TxInfAndSts>"
+      "<OrgnlTxId>" +
+          tx_of(uuid(7, 1)) +
+          "</OrgnlTxId><TxCxlSts>RJCR</TxCxlSts><CxlStsRsnInf><Rsn><Cd>CUST</Cd></Rsn>"
+          "</CxlStsRsnInf></TxInfAndSts></CxlDtls></RsltnOfInvstgtn></Document>");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(json::parse(reply.body)["results"][0]["result"], "recall_refused") << reply.body;
+  reply = post_xml("/v1/credit-transfers/import",
+                   "<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pacs.004.001.09\"><PmtRtr>"
+                   "<GrpHdr><MsgId>RTN-9</MsgId></GrpHdr><TxInf><RtrId>R9</RtrId><OrgnlTxId>" +
+                       tx_of(uuid(7, 3)) +
+                       "</OrgnlTxId><RtrRsnInf><Rsn><Cd>FOCR</Cd></Rsn></RtrRsnInf></TxInf>"
+                       "</PmtRtr></Document>");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  ct = json::parse(call("GET", "/v1/credit-transfers/" + uuid(7, 3)).body);
+  EXPECT_EQ(ct["status"], "returned");
+  EXPECT_EQ(ct["recall"]["status"], "returned");
+  EXPECT_EQ(posted(), 7500);  // the 12.00 back
+  EXPECT_EQ(json::parse(call("GET", "/v1/credit-transfers/" + uuid(7, 1)).body)["status"],
+            "settled");
+
   // And it survives a restart: the same outcome read back.
   server_.stop(SIGKILL);
   ASSERT_TRUE(server_.start(env_)) << server_.output();
   EXPECT_EQ(json::parse(call("GET", "/v1/credit-transfers/" + uuid(7, 3)).body)["status"],
-            "settled");
-  EXPECT_EQ(posted(), 6300);
+            "returned");
+  EXPECT_EQ(posted(), 7500);
 }
 
 TEST_F(CreditTransfersTest, IncomingInstantPaymentsAreCreditedOrRefusedWithTheirIsoReasons) {

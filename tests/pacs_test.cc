@@ -331,6 +331,18 @@ TEST(CreditTransferFilesTest, EveryMessageLedgerdWritesIsValidAgainstItsSchema) 
   entries[1].reason_code = "AC01";
   const std::string report = pacs::write_pain002(order, entries, "PART", "", header);
   EXPECT_EQ(testing::xsd_errors(report, "pain.002.001.03.xsd"), "") << report;
+  // Recalls out (camt.056), refused recalls (camt.029) and the status request (pacs.028).
+  entries[0].reason_code = "DUPL";
+  entries[0].id = "R0000abcd000000000000000000001234";
+  const std::string recall = pacs::write_camt056(entries, header);
+  EXPECT_EQ(testing::xsd_errors(recall, "camt.056.001.08.xsd"), "") << recall;
+  EXPECT_NE(recall.find("<CxlRsnInf><Orgtr>"), std::string::npos);
+  entries[0].reason_code = "CUST";
+  const std::string refusal = pacs::write_camt029(entries, header);
+  EXPECT_EQ(testing::xsd_errors(refusal, "camt.029.001.09.xsd"), "") << refusal;
+  EXPECT_NE(refusal.find("<TxCxlSts>RJCR</TxCxlSts>"), std::string::npos);
+  const std::string asked = pacs::write_pacs028(entries[0].transfer, header);
+  EXPECT_EQ(testing::xsd_errors(asked, "pacs.028.001.03.xsd"), "") << asked;
   // A stray element or a bad status is what the schemas refuse.
   std::string wrong = report;
   wrong.replace(wrong.find("<GrpSts>PART</GrpSts>"), 21, "<GrpSts>MAYB</GrpSts>");

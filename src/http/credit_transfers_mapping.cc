@@ -55,12 +55,11 @@ json credit_transfer_json(const CreditTransferRecord& c) {
     json check{{"result", c.payee_check.empty() ? "not_checked" : c.payee_check}};
     if (!c.payee_matched_name.empty()) check["matched_name"] = c.payee_matched_name;
     out["payee_check"] = std::move(check);
-  } else {
-    out["recall"] = c.recall_status.empty() ? json(nullptr)
-                                            : json{{"status", c.recall_status},
-                                                   {"id", text(c.recall_id)},
-                                                   {"reason", text(c.recall_reason)}};
   }
+  out["recall"] = c.recall_status.empty() ? json(nullptr)
+                                          : json{{"status", c.recall_status},
+                                                 {"id", text(c.recall_id)},
+                                                 {"reason", text(c.recall_reason)}};
   return out;
 }
 
@@ -202,6 +201,21 @@ Mapped<RecallDecision> map_recall_decision(const Body& body) {
                                   "reason must be CUST, AC04, AM04, LEGL, NOOR, ARDT or NOAS"});
   }
   return RecallDecision{*accept, code};
+}
+
+Mapped<std::string> map_recall_request(const Body& body) {
+  auto object = detail::json_body(body);
+  if (const Problem* problem = problem_of(object)) return *problem;
+  FieldReader f(std::get<json>(object));
+  const auto reason = f.text("reason", true, 4);
+  f.reject_unknown_fields();
+  if (!f.ok()) return bad_request(f.error());
+  static constexpr std::string_view allowed[] = {"DUPL", "TECH", "FRAD", "CUST", "AM09", "AC03"};
+  if (std::find(std::begin(allowed), std::end(allowed), *reason) == std::end(allowed)) {
+    return bad_request(BadRequest{"invalid_field", "reason",
+                                  "reason must be DUPL, TECH, FRAD, CUST, AM09 or AC03"});
+  }
+  return *reason;
 }
 
 }  // namespace ledger::http

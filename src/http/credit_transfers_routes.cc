@@ -348,6 +348,7 @@ Awaitable<std::optional<CreditTransferRecord>> send_instant(const RouteContext& 
                                                             CreditTransferRecord ct) {
   const CreditTransferPolicy& p = ctx.credit_transfer_policy;
   pacs::FileHeader h = header_now(ctx, "INST" + compact_uuid(ct.id).substr(0, 31));
+  ct.message_id = h.message_id;  // the pacs.028 and a recall name it
   CreditEntry entry;
   entry.transfer = ct;
   const std::string document = pacs::write_pacs008({entry}, h, /*instant=*/true);
@@ -757,6 +758,7 @@ Awaitable<std::variant<json, Problem>> cut(const RouteContext& ctx) {
   std::vector<CreditEntry> out;
   std::vector<CreditEntry> returns;
   std::vector<CreditEntry> refusals;
+  std::vector<CreditEntry> recalls;
   for (const CreditTransferRecord& ct : due->credit_transfers) {
     CreditEntry e;
     e.transfer = ct;
@@ -772,6 +774,10 @@ Awaitable<std::variant<json, Problem>> cut(const RouteContext& ctx) {
       e.reason_code = "FOCR";  // following cancellation request
       e.id = ct.recall_id;
       returns.push_back(std::move(e));
+    } else if (ct.outgoing && ct.recall_status == "to_send") {
+      e.reason_code = ct.recall_reason;
+      e.id = ct.recall_id;
+      recalls.push_back(std::move(e));
     } else if (!ct.outgoing && ct.recall_status == "refused_due") {
       e.reason_code = ct.recall_reason.empty() ? "CUST" : ct.recall_reason;
       e.id = ct.recall_id;
@@ -789,9 +795,11 @@ Awaitable<std::variant<json, Problem>> cut(const RouteContext& ctx) {
     day.erase(std::remove(day.begin(), day.end(), '-'), day.end());
     h.message_id = prefix + day + "-" + compact_uuid(random_uuid()).substr(0, 12);
     h.day = std::string(kind) == "pacs.008" ? sepa::add_business_days(today, 0) : today;
-    std::string document = std::string(kind) == "pacs.008"   ? pacs::write_pacs008(items, h, false)
-                           : std::string(kind) == "pacs.004" ? pacs::write_credit_pacs004(items, h)
-                                                             : pacs::write_camt029(items, h);
+    const std::string name = kind;
+    const std::string document = name == "pacs.008"   ? pacs::write_pacs008(items, h, false)
+                                 : name == "pacs.004" ? pacs::write_credit_pacs004(items, h)
+                                 : name == "camt.056" ? pacs::write_camt056(items, h)
+                                                      : pacs::write_camt029(items, h);
     DirectDebitRequest s;
     s.op = DirectDebitRequest::Op::ct_store_file;
     s.message_id = h.message_id;
@@ -814,6 +822,7 @@ Awaitable<std::variant<json, Problem>> cut(const RouteContext& ctx) {
   bool stored = co_await store_file("pacs.008", out, "SCT");
   if (stored) stored = co_await store_file("pacs.004", returns, "RTN");
   if (stored) stored = co_await store_file("camt.029", refusals, "ROI");
+  if (stored) stored = co_await store_file("camt.056", recalls, "RCL");
   if (!stored) co_return read_failed();
   co_return json{{"date", sepa::format_date(today)},
                  {"cutoff_passed", after_cutoff},
@@ -1008,10 +1017,19 @@ Awaitable<Response> import_file(const RouteContext& ctx, const Request& request)
           if (!back) co_return render(unavailable(CallStatus::unavailable), version);
           ct.status = "returned";
           ct.reason = s.reason_code.substr(0, 4);
+          if (ct.recall_status == "sent") ct.recall_status = "returned";  // the recall's answer
           const auto saved = co_await save(ctx, ct);
           if (!saved) co_return render(read_failed(), version);
         }
         r["result"] = ct.status;
+      } else if (kind == "camt.029") {  // the payee's bank refused a recall ledgerd sent
+        if (ct.recall_status == "sent" && s.status == "RJCR") {
+          ct.recall_status = "refused";
+          ct.recall_reason = s.reason_code.substr(0, 4);
+          const auto saved = co_await save(ctx, ct);
+          if (!saved) co_return render(read_failed(), version);
+        }
+        r["result"] = ct.recall_status.empty() ? "no_recall" : "recall_" + ct.recall_status;
       } else {  // camt.056: the customer decides (POST .../recall-decision)
         if (ct.recall_status.empty() && ct.status == "received") {
           ct.recall_status = "requested";
@@ -1075,6 +1093,29 @@ Awaitable<Response> recall_decision(const RouteContext& ctx, const Request& requ
     ct.recall_status = "refused_due";
     ct.recall_reason = decision.reason;
   }
+  auto saved = co_await save(ctx, ct);
+  if (!saved) co_return render(read_failed(), version);
+  co_return record_answer(*saved, status::ok, version);
+}
+
+// POST /v1/credit-transfers/{id}/recall {reason}: a transfer this bank sent in error is
+// recalled (camt.056 in the next cut). The payee's bank answers with a pacs.004 (the money
+// back: returned) or a camt.029 (refused), both read by /import.
+Awaitable<Response> recall(const RouteContext& ctx, const Request& request,
+                           CreditTransferRecord ct) {
+  const unsigned version = request.version();
+  auto mapped = map_recall_request(body_of(request));
+  if (const Problem* problem = problem_of(mapped)) co_return render(*problem, version);
+  if (!ct.outgoing || (ct.status != "sent" && ct.status != "settled")) {
+    co_return render(Problem{status::conflict, "not_recallable",
+                             "only a credit transfer this bank sent (status sent or settled) can "
+                             "be recalled"},
+                     version);
+  }
+  if (!ct.recall_status.empty()) co_return record_answer(ct, status::ok, version);  // a repeat
+  ct.recall_status = "to_send";
+  ct.recall_reason = std::get<std::string>(std::move(mapped));
+  ct.recall_id = "R" + compact_uuid(ct.id);
   auto saved = co_await save(ctx, ct);
   if (!saved) co_return render(read_failed(), version);
   co_return record_answer(*saved, status::ok, version);
@@ -1158,7 +1199,8 @@ Awaitable<Response> route_credit_transfers(const RouteContext& ctx, const Reques
     co_return co_await import_file(ctx, request);
   }
   if (n >= 3 && parts[2] == "files") co_return co_await files(ctx, request, parts, query);
-  if (n > 4 || (n == 4 && parts[3] != "recall-decision" && parts[3] != "status-check")) {
+  if (n > 4 || (n == 4 && parts[3] != "recall-decision" && parts[3] != "status-check" &&
+                parts[3] != "recall")) {
     co_return render(route_not_found(request.target()), version);
   }
   if (n == 3 && method != verb::get) co_return render(method_not_allowed("GET"), version);
@@ -1175,6 +1217,7 @@ Awaitable<Response> route_credit_transfers(const RouteContext& ctx, const Reques
   }
   CreditTransferRecord ct = reply->credit_transfers.front();
   if (n == 4 && parts[3] == "recall-decision") co_return co_await recall_decision(ctx, request, ct);
+  if (n == 4 && parts[3] == "recall") co_return co_await recall(ctx, request, ct);
   if (n == 4) {
     // The status of an instant transfer that timed out, asked again (pacs.028).
     if (!ct.outgoing || !ct.instant || (ct.status != "timed_out" && ct.status != "sending")) {

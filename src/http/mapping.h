@@ -148,6 +148,8 @@ struct RecallDecision {
   bool accept = false;
   std::string reason;  // a refusal's (CUST by default)
 };
+// POST /v1/credit-transfers/{id}/recall {reason}: DUPL, TECH, FRAD, CUST, AM09 or AC03.
+Mapped<std::string> map_recall_request(const Body& body);
 // POST /v1/credit-transfers/{id}/recall-decision {accept, reason?}.
 Mapped<RecallDecision> map_recall_decision(const Body& body);
 nlohmann::json credit_transfer_json(const CreditTransferRecord& c);

@@ -807,7 +807,7 @@ bool parse_credit_status(std::string_view xml, CreditStatusDocument* out, std::s
   *out = CreditStatusDocument{};
   // Which message: the namespace decides (read_iso20022 checks it).
   std::string kind;
-  for (const char* m : {"pacs.002", "pacs.004", "camt.056"}) {
+  for (const char* m : {"pacs.002", "pacs.004", "camt.056", "camt.029"}) {
     if (xml.find(std::string("urn:iso:std:iso:20022:tech:xsd:") + m + ".001.") !=
         std::string_view::npos) {
       kind = m;
@@ -815,21 +815,23 @@ bool parse_credit_status(std::string_view xml, CreditStatusDocument* out, std::s
     }
   }
   if (kind.empty()) {
-    *error = "not a pacs.002, pacs.004 or camt.056 document";
+    *error = "not a pacs.002, pacs.004, camt.056 or camt.029 document";
     return false;
   }
   const Doc doc = read_iso20022(xml, kind, error);
   if (!doc) return false;
   out->message = message_of(doc.get());
   const xmlNode* root = xmlDocGetRootElement(doc.get());
+  const bool camt = kind.rfind("camt", 0) == 0;
   const char* body_name = kind == "pacs.002"   ? "FIToFIPmtStsRpt"
                           : kind == "pacs.004" ? "PmtRtr"
-                                               : "FIToFIPmtCxlReq";
+                          : kind == "camt.056" ? "FIToFIPmtCxlReq"
+                                               : "RsltnOfInvstgtn";
   const xmlNode* body = child(root, body_name);
-  out->message_id = text(at(body, kind == "camt.056" ? "Assgnmt/Id" : "GrpHdr/MsgId"));
+  out->message_id = text(at(body, camt ? "Assgnmt/Id" : "GrpHdr/MsgId"));
   if (body == nullptr || out->message_id.empty()) {
-    *error = std::string(body_name) +
-             (kind == "camt.056" ? "/Assgnmt/Id is missing" : "/GrpHdr/MsgId is missing");
+    *error =
+        std::string(body_name) + (camt ? "/Assgnmt/Id is missing" : "/GrpHdr/MsgId is missing");
     return false;
   }
   const auto add = [&](const xmlNode* e, const std::string& group_message) {
@@ -848,6 +850,10 @@ bool parse_credit_status(std::string_view xml, CreditStatusDocument* out, std::s
       s.reason_code = text(at(e, "RtrRsnInf/Rsn/Cd"));
       const xmlNode* amount = child(e, "RtrdIntrBkSttlmAmt");
       if (amount != nullptr && !minor_units(text(amount), &s.amount)) s.amount = -1;
+    } else if (kind == "camt.029") {
+      s.id = text(child(e, "CxlStsId"));
+      s.status = text(child(e, "TxCxlSts"));
+      s.reason_code = text(at(e, "CxlStsRsnInf/Rsn/Cd"));
     } else {
       s.id = text(child(e, "CxlId"));
       s.reason_code = text(at(e, "CxlRsnInf/Rsn/Cd"));
@@ -880,6 +886,13 @@ bool parse_credit_status(std::string_view xml, CreditStatusDocument* out, std::s
   } else if (kind == "pacs.004") {
     for (const xmlNode* c = body->children; c != nullptr && fits; c = c->next) {
       if (named(c, "TxInf")) fits = add(c, text(at(body, "OrgnlGrpInf/OrgnlMsgId")));
+    }
+  } else if (kind == "camt.029") {
+    for (const xmlNode* d = body->children; d != nullptr && fits; d = d->next) {
+      if (!named(d, "CxlDtls")) continue;
+      for (const xmlNode* c = d->children; c != nullptr && fits; c = c->next) {
+        if (named(c, "TxInfAndSts")) fits = add(c, text(at(d, "OrgnlGrpInfAndSts/OrgnlMsgId")));
+      }
     }
   } else {
     for (const xmlNode* u = body->children; u != nullptr && fits; u = u->next) {
@@ -1041,6 +1054,42 @@ std::string write_credit_pacs004(const std::vector<CreditEntry>& returns, const 
   return x.close("PmtRtr").raw("</Document>").take();
 }
 
+std::string write_camt056(const std::vector<CreditEntry>& recalls, const FileHeader& file) {
+  Xml x;
+  x.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
+      .raw("<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.056.001.08\">")
+      .open("FIToFIPmtCxlReq")
+      .open("Assgnmt")
+      .leaf("Id", file.message_id);
+  x.open("Assgnr").open("Agt");
+  x.open("FinInstnId").leaf("BICFI", file.bic).close("FinInstnId");
+  x.close("Agt").close("Assgnr");
+  x.open("Assgne").open("Agt");
+  x.open("FinInstnId").open("Othr").leaf("Id", "NOTPROVIDED").close("Othr").close("FinInstnId");
+  x.close("Agt").close("Assgne");
+  x.leaf("CreDtTm", timestamp(file.now_ns)).close("Assgnmt");
+  x.open("Undrlyg");
+  for (const CreditEntry& e : recalls) {
+    const CreditTransferRecord& t = e.transfer;
+    x.open("TxInf")
+        .leaf("CxlId", e.id.empty() ? compact(t.id) : e.id)
+        .open("OrgnlGrpInf")
+        .leaf("OrgnlMsgId", or_not_provided(t.message_id))
+        .leaf("OrgnlMsgNmId", "pacs.008")
+        .close("OrgnlGrpInf")
+        .leaf("OrgnlEndToEndId", t.end_to_end_id)
+        .leaf("OrgnlTxId", or_not_provided(t.transaction_id))
+        .amount("OrgnlIntrBkSttlmAmt", t.amount)
+        .leaf("OrgnlIntrBkSttlmDt", sepa::format_date(t.execution_day))
+        .open("CxlRsnInf");
+    originator(file.bic, &x);
+    x.open("Rsn").leaf("Cd", e.reason_code).close("Rsn").close("CxlRsnInf");
+    x.close("TxInf");
+  }
+  x.close("Undrlyg");
+  return x.close("FIToFIPmtCxlReq").raw("</Document>").take();
+}
+
 std::string write_camt029(const std::vector<CreditEntry>& refusals, const FileHeader& file) {
   Xml x;
   x.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
@@ -1064,7 +1113,6 @@ std::string write_camt029(const std::vector<CreditEntry>& refusals, const FileHe
         .leaf("OrgnlMsgId", or_not_provided(t.message_id))
         .leaf("OrgnlMsgNmId", "pacs.008")
         .close("OrgnlGrpInf");
-    if (!e.id.empty()) x.leaf("OrgnlInstrId", e.id);
     x.leaf("OrgnlEndToEndId", t.end_to_end_id)
         .leaf("OrgnlTxId", or_not_provided(t.transaction_id))
         .leaf("TxCxlSts", "RJCR")

@@ -113,7 +113,7 @@ struct CreditStatus {
   std::string original_message_id;  // OrgnlMsgId (a group's, when the entry gives none)
   std::string end_to_end_id;        // OrgnlEndToEndId
   std::string transaction_id;       // OrgnlTxId
-  std::string status;               // pacs.002: ACCP, ACSC, ACSP, ACWC, RJCT, PDNG
+  std::string status;               // pacs.002: ACCP, ACSC, ACSP, ACWC, RJCT, PDNG; camt.029
   std::string reason_code;          // StsRsnInf/Rsn/Cd, RtrRsnInf/Rsn/Cd, CxlRsnInf/Rsn/Cd
   std::string id;                   // pacs.002 StsId, pacs.004 RtrId, camt.056 CxlId
   std::int64_t amount = 0;          // pacs.004 RtrdIntrBkSttlmAmt, camt.056 OrgnlIntrBkSttlmAmt
@@ -124,8 +124,8 @@ struct CreditStatusDocument {
   std::string message;  // "pacs.002.001.10", "pacs.004.001.09", "camt.056.001.08", ...
   std::vector<CreditStatus> entries;
 };
-// pacs.002, pacs.004 or camt.056, told apart by the root's namespace. false with `error` for
-// anything else.
+// pacs.002, pacs.004, camt.056 or camt.029, told apart by the root's namespace. false with
+// `error` for anything else. camt.029: status is TxCxlSts (RJCR), reason CxlStsRsnInf/Rsn/Cd.
 bool parse_credit_status(std::string_view xml, CreditStatusDocument* out, std::string* error);
 
 // The references of a credit transfer ledgerd writes into a message.
@@ -148,6 +148,9 @@ std::string write_credit_pacs002(const std::vector<CreditEntry>& answers,
 // pacs.004.001.09: incoming credit transfers returned (unknown or closed account, a recall the
 // customer accepted).
 std::string write_credit_pacs004(const std::vector<CreditEntry>& returns, const FileHeader& file);
+// camt.056.001.08 (FIToFIPaymentCancellationRequest): recalls of transfers this bank sent
+// (CxlId: each entry's id; reason: its reason_code, DUPL, TECH, FRAD, CUST, AM09 or AC03).
+std::string write_camt056(const std::vector<CreditEntry>& recalls, const FileHeader& file);
 // camt.029.001.09 (ResolutionOfInvestigation): recalls the customer refused (RJCR).
 std::string write_camt029(const std::vector<CreditEntry>& refusals, const FileHeader& file);
 // pacs.028.001.03 (FIToFIPaymentStatusRequest): the status of an instant transfer whose answer

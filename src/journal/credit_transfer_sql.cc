@@ -262,7 +262,7 @@ Status run(PGconn* conn, const DirectDebitRequest& q, DirectDebitReply* reply) {
       return select(conn,
                     "WHERE (status = 'accepted' AND direction = 'out' AND NOT instant AND "
                     "execution_date <= $1::date) OR status = 'return_due' OR recall_status IN "
-                    "('returned_due', 'refused_due') ORDER BY created_at, id LIMIT " +
+                    "('returned_due', 'refused_due', 'to_send') ORDER BY created_at, id LIMIT " +
                         std::to_string(q.limit),
                     {sepa::format_date(q.day)}, reply);
     case DirectDebitRequest::Op::ct_store_file: {
@@ -290,10 +290,11 @@ Status run(PGconn* conn, const DirectDebitRequest& q, DirectDebitReply* reply) {
             "THEN $2 ELSE "
             "message_id END, status = CASE status WHEN 'accepted' THEN 'sent' WHEN 'return_due' "
             "THEN 'returned' ELSE status END, recall_status = CASE recall_status WHEN "
-            "'returned_due' THEN 'returned' WHEN 'refused_due' THEN 'refused' ELSE recall_status "
+            "'returned_due' THEN 'returned' WHEN 'refused_due' THEN 'refused' WHEN 'to_send' THEN "
+            "'sent' ELSE recall_status "
             "END, updated_at = now() WHERE id = ANY(string_to_array($1, ',')::uuid[]) AND "
             "(status IN ('accepted', 'return_due') OR recall_status IN ('returned_due', "
-            "'refused_due')) RETURNING 1) SELECT count(*) FROM u",
+            "'refused_due', 'to_send')) RETURNING 1) SELECT count(*) FROM u",
             {ids, q.message_id}, &moved, &sqlstate);
         std::int64_t count = 0;
         if (s.ok() && (!pg::number(moved.get(), 0, 0, &count) ||
