@@ -6,7 +6,11 @@
 // the cut-off's pacs.008, pacs.002 rejects, pacs.004 returns, incoming files, camt.056
 // recalls answered by pacs.004 or camt.029); balances checked after every step.
 #include <algorithm>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <chrono>
+#include <filesystem>
 #include <regex>
 #include <thread>
 
@@ -654,6 +658,98 @@ TEST_F(CreditTransfersTest, ThePayeesBankChecksTheNameFirstAndTheClientConfirms)
   ASSERT_EQ(reply.status, 201) << reply.body;
   EXPECT_EQ(json::parse(reply.body)["payee_check"]["result"], "match");
   EXPECT_EQ(available(), 8500);
+}
+
+// The instant clearing house over https: ledgerd verifies its certificate (and host name)
+// before sending a payment; one it does not trust gets nothing, and the hold is released.
+class TlsClearingHouse {
+ public:
+  TlsClearingHouse() : acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
+    char path[] = "/tmp/ledgerd-csm-XXXXXX";
+    dir_ = mkdtemp(path);
+    cert_ = dir_ + "/cert.pem";
+    const std::string key = dir_ + "/key.pem";
+    const std::string command =
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext "
+        "subjectAltName=IP:127.0.0.1 -keyout " +
+        key + " -out " + cert_ + " >/dev/null 2>&1";
+    EXPECT_EQ(std::system(command.c_str()), 0) << "openssl (Debian package openssl) failed";
+    context_.use_certificate_chain_file(cert_);
+    context_.use_private_key_file(key, asio::ssl::context::pem);
+    acceptor_.non_blocking(true);
+    thread_ = std::thread([this] { run(); });
+  }
+  ~TlsClearingHouse() {
+    stopping_ = true;
+    thread_.join();
+    std::filesystem::remove_all(dir_);
+  }
+  int port() const { return acceptor_.local_endpoint().port(); }
+  const std::string& cert() const { return cert_; }
+  int answered() const { return answered_.load(); }
+
+ private:
+  void run() {
+    namespace bhttp = boost::beast::http;
+    while (!stopping_) {
+      asio::ip::tcp::socket socket(io_);
+      boost::system::error_code error;
+      acceptor_.accept(socket, error);
+      if (error) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        continue;
+      }
+      socket.non_blocking(false);
+      timeval tv{5, 0};
+      setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      asio::ssl::stream<asio::ip::tcp::socket> tls(std::move(socket), context_);
+      tls.handshake(asio::ssl::stream_base::server, error);
+      if (error) continue;  // the client did not trust us
+      boost::beast::flat_buffer buffer;
+      bhttp::request<bhttp::string_body> request;
+      bhttp::read(tls, buffer, request, error);
+      if (error) continue;
+      bhttp::response<bhttp::string_body> response{bhttp::status::ok, 11};
+      response.set(bhttp::field::content_type, "application/xml");
+      response.body() = pacs002_for(request.body(), "ACCP");
+      response.keep_alive(false);
+      response.prepare_payload();
+      bhttp::write(tls, response, error);
+      if (!error) ++answered_;
+      tls.shutdown(error);
+    }
+  }
+  asio::io_context io_;
+  asio::ssl::context context_{asio::ssl::context::tls_server};
+  asio::ip::tcp::acceptor acceptor_;
+  std::string dir_, cert_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> answered_{0};
+  std::thread thread_;
+};
+
+TEST_F(CreditTransfersTest, TheInstantClearingHouseIsReachedOverVerifiedHttps) {
+  TlsClearingHouse csm;
+  const std::string url = "https://127.0.0.1:" + std::to_string(csm.port()) + "/sct-inst";
+  // ledgerd trusts the clearing house's certificate (OpenSSL's SSL_CERT_FILE).
+  start({{"LEDGER_SCT_INST_URL", url},
+         {"SSL_CERT_FILE", csm.cert()},
+         {"LEDGER_SCT_INST_TIMEOUT_MS", "2000"}});
+  auto reply = call("POST", "/v1/credit-transfers", transfer(uuid(7, 50), 700, "Acme SARL", true));
+  ASSERT_EQ(reply.status, 201) << reply.body;
+  EXPECT_EQ(json::parse(reply.body)["status"], "settled") << reply.body;
+  EXPECT_EQ(csm.answered(), 1);
+  EXPECT_EQ(posted(), 9300);
+  // Without that trust the handshake fails: nothing is sent, the hold is released.
+  server_.stop(SIGTERM);
+  env_["SSL_CERT_FILE"] = "/nonexistent/ca.pem";  // trusts nothing
+  ASSERT_TRUE(server_.start(env_)) << server_.output();
+  reply = call("POST", "/v1/credit-transfers", transfer(uuid(7, 51), 800, "Acme SARL", true));
+  ASSERT_EQ(reply.status, 201) << reply.body;
+  EXPECT_EQ(json::parse(reply.body)["status"], "timed_out") << reply.body;
+  EXPECT_EQ(csm.answered(), 1);
+  EXPECT_EQ(available(), 9300);
+  EXPECT_EQ(posted(), 9300);
 }
 
 }  // namespace

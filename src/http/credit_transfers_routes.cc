@@ -374,6 +374,9 @@ Awaitable<std::optional<CreditTransferRecord>> send_instant(const RouteContext& 
   }
   // No answer in time (or none that decides): the hold is released at once, and the status
   // asked; an ACCP learnt later debits the customer (settle's forced debit).
+  spdlog::warn(
+      "event=sct_inst_no_answer credit_transfer={} http_status={} error=\"{}\" detail=\"{}\"",
+      format_uuid(ct.id), attempt.status, attempt.error, error);
   const auto r = co_await release(ctx, ct);
   if (!r) co_return std::nullopt;
   ct.status = "timed_out";

@@ -26,6 +26,12 @@ std::vector<std::string> child_environment(const Env& extra) {
   std::vector<std::string> entries;
   for (char** e = environ; *e != nullptr; ++e) {
     if (std::strncmp(*e, "LEDGER_", 7) == 0) continue;
+    // A variable the test sets replaces the inherited one (getenv would find the first).
+    const char* equals = std::strchr(*e, '=');
+    if (equals != nullptr &&
+        extra.count(std::string(*e, static_cast<std::size_t>(equals - *e))) != 0) {
+      continue;
+    }
     entries.emplace_back(*e);
   }
   for (const auto& [name, value] : extra) entries.push_back(name + "=" + value);
