@@ -892,8 +892,18 @@ Awaitable<Response> import_file(const RouteContext& ctx, const Request& request)
   const std::string_view body = request.body();
   json results = json::array();
   std::string message_id;
-  std::string kind;
+  std::string kind;     // "pacs.008", "camt.056", ...
+  std::string message;  // with its version: "pacs.008.001.08"
   std::size_t count = 0;
+  // What the import did (nothing, for a file imported before).
+  const auto answer = [&](bool before) {
+    return make_json(status::ok,
+                     dump_json(json{{"message_id", message_id},
+                                    {"message", message},
+                                    {"already_imported", before},
+                                    {"results", before ? json::array() : std::move(results)}}),
+                     version);
+  };
   const auto seen = [&]() -> Awaitable<std::optional<bool>> {
     DirectDebitRequest q;
     q.op = DirectDebitRequest::Op::ct_get_file;
@@ -911,16 +921,10 @@ Awaitable<Response> import_file(const RouteContext& ctx, const Request& request)
     }
     message_id = doc.message_id;
     kind = "pacs.008";
+    message = doc.message;
     const auto before = co_await seen();
     if (!before) co_return render(read_failed(), version);
-    if (*before) {
-      co_return make_json(status::ok,
-                          dump_json(json{{"message_id", message_id},
-                                         {"message", doc.message},
-                                         {"already_imported", true},
-                                         {"results", json::array()}}),
-                          version);
-    }
+    if (*before) co_return answer(true);
     for (const CreditTransaction& t : doc.transactions) {
       auto e = co_await receive_one(ctx, t, doc.message_id, /*instant=*/false);
       if (!e) co_return render(read_failed(), version);
@@ -945,16 +949,10 @@ Awaitable<Response> import_file(const RouteContext& ctx, const Request& request)
     }
     message_id = doc.message_id;
     kind = doc.message.substr(0, 8);
+    message = doc.message;
     const auto before = co_await seen();
     if (!before) co_return render(read_failed(), version);
-    if (*before) {
-      co_return make_json(status::ok,
-                          dump_json(json{{"message_id", message_id},
-                                         {"message", doc.message},
-                                         {"already_imported", true},
-                                         {"results", json::array()}}),
-                          version);
-    }
+    if (*before) co_return answer(true);
     for (const pacs::CreditStatus& s : doc.entries) {
       json r{{"end_to_end_id", s.end_to_end_id}, {"transaction_id", s.transaction_id}};
       if (!s.problem.empty()) {
@@ -1056,12 +1054,7 @@ Awaitable<Response> import_file(const RouteContext& ctx, const Request& request)
   m.document = std::string(body.substr(0, 1 << 20));
   const auto marked = co_await ct_store(ctx, m);
   if (!marked) co_return render(read_failed(), version);
-  co_return make_json(status::ok,
-                      dump_json(json{{"message_id", message_id},
-                                     {"message", kind},
-                                     {"already_imported", false},
-                                     {"results", std::move(results)}}),
-                      version);
+  co_return answer(false);
 }
 
 // POST /v1/credit-transfers/{id}/recall-decision {accept, reason?}: the customer's answer to a

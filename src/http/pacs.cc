@@ -1054,20 +1054,29 @@ std::string write_credit_pacs004(const std::vector<CreditEntry>& returns, const 
   return x.close("PmtRtr").raw("</Document>").take();
 }
 
+namespace {
+
+// A case's assignment (camt.056, camt.029): this bank to the clearing house, by the file's
+// MsgId.
+void assignment(const FileHeader& file, Xml* x) {
+  x->open("Assgnmt").leaf("Id", file.message_id);
+  x->open("Assgnr").open("Agt");
+  x->open("FinInstnId").leaf("BICFI", file.bic).close("FinInstnId");
+  x->close("Agt").close("Assgnr");
+  x->open("Assgne").open("Agt");
+  x->open("FinInstnId").open("Othr").leaf("Id", "NOTPROVIDED").close("Othr").close("FinInstnId");
+  x->close("Agt").close("Assgne");
+  x->leaf("CreDtTm", timestamp(file.now_ns)).close("Assgnmt");
+}
+
+}  // namespace
+
 std::string write_camt056(const std::vector<CreditEntry>& recalls, const FileHeader& file) {
   Xml x;
   x.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
       .raw("<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.056.001.08\">")
-      .open("FIToFIPmtCxlReq")
-      .open("Assgnmt")
-      .leaf("Id", file.message_id);
-  x.open("Assgnr").open("Agt");
-  x.open("FinInstnId").leaf("BICFI", file.bic).close("FinInstnId");
-  x.close("Agt").close("Assgnr");
-  x.open("Assgne").open("Agt");
-  x.open("FinInstnId").open("Othr").leaf("Id", "NOTPROVIDED").close("Othr").close("FinInstnId");
-  x.close("Agt").close("Assgne");
-  x.leaf("CreDtTm", timestamp(file.now_ns)).close("Assgnmt");
+      .open("FIToFIPmtCxlReq");
+  assignment(file, &x);
   x.open("Undrlyg");
   for (const CreditEntry& e : recalls) {
     const CreditTransferRecord& t = e.transfer;
@@ -1094,16 +1103,8 @@ std::string write_camt029(const std::vector<CreditEntry>& refusals, const FileHe
   Xml x;
   x.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
       .raw("<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.029.001.09\">")
-      .open("RsltnOfInvstgtn")
-      .open("Assgnmt")
-      .leaf("Id", file.message_id);
-  x.open("Assgnr").open("Agt");
-  x.open("FinInstnId").leaf("BICFI", file.bic).close("FinInstnId");
-  x.close("Agt").close("Assgnr");
-  x.open("Assgne").open("Agt");
-  x.open("FinInstnId").open("Othr").leaf("Id", "NOTPROVIDED").close("Othr").close("FinInstnId");
-  x.close("Agt").close("Assgne");
-  x.leaf("CreDtTm", timestamp(file.now_ns)).close("Assgnmt");
+      .open("RsltnOfInvstgtn");
+  assignment(file, &x);
   x.open("Sts").leaf("Conf", "RJCR").close("Sts");
   for (const CreditEntry& e : refusals) {
     const CreditTransferRecord& t = e.transfer;
