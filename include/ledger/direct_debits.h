@@ -169,6 +169,7 @@ struct DirectDebitRequest {
   CreditTransferRecord credit_transfer;  // ct_*
   std::vector<Uint128> ids;              // ct_store_file
   std::string file_name;                 // ct_*file*: the kind ("pacs.008", "in:pacs.002", ...)
+  std::uint32_t file_items = 0;          // ct_mark_imported: the entries the file held
 };
 
 struct DirectDebitReply {

@@ -98,14 +98,12 @@ std::string random_reference() {
 }
 
 http::pacs::FileHeader header_now(std::string message_id, std::string bic) {
-  http::pacs::FileHeader h;
-  h.message_id = std::move(message_id);
-  h.now_ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                            std::chrono::system_clock::now().time_since_epoch())
-                                            .count());
-  h.day = sepa::day_of_ns(h.now_ns);
-  h.bic = std::move(bic);
-  return h;
+  return http::pacs::file_header(
+      std::move(message_id),
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count()),
+      std::move(bic));
 }
 
 int instant_payment(const std::vector<std::string>& args) {

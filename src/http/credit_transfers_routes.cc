@@ -13,7 +13,6 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
-#include <cstdio>
 
 #include "http/mapping_support.h"
 #include "http/pacs.h"
@@ -203,12 +202,7 @@ Awaitable<outbound::HttpAttempt> post_out(const std::string& url_text, const std
 }
 
 pacs::FileHeader header_now(const RouteContext& ctx, std::string message_id) {
-  pacs::FileHeader h;
-  h.message_id = std::move(message_id);
-  h.now_ns = ctx.now_ns();
-  h.day = sepa::day_of_ns(h.now_ns);
-  h.bic = ctx.direct_debit_policy.bic;
-  return h;
+  return pacs::file_header(std::move(message_id), ctx.now_ns(), ctx.direct_debit_policy.bic);
 }
 
 // --- Verification of Payee as the payer's bank ----------------------------------------------
@@ -301,12 +295,13 @@ Awaitable<std::optional<CreditTransferRecord>> apply_instant_status(const RouteC
     if (ct.status == "settled") co_return ct;
     const auto r = co_await settle(ctx, ct);
     if (!r) co_return std::nullopt;
+    // The clearing house settled it: so it stands. A debit the engine refused even forced (a
+    // closed account) is named on the transfer and logged for the bank to settle by hand.
+    ct.status = "settled";
+    ct.reason = done(*r) ? "" : "posting_failed";
     if (!done(*r)) {
-      ct.status = "settled";
-      ct.reason = "posting_failed";  // cannot happen with a forced debit; named if it does
-    } else {
-      ct.status = "settled";
-      ct.reason.clear();
+      spdlog::error("event=sct_inst_settled_unposted credit_transfer={} result={}",
+                    format_uuid(ct.id), to_string(*r));
     }
     co_return co_await save(ctx, ct);
   }
@@ -792,9 +787,7 @@ Awaitable<std::variant<json, Problem>> cut(const RouteContext& ctx) {
                               std::string prefix) -> Awaitable<bool> {
     if (items.empty()) co_return true;
     pacs::FileHeader h = header_now(ctx, "");
-    char stamp[16];
-    std::snprintf(stamp, sizeof stamp, "%s", sepa::format_date(today).c_str());
-    std::string day(stamp);
+    std::string day = sepa::format_date(today);
     day.erase(std::remove(day.begin(), day.end(), '-'), day.end());
     h.message_id = prefix + day + "-" + compact_uuid(random_uuid()).substr(0, 12);
     h.day = std::string(kind) == "pacs.008" ? sepa::add_business_days(today, 0) : today;
@@ -1050,7 +1043,7 @@ Awaitable<Response> import_file(const RouteContext& ctx, const Request& request)
   m.message_id = message_id;
   m.file_name = "in:" + kind;
   m.day = sepa::day_of_ns(ctx.now_ns());
-  m.limit = static_cast<std::uint32_t>(count);
+  m.file_items = static_cast<std::uint32_t>(count);
   m.document = std::string(body.substr(0, 1 << 20));
   const auto marked = co_await ct_store(ctx, m);
   if (!marked) co_return render(read_failed(), version);

@@ -469,6 +469,15 @@ void original_reference(const DirectDebitView& v, const std::string& bank_bic, X
 
 }  // namespace
 
+FileHeader file_header(std::string message_id, std::uint64_t now_ns, std::string bic) {
+  FileHeader h;
+  h.message_id = std::move(message_id);
+  h.now_ns = now_ns;
+  h.day = sepa::day_of_ns(now_ns);
+  h.bic = std::move(bic);
+  return h;
+}
+
 std::int64_t refund_compensation(std::int64_t amount, std::uint32_t rate_bp, std::int32_t days) {
   if (amount <= 0 || rate_bp == 0 || days <= 0) return 0;
   const __int128 numerator = static_cast<__int128>(amount) * rate_bp * days;

@@ -59,6 +59,8 @@ struct FileHeader {
   std::string bic;
   std::uint32_t compensation_rate_bp = 0;  // refunds (MD06, MD01): yearly, basis points
 };
+// A file written at `now_ns` (its day is that UTC day).
+FileHeader file_header(std::string message_id, std::uint64_t now_ns, std::string bic);
 
 // A refund's compensation (EPC SDD Core): interest on `amount` at `rate_bp` a year (actual/360)
 // for the calendar days from the debit to the refund, rounded half up to the cent.

@@ -357,7 +357,7 @@ Status run(PGconn* conn, const DirectDebitRequest& q, DirectDebitReply* reply) {
               conn,
               "INSERT INTO credit_transfer_files (message_id, kind, day, item_count, document) "
               "VALUES ($1, $2, $3::date, $4, $5) ON CONFLICT DO NOTHING RETURNING message_id",
-              {q.message_id, q.file_name, sepa::format_date(q.day), std::to_string(q.limit),
+              {q.message_id, q.file_name, sepa::format_date(q.day), std::to_string(q.file_items),
                q.document},
               &rows);
           !s.ok()) {

@@ -229,9 +229,9 @@ std::string slack_text(const Event& e, const AccountLabel& label_of) {
   if (e.type >= EventType::credit_transfer_accepted &&
       e.type <= EventType::credit_transfer_received) {
     // "Instant credit transfer paid: 120.00 EUR to Acme SARL (account DE89 …3000)".
-    const bool in = t.code == TransferCode::credit_transfer_in ||
-                    (t.code == TransferCode::credit_transfer_return &&
-                     t.credit_account_id == sct_clearing_account_id());
+    // A return to the clearing house is the customer giving received money back (a recall);
+    // any other return or reject brings the customer's own money back.
+    const bool given_back = t.credit_account_id == sct_clearing_account_id();
     static constexpr const char* heads[] = {"accepted", "sent",     "paid",
                                             "rejected", "returned", "received"};
     std::string text = e.instant ? "Instant credit transfer " : "Credit transfer ";
@@ -249,7 +249,7 @@ std::string slack_text(const Event& e, const AccountLabel& label_of) {
     const AccountId account =
         t.debit_account_id == sct_clearing_account_id() ? t.credit_account_id : t.debit_account_id;
     if (e.type == EventType::credit_transfer_rejected ||
-        (e.type == EventType::credit_transfer_returned && !in)) {
+        (e.type == EventType::credit_transfer_returned && !given_back)) {
       text.append("; the money is back");
     }
     text.append(" (").append(account_words(account)).append(")");
