@@ -4,7 +4,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "iso8583/card_rules.h"
+#include "ledger/card_rules.h"
 #include "ledger/limits.h"
 #include "ledger/parse.h"
 #include "ledger/sepa.h"
@@ -357,6 +357,69 @@ const Setting settings[] = {
      [](const std::string& v, Config* c) {
        if (v != "on" && v != "off") return Status::error("expected on or off");
        c->sct_auto_cutoff = v == "on";
+       return Status();
+     }},
+    {"clearing-match-days", "LEDGER_CLEARING_MATCH_DAYS",
+     "how many days before a clearing record's transaction date its authorization may be "
+     "(the date window of the approval-code match; default 30)",
+     [](const std::string& v, Config* c) {
+       std::uint64_t n = 0;
+       if (!parse_digits(v, &n) || n < 1 || n > 400) return Status::error("expected 1 to 400");
+       c->clearing_match_days = static_cast<std::uint32_t>(n);
+       return Status();
+     }},
+    {"chargeback-days", "LEDGER_CHARGEBACK_DAYS",
+     "the chargeback time limit per dispute reason, days from the processing date, e.g. "
+     "fraud:120,not_received:120,not_as_described:120,duplicate:120,amount:120 (the default)",
+     [](const std::string& v, Config* c) {
+       std::string_view rest(v);
+       while (!rest.empty()) {
+         const auto comma = rest.find(',');
+         const std::string_view part = rest.substr(0, comma);
+         const auto colon = part.find(':');
+         std::uint64_t n = 0;
+         const std::string_view reason = part.substr(0, colon);
+         if (colon == std::string_view::npos || !parse_digits(part.substr(colon + 1), &n) ||
+             n < 1 || n > 1000 ||
+             (reason != "fraud" && reason != "not_received" && reason != "not_as_described" &&
+              reason != "duplicate" && reason != "amount")) {
+           return Status::error(
+               "expected reason:days pairs separated by commas (reasons: fraud, "
+               "not_received, not_as_described, duplicate, amount)");
+         }
+         rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+       }
+       c->chargeback_days = v;
+       return Status();
+     }},
+    {"representment-days", "LEDGER_REPRESENTMENT_DAYS",
+     "how long the acquirer may answer a chargeback with a second presentment, in days; a "
+     "dispute without one by then is won (default 45)",
+     [](const std::string& v, Config* c) {
+       std::uint64_t n = 0;
+       if (!parse_digits(v, &n) || n < 1 || n > 400) return Status::error("expected 1 to 400");
+       c->representment_days = static_cast<std::uint32_t>(n);
+       return Status();
+     }},
+    {"chargeback-cutoff", "LEDGER_CHARGEBACK_CUTOFF",
+     "when the day's chargeback file is cut, HH:MM UTC (default 18:00)",
+     [](const std::string& v, Config* c) {
+       std::uint64_t h = 0;
+       std::uint64_t m = 0;
+       if (v.size() != 5 || v[2] != ':' || !parse_digits(v.substr(0, 2), &h) ||
+           !parse_digits(v.substr(3), &m) || h > 23 || m > 59) {
+         return Status::error("expected HH:MM (UTC), e.g. 18:00");
+       }
+       c->chargeback_cutoff_minute = static_cast<std::uint32_t>(h * 60 + m);
+       return Status();
+     }},
+    {"chargeback-auto-cutoff", "LEDGER_CHARGEBACK_AUTO_CUTOFF",
+     "on (default): ledgerd cuts the chargeback file itself daily at LEDGER_CHARGEBACK_CUTOFF and "
+     "decides disputes whose representment window closed; off: only POST "
+     "/v1/card-clearing/files cuts, and only POST /v1/disputes/{id}/decide decides",
+     [](const std::string& v, Config* c) {
+       if (v != "on" && v != "off") return Status::error("expected on or off");
+       c->chargeback_auto_cutoff = v == "on";
        return Status();
      }},
     {"vop-url", "LEDGER_VOP_URL",

@@ -97,6 +97,12 @@ struct Config {
   std::int64_t sct_inst_max_amount = 10'000'000;
   std::uint32_t sct_cutoff_minute = 14 * 60;
   bool sct_auto_cutoff = true;
+  // Card clearing and disputes (docs/card-clearing.md).
+  std::uint32_t clearing_match_days = 30;
+  std::string chargeback_days;  // "fraud:120,not_received:120,..." (empty: 120 for each)
+  std::uint32_t representment_days = 45;
+  std::uint32_t chargeback_cutoff_minute = 18 * 60;
+  bool chargeback_auto_cutoff = true;
   std::string vop_url;
   std::string vop_token;
   // keys create

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "iso8583/card_rules.h"
 #include "iso8583/codec.h"
+#include "ledger/card_rules.h"
 #include "ledger/types.h"
 
 namespace ledger::iso8583 {

@@ -1,4 +1,4 @@
-#include "iso8583/card_rules.h"
+#include "ledger/card_rules.h"
 
 #include <algorithm>
 

@@ -1,0 +1,140 @@
+// The clearing-file reader and writer (ledger/clearing_file.h): a file written is read back;
+// EBCDIC and the IBM RDW layout; every kind of bad input refused whole or set aside with its
+// reason.
+#include "ledger/clearing_file.h"
+
+#include <gtest/gtest.h>
+
+namespace ledger::clearing {
+namespace {
+
+Message presentment(const std::string& ard, std::int64_t amount, const std::string& function) {
+  Message m;
+  m.mti = "1240";
+  m.set(2, "4000056655665556");
+  m.set(3, "000000");
+  char t[16];
+  std::snprintf(t, sizeof t, "%012lld", static_cast<long long>(amount));
+  m.set(4, t);
+  m.set(24, function);
+  m.set(26, "5812");
+  m.set(31, ard);
+  m.set(38, "A1B2C3");
+  m.set(43, "CORNER BISTRO\\Hauptstr. 1\\Berlin\\10115 BE DEU");
+  m.set(49, "978");
+  return m;
+}
+
+std::string file_of(const std::vector<Message>& records, Charset charset, Framing framing,
+                    std::uint64_t count_delta = 0) {
+  std::vector<std::string> encoded;
+  std::string error;
+  Message header;
+  header.mti = "1644";
+  header.set(24, "697");
+  std::string h48;
+  add_pds(&h48, "0105", "FILE-1");
+  header.set(48, h48);
+  std::string out;
+  EXPECT_TRUE(encode(header, charset, &out, &error)) << error;
+  encoded.push_back(out);
+  std::uint64_t sum = 0;
+  for (const Message& m : records) {
+    EXPECT_TRUE(encode(m, charset, &out, &error)) << error;
+    encoded.push_back(out);
+    if (m.has(4)) sum += std::stoull(m.get(4));
+  }
+  Message trailer;
+  trailer.mti = "1644";
+  trailer.set(24, "695");
+  std::string t48;
+  char count[16];
+  std::snprintf(count, sizeof count, "%08zu", encoded.size() + 1 + count_delta);
+  add_pds(&t48, "0306", count);
+  char checksum[24];
+  std::snprintf(checksum, sizeof checksum, "%016llu", static_cast<unsigned long long>(sum));
+  add_pds(&t48, "0301", checksum);
+  trailer.set(48, t48);
+  EXPECT_TRUE(encode(trailer, charset, &out, &error)) << error;
+  encoded.push_back(out);
+  return frame(encoded, framing);
+}
+
+TEST(ClearingFileTest, WrittenFilesReadBackInEveryCharsetAndFraming) {
+  for (const Charset charset : {Charset::ascii, Charset::ebcdic}) {
+    for (const Framing framing : {Framing::rdw, Framing::ibm_vb}) {
+      const File f = read_file(file_of(
+          {presentment("ARD1", 1450, "200"), presentment("ARD2", 300, "282")}, charset, framing));
+      ASSERT_TRUE(f.refused.empty()) << f.refused;
+      EXPECT_EQ(f.charset, charset);
+      EXPECT_EQ(f.framing, framing);
+      EXPECT_EQ(f.file_id, "FILE-1");
+      ASSERT_EQ(f.records.size(), 2u);
+      EXPECT_EQ(f.records[0].kind, RecordKind::first_presentment);
+      EXPECT_EQ(f.records[0].amount, 1450u);
+      EXPECT_EQ(f.records[0].merchant_name, "CORNER BISTRO");
+      EXPECT_EQ(f.records[0].merchant_city, "Berlin");
+      EXPECT_EQ(f.records[0].merchant_country, "DEU");
+      EXPECT_EQ(f.records[1].kind, RecordKind::second_presentment);
+      EXPECT_TRUE(f.records[1].partial);
+    }
+  }
+}
+
+TEST(ClearingFileTest, BrokenFilesAreRefusedWholeWithTheReason) {
+  const std::string good =
+      file_of({presentment("ARD1", 1450, "200")}, Charset::ascii, Framing::rdw);
+  EXPECT_NE(read_file(good.substr(0, good.size() - 3)).refused.find("truncated"),
+            std::string::npos);
+  EXPECT_NE(read_file(good.substr(0, 2)).refused, "");
+  EXPECT_NE(read_file(file_of({presentment("ARD1", 1450, "200")}, Charset::ascii, Framing::rdw, 1))
+                .refused.find("PDS 0306"),
+            std::string::npos);
+  std::string wrong_length = good;
+  wrong_length[3] = static_cast<char>(wrong_length[3] + 5);  // the header's RDW says 5 more
+  EXPECT_FALSE(read_file(wrong_length).refused.empty());
+  std::string zero = good;
+  zero[0] = zero[1] = zero[2] = zero[3] = 0;
+  EXPECT_FALSE(read_file(zero).refused.empty());
+  // No header first.
+  std::vector<std::string> only;
+  std::string out;
+  std::string error;
+  ASSERT_TRUE(encode(presentment("A", 1, "200"), Charset::ascii, &out, &error));
+  only.push_back(out);
+  EXPECT_NE(read_file(frame(only, Framing::rdw)).refused.find("header"), std::string::npos);
+}
+
+TEST(ClearingFileTest, UnusableRecordsAreSetAsideWithTheirReason) {
+  Message unknown_function = presentment("ARD3", 100, "201");
+  Message bad_currency = presentment("ARD4", 100, "200");
+  bad_currency.set(49, "999");
+  Message other_mti = presentment("ARD5", 100, "200");
+  other_mti.mti = "1740";
+  Message no_card = presentment("ARD6", 100, "200");
+  no_card.present[2] = false;
+  const File f = read_file(
+      file_of({unknown_function, bad_currency, other_mti, no_card}, Charset::ascii, Framing::rdw));
+  ASSERT_TRUE(f.refused.empty()) << f.refused;
+  ASSERT_EQ(f.records.size(), 4u);
+  EXPECT_NE(f.records[0].set_aside.find("function code 201"), std::string::npos);
+  EXPECT_NE(f.records[1].set_aside.find("ISO 4217"), std::string::npos);
+  EXPECT_NE(f.records[2].set_aside.find("MTI 1740"), std::string::npos);
+  EXPECT_NE(f.records[3].set_aside.find("DE2"), std::string::npos);
+}
+
+TEST(ClearingFileTest, ReversalsByFunctionCodeOrPds0025) {
+  Message by_pds = presentment("ARD7", 100, "200");
+  std::string de48;
+  add_pds(&de48, "0025", "R261207");
+  by_pds.set(48, de48);
+  const File f =
+      read_file(file_of({by_pds, presentment("ARD8", 100, "400")}, Charset::ascii, Framing::rdw));
+  ASSERT_TRUE(f.refused.empty()) << f.refused;
+  EXPECT_EQ(f.records[0].kind, RecordKind::presentment_reversal);
+  EXPECT_EQ(f.records[1].kind, RecordKind::presentment_reversal);
+  EXPECT_TRUE(is_credit(f.records[0]));
+}
+
+}  // namespace
+}  // namespace ledger::clearing
