@@ -6,6 +6,7 @@
 // kept as a 32-bit key in reference_32, so a repeat of it finds the slot it took.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "ledger/ids.h"
@@ -68,6 +69,47 @@ inline std::uint32_t late_rule_key(std::uint64_t answer_by) {
 }
 inline bool is_late_rule_key(std::uint32_t key) {
   return key != 0 && (key & 1u) == 0 && (key & 0x8000'0000u) == 0;
+}
+
+// The approval code (ISO 8583 DE38) of an authorization: 6 characters of this alphabet, the
+// least significant digit first, from the transfer's id. Clearing records carry it back.
+inline constexpr char approval_alphabet[] = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+inline constexpr std::uint32_t approval_modulus = 34u * 34u * 34u * 34u * 34u * 34u;
+inline std::uint32_t approval_code_value(TransferId id) {
+  return static_cast<std::uint32_t>((id.value.lo ^ id.value.hi) % approval_modulus);
+}
+inline void approval_code_text(std::uint32_t value, char (&out)[6]) {
+  for (char& c : out) {
+    c = approval_alphabet[value % 34];
+    value /= 34;
+  }
+}
+// DE38 text back to its value; 0 when it is not 6 characters of the alphabet (a code from
+// elsewhere cannot match one of ours, but 0 is also "none").
+inline std::uint32_t approval_code_parse(const char* text, std::size_t size) {
+  if (size != 6) return 0;
+  std::uint32_t value = 0;
+  for (std::size_t i = 6; i-- > 0;) {
+    std::uint32_t digit = 34;
+    for (std::uint32_t d = 0; d < 34; ++d) {
+      if (approval_alphabet[d] == text[i]) digit = d;
+    }
+    if (digit == 34) return 0;
+    value = value * 34 + digit;
+  }
+  return value;
+}
+// The transaction life cycle id of an authorization: 16 hex digits of a 64-bit key of its id,
+// sent in the 0110 (DE63) and carried back by the clearing record (DE63).
+inline std::uint64_t life_cycle_key(TransferId id) {
+  const std::uint64_t key = mix64(id.value.hi ^ mix64(id.value.lo ^ 0x4C4946454359ULL));
+  return key == 0 ? 1 : key;
+}
+// Where a clearing record finds an authorization (Engine, clearing index): by life cycle key,
+// or by card and approval code.
+inline Uint128 life_cycle_alias(std::uint64_t key) { return Uint128{key, 0x4C43000000000000ULL}; }
+inline Uint128 approval_alias(std::uint64_t card_hi, std::uint64_t card_lo, std::uint32_t code) {
+  return derive_id(Uint128{card_hi, card_lo}, 0x4150500000000000ULL | code);
 }
 
 }  // namespace ledger::card_ids

@@ -46,8 +46,20 @@ enum class EventType : std::uint8_t {
   credit_transfer_rejected,
   credit_transfer_returned,
   credit_transfer_received,
+  // Card clearing (transfer records of the card_clearing* and card_force_post codes).
+  card_cleared,
+  card_force_posted,
+  card_refund_cleared,
+  card_clearing_reversed,
+  // Disputes (transfer records of the dispute_* codes).
+  dispute_opened,
+  dispute_provisional_credit,
+  dispute_charged_back,
+  dispute_representment,
+  dispute_won,
+  dispute_lost,
 };
-inline constexpr std::size_t event_type_count = 31;
+inline constexpr std::size_t event_type_count = 41;
 
 // Where the feed finds an event's record.
 RecordKind record_kind_of(EventType type);

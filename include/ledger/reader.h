@@ -57,7 +57,7 @@ struct AccountList {
 struct EventQuery {
   std::uint64_t after = 0;
   std::uint32_t limit = 100;
-  std::uint32_t types = 0;  // bit (1 << EventType): only these (0: every type)
+  std::uint64_t types = 0;  // bit (1 << EventType): only these (0: every type)
   AccountId account;        // zero: any
   HolderId holder;          // zero: any
   // Transfer events only, of this currency and within these amounts (each optional; the

@@ -59,6 +59,25 @@ enum class TransferCode : std::uint16_t {
   credit_transfer_reject,   // a sent SCT rejected by the clearing house (clearing -> customer)
   credit_transfer_return,   // returned (pacs.004): clearing -> customer, or customer -> clearing
   credit_transfer_in,       // SCT or SCT Inst received: clearing -> customer
+  // Card clearing (docs/card-clearing.md): one engine command per clearing record decides these
+  // (reference_a/reference_b: the card's id), never accepted from a client.
+  card_clearing,           // a presentment matched to its authorization: its hold posted, or
+                           // (the hold already cleared) a further posting customer -> settlement
+  card_force_post,         // a presentment without a usable authorization (unknown, expired,
+                           // released): customer -> settlement, forced (into overdraft)
+  card_clearing_refund,    // a credit presentment (a refund): settlement -> customer
+  card_clearing_reversal,  // a presentment reversed: exactly its posting, the other way
+  // Disputes (docs/card-clearing.md), made by the REST edge with the dispute's id in
+  // reference_a/reference_b: the chargeback claimed (a hold settlement -> disputes), the
+  // provisional credit (provisional -> customer), the chargeback filed (the hold posted), the
+  // acquirer's second presentment (disputes -> settlement), and the outcome.
+  dispute_opened,
+  dispute_credit,
+  dispute_charged_back,
+  dispute_representment,
+  dispute_won,   // disputes -> provisional (the provisional credit stands), or -> customer
+  dispute_lost,  // customer -> provisional (the provisional credit taken back), or the full
+                 // representment of a dispute without provisional credit
 };
 
 enum class PendingState : std::uint8_t { none, open, posted, voided, expired };
@@ -195,6 +214,49 @@ struct Authorization {
   // can find approvals that committed after it (late_approvals.h).
   std::uint64_t answer_by_ns = 0;
   Merchant merchant;  // for the journal and the event feed only
+};
+
+// One record of a card scheme's clearing file (ISO 8583:1993 1240), as the engine decides it
+// (docs/card-clearing.md). The edge has parsed and checked the record and hashed the PAN; the
+// engine finds the authorization and posts.
+enum class ClearingKind : std::uint8_t {
+  presentment,  // a debit presentment (first, or a second presentment outside a dispute)
+  refund,       // a credit presentment: the cardholder is credited
+  reversal,     // a presentment reversed: `original` is the reversed record's id
+};
+// How a presentment found its authorization (CommandResult::detail of clear_card).
+enum class ClearingMatch : std::uint8_t {
+  none,           // no authorization: force posted
+  life_cycle,     // by the transaction life cycle id
+  approval_code,  // by the card, the approval code, the amount window and the date window
+};
+// What the posting was (CommandResult::detail2 of clear_card).
+enum class ClearingOutcome : std::uint8_t {
+  posted,                   // the hold posted with the clearing amount (the rest released)
+  posted_beyond_tolerance,  // above the hold beyond the MCC group's tolerance: posted, flagged
+  posted_again,             // the authorization's hold was cleared already (a split shipment)
+  force_unknown,            // no authorization found
+  force_expired,            // its hold expired
+  force_released,           // its hold was released (reversed, voided)
+  refunded,
+  reversed,
+  completed_online,  // its authorization was completed by a 0220 already: nothing posted again
+};
+struct CardClearing {
+  TransferId id;        // the record's posting (derived from the acquirer reference data)
+  TransferId original;  // reversal: the id of the presentment it reverses
+  std::uint8_t pan_hash[32] = {};
+  std::uint64_t life_cycle = 0;       // card_ids::life_cycle_key of DE63 (0: none sent)
+  std::uint32_t approval_code = 0;    // card_ids::approval_code_value of DE38 (0: none)
+  std::int64_t amount = 0;            // cardholder billing amount (the card account's currency)
+  std::int64_t over_capture_max = 0;  // the MCC group's tolerance (as for 0220)
+  std::uint16_t over_capture_pct = 0;
+  Currency currency;
+  std::uint16_t mcc = 0;
+  std::uint64_t transaction_ns = 0;  // the local transaction date (DE12), start of its day
+  std::uint32_t match_days = 30;     // the date window: authorizations up to this many days before
+  ClearingKind kind = ClearingKind::presentment;
+  Merchant merchant;  // journaled beside the posting for the event feed
 };
 
 struct CardUpdate {
@@ -382,6 +444,7 @@ enum class CommandKind : std::uint8_t {
   lookup_direct_debit,   // body.direct_debit.id
   refuse_direct_debit,   // body.direct_debit: id and reason; only while it is still received
   reverse_direct_debit,  // body.direct_debit: id, amount and reason of a pacs.007; paid only
+  clear_card,            // body.clearing: one record of a card clearing file
 };
 
 // One request to the engine. `tag` is opaque to the engine and comes back with the result
@@ -404,6 +467,7 @@ struct Command {
     MonitorId monitor_id;
     SpendingSpike spike;
     DirectDebit direct_debit;
+    CardClearing clearing;
     Body() : transfer() {}
   } body;
 };
@@ -413,6 +477,10 @@ struct CommandResult {
   std::uint64_t tag = 0;
   std::uint8_t code = 0;          // TransferResult or AccountResult; lookups: 0 found, 1 not found
   std::uint32_t failed_link = 0;  // linked chains: index in the chain of the failing transfer
+  // clear_card: the authorization found (zero: none), ClearingMatch and ClearingOutcome.
+  TransferId related;
+  std::uint8_t detail = 0;
+  std::uint8_t detail2 = 0;
   union Value {
     Account account;           // account commands: the account after the command
     Transfer transfer;         // transfer commands: the stored transfer (original on exists)
@@ -504,6 +572,7 @@ static_assert(std::is_trivially_copyable_v<BalanceMonitor>);
 static_assert(std::is_trivially_copyable_v<SpendingSpike>);
 static_assert(std::is_trivially_copyable_v<DirectDebit>);
 static_assert(std::is_trivially_copyable_v<Transfer>);
+static_assert(std::is_trivially_copyable_v<CardClearing>);
 static_assert(std::is_trivially_copyable_v<Command>);
 static_assert(std::is_trivially_copyable_v<CommandResult>);
 static_assert(sizeof(Transfer) <= 160);

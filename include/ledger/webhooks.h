@@ -20,7 +20,7 @@ struct WebhookSubscription {
   Uint128 id;
   WebhookKind kind = WebhookKind::webhook;
   std::string url_hint;           // "https://hooks.example.com/…": scheme and host only
-  std::uint32_t event_types = 0;  // bit (1 << EventType); 0: every type
+  std::uint64_t event_types = 0;  // bit (1 << EventType); 0: every type
   std::string filter_json;        // the normalized filter, as the API shows it
   bool active = true;
   std::string disabled_reason;
@@ -53,7 +53,7 @@ struct WebhookRequest {
   std::string url_sealed;
   std::string url_hint;
   std::string secret_sealed;
-  std::uint32_t event_types = 0;
+  std::uint64_t event_types = 0;
   std::string filter_json;
   bool set_url = false, set_event_types = false, set_filter = false, set_active = false;
   bool active = true;

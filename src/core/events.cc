@@ -36,6 +36,16 @@ constexpr std::array<std::string_view, event_type_count + 1> names = {
     "credit_transfer.rejected",
     "credit_transfer.returned",
     "credit_transfer.received",
+    "card.cleared",
+    "card.force_posted",
+    "card.refund_cleared",
+    "card.clearing_reversed",
+    "dispute.opened",
+    "dispute.provisional_credit",
+    "dispute.charged_back",
+    "dispute.representment",
+    "dispute.won",
+    "dispute.lost",
 };
 
 EventType transfer_event(const Transfer& t) {
@@ -64,6 +74,32 @@ EventType transfer_event(const Transfer& t) {
       return ok ? EventType::credit_transfer_returned : EventType::transfer_rejected;
     case TransferCode::credit_transfer_in:
       return ok ? EventType::credit_transfer_received : EventType::transfer_rejected;
+    case TransferCode::card_clearing:
+      if (!ok) return EventType::transfer_rejected;
+      // The other holds of the transaction, released beside the one the record posted.
+      return (t.flags & flag_void_pending) != 0 ? EventType::transfer_voided
+                                                : EventType::card_cleared;
+    case TransferCode::card_force_post:
+      return ok ? EventType::card_force_posted : EventType::transfer_rejected;
+    case TransferCode::card_clearing_refund:
+      return ok ? EventType::card_refund_cleared : EventType::transfer_rejected;
+    case TransferCode::card_clearing_reversal:
+      return ok ? EventType::card_clearing_reversed : EventType::transfer_rejected;
+    case TransferCode::dispute_opened:
+      if (!ok) return EventType::transfer_rejected;
+      if ((t.flags & flag_pending) != 0) return EventType::dispute_opened;
+      if ((t.flags & flag_post_pending) != 0) return EventType::dispute_charged_back;
+      return EventType::transfer_voided;
+    case TransferCode::dispute_credit:
+      return ok ? EventType::dispute_provisional_credit : EventType::transfer_rejected;
+    case TransferCode::dispute_charged_back:
+      return ok ? EventType::dispute_charged_back : EventType::transfer_rejected;
+    case TransferCode::dispute_representment:
+      return ok ? EventType::dispute_representment : EventType::transfer_rejected;
+    case TransferCode::dispute_won:
+      return ok ? EventType::dispute_won : EventType::transfer_rejected;
+    case TransferCode::dispute_lost:
+      return ok ? EventType::dispute_lost : EventType::transfer_rejected;
     default:
       break;
   }

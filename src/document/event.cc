@@ -141,6 +141,32 @@ json event_json(const Event& event) {
                                    {"reason", text(event.reason_code)},
                                    {"instant", event.instant}};
       }
+      const bool clearing =
+          event.type >= EventType::card_cleared && event.type <= EventType::card_clearing_reversed;
+      if (clearing) {
+        // A clearing record's posting (docs/card-clearing.md): the card, the cardholder's
+        // account, what moved and where, as the scheme's record named the merchant.
+        const Uint128 card{t.reference_a, t.reference_b};
+        // The cardholder's side is the one that is not the card settlement account (engine:
+        // Engine::settlement_account_id).
+        const bool credit = t.debit_account_id.value.hi == 0x5E771E8000000000ULL;
+        const AccountId account = credit ? t.credit_account_id : t.debit_account_id;
+        data["clearing"] = {{"card_id", card.is_zero() ? json(nullptr) : json(format_uuid(card))},
+                            {"account_id", format_uuid(account.value)},
+                            {"amount", t.amount_effective},
+                            {"currency", std::string(currency_alpha(t.currency))},
+                            {"direction", credit ? "credit" : "debit"},
+                            {"merchant_name", merchant_text(event, event.merchant.merchant.name)},
+                            {"merchant_city", merchant_text(event, event.merchant.merchant.city)},
+                            {"mcc", event.has_merchant && event.merchant.mcc != 0
+                                        ? json(mcc_text(event.merchant.mcc))
+                                        : json(nullptr)},
+                            {"country", merchant_text(event, event.merchant.merchant.country)}};
+      }
+      if (t.code >= TransferCode::dispute_opened && t.code <= TransferCode::dispute_lost &&
+          t.result == TransferResult::ok) {
+        data["dispute"] = {{"id", format_uuid(Uint128{t.reference_a, t.reference_b})}};
+      }
       if (card_message) {
         const Uint128 card{t.reference_a, t.reference_b};
         const bool refund = t.code == TransferCode::card_refund;

@@ -33,7 +33,17 @@ constexpr std::string_view code_names[] = {"internal",
                                            "credit_transfer_instant",
                                            "credit_transfer_reject",
                                            "credit_transfer_return",
-                                           "credit_transfer_in"};
+                                           "credit_transfer_in",
+                                           "card_clearing",
+                                           "card_force_post",
+                                           "card_clearing_refund",
+                                           "card_clearing_reversal",
+                                           "dispute_opened",
+                                           "dispute_credit",
+                                           "dispute_charged_back",
+                                           "dispute_representment",
+                                           "dispute_won",
+                                           "dispute_lost"};
 
 template <typename Enum, std::size_t N>
 std::optional<Enum> parse_name(std::string_view name, const std::string_view (&names)[N]) {

@@ -9,6 +9,7 @@
 #include "engine/engine_rules.h"
 #include "ledger/assert.h"
 #include "ledger/card_ids.h"
+#include "ledger/disputes.h"
 
 namespace ledger::engine {
 using namespace rules;
@@ -16,8 +17,7 @@ using namespace rules;
 // --- Card authorizations -----------------------------------------------------------------
 
 AccountId Engine::settlement_account_id(Currency currency) {
-  return AccountId{
-      {0x5E771E0000000000ULL | 0x0000008000000000ULL, 0xC0DE000000000000ULL | currency.code}};
+  return card_settlement_account_id(currency);
 }
 
 std::uint32_t Engine::ensure_settlement_account(Currency currency, BatchOutput* out) {

@@ -12,6 +12,7 @@
 #include "ledger/assert.h"
 #include "ledger/card_ids.h"
 #include "ledger/credit_transfers.h"
+#include "ledger/disputes.h"
 
 namespace ledger::engine {
 using namespace rules;
@@ -219,6 +220,17 @@ void Engine::apply_one(const Command& command, BatchOutput* out) {
         (void)ensure_internal_account(sct_clearing_account_id(), AccountKind::settlement,
                                       *currency_from_alpha("EUR"), out);
       }
+      // A dispute's step opens the card settlement, disputes and provisional accounts of its
+      // currency (ledger/disputes.h).
+      const TransferCode code_of = command.body.transfer.code;
+      if (code_of >= TransferCode::dispute_opened && code_of <= TransferCode::dispute_lost &&
+          command.body.transfer.currency.code != 0) {
+        const Currency c = command.body.transfer.currency;
+        (void)ensure_settlement_account(c, out);
+        (void)ensure_internal_account(card_disputes_account_id(c), AccountKind::internal, c, out);
+        (void)ensure_internal_account(card_provisional_account_id(c), AccountKind::internal, c,
+                                      out);
+      }
       const TransferResult code =
           execute_transfer(command.body.transfer, /*remember=*/true, out, &position);
       result.code = static_cast<std::uint8_t>(code);
@@ -258,6 +270,22 @@ void Engine::apply_one(const Command& command, BatchOutput* out) {
             out->records[i].value.transfer.id, out->records[i].value.transfer.timestamp,
             command.body.authorization.mcc, command.body.authorization.merchant,
             command.kind == CommandKind::authorize ? command.body.authorization.answer_by_ns : 0};
+        out->records.push_back(record);
+        break;
+      }
+      return;
+    }
+    case CommandKind::clear_card: {
+      const std::size_t first = out->records.size();
+      clear_card(command.body.clearing, &result, out);
+      // The merchant, beside the first transfer the record produced (none for a repeat).
+      for (std::size_t i = first; i < out->records.size(); ++i) {
+        if (out->records[i].kind != RecordKind::transfer) continue;
+        JournalRecord record;
+        record.kind = RecordKind::card_message;
+        record.value.card_message =
+            CardMessage{out->records[i].value.transfer.id, out->records[i].value.transfer.timestamp,
+                        command.body.clearing.mcc, command.body.clearing.merchant, 0};
         out->records.push_back(record);
         break;
       }

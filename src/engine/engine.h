@@ -207,6 +207,11 @@ class Engine {
   void refund_posting(const Authorization& a, const CardTransaction& x, TransferId id,
                       std::uint32_t key, CommandResult* result, BatchOutput* out);
   void answer_repeat(const Transfer& original, CommandResult* result) const;
+  // Card clearing (clearing.cc).
+  void clear_card(const CardClearing& c, CommandResult* result, BatchOutput* out);
+  std::uint32_t find_cleared_authorization(const CardClearing& c, const Card& card,
+                                           ClearingMatch* how);
+  void catch_up_clearing_index();
   bool record_card_transfer(Transfer t, std::int64_t approved, BatchOutput* out,
                             CommandResult* result);
   void execute_card_transfer(const Transfer& t, CommandResult* result, BatchOutput* out);
@@ -350,6 +355,11 @@ class Engine {
   std::unordered_map<std::uint32_t, std::vector<std::uint32_t>> waiting_debits_;
   std::vector<std::uint32_t> debit_dirty_;  // accounts with waiting collections changed
   std::vector<Undo> undo_;                  // active while a linked chain is applied
+  // Card authorizations by life cycle id and by card and approval code (clearing.cc): derived
+  // state, built from transfers_ when clearing records arrive (up to clearing_indexed_), never
+  // snapshotted.
+  std::unordered_map<Uint128, std::uint32_t, Uint128Hash> clearing_index_;
+  std::size_t clearing_indexed_ = 0;
   std::vector<TransferResult> chain_codes_;
   bool undo_active_ = false;
   std::size_t open_pending_total_ = 0;

@@ -47,7 +47,7 @@ Mapped<EventsRequest> map_events_query(const Query& query) {
                              "unknown: \"" +
                                  std::string(name.substr(0, 64)) + "\"");
       }
-      q.types |= 1u << static_cast<unsigned>(*type);
+      q.types |= std::uint64_t{1} << static_cast<unsigned>(*type);
       if (comma == std::string_view::npos) break;
       rest.remove_prefix(comma + 1);
     }

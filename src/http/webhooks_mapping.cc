@@ -20,7 +20,7 @@ Problem field_problem(std::string field, std::string detail) {
 }
 
 // event_types: an array of names; absent: every type.
-std::optional<Problem> read_event_types(const json& object, std::uint32_t* out) {
+std::optional<Problem> read_event_types(const json& object, std::uint64_t* out) {
   *out = 0;
   const auto it = object.find("event_types");
   if (it == object.end() || it->is_null()) return std::nullopt;
@@ -35,7 +35,7 @@ std::optional<Problem> read_event_types(const json& object, std::uint32_t* out) 
           "event_types",
           "unknown event type " + (name.is_string() ? name.get<std::string>() : name.dump()));
     }
-    *out |= 1u << static_cast<unsigned>(*type);
+    *out |= std::uint64_t{1} << static_cast<unsigned>(*type);
   }
   return std::nullopt;
 }
@@ -153,7 +153,7 @@ Mapped<WebhookRequest> map_replay(Uint128 id, const Body& body) {
 json subscription_json(const WebhookSubscription& s) {
   json types = json::array();
   for (std::size_t t = 1; t <= event_type_count; ++t) {
-    if ((s.event_types & (1u << t)) != 0)
+    if ((s.event_types & (std::uint64_t{1} << t)) != 0)
       types.push_back(std::string(event_type_name(static_cast<EventType>(t))));
   }
   json filter = json::parse(s.filter_json, nullptr, false);

@@ -31,14 +31,17 @@ Translation answer_now(const Message& request, std::string_view code) {
 }
 
 std::string approval_code(TransferId id) {
-  static constexpr char digits[] = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ";
-  std::string code(6, '0');
-  std::uint64_t v = id.value.lo ^ id.value.hi;
-  for (char& c : code) {
-    c = digits[v % 34];
-    v /= 34;
-  }
-  return code;
+  char code[6];
+  card_ids::approval_code_text(card_ids::approval_code_value(id), code);
+  return std::string(code, 6);
+}
+
+// The transaction life cycle id a clearing record carries back (DE63): 16 hex digits.
+std::string life_cycle_id(TransferId id) {
+  char text[20];
+  std::snprintf(text, sizeof text, "%016llX",
+                static_cast<unsigned long long>(card_ids::life_cycle_key(id)));
+  return text;
 }
 
 std::string amount12(std::int64_t amount) {
@@ -436,6 +439,7 @@ void finish_authorization(const CommandResult& result, Translation* t) {
   if (code != TransferResult::ok && code != TransferResult::exists) return;
   const Transfer& transfer = result.value.transfer;
   reply.set(38, approval_code(transfer.id));
+  if (transfer.code == TransferCode::card_authorization) reply.set(63, life_cycle_id(transfer.id));
   if (transfer.amount_effective < transfer.amount) {  // partial approval: both amounts agree
     const Authorization& asked = t->command.body.authorization;
     const bool purchase_only =

@@ -52,7 +52,7 @@ Status read_events(PGconn* conn, const EventQuery& q, EventPage* out) {
     if (q.types != 0 && q.seqs.empty()) {
       std::string list;
       for (std::size_t t = 1; t <= event_type_count; ++t) {
-        if ((q.types & (1u << t)) == 0) continue;
+        if ((q.types & (std::uint64_t{1} << t)) == 0) continue;
         if (!list.empty()) list += ',';
         list += std::to_string(t);
       }
@@ -130,7 +130,8 @@ Status read_events(PGconn* conn, const EventQuery& q, EventPage* out) {
     for (const Event& e : page.events) {
       if (e.type == EventType::card_authorization_approved ||
           e.type == EventType::card_authorization_declined ||
-          e.type == EventType::card_completion || e.type == EventType::card_reversal) {
+          e.type == EventType::card_completion || e.type == EventType::card_reversal ||
+          (e.type >= EventType::card_cleared && e.type <= EventType::card_clearing_reversed)) {
         if (!card_ts.empty()) card_ts.push_back(',');
         card_ts.append(text(event_key_of(e.record).ts));
       }

@@ -54,7 +54,7 @@ bool read_subscription(const PGresult* rows, int r, DispatchSubscription* out) {
   s.id = *id;
   s.kind = kind == 1 ? WebhookKind::slack : WebhookKind::webhook;
   s.url_hint = text(2);
-  s.event_types = static_cast<std::uint32_t>(types);
+  s.event_types = static_cast<std::uint64_t>(types);
   s.filter_json = text(4);
   s.active = status == 0;
   s.disabled_reason = text(6);
@@ -157,7 +157,7 @@ Status run_webhook_request(PGconn* conn, const WebhookRequest& q, WebhookReply* 
           "coalesce(max(seq), 0) FROM events)) ON CONFLICT (id) DO NOTHING RETURNING " +
               columns,
           {id, q.kind == WebhookKind::slack ? "1" : "0", hex(q.url_sealed), q.url_hint,
-           hex(q.secret_sealed), std::to_string(static_cast<std::int32_t>(q.event_types)),
+           hex(q.secret_sealed), std::to_string(static_cast<std::int64_t>(q.event_types)),
            q.filter_json},
           reply);
     case Op::list: {
@@ -187,7 +187,7 @@ Status run_webhook_request(PGconn* conn, const WebhookRequest& q, WebhookReply* 
         set("url_hint", q.url_hint);
       }
       if (q.set_event_types)
-        set("event_types", std::to_string(static_cast<std::int32_t>(q.event_types)));
+        set("event_types", std::to_string(static_cast<std::int64_t>(q.event_types)));
       if (q.set_filter) set("filter", q.filter_json, "::jsonb");
       if (q.set_active) {
         set("status", q.active ? "0" : "1");

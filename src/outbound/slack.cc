@@ -31,6 +31,26 @@ std::string kind_of(const Event& e) {
       return "Card payment completed";
     case EventType::card_reversal:
       return "Card payment reversed";
+    case EventType::card_cleared:
+      return "Card payment cleared";
+    case EventType::card_force_posted:
+      return "Card payment cleared without a matching authorization";
+    case EventType::card_refund_cleared:
+      return "Card refund cleared";
+    case EventType::card_clearing_reversed:
+      return "Card clearing reversed";
+    case EventType::dispute_opened:
+      return "Dispute opened";
+    case EventType::dispute_provisional_credit:
+      return "Dispute: provisional credit";
+    case EventType::dispute_charged_back:
+      return "Dispute: chargeback sent";
+    case EventType::dispute_representment:
+      return "Dispute: the merchant re-presented";
+    case EventType::dispute_won:
+      return "Dispute won";
+    case EventType::dispute_lost:
+      return "Dispute lost";
     case EventType::transfer_pending:
       return "Hold";
     case EventType::transfer_posted:
@@ -82,6 +102,18 @@ std::string plural(const Event& e) {
     case EventType::credit_transfer_returned:
     case EventType::credit_transfer_received:
       return "credit transfers";
+    case EventType::card_cleared:
+    case EventType::card_force_posted:
+    case EventType::card_refund_cleared:
+    case EventType::card_clearing_reversed:
+      return "card clearings";
+    case EventType::dispute_opened:
+    case EventType::dispute_provisional_credit:
+    case EventType::dispute_charged_back:
+    case EventType::dispute_representment:
+    case EventType::dispute_won:
+    case EventType::dispute_lost:
+      return "dispute steps";
     default:
       return "transfers";
   }
@@ -263,12 +295,24 @@ std::string slack_text(const Event& e, const AccountLabel& label_of) {
     const std::string city = slack_escape({m.city, strnlen(m.city, sizeof m.city)});
     if (!name.empty()) text += " at " + name + (city.empty() ? "" : ", " + city);
   }
-  text += t.result == TransferResult::ok ? ": approved" : ": declined, " + words(t.result);
+  const bool clearing = e.type >= EventType::card_cleared && e.type <= EventType::dispute_lost;
+  if (!clearing) {
+    text += t.result == TransferResult::ok ? ": approved" : ": declined, " + words(t.result);
+  }
   const bool card = e.type == EventType::card_authorization_approved ||
                     e.type == EventType::card_authorization_declined ||
                     e.type == EventType::card_completion || e.type == EventType::card_reversal;
-  const AccountId account =
-      card && t.code == TransferCode::card_refund ? t.credit_account_id : t.debit_account_id;
+  // The cardholder's side: the credited one for refunds and money given back.
+  const bool to_cardholder = (card && t.code == TransferCode::card_refund) ||
+                             t.code == TransferCode::card_clearing_refund ||
+                             t.code == TransferCode::dispute_credit ||
+                             (t.code == TransferCode::card_clearing_reversal &&
+                              t.debit_account_id.value.hi == 0x5E771E8000000000ULL);
+  const AccountId account = to_cardholder ? t.credit_account_id : t.debit_account_id;
+  if (clearing && e.type >= EventType::dispute_opened) {
+    // A dispute's internal accounts are not the cardholder's: no account is named.
+    return text;
+  }
   if (!account.is_zero()) text += " (" + account_words(account) + ")";
   return text;
 }
