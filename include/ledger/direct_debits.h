@@ -143,7 +143,10 @@ struct DirectDebitRequest {
     // AC06 frozen, AG01 not a euro customer account: status refused when instant, return_due
     // when regular; else received), then ct_insert with an asynchronous commit (the engine's
     // COMMIT of the credit, which follows it, flushes the WAL past it).
-    ct_receive
+    ct_receive,
+    // Card clearing and disputes (journal/clearing_sql.h): card_op names the statement,
+    // card_args is its JSON argument; reply.card_rows the JSON rows it answers.
+    card_sql
   };
   Op op = Op::get;
   // receive: the collection as mapped (id, amount, due day, scheme, account or IBAN).
@@ -170,6 +173,9 @@ struct DirectDebitRequest {
   std::vector<Uint128> ids;              // ct_store_file
   std::string file_name;                 // ct_*file*: the kind ("pacs.008", "in:pacs.002", ...)
   std::uint32_t file_items = 0;          // ct_mark_imported: the entries the file held
+  std::string card_op;                   // card_sql
+  std::string card_args;                 // card_sql: JSON
+  std::string card_expect;               // card_sql file_store_out: the disputes it must move
 };
 
 struct DirectDebitReply {
@@ -201,7 +207,8 @@ struct DirectDebitReply {
     std::uint32_t items = 0;
     std::string created_at;
   };
-  std::vector<FileEntry> files;  // ct_list_files
+  std::vector<FileEntry> files;        // ct_list_files
+  std::vector<std::string> card_rows;  // card_sql: one JSON text per row
 };
 
 class DirectDebitStore {

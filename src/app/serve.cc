@@ -463,6 +463,13 @@ void register_metrics(metrics::Registry& registry, const Observed& o) {
   o.services.dispatcher.register_metrics(registry);
   o.services.spike_watcher.register_metrics(registry);
   const http::Api* api = &o.api;
+  registry.add_counter("ledgerd_card_clearing_reconciliation_differences_total",
+                       "Clearing records the scheme settles that ledgerd did not post (set aside), "
+                       "named in each import's reconciliation report.",
+                       {}, [] {
+                         return static_cast<double>(
+                             http::card_clearing_differences().load(std::memory_order_relaxed));
+                       });
   registry.add_counter("ledgerd_pan_lookups_total",
                        "Card creations over REST, each of which looks a card number up.", {},
                        [api] { return static_cast<double>(api->pan_lookups()); });
@@ -579,6 +586,23 @@ std::optional<ServeOptions> options_from(const Config& config, std::string* erro
       *error = s.message();
       return std::nullopt;
     }
+  }
+
+  o.api.card_clearing_policy.card_rules = o.iso.translate.rules;
+  o.api.card_clearing_policy.match_days = config.clearing_match_days;
+  o.api.card_clearing_policy.representment_days = config.representment_days;
+  o.api.card_clearing_policy.chargeback_cutoff_minute = config.chargeback_cutoff_minute;
+  o.api.card_clearing_policy.auto_cutoff = config.chargeback_auto_cutoff;
+  for (std::string_view rest(config.chargeback_days); !rest.empty();) {
+    const auto comma = rest.find(',');
+    const std::string_view part = rest.substr(0, comma);
+    const auto colon = part.find(':');
+    std::uint64_t n = 0;
+    if (colon != std::string_view::npos && parse_digits(part.substr(colon + 1), &n)) {
+      o.api.card_clearing_policy.chargeback_days[std::string(part.substr(0, colon))] =
+          static_cast<std::uint32_t>(n);
+    }
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
   }
 
   o.pipeline.database_url = config.database_url;
@@ -820,6 +844,11 @@ int run_serve(const Config& config) {
   if (config.sct_auto_cutoff) {
     asio::co_spawn(io, api.credit_transfer_cutoff(), [](std::exception_ptr escaped) {
       if (escaped) spdlog::error("event=sct_cutoff_stopped");
+    });
+  }
+  if (config.chargeback_auto_cutoff) {
+    asio::co_spawn(io, api.dispute_timers(), [](std::exception_ptr escaped) {
+      if (escaped) spdlog::error("event=dispute_timers_stopped");
     });
   }
   const auto bound = server.local_endpoint();

@@ -18,6 +18,7 @@
 #include <random>
 #include <sstream>
 
+#include "ledger/clearing_file.h"
 #include "ledger/parse.h"
 #include "ledger/types.h"
 
@@ -57,12 +58,19 @@ std::string default_state_file() {
   return ".ledgerd-simulate.tsv";
 }
 
-// An original this simulator sent: what a follow-up needs for DE90 and DE37 (no PAN).
+// An original this simulator sent: what a follow-up needs for DE90 and DE37, and what its
+// clearing record needs (`ledgerd simulate clearing-file`): the approval code, the life cycle
+// id, the approved amount and currency, the MCC. Never the PAN.
 struct Remembered {
   std::string stan;
   std::string rrn;
   std::string transmission;
   std::string acquirer;
+  std::string approval = "-";    // DE38 of an approval ("-": none)
+  std::string life_cycle = "-";  // DE63 of the answer
+  std::string amount = "-";      // DE4 approved (12 digits)
+  std::string currency = "-";    // DE49 (3 digits)
+  std::string mcc = "-";         // DE18
 };
 constexpr std::size_t remembered_max = 1'000;
 
@@ -73,7 +81,10 @@ std::deque<Remembered> load_state(const std::string& file) {
   while (std::getline(in, line)) {
     std::istringstream fields(line);
     Remembered r;
-    if (fields >> r.stan >> r.rrn >> r.transmission >> r.acquirer) entries.push_back(r);
+    if (fields >> r.stan >> r.rrn >> r.transmission >> r.acquirer) {
+      fields >> r.approval >> r.life_cycle >> r.amount >> r.currency >> r.mcc;  // newer lines
+      entries.push_back(r);
+    }
     if (entries.size() > remembered_max) entries.pop_front();
   }
   return entries;
@@ -87,18 +98,38 @@ std::optional<Remembered> find_original(const std::string& file, const std::stri
   return std::nullopt;
 }
 
-void remember(const std::string& file, const Remembered& r) {
-  std::deque<Remembered> entries = load_state(file);
-  entries.push_back(r);
-  while (entries.size() > remembered_max) entries.pop_front();
+void save_state(const std::string& file, const std::deque<Remembered>& entries) {
   std::error_code ignored;
   const std::filesystem::path path(file);
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ignored);
   std::ofstream out(file, std::ios::trunc);
   for (const Remembered& e : entries) {
-    out << e.stan << '\t' << e.rrn << '\t' << e.transmission << '\t' << e.acquirer << '\n';
+    out << e.stan << '\t' << e.rrn << '\t' << e.transmission << '\t' << e.acquirer << '\t'
+        << e.approval << '\t' << e.life_cycle << '\t' << e.amount << '\t' << e.currency << '\t'
+        << e.mcc << '\n';
   }
   if (!out) std::fprintf(stderr, "simulate: could not remember the original in %s\n", file.c_str());
+}
+
+void remember(const std::string& file, const Remembered& r) {
+  std::deque<Remembered> entries = load_state(file);
+  entries.push_back(r);
+  while (entries.size() > remembered_max) entries.pop_front();
+  save_state(file, entries);
+}
+
+// Marks an original as settled online (completed or reversed): no clearing record is written
+// for it.
+void settle_remembered(const std::string& file, const std::string& key) {
+  std::deque<Remembered> entries = load_state(file);
+  bool changed = false;
+  for (Remembered& e : entries) {
+    if ((e.stan == key || e.rrn == key) && e.approval != "-") {
+      e.approval = "-";
+      changed = true;
+    }
+  }
+  if (changed) save_state(file, entries);
 }
 
 const char* field_name(int field) {
@@ -349,6 +380,8 @@ KIND
   instant-payment   another bank's customer pays one of ledgerd's IBANs (SCT Inst pacs.008)
   clearing-house    the instant clearing house ledgerd's instant transfers go to
                     (ledgerd simulate instant-payment --help)
+  clearing-file     the scheme's clearing file of the authorizations this simulator had
+                    approved, for POST /v1/card-clearing/import (--pan DIGITS --out FILE)
 
 flags
   --connect HOST:PORT   ledgerd's ISO 8583 listener (default: LEDGER_ISO8583_LISTEN or
@@ -611,8 +644,150 @@ std::string describe_message(const iso8583::Message& m, bool request) {
   return text;
 }
 
+// `ledgerd simulate clearing-file --pan DIGITS --out FILE`: the acquirer's side of the day. A
+// scheme clearing file (ISO 8583:1993, RDW framed) with a first presentment (1240/200) for every
+// authorization this simulator had approved, at its approved amount, carrying its approval code
+// and life cycle id, between a 1644 header and a trailer with the counts and amounts.
+int run_clearing_file(const std::vector<std::string>& args) {
+  std::string pan_text;
+  std::string out_file;
+  std::string state = default_state_file();
+  std::string merchant = "SIMULATED MERCHANT\\1 Main Street\\Berlin\\10115      BE DEU";
+  bool ebcdic = false;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--ebcdic") {
+      ebcdic = true;
+      continue;
+    }
+    if (i + 1 >= args.size()) {
+      std::fprintf(stderr, "ledgerd simulate clearing-file: %s needs a value\n", args[i].c_str());
+      return 2;
+    }
+    const std::string& v = args[++i];
+    if (args[i - 1] == "--connect") {
+      continue;  // (the card link: not used to write a file)
+    } else if (args[i - 1] == "--pan") {
+      pan_text = v;
+    } else if (args[i - 1] == "--out") {
+      out_file = v;
+    } else if (args[i - 1] == "--state") {
+      state = v;
+    } else if (args[i - 1] == "--merchant") {
+      merchant = v;
+    } else {
+      std::fprintf(stderr, "ledgerd simulate clearing-file: unknown flag %s\n",
+                   args[i - 1].c_str());
+      return 2;
+    }
+  }
+  if (pan_text.empty() || out_file.empty() || pan_text.size() < 12 || pan_text.size() > 19 ||
+      pan_text.find_first_not_of("0123456789") != std::string::npos) {
+    std::fputs(
+        "usage: ledgerd simulate clearing-file --pan DIGITS --out FILE [--state FILE] "
+        "[--merchant TEXT] [--ebcdic]\n"
+        "       writes the scheme's clearing file of the authorizations this simulator had "
+        "approved\n"
+        "       (one first presentment each), for POST /v1/card-clearing/import\n",
+        stderr);
+    return 2;
+  }
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char date[40];
+  std::snprintf(date, sizeof date, "%02d%02d%02d", utc.tm_year % 100, utc.tm_mon + 1, utc.tm_mday);
+  char file_id[80];
+  std::snprintf(file_id, sizeof file_id, "002%s%011d%05d", date, 12345,
+                static_cast<int>(now % 86400 / 3));
+  namespace cf = ledger::clearing;
+  std::vector<std::string> records;
+  std::string error;
+  const auto add = [&](const cf::Message& m) {
+    std::string encoded;
+    if (!cf::encode(m, ebcdic ? cf::Charset::ebcdic : cf::Charset::ascii, &encoded, &error)) {
+      return false;
+    }
+    records.push_back(std::move(encoded));
+    return true;
+  };
+  cf::Message header;
+  header.mti = "1644";
+  header.set(24, "697");
+  std::string h48;
+  cf::add_pds(&h48, "0105", file_id);
+  header.set(48, h48);
+  header.set(71, "00000001");
+  header.set(73, date);
+  (void)add(header);
+  std::uint64_t checksum = 0;
+  std::uint64_t debits = 0;
+  for (const Remembered& r : load_state(state)) {
+    if (r.approval == "-" || r.amount == "-" || r.currency == "-") continue;
+    cf::Message p;
+    p.mti = "1240";
+    p.set(2, pan_text);
+    p.set(3, "000000");
+    p.set(4, r.amount);
+    p.set(12, std::string(date) + r.transmission.substr(4, 6));
+    p.set(24, "200");
+    p.set(26, r.mcc == "-" ? "5999" : r.mcc);
+    // Acquirer reference data: 23 digits, unique per transaction.
+    std::string ard = "7" + std::string(6 - std::min<std::size_t>(6, r.acquirer.size()), '0') +
+                      r.acquirer.substr(0, 6) + date + r.transmission.substr(4, 4) + r.stan;
+    ard = ard.substr(0, 23);
+    ard += std::string(23 - ard.size(), '0');
+    p.set(31, ard);
+    p.set(37, r.rrn);
+    p.set(38, r.approval);
+    p.set(43, merchant.substr(0, 99));
+    p.set(49, r.currency);
+    if (r.life_cycle != "-") p.set(63, r.life_cycle);
+    char number[16];
+    std::snprintf(number, sizeof number, "%08zu", records.size() + 1);
+    p.set(71, number);
+    p.set(73, date);
+    if (!add(p)) {
+      std::fprintf(stderr, "ledgerd simulate clearing-file: %s\n", error.c_str());
+      return 2;
+    }
+    std::uint64_t amount = 0;
+    (void)parse_digits(r.amount, &amount);
+    checksum += amount;
+    ++debits;
+  }
+  cf::Message trailer;
+  trailer.mti = "1644";
+  trailer.set(24, "695");
+  std::string t48;
+  char text[32];
+  std::snprintf(text, sizeof text, "%08zu", records.size() + 1);
+  cf::add_pds(&t48, "0306", text);
+  std::snprintf(text, sizeof text, "%016llu", static_cast<unsigned long long>(checksum));
+  cf::add_pds(&t48, "0301", text);
+  trailer.set(48, t48);
+  std::snprintf(text, sizeof text, "%010llu", static_cast<unsigned long long>(debits));
+  trailer.set(76, text);
+  trailer.set(74, "0000000000");
+  trailer.set(86, "0000000000000000");
+  std::snprintf(text, sizeof text, "%016llu", static_cast<unsigned long long>(checksum));
+  trailer.set(88, text);
+  (void)add(trailer);
+  std::ofstream out(out_file, std::ios::binary | std::ios::trunc);
+  const std::string file = cf::frame(records, cf::Framing::rdw);
+  out.write(file.data(), static_cast<std::streamsize>(file.size()));
+  if (!out) {
+    std::fprintf(stderr, "ledgerd simulate clearing-file: cannot write %s\n", out_file.c_str());
+    return 3;
+  }
+  std::printf("clearing file %s: %llu first presentments, %s minor units, file id %s\n",
+              out_file.c_str(), static_cast<unsigned long long>(debits),
+              std::to_string(checksum).c_str(), file_id);
+  return 0;
+}
+
 int run_simulate(const std::vector<std::string>& args) {
   if (is_sepa_simulation(args)) return run_simulate_sepa(args);
+  if (!args.empty() && args[0] == "clearing-file") return run_clearing_file(args);
   if (!args.empty() && (args[0] == "--help" || args[0] == "-h" || args[0] == "help")) {
     std::fputs(simulate_usage().c_str(), stdout);
     return 0;
@@ -683,8 +858,22 @@ int run_simulate(const std::vector<std::string>& args) {
   const bool original = o.kind == SimulateKind::authorize || o.kind == SimulateKind::purchase ||
                         (o.kind == SimulateKind::refund && o.original.empty()) ||
                         (o.kind == SimulateKind::advice && o.original.empty());
-  if (original)
-    remember(o.state_file, {request.get(11), request.get(37), request.get(7), o.acquirer});
+  if (original) {
+    Remembered r{request.get(11), request.get(37), request.get(7), o.acquirer};
+    if (approved && o.kind == SimulateKind::authorize && reply.has(38)) {
+      r.approval = reply.get(38);
+      if (reply.has(63)) r.life_cycle = reply.get(63);
+      r.amount = reply.has(4) ? reply.get(4) : request.get(4);
+      r.currency = request.has(49) ? request.get(49) : "-";
+      r.mcc = request.has(18) ? request.get(18) : "-";
+    }
+    remember(o.state_file, r);
+  }
+  // Completed online (0220) or reversed in full: the acquirer will not present it.
+  if (approved && !o.original.empty() &&
+      (o.kind == SimulateKind::complete || (o.kind == SimulateKind::reverse && !o.actual))) {
+    settle_remembered(o.state_file, o.original);
+  }
   const bool decision = o.kind == SimulateKind::authorize || o.kind == SimulateKind::incremental ||
                         o.kind == SimulateKind::purchase || o.kind == SimulateKind::balance ||
                         o.kind == SimulateKind::refund;

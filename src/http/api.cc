@@ -218,6 +218,13 @@ Awaitable<Response> Api::route(const Request& request, const Parts& parts, const
   if (resource == "credit-transfers") {
     co_return co_await route_credit_transfers(routes_, request, parts, query);
   }
+  if (resource == "card-clearing") {
+    co_return co_await route_card_clearing(routes_, request, parts, query);
+  }
+  if (resource == "disputes") co_return co_await route_disputes(routes_, request, parts, query);
+  if (resource == "card-transactions") {
+    co_return co_await route_card_transactions(routes_, request, parts, query);
+  }
   if (resource == "payee-verifications") {
     co_return co_await route_payee_verifications(routes_, request, parts, query);
   }

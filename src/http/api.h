@@ -39,6 +39,7 @@ struct ApiOptions {
   LedgerClock* clock = nullptr;  // the ledger's clock (nullptr: system); manual: test clock
   DirectDebitPolicy direct_debit_policy;
   CreditTransferPolicy credit_transfer_policy;
+  CardClearingPolicy card_clearing_policy;
 };
 
 class Api {
@@ -66,11 +67,14 @@ class Api {
                 options.clock,
                 options.clock != nullptr && options.clock->manual() ? options.clock : nullptr,
                 options.direct_debit_policy,
-                options.credit_transfer_policy} {}
+                options.credit_transfer_policy,
+                options.card_clearing_policy} {}
 
   Awaitable<Response> handle(Request& request);
   // The regular SCT cut-off on its own (run_credit_transfer_cutoff), for the server's executor.
   Awaitable<void> credit_transfer_cutoff() { return run_credit_transfer_cutoff(routes_); }
+  // The chargeback cut-off and the representment deadlines (run_dispute_timers).
+  Awaitable<void> dispute_timers() { return run_dispute_timers(routes_); }
   // Before a body is read (http::ServerOptions::check_header): a refused key or scope is
   // answered at once, also under Expect: 100-continue, and recorded if it was a write.
   std::optional<Response> check_header(const RequestHeader& header);

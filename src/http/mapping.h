@@ -15,6 +15,7 @@
 #include "http/json_mapping.h"
 #include "http/message.h"
 #include "ledger/audit.h"
+#include "ledger/card_rules.h"
 #include "ledger/credit_transfers.h"
 #include "ledger/direct_debits.h"
 #include "ledger/key_store.h"
@@ -126,6 +127,20 @@ struct DirectDebitPolicy {
 };
 // SEPA credit transfers (docs/credit-transfers.md): the outbound endpoints and the scheme's
 // parameters (LEDGER_SCT_*, LEDGER_VOP_*).
+// /v1/card-clearing and /v1/disputes (docs/card-clearing.md).
+struct CardClearingPolicy {
+  iso8583::CardRules card_rules = iso8583::default_card_rules();  // over-clearing tolerance
+  std::uint32_t match_days = 30;  // an authorization up to this many days before the sale
+  // The chargeback time limit per dispute reason, days from the processing date.
+  std::map<std::string, std::uint32_t> chargeback_days = {{"fraud", 120},
+                                                          {"not_received", 120},
+                                                          {"not_as_described", 120},
+                                                          {"duplicate", 120},
+                                                          {"amount", 120}};
+  std::uint32_t representment_days = 45;             // the acquirer's window after the chargeback
+  std::uint32_t chargeback_cutoff_minute = 18 * 60;  // the daily chargeback file (UTC)
+  bool auto_cutoff = true;
+};
 struct CreditTransferPolicy {
   std::string inst_url;  // empty: instant transfers out answer 503
   std::string inst_token;

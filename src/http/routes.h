@@ -5,6 +5,7 @@
 // Thread: a session's strand; RouteContext is immutable and shared.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <string>
@@ -35,6 +36,7 @@ struct RouteContext {
   LedgerClock* test_clock = nullptr;          // set only with LEDGER_CLOCK=manual
   DirectDebitPolicy direct_debit_policy;
   CreditTransferPolicy credit_transfer_policy;
+  CardClearingPolicy card_clearing_policy;
   std::uint64_t now_ns() const;
 };
 
@@ -75,6 +77,21 @@ Awaitable<Response> route_credit_transfers(const RouteContext& ctx, const Reques
 // passes LEDGER_SCT_CUTOFF, the due files are cut as POST /v1/credit-transfers/files cuts them
 // (checked every 10 s; a failed cut is tried again). Runs until its executor stops.
 Awaitable<void> run_credit_transfer_cutoff(const RouteContext& ctx);
+// /v1/card-clearing (clearing files in, chargeback files out), /v1/disputes and
+// /v1/card-transactions (docs/card-clearing.md).
+Awaitable<Response> route_card_clearing(const RouteContext& ctx, const Request& request,
+                                        const Parts& parts, const Query& query);
+Awaitable<Response> route_disputes(const RouteContext& ctx, const Request& request,
+                                   const Parts& parts, const Query& query);
+Awaitable<Response> route_card_transactions(const RouteContext& ctx, const Request& request,
+                                            const Parts& parts, const Query& query);
+// Disputes on the clock: each day once the ledger's clock passes the chargeback cut-off, the
+// opened disputes are charged back in a file (as POST /v1/card-clearing/files); a charged-back
+// dispute whose representment window closed is won. Checked every 10 s.
+Awaitable<void> run_dispute_timers(const RouteContext& ctx);
+// Reconciliation differences found by clearing imports (the metric
+// ledgerd_card_clearing_reconciliation_differences_total).
+std::atomic<std::uint64_t>& card_clearing_differences();
 // /v1/test-clock (LEDGER_CLOCK=manual only; otherwise 404).
 Awaitable<Response> route_test_clock(const RouteContext& ctx, const Request& request,
                                      const Parts& parts, const Query& query);

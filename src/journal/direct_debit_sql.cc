@@ -1,5 +1,6 @@
 #include "journal/direct_debit_sql.h"
 
+#include "journal/clearing_sql.h"
 #include "journal/credit_transfer_sql.h"
 #include "ledger/ids.h"
 #include "ledger/units.h"
@@ -602,6 +603,8 @@ Status run(PGconn* conn, const DirectDebitRequest& q, DirectDebitReply* reply) {
     case DirectDebitRequest::Op::ct_mark_imported:
     case DirectDebitRequest::Op::ct_receive:
       return credit_transfer_sql::run(conn, q, reply);
+    case DirectDebitRequest::Op::card_sql:
+      return clearing_sql::run(conn, q, reply);
   }
   return Status::error("unknown direct debit operation");
 }

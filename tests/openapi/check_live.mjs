@@ -195,5 +195,16 @@ if (created && created.id) await call('POST', '/v1/keys/{id}/revoke', `/v1/keys/
 await call('POST', '/v1/keys/{id}/revoke', `/v1/keys/${id(7, 7)}/revoke`, undefined, { expect: 404 });
 await call('GET', '/v1/accounts/{id}/statement', `/v1/accounts/${id(1, 2)}/statement?from=2024-02-30T00:00:00Z`, undefined, { expect: 400 });
 
+// Card clearing and disputes (docs/card-clearing.md): a file that is not one is refused whole.
+await call('POST', '/v1/card-clearing/import', '/v1/card-clearing/import', { not: 'a clearing file' }, { expect: 422 });
+await call('GET', '/v1/card-clearing/files', '/v1/card-clearing/files?direction=in', undefined, { expect: 200 });
+await call('POST', '/v1/card-clearing/files', '/v1/card-clearing/files', undefined, { expect: 200 });
+await call('GET', '/v1/card-clearing/files/{direction}/{file_id}', '/v1/card-clearing/files/in/NO-SUCH-FILE', undefined, { expect: 404 });
+await call('GET', '/v1/card-transactions/{id}', `/v1/card-transactions/${id(7, 7)}`, undefined, { expect: 404 });
+await call('POST', '/v1/disputes', '/v1/disputes', { transfer_id: id(7, 7), reason: 'bored' }, { expect: 400 });
+await call('POST', '/v1/disputes', '/v1/disputes', { transfer_id: id(7, 7), reason: 'fraud' }, { expect: 404 });
+await call('GET', '/v1/disputes', '/v1/disputes', undefined, { expect: 200 });
+await call('GET', '/v1/disputes/{id}', `/v1/disputes/${id(7, 7)}`, undefined, { expect: 404 });
+
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

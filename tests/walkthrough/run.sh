@@ -2,8 +2,8 @@
 # ctest entry: the README's "Two minutes with a card" exactly as printed (only the two ports
 # are changed to the test server's), against a real ledgerd on the PostgreSQL started by
 # scripts/test. Every command must succeed (bash -e: curl -f, the simulator exits non-zero on
-# a decline), and the money must end where the README says: the statement closes at 485.50
-# and nothing is held. Usage: run.sh /path/to/ledgerd
+# a decline), and the money must end where the README says: the statement closes at 461.70
+# (the bookshop's payment cleared from the day's clearing file) and nothing is held. Usage: run.sh /path/to/ledgerd
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 readme=$here/../../README.md
@@ -28,8 +28,9 @@ LEDGER_SIMULATE_STATE=$work/state.tsv bash -euo pipefail walkthrough.sh >output.
   exit 1
 }
 cat output.txt
-grep -q '"closing_balance":48550' output.txt || { echo "walkthrough: statement does not close at 485.50"; exit 1; }
-tail -n 1 output.txt | grep -q '"pending":0,"posted":48550' || { echo "walkthrough: money still held"; exit 1; }
+grep -q '"closing_balance":46170' output.txt || { echo "walkthrough: statement does not close at 461.70"; exit 1; }
+tail -n 1 output.txt | grep -q '"pending":0,"posted":46170' || { echo "walkthrough: money still held"; exit 1; }
+grep -q '"outcome":"posted"' output.txt || { echo "walkthrough: the clearing record did not post"; exit 1; }
 grep -q '400005\*\*\*\*\*\*5556' output.txt || { echo "walkthrough: PAN not masked"; exit 1; }
 if grep -q '4000056655665556' <(grep -v 'sim \|--pan' output.txt); then
   echo "walkthrough: the full PAN was printed"
