@@ -295,6 +295,25 @@ TEST(SlackTest, MessagesReadAtAGlance) {
 
 // Accounts by their masked IBAN when the caller knows it; a direct debit by its creditor, whose
 // name (from the clearing system) is escaped like a merchant's.
+TEST(SlackTest, ClearedCardPaymentsNameTheirMerchantEscaped) {
+  Event cleared = transfer_event(EventType::card_cleared, 1450, 2, 1, TransferCode::card_clearing);
+  cleared.has_merchant = true;
+  std::memcpy(cleared.merchant.merchant.name, "CORNER BISTRO", 13);
+  std::memcpy(cleared.merchant.merchant.city, "Berlin", 6);
+  EXPECT_EQ(slack_text(cleared),
+            "Card payment cleared 14.50 EUR at CORNER BISTRO, Berlin (account …0002)");
+  Event forced =
+      transfer_event(EventType::card_force_posted, 500, 2, 1, TransferCode::card_force_post);
+  forced.has_merchant = true;
+  std::memcpy(forced.merchant.merchant.name, "<!channel> SHOP", 15);
+  EXPECT_EQ(slack_text(forced),
+            "Card payment cleared without a matching authorization 5.00 EUR at &lt;!channel&gt; "
+            "SHOP (account …0002)");
+  Digest digest;
+  digest.add(cleared);
+  EXPECT_EQ(digest.text(), "1 more events: 1 card clearings (14.50 EUR)");
+}
+
 TEST(SlackTest, AccountsByIbanAndDirectDebitsByCreditor) {
   const Event approved = transfer_event(EventType::card_authorization_approved, 1240, 2, 1,
                                         TransferCode::card_authorization);

@@ -361,7 +361,8 @@ void Digest::add(const Event& e) {
     const Transfer& t = e.record.value.transfer;
     const bool moves =
         (e.type == EventType::transfer_created || e.type == EventType::transfer_posted ||
-         e.type == EventType::card_completion ||
+         e.type == EventType::card_completion || e.type == EventType::card_cleared ||
+         e.type == EventType::card_force_posted ||
          e.type == EventType::card_authorization_approved) &&
         (t.flags & flag_pending) == 0;
     if (moves && t.currency.code != 0 && t.result == TransferResult::ok) {
