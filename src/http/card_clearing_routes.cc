@@ -706,11 +706,15 @@ Awaitable<Response> import_file(const RouteContext& ctx, const Request& request)
     const auto put = co_await store(ctx, Op::records_put, args1);
     if (!put) co_return render(read_failed(), version);
   }
-  const json args2{{"file_id", file_id}, {"record_count", file.records.size()}, {"report", report}};
+  // The stored report leaves the records out: they are rows of their own (file_records).
+  json stored_report = report;
+  stored_report.erase("records");
+  const json args2{
+      {"file_id", file_id}, {"record_count", file.records.size()}, {"report", stored_report}};
   const auto finished = co_await store(ctx, Op::file_finish, args2);
   if (!finished) co_return render(read_failed(), version);
   if (!differences.empty()) {
-    // The operator alert (docs/alerts.yml: LedgerClearingReconciliationDifference).
+    // The operator alert (docs/alerts.yml: LedgerdClearingReconciliationDifference).
     card_clearing_differences().fetch_add(differences.size(), std::memory_order_relaxed);
     spdlog::error(
         "event=card_clearing_reconciliation_difference file_id={} differences={} detail=\"{}\"",
