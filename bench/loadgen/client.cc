@@ -4,8 +4,14 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <random>
+#include <set>
 
+#include "ledger/card_ids.h"
+#include "ledger/clearing_file.h"
 #include "loadgen.h"
 
 namespace ledger::bench {
@@ -137,6 +143,96 @@ bool provision(const Options& o) {
     }
   }
   return true;
+}
+
+json write_clearing_files(const Options& o, const Stats& s) {
+  namespace cf = ledger::clearing;
+  std::set<std::pair<std::uint64_t, std::uint64_t>> online;
+  for (const TransferId& id : s.settled_online) online.insert({id.value.hi, id.value.lo});
+  std::vector<Stats::Clearable> items;
+  for (const Stats::Clearable& c : s.clearable) {
+    if (online.count({c.id.value.hi, c.id.value.lo}) == 0) items.push_back(c);
+  }
+  std::filesystem::create_directories(o.clearing_dir);
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char date[40];
+  std::snprintf(date, sizeof date, "%02d%02d%02d", utc.tm_year % 100, utc.tm_mon + 1, utc.tm_mday);
+  constexpr std::size_t per_file = 15'000;  // under ledgerd's 4 MiB request body
+  std::size_t files = 0;
+  std::string error;
+  for (std::size_t from = 0; from < items.size(); from += per_file) {
+    std::vector<std::string> records;
+    const auto add = [&](const cf::Message& m) {
+      std::string encoded;
+      if (cf::encode(m, cf::Charset::ascii, &encoded, &error))
+        records.push_back(std::move(encoded));
+    };
+    char file_id[80];
+    std::snprintf(file_id, sizeof file_id, "002%s%011d%05zu", date, 1000000 + (int)(now % 100000),
+                  files + 1);
+    cf::Message header;
+    header.mti = "1644";
+    header.set(24, "697");
+    std::string h48;
+    cf::add_pds(&h48, "0105", file_id);
+    header.set(48, h48);
+    header.set(73, date);
+    add(header);
+    std::uint64_t sum = 0;
+    std::uint64_t count = 0;
+    for (std::size_t i = from; i < std::min(items.size(), from + per_file); ++i) {
+      const Stats::Clearable& c = items[i];
+      char text[64];
+      cf::Message p;
+      p.mti = "1240";
+      p.set(2, pan_for(c.card));
+      p.set(3, "000000");
+      std::snprintf(text, sizeof text, "%012d", c.amount);
+      p.set(4, text);
+      p.set(24, "200");
+      p.set(26, "5411");
+      std::snprintf(text, sizeof text, "7%06d%s%010zu", 123456, date, i);
+      p.set(31, text);
+      char code[6];
+      ledger::card_ids::approval_code_text(ledger::card_ids::approval_code_value(c.id), code);
+      p.set(38, std::string(code, 6));
+      p.set(43, "NOON SUPERMARKET\\Main St 1\\Berlin\\10115      BE DEU");
+      p.set(49, "978");
+      std::snprintf(text, sizeof text, "%016llX",
+                    static_cast<unsigned long long>(ledger::card_ids::life_cycle_key(c.id)));
+      p.set(63, text);
+      p.set(73, date);
+      add(p);
+      sum += static_cast<std::uint64_t>(c.amount);
+      ++count;
+    }
+    cf::Message trailer;
+    trailer.mti = "1644";
+    trailer.set(24, "695");
+    std::string t48;
+    char text[40];
+    std::snprintf(text, sizeof text, "%08zu", records.size() + 1);
+    cf::add_pds(&t48, "0306", text);
+    std::snprintf(text, sizeof text, "%016llu", static_cast<unsigned long long>(sum));
+    cf::add_pds(&t48, "0301", text);
+    trailer.set(48, t48);
+    std::snprintf(text, sizeof text, "%010llu", static_cast<unsigned long long>(count));
+    trailer.set(76, text);
+    trailer.set(74, "0000000000");
+    trailer.set(86, "0000000000000000");
+    std::snprintf(text, sizeof text, "%016llu", static_cast<unsigned long long>(sum));
+    trailer.set(88, text);
+    add(trailer);
+    ++files;
+    char name[64];
+    std::snprintf(name, sizeof name, "/clearing-%03zu.ipm", files);
+    std::ofstream out(o.clearing_dir + name, std::ios::binary | std::ios::trunc);
+    const std::string bytes = cf::frame(records, cf::Framing::rdw);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  return json{{"files", files}, {"records", items.size()}, {"error", error}};
 }
 
 }  // namespace ledger::bench

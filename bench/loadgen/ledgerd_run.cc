@@ -98,7 +98,7 @@ class IsoConnection {
                     1'000'000 + run_ * 10'000 + static_cast<int>(i / 1'000'000) * 64 + connection_);
       const std::string acquirer = text;
       const std::string& transmission = transmission_;
-      Pending pending{intended, p.kind, {}, {}, p.amount, {}, {}, {}};
+      Pending pending{intended, p.kind, {}, {}, p.amount, {}, {}, {}, p.card};
       ledger::iso8583::Message m;
       m.set(2, pan_for(p.card));
       m.set(7, transmission);
@@ -121,6 +121,7 @@ class IsoConnection {
       } else {
         const Approval original = approvals_.front();
         approvals_.pop_front();
+        stats_.settled_online.push_back(original.id);  // completed or reversed: not presented
         m.set(2, pan_for(p.card));  // the card does not matter to the server: DE90 finds it
         m.mti = kind == Kind::capture ? "0220" : "0400";
         m.set(3, "000000");
@@ -213,6 +214,7 @@ class IsoConnection {
         approvals_.push_back(
             {p.stan, p.transmission, p.acquirer, p.id, p.amount, static_cast<long long>(acquirer)});
         stats_.approved.push_back(p.id);
+        stats_.clearable.push_back({p.card, p.amount, p.id});
       } else if (p.kind == Kind::auth && code == "91") {
         stats_.busy.push_back(p.id);
       } else if (p.kind == Kind::capture && code == "00") {
@@ -239,6 +241,7 @@ class IsoConnection {
     TransferId original;  // capture/reversal: the authorization's id
     int amount;
     std::string stan, transmission, acquirer;
+    int card = 0;  // auth: the cardholder (for the clearing file)
   };
 
   int port() const { return port_index_ == 0 ? o_.iso_port : o_.iso_port_standby; }

@@ -43,7 +43,10 @@ struct Options {
   std::string timeseries;
   std::string baseline;  // a PostgreSQL URL: run the plain-PostgreSQL ledger instead
   std::string database;  // ledgerd's database: reconcile after the run
-  int pool = 16;         // baseline connections
+  // --clearing-dir DIR: after the run, the scheme's clearing files of its approved
+  // authorizations (one first presentment each, 15,000 per file) in DIR.
+  std::string clearing_dir;
+  int pool = 16;  // baseline connections
   double search_p99_ms = 0;
   double search_seconds = 4;       // measured seconds per step, at least (see search_samples)
   double search_warmup = 2;        // unmeasured seconds at the step's rate before it
@@ -105,6 +108,9 @@ struct Check {
   std::string detail;
 };
 std::vector<Check> reconcile_ledgerd(const Options& o, const Stats& s);
+// The day's clearing files of a run's approved authorizations (--clearing-dir): how many files
+// and records were written.
+json write_clearing_files(const Options& o, const Stats& s);
 std::vector<Check> reconcile_baseline(const Options& o, const Stats& s);
 
 // Prepares one system and runs what was asked: the noon profile or the sustainable-rate search.

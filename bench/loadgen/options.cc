@@ -62,6 +62,8 @@ bool parse_options(int argc, char** argv, Options* o) {
       o->baseline = value;
     } else if (flag == "--database") {
       o->database = value;
+    } else if (flag == "--clearing-dir") {
+      o->clearing_dir = value;
     } else if (flag == "--pool") {
       ok = number(&o->pool);
     } else if (flag == "--search-p99-ms") {

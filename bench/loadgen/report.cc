@@ -313,6 +313,8 @@ json noon_run(const Options& o, int* run, const std::string& series_file) {
   }
   out["reconciliation"] = reconciliation;
   out["reconciled"] = reconciled;
+  if (o.baseline.empty() && !o.clearing_dir.empty())
+    out["clearing"] = write_clearing_files(o, stats);
   if (!series_file.empty()) {
     std::ofstream series(series_file);
     // seconds, requests sent, p50 and p99 (by intended send time), answers (by answer time),

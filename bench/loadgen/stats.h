@@ -50,6 +50,15 @@ struct Stats {
   std::uint64_t cpu_window_requests = 0;
   // Reconciliation (ledgerd): ids the answers say must be in the journal, and 91'd holds.
   std::vector<TransferId> approved, captured, reversed, busy;
+  // Approved authorizations, for the day's clearing file (--clearing-dir), less those a
+  // completion or reversal followed.
+  struct Clearable {
+    int card;
+    int amount;
+    TransferId id;
+  };
+  std::vector<Clearable> clearable;
+  std::vector<TransferId> settled_online;
   std::vector<std::string> transfers_ok;
 
   void size_series(std::size_t seconds) {
