@@ -368,6 +368,15 @@ const Setting settings[] = {
        c->clearing_match_days = static_cast<std::uint32_t>(n);
        return Status();
      }},
+    {"clearing-import-rate", "LEDGER_CLEARING_IMPORT_RATE",
+     "clearing records one import posts per second, to spread a day's file over more time "
+     "(default 0: as fast as the ledger takes them)",
+     [](const std::string& v, Config* c) {
+       std::uint64_t n = 0;
+       if (!parse_digits(v, &n) || n > 1'000'000) return Status::error("expected 0 to 1000000");
+       c->clearing_import_rate = static_cast<std::uint32_t>(n);
+       return Status();
+     }},
     {"chargeback-days", "LEDGER_CHARGEBACK_DAYS",
      "the chargeback time limit per dispute reason, days from the processing date, e.g. "
      "fraud:120,not_received:120,not_as_described:120,duplicate:120,amount:120 (the default)",

@@ -99,7 +99,8 @@ struct Config {
   bool sct_auto_cutoff = true;
   // Card clearing and disputes (docs/card-clearing.md).
   std::uint32_t clearing_match_days = 30;
-  std::string chargeback_days;  // "fraud:120,not_received:120,..." (empty: 120 for each)
+  std::uint32_t clearing_import_rate = 0;  // records per second (0: unpaced)
+  std::string chargeback_days;             // "fraud:120,not_received:120,..." (empty: 120 for each)
   std::uint32_t representment_days = 45;
   std::uint32_t chargeback_cutoff_minute = 18 * 60;
   bool chargeback_auto_cutoff = true;

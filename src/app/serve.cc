@@ -590,6 +590,7 @@ std::optional<ServeOptions> options_from(const Config& config, std::string* erro
 
   o.api.card_clearing_policy.card_rules = o.iso.translate.rules;
   o.api.card_clearing_policy.match_days = config.clearing_match_days;
+  o.api.card_clearing_policy.import_records_per_second = config.clearing_import_rate;
   o.api.card_clearing_policy.representment_days = config.representment_days;
   o.api.card_clearing_policy.chargeback_cutoff_minute = config.chargeback_cutoff_minute;
   o.api.card_clearing_policy.auto_cutoff = config.chargeback_auto_cutoff;

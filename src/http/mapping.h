@@ -131,6 +131,8 @@ struct DirectDebitPolicy {
 struct CardClearingPolicy {
   iso8583::CardRules card_rules = iso8583::default_card_rules();  // over-clearing tolerance
   std::uint32_t match_days = 30;  // an authorization up to this many days before the sale
+  // Clearing records posted per second by one import (0: as fast as the ledger takes them).
+  std::uint32_t import_records_per_second = 0;
   // The chargeback time limit per dispute reason, days from the processing date.
   std::map<std::string, std::uint32_t> chargeback_days = {{"fraud", 120},
                                                           {"not_received", 120},
