@@ -403,8 +403,11 @@ TEST_F(CardClearingTest, DisputesWonAndLostWithChargebackFileAndRepresentment) {
   EXPECT_EQ(reply.status, 200) << reply.body;
   expect_balances(8000, 8000, __LINE__);
   reply = call("POST", "/v1/disputes",
-               {{"id", uuid(40, 2)}, {"transfer_id", rows[1]["transfer_id"]}, {"reason", "fraud"}});
+               {{"id", uuid(40, 2)},
+                {"transfer_id", rows[1]["authorization_id"]},  // named by its authorization
+                {"reason", "fraud"}});
   ASSERT_EQ(reply.status, 201) << reply.body;
+  EXPECT_EQ(json::parse(reply.body)["transfer_id"], rows[1]["transfer_id"]);
   expect_balances(8000, 8000, __LINE__);
   // A second open dispute of the same payment: 409.
   EXPECT_EQ(

@@ -448,5 +448,122 @@ TEST_F(AuthorizationTest, ReplayRebuildsVelocity) {
   EXPECT_EQ(rebuilt.state_hash(), engine_.state_hash());
 }
 
+// Card clearing (clearing.cc): one command per record of the scheme's file.
+class ClearingTest : public AuthorizationTest {
+ protected:
+  CardClearing presentment(std::uint64_t id, std::int64_t amount, TransferId authorization) {
+    CardClearing c;
+    c.id = tid(5000 + id);
+    std::memset(c.pan_hash, 0x42, 32);
+    c.approval_code = card_ids::approval_code_value(authorization);
+    c.amount = amount;
+    c.currency = eur_;
+    c.mcc = 5411;
+    return c;
+  }
+  CommandResult clear(const CardClearing& c) {
+    Command command;
+    command.kind = CommandKind::clear_card;
+    command.body.clearing = c;
+    run({command});
+    return out_.results[0];
+  }
+  Sum posted_debits() { return account(2).debits_posted; }
+};
+
+TEST_F(ClearingTest, APresentmentPostsItsHoldPartlyAndReleasesTheRestOnce) {
+  const CommandResult approved = authorize(auth(1, 400));
+  ASSERT_EQ(approved.transfer_result(), R::ok);
+  const TransferId hold = approved.value.transfer.id;
+  EXPECT_EQ(account(2).debits_pending, 400);
+  const CommandResult cleared = clear(presentment(1, 350, hold));
+  ASSERT_EQ(cleared.transfer_result(), R::ok);
+  EXPECT_EQ(cleared.detail, static_cast<std::uint8_t>(ClearingMatch::approval_code));
+  EXPECT_EQ(cleared.detail2, static_cast<std::uint8_t>(ClearingOutcome::posted));
+  EXPECT_EQ(cleared.related, hold);
+  EXPECT_EQ(cleared.value.transfer.code, TransferCode::card_clearing);
+  EXPECT_EQ(account(2).debits_pending, 0);  // the other 50 released
+  EXPECT_EQ(posted_debits(), 350);
+  // The same record again: its posting, nothing twice.
+  EXPECT_EQ(clear(presentment(1, 350, hold)).transfer_result(), R::exists);
+  EXPECT_EQ(posted_debits(), 350);
+  // A second shipment of the same authorization: posted beside it.
+  const CommandResult again = clear(presentment(2, 40, hold));
+  EXPECT_EQ(again.detail2, static_cast<std::uint8_t>(ClearingOutcome::posted_again));
+  EXPECT_EQ(posted_debits(), 390);
+  expect_balanced();
+}
+
+TEST_F(ClearingTest, LifeCycleIdFindsItOverTheToleranceAndUnknownOnesAreForcePosted) {
+  const TransferId hold = authorize(auth(1, 100)).value.transfer.id;
+  CardClearing by_life_cycle = presentment(1, 118, TransferId{});
+  by_life_cycle.approval_code = 0;
+  by_life_cycle.life_cycle = card_ids::life_cycle_key(hold);
+  by_life_cycle.over_capture_pct = 20;  // a restaurant's tip
+  const CommandResult tipped = clear(by_life_cycle);
+  EXPECT_EQ(tipped.detail, static_cast<std::uint8_t>(ClearingMatch::life_cycle));
+  EXPECT_EQ(tipped.detail2, static_cast<std::uint8_t>(ClearingOutcome::posted));
+  EXPECT_EQ(posted_debits(), 118);
+  // No authorization with this code: force posted past the balance (1000 - 118 left).
+  CardClearing unknown = presentment(2, 2000, TransferId{});
+  unknown.approval_code = 12345;
+  const CommandResult forced = clear(unknown);
+  ASSERT_EQ(forced.transfer_result(), R::ok);
+  EXPECT_EQ(forced.detail2, static_cast<std::uint8_t>(ClearingOutcome::force_unknown));
+  EXPECT_EQ(forced.value.transfer.code, TransferCode::card_force_post);
+  EXPECT_EQ(posted_debits(), 2118);
+  // Its reversal gives back exactly what it posted.
+  CardClearing reversal = presentment(3, 0, TransferId{});
+  reversal.kind = ClearingKind::reversal;
+  reversal.original = unknown.id;
+  const CommandResult back = clear(reversal);
+  ASSERT_EQ(back.transfer_result(), R::ok);
+  EXPECT_EQ(back.value.transfer.amount_effective, 2000);
+  EXPECT_EQ(account(2).credits_posted - 1000, 2000);
+  // A refund credits; an unknown card or another currency post nothing.
+  CardClearing refund = presentment(4, 30, TransferId{});
+  refund.kind = ClearingKind::refund;
+  EXPECT_EQ(clear(refund).transfer_result(), R::ok);
+  CardClearing stranger = presentment(5, 30, TransferId{});
+  std::memset(stranger.pan_hash, 0x77, 32);
+  EXPECT_EQ(clear(stranger).transfer_result(), R::card_unknown);
+  CardClearing dollars = presentment(6, 30, TransferId{});
+  dollars.currency = usd_;
+  EXPECT_EQ(clear(dollars).transfer_result(), R::currency_mismatch);
+  expect_balanced();
+  // Replayed from the journal, the balances are the same.
+  Engine rebuilt(EngineOptions{64, 256, 16});
+  for (const JournalRecord& record : journal_) rebuilt.replay(record);
+  EXPECT_EQ(rebuilt.find_account(acct(2))->debits_posted, account(2).debits_posted);
+  EXPECT_EQ(rebuilt.find_account(acct(2))->credits_posted, account(2).credits_posted);
+}
+
+TEST_F(ClearingTest, AReleasedAuthorizationIsForcePostedAndAnOnlineCompletionIsNotPostedTwice) {
+  const TransferId reversed = authorize(auth(1, 200)).value.transfer.id;
+  Authorization reversal = auth(1, 0);
+  reversal.original = reversed;
+  reversal.id = tid(9001);
+  Command c;
+  c.kind = CommandKind::card_reversal;
+  c.body.authorization = reversal;
+  run({c});
+  ASSERT_EQ(account(2).debits_pending, 0);
+  const CommandResult late = clear(presentment(1, 200, reversed));
+  EXPECT_EQ(late.detail2, static_cast<std::uint8_t>(ClearingOutcome::force_released));
+  EXPECT_EQ(posted_debits(), 200);
+  const TransferId completed = authorize(auth(2, 100)).value.transfer.id;
+  Authorization completion = auth(2, 100);
+  completion.original = completed;
+  completion.force = true;
+  c.kind = CommandKind::card_completion;
+  c.body.authorization = completion;
+  run({c});
+  ASSERT_EQ(posted_debits(), 300);
+  const CommandResult cleared = clear(presentment(2, 100, completed));
+  EXPECT_EQ(cleared.detail2, static_cast<std::uint8_t>(ClearingOutcome::completed_online));
+  EXPECT_EQ(posted_debits(), 300);
+  expect_balanced();
+}
+
 }  // namespace
 }  // namespace ledger::engine

@@ -796,7 +796,7 @@ Awaitable<Response> create_dispute(const RouteContext& ctx, const Request& reque
     return it->get<std::string>();
   };
   const auto transfer_text = text_field("transfer_id");
-  const auto transfer = transfer_text ? parse_uuid(*transfer_text) : std::nullopt;
+  auto transfer = transfer_text ? parse_uuid(*transfer_text) : std::nullopt;
   if (!transfer) {
     co_return problem(status::bad_request, "invalid_field",
                       "transfer_id must be the UUID of a cleared card payment (a clearing "
@@ -848,6 +848,8 @@ Awaitable<Response> create_dispute(const RouteContext& ctx, const Request& reque
                       "no cleared card payment has this transfer_id", version, "transfer_id");
   }
   const json& record = (*found)[0];
+  // Named by its authorization: the payment disputed is the presentment that cleared it.
+  if (const auto posting = parse_uuid(record.value("transfer_id", ""))) transfer = posting;
   if (record.value("credit", false) || record.value("kind", "") == "presentment_reversal") {
     co_return problem(status::unprocessable_entity, "not_disputable",
                       "only a cleared card payment (a debit presentment) can be disputed", version,

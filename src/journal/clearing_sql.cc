@@ -89,10 +89,13 @@ std::string sql_of(std::string_view op) {
            "$1::jsonb->>'file_id'";
   }
   if (op == "record_of_transfer") {
+    // A presentment's posting, or the authorization it cleared (its first presentment).
     return "SELECT " + record_json() +
-           "::text FROM card_clearing_records r WHERE r.transfer_id = "
-           "($1::jsonb->>'transfer_id')::uuid AND r.status = 'posted' ORDER BY r.created_at "
-           "LIMIT 1";
+           "::text FROM card_clearing_records r WHERE (r.transfer_id = "
+           "($1::jsonb->>'transfer_id')::uuid OR r.authorization_id = "
+           "($1::jsonb->>'transfer_id')::uuid) AND r.status = 'posted' AND r.kind <> "
+           "'presentment_reversal' AND NOT r.credit ORDER BY r.transfer_id = "
+           "($1::jsonb->>'transfer_id')::uuid DESC, r.created_at, r.record_index LIMIT 1";
   }
   if (op == "transaction") {
     // Everything about one card transaction: the records that cleared its authorization (or
