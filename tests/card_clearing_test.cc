@@ -185,6 +185,13 @@ class CardClearingTest : public IsoTest {
     EXPECT_TRUE(answer.has(63));
     return answer;
   }
+  bool advance(const std::string& admin, std::int64_t seconds) {
+    const auto reply = testing::http_call(server_.http_port(), "POST", "/v1/test-clock/advance",
+                                          json{{"seconds", seconds}}.dump(),
+                                          {{"Authorization", "Bearer " + admin}});
+    EXPECT_EQ(reply.status, 200) << reply.body;
+    return reply.status == 200;
+  }
   void expect_balances(std::int64_t posted, std::int64_t available, int line) {
     const json b = balances();
     EXPECT_EQ(b["posted"], posted) << "line " << line;
@@ -317,21 +324,12 @@ TEST_F(CardClearingTest, PresentmentsMatchPostForceRefundReverseAndReconcile) {
 
 TEST_F(CardClearingTest, ExpiredHoldIsForcePostedEvenIntoOverdraft) {
   start({{"LEDGER_CLOCK", "manual"}, {"LEDGER_HOLD_DAYS", "1"}});
-  const std::string admin = testing::create_api_key(env_, "admin");
-  for (int i = 0; i < 100 && testing::http_call(server_.http_port(), "GET", "/v1/test-clock", "",
-                                                {{"Authorization", "Bearer " + admin}})
-                                     .status == 401;
-       ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  const std::string admin = clock_key();
   IsoClient link(server_.iso_port());
   const Message a = approve(link, 11, 4000);
   expect_balances(10000, 6000, __LINE__);
   // Two days later the hold has expired: the money is available again.
-  const auto advanced = testing::http_call(server_.http_port(), "POST", "/v1/test-clock/advance",
-                                           json{{"seconds", 2 * 86400}}.dump(),
-                                           {{"Authorization", "Bearer " + admin}});
-  ASSERT_EQ(advanced.status, 200) << advanced.body;
+  ASSERT_TRUE(advance(admin, 2 * 86400));
   for (int i = 0; i < 50 && balances()["available"] != 10000; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -362,13 +360,7 @@ TEST_F(CardClearingTest, DisputesWonAndLostWithChargebackFileAndRepresentment) {
   start({{"LEDGER_CLOCK", "manual"},
          {"LEDGER_CHARGEBACK_CUTOFF", "23:59"},
          {"LEDGER_REPRESENTMENT_DAYS", "45"}});
-  const std::string admin = testing::create_api_key(env_, "admin");
-  for (int i = 0; i < 100 && testing::http_call(server_.http_port(), "GET", "/v1/test-clock", "",
-                                                {{"Authorization", "Bearer " + admin}})
-                                     .status == 401;
-       ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  const std::string admin = clock_key();
   IsoClient link(server_.iso_port());
   const Message a1 = approve(link, 21, 3000);
   const Message a2 = approve(link, 22, 2000);
@@ -439,10 +431,7 @@ TEST_F(CardClearingTest, DisputesWonAndLostWithChargebackFileAndRepresentment) {
   expect_balances(5000, 5000, __LINE__);
 
   // The second is not re-presented within 45 days: won, the 20.00 back for good.
-  const auto advanced = testing::http_call(server_.http_port(), "POST", "/v1/test-clock/advance",
-                                           json{{"seconds", 46 * 86400}}.dump(),
-                                           {{"Authorization", "Bearer " + admin}});
-  ASSERT_EQ(advanced.status, 200) << advanced.body;
+  ASSERT_TRUE(advance(admin, 46 * 86400));
   for (int i = 0;
        i < 150 && json::parse(call("GET", "/v1/disputes/" + uuid(40, 2)).body)["status"] != "won";
        ++i) {
@@ -452,10 +441,7 @@ TEST_F(CardClearingTest, DisputesWonAndLostWithChargebackFileAndRepresentment) {
   expect_balances(7000, 7000, __LINE__);
 
   // Past the chargeback time limit (120 days): refused.
-  const auto later = testing::http_call(server_.http_port(), "POST", "/v1/test-clock/advance",
-                                        json{{"seconds", 100 * 86400}}.dump(),
-                                        {{"Authorization", "Bearer " + admin}});
-  ASSERT_EQ(later.status, 200);
+  ASSERT_TRUE(advance(admin, 100 * 86400));
   reply = call("POST", "/v1/disputes",
                {{"id", uuid(40, 4)}, {"transfer_id", rows[0]["transfer_id"]}, {"reason", "fraud"}});
   EXPECT_EQ(reply.status, 422) << reply.body;

@@ -163,29 +163,14 @@ json write_clearing_files(const Options& o, const Stats& s) {
   std::size_t files = 0;
   std::string error;
   for (std::size_t from = 0; from < items.size(); from += per_file) {
-    std::vector<std::string> records;
-    const auto add = [&](const cf::Message& m) {
-      std::string encoded;
-      if (cf::encode(m, cf::Charset::ascii, &encoded, &error))
-        records.push_back(std::move(encoded));
-    };
     char file_id[80];
     std::snprintf(file_id, sizeof file_id, "002%s%011d%05zu", date, 1000000 + (int)(now % 100000),
                   files + 1);
-    cf::Message header;
-    header.mti = "1644";
-    header.set(24, "697");
-    std::string h48;
-    cf::add_pds(&h48, "0105", file_id);
-    header.set(48, h48);
-    header.set(73, date);
-    add(header);
-    std::uint64_t sum = 0;
-    std::uint64_t count = 0;
+    std::vector<cf::Message> presentments;
     for (std::size_t i = from; i < std::min(items.size(), from + per_file); ++i) {
       const Stats::Clearable& c = items[i];
       char text[64];
-      cf::Message p;
+      cf::Message& p = presentments.emplace_back();
       p.mti = "1240";
       p.set(2, pan_for(c.card));
       p.set(3, "000000");
@@ -204,32 +189,16 @@ json write_clearing_files(const Options& o, const Stats& s) {
                     static_cast<unsigned long long>(ledger::card_ids::life_cycle_key(c.id)));
       p.set(63, text);
       p.set(73, date);
-      add(p);
-      sum += static_cast<std::uint64_t>(c.amount);
-      ++count;
     }
-    cf::Message trailer;
-    trailer.mti = "1644";
-    trailer.set(24, "695");
-    std::string t48;
-    char text[40];
-    std::snprintf(text, sizeof text, "%08zu", records.size() + 1);
-    cf::add_pds(&t48, "0306", text);
-    std::snprintf(text, sizeof text, "%016llu", static_cast<unsigned long long>(sum));
-    cf::add_pds(&t48, "0301", text);
-    trailer.set(48, t48);
-    std::snprintf(text, sizeof text, "%010llu", static_cast<unsigned long long>(count));
-    trailer.set(76, text);
-    trailer.set(74, "0000000000");
-    trailer.set(86, "0000000000000000");
-    std::snprintf(text, sizeof text, "%016llu", static_cast<unsigned long long>(sum));
-    trailer.set(88, text);
-    add(trailer);
+    std::string bytes;
+    if (!cf::write_file(file_id, date, presentments, cf::Charset::ascii, cf::Framing::rdw, &bytes,
+                        &error)) {
+      break;
+    }
     ++files;
     char name[64];
     std::snprintf(name, sizeof name, "/clearing-%03zu.ipm", files);
     std::ofstream out(o.clearing_dir + name, std::ios::binary | std::ios::trunc);
-    const std::string bytes = cf::frame(records, cf::Framing::rdw);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   }
   return json{{"files", files}, {"records", items.size()}, {"error", error}};

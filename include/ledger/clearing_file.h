@@ -117,6 +117,14 @@ bool encode(const Message& message, Charset charset, std::string* out, std::stri
 // Frames encoded messages into a file.
 std::string frame(const std::vector<std::string>& records, Framing framing);
 
+// A whole file: a 1644/697 header (PDS 0105 the file id, DE71 1, DE73 the processing date
+// YYMMDD), the records (each numbered in DE71 unless it has one), and a 1644/695 trailer whose
+// totals the records add up to (PDS 0306 and 0301, DE74, DE76, DE86, DE88). false with the
+// reason when a record does not encode.
+bool write_file(const std::string& file_id, const std::string& processing_date,
+                const std::vector<Message>& records, Charset charset, Framing framing,
+                std::string* out, std::string* error);
+
 // PDS (private data subelements) of DE48: tag (4 digits), length (3 digits), data. Returns
 // the data of `tag`, or empty (also when DE48 is malformed).
 std::string pds(std::string_view de48, std::string_view tag);

@@ -700,30 +700,11 @@ int run_clearing_file(const std::vector<std::string>& args) {
   std::snprintf(file_id, sizeof file_id, "002%s%011d%05d", date, 12345,
                 static_cast<int>(now % 86400 / 3));
   namespace cf = ledger::clearing;
-  std::vector<std::string> records;
-  std::string error;
-  const auto add = [&](const cf::Message& m) {
-    std::string encoded;
-    if (!cf::encode(m, ebcdic ? cf::Charset::ebcdic : cf::Charset::ascii, &encoded, &error)) {
-      return false;
-    }
-    records.push_back(std::move(encoded));
-    return true;
-  };
-  cf::Message header;
-  header.mti = "1644";
-  header.set(24, "697");
-  std::string h48;
-  cf::add_pds(&h48, "0105", file_id);
-  header.set(48, h48);
-  header.set(71, "00000001");
-  header.set(73, date);
-  (void)add(header);
+  std::vector<cf::Message> presentments;
   std::uint64_t checksum = 0;
-  std::uint64_t debits = 0;
   for (const Remembered& r : load_state(state)) {
     if (r.approval == "-" || r.amount == "-" || r.currency == "-") continue;
-    cf::Message p;
+    cf::Message& p = presentments.emplace_back();
     p.mti = "1240";
     p.set(2, pan_text);
     p.set(3, "000000");
@@ -742,45 +723,27 @@ int run_clearing_file(const std::vector<std::string>& args) {
     p.set(43, merchant.substr(0, 99));
     p.set(49, r.currency);
     if (r.life_cycle != "-") p.set(63, r.life_cycle);
-    char number[16];
-    std::snprintf(number, sizeof number, "%08zu", records.size() + 1);
-    p.set(71, number);
     p.set(73, date);
-    if (!add(p)) {
-      std::fprintf(stderr, "ledgerd simulate clearing-file: %s\n", error.c_str());
-      return 2;
-    }
     std::uint64_t amount = 0;
     (void)parse_digits(r.amount, &amount);
     checksum += amount;
-    ++debits;
   }
-  cf::Message trailer;
-  trailer.mti = "1644";
-  trailer.set(24, "695");
-  std::string t48;
-  char text[32];
-  std::snprintf(text, sizeof text, "%08zu", records.size() + 1);
-  cf::add_pds(&t48, "0306", text);
-  std::snprintf(text, sizeof text, "%016llu", static_cast<unsigned long long>(checksum));
-  cf::add_pds(&t48, "0301", text);
-  trailer.set(48, t48);
-  std::snprintf(text, sizeof text, "%010llu", static_cast<unsigned long long>(debits));
-  trailer.set(76, text);
-  trailer.set(74, "0000000000");
-  trailer.set(86, "0000000000000000");
-  std::snprintf(text, sizeof text, "%016llu", static_cast<unsigned long long>(checksum));
-  trailer.set(88, text);
-  (void)add(trailer);
+  std::string file;
+  std::string error;
+  if (!cf::write_file(file_id, date, presentments,
+                      ebcdic ? cf::Charset::ebcdic : cf::Charset::ascii, cf::Framing::rdw, &file,
+                      &error)) {
+    std::fprintf(stderr, "ledgerd simulate clearing-file: %s\n", error.c_str());
+    return 2;
+  }
   std::ofstream out(out_file, std::ios::binary | std::ios::trunc);
-  const std::string file = cf::frame(records, cf::Framing::rdw);
   out.write(file.data(), static_cast<std::streamsize>(file.size()));
   if (!out) {
     std::fprintf(stderr, "ledgerd simulate clearing-file: cannot write %s\n", out_file.c_str());
     return 3;
   }
   std::printf("clearing file %s: %llu first presentments, %s minor units, file id %s\n",
-              out_file.c_str(), static_cast<unsigned long long>(debits),
+              out_file.c_str(), static_cast<unsigned long long>(presentments.size()),
               std::to_string(checksum).c_str(), file_id);
   return 0;
 }

@@ -635,4 +635,62 @@ std::string frame(const std::vector<std::string>& records, Framing framing) {
   return file;
 }
 
+bool write_file(const std::string& file_id, const std::string& processing_date,
+                const std::vector<Message>& records, Charset charset, Framing framing,
+                std::string* out, std::string* error) {
+  std::vector<std::string> encoded;
+  encoded.reserve(records.size() + 2);
+  const auto add = [&](const Message& m) {
+    std::string bytes;
+    if (!encode(m, charset, &bytes, error)) return false;
+    encoded.push_back(std::move(bytes));
+    return true;
+  };
+  const auto digits = [](std::uint64_t v, int width) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%0*llu", width, static_cast<unsigned long long>(v));
+    return std::string(text);
+  };
+  Message header;
+  header.mti = "1644";
+  header.set(24, "697");
+  std::string h48;
+  add_pds(&h48, "0105", file_id);
+  header.set(48, h48);
+  header.set(71, digits(1, 8));
+  header.set(73, processing_date);
+  if (!add(header)) return false;
+  Totals t;
+  for (const Message& m : records) {
+    Record r;
+    r.message = m;
+    if (!r.message.has(71)) r.message.set(71, digits(encoded.size() + 1, 8));
+    interpret(&r);
+    t.checksum += number(m, 4);
+    if (r.kind != RecordKind::unknown && r.kind != RecordKind::header &&
+        r.kind != RecordKind::trailer && r.kind != RecordKind::position) {
+      (is_credit(r) ? t.credits : t.debits) += 1;
+      (is_credit(r) ? t.credits_amount : t.debits_amount) += r.reconciliation_amount;
+    }
+    if (!add(r.message)) return false;
+  }
+  Message trailer;
+  trailer.mti = "1644";
+  trailer.set(24, "695");
+  std::string t48;
+  add_pds(&t48, "0105", file_id);
+  add_pds(&t48, "0301", digits(t.checksum, 16));
+  add_pds(&t48, "0306", digits(encoded.size() + 1, 8));
+  trailer.set(48, t48);
+  trailer.set(71, digits(encoded.size() + 1, 8));
+  trailer.set(73, processing_date);
+  trailer.set(74, digits(t.credits, 10));
+  trailer.set(76, digits(t.debits, 10));
+  trailer.set(86, digits(t.credits_amount, 16));
+  trailer.set(88, digits(t.debits_amount, 16));
+  if (!add(trailer)) return false;
+  *out = frame(encoded, framing);
+  return true;
+}
+
 }  // namespace ledger::clearing

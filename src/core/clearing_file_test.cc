@@ -136,5 +136,34 @@ TEST(ClearingFileTest, ReversalsByFunctionCodeOrPds0025) {
   EXPECT_TRUE(is_credit(f.records[0]));
 }
 
+TEST(ClearingFileTest, WrittenWholeFilesAddUp) {
+  Message refund = presentment("ARD9", 250, "200");
+  refund.set(3, "200000");
+  Message chargeback = presentment("ARD1", 100, "450");
+  chargeback.mti = "1442";
+  for (const Charset charset : {Charset::ascii, Charset::ebcdic}) {
+    std::string bytes;
+    std::string error;
+    ASSERT_TRUE(write_file("F-2", "261207", {presentment("ARD1", 1450, "200"), refund, chargeback},
+                           charset, Framing::rdw, &bytes, &error))
+        << error;
+    const File f = read_file(bytes);
+    ASSERT_TRUE(f.refused.empty()) << f.refused;
+    EXPECT_EQ(f.file_id, "F-2");
+    EXPECT_EQ(f.trailer.messages, 5u);
+    EXPECT_EQ(f.trailer.debits, 1u);
+    EXPECT_EQ(f.trailer.credits, 2u);
+    EXPECT_EQ(f.trailer.debits_amount, 1450u);
+    EXPECT_EQ(f.trailer.credits_amount, 350u);
+    EXPECT_EQ(f.records[2].kind, RecordKind::chargeback);
+  }
+  Message bad = presentment("ARD1", 1, "200");
+  bad.set(3, "12");  // n6
+  std::string bytes;
+  std::string error;
+  EXPECT_FALSE(write_file("F-3", "261207", {bad}, Charset::ascii, Framing::rdw, &bytes, &error));
+  EXPECT_NE(error.find("DE3"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ledger::clearing

@@ -969,25 +969,8 @@ Awaitable<std::variant<json, Problem>> cut(const RouteContext& ctx) {
                 static_cast<unsigned long long>(now / 1'000'000'000ULL % 86400),
                 static_cast<unsigned long long>(random_uuid().lo & 0xFFFF));
   const std::string file_id = id_text;
-  std::vector<std::string> encoded;
+  std::vector<cf::Message> chargebacks;
   std::string error;
-  const auto add = [&](const cf::Message& m) {
-    std::string out;
-    if (!cf::encode(m, cf::Charset::ascii, &out, &error)) return false;
-    encoded.push_back(std::move(out));
-    return true;
-  };
-  cf::Message header;
-  header.mti = "1644";
-  header.set(24, "697");
-  std::string pds48;
-  cf::add_pds(&pds48, "0105", file_id);
-  header.set(48, pds48);
-  header.set(71, digits(1, 8));
-  header.set(73, date);
-  if (!add(header)) co_return Problem{status::internal_server_error, "file_not_written", error};
-  std::uint64_t checksum = 0;
-  std::uint64_t credits_amount = 0;
   json filed = json::array();
   json moved = json::array();
   for (const json& d : opened) {
@@ -1035,11 +1018,10 @@ Awaitable<std::variant<json, Problem>> cut(const RouteContext& ctx) {
     if (txn_currency) cb.set(49, digits(currency_info(*txn_currency).numeric, 3));
     cb.set(51, digits(currency_info(m->currency).numeric, 3));
     if (!r.value("life_cycle", "").empty()) cb.set(63, r.value("life_cycle", ""));
-    cb.set(71, digits(encoded.size() + 1, 8));
     cb.set(73, date);
-    if (!add(cb)) continue;
-    checksum += static_cast<std::uint64_t>(txn_part);
-    credits_amount += static_cast<std::uint64_t>(txn_part);
+    std::string encoded;
+    if (!cf::encode(cb, cf::Charset::ascii, &encoded, &error)) continue;
+    chargebacks.push_back(std::move(cb));
     filed.push_back(d["id"]);
     moved.push_back(
         {{"id", d["id"]},
@@ -1050,27 +1032,17 @@ Awaitable<std::variant<json, Problem>> cut(const RouteContext& ctx) {
   }
   if (filed.empty())
     co_return json{{"file_id", nullptr}, {"record_count", 0}, {"disputes", json::array()}};
-  cf::Message trailer;
-  trailer.mti = "1644";
-  trailer.set(24, "695");
-  std::string t48;
-  cf::add_pds(&t48, "0105", file_id);
-  cf::add_pds(&t48, "0301", digits(checksum, 16));
-  cf::add_pds(&t48, "0306", digits(encoded.size() + 1, 8));
-  trailer.set(48, t48);
-  trailer.set(71, digits(encoded.size() + 1, 8));
-  trailer.set(73, date);
-  trailer.set(74, digits(filed.size(), 10));
-  trailer.set(76, digits(0, 10));
-  trailer.set(86, digits(credits_amount, 16));
-  trailer.set(88, digits(0, 16));
-  if (!add(trailer)) co_return Problem{status::internal_server_error, "file_not_written", error};
-  const std::string document = cf::frame(encoded, cf::Framing::rdw);
+  std::string document;
+  if (!cf::write_file(file_id, date, chargebacks, cf::Charset::ascii, cf::Framing::rdw, &document,
+                      &error)) {
+    co_return Problem{status::internal_server_error, "file_not_written", error};
+  }
+  const std::size_t record_count = chargebacks.size() + 2;  // with the header and the trailer
   const std::int32_t day = sepa::day_of_ns(now);
   bool conflict = false;
   const json out_args{{"file_id", file_id},
                       {"processing_date", iso_date(day)},
-                      {"record_count", encoded.size()},
+                      {"record_count", record_count},
                       {"document", base64_encode(document)},
                       {"disputes", moved}};
   const std::string expect = std::to_string(moved.size());
@@ -1081,7 +1053,7 @@ Awaitable<std::variant<json, Problem>> cut(const RouteContext& ctx) {
                       "another cut filed some of these disputes; nothing was stored, cut again"};
   }
   co_return json{{"file_id", file_id},
-                 {"record_count", encoded.size()},
+                 {"record_count", record_count},
                  {"disputes", filed},
                  {"document", base64_encode(document)}};
 }

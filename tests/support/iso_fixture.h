@@ -133,6 +133,18 @@ class IsoTest : public ::testing::Test {
     return reply.body.empty() ? json() : json::parse(reply.body);
   }
   json balances() { return rest("GET", "/v1/accounts/" + uuid(1, 2))["balances"]; }
+  // An admin key for the test clock (LEDGER_CLOCK=manual), once ledgerd has read it: a bounded
+  // poll of the condition, at most 10 s.
+  std::string clock_key() {
+    const std::string admin = testing::create_api_key(env_, "admin");
+    for (int i = 0; i < 100 && testing::http_call(server_.http_port(), "GET", "/v1/test-clock", "",
+                                                  {{"Authorization", "Bearer " + admin}})
+                                       .status == 401;
+         ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return admin;
+  }
 
   static Message auth(int stan, std::int64_t amount, const std::string& card = pan) {
     Message m;
