@@ -87,8 +87,13 @@ struct Totals {
   std::uint64_t messages = 0;  // PDS 0306: every message of the file, header and trailer too
   bool has_checksum = false;
   std::uint64_t checksum = 0;  // PDS 0301: the sum of DE4 of every message
-  bool has_iso = false;        // DE74/76 counts and DE86/88 amounts (reconciliation amounts)
+  bool has_iso = false;  // any of DE74/76 (counts) and DE86/88 (amounts); each checked if sent
+  bool has_credits = false, has_debits = false, has_credits_amount = false,
+       has_debits_amount = false;
   std::uint64_t credits = 0, debits = 0, credits_amount = 0, debits_amount = 0;
+  // Counted only: the same amounts in transaction amounts (DE4), which a trailer may state
+  // instead of reconciliation amounts (DE5).
+  std::uint64_t credits_transaction_amount = 0, debits_transaction_amount = 0;
   bool has_net = false;
   std::int64_t net = 0;  // DE97: debits less credits (D: the issuer pays)
 };

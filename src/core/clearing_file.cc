@@ -311,7 +311,18 @@ void interpret(Record* r) {
       }
     }
     parts.push_back(trimmed(current));
-    r->merchant_name = parts[0];
+    const std::string& whole = m.get(43);
+    if (parts.size() == 1 && whole.size() >= 38 && whole.size() <= 40) {
+      // The card-network layout (ISO 8583:1987 DE43): name 25, city 13, country 2.
+      parts = {trimmed(std::string_view(whole).substr(0, 25)),
+               trimmed(std::string_view(whole).substr(25, 13)),
+               trimmed(std::string_view(whole).substr(38))};
+      r->merchant_name = parts[0];
+      r->merchant_city = parts[1];
+      r->merchant_country = parts[2];
+      parts.clear();
+    }
+    if (!parts.empty()) r->merchant_name = parts[0];
     if (parts.size() >= 3) {
       r->merchant_city = parts[2];
     } else if (parts.size() == 2) {
@@ -364,13 +375,15 @@ void read_totals(const Message& m, Totals* t) {
       t->checksum = v;
     }
   }
-  if (m.has(74) || m.has(76) || m.has(86) || m.has(88)) {
-    t->has_iso = true;
-    t->credits = number(m, 74);
-    t->debits = number(m, 76);
-    t->credits_amount = number(m, 86);
-    t->debits_amount = number(m, 88);
-  }
+  t->has_credits = m.has(74);
+  t->has_debits = m.has(76);
+  t->has_credits_amount = m.has(86);
+  t->has_debits_amount = m.has(88);
+  t->has_iso = t->has_credits || t->has_debits || t->has_credits_amount || t->has_debits_amount;
+  t->credits = number(m, 74);
+  t->debits = number(m, 76);
+  t->credits_amount = number(m, 86);
+  t->debits_amount = number(m, 88);
   if (m.has(97)) {
     t->has_net = true;
     std::uint64_t v = 0;
@@ -511,9 +524,11 @@ File read_file(std::string_view bytes) {
       if (is_credit(r)) {
         file.counted.credits += 1;
         file.counted.credits_amount += r.reconciliation_amount;
+        file.counted.credits_transaction_amount += r.amount;
       } else {
         file.counted.debits += 1;
         file.counted.debits_amount += r.reconciliation_amount;
+        file.counted.debits_transaction_amount += r.amount;
       }
     }
     file.records.push_back(std::move(r));
@@ -529,33 +544,43 @@ File read_file(std::string_view bytes) {
   }
   const Totals& t = file.trailer;
   const Totals& c = file.counted;
-  if (!t.has_count && !t.has_iso) {
+  if (!t.has_count && !t.has_credits && !t.has_debits) {
     return refuse("the trailer states no message count (PDS 0306, or DE74/DE76)");
   }
   const auto differ = [&](const char* what, std::uint64_t stated, std::uint64_t counted) {
     return refuse(std::string("the trailer's ") + what + " is " + text_of(stated) +
                   ", the file holds " + text_of(counted));
   };
-  if (t.has_count && t.messages != c.messages) {
+  // PDS 0306 counts every message, header and trailer included; a count of the records between
+  // them is taken too.
+  if (t.has_count && t.messages != c.messages && t.messages + 2 != c.messages) {
     return differ("message count (PDS 0306)", t.messages, c.messages);
   }
   if (t.has_checksum && t.checksum != c.checksum) {
     return differ("amount checksum (PDS 0301)", t.checksum, c.checksum);
   }
-  if (t.has_iso) {
-    if (t.credits != c.credits) return differ("number of credits (DE74)", t.credits, c.credits);
-    if (t.debits != c.debits) return differ("number of debits (DE76)", t.debits, c.debits);
-    if (t.credits_amount != c.credits_amount) {
-      return differ("credits amount (DE86)", t.credits_amount, c.credits_amount);
-    }
-    if (t.debits_amount != c.debits_amount) {
-      return differ("debits amount (DE88)", t.debits_amount, c.debits_amount);
-    }
+  // Each total the trailer states, in reconciliation amounts (DE5, else DE4) or in transaction
+  // amounts (DE4): the trailer's own choice, as long as one of them adds up.
+  if (t.has_credits && t.credits != c.credits) {
+    return differ("number of credits (DE74)", t.credits, c.credits);
+  }
+  if (t.has_debits && t.debits != c.debits) {
+    return differ("number of debits (DE76)", t.debits, c.debits);
+  }
+  if (t.has_credits_amount && t.credits_amount != c.credits_amount &&
+      t.credits_amount != c.credits_transaction_amount) {
+    return differ("credits amount (DE86)", t.credits_amount, c.credits_amount);
+  }
+  if (t.has_debits_amount && t.debits_amount != c.debits_amount &&
+      t.debits_amount != c.debits_transaction_amount) {
+    return differ("debits amount (DE88)", t.debits_amount, c.debits_amount);
   }
   if (t.has_net) {
     const auto net =
         static_cast<std::int64_t>(c.debits_amount) - static_cast<std::int64_t>(c.credits_amount);
-    if (net != t.net) {
+    const auto net_transaction = static_cast<std::int64_t>(c.debits_transaction_amount) -
+                                 static_cast<std::int64_t>(c.credits_transaction_amount);
+    if (net != t.net && net_transaction != t.net) {
       return refuse("the trailer's net amount (DE97) is " + std::to_string(t.net) +
                     " (debits less credits), the file's records net " + std::to_string(net));
     }

@@ -76,6 +76,7 @@ TEST(ClearingFileTest, WrittenFilesReadBackInEveryCharsetAndFraming) {
       EXPECT_EQ(f.records[0].merchant_city, "Berlin");
       EXPECT_EQ(f.records[0].merchant_country, "DEU");
       EXPECT_EQ(f.records[1].kind, RecordKind::second_presentment);
+      EXPECT_EQ(f.records[1].merchant_city, "Berlin");
       EXPECT_TRUE(f.records[1].partial);
     }
   }
@@ -163,6 +164,73 @@ TEST(ClearingFileTest, WrittenWholeFilesAddUp) {
   std::string error;
   EXPECT_FALSE(write_file("F-3", "261207", {bad}, Charset::ascii, Framing::rdw, &bytes, &error));
   EXPECT_NE(error.find("DE3"), std::string::npos);
+}
+
+// A file with the trailer given (the header and records as written by file_of).
+std::string file_with_trailer(const std::vector<Message>& records, const Message& trailer) {
+  std::vector<std::string> encoded;
+  std::string out;
+  std::string error;
+  Message header;
+  header.mti = "1644";
+  header.set(24, "697");
+  EXPECT_TRUE(encode(header, Charset::ascii, &out, &error)) << error;
+  encoded.push_back(out);
+  for (const Message& m : records) {
+    EXPECT_TRUE(encode(m, Charset::ascii, &out, &error)) << error;
+    encoded.push_back(out);
+  }
+  EXPECT_TRUE(encode(trailer, Charset::ascii, &out, &error)) << error;
+  encoded.push_back(out);
+  return frame(encoded, Framing::rdw);
+}
+
+TEST(ClearingFileTest, MerchantsInTheCardNetworkLayoutToo) {
+  Message m = presentment("ARD1", 100, "200");
+  m.set(43, "CORNER BISTRO            BERLIN       DE");  // name 25, city 13, country 2
+  const File f = read_file(file_of({m}, Charset::ascii, Framing::rdw));
+  ASSERT_TRUE(f.refused.empty()) << f.refused;
+  EXPECT_EQ(f.records[0].merchant_name, "CORNER BISTRO");
+  EXPECT_EQ(f.records[0].merchant_city, "BERLIN");
+  EXPECT_EQ(f.records[0].merchant_country, "DE");
+}
+
+TEST(ClearingFileTest, TrailersAreCheckedForWhatTheyState) {
+  Message usd = presentment("ARD1", 1085, "200");
+  usd.set(5, "000000001000");  // reconciled in EUR
+  usd.set(50, "978");
+  usd.set(49, "840");
+  const std::vector<Message> records{usd, presentment("ARD2", 500, "200")};
+  Message trailer;
+  trailer.mti = "1644";
+  trailer.set(24, "695");
+  trailer.set(76, "0000000002");
+  // Debits in reconciliation amounts (1000 + 500) or in transaction amounts (1085 + 500).
+  trailer.set(88, "0000000000001500");
+  EXPECT_TRUE(read_file(file_with_trailer(records, trailer)).refused.empty());
+  trailer.set(88, "0000000000001585");
+  EXPECT_TRUE(read_file(file_with_trailer(records, trailer)).refused.empty());
+  trailer.set(88, "0000000000001586");
+  EXPECT_NE(read_file(file_with_trailer(records, trailer)).refused.find("DE88"), std::string::npos);
+  // Amounts alone are no count: refused.
+  Message amounts_only;
+  amounts_only.mti = "1644";
+  amounts_only.set(24, "695");
+  amounts_only.set(88, "0000000000001500");
+  EXPECT_NE(read_file(file_with_trailer(records, amounts_only)).refused.find("no message count"),
+            std::string::npos);
+  // PDS 0306: every message (4), or the records between header and trailer (2); not 3.
+  for (const char* count : {"00000004", "00000002", "00000003"}) {
+    Message counted;
+    counted.mti = "1644";
+    counted.set(24, "695");
+    std::string de48;
+    add_pds(&de48, "0306", count);
+    counted.set(48, de48);
+    EXPECT_EQ(read_file(file_with_trailer(records, counted)).refused.empty(),
+              std::string(count) != "00000003")
+        << count;
+  }
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 // again, a retry, or a second cut finds the step done ("exists") and changes nothing.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -566,9 +567,11 @@ Awaitable<Response> import_file(const RouteContext& ctx, const Request& request)
     };
     copy(r.merchant_name, c.merchant.name);
     copy(r.merchant_city, c.merchant.city);
-    if (r.merchant_country.size() == 3 &&
-        std::isalpha(static_cast<unsigned char>(r.merchant_country[0]))) {
-      copy(r.merchant_country.substr(0, 2), c.merchant.country);
+    // As the record names it: alpha-2 (the card-network layout) or alpha-3 (ISO 8583:1993).
+    if ((r.merchant_country.size() == 2 || r.merchant_country.size() == 3) &&
+        std::all_of(r.merchant_country.begin(), r.merchant_country.end(),
+                    [](char ch) { return std::isalpha(static_cast<unsigned char>(ch)) != 0; })) {
+      copy(r.merchant_country, c.merchant.country);
     }
     row["status"] = "posted";
     item.command = command;
