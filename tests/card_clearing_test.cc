@@ -418,6 +418,7 @@ TEST_F(CardClearingTest, DisputesWonAndLostWithChargebackFileAndRepresentment) {
     // The file reads back as a clearing file: its trailer adds up.
     reply = call("GET", "/v1/card-clearing/files/out/" + cut["file_id"].get<std::string>());
     EXPECT_EQ(reply.status, 200) << reply.body;
+    EXPECT_EQ(json::parse(reply.body)["document"], cut["document"]);  // the bytes as cut
   }
   EXPECT_EQ(json::parse(call("GET", "/v1/disputes/" + uuid(40, 1)).body)["status"], "charged_back");
 

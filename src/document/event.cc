@@ -6,6 +6,7 @@
 #include "document/records.h"
 #include "ledger/card_ids.h"
 #include "ledger/credit_transfers.h"
+#include "ledger/disputes.h"
 #include "ledger/ids.h"
 #include "ledger/money.h"
 #include "ledger/results.h"
@@ -147,9 +148,8 @@ json event_json(const Event& event) {
         // A clearing record's posting (docs/card-clearing.md): the card, the cardholder's
         // account, what moved and where, as the scheme's record named the merchant.
         const Uint128 card{t.reference_a, t.reference_b};
-        // The cardholder's side is the one that is not the card settlement account (engine:
-        // Engine::settlement_account_id).
-        const bool credit = t.debit_account_id.value.hi == 0x5E771E8000000000ULL;
+        // The cardholder's side is the one that is not the card settlement account.
+        const bool credit = t.debit_account_id == card_settlement_account_id(t.currency);
         const AccountId account = credit ? t.credit_account_id : t.debit_account_id;
         data["clearing"] = {{"card_id", card.is_zero() ? json(nullptr) : json(format_uuid(card))},
                             {"account_id", format_uuid(account.value)},

@@ -25,8 +25,6 @@ Uint128 approval_alias_of(const Transfer& t) {
                                   card_ids::approval_code_value(t.id));
 }
 
-constexpr std::uint64_t ns_per_day_clearing = 86'400'000'000'000ULL;
-
 }  // namespace
 
 // The clearing index is derived state: built on the first clearing record from the transfers
@@ -87,8 +85,8 @@ std::uint32_t Engine::find_cleared_authorization(const CardClearing& c, const Ca
   const Sum tolerated =
       std::max<Sum>(authorized + authorized * c.over_capture_pct / 100, c.over_capture_max);
   if (c.amount > tolerated) return IdIndex::not_found;
-  const std::uint64_t day = c.transaction_ns / ns_per_day_clearing;
-  const std::uint64_t auth_day = t.timestamp / ns_per_day_clearing;
+  const std::uint64_t day = day_of(c.transaction_ns);
+  const std::uint64_t auth_day = day_of(t.timestamp);
   if (c.transaction_ns != 0 && (auth_day > day + 1 || auth_day + c.match_days < day)) {
     return IdIndex::not_found;
   }

@@ -27,7 +27,9 @@
 #include "ledger/pan_hash.h"
 #include "ledger/parse.h"
 #include "ledger/sepa.h"
+#include "ledger/units.h"
 #include "net/ledger_call.h"
+#include "outbound/crypto.h"
 
 namespace ledger::http {
 namespace {
@@ -37,7 +39,6 @@ using bhttp::verb;
 using nlohmann::json;
 namespace cf = ledger::clearing;
 
-constexpr std::uint64_t ns_per_day = 86'400'000'000'000ULL;
 constexpr std::size_t commands_per_call = 256;
 
 // --- Store -----------------------------------------------------------------------------------
@@ -129,33 +130,6 @@ Awaitable<std::optional<std::vector<json>>> store(const RouteContext& ctx, Op wh
 }
 
 // --- Small pieces ----------------------------------------------------------------------------
-
-std::string base64_encode(std::string_view in) {
-  static constexpr char table[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const auto v = (static_cast<std::uint32_t>(static_cast<unsigned char>(in[i])) << 16) |
-                   (static_cast<std::uint32_t>(static_cast<unsigned char>(in[i + 1])) << 8) |
-                   static_cast<std::uint32_t>(static_cast<unsigned char>(in[i + 2]));
-    out += table[v >> 18];
-    out += table[(v >> 12) & 63];
-    out += table[(v >> 6) & 63];
-    out += table[v & 63];
-  }
-  if (i < in.size()) {
-    auto v = static_cast<std::uint32_t>(static_cast<unsigned char>(in[i])) << 16;
-    if (i + 1 < in.size())
-      v |= static_cast<std::uint32_t>(static_cast<unsigned char>(in[i + 1])) << 8;
-    out += table[v >> 18];
-    out += table[(v >> 12) & 63];
-    out += i + 1 < in.size() ? table[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
 
 std::string currency_text(std::uint16_t numeric) {
   const auto c = currency_from_numeric(numeric);
@@ -1046,7 +1020,7 @@ Awaitable<std::variant<json, Problem>> cut(const RouteContext& ctx) {
   const json out_args{{"file_id", file_id},
                       {"processing_date", iso_date(day)},
                       {"record_count", record_count},
-                      {"document", base64_encode(document)},
+                      {"document", outbound::base64(document)},
                       {"disputes", moved}};
   const std::string expect = std::to_string(moved.size());
   const auto stored = co_await store(ctx, Op::file_store_out, out_args, expect, &conflict);
@@ -1058,7 +1032,7 @@ Awaitable<std::variant<json, Problem>> cut(const RouteContext& ctx) {
   co_return json{{"file_id", file_id},
                  {"record_count", record_count},
                  {"disputes", filed},
-                 {"document", base64_encode(document)}};
+                 {"document", outbound::base64(document)}};
 }
 
 Awaitable<Response> disputes_get(const RouteContext& ctx, const Request& request,
@@ -1128,12 +1102,6 @@ Awaitable<Response> route_card_clearing(const RouteContext& ctx, const Request& 
                         version);
     }
     json f = (*rows)[0];
-    if (f["document"].is_string()) {
-      // base64 from PostgreSQL carries a line break every 76 characters.
-      std::string b64 = f["document"].get<std::string>();
-      std::erase(b64, '\n');
-      f["document"] = b64;
-    }
     if (parts[3] == "in") {
       const json args7{{"file_id", std::string(parts[4])}};
       const auto recs = co_await store(ctx, Op::file_records, args7);

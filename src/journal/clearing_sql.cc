@@ -71,7 +71,8 @@ std::string sql_of(std::string_view op) {
   }
   if (op == "file_get") {
     return "SELECT (" + file_json() +
-           " || jsonb_build_object('document', encode(f.document, 'base64')))::text FROM "
+           " || jsonb_build_object('document', translate(encode(f.document, 'base64'), E'\\n', "
+           "'')))::text FROM "
            "card_clearing_files f WHERE f.direction = $1::jsonb->>'direction' AND f.file_id = "
            "$1::jsonb->>'file_id'";
   }

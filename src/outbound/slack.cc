@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ledger/credit_transfers.h"
+#include "ledger/disputes.h"
 #include "ledger/money.h"
 #include "ledger/monitors.h"
 #include "ledger/sepa.h"
@@ -307,7 +308,7 @@ std::string slack_text(const Event& e, const AccountLabel& label_of) {
                              t.code == TransferCode::card_clearing_refund ||
                              t.code == TransferCode::dispute_credit ||
                              (t.code == TransferCode::card_clearing_reversal &&
-                              t.debit_account_id.value.hi == 0x5E771E8000000000ULL);
+                              t.debit_account_id == card_settlement_account_id(t.currency));
   const AccountId account = to_cardholder ? t.credit_account_id : t.debit_account_id;
   if (clearing && e.type >= EventType::dispute_opened) {
     // A dispute's internal accounts are not the cardholder's: no account is named.
